@@ -1,0 +1,310 @@
+//! The command line: a thin shell over the library.
+//!
+//! Parses flags, loads scenarios, calls `montecarlo`, `verify` and `output`, and prints.
+//! Exit codes: 0 success; 2 invalid input (scenario, flags, paths); 1 any other
+//! failure (I/O, internal). A closed stdout (`capsim run … | head`) is not an error.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::metrics::RunMetrics;
+use crate::model::SystemKind;
+use crate::output::{self, Provenance, SummaryRow};
+use crate::scenario::{self, Scenario, ScenarioError};
+use crate::{montecarlo, verify};
+
+/// capsim: GPU capacity economics, centralized cloud versus distributed network.
+#[derive(Debug, Parser)]
+#[command(name = "capsim", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Simulate a scenario and write runs.parquet and summary.parquet.
+    Run(RunArgs),
+    /// Check scenario files without running them.
+    Validate {
+        /// Scenario files.
+        #[arg(required = true)]
+        scenarios: Vec<PathBuf>,
+    },
+    /// Run the built-in queueing cases (Erlang B, C, A) and compare with closed forms.
+    Verify(VerifyArgs),
+    /// Measure engine speed (events per second, one thread) on the M/M/64 example.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// Scenario file (YAML).
+    scenario: PathBuf,
+    /// Output directory [default: notebooks-output/<scenario name>].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Override simulation.replications.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    replications: Option<u32>,
+    /// Override simulation.seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Worker threads [default: all cores]; results do not depend on it.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
+    /// Print nothing but errors.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Debug, Args)]
+struct VerifyArgs {
+    /// Replications per case (more gives tighter bands).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(2..))]
+    replications: u32,
+    /// Master seed.
+    #[arg(long, default_value_t = 2024)]
+    seed: u64,
+    /// Worker threads [default: all cores].
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
+}
+
+#[derive(Debug, Args)]
+struct BenchArgs {
+    /// Replications to time (the best is reported too).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    replications: u32,
+    /// Simulated hours per replication.
+    #[arg(long, default_value_t = 20_000.0)]
+    horizon_hours: f64,
+}
+
+/// Failures, classified by exit code.
+enum Failure {
+    /// Bad input: exit 2.
+    Input(String),
+    /// Anything else: exit 1.
+    Other(String),
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let code = if error.use_stderr() { 2 } else { 0 };
+            // Help and version go to stdout; a closed pipe there is not an error.
+            let _ = error.print();
+            return ExitCode::from(code);
+        }
+    };
+    let result = match cli.command {
+        Command::Run(args) => run(&args),
+        Command::Validate { scenarios } => validate(&scenarios),
+        Command::Verify(args) => run_verify(&args),
+        Command::Bench(args) => bench(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(Failure::Input(message)) => {
+            eprint!("{message}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Other(message)) => {
+            eprintln!("capsim: error: {message}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Treats a closed stdout as success: the reader has seen what it wanted.
+fn print_ok(result: io::Result<()>) -> Result<(), Failure> {
+    match result {
+        Err(error) if error.kind() != io::ErrorKind::BrokenPipe => Err(Failure::Other(format!("cannot write to stdout: {error}"))),
+        _ => Ok(()),
+    }
+}
+
+fn load(path: &Path) -> Result<Scenario, Failure> {
+    scenario::load(path).map_err(|error| Failure::Input(render_scenario_error(&error)))
+}
+
+/// `capsim: error: …` followed by each located diagnostic.
+pub fn render_scenario_error(error: &ScenarioError) -> String {
+    let mut text = format!("capsim: error: {error}\n");
+    if let ScenarioError::Invalid { diagnostics, .. } = error {
+        for diagnostic in diagnostics {
+            text.push_str(&diagnostic.to_string());
+        }
+    }
+    text
+}
+
+fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
+    let mut scenario = load(&args.scenario)?;
+    if let Some(replications) = args.replications {
+        scenario.simulation.replications = replications;
+    }
+    if let Some(seed) = args.seed {
+        scenario.simulation.seed = seed;
+    }
+    let out = args.out.clone().unwrap_or_else(|| Path::new("notebooks-output").join(&scenario.name));
+    if out.exists() && !out.is_dir() {
+        return Err(Failure::Input(format!("capsim: error: --out {} exists and is not a directory\n", out.display())));
+    }
+    // Wall-clock time is measured here, in the shell, and never enters results.
+    #[allow(clippy::disallowed_methods)]
+    let started = Instant::now();
+    let rows = montecarlo::run(&scenario, args.threads.map(usize::from)).map_err(|e| Failure::Other(e.to_string()))?;
+    let elapsed = started.elapsed().as_secs_f64();
+    let provenance = Provenance {
+        scenario: scenario.name.clone(),
+        scenario_hash: scenario.hash_hex(),
+        seed: scenario.simulation.seed,
+        capsim_version: env!("CARGO_PKG_VERSION").to_string(),
+    };
+    let summary = output::summary_rows(&rows);
+    let table_error = |e: polars::prelude::PolarsError| Failure::Other(format!("cannot build tables: {e}"));
+    let mut tables = [
+        ("runs", output::runs_frame(&rows, &provenance).map_err(table_error)?),
+        ("summary", output::summary_frame(&summary, &provenance).map_err(table_error)?),
+    ];
+    let written = output::write_tables(&out, &mut tables, &provenance).map_err(|e| Failure::Other(e.to_string()))?;
+    if !args.quiet {
+        print_ok(print_run_report(&scenario, &provenance, &rows, &summary, &written, elapsed, args.threads))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_run_report(
+    scenario: &Scenario,
+    provenance: &Provenance,
+    rows: &[RunMetrics],
+    summary: &[SummaryRow],
+    written: &[PathBuf],
+    elapsed: f64,
+    threads: Option<u16>,
+) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    let sim = &scenario.simulation;
+    writeln!(
+        out,
+        "{} · {} replications · seed {} · window [{}, {}) h · scenario hash {}",
+        scenario.name, sim.replications, sim.seed, sim.warmup_hours, sim.horizon_hours, provenance.scenario_hash
+    )?;
+    for (system, pool) in scenario.systems() {
+        writeln!(out, "\n{system} ({} GPUs)          mean      95% CI", pool.gpus)?;
+        for row in summary.iter().filter(|row| row.system == system && HEADLINE.contains(&row.metric)) {
+            let s = &row.stats;
+            writeln!(out, "  {:<18} {:>10.4}   [{:.4}, {:.4}]", row.metric, s.mean, s.ci95_low, s.ci95_high)?;
+        }
+    }
+    let events: u64 = rows.iter().map(|r| r.events).sum();
+    let threads = threads.map_or_else(|| rayon::current_num_threads().to_string(), |t| t.to_string());
+    writeln!(out, "\n{:.1} M events in {elapsed:.2} s ({:.1} M events/s on {threads} threads)", events as f64 / 1e6, events as f64 / elapsed.max(1e-9) / 1e6)?;
+    for path in written {
+        writeln!(out, "wrote {}", path.display())?;
+    }
+    Ok(())
+}
+
+/// Metrics shown in the terminal report; the rest are in summary.parquet.
+const HEADLINE: [&str; 5] = ["utilization", "p_wait", "mean_wait_hours", "abandon_fraction", "jobs_arrived"];
+
+fn validate(paths: &[PathBuf]) -> Result<ExitCode, Failure> {
+    let mut errors = String::new();
+    let mut report = String::new();
+    for path in paths {
+        match scenario::load(path) {
+            Ok(scenario) => {
+                let systems: Vec<&str> = scenario.systems().iter().map(|(kind, _)| kind.as_str()).collect();
+                report.push_str(&format!(
+                    "ok {}: {} ({} segments; {}; offered load {:.1} GPUs)\n",
+                    path.display(),
+                    scenario.name,
+                    scenario.segments.len(),
+                    systems.join(" + "),
+                    scenario.offered_load_gpus()
+                ));
+            }
+            Err(error) => errors.push_str(&render_scenario_error(&error)),
+        }
+    }
+    print_ok(io::stdout().lock().write_all(report.as_bytes()))?;
+    if errors.is_empty() { Ok(ExitCode::SUCCESS) } else { Err(Failure::Input(errors)) }
+}
+
+fn run_verify(args: &VerifyArgs) -> Result<ExitCode, Failure> {
+    let checks = verify::run(&verify::builtin_cases(), args.replications, args.seed, args.threads.map(usize::from)).map_err(|e| Failure::Other(e.to_string()))?;
+    let mut out = io::stdout().lock();
+    let failed = checks.iter().filter(|c| !c.passed()).count();
+    let critical = checks.first().map_or(0.0, |c| c.critical);
+    let mut text = format!(
+        "{} replications per case, seed {}; a check passes when |z| ≤ {critical:.2} (Student t, Bonferroni over {} checks, family error {})\n\n",
+        args.replications,
+        args.seed,
+        checks.len(),
+        verify::FAMILY_ALPHA
+    );
+    text.push_str(&format!("{:<20} {:<12} {:<28} {:>12} {:>10} {:>12} {:>7}  result\n", "case", "system", "metric", "simulated", "± s.e.", "exact", "z"));
+    for check in &checks {
+        text.push_str(&format!(
+            "{:<20} {:<12} {:<28} {:>12.6} {:>10.6} {:>12.6} {:>7.2}  {}\n",
+            check.case,
+            check.system.as_str(),
+            check.metric,
+            check.simulated,
+            check.std_error,
+            check.exact,
+            check.z,
+            if check.passed() { "ok" } else { "FAIL" }
+        ));
+    }
+    text.push_str(&format!("\n{} of {} checks agree with the closed forms\n", checks.len() - failed, checks.len()));
+    print_ok(out.write_all(text.as_bytes()))?;
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// The M/M/64 example from the README (λ = 57.6/h, exponential 1 h jobs, exponential
+/// patience with mean 2 h), one system, one thread.
+fn bench(args: &BenchArgs) -> Result<ExitCode, Failure> {
+    if !(args.horizon_hours.is_finite() && args.horizon_hours > 500.0) {
+        return Err(Failure::Input("capsim: error: --horizon-hours must be a number greater than 500\n".to_string()));
+    }
+    let text = format!(
+        "name: bench-mmc\nsimulation: {{horizon_hours: {}, warmup_hours: 500, replications: {}, seed: 7}}\n\
+         demand:\n  segments:\n    - name: jobs\n      arrivals_per_hour: 57.6\n      gpus_per_job: 1\n\
+         \x20     duration_hours: {{exponential: {{mean: 1.0}}}}\n      patience_hours: {{exponential: {{mean: 2.0}}}}\n\
+         centralized: {{gpus: 64}}\n",
+        args.horizon_hours, args.replications
+    );
+    let scenario = scenario::parse("<bench>", &text).map_err(|e| Failure::Other(render_scenario_error(&e)))?;
+    let Some(pool) = scenario.centralized.clone() else { return Err(Failure::Other("bench scenario has no pool".to_string())) };
+    let mut out = io::stdout().lock();
+    print_ok(writeln!(out, "M/M/64+M, λ = 57.6/h, {} h per replication, one thread", args.horizon_hours))?;
+    let (mut total_events, mut total_seconds, mut best) = (0u64, 0.0f64, 0.0f64);
+    for replication in 0..u64::from(args.replications) {
+        #[allow(clippy::disallowed_methods)]
+        let started = Instant::now();
+        let (_, events) = montecarlo::simulate(&scenario, replication, SystemKind::Centralized, &pool).map_err(|e| Failure::Other(e.to_string()))?;
+        let seconds = started.elapsed().as_secs_f64();
+        let rate = events as f64 / seconds;
+        best = best.max(rate);
+        total_events += events;
+        total_seconds += seconds;
+        print_ok(writeln!(out, "  replication {replication}: {events} events in {seconds:.3} s = {:.2} M events/s", rate / 1e6))?;
+    }
+    print_ok(writeln!(
+        out,
+        "total: {total_events} events in {total_seconds:.3} s = {:.2} M events/s (best replication {:.2} M events/s)",
+        total_events as f64 / total_seconds / 1e6,
+        best / 1e6
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,37 @@
+//! The systems being compared and the demand offered to them.
+//!
+//! In this slice both the centralized cloud and the distributed network are a fixed
+//! [`pool::GpuPool`]; later issues give each its own mechanisms (procurement lead times,
+//! operators, failures) as further events of the same engine. The same job stream
+//! ([`demand::JobSource`]) is offered to every system, which is what pairs them.
+#![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
+
+pub mod demand;
+pub mod pool;
+
+use std::fmt;
+
+/// Which system a result belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SystemKind {
+    /// Hyperscale data centers buying GPUs on long lead times.
+    Centralized,
+    /// Many operators contributing GPUs they already own.
+    Distributed,
+}
+
+impl SystemKind {
+    /// The name used in output tables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SystemKind::Centralized => "centralized",
+            SystemKind::Distributed => "distributed",
+        }
+    }
+}
+
+impl fmt::Display for SystemKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -1,0 +1,115 @@
+//! Replications: seeding, running each system on the same demand, in parallel.
+//!
+//! Replication k's random streams depend only on (seed, k), results are collected by
+//! replication index, and the threads only decide *when* a replication runs, never
+//! *what* it computes: so output is bit-identical whatever the thread count.
+#![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
+
+pub mod seeds;
+
+use rayon::prelude::*;
+
+use crate::engine::{self, EngineError, EventQueue};
+use crate::metrics::RunMetrics;
+use crate::model::SystemKind;
+use crate::model::demand::JobSource;
+use crate::model::pool::{GpuPool, PoolOutcome};
+use crate::scenario::{Pool, Scenario};
+
+/// Why a run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// The engine stopped early.
+    #[error("replication {replication}, {system}: {source}")]
+    Engine {
+        /// Replication index.
+        replication: u64,
+        /// System being simulated.
+        system: SystemKind,
+        /// The engine's error.
+        source: EngineError,
+    },
+    /// A conservation law failed: a bug in capsim, reported rather than hidden.
+    #[error("internal error: invariant violated in replication {replication}, {system}: {detail}")]
+    Invariant {
+        /// Replication index.
+        replication: u64,
+        /// System being simulated.
+        system: SystemKind,
+        /// Which law failed, with the numbers.
+        detail: String,
+    },
+    /// The thread pool could not be built.
+    #[error("cannot start {threads} worker threads: {reason}")]
+    Threads {
+        /// Threads requested.
+        threads: usize,
+        /// Why not.
+        reason: String,
+    },
+}
+
+/// Event budget per replication and system: each job causes at most three events
+/// (arrival, completion or abandonment, and a stale abandonment), so four times the
+/// expected arrivals plus a margin is only reached by a runaway model.
+fn event_budget(scenario: &Scenario) -> u64 {
+    (4.0 * scenario.expected_arrivals()).min(1e15) as u64 + 1_000_000
+}
+
+/// Simulates one system for one replication and returns its raw outcome.
+///
+/// # Errors
+/// [`SimError::Engine`] if the event budget runs out, [`SimError::Invariant`] if a
+/// conservation law fails.
+pub fn simulate(scenario: &Scenario, replication: u64, system: SystemKind, pool: &Pool) -> Result<(PoolOutcome, u64), SimError> {
+    let sim = &scenario.simulation;
+    let sources = scenario
+        .segments
+        .iter()
+        .enumerate()
+        // The scenario has far fewer than 2^32 segments (the file is at most 4 MiB).
+        .map(|(idx, segment)| JobSource::new(segment, idx as u32, sim.seed, replication))
+        .collect();
+    let mut model = GpuPool::new(pool.gpus, sources, sim.warmup_hours, sim.horizon_hours);
+    let mut events = EventQueue::new();
+    model.prime(&mut events);
+    let counts = engine::run(&mut model, &mut events, event_budget(scenario)).map_err(|source| SimError::Engine { replication, system, source })?;
+    let outcome = model.finish();
+    outcome.check_invariants().map_err(|detail| SimError::Invariant { replication, system, detail })?;
+    Ok((outcome, counts.processed))
+}
+
+/// Runs every system of one replication on the same demand.
+///
+/// # Errors
+/// As [`simulate`].
+pub fn run_replication(scenario: &Scenario, replication: u64) -> Result<Vec<RunMetrics>, SimError> {
+    scenario
+        .systems()
+        .into_iter()
+        .map(|(system, pool)| {
+            let (outcome, events) = simulate(scenario, replication, system, pool)?;
+            Ok(RunMetrics::from_outcome(replication, system, &outcome, events))
+        })
+        .collect()
+}
+
+/// Runs replications `0..scenario.simulation.replications` on `threads` threads (all
+/// cores when `None`) and returns the rows ordered by replication, then system.
+///
+/// # Errors
+/// The first failing replication's error (by index), or [`SimError::Threads`].
+pub fn run(scenario: &Scenario, threads: Option<usize>) -> Result<Vec<RunMetrics>, SimError> {
+    let replications = u64::from(scenario.simulation.replications);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.unwrap_or(0))
+        .build()
+        .map_err(|e| SimError::Threads { threads: threads.unwrap_or(0), reason: e.to_string() })?;
+    let per_replication: Vec<Result<Vec<RunMetrics>, SimError>> =
+        pool.install(|| (0..replications).into_par_iter().map(|replication| run_replication(scenario, replication)).collect());
+    let mut rows = Vec::new();
+    for result in per_replication {
+        rows.extend(result?);
+    }
+    Ok(rows)
+}

@@ -1,0 +1,106 @@
+//! Seed derivation: one independent generator per (replication, stream).
+//!
+//! A replication's generators depend only on the master seed and the replication index,
+//! never on the thread that runs it or on how replications are split into shards. Within
+//! a replication each random quantity has its own stream, so an extra draw in one (say,
+//! a failure) leaves every other one unchanged: that is what makes the two systems see
+//! exactly the same jobs (common random numbers).
+//!
+//! The generator is ChaCha8 (portable, pinned by Cargo.lock). The 256-bit key is
+//! expanded from (master, replication) with SplitMix64; the stream number selects one
+//! of ChaCha's 2^64 independent streams.
+
+use rand::SeedableRng;
+use rand::rngs::ChaCha8Rng;
+
+/// The random quantities of one replication, each on its own stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// Inter-arrival times of a demand segment.
+    Arrivals {
+        /// Segment index in the scenario.
+        segment: u32,
+    },
+    /// GPUs per job of a segment.
+    JobSize {
+        /// Segment index in the scenario.
+        segment: u32,
+    },
+    /// Job durations of a segment.
+    Duration {
+        /// Segment index in the scenario.
+        segment: u32,
+    },
+    /// Job patience of a segment.
+    Patience {
+        /// Segment index in the scenario.
+        segment: u32,
+    },
+}
+
+impl Stream {
+    /// The ChaCha stream number. Per-segment streams interleave so that adding a kind
+    /// of draw later takes a new slot without renumbering the existing ones.
+    fn id(self) -> u64 {
+        const KINDS: u64 = 16;
+        match self {
+            Stream::Arrivals { segment } => u64::from(segment) * KINDS,
+            Stream::JobSize { segment } => u64::from(segment) * KINDS + 1,
+            Stream::Duration { segment } => u64::from(segment) * KINDS + 2,
+            Stream::Patience { segment } => u64::from(segment) * KINDS + 3,
+        }
+    }
+}
+
+/// SplitMix64 step (Steele, Lea & Flood 2014): a bijective mixer whose outputs are
+/// well spread even for consecutive inputs such as replication indices.
+fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The generator for one stream of one replication.
+pub fn rng(master_seed: u64, replication: u64, stream: Stream) -> ChaCha8Rng {
+    let mut key = [0u8; 32];
+    let mut state = master_seed;
+    let mut mixed_replication = replication ^ 0xD1B5_4A32_D192_ED03;
+    for (idx, chunk) in key.chunks_exact_mut(8).enumerate() {
+        let word = if idx % 2 == 0 { splitmix64(&mut state) } else { splitmix64(&mut mixed_replication) ^ splitmix64(&mut state) };
+        chunk.copy_from_slice(&word.to_le_bytes());
+    }
+    let mut generator = ChaCha8Rng::from_seed(key);
+    generator.set_stream(stream.id());
+    generator
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::Rng;
+
+    /// Value stability: these are the first outputs for (42, 0, Arrivals{0}). If a
+    /// dependency bump or a change here moves them, every published result would move
+    /// too, so the change must be deliberate (and noted in the CHANGELOG).
+    #[test]
+    fn streams_are_value_stable() {
+        let mut generator = rng(42, 0, Stream::Arrivals { segment: 0 });
+        let first: Vec<u64> = (0..3).map(|_| generator.next_u64()).collect();
+        assert_eq!(first, PINNED_FIRST_OUTPUTS);
+    }
+
+    const PINNED_FIRST_OUTPUTS: [u64; 3] = [0, 0, 0];
+
+    #[test]
+    fn streams_and_replications_differ() {
+        let draw = |replication, stream| rng(7, replication, stream).next_u64();
+        let base = draw(0, Stream::Arrivals { segment: 0 });
+        assert_ne!(base, draw(1, Stream::Arrivals { segment: 0 }));
+        assert_ne!(base, draw(0, Stream::Duration { segment: 0 }));
+        assert_ne!(base, draw(0, Stream::Arrivals { segment: 1 }));
+        assert_ne!(draw(0, Stream::Arrivals { segment: 0 }), rng(8, 0, Stream::Arrivals { segment: 0 }).next_u64());
+        assert_eq!(base, draw(0, Stream::Arrivals { segment: 0 }));
+    }
+}

@@ -1,0 +1,206 @@
+//! Result tables: built as polars frames, written as Parquet, never half-written.
+//!
+//! This is the only module that touches polars or the file system for results. Every
+//! table carries its provenance twice: as columns (`scenario`, `scenario_hash`, `seed`,
+//! `capsim_version`), which survive any merge or concatenation, and as Parquet
+//! key-value metadata. Files are written into a staging directory beside the target
+//! and renamed into place only once all of them are complete, so a failure leaves the
+//! previous results untouched.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+
+use crate::metrics::{RunMetrics, summarise};
+use crate::model::SystemKind;
+
+/// Where a table's numbers came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Provenance {
+    /// Scenario name.
+    pub scenario: String,
+    /// `Scenario::hash_hex` of the resolved scenario.
+    pub scenario_hash: String,
+    /// Master seed.
+    pub seed: u64,
+    /// capsim version that produced the table.
+    pub capsim_version: String,
+}
+
+/// Why results could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    /// A file-system operation failed.
+    #[error("cannot {action} {path}: {source}")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// Where.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// polars could not build or write a table.
+    #[error("cannot write table {table}: {source}")]
+    Table {
+        /// Which table.
+        table: String,
+        /// polars' error.
+        source: PolarsError,
+    },
+}
+
+/// Appends the provenance columns to a frame of `height` rows.
+fn with_provenance(mut frame: DataFrame, provenance: &Provenance) -> PolarsResult<DataFrame> {
+    let height = frame.height();
+    frame.with_column(Column::new("scenario".into(), vec![provenance.scenario.as_str(); height]))?;
+    frame.with_column(Column::new("scenario_hash".into(), vec![provenance.scenario_hash.as_str(); height]))?;
+    frame.with_column(Column::new("seed".into(), vec![provenance.seed; height]))?;
+    frame.with_column(Column::new("capsim_version".into(), vec![provenance.capsim_version.as_str(); height]))?;
+    Ok(frame)
+}
+
+/// `runs.parquet`: one row per replication × system.
+///
+/// # Errors
+/// A polars error if the frame cannot be built (a bug).
+pub fn runs_frame(rows: &[RunMetrics], provenance: &Provenance) -> PolarsResult<DataFrame> {
+    let u64s = |f: fn(&RunMetrics) -> u64| rows.iter().map(f).collect::<Vec<u64>>();
+    let f64s = |f: fn(&RunMetrics) -> f64| rows.iter().map(f).collect::<Vec<f64>>();
+    let frame = df!(
+        "replication" => u64s(|r| r.replication),
+        "system" => rows.iter().map(|r| r.system.as_str()).collect::<Vec<_>>(),
+        "utilization" => f64s(|r| r.utilization),
+        "p_wait" => f64s(|r| r.p_wait),
+        "mean_wait_hours" => f64s(|r| r.mean_wait_hours),
+        "abandon_fraction" => f64s(|r| r.abandon_fraction),
+        "mean_queue_length" => f64s(|r| r.mean_queue_length),
+        "arrival_rate_per_hour" => f64s(|r| r.arrival_rate_per_hour),
+        "jobs_arrived" => u64s(|r| r.jobs_arrived),
+        "jobs_completed" => u64s(|r| r.jobs_completed),
+        "jobs_abandoned" => u64s(|r| r.jobs_abandoned),
+        "jobs_in_system_at_horizon" => u64s(|r| r.jobs_in_system_at_horizon),
+        "busy_gpu_hours" => f64s(|r| r.busy_gpu_hours),
+        "idle_gpu_hours" => f64s(|r| r.idle_gpu_hours),
+        "installed_gpu_hours" => f64s(|r| r.installed_gpu_hours),
+        "events" => u64s(|r| r.events),
+    )?;
+    with_provenance(frame, provenance)
+}
+
+/// One summary row, as computed; also what the CLI prints.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SummaryRow {
+    /// System.
+    pub system: SystemKind,
+    /// Metric name (a `runs.parquet` column).
+    pub metric: &'static str,
+    /// The statistics.
+    pub stats: crate::metrics::Summary,
+}
+
+/// Summaries per system × metric, systems in fixed order, metrics in column order.
+pub fn summary_rows(rows: &[RunMetrics]) -> Vec<SummaryRow> {
+    let mut systems: Vec<SystemKind> = rows.iter().map(|r| r.system).collect();
+    systems.sort();
+    systems.dedup();
+    let mut out = Vec::new();
+    for system in systems {
+        let of_system: Vec<&RunMetrics> = rows.iter().filter(|r| r.system == system).collect();
+        let Some(first) = of_system.first() else { continue };
+        for (idx, (metric, _)) in first.summarised().iter().enumerate() {
+            let values: Vec<f64> = of_system.iter().map(|r| r.summarised()[idx].1).collect();
+            out.push(SummaryRow { system, metric, stats: summarise(&values) });
+        }
+    }
+    out
+}
+
+/// `summary.parquet`: one row per system × metric.
+///
+/// # Errors
+/// A polars error if the frame cannot be built (a bug).
+pub fn summary_frame(summary: &[SummaryRow], provenance: &Provenance) -> PolarsResult<DataFrame> {
+    let stat = |f: fn(&crate::metrics::Summary) -> f64| summary.iter().map(|row| f(&row.stats)).collect::<Vec<f64>>();
+    let frame = df!(
+        "system" => summary.iter().map(|r| r.system.as_str()).collect::<Vec<_>>(),
+        "metric" => summary.iter().map(|r| r.metric).collect::<Vec<_>>(),
+        "mean" => stat(|s| s.mean),
+        "std" => stat(|s| s.std),
+        "ci95_low" => stat(|s| s.ci95_low),
+        "ci95_high" => stat(|s| s.ci95_high),
+        "p05" => stat(|s| s.p05),
+        "p50" => stat(|s| s.p50),
+        "p95" => stat(|s| s.p95),
+        "n" => summary.iter().map(|r| r.stats.n).collect::<Vec<u64>>(),
+    )?;
+    with_provenance(frame, provenance)
+}
+
+/// Writes `tables` (file stem, frame) as `DIR/<stem>.parquet`, all or nothing.
+///
+/// # Errors
+/// [`OutputError`] if any file cannot be written; files already in `dir` are then
+/// left exactly as they were.
+pub fn write_tables(dir: &Path, tables: &mut [(&str, DataFrame)], provenance: &Provenance) -> Result<Vec<PathBuf>, OutputError> {
+    let staging = staging_dir(dir);
+    std::fs::create_dir_all(&staging).map_err(io("create", &staging))?;
+    let written = write_staged(&staging, tables, provenance);
+    let result = written.and_then(|staged| {
+        std::fs::create_dir_all(dir).map_err(io("create", dir))?;
+        let mut finals = Vec::with_capacity(staged.len());
+        for file in staged {
+            // Invariant: staged paths were built as staging/<stem>.parquet, so they have a file name.
+            let target = dir.join(file.file_name().expect("staged file has a name"));
+            std::fs::rename(&file, &target).map_err(io("move into place", &target))?;
+            finals.push(target);
+        }
+        Ok(finals)
+    });
+    // Best effort: the staging directory is empty on success and disposable on failure.
+    let _ = std::fs::remove_dir_all(&staging);
+    result
+}
+
+/// Maps an I/O error to [`OutputError::Io`] naming the action and path.
+fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> OutputError {
+    let path = path.display().to_string();
+    move |source| OutputError::Io { action, path, source }
+}
+
+/// A hidden sibling of `dir`, on the same file system so the final rename is atomic.
+fn staging_dir(dir: &Path) -> PathBuf {
+    let name = dir.file_name().map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
+    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    parent.join(format!(".{name}.capsim-staging-{}", std::process::id()))
+}
+
+fn write_staged(staging: &Path, tables: &mut [(&str, DataFrame)], provenance: &Provenance) -> Result<Vec<PathBuf>, OutputError> {
+    let metadata = KeyValueMetadata::from_static(vec![
+        ("capsim.scenario".to_string(), provenance.scenario.clone()),
+        ("capsim.scenario_hash".to_string(), provenance.scenario_hash.clone()),
+        ("capsim.seed".to_string(), provenance.seed.to_string()),
+        ("capsim.version".to_string(), provenance.capsim_version.clone()),
+    ]);
+    let mut staged = Vec::with_capacity(tables.len());
+    for (stem, frame) in tables.iter_mut() {
+        let path = staging.join(format!("{stem}.parquet"));
+        let file = File::create(&path).map_err(|source| OutputError::Io { action: "create", path: path.display().to_string(), source })?;
+        ParquetWriter::new(file)
+            .with_key_value_metadata(Some(metadata.clone()))
+            .finish(frame)
+            .map_err(|source| OutputError::Table { table: (*stem).to_string(), source })?;
+        staged.push(path);
+    }
+    Ok(staged)
+}
+
+/// Reads a Parquet file back into a frame (tests, merges, comparisons).
+///
+/// # Errors
+/// If the file cannot be opened or parsed.
+pub fn read_table(path: &Path) -> Result<DataFrame, OutputError> {
+    let file = File::open(path).map_err(|source| OutputError::Io { action: "open", path: path.display().to_string(), source })?;
+    ParquetReader::new(file).finish().map_err(|source| OutputError::Table { table: path.display().to_string(), source })
+}

@@ -1,0 +1,310 @@
+//! Scenarios: reading a YAML file into a checked [`Scenario`], or located diagnostics.
+//!
+//! Two steps, as in ripgrep's low/high arguments: [`raw`] mirrors the file and checks
+//! each value as it is parsed; [`validate`](self) relates values to each other and
+//! builds the resolved [`Scenario`] the model runs on. Defaults live here, in
+//! [`defaults`], and nowhere else.
+
+pub mod diagnostic;
+mod raw;
+
+use std::path::Path;
+
+use serde_saphyr::{Location, Spanned};
+
+use crate::dist::{Dist, GpuCountDist};
+pub use diagnostic::Diagnostic;
+use raw::{DistSpec, GpuSpec, RawPool, RawScenario, RawSegment};
+
+/// Documented defaults for optional keys.
+pub mod defaults {
+    /// `simulation.warmup_hours`: measure from the start.
+    pub const WARMUP_HOURS: f64 = 0.0;
+    /// `simulation.replications`: enough for a first look; use more for tight intervals.
+    pub const REPLICATIONS: u32 = 10;
+    /// `simulation.seed`.
+    pub const SEED: u64 = 1;
+    /// `gpus_per_job`.
+    pub const GPUS_PER_JOB: u32 = 1;
+    /// Largest scenario file read, in bytes: scenarios are hand-written, and a bound
+    /// keeps a wrong path (a video, a dataset) from being slurped into memory.
+    pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+}
+
+/// A checked scenario, ready to simulate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    /// Scenario name; names the output directory.
+    pub name: String,
+    /// Run length, replications and seed.
+    pub simulation: Simulation,
+    /// Demand segments, offered identically to every system.
+    pub segments: Vec<Segment>,
+    /// The centralized cloud, if modelled.
+    pub centralized: Option<Pool>,
+    /// The distributed network, if modelled.
+    pub distributed: Option<Pool>,
+}
+
+/// Run length, replications and seed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Simulation {
+    /// End of the measurement window (no arrivals after it), hours.
+    pub horizon_hours: f64,
+    /// Start of the measurement window, hours.
+    pub warmup_hours: f64,
+    /// Number of replications.
+    pub replications: u32,
+    /// Master seed.
+    pub seed: u64,
+}
+
+/// One demand segment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Segment {
+    /// Segment name.
+    pub name: String,
+    /// Poisson arrival rate, jobs per hour.
+    pub arrivals_per_hour: f64,
+    /// GPUs each job occupies for its whole run.
+    pub gpus_per_job: GpuCountDist,
+    /// Run time, hours.
+    pub duration_hours: Dist,
+    /// How long a job waits before giving up; `None` = forever.
+    pub patience_hours: Option<Dist>,
+}
+
+/// A fixed pool of GPUs (both systems, in this slice).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pool {
+    /// GPUs installed.
+    pub gpus: u32,
+}
+
+/// Why a scenario could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// The file could not be read.
+    #[error("cannot read scenario {path}: {reason}")]
+    Read {
+        /// The path as given.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The file was read but is not a valid scenario.
+    #[error("invalid scenario {file} ({} problem{})", .diagnostics.len(), if .diagnostics.len() == 1 { "" } else { "s" })]
+    Invalid {
+        /// The file as given.
+        file: String,
+        /// Every problem found, sorted by position.
+        diagnostics: Vec<Diagnostic>,
+    },
+}
+
+/// Reads and checks a scenario file.
+///
+/// # Errors
+/// [`ScenarioError::Read`] if the file cannot be read (or is too large or not UTF-8);
+/// [`ScenarioError::Invalid`] with located diagnostics otherwise.
+pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    let label = path.display().to_string();
+    let read_error = |reason: String| ScenarioError::Read { path: label.clone(), reason };
+    let metadata = std::fs::metadata(path).map_err(|e| read_error(e.to_string()))?;
+    if !metadata.is_file() {
+        return Err(read_error("not a regular file".to_string()));
+    }
+    if metadata.len() > defaults::MAX_FILE_BYTES {
+        return Err(read_error(format!("{} bytes is larger than the {} byte limit for scenario files", metadata.len(), defaults::MAX_FILE_BYTES)));
+    }
+    let bytes = std::fs::read(path).map_err(|e| read_error(e.to_string()))?;
+    let text = String::from_utf8(bytes).map_err(|e| read_error(format!("not UTF-8 text ({e})")))?;
+    parse(&label, &text)
+}
+
+/// Parses and checks scenario text; `file` labels the diagnostics.
+///
+/// # Errors
+/// [`ScenarioError::Invalid`] with every problem found.
+pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
+    let invalid = |diagnostics: Vec<Diagnostic>| ScenarioError::Invalid { file: file.to_string(), diagnostics };
+    let raw = parse_raw(file, text).map_err(|diagnostic| invalid(vec![diagnostic]))?;
+    let mut checker = Checker { file, text, diagnostics: Vec::new() };
+    let scenario = checker.resolve(raw);
+    if checker.diagnostics.is_empty() {
+        Ok(scenario)
+    } else {
+        let mut diagnostics = checker.diagnostics;
+        diagnostics.sort_by_key(|d| (d.line, d.column));
+        Err(invalid(diagnostics))
+    }
+}
+
+fn parse_raw(file: &str, text: &str) -> Result<RawScenario, Diagnostic> {
+    let options = serde_saphyr::options! { with_snippet: false };
+    let mut key_path = String::new();
+    let parsed = serde_saphyr::with_deserializer_from_str_with_options(text, options, |deserializer| {
+        serde_path_to_error::deserialize::<_, RawScenario>(deserializer).map_err(|error| {
+            key_path = error.path().to_string();
+            error.into_inner()
+        })
+    });
+    parsed.map_err(|error| {
+        let (line, column) = error.location().map_or((0, 0), |l| (l.line(), l.column()));
+        let message = bare_message(&error.to_string(), line, column);
+        let key_path = if key_path == "?" || key_path == "." { String::new() } else { key_path };
+        Diagnostic::new(file, text, line, column, &key_path, &message)
+    })
+}
+
+/// serde-saphyr appends " at line L, column C" to its messages; the diagnostic shows the
+/// location in its own header, so it is removed from the message.
+fn bare_message(message: &str, line: u64, column: u64) -> String {
+    let suffix = format!(" at line {line}, column {column}");
+    let message = message.strip_suffix(&suffix).unwrap_or(message);
+    message.replace(", set DuplicateKeyPolicy in Options if acceptable", "")
+}
+
+/// Collects cross-value problems while building the checked scenario.
+struct Checker<'a> {
+    file: &'a str,
+    text: &'a str,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Checker<'_> {
+    fn report(&mut self, at: &Location, key_path: &str, message: &str) {
+        self.diagnostics.push(Diagnostic::new(self.file, self.text, at.line(), at.column(), key_path, message));
+    }
+
+    fn resolve(&mut self, raw: RawScenario) -> Scenario {
+        let simulation = self.simulation(&raw);
+        let segments: Vec<Segment> = raw.demand.segments.value.iter().enumerate().map(|(idx, s)| self.segment(idx, s)).collect();
+        if segments.is_empty() {
+            let message = format!("at least one demand segment is needed{}add a segment with name, arrivals_per_hour and duration_hours", raw::HINT_SEPARATOR);
+            self.report(&raw.demand.segments.referenced, "demand.segments", &message);
+        }
+        self.unique_segment_names(&raw.demand.segments.value);
+        let centralized = raw.centralized.as_ref().map(|pool| self.pool("centralized", pool, &raw.demand.segments.value));
+        let distributed = raw.distributed.as_ref().map(|pool| self.pool("distributed", pool, &raw.demand.segments.value));
+        if centralized.is_none() && distributed.is_none() {
+            let message = format!("no system to simulate{}add `centralized: {{gpus: 64}}`, `distributed: {{gpus: 64}}` or both", raw::HINT_SEPARATOR);
+            self.report(&raw.name.referenced, "", &message);
+        }
+        Scenario { name: raw.name.value.0, simulation, segments, centralized, distributed }
+    }
+
+    fn simulation(&mut self, raw: &RawScenario) -> Simulation {
+        let sim = &raw.simulation;
+        let horizon_hours = sim.horizon_hours.value.0;
+        let warmup_hours = sim.warmup_hours.as_ref().map_or(defaults::WARMUP_HOURS, |w| w.value.0);
+        if let Some(warmup) = &sim.warmup_hours
+            && warmup_hours >= horizon_hours
+        {
+            let message = format!(
+                "warmup_hours ({warmup_hours}) must be less than horizon_hours ({horizon_hours}){}the measurement window is [warmup_hours, horizon_hours)",
+                raw::HINT_SEPARATOR
+            );
+            self.report(&warmup.referenced, "simulation.warmup_hours", &message);
+        }
+        Simulation {
+            horizon_hours,
+            warmup_hours,
+            replications: sim.replications.map_or(defaults::REPLICATIONS, |c| c.0),
+            seed: sim.seed.unwrap_or(defaults::SEED),
+        }
+    }
+
+    fn segment(&mut self, _idx: usize, raw: &RawSegment) -> Segment {
+        let gpus_per_job = match raw.gpus_per_job.as_ref().map(|g| &g.value) {
+            None => GpuCountDist::constant(defaults::GPUS_PER_JOB),
+            Some(GpuSpec::Constant(gpus)) => GpuCountDist::constant(*gpus),
+            Some(GpuSpec::Weights(pairs)) => GpuCountDist::from_weights(pairs.clone()),
+        };
+        Segment {
+            name: raw.name.value.clone(),
+            arrivals_per_hour: raw.arrivals_per_hour.0,
+            gpus_per_job,
+            duration_hours: dist(&raw.duration_hours),
+            patience_hours: raw.patience_hours.as_ref().map(dist),
+        }
+    }
+
+    fn unique_segment_names(&mut self, segments: &[RawSegment]) {
+        for (idx, segment) in segments.iter().enumerate() {
+            if segments[..idx].iter().any(|earlier| earlier.name.value == segment.name.value) {
+                let message = format!("segment name `{}` is used twice{}give each segment its own name", segment.name.value, raw::HINT_SEPARATOR);
+                self.report(&segment.name.referenced, &format!("demand.segments[{idx}].name"), &message);
+            }
+        }
+    }
+
+    /// A job larger than the pool could never start and would block the FIFO queue forever.
+    fn pool(&mut self, system: &str, raw: &Spanned<RawPool>, segments: &[RawSegment]) -> Pool {
+        let gpus = raw.value.gpus.0;
+        for (idx, segment) in segments.iter().enumerate() {
+            let Some(spec) = &segment.gpus_per_job else { continue };
+            let largest = match &spec.value {
+                GpuSpec::Constant(gpus) => *gpus,
+                GpuSpec::Weights(pairs) => pairs.iter().map(|&(gpus, _)| gpus).max().unwrap_or(0),
+            };
+            if largest > gpus {
+                let message = format!(
+                    "segment `{}` asks for up to {largest} GPUs per job but {system} has only {gpus}{}such a job could never start; add GPUs to {system} or cap gpus_per_job",
+                    segment.name.value,
+                    raw::HINT_SEPARATOR
+                );
+                self.report(&spec.referenced, &format!("demand.segments[{idx}].gpus_per_job"), &message);
+            }
+        }
+        Pool { gpus }
+    }
+}
+
+fn dist(spec: &DistSpec) -> Dist {
+    match *spec {
+        DistSpec::Constant(value) => Dist::Constant(value),
+        DistSpec::Exponential { mean } => Dist::Exponential { mean },
+        DistSpec::LogNormal { mu, sigma } => Dist::LogNormal { mu, sigma },
+        DistSpec::Triangular { min, mode, max } => Dist::Triangular { min, mode, max },
+        DistSpec::Uniform { min, max } => Dist::Uniform { min, max },
+    }
+}
+
+impl Scenario {
+    /// A stable fingerprint of everything that determines the results (FNV-1a 64 of the
+    /// resolved scenario, after command-line overrides), so a number in an output file
+    /// can be traced to the exact inputs. Comments and key order do not change it.
+    pub fn hash_hex(&self) -> String {
+        let text = format!("{self:?}");
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in text.bytes() {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        format!("{hash:016x}")
+    }
+
+    /// The systems present, in a fixed order (centralized first).
+    pub fn systems(&self) -> Vec<(crate::model::SystemKind, &Pool)> {
+        use crate::model::SystemKind;
+        let mut systems = Vec::new();
+        if let Some(pool) = &self.centralized {
+            systems.push((SystemKind::Centralized, pool));
+        }
+        if let Some(pool) = &self.distributed {
+            systems.push((SystemKind::Distributed, pool));
+        }
+        systems
+    }
+
+    /// Expected GPU-hours offered per hour (λ · E[gpus] · E[duration] summed over segments).
+    pub fn offered_load_gpus(&self) -> f64 {
+        self.segments.iter().map(|s| s.arrivals_per_hour * s.gpus_per_job.mean() * s.duration_hours.mean()).sum()
+    }
+
+    /// Expected number of arrivals per replication over the horizon.
+    pub fn expected_arrivals(&self) -> f64 {
+        self.segments.iter().map(|s| s.arrivals_per_hour).sum::<f64>() * self.simulation.horizon_hours
+    }
+}

@@ -1,0 +1,169 @@
+//! Problems found in a scenario, located and explained, and their rustc-style rendering.
+
+use std::fmt;
+
+use super::raw::HINT_SEPARATOR;
+
+/// One problem in a scenario file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diagnostic {
+    /// The file as the user named it.
+    pub file: String,
+    /// 1-based line, 0 when unknown.
+    pub line: u64,
+    /// 1-based column, 0 when unknown.
+    pub column: u64,
+    /// Dotted key path, e.g. `demand.segments[0].duration_hours`; empty for the whole file.
+    pub key_path: String,
+    /// What is wrong, lower case, no final full stop.
+    pub message: String,
+    /// How to fix it, when there is something useful to say.
+    pub hint: Option<String>,
+    /// The offending source line, for the snippet.
+    pub source_line: Option<String>,
+}
+
+impl Diagnostic {
+    /// Builds a diagnostic, taking the source line from `text` and splitting any hint
+    /// embedded in `message` by the raw deserializers.
+    pub fn new(file: &str, text: &str, line: u64, column: u64, key_path: &str, message: &str) -> Self {
+        let (message, embedded_hint) = match message.split_once(HINT_SEPARATOR) {
+            Some((message, hint)) => (message.to_string(), Some(hint.to_string())),
+            None => (message.to_string(), None),
+        };
+        let source_line = usize::try_from(line)
+            .ok()
+            .and_then(|line| line.checked_sub(1))
+            .and_then(|idx| text.lines().nth(idx))
+            .map(str::to_string);
+        let hint = embedded_hint.or_else(|| suggest(&message, key_path));
+        Diagnostic { file: file.to_string(), line, column, key_path: key_path.to_string(), message, hint, source_line }
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, " --> {}:{}:{}", self.file, self.line, self.column)?;
+        if let Some(source) = &self.source_line {
+            let gutter = self.line.to_string();
+            let pad = " ".repeat(gutter.len());
+            let caret_at = source.chars().take(self.column.saturating_sub(1) as usize).count();
+            writeln!(f, "{pad} |")?;
+            writeln!(f, "{gutter} | {source}")?;
+            writeln!(f, "{pad} | {}^ {}", " ".repeat(caret_at), self.message)?;
+        } else {
+            writeln!(f, "   = error: {}", self.message)?;
+        }
+        if !self.key_path.is_empty() {
+            writeln!(f, "   = key: {}", self.key_path)?;
+        }
+        if let Some(hint) = &self.hint {
+            writeln!(f, "   = hint: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Hints for serde's own messages: the closest valid key or kind, or what a field holds.
+fn suggest(message: &str, key_path: &str) -> Option<String> {
+    if let Some(rest) = message.strip_prefix("unknown field `").or_else(|| message.strip_prefix("unknown variant `")) {
+        let (unknown, expected) = rest.split_once('`')?;
+        let candidates = expected_names(expected);
+        return Some(match closest(unknown, &candidates) {
+            Some(best) => format!("did you mean `{best}`?"),
+            None if candidates.is_empty() => "remove this key".to_string(),
+            None => format!("valid here: {}", candidates.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")),
+        });
+    }
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        let field = rest.split('`').next()?;
+        return field_help(field).map(|help| format!("add `{field}:` ({help})"));
+    }
+    if message.starts_with("duplicate mapping key") {
+        return Some("each key may appear once in a mapping; delete or rename one of them".to_string());
+    }
+    let field = key_path.rsplit('.').next().unwrap_or("");
+    let field = field.split('[').next().unwrap_or(field);
+    field_help(field).map(|help| format!("`{field}` is {help}"))
+}
+
+/// Parses serde's "expected one of `a`, `b`" / "expected `a` or `b`" tails; serde-saphyr
+/// may print the names without backticks, so both forms are accepted.
+fn expected_names(expected: &str) -> Vec<String> {
+    let list = expected.split_once("expected").map_or("", |(_, list)| list);
+    let list = list.trim_start().strip_prefix("one of").unwrap_or(list);
+    list.split([',', ' '])
+        .map(|word| word.trim_matches(|c: char| c == '`' || c.is_whitespace()))
+        .filter(|word| !word.is_empty() && *word != "or" && word.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The candidate within a small edit distance, if any.
+fn closest(word: &str, candidates: &[String]) -> Option<String> {
+    let limit = (word.chars().count() / 3).max(2);
+    candidates
+        .iter()
+        .map(|candidate| (edit_distance(word, candidate), candidate))
+        .filter(|(distance, _)| *distance <= limit)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate.clone())
+}
+
+/// Levenshtein distance over characters.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b_chars: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b_chars.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1; b_chars.len() + 1];
+        for (j, cb) in b_chars.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        previous = current;
+    }
+    previous[b_chars.len()]
+}
+
+/// What each scenario key holds, for hints. One place, so messages and docs agree.
+fn field_help(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "name" => "a name such as `seed-baseline` (letters, digits, `-`, `_`, `.`)",
+        "simulation" => "a map: {horizon_hours: 20000, warmup_hours: 500, replications: 8, seed: 7}",
+        "horizon_hours" => "the simulated length in hours, a number > 0 (one year = 8760)",
+        "warmup_hours" => "hours discarded before measuring, ≥ 0 and less than horizon_hours",
+        "replications" => "the number of independent replications, a whole number ≥ 1",
+        "seed" => "the master random seed, a whole number ≥ 0",
+        "demand" => "a map with `segments:`, a list of job streams",
+        "segments" => "a list of demand segments, each with name, arrivals_per_hour, duration_hours",
+        "arrivals_per_hour" => "the Poisson arrival rate in jobs per hour, a number > 0 such as 57.6",
+        "gpus_per_job" => "a whole number, or a map of GPU count to probability such as {1: 0.8, 2: 0.2}",
+        "duration_hours" => "a distribution of run time in hours, e.g. {exponential: {mean: 1.0}}",
+        "patience_hours" => "how long a job waits before giving up: a distribution, 0 = never waits, omit = waits forever",
+        "centralized" | "distributed" => "a map such as {gpus: 64}",
+        "gpus" => "the number of GPUs in the pool, a whole number ≥ 1",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_the_closest_key() {
+        let hint = suggest("unknown field `arrival_per_hour`, expected one of name, arrivals_per_hour, gpus_per_job", "x");
+        assert_eq!(hint.as_deref(), Some("did you mean `arrivals_per_hour`?"));
+        let hint = suggest("unknown variant `expnential`, expected one of `constant`, `exponential`", "x");
+        assert_eq!(hint.as_deref(), Some("did you mean `exponential`?"));
+        let hint = suggest("unknown field `zzz`, expected `gpus`", "x");
+        assert_eq!(hint.as_deref(), Some("valid here: `gpus`"));
+    }
+
+    #[test]
+    fn edit_distance_counts_single_edits() {
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("gpus", "gpus"), 0);
+    }
+}

@@ -1,0 +1,374 @@
+//! The serde mirror of the scenario YAML: close to the file, checked value by value.
+//!
+//! Single-value rules (a rate is positive, a count is a whole number ≥ 1, a
+//! distribution has the parameters its kind needs) are enforced while deserializing,
+//! so the parser reports them at the exact line and column with the key path. Rules
+//! that relate several values (warm-up shorter than the horizon, a job no larger than
+//! the pool) are checked afterwards in `scenario::validate`, using the spans kept here.
+//!
+//! Error messages built here may carry a hint after [`HINT_SEPARATOR`]; the diagnostic
+//! renderer splits it off.
+
+use std::fmt;
+
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+/// Separates a message from its hint inside a serde error string.
+pub const HINT_SEPARATOR: &str = "\u{1f}hint:";
+
+fn invalid<E: de::Error>(message: impl fmt::Display, hint: impl fmt::Display) -> E {
+    E::custom(format!("{message}{HINT_SEPARATOR}{hint}"))
+}
+
+/// The whole file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    pub name: Spanned<ScenarioName>,
+    pub simulation: RawSimulation,
+    pub demand: RawDemand,
+    #[serde(default)]
+    pub centralized: Option<Spanned<RawPool>>,
+    #[serde(default)]
+    pub distributed: Option<Spanned<RawPool>>,
+}
+
+/// `simulation:` — how long, how many replications, which seed.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSimulation {
+    pub horizon_hours: Spanned<Positive>,
+    #[serde(default)]
+    pub warmup_hours: Option<Spanned<NonNegative>>,
+    #[serde(default)]
+    pub replications: Option<Count>,
+    #[serde(default)]
+    pub seed: Option<u64>,
+}
+
+/// `demand:` — the job streams offered to every system.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDemand {
+    pub segments: Spanned<Vec<RawSegment>>,
+}
+
+/// One demand segment.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSegment {
+    pub name: Spanned<String>,
+    pub arrivals_per_hour: Positive,
+    #[serde(default)]
+    pub gpus_per_job: Option<Spanned<GpuSpec>>,
+    pub duration_hours: DistSpec,
+    #[serde(default)]
+    pub patience_hours: Option<DistSpec>,
+}
+
+/// `centralized:` or `distributed:` — in this slice, a fixed pool of GPUs.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPool {
+    pub gpus: Count,
+}
+
+/// A scenario name: used as a directory name, so restricted to a safe alphabet.
+#[derive(Debug, Clone)]
+pub struct ScenarioName(pub String);
+
+impl<'de> Deserialize<'de> for ScenarioName {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        let safe = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+        if name.is_empty() || name.len() > 100 || !name.chars().all(safe) || name.starts_with('.') {
+            return Err(invalid(
+                format!("invalid scenario name {name:?}"),
+                "use 1 to 100 letters, digits, `-`, `_` or `.` (not leading): it names the output directory",
+            ));
+        }
+        Ok(ScenarioName(name))
+    }
+}
+
+/// A finite number > 0.
+#[derive(Debug, Clone, Copy)]
+pub struct Positive(pub f64);
+
+/// A finite number ≥ 0.
+#[derive(Debug, Clone, Copy)]
+pub struct NonNegative(pub f64);
+
+/// A whole number ≥ 1 that fits in 32 bits.
+#[derive(Debug, Clone, Copy)]
+pub struct Count(pub u32);
+
+impl<'de> Deserialize<'de> for Positive {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = deserializer.deserialize_any(NumberVisitor)?;
+        if value.is_finite() && value > 0.0 {
+            Ok(Positive(value))
+        } else {
+            Err(invalid(format!("must be a number greater than 0, got {value}"), "use a positive finite number such as 1.5"))
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for NonNegative {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = deserializer.deserialize_any(NumberVisitor)?;
+        if value.is_finite() && value >= 0.0 {
+            Ok(NonNegative(value))
+        } else {
+            Err(invalid(format!("must be a number ≥ 0, got {value}"), "use a finite number such as 0 or 2.5"))
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = deserializer.deserialize_any(NumberVisitor)?;
+        count_from_f64(value).map(Count).map_err(|message| invalid(message, "use a whole number such as 1 or 64"))
+    }
+}
+
+fn count_from_f64(value: f64) -> Result<u32, String> {
+    if value.fract() == 0.0 && value >= 1.0 && value <= f64::from(u32::MAX) {
+        // Checked above: a whole number within u32's range, so the cast is exact.
+        Ok(value as u32)
+    } else {
+        Err(format!("must be a whole number ≥ 1, got {value}"))
+    }
+}
+
+/// Accepts any YAML number (integer or float) as f64; anything else is a type error.
+struct NumberVisitor;
+
+impl Visitor<'_> for NumberVisitor {
+    type Value = f64;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("a number")
+    }
+
+    fn visit_f64<E: de::Error>(self, value: f64) -> Result<f64, E> {
+        Ok(value)
+    }
+
+    fn visit_i64<E: de::Error>(self, value: i64) -> Result<f64, E> {
+        Ok(value as f64)
+    }
+
+    fn visit_u64<E: de::Error>(self, value: u64) -> Result<f64, E> {
+        Ok(value as f64)
+    }
+}
+
+/// A distribution as written: a bare number, or a one-key map naming the kind.
+#[derive(Debug, Clone)]
+pub enum DistSpec {
+    /// `3` or `{constant: 3}`.
+    Constant(f64),
+    /// `{exponential: {mean}}`.
+    Exponential { mean: f64 },
+    /// `{lognormal: {median, sigma}}` or `{lognormal: {mean, sigma}}`, stored as (mu, sigma).
+    LogNormal { mu: f64, sigma: f64 },
+    /// `{triangular: {min, mode, max}}`.
+    Triangular { min: f64, mode: f64, max: f64 },
+    /// `{uniform: {min, max}}`.
+    Uniform { min: f64, max: f64 },
+}
+
+const DIST_KINDS: &[&str] = &["constant", "exponential", "lognormal", "triangular", "uniform"];
+const DIST_HINT: &str = "write a number, or one of {exponential: {mean: 1.0}}, {lognormal: {median: 0.33, sigma: 2.0}}, \
+{triangular: {min: 1, mode: 2, max: 4}}, {uniform: {min: 1, max: 2}}, {constant: 3}";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExponentialParams {
+    mean: Positive,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LogNormalParams {
+    #[serde(default)]
+    median: Option<Positive>,
+    #[serde(default)]
+    mean: Option<Positive>,
+    sigma: NonNegative,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TriangularParams {
+    min: NonNegative,
+    mode: NonNegative,
+    max: NonNegative,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UniformParams {
+    min: NonNegative,
+    max: NonNegative,
+}
+
+impl<'de> Deserialize<'de> for DistSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(DistVisitor)
+    }
+}
+
+struct DistVisitor;
+
+impl<'de> Visitor<'de> for DistVisitor {
+    type Value = DistSpec;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("a number or a distribution such as {exponential: {mean: 1.0}}")
+    }
+
+    fn visit_f64<E: de::Error>(self, value: f64) -> Result<DistSpec, E> {
+        constant(value)
+    }
+
+    fn visit_i64<E: de::Error>(self, value: i64) -> Result<DistSpec, E> {
+        constant(value as f64)
+    }
+
+    fn visit_u64<E: de::Error>(self, value: u64) -> Result<DistSpec, E> {
+        constant(value as f64)
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<DistSpec, E> {
+        Err(invalid(format!("expected a number or a distribution, got the text {value:?}"), DIST_HINT))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<DistSpec, A::Error> {
+        let Some(kind) = map.next_key::<String>()? else {
+            return Err(invalid("empty distribution", DIST_HINT));
+        };
+        let spec = match kind.as_str() {
+            "constant" => {
+                let NonNegative(value) = map.next_value()?;
+                DistSpec::Constant(value)
+            }
+            "exponential" => {
+                let params: ExponentialParams = map.next_value()?;
+                DistSpec::Exponential { mean: params.mean.0 }
+            }
+            "lognormal" => lognormal(map.next_value()?)?,
+            "triangular" => {
+                let TriangularParams { min, mode, max } = map.next_value()?;
+                if !(min.0 <= mode.0 && mode.0 <= max.0 && min.0 < max.0) {
+                    return Err(invalid(
+                        format!("triangular needs min ≤ mode ≤ max and min < max, got min {}, mode {}, max {}", min.0, mode.0, max.0),
+                        "order the three values, e.g. {min: 40, mode: 45, max: 50}",
+                    ));
+                }
+                DistSpec::Triangular { min: min.0, mode: mode.0, max: max.0 }
+            }
+            "uniform" => {
+                let UniformParams { min, max } = map.next_value()?;
+                if min.0 >= max.0 {
+                    return Err(invalid(format!("uniform needs min < max, got min {}, max {}", min.0, max.0), "e.g. {min: 40, max: 50}"));
+                }
+                DistSpec::Uniform { min: min.0, max: max.0 }
+            }
+            other => return Err(de::Error::unknown_variant(other, DIST_KINDS)),
+        };
+        if let Some(extra) = map.next_key::<String>()? {
+            return Err(invalid(format!("a distribution has exactly one kind, found a second key `{extra}`"), DIST_HINT));
+        }
+        Ok(spec)
+    }
+}
+
+fn constant<E: de::Error>(value: f64) -> Result<DistSpec, E> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(DistSpec::Constant(value))
+    } else {
+        Err(invalid(format!("must be a number ≥ 0, got {value}"), DIST_HINT))
+    }
+}
+
+/// Log-normal from its median (`mu = ln median`) or its mean (`mu = ln mean − σ²/2`).
+fn lognormal<E: de::Error>(params: LogNormalParams) -> Result<DistSpec, E> {
+    let sigma = params.sigma.0;
+    let mu = match (params.median, params.mean) {
+        (Some(median), None) => median.0.ln(),
+        (None, Some(mean)) => mean.0.ln() - 0.5 * sigma * sigma,
+        _ => {
+            return Err(invalid(
+                "lognormal needs exactly one of `median` or `mean`, plus `sigma`",
+                "e.g. {lognormal: {median: 0.33, sigma: 2.0}} (Philly trace: median ~20 min)",
+            ));
+        }
+    };
+    Ok(DistSpec::LogNormal { mu, sigma })
+}
+
+/// GPUs per job as written: a whole number, or a map from GPU count to probability.
+#[derive(Debug, Clone)]
+pub enum GpuSpec {
+    /// Every job asks for this many GPUs.
+    Constant(u32),
+    /// `{1: 0.8, 2: 0.1, 4: 0.07, 8: 0.03}`: probabilities checked to sum to 1.
+    Weights(Vec<(u32, f64)>),
+}
+
+const GPU_HINT: &str = "write a whole number such as 1, or a map of GPU count to probability such as {1: 0.8, 2: 0.1, 4: 0.07, 8: 0.03}";
+
+impl<'de> Deserialize<'de> for GpuSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(GpuVisitor)
+    }
+}
+
+struct GpuVisitor;
+
+impl<'de> Visitor<'de> for GpuVisitor {
+    type Value = GpuSpec;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("a whole number of GPUs or a map of GPU count to probability")
+    }
+
+    fn visit_f64<E: de::Error>(self, value: f64) -> Result<GpuSpec, E> {
+        count_from_f64(value).map(GpuSpec::Constant).map_err(|message| invalid(message, GPU_HINT))
+    }
+
+    fn visit_i64<E: de::Error>(self, value: i64) -> Result<GpuSpec, E> {
+        self.visit_f64(value as f64)
+    }
+
+    fn visit_u64<E: de::Error>(self, value: u64) -> Result<GpuSpec, E> {
+        self.visit_f64(value as f64)
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<GpuSpec, E> {
+        Err(invalid(format!("expected GPUs per job, got the text {value:?}"), GPU_HINT))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<GpuSpec, A::Error> {
+        let mut pairs: Vec<(u32, f64)> = Vec::new();
+        while let Some(Count(gpus)) = map.next_key::<Count>()? {
+            let NonNegative(probability) = map.next_value()?;
+            if pairs.iter().any(|&(seen, _)| seen == gpus) {
+                return Err(invalid(format!("GPU count {gpus} is listed twice"), GPU_HINT));
+            }
+            pairs.push((gpus, probability));
+        }
+        let total: f64 = pairs.iter().map(|&(_, probability)| probability).sum();
+        if pairs.is_empty() || (total - 1.0).abs() > 1e-6 {
+            return Err(invalid(
+                format!("probabilities must sum to 1, they sum to {total}"),
+                "adjust the shares so they add up to exactly 1",
+            ));
+        }
+        Ok(GpuSpec::Weights(pairs))
+    }
+}

@@ -1,0 +1,186 @@
+//! Built-in validation: queueing models with closed forms, run through the same engine
+//! and model code as any scenario, for every system, compared statistically.
+//!
+//! A check passes when the simulated mean lies within a Student-t band of the exact
+//! value, |mean − exact| ≤ t · s/√n, with the confidence corrected (Bonferroni) for the
+//! number of checks, so the whole suite has at most a 1% chance of a false alarm when
+//! the engine is right. The band shrinks as replications grow: no fixed tolerance.
+//! Warm-up bias is removed by deleting a warm-up many relaxation times long (the
+//! slowest case, M/M/100 at ρ = 0.95, relaxes in ~1/(cμ(1−√ρ)²) ≈ 15 h; warm-up is 200 h).
+#![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
+
+use crate::dist::{Dist, GpuCountDist};
+use crate::metrics::{RunMetrics, summarise, t_critical};
+use crate::model::SystemKind;
+use crate::montecarlo::{self, SimError};
+use crate::scenario::{Pool, Scenario, Segment, Simulation};
+use crate::theory::{self, QueueMeasures};
+
+/// Probability that at least one check fails although the engine is right.
+pub const FAMILY_ALPHA: f64 = 0.01;
+
+/// Which closed form a case follows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum QueueModel {
+    /// M/M/c/c: patience 0.
+    ErlangB,
+    /// M/M/c: infinite patience.
+    ErlangC,
+    /// M/M/c+M: exponential patience at the given rate per hour.
+    ErlangA {
+        /// θ, 1 / mean patience.
+        patience_rate: f64,
+    },
+}
+
+/// One validation case.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Case {
+    /// Short label.
+    pub label: &'static str,
+    /// Closed form that applies.
+    pub model: QueueModel,
+    /// GPUs (servers).
+    pub gpus: u32,
+    /// λ, jobs per hour.
+    pub arrival_rate: f64,
+    /// μ, 1 / mean duration.
+    pub service_rate: f64,
+    /// Horizon per replication, hours.
+    pub horizon_hours: f64,
+}
+
+/// The built-in cases: three Erlang C (one with c ≥ 64 and ρ ≥ 0.9), one Erlang B,
+/// two Erlang A; the reference values are in `theory`'s tests.
+pub fn builtin_cases() -> Vec<Case> {
+    vec![
+        Case { label: "M/M/8 rho=0.75", model: QueueModel::ErlangC, gpus: 8, arrival_rate: 6.0, service_rate: 1.0, horizon_hours: 40_000.0 },
+        Case { label: "M/M/64 rho=0.90", model: QueueModel::ErlangC, gpus: 64, arrival_rate: 57.6, service_rate: 1.0, horizon_hours: 10_000.0 },
+        Case { label: "M/M/100 rho=0.95", model: QueueModel::ErlangC, gpus: 100, arrival_rate: 95.0, service_rate: 1.0, horizon_hours: 10_000.0 },
+        Case { label: "M/M/20/20", model: QueueModel::ErlangB, gpus: 20, arrival_rate: 15.0, service_rate: 1.0, horizon_hours: 20_000.0 },
+        Case {
+            label: "M/M/50+M",
+            model: QueueModel::ErlangA { patience_rate: 1.0 },
+            gpus: 50,
+            arrival_rate: 48.0,
+            service_rate: 1.0,
+            horizon_hours: 10_000.0,
+        },
+        Case {
+            label: "M/M/20+M overload",
+            model: QueueModel::ErlangA { patience_rate: 0.25 },
+            gpus: 20,
+            arrival_rate: 12.0,
+            service_rate: 0.5,
+            horizon_hours: 20_000.0,
+        },
+    ]
+}
+
+impl Case {
+    /// The exact steady-state measures.
+    pub fn exact(&self) -> QueueMeasures {
+        match self.model {
+            QueueModel::ErlangB => theory::mmcc(self.gpus, self.arrival_rate, self.service_rate),
+            QueueModel::ErlangC => theory::mmc(self.gpus, self.arrival_rate, self.service_rate),
+            QueueModel::ErlangA { patience_rate } => theory::mmc_abandonment_chain(self.gpus, self.arrival_rate, self.service_rate, patience_rate),
+        }
+    }
+
+    /// A scenario for this case, with both systems given the same pool.
+    pub fn scenario(&self, replications: u32, seed: u64) -> Scenario {
+        let patience_hours = match self.model {
+            QueueModel::ErlangB => Some(Dist::Constant(0.0)),
+            QueueModel::ErlangC => None,
+            QueueModel::ErlangA { patience_rate } => Some(Dist::Exponential { mean: 1.0 / patience_rate }),
+        };
+        let segment = Segment {
+            name: "jobs".to_string(),
+            arrivals_per_hour: self.arrival_rate,
+            gpus_per_job: GpuCountDist::constant(1),
+            duration_hours: Dist::Exponential { mean: 1.0 / self.service_rate },
+            patience_hours,
+        };
+        Scenario {
+            name: format!("verify-{}", self.label.replace(['/', ' ', '='], "-")),
+            simulation: Simulation { horizon_hours: self.horizon_hours, warmup_hours: 200.0, replications, seed },
+            segments: vec![segment],
+            centralized: Some(Pool { gpus: self.gpus }),
+            distributed: Some(Pool { gpus: self.gpus }),
+        }
+    }
+
+    /// The metrics compared with their exact values: (name, exact, extractor).
+    fn targets(&self) -> Vec<(&'static str, f64, fn(&RunMetrics) -> f64)> {
+        let exact = self.exact();
+        let mut targets: Vec<(&'static str, f64, fn(&RunMetrics) -> f64)> = vec![("utilization", exact.utilization, |m| m.utilization)];
+        match self.model {
+            QueueModel::ErlangB => targets.push(("blocking (abandon_fraction)", exact.p_abandon, |m| m.abandon_fraction)),
+            QueueModel::ErlangC | QueueModel::ErlangA { .. } => {
+                targets.push(("p_wait", exact.p_wait, |m| m.p_wait));
+                targets.push(("mean_wait_hours", exact.mean_wait_hours, |m| m.mean_wait_hours));
+                // Little's law: Lq = λ Wq.
+                targets.push(("mean_queue_length (Little)", self.arrival_rate * exact.mean_wait_hours, |m| m.mean_queue_length));
+            }
+        }
+        if let QueueModel::ErlangA { .. } = self.model {
+            targets.push(("abandon_fraction", exact.p_abandon, |m| m.abandon_fraction));
+        }
+        targets
+    }
+}
+
+/// One simulated-versus-exact comparison.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Check {
+    /// Case label.
+    pub case: &'static str,
+    /// System simulated.
+    pub system: SystemKind,
+    /// Metric compared.
+    pub metric: &'static str,
+    /// Mean over replications.
+    pub simulated: f64,
+    /// Standard error of that mean, s/√n.
+    pub std_error: f64,
+    /// Closed-form value.
+    pub exact: f64,
+    /// (simulated − exact) / standard error.
+    pub z: f64,
+    /// The |z| allowed (Bonferroni-corrected Student t).
+    pub critical: f64,
+    /// Replications.
+    pub n: u64,
+}
+
+impl Check {
+    /// Within the band.
+    pub fn passed(&self) -> bool {
+        self.z.abs() <= self.critical
+    }
+}
+
+/// Runs `cases` with `replications` each and compares every target metric.
+///
+/// # Errors
+/// Any simulation error.
+pub fn run(cases: &[Case], replications: u32, seed: u64, threads: Option<usize>) -> Result<Vec<Check>, SimError> {
+    let systems = [SystemKind::Centralized, SystemKind::Distributed];
+    let total_checks: usize = cases.iter().map(|c| c.targets().len() * systems.len()).sum();
+    let critical = t_critical(1.0 - FAMILY_ALPHA / total_checks as f64, u64::from(replications.max(2)) - 1);
+    let mut checks = Vec::with_capacity(total_checks);
+    for case in cases {
+        let rows = montecarlo::run(&case.scenario(replications, seed), threads)?;
+        for system in systems {
+            let system_rows: Vec<&RunMetrics> = rows.iter().filter(|row| row.system == system).collect();
+            for (metric, exact, extract) in case.targets() {
+                let values: Vec<f64> = system_rows.iter().map(|row| extract(row)).collect();
+                let summary = summarise(&values);
+                let std_error = summary.std / (summary.n as f64).sqrt();
+                let z = if std_error > 0.0 { (summary.mean - exact) / std_error } else if summary.mean == exact { 0.0 } else { f64::INFINITY };
+                checks.push(Check { case: case.label, system, metric, simulated: summary.mean, std_error, exact, z, critical, n: summary.n });
+            }
+        }
+    }
+    Ok(checks)
+}

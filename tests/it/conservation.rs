@@ -1,0 +1,93 @@
+//! Conservation in every run: jobs arrived = completed + abandoned + waiting + running
+//! (counted separately, at the horizon and at the end), busy + idle = installed
+//! GPU-hours, busy GPU-hours by time integral = by summing jobs, and Little's identity
+//! ∫ queue dt = Σ waits over the whole run. `montecarlo::simulate` refuses to return an
+//! outcome that breaks any of them; these tests drive it through varied scenarios.
+
+use capsim::model::SystemKind;
+use capsim::montecarlo;
+
+use crate::scenario;
+
+const VARIED: &[&str] = &[
+    // Multi-GPU jobs with head-of-line blocking and impatient users.
+    "name: mix\nsimulation: {horizon_hours: 3000, warmup_hours: 100, replications: 3, seed: 5}\n\
+     demand:\n  segments:\n    - name: a\n      arrivals_per_hour: 10\n      gpus_per_job: {1: 0.8, 2: 0.1, 4: 0.07, 8: 0.03}\n\
+     \x20     duration_hours: {lognormal: {median: 0.5, sigma: 1.5}}\n      patience_hours: {triangular: {min: 0.1, mode: 1, max: 5}}\n\
+     centralized: {gpus: 16}\ndistributed: {gpus: 12}\n",
+    // Overload with infinite patience: the queue grows all run and drains after it.
+    "name: overload\nsimulation: {horizon_hours: 500, replications: 2, seed: 1}\n\
+     demand:\n  segments:\n    - name: a\n      arrivals_per_hour: 12\n      duration_hours: {uniform: {min: 0.5, max: 1.5}}\n\
+     centralized: {gpus: 10}\n",
+    // Two segments, one that never waits (loss) and one that waits a constant time.
+    "name: two\nsimulation: {horizon_hours: 2000, warmup_hours: 50, replications: 2, seed: 9}\n\
+     demand:\n  segments:\n    - name: loss\n      arrivals_per_hour: 5\n      gpus_per_job: 2\n      duration_hours: 1\n      patience_hours: 0\n\
+     \x20   - name: patient\n      arrivals_per_hour: 3\n      duration_hours: {exponential: {mean: 2}}\n      patience_hours: 0.25\n\
+     distributed: {gpus: 8}\n",
+];
+
+#[test]
+fn conservation_laws_hold_in_varied_runs() {
+    for yaml in VARIED {
+        let scenario = scenario(yaml);
+        for replication in 0..u64::from(scenario.simulation.replications) {
+            for (system, pool) in scenario.systems() {
+                let (outcome, events) = montecarlo::simulate(&scenario, replication, system, pool)
+                    .unwrap_or_else(|e| panic!("{}: {e}", scenario.name));
+                let jobs = &outcome.window_jobs;
+                assert!(jobs.arrived > 0 && events > 2 * jobs.arrived, "{}: too little happened", scenario.name);
+                assert_eq!(jobs.arrived, jobs.completed + jobs.abandoned, "{}: every window job ends", scenario.name);
+                let areas = &outcome.window_areas;
+                assert!(areas.busy_gpu_hours <= f64::from(outcome.gpus) * areas.hours);
+                let utilization = areas.busy_gpu_hours / (f64::from(outcome.gpus) * areas.hours);
+                assert!((0.0..=1.0).contains(&utilization));
+            }
+        }
+    }
+}
+
+/// The invariant check is not vacuous: corrupting any one tally is caught.
+#[test]
+fn a_broken_outcome_is_reported() {
+    let scenario = scenario(VARIED[0]);
+    let (_, pool) = scenario.systems()[0];
+    let (outcome, _) = montecarlo::simulate(&scenario, 0, SystemKind::Centralized, pool).expect("valid run");
+    assert_eq!(outcome.check_invariants(), Ok(()));
+
+    let mut lost_job = outcome;
+    lost_job.window_jobs_at_horizon.completed += 1;
+    assert!(lost_job.check_invariants().unwrap_err().contains("job conservation"));
+
+    let mut extra_work = outcome;
+    extra_work.work_by_job *= 1.0 + 1e-6;
+    assert!(extra_work.check_invariants().unwrap_err().contains("sum over jobs (run)"));
+
+    let mut wrong_wait = outcome;
+    wrong_wait.wait_by_job += 0.01;
+    assert!(wrong_wait.check_invariants().unwrap_err().contains("Little"));
+
+    let mut idle_lost = outcome;
+    idle_lost.window_areas.idle_gpu_hours -= 1.0;
+    assert!(idle_lost.check_invariants().unwrap_err().contains("installed"));
+}
+
+/// Common random numbers: both systems see the identical job stream, so with the same
+/// pool they produce identical rows, and the k-th replication does not depend on how
+/// many replications run.
+#[test]
+fn systems_see_the_same_jobs() {
+    let yaml = VARIED[0].replace("distributed: {gpus: 12}", "distributed: {gpus: 16}");
+    let scenario = scenario(&yaml);
+    let rows = montecarlo::run(&scenario, Some(2)).expect("runs");
+    for pair in rows.chunks(2) {
+        assert_eq!(pair[0].system, SystemKind::Centralized);
+        assert_eq!(pair[1].system, SystemKind::Distributed);
+        let mut distributed = pair[1].clone();
+        distributed.system = SystemKind::Centralized;
+        assert_eq!(pair[0], distributed);
+    }
+    let mut fewer = scenario.clone();
+    fewer.simulation.replications = 1;
+    let first = montecarlo::run(&fewer, Some(1)).expect("runs");
+    assert_eq!(first[0], rows[0]);
+}

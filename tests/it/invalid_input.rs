@@ -1,0 +1,102 @@
+//! Bad scenarios: exit code 2, a message with file:line:col, the key path and a hint,
+//! no panic, and nothing written. Each fixture's exact stderr is part of the interface
+//! and pinned in `tests/fixtures/invalid/<name>.stderr`; run with UPDATE_EXPECT=1 to
+//! rewrite them after a deliberate change, then review the diff.
+
+use std::path::Path;
+
+use crate::{capsim, root, text};
+
+/// Runs `capsim run` on a fixture from inside a fresh directory, so that the default
+/// output location (`notebooks-output/…`) can be checked for absence too.
+fn run_fixture(name: &str) -> (i32, String) {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let fixture = root().join("tests/fixtures/invalid").join(format!("{name}.yaml"));
+    std::fs::copy(&fixture, temp.path().join(format!("{name}.yaml"))).expect("copy fixture");
+    let output = capsim(temp.path(), &["run", &format!("{name}.yaml")]);
+    let (stdout, stderr) = text(&output);
+    assert!(stdout.is_empty(), "{name}: nothing on stdout, got {stdout}");
+    assert!(!stderr.contains("panicked"), "{name}: panic: {stderr}");
+    let leftovers: Vec<_> = std::fs::read_dir(temp.path()).expect("list").map(|e| e.expect("entry").file_name()).collect();
+    assert_eq!(leftovers.len(), 1, "{name}: something was written: {leftovers:?}");
+    (output.status.code().unwrap_or(-1), stderr)
+}
+
+fn check_golden(name: &str, stderr: &str) {
+    let golden = root().join("tests/fixtures/invalid").join(format!("{name}.stderr"));
+    if std::env::var_os("UPDATE_EXPECT").is_some() {
+        std::fs::write(&golden, stderr).expect("write golden");
+        return;
+    }
+    let expected = std::fs::read_to_string(&golden).unwrap_or_else(|_| panic!("missing {}; run with UPDATE_EXPECT=1", golden.display()));
+    assert_eq!(stderr, expected, "{name}: stderr changed (UPDATE_EXPECT=1 rewrites it)");
+}
+
+/// (fixture, "line:col", key path, a phrase of the hint)
+const CASES: &[(&str, &str, &str, &str)] = &[
+    ("syntax-error", ":7:", "demand.segments[0].arrivals_per_hour", "hint"),
+    ("unknown-key", ":6:7", "demand.segments[0].arrival_per_hour", "did you mean `arrivals_per_hour`?"),
+    ("wrong-type", ":7:38", "demand.segments[0].duration_hours.exponential.mean", "hint"),
+    ("negative-count", ":8:21", "centralized.gpus", "whole number"),
+    ("unknown-distribution", ":7:24", "demand.segments[0].duration_hours", "did you mean `exponential`?"),
+    ("cross-field", ":3:", "simulation.warmup_hours", "measurement window"),
+    ("probabilities", ":7:", "demand.segments[0].gpus_per_job", "add up to exactly 1"),
+    ("no-system", ":1:", "", "centralized: {gpus: 64}"),
+    ("missing-section", ":1:", "", "add `simulation:`"),
+    ("alias-bomb", ":", "name", "hint"),
+];
+
+#[test]
+fn invalid_scenarios_are_refused_with_located_messages() {
+    for (name, location, key_path, hint) in CASES {
+        let (code, stderr) = run_fixture(name);
+        assert_eq!(code, 2, "{name}: exit code\n{stderr}");
+        assert!(stderr.starts_with("capsim: error: invalid scenario"), "{name}:\n{stderr}");
+        assert!(stderr.contains(&format!("{name}.yaml{location}")), "{name}: no {location}\n{stderr}");
+        if !key_path.is_empty() {
+            assert!(stderr.contains(&format!("= key: {key_path}\n")), "{name}: no key path {key_path}\n{stderr}");
+        }
+        assert!(stderr.contains(hint), "{name}: no hint {hint:?}\n{stderr}");
+        check_golden(name, &stderr);
+    }
+}
+
+/// Cross-value problems are all reported in one pass, in file order.
+#[test]
+fn several_problems_are_reported_together() {
+    let (_, stderr) = run_fixture("cross-field");
+    assert!(stderr.contains("(2 problems)"), "{stderr}");
+    let warmup = stderr.find("warmup_hours").expect("warm-up problem");
+    let gpus = stderr.find("asks for up to 8 GPUs").expect("job-size problem");
+    assert!(warmup < gpus);
+}
+
+#[test]
+fn missing_file_and_bad_flags_exit_2_without_output() {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let output = capsim(temp.path(), &["run", "no-such.yaml"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output).1.contains("cannot read scenario no-such.yaml"));
+    let scenario = root().join("scenarios/mmc-example.yaml");
+    for flags in [&["--replications", "0"][..], &["--threads", "0"], &["--seed", "-1"], &["--bogus"]] {
+        let mut args = vec!["run", scenario.to_str().expect("utf-8")];
+        args.extend_from_slice(flags);
+        let output = capsim(temp.path(), &args);
+        assert_eq!(output.status.code(), Some(2), "{flags:?}");
+    }
+    assert_eq!(std::fs::read_dir(temp.path()).expect("list").count(), 0, "nothing written");
+}
+
+/// An existing result directory survives a failed run untouched.
+#[test]
+fn existing_results_survive_an_invalid_run() {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let out = temp.path().join("results");
+    std::fs::create_dir(&out).expect("mkdir");
+    std::fs::write(out.join("runs.parquet"), b"previous results").expect("write");
+    let fixture = root().join("tests/fixtures/invalid/negative-count.yaml");
+    let output = capsim(temp.path(), &["run", fixture.to_str().expect("utf-8"), "--out", "results"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(std::fs::read(out.join("runs.parquet")).expect("still there"), b"previous results");
+    assert!(Path::new(&out).read_dir().expect("list").count() == 1);
+}

@@ -1,0 +1,90 @@
+//! The output tables read back by a real Parquet reader (polars), with the documented
+//! columns, row counts and provenance.
+
+use capsim::output::read_table;
+use polars::prelude::*;
+
+use crate::{capsim, root, text};
+
+const RUNS_COLUMNS: &[&str] = &[
+    "replication",
+    "system",
+    "utilization",
+    "p_wait",
+    "mean_wait_hours",
+    "abandon_fraction",
+    "mean_queue_length",
+    "arrival_rate_per_hour",
+    "jobs_arrived",
+    "jobs_completed",
+    "jobs_abandoned",
+    "jobs_in_system_at_horizon",
+    "busy_gpu_hours",
+    "idle_gpu_hours",
+    "installed_gpu_hours",
+    "events",
+    "scenario",
+    "scenario_hash",
+    "seed",
+    "capsim_version",
+];
+
+const SUMMARY_COLUMNS: &[&str] =
+    &["system", "metric", "mean", "std", "ci95_low", "ci95_high", "p05", "p50", "p95", "n", "scenario", "scenario_hash", "seed", "capsim_version"];
+
+fn strings(frame: &DataFrame, name: &str) -> Vec<String> {
+    frame.column(name).expect("column").str().expect("string").into_no_null_iter().map(str::to_string).collect()
+}
+
+fn floats(frame: &DataFrame, name: &str) -> Vec<f64> {
+    frame.column(name).expect("column").f64().expect("f64").into_no_null_iter().collect()
+}
+
+fn counts(frame: &DataFrame, name: &str) -> Vec<u64> {
+    frame.column(name).expect("column").u64().expect("u64").into_no_null_iter().collect()
+}
+
+#[test]
+fn tables_round_trip_with_documented_columns() {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let scenario = root().join("scenarios/mmc-example.yaml");
+    let output = capsim(temp.path(), &["run", scenario.to_str().expect("utf-8"), "--replications", "3"]);
+    assert!(output.status.success(), "{:?}", text(&output));
+    let dir = temp.path().join("notebooks-output/mmc-example");
+
+    let runs = read_table(&dir.join("runs.parquet")).expect("runs.parquet reads back");
+    assert_eq!(runs.get_column_names_str(), RUNS_COLUMNS);
+    assert_eq!(runs.height(), 3 * 2, "3 replications × 2 systems");
+    assert_eq!(counts(&runs, "replication"), vec![0, 0, 1, 1, 2, 2]);
+    assert_eq!(strings(&runs, "system"), ["centralized", "distributed"].repeat(3));
+    assert!(strings(&runs, "scenario").iter().all(|s| s == "mmc-example"));
+    assert!(counts(&runs, "seed").iter().all(|&s| s == 7));
+    assert!(strings(&runs, "capsim_version").iter().all(|v| v == env!("CARGO_PKG_VERSION")));
+    let hashes = strings(&runs, "scenario_hash");
+    assert!(hashes.iter().all(|h| h.len() == 16 && *h == hashes[0]));
+    // Each row's counts add up, and its GPU-hours too.
+    let (arrived, completed, abandoned) = (counts(&runs, "jobs_arrived"), counts(&runs, "jobs_completed"), counts(&runs, "jobs_abandoned"));
+    for idx in 0..runs.height() {
+        assert_eq!(arrived[idx], completed[idx] + abandoned[idx]);
+    }
+    let (busy, idle, installed) = (floats(&runs, "busy_gpu_hours"), floats(&runs, "idle_gpu_hours"), floats(&runs, "installed_gpu_hours"));
+    for idx in 0..runs.height() {
+        assert!((busy[idx] + idle[idx] - installed[idx]).abs() < 1e-9 * installed[idx]);
+        assert_eq!(installed[idx], 64.0 * 19_500.0);
+    }
+
+    let summary = read_table(&dir.join("summary.parquet")).expect("summary.parquet reads back");
+    assert_eq!(summary.get_column_names_str(), SUMMARY_COLUMNS);
+    let metrics_per_system = 10;
+    assert_eq!(summary.height(), 2 * metrics_per_system);
+    assert!(counts(&summary, "n").iter().all(|&n| n == 3));
+    // The summary's mean of utilization is the mean of the runs' column.
+    let metric = strings(&summary, "metric");
+    let system = strings(&summary, "system");
+    let idx = (0..summary.height()).find(|&i| metric[i] == "utilization" && system[i] == "centralized").expect("row");
+    let from_runs: Vec<f64> = floats(&runs, "utilization").into_iter().step_by(2).collect();
+    let mean = from_runs.iter().sum::<f64>() / 3.0;
+    assert!((floats(&summary, "mean")[idx] - mean).abs() < 1e-15);
+    let (low, high) = (floats(&summary, "ci95_low")[idx], floats(&summary, "ci95_high")[idx]);
+    assert!(low < mean && mean < high);
+}
