@@ -207,7 +207,12 @@ fn print_run_report(
     }
     let events: u64 = rows.iter().map(|r| r.events).sum();
     let threads = threads.map_or_else(|| rayon::current_num_threads().to_string(), |t| t.to_string());
-    writeln!(out, "\n{:.1} M events in {elapsed:.2} s ({:.1} M events/s on {threads} threads)", events as f64 / 1e6, events as f64 / elapsed.max(1e-9) / 1e6)?;
+    writeln!(
+        out,
+        "\n{:.1} M events in {elapsed:.2} s ({:.1} M events/s on {threads} threads)",
+        events as f64 / 1e6,
+        events as f64 / elapsed.max(1e-9) / 1e6
+    )?;
     for path in written {
         writeln!(out, "wrote {}", path.display())?;
     }
@@ -241,7 +246,8 @@ fn validate(paths: &[PathBuf]) -> Result<ExitCode, Failure> {
 }
 
 fn run_verify(args: &VerifyArgs) -> Result<ExitCode, Failure> {
-    let checks = verify::run(&verify::builtin_cases(), args.replications, args.seed, args.threads.map(usize::from)).map_err(|e| Failure::Other(e.to_string()))?;
+    let checks = verify::run(&verify::builtin_cases(), args.replications, args.seed, args.threads.map(usize::from))
+        .map_err(|e| Failure::Other(e.to_string()))?;
     let mut out = io::stdout().lock();
     let failed = checks.iter().filter(|c| !c.passed()).count();
     let critical = checks.first().map_or(0.0, |c| c.critical);
@@ -252,7 +258,10 @@ fn run_verify(args: &VerifyArgs) -> Result<ExitCode, Failure> {
         checks.len(),
         verify::FAMILY_ALPHA
     );
-    text.push_str(&format!("{:<20} {:<12} {:<28} {:>12} {:>10} {:>12} {:>7}  result\n", "case", "system", "metric", "simulated", "± s.e.", "exact", "z"));
+    text.push_str(&format!(
+        "{:<20} {:<12} {:<28} {:>12} {:>10} {:>12} {:>7}  result\n",
+        "case", "system", "metric", "simulated", "± s.e.", "exact", "z"
+    ));
     for check in &checks {
         text.push_str(&format!(
             "{:<20} {:<12} {:<28} {:>12.6} {:>10.6} {:>12.6} {:>7.2}  {}\n",
@@ -292,7 +301,8 @@ fn bench(args: &BenchArgs) -> Result<ExitCode, Failure> {
     for replication in 0..u64::from(args.replications) {
         #[allow(clippy::disallowed_methods)]
         let started = Instant::now();
-        let (_, events) = montecarlo::simulate(&scenario, replication, SystemKind::Centralized, &pool).map_err(|e| Failure::Other(e.to_string()))?;
+        let (_, events) =
+            montecarlo::simulate(&scenario, replication, SystemKind::Centralized, &pool).map_err(|e| Failure::Other(e.to_string()))?;
         let seconds = started.elapsed().as_secs_f64();
         let rate = events as f64 / seconds;
         best = best.max(rate);

@@ -73,7 +73,8 @@ pub fn simulate(scenario: &Scenario, replication: u64, system: SystemKind, pool:
     let mut model = GpuPool::new(pool.gpus, sources, sim.warmup_hours, sim.horizon_hours);
     let mut events = EventQueue::new();
     model.prime(&mut events);
-    let counts = engine::run(&mut model, &mut events, event_budget(scenario)).map_err(|source| SimError::Engine { replication, system, source })?;
+    let counts =
+        engine::run(&mut model, &mut events, event_budget(scenario)).map_err(|source| SimError::Engine { replication, system, source })?;
     let outcome = model.finish();
     outcome.check_invariants().map_err(|detail| SimError::Invariant { replication, system, detail })?;
     Ok((outcome, counts.processed))

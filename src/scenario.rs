@@ -115,7 +115,11 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         return Err(read_error("not a regular file".to_string()));
     }
     if metadata.len() > defaults::MAX_FILE_BYTES {
-        return Err(read_error(format!("{} bytes is larger than the {} byte limit for scenario files", metadata.len(), defaults::MAX_FILE_BYTES)));
+        return Err(read_error(format!(
+            "{} bytes is larger than the {} byte limit for scenario files",
+            metadata.len(),
+            defaults::MAX_FILE_BYTES
+        )));
     }
     let bytes = std::fs::read(path).map_err(|e| read_error(e.to_string()))?;
     let text = String::from_utf8(bytes).map_err(|e| read_error(format!("not UTF-8 text ({e})")))?;
@@ -152,9 +156,31 @@ fn parse_raw(file: &str, text: &str) -> Result<RawScenario, Diagnostic> {
     parsed.map_err(|error| {
         let (line, column) = error.location().map_or((0, 0), |l| (l.line(), l.column()));
         let message = bare_message(&error.to_string(), line, column);
-        let key_path = if key_path == "?" || key_path == "." { String::new() } else { key_path };
+        let key_path = clean_key_path(&key_path);
         Diagnostic::new(file, text, line, column, &key_path, &message)
     })
+}
+
+/// Drops the `value` steps that `Spanned` wrappers add (`segments.value[0]` →
+/// `segments[0]`) and the `?`/`.` serde_path_to_error prints for the document root.
+fn clean_key_path(path: &str) -> String {
+    if path == "?" || path == "." {
+        return String::new();
+    }
+    let mut cleaned = String::with_capacity(path.len());
+    for step in path.split('.').filter(|step| *step != "?") {
+        let rest = step.strip_prefix("value").filter(|rest| rest.is_empty() || rest.starts_with('['));
+        match rest {
+            Some(index) => cleaned.push_str(index),
+            None => {
+                if !cleaned.is_empty() {
+                    cleaned.push('.');
+                }
+                cleaned.push_str(step);
+            }
+        }
+    }
+    cleaned
 }
 
 /// serde-saphyr appends " at line L, column C" to its messages; the diagnostic shows the
@@ -181,14 +207,18 @@ impl Checker<'_> {
         let simulation = self.simulation(&raw);
         let segments: Vec<Segment> = raw.demand.segments.value.iter().enumerate().map(|(idx, s)| self.segment(idx, s)).collect();
         if segments.is_empty() {
-            let message = format!("at least one demand segment is needed{}add a segment with name, arrivals_per_hour and duration_hours", raw::HINT_SEPARATOR);
+            let message = format!(
+                "at least one demand segment is needed{}add a segment with name, arrivals_per_hour and duration_hours",
+                raw::HINT_SEPARATOR
+            );
             self.report(&raw.demand.segments.referenced, "demand.segments", &message);
         }
         self.unique_segment_names(&raw.demand.segments.value);
         let centralized = raw.centralized.as_ref().map(|pool| self.pool("centralized", pool, &raw.demand.segments.value));
         let distributed = raw.distributed.as_ref().map(|pool| self.pool("distributed", pool, &raw.demand.segments.value));
         if centralized.is_none() && distributed.is_none() {
-            let message = format!("no system to simulate{}add `centralized: {{gpus: 64}}`, `distributed: {{gpus: 64}}` or both", raw::HINT_SEPARATOR);
+            let message =
+                format!("no system to simulate{}add `centralized: {{gpus: 64}}`, `distributed: {{gpus: 64}}` or both", raw::HINT_SEPARATOR);
             self.report(&raw.name.referenced, "", &message);
         }
         Scenario { name: raw.name.value.0, simulation, segments, centralized, distributed }
@@ -233,7 +263,8 @@ impl Checker<'_> {
     fn unique_segment_names(&mut self, segments: &[RawSegment]) {
         for (idx, segment) in segments.iter().enumerate() {
             if segments[..idx].iter().any(|earlier| earlier.name.value == segment.name.value) {
-                let message = format!("segment name `{}` is used twice{}give each segment its own name", segment.name.value, raw::HINT_SEPARATOR);
+                let message =
+                    format!("segment name `{}` is used twice{}give each segment its own name", segment.name.value, raw::HINT_SEPARATOR);
                 self.report(&segment.name.referenced, &format!("demand.segments[{idx}].name"), &message);
             }
         }

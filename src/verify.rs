@@ -54,9 +54,30 @@ pub struct Case {
 /// two Erlang A; the reference values are in `theory`'s tests.
 pub fn builtin_cases() -> Vec<Case> {
     vec![
-        Case { label: "M/M/8 rho=0.75", model: QueueModel::ErlangC, gpus: 8, arrival_rate: 6.0, service_rate: 1.0, horizon_hours: 40_000.0 },
-        Case { label: "M/M/64 rho=0.90", model: QueueModel::ErlangC, gpus: 64, arrival_rate: 57.6, service_rate: 1.0, horizon_hours: 10_000.0 },
-        Case { label: "M/M/100 rho=0.95", model: QueueModel::ErlangC, gpus: 100, arrival_rate: 95.0, service_rate: 1.0, horizon_hours: 10_000.0 },
+        Case {
+            label: "M/M/8 rho=0.75",
+            model: QueueModel::ErlangC,
+            gpus: 8,
+            arrival_rate: 6.0,
+            service_rate: 1.0,
+            horizon_hours: 40_000.0,
+        },
+        Case {
+            label: "M/M/64 rho=0.90",
+            model: QueueModel::ErlangC,
+            gpus: 64,
+            arrival_rate: 57.6,
+            service_rate: 1.0,
+            horizon_hours: 10_000.0,
+        },
+        Case {
+            label: "M/M/100 rho=0.95",
+            model: QueueModel::ErlangC,
+            gpus: 100,
+            arrival_rate: 95.0,
+            service_rate: 1.0,
+            horizon_hours: 10_000.0,
+        },
         Case { label: "M/M/20/20", model: QueueModel::ErlangB, gpus: 20, arrival_rate: 15.0, service_rate: 1.0, horizon_hours: 20_000.0 },
         Case {
             label: "M/M/50+M",
@@ -83,7 +104,9 @@ impl Case {
         match self.model {
             QueueModel::ErlangB => theory::mmcc(self.gpus, self.arrival_rate, self.service_rate),
             QueueModel::ErlangC => theory::mmc(self.gpus, self.arrival_rate, self.service_rate),
-            QueueModel::ErlangA { patience_rate } => theory::mmc_abandonment_chain(self.gpus, self.arrival_rate, self.service_rate, patience_rate),
+            QueueModel::ErlangA { patience_rate } => {
+                theory::mmc_abandonment_chain(self.gpus, self.arrival_rate, self.service_rate, patience_rate)
+            }
         }
     }
 
@@ -177,8 +200,24 @@ pub fn run(cases: &[Case], replications: u32, seed: u64, threads: Option<usize>)
                 let values: Vec<f64> = system_rows.iter().map(|row| extract(row)).collect();
                 let summary = summarise(&values);
                 let std_error = summary.std / (summary.n as f64).sqrt();
-                let z = if std_error > 0.0 { (summary.mean - exact) / std_error } else if summary.mean == exact { 0.0 } else { f64::INFINITY };
-                checks.push(Check { case: case.label, system, metric, simulated: summary.mean, std_error, exact, z, critical, n: summary.n });
+                let z = if std_error > 0.0 {
+                    (summary.mean - exact) / std_error
+                } else if summary.mean == exact {
+                    0.0
+                } else {
+                    f64::INFINITY
+                };
+                checks.push(Check {
+                    case: case.label,
+                    system,
+                    metric,
+                    simulated: summary.mean,
+                    std_error,
+                    exact,
+                    z,
+                    critical,
+                    n: summary.n,
+                });
             }
         }
     }

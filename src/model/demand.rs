@@ -5,12 +5,11 @@
 //! every system (common random numbers), and a system's state can never shift the
 //! demand it sees.
 
-use rand::rngs::ChaCha8Rng;
 use rand_distr::{Distribution, Exp1};
 
 use crate::dist::{Dist, GpuCountDist};
 use crate::engine::Hours;
-use crate::montecarlo::seeds::{self, Stream};
+use crate::montecarlo::seeds::{self, SimRng, Stream};
 use crate::scenario::Segment;
 
 /// One job's demand, as drawn at its arrival.
@@ -30,10 +29,10 @@ pub struct JobSource {
     gpus: GpuCountDist,
     duration: Dist,
     patience: Option<Dist>,
-    arrivals_rng: ChaCha8Rng,
-    size_rng: ChaCha8Rng,
-    duration_rng: ChaCha8Rng,
-    patience_rng: ChaCha8Rng,
+    arrivals_rng: SimRng,
+    size_rng: SimRng,
+    duration_rng: SimRng,
+    patience_rng: SimRng,
 }
 
 impl JobSource {

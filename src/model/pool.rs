@@ -218,7 +218,16 @@ impl GpuPool {
         std::iter::once(all_jobs).chain(in_window.then_some(window_jobs))
     }
 
-    fn start(&mut self, now: Hours, arrived: Hours, gpus: u32, duration_hours: Hours, in_window: bool, queued: bool, events: &mut EventQueue<PoolEvent>) {
+    fn start(
+        &mut self,
+        now: Hours,
+        arrived: Hours,
+        gpus: u32,
+        duration_hours: Hours,
+        in_window: bool,
+        queued: bool,
+        events: &mut EventQueue<PoolEvent>,
+    ) {
         debug_assert!(gpus <= self.free, "started a job without enough free GPUs");
         self.free -= gpus;
         let wait = now - arrived;
@@ -256,7 +265,14 @@ impl GpuPool {
         }
         let id = self.next_job;
         self.next_job += 1;
-        self.queue.push_back(Waiting { job: id, arrived: now, gpus: job.gpus, duration_hours: job.duration_hours, in_window, abandoned: false });
+        self.queue.push_back(Waiting {
+            job: id,
+            arrived: now,
+            gpus: job.gpus,
+            duration_hours: job.duration_hours,
+            in_window,
+            abandoned: false,
+        });
         for tally in self.tallies(in_window) {
             tally.waiting += 1;
         }

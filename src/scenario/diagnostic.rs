@@ -31,11 +31,8 @@ impl Diagnostic {
             Some((message, hint)) => (message.to_string(), Some(hint.to_string())),
             None => (message.to_string(), None),
         };
-        let source_line = usize::try_from(line)
-            .ok()
-            .and_then(|line| line.checked_sub(1))
-            .and_then(|idx| text.lines().nth(idx))
-            .map(str::to_string);
+        let source_line =
+            usize::try_from(line).ok().and_then(|line| line.checked_sub(1)).and_then(|idx| text.lines().nth(idx)).map(str::to_string);
         let hint = embedded_hint.or_else(|| suggest(&message, key_path));
         Diagnostic { file: file.to_string(), line, column, key_path: key_path.to_string(), message, hint, source_line }
     }
@@ -79,12 +76,35 @@ fn suggest(message: &str, key_path: &str) -> Option<String> {
         let field = rest.split('`').next()?;
         return field_help(field).map(|help| format!("add `{field}:` ({help})"));
     }
+    if is_syntax_error(message) {
+        return Some("this is a YAML syntax error: check indentation (spaces, not tabs), quotes, brackets and `key: value` pairs here or on the line above".to_string());
+    }
     if message.starts_with("duplicate mapping key") {
         return Some("each key may appear once in a mapping; delete or rename one of them".to_string());
     }
     let field = key_path.rsplit('.').next().unwrap_or("");
     let field = field.split('[').next().unwrap_or(field);
-    field_help(field).map(|help| format!("`{field}` is {help}"))
+    let help = field_help(field).map(|help| format!("`{field}` is {help}"));
+    if message.starts_with("invalid type: string") && message.ends_with("expected a number") {
+        let units = "write a plain number, without quotes or units (hours are implied by `_hours` keys)";
+        return Some(help.map_or_else(|| units.to_string(), |help| format!("{units}; {help}")));
+    }
+    help
+}
+
+/// Messages of the YAML parser itself, as opposed to schema errors.
+fn is_syntax_error(message: &str) -> bool {
+    [
+        "not allowed in this context",
+        "did not find expected",
+        "unclosed",
+        "tabs disallowed",
+        "while parsing",
+        "while scanning",
+        "invalid indentation",
+    ]
+    .iter()
+    .any(|phrase| message.contains(phrase))
 }
 
 /// Parses serde's "expected one of `a`, `b`" / "expected `a` or `b`" tails; serde-saphyr
@@ -142,6 +162,14 @@ fn field_help(field: &str) -> Option<&'static str> {
         "patience_hours" => "how long a job waits before giving up: a distribution, 0 = never waits, omit = waits forever",
         "centralized" | "distributed" => "a map such as {gpus: 64}",
         "gpus" => "the number of GPUs in the pool, a whole number ≥ 1",
+        "mean" => "the distribution's mean, a number > 0",
+        "median" => "the log-normal's median, a number > 0",
+        "sigma" => "the log-normal's shape (standard deviation of its logarithm), a number ≥ 0",
+        "min" | "mode" | "max" => "a bound of the distribution, a number ≥ 0 with min ≤ mode ≤ max",
+        "exponential" => "a map {mean: …}",
+        "lognormal" => "a map {median: …, sigma: …} or {mean: …, sigma: …}",
+        "triangular" => "a map {min: …, mode: …, max: …}",
+        "uniform" => "a map {min: …, max: …}",
         _ => return None,
     })
 }

@@ -11,12 +11,13 @@
 
 use std::fmt;
 
-use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_saphyr::Spanned;
 
-/// Separates a message from its hint inside a serde error string.
-pub const HINT_SEPARATOR: &str = "\u{1f}hint:";
+/// Separates a message from its hint inside a serde error string. Printable on
+/// purpose: the YAML parser escapes control characters in messages.
+pub const HINT_SEPARATOR: &str = " ~hint~ ";
 
 fn invalid<E: de::Error>(message: impl fmt::Display, hint: impl fmt::Display) -> E {
     E::custom(format!("{message}{HINT_SEPARATOR}{hint}"))

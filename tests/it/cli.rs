@@ -47,7 +47,8 @@ fn validate_reports_every_bad_file_and_exits_2() {
     let good = root().join("scenarios/mmc-example.yaml");
     let bad = root().join("tests/fixtures/invalid/unknown-key.yaml");
     let worse = root().join("tests/fixtures/invalid/negative-count.yaml");
-    let output = capsim(&root(), &["validate", good.to_str().expect("utf-8"), bad.to_str().expect("utf-8"), worse.to_str().expect("utf-8")]);
+    let output =
+        capsim(&root(), &["validate", good.to_str().expect("utf-8"), bad.to_str().expect("utf-8"), worse.to_str().expect("utf-8")]);
     let (stdout, stderr) = text(&output);
     assert_eq!(output.status.code(), Some(2));
     assert!(stdout.contains("ok ") && stdout.contains("mmc-example"), "{stdout}");

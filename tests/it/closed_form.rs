@@ -21,7 +21,9 @@ fn every_builtin_case_matches_its_closed_form_for_both_systems() {
     let failures: Vec<String> = checks.iter().filter(|c| !c.passed()).map(|c| format!("{c:?}")).collect();
     assert!(failures.is_empty(), "checks outside their band:\n{}", failures.join("\n"));
     for system in [SystemKind::Centralized, SystemKind::Distributed] {
-        for metric in ["utilization", "p_wait", "mean_wait_hours", "abandon_fraction", "blocking (abandon_fraction)", "mean_queue_length (Little)"] {
+        for metric in
+            ["utilization", "p_wait", "mean_wait_hours", "abandon_fraction", "blocking (abandon_fraction)", "mean_queue_length (Little)"]
+        {
             assert!(checks.iter().any(|c| c.system == system && c.metric == metric), "{system} {metric} not checked");
         }
     }
@@ -32,14 +34,8 @@ fn every_builtin_case_matches_its_closed_form_for_both_systems() {
 /// moves by ~12% there, far outside a band of a few standard errors.
 #[test]
 fn a_slightly_wrong_closed_form_is_rejected() {
-    let simulated = Case {
-        label: "M/M/64",
-        model: QueueModel::ErlangC,
-        gpus: 64,
-        arrival_rate: 57.6,
-        service_rate: 1.0,
-        horizon_hours: 10_000.0,
-    };
+    let simulated =
+        Case { label: "M/M/64", model: QueueModel::ErlangC, gpus: 64, arrival_rate: 57.6, service_rate: 1.0, horizon_hours: 10_000.0 };
     let rows = capsim::montecarlo::run(&simulated.scenario(20, 99), None).expect("runs");
     let waits: Vec<f64> = rows.iter().filter(|r| r.system == SystemKind::Centralized).map(|r| r.mean_wait_hours).collect();
     let summary = capsim::metrics::summarise(&waits);
@@ -48,5 +44,9 @@ fn a_slightly_wrong_closed_form_is_rejected() {
     let wrong = capsim::theory::mmc(64, 57.6 * 1.01, 1.0).mean_wait_hours;
     let critical = capsim::metrics::t_critical(0.999, summary.n - 1);
     assert!(((summary.mean - right) / std_error).abs() <= critical, "right value rejected: {} vs {right}", summary.mean);
-    assert!(((summary.mean - wrong) / std_error).abs() > critical, "wrong value {wrong} not rejected (mean {}, s.e. {std_error})", summary.mean);
+    assert!(
+        ((summary.mean - wrong) / std_error).abs() > critical,
+        "wrong value {wrong} not rejected (mean {}, s.e. {std_error})",
+        summary.mean
+    );
 }

@@ -7,7 +7,8 @@ use crate::{capsim, root, text};
 
 fn run_into(dir: &std::path::Path, extra: &[&str]) {
     let scenario = root().join("scenarios/mmc-example.yaml");
-    let mut args = vec!["run", scenario.to_str().expect("utf-8 path"), "--out", dir.to_str().expect("utf-8 path"), "--quiet", "--replications", "4"];
+    let mut args =
+        vec!["run", scenario.to_str().expect("utf-8 path"), "--out", dir.to_str().expect("utf-8 path"), "--quiet", "--replications", "4"];
     args.extend_from_slice(extra);
     let output = capsim(&root(), &args);
     assert!(output.status.success(), "{:?}", text(&output));
@@ -30,7 +31,9 @@ fn results_do_not_depend_on_threads_and_do_depend_on_seed() {
     }
     let runs = read_table(&one.join("runs.parquet")).expect("readable");
     let reseeded = read_table(&other_seed.join("runs.parquet")).expect("readable");
-    let waits = |frame: &polars::prelude::DataFrame| frame.column("mean_wait_hours").expect("column").f64().expect("f64").into_no_null_iter().collect::<Vec<f64>>();
+    let waits = |frame: &polars::prelude::DataFrame| {
+        frame.column("mean_wait_hours").expect("column").f64().expect("f64").into_no_null_iter().collect::<Vec<f64>>()
+    };
     assert_ne!(waits(&runs), waits(&reseeded));
     let seeds = reseeded.column("seed").expect("column").u64().expect("u64").into_no_null_iter().collect::<Vec<u64>>();
     assert!(seeds.iter().all(|&seed| seed == 8));

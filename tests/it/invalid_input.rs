@@ -34,7 +34,7 @@ fn check_golden(name: &str, stderr: &str) {
 
 /// (fixture, "line:col", key path, a phrase of the hint)
 const CASES: &[(&str, &str, &str, &str)] = &[
-    ("syntax-error", ":7:", "demand.segments[0].arrivals_per_hour", "hint"),
+    ("syntax-error", ":6:27", "", "YAML syntax error"),
     ("unknown-key", ":6:7", "demand.segments[0].arrival_per_hour", "did you mean `arrivals_per_hour`?"),
     ("wrong-type", ":7:38", "demand.segments[0].duration_hours.exponential.mean", "hint"),
     ("negative-count", ":8:21", "centralized.gpus", "whole number"),

@@ -29,11 +29,29 @@ const RUNS_COLUMNS: &[&str] = &[
     "capsim_version",
 ];
 
-const SUMMARY_COLUMNS: &[&str] =
-    &["system", "metric", "mean", "std", "ci95_low", "ci95_high", "p05", "p50", "p95", "n", "scenario", "scenario_hash", "seed", "capsim_version"];
+const SUMMARY_COLUMNS: &[&str] = &[
+    "system",
+    "metric",
+    "mean",
+    "std",
+    "ci95_low",
+    "ci95_high",
+    "p05",
+    "p50",
+    "p95",
+    "n",
+    "scenario",
+    "scenario_hash",
+    "seed",
+    "capsim_version",
+];
+
+fn names(frame: &DataFrame) -> Vec<String> {
+    frame.get_column_names().iter().map(|name| name.to_string()).collect()
+}
 
 fn strings(frame: &DataFrame, name: &str) -> Vec<String> {
-    frame.column(name).expect("column").str().expect("string").into_no_null_iter().map(str::to_string).collect()
+    frame.column(name).expect("column").str().expect("string").iter().map(|value| value.expect("no nulls").to_string()).collect()
 }
 
 fn floats(frame: &DataFrame, name: &str) -> Vec<f64> {
@@ -53,7 +71,7 @@ fn tables_round_trip_with_documented_columns() {
     let dir = temp.path().join("notebooks-output/mmc-example");
 
     let runs = read_table(&dir.join("runs.parquet")).expect("runs.parquet reads back");
-    assert_eq!(runs.get_column_names_str(), RUNS_COLUMNS);
+    assert_eq!(names(&runs), RUNS_COLUMNS);
     assert_eq!(runs.height(), 3 * 2, "3 replications × 2 systems");
     assert_eq!(counts(&runs, "replication"), vec![0, 0, 1, 1, 2, 2]);
     assert_eq!(strings(&runs, "system"), ["centralized", "distributed"].repeat(3));
@@ -74,7 +92,7 @@ fn tables_round_trip_with_documented_columns() {
     }
 
     let summary = read_table(&dir.join("summary.parquet")).expect("summary.parquet reads back");
-    assert_eq!(summary.get_column_names_str(), SUMMARY_COLUMNS);
+    assert_eq!(names(&summary), SUMMARY_COLUMNS);
     let metrics_per_system = 10;
     assert_eq!(summary.height(), 2 * metrics_per_system);
     assert!(counts(&summary, "n").iter().all(|&n| n == 3));
