@@ -199,10 +199,10 @@ fn print_run_report(
         scenario.name, sim.replications, sim.seed, sim.warmup_hours, sim.horizon_hours, provenance.scenario_hash
     )?;
     for (system, pool) in scenario.systems() {
-        writeln!(out, "\n{system} ({} GPUs)          mean      95% CI", pool.gpus)?;
+        writeln!(out, "\n{system} ({} GPUs)            mean   95% CI of the mean", pool.gpus)?;
         for row in summary.iter().filter(|row| row.system == system && HEADLINE.contains(&row.metric)) {
             let s = &row.stats;
-            writeln!(out, "  {:<18} {:>10.4}   [{:.4}, {:.4}]", row.metric, s.mean, s.ci95_low, s.ci95_high)?;
+            writeln!(out, "  {:<18} {:>12}   [{}, {}]", row.metric, number(s.mean), number(s.ci95_low), number(s.ci95_high))?;
         }
     }
     let events: u64 = rows.iter().map(|r| r.events).sum();
@@ -217,6 +217,21 @@ fn print_run_report(
         writeln!(out, "wrote {}", path.display())?;
     }
     Ok(())
+}
+
+/// A number for the terminal: whole counts without decimals, small values in
+/// scientific notation so that 0.00004 does not print as 0.0000.
+fn number(value: f64) -> String {
+    let magnitude = value.abs();
+    if !value.is_finite() {
+        format!("{value}")
+    } else if magnitude >= 1000.0 {
+        format!("{value:.0}")
+    } else if magnitude == 0.0 || magnitude >= 0.01 {
+        format!("{value:.4}")
+    } else {
+        format!("{value:.2e}")
+    }
 }
 
 /// Metrics shown in the terminal report; the rest are in summary.parquet.

@@ -179,8 +179,8 @@ mod tests {
         // Triangular variance = (a²+b²+c²−ab−ac−bc)/18 = (1+4+16−2−4−8)/18 with (1,2,4).
         assert_mean(&Dist::Triangular { min: 1.0, mode: 2.0, max: 4.0 }, (7.0f64 / 18.0).sqrt());
         // Log-normal variance = (e^{σ²} − 1) e^{2μ+σ²}.
-        let (mu, sigma) = (0.0, 0.5);
-        let sd = (((sigma * sigma) as f64).exp_m1() * (2.0 * mu + sigma * sigma as f64).exp()).sqrt();
+        let (mu, sigma): (f64, f64) = (0.0, 0.5);
+        let sd = ((sigma * sigma).exp_m1() * (2.0 * mu + sigma * sigma).exp()).sqrt();
         assert_mean(&Dist::LogNormal { mu, sigma }, sd);
     }
 

@@ -132,7 +132,7 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 /// [`ScenarioError::Invalid`] with every problem found.
 pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
     let invalid = |diagnostics: Vec<Diagnostic>| ScenarioError::Invalid { file: file.to_string(), diagnostics };
-    let raw = parse_raw(file, text).map_err(|diagnostic| invalid(vec![diagnostic]))?;
+    let raw = parse_raw(file, text).map_err(|diagnostic| invalid(vec![*diagnostic]))?;
     let mut checker = Checker { file, text, diagnostics: Vec::new() };
     let scenario = checker.resolve(raw);
     if checker.diagnostics.is_empty() {
@@ -144,7 +144,7 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
     }
 }
 
-fn parse_raw(file: &str, text: &str) -> Result<RawScenario, Diagnostic> {
+fn parse_raw(file: &str, text: &str) -> Result<RawScenario, Box<Diagnostic>> {
     let options = serde_saphyr::options! { with_snippet: false };
     let mut key_path = String::new();
     let parsed = serde_saphyr::with_deserializer_from_str_with_options(text, options, |deserializer| {
@@ -157,7 +157,7 @@ fn parse_raw(file: &str, text: &str) -> Result<RawScenario, Diagnostic> {
         let (line, column) = error.location().map_or((0, 0), |l| (l.line(), l.column()));
         let message = bare_message(&error.to_string(), line, column);
         let key_path = clean_key_path(&key_path);
-        Diagnostic::new(file, text, line, column, &key_path, &message)
+        Box::new(Diagnostic::new(file, text, line, column, &key_path, &message))
     })
 }
 

@@ -134,9 +134,9 @@ impl Case {
     }
 
     /// The metrics compared with their exact values: (name, exact, extractor).
-    fn targets(&self) -> Vec<(&'static str, f64, fn(&RunMetrics) -> f64)> {
+    fn targets(&self) -> Vec<Target> {
         let exact = self.exact();
-        let mut targets: Vec<(&'static str, f64, fn(&RunMetrics) -> f64)> = vec![("utilization", exact.utilization, |m| m.utilization)];
+        let mut targets: Vec<Target> = vec![("utilization", exact.utilization, |m| m.utilization)];
         match self.model {
             QueueModel::ErlangB => targets.push(("blocking (abandon_fraction)", exact.p_abandon, |m| m.abandon_fraction)),
             QueueModel::ErlangC | QueueModel::ErlangA { .. } => {
@@ -152,6 +152,9 @@ impl Case {
         targets
     }
 }
+
+/// A compared metric: name, exact value, and how to read it from a row.
+type Target = (&'static str, f64, fn(&RunMetrics) -> f64);
 
 /// One simulated-versus-exact comparison.
 #[derive(Debug, Clone, PartialEq)]

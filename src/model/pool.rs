@@ -218,24 +218,16 @@ impl GpuPool {
         std::iter::once(all_jobs).chain(in_window.then_some(window_jobs))
     }
 
-    fn start(
-        &mut self,
-        now: Hours,
-        arrived: Hours,
-        gpus: u32,
-        duration_hours: Hours,
-        in_window: bool,
-        queued: bool,
-        events: &mut EventQueue<PoolEvent>,
-    ) {
-        debug_assert!(gpus <= self.free, "started a job without enough free GPUs");
-        self.free -= gpus;
-        let wait = now - arrived;
+    /// Starts `job` now; `queued` says whether it leaves the queue (or never joined it).
+    fn start(&mut self, now: Hours, job: &Waiting, queued: bool, events: &mut EventQueue<PoolEvent>) {
+        debug_assert!(job.gpus <= self.free, "started a job without enough free GPUs");
+        self.free -= job.gpus;
+        let wait = now - job.arrived;
         self.outcome.wait_by_job += wait;
-        for tally in self.tallies(in_window) {
+        for tally in self.tallies(job.in_window) {
             tally.start(wait, queued);
         }
-        events.schedule(now + duration_hours, PoolEvent::Completion { gpus, started: now, in_window });
+        events.schedule(now + job.duration_hours, PoolEvent::Completion { gpus: job.gpus, started: now, in_window: job.in_window });
     }
 
     fn on_arrival(&mut self, now: Hours, segment: u32, events: &mut EventQueue<PoolEvent>) {
@@ -253,7 +245,15 @@ impl GpuPool {
         if self.outcome.all_jobs.waiting == 0 {
             self.queue.clear();
             if job.gpus <= self.free {
-                self.start(now, now, job.gpus, job.duration_hours, in_window, false, events);
+                let arriving = Waiting {
+                    job: u64::MAX,
+                    arrived: now,
+                    gpus: job.gpus,
+                    duration_hours: job.duration_hours,
+                    in_window,
+                    abandoned: false,
+                };
+                self.start(now, &arriving, false, events);
                 return;
             }
         }
@@ -324,7 +324,7 @@ impl GpuPool {
                 self.queue.pop_front();
             } else if head.gpus <= self.free {
                 self.queue.pop_front();
-                self.start(now, head.arrived, head.gpus, head.duration_hours, head.in_window, true, events);
+                self.start(now, &head, true, events);
             } else {
                 break;
             }
