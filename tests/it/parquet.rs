@@ -106,3 +106,42 @@ fn tables_round_trip_with_documented_columns() {
     let (low, high) = (floats(&summary, "ci95_low")[idx], floats(&summary, "ci95_high")[idx]);
     assert!(low < mean && mean < high);
 }
+
+/// Other readers users have: pyarrow (pandas' engine) and DuckDB open the files and see
+/// the same rows and values as polars. Runs when `CAPSIM_PYTHON_READERS=1` (set by
+/// `.ci/run`, which installs both); elsewhere it says so on stderr and checks nothing.
+#[test]
+fn other_readers_see_the_same_tables() {
+    if std::env::var("CAPSIM_PYTHON_READERS").as_deref() != Ok("1") {
+        eprintln!("other_readers_see_the_same_tables: set CAPSIM_PYTHON_READERS=1 (needs python3 with pyarrow and duckdb)");
+        return;
+    }
+    let temp = tempfile::tempdir().expect("temp dir");
+    let scenario = root().join("scenarios/mmc-example.yaml");
+    let output = capsim(temp.path(), &["run", scenario.to_str().expect("utf-8"), "--replications", "2", "--out", "out", "--quiet"]);
+    assert!(output.status.success(), "{:?}", text(&output));
+    let dir = temp.path().join("out");
+    let python =
+        std::process::Command::new("python3").arg(root().join("tests/readers/read_back.py")).arg(&dir).output().expect("python3 runs");
+    let (stdout, stderr) = text(&python);
+    assert!(python.status.success(), "read_back.py failed: {stderr}");
+    let runs = read_table(&dir.join("runs.parquet")).expect("polars reads");
+    let events: u64 = counts(&runs, "events").iter().sum();
+    let utilization: f64 = floats(&runs, "utilization").iter().sum();
+    let expected_columns =
+        format!("\"pyarrow_runs_columns\": [{}]", RUNS_COLUMNS.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", "));
+    assert!(stdout.contains(&expected_columns), "{stdout}");
+    for fragment in [
+        "\"pyarrow_runs_rows\": 4".to_string(),
+        "\"pyarrow_summary_rows\": 20".to_string(),
+        format!("\"pyarrow_events\": {events}"),
+        "\"pyarrow_scenario_metadata\": \"mmc-example\"".to_string(),
+        "\"duckdb_rows\": 4".to_string(),
+        format!("\"duckdb_events\": {events}"),
+    ] {
+        assert!(stdout.contains(&fragment), "missing {fragment} in {stdout}");
+    }
+    let duck_sum: f64 =
+        stdout.split("\"duckdb_utilization_sum\": ").nth(1).and_then(|rest| rest.trim_end_matches(['}', '\n']).parse().ok()).expect("sum");
+    assert!((duck_sum - utilization).abs() < 1e-12, "{duck_sum} vs {utilization}");
+}

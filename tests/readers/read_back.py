@@ -1,0 +1,32 @@
+"""Reads capsim's Parquet output with pyarrow and DuckDB and prints a JSON digest.
+
+Called by the Rust test `parquet::other_readers_see_the_same_tables`, which compares
+the digest with what polars reads from the same files.
+"""
+import json
+import sys
+
+import duckdb
+import pyarrow.parquet as pq
+
+directory = sys.argv[1]
+runs = pq.read_table(f"{directory}/runs.parquet")
+summary = pq.read_table(f"{directory}/summary.parquet")
+metadata = pq.read_metadata(f"{directory}/runs.parquet").metadata
+duck = duckdb.sql(
+    f"select count(*), sum(events), sum(utilization) from '{directory}/runs.parquet'"
+).fetchall()[0]
+print(
+    json.dumps(
+        {
+            "pyarrow_runs_columns": runs.column_names,
+            "pyarrow_runs_rows": runs.num_rows,
+            "pyarrow_summary_rows": summary.num_rows,
+            "pyarrow_events": sum(runs.column("events").to_pylist()),
+            "pyarrow_scenario_metadata": metadata[b"capsim.scenario"].decode(),
+            "duckdb_rows": duck[0],
+            "duckdb_events": int(duck[1]),
+            "duckdb_utilization_sum": duck[2],
+        }
+    )
+)
