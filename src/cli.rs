@@ -158,6 +158,17 @@ fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
     if out.exists() && !out.is_dir() {
         return Err(Failure::Input(format!("capsim: error: --out {} exists and is not a directory\n", out.display())));
     }
+    if !args.quiet {
+        // Said before starting, so nobody waits an hour for a run they did not mean to make.
+        let systems = scenario.systems().len();
+        let expected_events = 2.0 * scenario.expected_arrivals() * systems as f64 * f64::from(scenario.simulation.replications);
+        eprintln!(
+            "capsim: running {} replications × {systems} system{} (~{:.1} M events expected)",
+            scenario.simulation.replications,
+            if systems == 1 { "" } else { "s" },
+            expected_events / 1e6
+        );
+    }
     // Wall-clock time is measured here, in the shell, and never enters results.
     #[allow(clippy::disallowed_methods)]
     let started = Instant::now();

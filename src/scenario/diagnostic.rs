@@ -76,6 +76,10 @@ fn suggest(message: &str, key_path: &str) -> Option<String> {
         let field = rest.split('`').next()?;
         return field_help(field).map(|help| format!("add `{field}:` ({help})"));
     }
+    let shape = "a scenario is a YAML map with `name`, `simulation`, `demand` and `centralized` and/or `distributed`; start from scenarios/mmc-example.yaml";
+    if message.contains("unexpected end of input") || (key_path.is_empty() && message.starts_with("expected mapping")) {
+        return Some(shape.to_string());
+    }
     if is_syntax_error(message) {
         return Some("this is a YAML syntax error: check indentation (spaces, not tabs), quotes, brackets and `key: value` pairs here or on the line above".to_string());
     }

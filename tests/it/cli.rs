@@ -62,3 +62,26 @@ fn bench_reports_events_per_second() {
     assert!(output.status.success(), "{stderr}");
     assert!(stdout.contains("M events/s"), "{stdout}");
 }
+
+/// Regression for issue 2: the minimal scenario, exactly as the issue gives it, is valid
+/// and must stay valid as the schema grows.
+#[test]
+fn r2_minimal_scenario_from_the_issue_stays_valid() {
+    let minimal = "name: mmc-example
+simulation: {horizon_hours: 20000, warmup_hours: 500, replications: 8, seed: 7}
+demand:
+  segments:
+    - name: jobs
+      arrivals_per_hour: 57.6
+      gpus_per_job: 1                            # or {1: 0.8, 2: 0.1, 4: 0.07, 8: 0.03}
+      duration_hours: {exponential: {mean: 1.0}}
+      patience_hours: {exponential: {mean: 2.0}} # optional; omitted = waits forever, 0 = never waits
+centralized: {gpus: 64}
+distributed: {gpus: 64}                          # either system may be omitted, not both
+";
+    let scenario = crate::scenario(minimal);
+    assert_eq!(scenario.simulation.replications, 8);
+    assert_eq!(scenario.systems().len(), 2);
+    let with_mix = minimal.replace("gpus_per_job: 1 ", "gpus_per_job: {1: 0.8, 2: 0.1, 4: 0.07, 8: 0.03} ");
+    assert!((crate::scenario(&with_mix).segments[0].gpus_per_job.mean() - 1.52).abs() < 1e-12);
+}

@@ -44,6 +44,7 @@ const CASES: &[(&str, &str, &str, &str)] = &[
     ("no-system", ":1:", "", "centralized: {gpus: 64}"),
     ("missing-section", ":1:", "", "add `simulation:`"),
     ("alias-bomb", ":", "name", "hint"),
+    ("empty", ":1:1", "", "start from scenarios/mmc-example.yaml"),
 ];
 
 #[test]
