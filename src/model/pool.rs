@@ -213,9 +213,13 @@ impl GpuPool {
         self.last_time = now;
     }
 
-    fn tallies(&mut self, in_window: bool) -> impl Iterator<Item = &mut JobTally> {
-        let PoolOutcome { all_jobs, window_jobs, .. } = &mut self.outcome;
-        std::iter::once(all_jobs).chain(in_window.then_some(window_jobs))
+    /// Applies `update` to the all-jobs tally and, for a window job, the window tally.
+    #[inline]
+    fn tally(&mut self, in_window: bool, update: impl Fn(&mut JobTally)) {
+        update(&mut self.outcome.all_jobs);
+        if in_window {
+            update(&mut self.outcome.window_jobs);
+        }
     }
 
     /// Starts `job` now; `queued` says whether it leaves the queue (or never joined it).
@@ -224,9 +228,7 @@ impl GpuPool {
         self.free -= job.gpus;
         let wait = now - job.arrived;
         self.outcome.wait_by_job += wait;
-        for tally in self.tallies(job.in_window) {
-            tally.start(wait, queued);
-        }
+        self.tally(job.in_window, |tally| tally.start(wait, queued));
         events.schedule(now + job.duration_hours, PoolEvent::Completion { gpus: job.gpus, started: now, in_window: job.in_window });
     }
 
@@ -239,9 +241,7 @@ impl GpuPool {
             events.schedule(next, PoolEvent::Arrival { segment });
         }
         let in_window = now >= self.outcome.window.0;
-        for tally in self.tallies(in_window) {
-            tally.arrive();
-        }
+        self.tally(in_window, |tally| tally.arrive());
         if self.outcome.all_jobs.waiting == 0 {
             self.queue.clear();
             if job.gpus <= self.free {
@@ -258,9 +258,7 @@ impl GpuPool {
             }
         }
         if job.patience_hours == Some(0.0) {
-            for tally in self.tallies(in_window) {
-                tally.abandon(0.0, false);
-            }
+            self.tally(in_window, |tally| tally.abandon(0.0, false));
             return;
         }
         let id = self.next_job;
@@ -273,9 +271,7 @@ impl GpuPool {
             in_window,
             abandoned: false,
         });
-        for tally in self.tallies(in_window) {
-            tally.waiting += 1;
-        }
+        self.tally(in_window, |tally| tally.waiting += 1);
         if let Some(patience) = job.patience_hours {
             events.schedule(now + patience, PoolEvent::Abandon { job: id });
         }
@@ -289,10 +285,10 @@ impl GpuPool {
             self.outcome.window_busy_by_job += f64::from(gpus) * overlap;
         }
         self.outcome.work_by_job += f64::from(gpus) * (now - started);
-        for tally in self.tallies(in_window) {
+        self.tally(in_window, |tally| {
             tally.completed += 1;
             tally.running -= 1;
-        }
+        });
         self.start_from_queue(now, events);
     }
 
@@ -308,9 +304,7 @@ impl GpuPool {
         entry.abandoned = true;
         let (wait, in_window) = (now - entry.arrived, entry.in_window);
         self.outcome.wait_by_job += wait;
-        for tally in self.tallies(in_window) {
-            tally.abandon(wait, true);
-        }
+        self.tally(in_window, |tally| tally.abandon(wait, true));
         if idx == 0 {
             self.start_from_queue(now, events);
         }
