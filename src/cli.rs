@@ -60,6 +60,13 @@ struct RunArgs {
     /// Print nothing but errors.
     #[arg(long)]
     quiet: bool,
+    /// Refuse runs expected to need more events than this (guards against typos such as
+    /// a rate 1000 times too high); see `capsim validate` for the estimate.
+    #[arg(long, default_value_t = 20_000_000_000)]
+    max_events: u64,
+    /// Run even if the estimate exceeds --max-events or the machine's memory.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -158,15 +165,19 @@ fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
     if out.exists() && !out.is_dir() {
         return Err(Failure::Input(format!("capsim: error: --out {} exists and is not a directory\n", out.display())));
     }
+    let threads = args.threads.map_or_else(rayon::current_num_threads, usize::from);
+    let estimate = montecarlo::estimate(&scenario);
+    if !args.force {
+        check_size(&args.scenario, &estimate, args.max_events, threads)?;
+    }
     if !args.quiet {
         // Said before starting, so nobody waits an hour for a run they did not mean to make.
         let systems = scenario.systems().len();
-        let expected_events = 2.0 * scenario.expected_arrivals() * systems as f64 * f64::from(scenario.simulation.replications);
         eprintln!(
-            "capsim: running {} replications × {systems} system{} (~{:.1} M events expected)",
+            "capsim: running {} replications × {systems} system{} (~{} events expected)",
             scenario.simulation.replications,
             if systems == 1 { "" } else { "s" },
-            expected_events / 1e6
+            count(estimate.events)
         );
     }
     // Wall-clock time is measured here, in the shell, and never enters results.
@@ -191,6 +202,54 @@ fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
         print_ok(print_run_report(&scenario, &provenance, &rows, &summary, &written, elapsed, args.threads))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Refuses a run expected to exceed the event budget or the memory available.
+fn check_size(path: &Path, estimate: &montecarlo::RunEstimate, max_events: u64, threads: usize) -> Result<(), Failure> {
+    let memory_needed = estimate.bytes_per_replication * threads as f64;
+    let memory_available = available_memory_bytes();
+    let problem = if estimate.events > max_events as f64 {
+        Some(format!("~{} events expected, more than --max-events {}", count(estimate.events), count(max_events as f64)))
+    } else if memory_needed > 0.8 * memory_available {
+        Some(format!(
+            "~{:.1} GiB of memory expected (~{} jobs waiting at once × {threads} threads), more than this machine has available ({:.1} GiB)",
+            memory_needed / GIB,
+            count(estimate.peak_waiting_jobs),
+            memory_available / GIB
+        ))
+    } else {
+        None
+    };
+    match problem {
+        None => Ok(()),
+        Some(problem) => Err(Failure::Input(format!(
+            "capsim: error: run refused: {problem}\n   = scenario: {}\n   = hint: check rates, horizon and replications; an overloaded pool without patience_hours queues without bound; --force runs anyway\n",
+            path.display()
+        ))),
+    }
+}
+
+const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+
+/// MemAvailable from /proc/meminfo; 8 GiB where that cannot be read.
+fn available_memory_bytes() -> f64 {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    meminfo
+        .lines()
+        .find_map(|line| line.strip_prefix("MemAvailable:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(8.0 * GIB, |kib| kib * 1024.0)
+}
+
+/// A count for people: 56.1 M, 2.3 G.
+fn count(value: f64) -> String {
+    match value {
+        v if v >= 1e12 => format!("{:.1} T", v / 1e12),
+        v if v >= 1e9 => format!("{:.1} G", v / 1e9),
+        v if v >= 1e6 => format!("{:.1} M", v / 1e6),
+        v if v >= 1e3 => format!("{:.1} k", v / 1e3),
+        v => format!("{v:.0}"),
+    }
 }
 
 fn print_run_report(
@@ -255,13 +314,17 @@ fn validate(paths: &[PathBuf]) -> Result<ExitCode, Failure> {
         match scenario::load(path) {
             Ok(scenario) => {
                 let systems: Vec<&str> = scenario.systems().iter().map(|(kind, _)| kind.as_str()).collect();
+                let estimate = montecarlo::estimate(&scenario);
                 report.push_str(&format!(
-                    "ok {}: {} ({} segments; {}; offered load {:.1} GPUs)\n",
+                    "ok {}: {} ({} segment{}; {}; offered load {:.1} GPUs; ~{} events, ~{} jobs waiting at peak)\n",
                     path.display(),
                     scenario.name,
                     scenario.segments.len(),
+                    if scenario.segments.len() == 1 { "" } else { "s" },
                     systems.join(" + "),
-                    scenario.offered_load_gpus()
+                    scenario.offered_load_gpus(),
+                    count(estimate.events),
+                    count(estimate.peak_waiting_jobs)
                 ));
             }
             Err(error) => errors.push_str(&render_scenario_error(&error)),

@@ -49,6 +49,51 @@ pub enum SimError {
     },
 }
 
+/// What a run will cost, estimated before it starts from the scenario alone.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RunEstimate {
+    /// Expected events over all replications and systems (an arrival and an end per job).
+    pub events: f64,
+    /// Largest expected number of jobs waiting at once in one replication.
+    pub peak_waiting_jobs: f64,
+    /// Memory one replication needs at its peak, bytes (waiting jobs and their events).
+    pub bytes_per_replication: f64,
+}
+
+/// Bytes per waiting job: its queue entry (40) and its abandonment event (32), plus
+/// room for the queue's doubling growth.
+const BYTES_PER_WAITING_JOB: f64 = 150.0;
+
+/// Estimates the size of a run.
+///
+/// The queue is bounded by Little's law when every segment has a patience (jobs wait at
+/// most that long); when some jobs wait forever and the offered load reaches the
+/// capacity, the queue grows for the whole horizon and holds the excess arrivals.
+pub fn estimate(scenario: &Scenario) -> RunEstimate {
+    let arrivals = scenario.expected_arrivals();
+    let systems = scenario.systems();
+    let events = 2.0 * arrivals * systems.len() as f64 * f64::from(scenario.simulation.replications);
+    let rate: f64 = scenario.segments.iter().map(|s| s.arrivals_per_hour).sum();
+    let load = scenario.offered_load_gpus();
+    let everyone_gives_up = scenario.segments.iter().all(|s| s.patience_hours.is_some());
+    let longest_patience = scenario.segments.iter().filter_map(|s| s.patience_hours.as_ref()).map(|p| p.mean()).fold(0.0, f64::max);
+    let peak_waiting_jobs = systems
+        .iter()
+        .map(|(_, pool)| {
+            let capacity = f64::from(pool.gpus);
+            if everyone_gives_up {
+                rate * longest_patience
+            } else if load >= capacity {
+                arrivals * (1.0 - capacity / load)
+            } else {
+                // Stable with infinite patience: waits are short compared with the horizon.
+                rate * 24.0
+            }
+        })
+        .fold(0.0, f64::max);
+    RunEstimate { events, peak_waiting_jobs, bytes_per_replication: peak_waiting_jobs * BYTES_PER_WAITING_JOB }
+}
+
 /// Event budget per replication and system: each job causes at most three events
 /// (arrival, completion or abandonment, and a stale abandonment), so four times the
 /// expected arrivals plus a margin is only reached by a runaway model.

@@ -139,6 +139,8 @@ fn count_from_f64(value: f64) -> Result<u32, String> {
     if value.fract() == 0.0 && value >= 1.0 && value <= f64::from(u32::MAX) {
         // Checked above: a whole number within u32's range, so the cast is exact.
         Ok(value as u32)
+    } else if value.fract() == 0.0 && value > f64::from(u32::MAX) {
+        Err(format!("must be at most {}, got {value}", u32::MAX))
     } else {
         Err(format!("must be a whole number ≥ 1, got {value}"))
     }

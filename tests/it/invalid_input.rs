@@ -101,3 +101,32 @@ fn existing_results_survive_an_invalid_run() {
     assert_eq!(std::fs::read(out.join("runs.parquet")).expect("still there"), b"previous results");
     assert!(Path::new(&out).read_dir().expect("list").count() == 1);
 }
+
+/// Valid scenarios whose runs would take years or exhaust memory are refused before
+/// anything starts: exit 2 within a second, the estimate in the message, nothing written.
+#[test]
+fn absurd_runs_are_refused_before_starting() {
+    for (name, phrase) in [("absurd-rate", "events expected, more than --max-events"), ("unbounded-queue", "GiB of memory expected")] {
+        let temp = tempfile::tempdir().expect("temp dir");
+        let fixture = root().join("tests/fixtures/refused").join(format!("{name}.yaml"));
+        let started = std::time::Instant::now();
+        let output = capsim(temp.path(), &["run", fixture.to_str().expect("utf-8")]);
+        let (_, stderr) = text(&output);
+        assert!(started.elapsed().as_secs_f64() < 1.0, "{name}: took {:?}", started.elapsed());
+        assert_eq!(output.status.code(), Some(2), "{name}: {stderr}");
+        assert!(stderr.contains(phrase) && stderr.contains("--force"), "{name}: {stderr}");
+        assert_eq!(std::fs::read_dir(temp.path()).expect("list").count(), 0, "{name}: nothing written");
+    }
+}
+
+/// The event budget is a flag, and `--force` overrides it.
+#[test]
+fn event_budget_can_be_lowered_and_forced() {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let scenario = root().join("scenarios/mmc-example.yaml");
+    let base = ["run", scenario.to_str().expect("utf-8"), "--replications", "1", "--quiet", "--max-events", "1000"];
+    let refused = capsim(temp.path(), &base);
+    assert_eq!(refused.status.code(), Some(2));
+    let forced = capsim(temp.path(), &[&base[..], &["--force"]].concat());
+    assert!(forced.status.success(), "{:?}", text(&forced));
+}
