@@ -109,6 +109,8 @@ fn absurd_runs_are_refused_before_starting() {
     for (name, phrase) in [("absurd-rate", "events expected, more than --max-events"), ("unbounded-queue", "GiB of memory expected")] {
         let temp = tempfile::tempdir().expect("temp dir");
         let fixture = root().join("tests/fixtures/refused").join(format!("{name}.yaml"));
+        // Timing the refusal is the point of this test; no result depends on it.
+        #[allow(clippy::disallowed_methods)]
         let started = std::time::Instant::now();
         let output = capsim(temp.path(), &["run", fixture.to_str().expect("utf-8")]);
         let (_, stderr) = text(&output);
