@@ -9,6 +9,7 @@ mod parquet;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The repository root, where `scenarios/` and `tests/fixtures/` live.
 pub fn root() -> PathBuf {
@@ -30,5 +31,36 @@ pub fn scenario(yaml: &str) -> capsim::scenario::Scenario {
     match capsim::scenario::parse("<test>", yaml) {
         Ok(scenario) => scenario,
         Err(error) => panic!("test scenario is invalid:\n{}", capsim::cli::render_scenario_error(&error)),
+    }
+}
+
+/// A fresh directory under the system's temp dir, removed when dropped.
+///
+/// Written here rather than taken from the `tempfile` crate: a dev-dependency that
+/// shares dependencies with polars changes their features, and then `cargo test` and
+/// `cargo run` each compile polars, doubling the build.
+pub struct TempDir(PathBuf);
+
+static NEXT_TEMP: AtomicU64 = AtomicU64::new(0);
+
+impl TempDir {
+    /// Creates the directory.
+    pub fn new() -> Self {
+        let unique = format!("capsim-test-{}-{}", std::process::id(), NEXT_TEMP.fetch_add(1, Ordering::Relaxed));
+        let path = std::env::temp_dir().join(unique);
+        std::fs::create_dir_all(&path).expect("create temp dir");
+        TempDir(path)
+    }
+
+    /// Where it is.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        // Best effort: a leftover directory in the temp dir harms nothing.
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
