@@ -4,7 +4,7 @@ use crate::{capsim, root, text};
 
 #[test]
 fn run_prints_a_report_and_writes_tables() {
-    let temp = crate::TempDir::new();
+    let temp = crate::TempDir::create();
     let scenario = root().join("scenarios/mmc-example.yaml");
     let output = capsim(temp.path(), &["run", scenario.to_str().expect("utf-8"), "--replications", "2", "--out", "out"]);
     let (stdout, stderr) = text(&output);
@@ -18,7 +18,7 @@ fn run_prints_a_report_and_writes_tables() {
 
 #[test]
 fn quiet_run_prints_nothing() {
-    let temp = crate::TempDir::new();
+    let temp = crate::TempDir::create();
     let scenario = root().join("scenarios/mmc-example.yaml");
     let output = capsim(temp.path(), &["run", scenario.to_str().expect("utf-8"), "--replications", "1", "--quiet"]);
     assert!(output.status.success());

@@ -16,7 +16,7 @@ fn run_into(dir: &std::path::Path, extra: &[&str]) {
 
 #[test]
 fn results_do_not_depend_on_threads_and_do_depend_on_seed() {
-    let temp = crate::TempDir::new();
+    let temp = crate::TempDir::create();
     let (one, two, other_seed) = (temp.path().join("t1"), temp.path().join("t2"), temp.path().join("s8"));
     run_into(&one, &["--threads", "1"]);
     run_into(&two, &["--threads", "2"]);

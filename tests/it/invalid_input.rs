@@ -10,7 +10,7 @@ use crate::{capsim, root, text};
 /// Runs `capsim run` on a fixture from inside a fresh directory, so that the default
 /// output location (`notebooks-output/…`) can be checked for absence too.
 fn run_fixture(name: &str) -> (i32, String) {
-    let temp = crate::TempDir::new();
+    let temp = crate::TempDir::create();
     let fixture = root().join("tests/fixtures/invalid").join(format!("{name}.yaml"));
     std::fs::copy(&fixture, temp.path().join(format!("{name}.yaml"))).expect("copy fixture");
     let output = capsim(temp.path(), &["run", &format!("{name}.yaml")]);
@@ -74,7 +74,7 @@ fn several_problems_are_reported_together() {
 
 #[test]
 fn missing_file_and_bad_flags_exit_2_without_output() {
-    let temp = crate::TempDir::new();
+    let temp = crate::TempDir::create();
     let output = capsim(temp.path(), &["run", "no-such.yaml"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(text(&output).1.contains("cannot read scenario no-such.yaml"));
@@ -91,7 +91,7 @@ fn missing_file_and_bad_flags_exit_2_without_output() {
 /// An existing result directory survives a failed run untouched.
 #[test]
 fn existing_results_survive_an_invalid_run() {
-    let temp = crate::TempDir::new();
+    let temp = crate::TempDir::create();
     let out = temp.path().join("results");
     std::fs::create_dir(&out).expect("mkdir");
     std::fs::write(out.join("runs.parquet"), b"previous results").expect("write");
@@ -107,7 +107,7 @@ fn existing_results_survive_an_invalid_run() {
 #[test]
 fn absurd_runs_are_refused_before_starting() {
     for (name, phrase) in [("absurd-rate", "events expected, more than --max-events"), ("unbounded-queue", "GiB of memory expected")] {
-        let temp = crate::TempDir::new();
+        let temp = crate::TempDir::create();
         let fixture = root().join("tests/fixtures/refused").join(format!("{name}.yaml"));
         // Timing the refusal is the point of this test; no result depends on it.
         #[allow(clippy::disallowed_methods)]
@@ -124,7 +124,7 @@ fn absurd_runs_are_refused_before_starting() {
 /// The event budget is a flag, and `--force` overrides it.
 #[test]
 fn event_budget_can_be_lowered_and_forced() {
-    let temp = crate::TempDir::new();
+    let temp = crate::TempDir::create();
     let scenario = root().join("scenarios/mmc-example.yaml");
     let base = ["run", scenario.to_str().expect("utf-8"), "--replications", "1", "--quiet", "--max-events", "1000"];
     let refused = capsim(temp.path(), &base);

@@ -45,7 +45,7 @@ static NEXT_TEMP: AtomicU64 = AtomicU64::new(0);
 
 impl TempDir {
     /// Creates the directory.
-    pub fn new() -> Self {
+    pub fn create() -> Self {
         let unique = format!("capsim-test-{}-{}", std::process::id(), NEXT_TEMP.fetch_add(1, Ordering::Relaxed));
         let path = std::env::temp_dir().join(unique);
         std::fs::create_dir_all(&path).expect("create temp dir");

@@ -64,7 +64,7 @@ fn counts(frame: &DataFrame, name: &str) -> Vec<u64> {
 
 #[test]
 fn tables_round_trip_with_documented_columns() {
-    let temp = crate::TempDir::new();
+    let temp = crate::TempDir::create();
     let scenario = root().join("scenarios/mmc-example.yaml");
     let output = capsim(temp.path(), &["run", scenario.to_str().expect("utf-8"), "--replications", "3"]);
     assert!(output.status.success(), "{:?}", text(&output));
@@ -116,7 +116,7 @@ fn other_readers_see_the_same_tables() {
         eprintln!("other_readers_see_the_same_tables: set CAPSIM_PYTHON_READERS=1 (needs python3 with pyarrow and duckdb)");
         return;
     }
-    let temp = crate::TempDir::new();
+    let temp = crate::TempDir::create();
     let scenario = root().join("scenarios/mmc-example.yaml");
     let output = capsim(temp.path(), &["run", scenario.to_str().expect("utf-8"), "--replications", "2", "--out", "out", "--quiet"]);
     assert!(output.status.success(), "{:?}", text(&output));
