@@ -86,7 +86,7 @@ pub fn estimate(scenario: &Scenario) -> RunEstimate {
             } else if load >= capacity {
                 arrivals * (1.0 - capacity / load)
             } else {
-                // Stable with infinite patience: waits are short compared with the horizon.
+                // Stable with infinite patience: the queue is short; allow a day of arrivals.
                 rate * 24.0
             }
         })
