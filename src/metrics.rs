@@ -59,7 +59,9 @@ impl RunMetrics {
         RunMetrics {
             replication,
             system,
-            utilization: areas.busy_gpu_hours / installed,
+            // busy ÷ (busy + idle), not busy ÷ (GPUs × hours): the two denominators agree to
+            // rounding, but only this one can never let a fully busy pool read 1.0000000000000002.
+            utilization: areas.busy_gpu_hours / (areas.busy_gpu_hours + areas.idle_gpu_hours),
             p_wait: per_arrival(jobs.waited as f64),
             mean_wait_hours: per_arrival(jobs.wait_hours),
             abandon_fraction: per_arrival(jobs.abandoned as f64),

@@ -6,6 +6,7 @@ mod conservation;
 mod determinism;
 mod invalid_input;
 mod parquet;
+mod properties;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
