@@ -2,7 +2,7 @@
 //! replays): every one parses, runs without error, conserves jobs and GPU-hours (checked
 //! inside `montecarlo::simulate`), keeps utilization and fractions in [0, 1], and gives
 //! identical rows on 1 and 2 threads. `CAPSIM_PROPERTY_CASES` raises the case count
-//! for a long run (default 300).
+//! for a long run (default 1000, ~10 s).
 
 use capsim::montecarlo;
 use rand::rngs::Xoshiro256PlusPlus;
@@ -65,7 +65,7 @@ fn random_scenario(rng: &mut Xoshiro256PlusPlus, case: u32) -> String {
 
 #[test]
 fn random_valid_scenarios_keep_every_invariant() {
-    let cases: u32 = std::env::var("CAPSIM_PROPERTY_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
+    let cases: u32 = std::env::var("CAPSIM_PROPERTY_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(20261126);
     for case in 0..cases {
         let yaml = random_scenario(&mut rng, case);
