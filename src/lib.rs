@@ -3,12 +3,14 @@
 //! The same demand is offered to a centralized cloud and to a distributed GPU network,
 //! replication by replication, and the results are written as Parquet tables. Modules
 //! in reading order: a [`scenario`] is loaded and checked; the [`engine`] runs a
-//! [`model`] of each system on job streams drawn from [`dist`]ributions; [`montecarlo`]
+//! [`model`] of each system on job streams drawn from [`dist`]ributions at the rates of
+//! [`arrivals`] profiles; [`montecarlo`]
 //! repeats that over seeded replications in parallel; [`metrics`] summarises;
 //! [`output`] writes the tables; [`theory`] and [`verify`] hold the closed forms the
 //! engine is checked against; [`cli`] is the command line.
 #![warn(missing_docs)]
 
+pub mod arrivals;
 pub mod cli;
 pub mod dist;
 pub mod engine;

@@ -73,7 +73,7 @@ pub fn estimate(scenario: &Scenario) -> RunEstimate {
     let arrivals = scenario.expected_arrivals();
     let systems = scenario.systems();
     let events = 2.0 * arrivals * systems.len() as f64 * f64::from(scenario.simulation.replications);
-    let rate: f64 = scenario.segments.iter().map(|s| s.arrivals_per_hour).sum();
+    let rate: f64 = scenario.segments.iter().map(|s| s.arrivals.max_rate(scenario.simulation.horizon_hours)).sum();
     let load = scenario.offered_load_gpus();
     let everyone_gives_up = scenario.segments.iter().all(|s| s.patience_hours.is_some());
     let longest_patience = scenario.segments.iter().filter_map(|s| s.patience_hours.as_ref()).map(|p| p.mean()).fold(0.0, f64::max);
@@ -113,7 +113,7 @@ pub fn simulate(scenario: &Scenario, replication: u64, system: SystemKind, pool:
         .iter()
         .enumerate()
         // The scenario has far fewer than 2^32 segments (the file is at most 4 MiB).
-        .map(|(idx, segment)| JobSource::new(segment, idx as u32, sim.seed, replication))
+        .map(|(idx, segment)| JobSource::new(segment, idx as u32, sim.seed, replication, sim.horizon_hours))
         .collect();
     let mut model = GpuPool::new(pool.gpus, sources, sim.warmup_hours, sim.horizon_hours);
     let mut events = EventQueue::new();

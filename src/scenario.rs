@@ -12,6 +12,7 @@ use std::path::Path;
 
 use serde_saphyr::{Location, Spanned};
 
+use crate::arrivals::{RateProfile, Shock};
 use crate::dist::{Dist, GpuCountDist};
 pub use diagnostic::Diagnostic;
 use raw::{DistSpec, GpuSpec, RawPool, RawScenario, RawSegment};
@@ -64,8 +65,8 @@ pub struct Simulation {
 pub struct Segment {
     /// Segment name.
     pub name: String,
-    /// Poisson arrival rate, jobs per hour.
-    pub arrivals_per_hour: f64,
+    /// Poisson arrival rate over time (base rate, growth, seasonality, shocks).
+    pub arrivals: RateProfile,
     /// GPUs each job occupies for its whole run.
     pub gpus_per_job: GpuCountDist,
     /// Run time, hours.
@@ -253,7 +254,7 @@ impl Checker<'_> {
         };
         Segment {
             name: raw.name.value.clone(),
-            arrivals_per_hour: raw.arrivals_per_hour.0,
+            arrivals: rate_profile(raw),
             gpus_per_job,
             duration_hours: dist(&raw.duration_hours),
             patience_hours: raw.patience_hours.as_ref().map(dist),
@@ -289,6 +290,28 @@ impl Checker<'_> {
             }
         }
         Pool { gpus }
+    }
+}
+
+/// The rate profile of a segment; seasonal factors are rescaled to average 1.
+fn rate_profile(raw: &RawSegment) -> RateProfile {
+    let normalised = |factors: &Option<Vec<raw::NonNegative>>| -> Vec<f64> {
+        let Some(factors) = factors else { return Vec::new() };
+        let mean = factors.iter().map(|f| f.0).sum::<f64>() / factors.len() as f64;
+        factors.iter().map(|f| f.0 / mean).collect()
+    };
+    let seasonality = raw.seasonality.as_ref();
+    RateProfile {
+        base_per_hour: raw.arrivals_per_hour.0,
+        annual_growth: raw.annual_growth.map_or(0.0, |g| g.0),
+        daily: seasonality.map_or_else(Vec::new, |s| normalised(&s.daily)),
+        weekly: seasonality.map_or_else(Vec::new, |s| normalised(&s.weekly)),
+        shocks: raw
+            .shocks
+            .iter()
+            .flatten()
+            .map(|shock| Shock { start_hours: shock.start_hours.0, length_hours: shock.length_hours.0, factor: shock.factor.0 })
+            .collect(),
     }
 }
 
@@ -329,13 +352,18 @@ impl Scenario {
         systems
     }
 
-    /// Expected GPU-hours offered per hour (λ · E[gpus] · E[duration] summed over segments).
+    /// Expected GPU-hours offered per hour, averaged over the horizon
+    /// (mean λ · E[gpus] · E[duration] summed over segments).
     pub fn offered_load_gpus(&self) -> f64 {
-        self.segments.iter().map(|s| s.arrivals_per_hour * s.gpus_per_job.mean() * s.duration_hours.mean()).sum()
+        let horizon = self.simulation.horizon_hours;
+        self.segments
+            .iter()
+            .map(|s| s.arrivals.expected_arrivals(horizon) / horizon * s.gpus_per_job.mean() * s.duration_hours.mean())
+            .sum()
     }
 
     /// Expected number of arrivals per replication over the horizon.
     pub fn expected_arrivals(&self) -> f64 {
-        self.segments.iter().map(|s| s.arrivals_per_hour).sum::<f64>() * self.simulation.horizon_hours
+        self.segments.iter().map(|s| s.arrivals.expected_arrivals(self.simulation.horizon_hours)).sum()
     }
 }

@@ -9,6 +9,7 @@
 //! slowest case, M/M/100 at ρ = 0.95, relaxes in ~1/(cμ(1−√ρ)²) ≈ 15 h; warm-up is 200 h).
 #![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
 
+use crate::arrivals::RateProfile;
 use crate::dist::{Dist, GpuCountDist};
 use crate::metrics::{RunMetrics, summarise, t_critical};
 use crate::model::SystemKind;
@@ -119,7 +120,7 @@ impl Case {
         };
         let segment = Segment {
             name: "jobs".to_string(),
-            arrivals_per_hour: self.arrival_rate,
+            arrivals: RateProfile::constant(self.arrival_rate),
             gpus_per_job: GpuCountDist::constant(1),
             duration_hours: Dist::Exponential { mean: 1.0 / self.service_rate },
             patience_hours,

@@ -182,9 +182,8 @@ impl GpuPool {
     pub fn prime(&mut self, queue: &mut EventQueue<PoolEvent>) {
         let horizon = self.outcome.window.1;
         for (idx, source) in self.sources.iter_mut().enumerate() {
-            let first = source.next_gap();
-            if first < horizon {
-                // Segment count is bounded by u32 (checked when the scenario loads).
+            if let Some(first) = source.next_arrival(0.0, horizon) {
+                // Segment count is bounded by u32 (the scenario file is at most 4 MiB).
                 queue.schedule(first, PoolEvent::Arrival { segment: idx as u32 });
             }
         }
@@ -236,8 +235,7 @@ impl GpuPool {
         let horizon = self.outcome.window.1;
         let source = &mut self.sources[segment as usize];
         let job: JobSpec = source.next_job();
-        let next = now + source.next_gap();
-        if next < horizon {
+        if let Some(next) = source.next_arrival(now, horizon) {
             events.schedule(next, PoolEvent::Arrival { segment });
         }
         let in_window = now >= self.outcome.window.0;

@@ -42,6 +42,11 @@ pub enum Stream {
         /// Segment index in the scenario.
         segment: u32,
     },
+    /// Acceptance draws when a segment's rate varies (thinning).
+    Thinning {
+        /// Segment index in the scenario.
+        segment: u32,
+    },
 }
 
 impl Stream {
@@ -54,6 +59,7 @@ impl Stream {
             Stream::JobSize { segment } => u64::from(segment) * KINDS + 1,
             Stream::Duration { segment } => u64::from(segment) * KINDS + 2,
             Stream::Patience { segment } => u64::from(segment) * KINDS + 3,
+            Stream::Thinning { segment } => u64::from(segment) * KINDS + 4,
         }
     }
 }

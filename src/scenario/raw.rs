@@ -63,10 +63,66 @@ pub struct RawSegment {
     pub name: Spanned<String>,
     pub arrivals_per_hour: Positive,
     #[serde(default)]
+    pub annual_growth: Option<Growth>,
+    #[serde(default)]
+    pub seasonality: Option<RawSeasonality>,
+    #[serde(default)]
+    pub shocks: Option<Vec<RawShock>>,
+    #[serde(default)]
     pub gpus_per_job: Option<Spanned<GpuSpec>>,
     pub duration_hours: DistSpec,
     #[serde(default)]
     pub patience_hours: Option<DistSpec>,
+}
+
+/// `seasonality:` — relative factors by hour of day and by day of week.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSeasonality {
+    #[serde(default, deserialize_with = "factors::<_, 24>")]
+    pub daily: Option<Vec<NonNegative>>,
+    #[serde(default, deserialize_with = "factors::<_, 7>")]
+    pub weekly: Option<Vec<NonNegative>>,
+}
+
+/// Exactly `N` non-negative factors, not all zero.
+fn factors<'de, D: Deserializer<'de>, const N: usize>(deserializer: D) -> Result<Option<Vec<NonNegative>>, D::Error> {
+    let values: Vec<NonNegative> = Vec::deserialize(deserializer)?;
+    let what = if N == 24 { "daily needs 24 factors, one per hour of day (0–23)" } else { "weekly needs 7 factors, one per day" };
+    if values.len() != N {
+        return Err(invalid(format!("{what}, got {}", values.len()), "factors are relative: they are rescaled to average 1"));
+    }
+    if values.iter().all(|v| v.0 == 0.0) {
+        return Err(invalid("seasonal factors are all 0", "at least one period must have demand"));
+    }
+    Ok(Some(values))
+}
+
+/// One demand shock.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawShock {
+    pub start_hours: NonNegative,
+    pub length_hours: Positive,
+    pub factor: NonNegative,
+}
+
+/// An annual growth rate: a number > −1 (−1 would mean demand vanishes at once).
+#[derive(Debug, Clone, Copy)]
+pub struct Growth(pub f64);
+
+impl<'de> Deserialize<'de> for Growth {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = deserializer.deserialize_any(NumberVisitor)?;
+        if value.is_finite() && value > -1.0 && value <= 100.0 {
+            Ok(Growth(value))
+        } else {
+            Err(invalid(
+                format!("annual_growth must be greater than −1 and at most 100, got {value}"),
+                "0.25 means +25% a year, −0.1 means −10% a year",
+            ))
+        }
+    }
 }
 
 /// `centralized:` or `distributed:` — in this slice, a fixed pool of GPUs.

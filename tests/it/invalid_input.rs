@@ -45,6 +45,7 @@ const CASES: &[(&str, &str, &str, &str)] = &[
     ("missing-section", ":1:", "", "add `simulation:`"),
     ("alias-bomb", ":", "name", "hint"),
     ("empty", ":1:1", "", "start from scenarios/mmc-example.yaml"),
+    ("seasonality-length", ":7:", "demand.segments[0].seasonality.daily", "rescaled to average 1"),
 ];
 
 #[test]

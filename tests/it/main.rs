@@ -3,6 +3,7 @@
 mod cli;
 mod closed_form;
 mod conservation;
+mod demand;
 mod determinism;
 mod invalid_input;
 mod parquet;
