@@ -84,6 +84,29 @@ impl RateProfile {
         self.base_per_hour * growth * daily * weekly * shocks
     }
 
+    /// An upper bound of λ(t) on the hour `[hour, hour + 1)` (`hour` a whole number):
+    /// the piecewise thinning envelope. Seasonal factors are constant on the hour; growth
+    /// is monotone, so its larger end bounds it; a shock that covers the whole hour
+    /// contributes its factor, one that covers part of it max(factor, 1).
+    pub fn bound_on_hour(&self, hour: Hours) -> f64 {
+        let mut bound = self.base_per_hour * self.growth_factor(hour).max(self.growth_factor(hour + 1.0));
+        if !self.daily.is_empty() {
+            bound *= self.daily[(hour.rem_euclid(24.0) as usize).min(23)];
+        }
+        if !self.weekly.is_empty() {
+            bound *= self.weekly[((hour / 24.0).rem_euclid(7.0) as usize).min(6)];
+        }
+        for shock in &self.shocks {
+            let end = shock.start_hours + shock.length_hours;
+            if shock.start_hours <= hour && end >= hour + 1.0 {
+                bound *= shock.factor;
+            } else if shock.start_hours < hour + 1.0 && end > hour {
+                bound *= shock.factor.max(1.0);
+            }
+        }
+        bound
+    }
+
     /// ∫₀^horizon λ(t) dt: the expected number of arrivals.
     ///
     /// Exact for the piecewise-constant part (hour-of-day, day-of-week and shock
@@ -159,6 +182,20 @@ mod tests {
         // One year later the rate has doubled.
         assert!((profile.rate_at(8760.0 + 12.5) / profile.rate_at(12.5) - 2.0).abs() < 1e-12);
         assert!(profile.max_rate(8760.0) >= 10.0 * 2.0 * 12.5 * 3.0 - 1e-9);
+    }
+
+    /// The hourly envelope is an upper bound everywhere inside its hour (thinning is exact
+    /// only then), and tight where nothing changes within the hour.
+    #[test]
+    fn hourly_bound_dominates_the_rate() {
+        let profile = seasonal();
+        for step in 0..200_000 {
+            let time = f64::from(step) * 0.0873;
+            let bound = profile.bound_on_hour(time.floor());
+            assert!(profile.rate_at(time) <= bound * (1.0 + 1e-12), "t = {time}");
+        }
+        let flat = RateProfile { annual_growth: 0.0, shocks: Vec::new(), ..seasonal() };
+        assert_eq!(flat.bound_on_hour(12.0), flat.rate_at(12.5));
     }
 
     #[test]

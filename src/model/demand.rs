@@ -34,6 +34,9 @@ pub struct JobSource {
     mean_gap_hours: Hours,
     /// Whether candidates are thinned (the rate varies).
     thinned: bool,
+    /// The hour whose envelope is cached, and that envelope (recomputed once per hour).
+    envelope_hour: Hours,
+    hour_envelope_per_hour: f64,
     gpus: GpuCountDist,
     duration: Dist,
     patience: Option<Dist>,
@@ -56,6 +59,8 @@ impl JobSource {
             envelope_per_hour,
             mean_gap_hours: 1.0 / envelope_per_hour,
             thinned: !segment.arrivals.is_constant(),
+            envelope_hour: f64::NAN,
+            hour_envelope_per_hour: 0.0,
             gpus: segment.gpus_per_job.clone(),
             duration: segment.duration_hours.clone(),
             patience: segment.patience_hours.clone(),
@@ -69,25 +74,51 @@ impl JobSource {
 
     /// The first arrival after `now`, or `None` if there is none before `horizon`.
     ///
-    /// A constant rate gives exponential gaps directly. A varying rate is thinned:
-    /// candidates come at the envelope rate and each is kept with probability
-    /// λ(t)/λ_max, which yields a Poisson process with rate λ(t) exactly.
+    /// A constant rate gives exponential gaps directly. A varying rate is thinned hour by
+    /// hour: within each hour, candidates come at that hour's bound and each is kept with
+    /// probability λ(t)/bound; a candidate past the hour's end is discarded and drawing
+    /// restarts at the boundary (exact, because exponential gaps are memoryless). This
+    /// yields a Poisson process with rate λ(t) exactly, and a tight envelope wastes few
+    /// draws (a single global bound wasted ~2 of 3 on daily cycles with growth).
     #[inline]
     pub fn next_arrival(&mut self, now: Hours, horizon: Hours) -> Option<Hours> {
         if self.envelope_per_hour <= 0.0 {
             return None;
         }
-        let mut time = now;
-        loop {
+        if !self.thinned {
             let unit: f64 = Exp1.sample(&mut self.arrivals_rng);
-            time += unit * self.mean_gap_hours;
-            if time >= horizon {
-                return None;
-            }
-            if !self.thinned || self.thinning_rng.random::<f64>() * self.envelope_per_hour < self.rate.rate_at(time) {
-                return Some(time);
-            }
+            let time = now + unit * self.mean_gap_hours;
+            return (time < horizon).then_some(time);
         }
+        let mut time = now;
+        while time < horizon {
+            let hour = time.floor();
+            let piece_end = (hour + 1.0).min(horizon);
+            let bound = self.envelope_on(hour);
+            if bound > 0.0 {
+                let unit: f64 = Exp1.sample(&mut self.arrivals_rng);
+                let candidate = time + unit / bound;
+                if candidate < piece_end {
+                    time = candidate;
+                    if self.thinning_rng.random::<f64>() * bound < self.rate.rate_at(time) {
+                        return Some(time);
+                    }
+                    continue;
+                }
+            }
+            time = piece_end;
+        }
+        None
+    }
+
+    /// The thinning bound for the hour starting at `hour`, cached across calls.
+    #[inline]
+    fn envelope_on(&mut self, hour: Hours) -> f64 {
+        if self.envelope_hour != hour {
+            self.envelope_hour = hour;
+            self.hour_envelope_per_hour = self.rate.bound_on_hour(hour);
+        }
+        self.hour_envelope_per_hour
     }
 
     /// The attributes of the job arriving now.
