@@ -326,11 +326,15 @@ fn dist(spec: &DistSpec) -> Dist {
 }
 
 impl Scenario {
-    /// A stable fingerprint of everything that determines the results (FNV-1a 64 of the
-    /// resolved scenario, after command-line overrides), so a number in an output file
-    /// can be traced to the exact inputs. Comments and key order do not change it.
+    /// A fingerprint of the model's inputs: FNV-1a 64 of the resolved scenario with the
+    /// seed and replication count left out, since those have their own columns and a
+    /// run extended with more replications, or split into shards, is the same scenario.
+    /// Comments and key order do not change it; renaming a field in capsim's code does.
     pub fn hash_hex(&self) -> String {
-        let text = format!("{self:?}");
+        let mut inputs = self.clone();
+        inputs.simulation.seed = 0;
+        inputs.simulation.replications = 0;
+        let text = format!("{inputs:?}");
         let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
         for byte in text.bytes() {
             hash ^= u64::from(byte);

@@ -38,3 +38,20 @@ fn results_do_not_depend_on_threads_and_do_depend_on_seed() {
     let seeds = reseeded.column("seed").expect("column").u64().expect("u64").into_no_null_iter().collect::<Vec<u64>>();
     assert!(seeds.iter().all(|&seed| seed == 8));
 }
+
+/// The scenario hash names the model's inputs: the seed and the replication count have
+/// their own columns and do not change it; any input that changes results does.
+#[test]
+fn scenario_hash_tracks_inputs_not_seed_or_replications() {
+    let base = crate::scenario(&std::fs::read_to_string(root().join("scenarios/mmc-example.yaml")).expect("readable"));
+    let mut reseeded = base.clone();
+    reseeded.simulation.seed += 1;
+    reseeded.simulation.replications += 5;
+    assert_eq!(base.hash_hex(), reseeded.hash_hex());
+    let mut bigger = base.clone();
+    bigger.centralized = Some(capsim::scenario::Pool { gpus: 65 });
+    assert_ne!(base.hash_hex(), bigger.hash_hex());
+    let mut longer = base.clone();
+    longer.simulation.horizon_hours += 1.0;
+    assert_ne!(base.hash_hex(), longer.hash_hex());
+}
