@@ -30,11 +30,7 @@ enum Command {
     /// Simulate a scenario and write runs.parquet and summary.parquet.
     Run(RunArgs),
     /// Check scenario files without running them.
-    Validate {
-        /// Scenario files.
-        #[arg(required = true)]
-        scenarios: Vec<PathBuf>,
-    },
+    Validate(ValidateArgs),
     /// Run the built-in queueing cases (Erlang B, C, A) and compare with closed forms.
     Verify(VerifyArgs),
     /// Measure engine speed (events per second, one thread) on the M/M/64 example.
@@ -60,11 +56,27 @@ struct RunArgs {
     /// Print nothing but errors.
     #[arg(long)]
     quiet: bool,
+    #[command(flatten)]
+    size: SizeArgs,
+}
+
+#[derive(Debug, Args)]
+struct ValidateArgs {
+    /// Scenario files.
+    #[arg(required = true)]
+    scenarios: Vec<PathBuf>,
+    #[command(flatten)]
+    size: SizeArgs,
+}
+
+/// The run-size guard, shared by `run` and `validate`.
+#[derive(Debug, Args)]
+struct SizeArgs {
     /// Refuse runs expected to need more events than this (guards against typos such as
-    /// a rate 1000 times too high); see `capsim validate` for the estimate.
+    /// a rate 1000 times too high).
     #[arg(long, default_value_t = 20_000_000_000)]
     max_events: u64,
-    /// Run even if the estimate exceeds --max-events or the machine's memory.
+    /// Accept runs even if the estimate exceeds --max-events or the machine's memory.
     #[arg(long)]
     force: bool,
 }
@@ -113,7 +125,7 @@ pub fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Run(args) => run(&args),
-        Command::Validate { scenarios } => validate(&scenarios),
+        Command::Validate(args) => validate(&args),
         Command::Verify(args) => run_verify(&args),
         Command::Bench(args) => bench(&args),
     };
@@ -167,8 +179,8 @@ fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
     }
     let threads = args.threads.map_or_else(rayon::current_num_threads, usize::from);
     let estimate = montecarlo::estimate(&scenario);
-    if !args.force {
-        check_size(&args.scenario, &estimate, args.max_events, threads)?;
+    if !args.size.force {
+        check_size(&args.scenario, &estimate, args.size.max_events, threads)?;
     }
     if !args.quiet {
         // Said before starting, so nobody waits an hour for a run they did not mean to make.
@@ -223,7 +235,7 @@ fn check_size(path: &Path, estimate: &montecarlo::RunEstimate, max_events: u64, 
     match problem {
         None => Ok(()),
         Some(problem) => Err(Failure::Input(format!(
-            "capsim: error: run refused: {problem}\n   = scenario: {}\n   = hint: check rates, horizon and replications; an overloaded pool without patience_hours queues without bound; --force runs anyway\n",
+            "capsim: error: too large to run: {problem}\n   = scenario: {}\n   = hint: check rates, horizon and replications; an overloaded pool without patience_hours queues without bound; --force runs anyway\n",
             path.display()
         ))),
     }
@@ -307,14 +319,21 @@ fn number(value: f64) -> String {
 /// Metrics shown in the terminal report; the rest are in summary.parquet.
 const HEADLINE: [&str; 5] = ["utilization", "p_wait", "mean_wait_hours", "abandon_fraction", "jobs_arrived"];
 
-fn validate(paths: &[PathBuf]) -> Result<ExitCode, Failure> {
+fn validate(args: &ValidateArgs) -> Result<ExitCode, Failure> {
     let mut errors = String::new();
     let mut report = String::new();
-    for path in paths {
+    for path in &args.scenarios {
         match scenario::load(path) {
             Ok(scenario) => {
-                let systems: Vec<&str> = scenario.systems().iter().map(|(kind, _)| kind.as_str()).collect();
                 let estimate = montecarlo::estimate(&scenario);
+                if !args.size.force
+                    && let Err(Failure::Input(refusal) | Failure::Other(refusal)) =
+                        check_size(path, &estimate, args.size.max_events, rayon::current_num_threads())
+                {
+                    errors.push_str(&refusal);
+                    continue;
+                }
+                let systems: Vec<&str> = scenario.systems().iter().map(|(kind, _)| kind.as_str()).collect();
                 report.push_str(&format!(
                     "ok {}: {} ({} segment{}; {}; offered load {:.1} GPUs; ~{} events, ~{} jobs waiting at peak)\n",
                     path.display(),

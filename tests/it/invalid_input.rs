@@ -119,6 +119,12 @@ fn absurd_runs_are_refused_before_starting() {
         assert_eq!(output.status.code(), Some(2), "{name}: {stderr}");
         assert!(stderr.contains(phrase) && stderr.contains("--force"), "{name}: {stderr}");
         assert_eq!(std::fs::read_dir(temp.path()).expect("list").count(), 0, "{name}: nothing written");
+        // `validate` says the same before anyone tries to run it, unless forced.
+        let checked = capsim(temp.path(), &["validate", fixture.to_str().expect("utf-8")]);
+        assert_eq!(checked.status.code(), Some(2), "{name}: validate");
+        assert!(text(&checked).1.contains(phrase));
+        let forced = capsim(temp.path(), &["validate", "--force", fixture.to_str().expect("utf-8")]);
+        assert!(forced.status.success() && text(&forced).0.starts_with("ok "), "{name}: validate --force");
     }
 }
 
