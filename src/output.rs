@@ -144,6 +144,7 @@ pub fn summary_frame(summary: &[SummaryRow], provenance: &Provenance) -> PolarsR
 /// [`OutputError`] if any file cannot be written; files already in `dir` are then
 /// left exactly as they were.
 pub fn write_tables(dir: &Path, tables: &mut [(&str, DataFrame)], provenance: &Provenance) -> Result<Vec<PathBuf>, OutputError> {
+    remove_abandoned_staging(dir);
     let staging = staging_dir(dir);
     std::fs::create_dir_all(&staging).map_err(io("create", &staging))?;
     let written = write_staged(&staging, tables, provenance);
@@ -169,11 +170,35 @@ fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Outpu
     move |source| OutputError::Io { action, path, source }
 }
 
-/// A hidden sibling of `dir`, on the same file system so the final rename is atomic.
-fn staging_dir(dir: &Path) -> PathBuf {
+/// The parent of `dir` and the prefix of its staging directories.
+fn staging_prefix(dir: &Path) -> (PathBuf, String) {
     let name = dir.file_name().map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
     let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    parent.join(format!(".{name}.capsim-staging-{}", std::process::id()))
+    (parent.to_path_buf(), format!(".{name}.capsim-staging-"))
+}
+
+/// A hidden sibling of `dir`, on the same file system so the final rename is atomic.
+fn staging_dir(dir: &Path) -> PathBuf {
+    let (parent, prefix) = staging_prefix(dir);
+    parent.join(format!("{prefix}{}", std::process::id()))
+}
+
+/// Removes staging directories left by runs that were killed (their process is gone),
+/// so killed runs do not litter the output's parent. Best effort, Linux only: a
+/// process is known to be gone when `/proc/<pid>` is absent; elsewhere nothing is removed.
+fn remove_abandoned_staging(dir: &Path) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let (parent, prefix) = staging_prefix(dir);
+    let Ok(entries) = std::fs::read_dir(&parent) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.strip_prefix(&prefix).and_then(|pid| pid.parse::<u32>().ok()) else { continue };
+        if !Path::new("/proc").join(pid.to_string()).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 fn write_staged(staging: &Path, tables: &mut [(&str, DataFrame)], provenance: &Provenance) -> Result<Vec<PathBuf>, OutputError> {
