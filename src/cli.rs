@@ -182,6 +182,8 @@ fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
     if !args.size.force {
         check_size(&args.scenario, &estimate, args.size.max_events, threads)?;
     }
+    // Fail before hours of simulation, not after, if the results could not be saved.
+    output::check_writable(&out).map_err(|e| Failure::Input(format!("capsim: error: --out {} is not writable: {e}\n", out.display())))?;
     if !args.quiet {
         // Said before starting, so nobody waits an hour for a run they did not mean to make.
         let systems = scenario.systems().len();

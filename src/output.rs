@@ -170,6 +170,19 @@ fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Outpu
     move |source| OutputError::Io { action, path, source }
 }
 
+/// Checks, before any work is done, that results could be written beside `dir`: the
+/// staging directory is created and removed again. Nothing else is touched.
+///
+/// # Errors
+/// [`OutputError::Io`] naming the OS error.
+pub fn check_writable(dir: &Path) -> Result<(), OutputError> {
+    let staging = staging_dir(dir);
+    std::fs::create_dir_all(&staging).map_err(io("create a directory beside", dir))?;
+    // Best effort: an empty directory of our own, created a moment ago.
+    let _ = std::fs::remove_dir(&staging);
+    Ok(())
+}
+
 /// The parent of `dir` and the prefix of its staging directories.
 fn staging_prefix(dir: &Path) -> (PathBuf, String) {
     let name = dir.file_name().map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());

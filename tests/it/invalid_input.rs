@@ -192,3 +192,18 @@ fn killed_runs_never_leave_a_broken_file() {
         .collect();
     assert!(leftovers.is_empty(), "staging left behind: {leftovers:?}");
 }
+
+/// An output location that cannot be written is reported before the simulation starts,
+/// as invalid input, naming the path.
+#[test]
+fn unwritable_output_is_refused_up_front() {
+    let temp = crate::TempDir::create();
+    std::fs::write(temp.path().join("a-file"), b"not a directory").expect("write");
+    let scenario = root().join("scenarios/mmc-example.yaml");
+    let output = capsim(temp.path(), &["run", scenario.to_str().expect("utf-8"), "--out", "a-file/results"]);
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--out a-file/results is not writable"), "{stderr}");
+    assert!(!stderr.contains("running"), "refused before simulating: {stderr}");
+    assert!(stdout.is_empty());
+}
