@@ -189,7 +189,16 @@ fn clean_key_path(path: &str) -> String {
 fn bare_message(message: &str, line: u64, column: u64) -> String {
     let suffix = format!(" at line {line}, column {column}");
     let message = message.strip_suffix(&suffix).unwrap_or(message);
-    message.replace(", set DuplicateKeyPolicy in Options if acceptable", "")
+    let message = message.replace(", set DuplicateKeyPolicy in Options if acceptable", "");
+    // The parser's wording, in the words of the scenario format.
+    if let Some(value) = message.strip_prefix("non-finite float ").and_then(|rest| rest.strip_suffix(" rejected by the configured policy"))
+    {
+        return format!("{value} is not a finite number");
+    }
+    match message.as_str() {
+        "invalid u64" | "invalid u32" => "expected a whole number ≥ 0".to_string(),
+        _ => message,
+    }
 }
 
 /// Collects cross-value problems while building the checked scenario.

@@ -44,7 +44,7 @@ impl fmt::Display for Diagnostic {
         if let Some(source) = &self.source_line {
             let gutter = self.line.to_string();
             let pad = " ".repeat(gutter.len());
-            let caret_at = source.chars().take(self.column.saturating_sub(1) as usize).count();
+            let (source, caret_at) = window(source, self.column.saturating_sub(1) as usize);
             writeln!(f, "{pad} |")?;
             writeln!(f, "{gutter} | {source}")?;
             writeln!(f, "{pad} | {}^ {}", " ".repeat(caret_at), self.message)?;
@@ -59,6 +59,30 @@ impl fmt::Display for Diagnostic {
         }
         Ok(())
     }
+}
+
+/// At most ~100 characters of a long source line around the caret, so a minified or
+/// hostile file does not flood the terminal; returns the text and the caret's offset.
+fn window(line: &str, caret: usize) -> (String, usize) {
+    const WIDTH: usize = 100;
+    let chars: Vec<char> = line.chars().collect();
+    let caret = caret.min(chars.len());
+    if chars.len() <= WIDTH {
+        return (line.to_string(), caret);
+    }
+    let start = caret.saturating_sub(WIDTH / 2);
+    let end = (start + WIDTH).min(chars.len());
+    let mut text = String::new();
+    let mut offset = caret - start;
+    if start > 0 {
+        text.push('…');
+        offset += 1;
+    }
+    text.extend(&chars[start..end]);
+    if end < chars.len() {
+        text.push('…');
+    }
+    (text, offset)
 }
 
 /// Hints for serde's own messages: the closest valid key or kind, or what a field holds.

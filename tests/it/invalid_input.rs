@@ -59,6 +59,32 @@ fn invalid_scenarios_are_refused_with_located_messages() {
             assert!(stderr.contains(&format!("= key: {key_path}\n")), "{name}: no key path {key_path}\n{stderr}");
         }
         assert!(stderr.contains(hint), "{name}: no hint {hint:?}\n{stderr}");
+    }
+}
+
+/// Every file in the bad-input corpus (`tests/fixtures/invalid/*.yaml`): exit 2 within a
+/// second, no panic, nothing written, a location and a hint (or, for a file that cannot
+/// be read as text, the reason), and exactly the pinned stderr.
+#[test]
+fn every_invalid_fixture_is_refused() {
+    let mut names: Vec<String> = std::fs::read_dir(root().join("tests/fixtures/invalid"))
+        .expect("fixtures")
+        .filter_map(|entry| entry.expect("entry").file_name().to_str()?.strip_suffix(".yaml").map(str::to_string))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 35, "the corpus shrank: {}", names.len());
+    for name in &names {
+        // Timing the refusal is part of the contract; no result depends on it.
+        #[allow(clippy::disallowed_methods)]
+        let started = std::time::Instant::now();
+        let (code, stderr) = run_fixture(name);
+        assert!(started.elapsed().as_secs_f64() < 1.0, "{name}: took {:?}", started.elapsed());
+        assert_eq!(code, 2, "{name}: exit code\n{stderr}");
+        assert!(stderr.starts_with("capsim: error: "), "{name}:\n{stderr}");
+        if !stderr.contains("cannot read scenario") {
+            assert!(stderr.contains(&format!(" --> {name}.yaml:")), "{name}: no location\n{stderr}");
+            assert!(stderr.contains("   = hint: "), "{name}: no hint\n{stderr}");
+        }
         check_golden(name, &stderr);
     }
 }
@@ -79,6 +105,16 @@ fn missing_file_and_bad_flags_exit_2_without_output() {
     let output = capsim(temp.path(), &["run", "no-such.yaml"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(text(&output).1.contains("cannot read scenario no-such.yaml"));
+    // A directory, and a file far larger than any scenario (read no further than its size).
+    let output = capsim(temp.path(), &["run", "."]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output).1.contains("not a regular file"), "{:?}", text(&output));
+    let huge = temp.path().join("huge.yaml");
+    std::fs::write(&huge, vec![b'#'; 5 * 1024 * 1024]).expect("write");
+    let output = capsim(temp.path(), &["validate", "huge.yaml"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output).1.contains("larger than the 4194304 byte limit"), "{:?}", text(&output));
+    std::fs::remove_file(&huge).expect("remove");
     let scenario = root().join("scenarios/mmc-example.yaml");
     for flags in [&["--replications", "0"][..], &["--threads", "0"], &["--seed", "-1"], &["--bogus"]] {
         let mut args = vec!["run", scenario.to_str().expect("utf-8")];
