@@ -6,6 +6,7 @@ mod conservation;
 mod demand;
 mod determinism;
 mod invalid_input;
+mod mutations;
 mod parquet;
 mod properties;
 
