@@ -85,3 +85,16 @@ distributed: {gpus: 64}                          # either system may be omitted,
     let with_mix = minimal.replace("gpus_per_job: 1 ", "gpus_per_job: {1: 0.8, 2: 0.1, 4: 0.07, 8: 0.03} ");
     assert!((crate::scenario(&with_mix).segments[0].gpus_per_job.mean() - 1.52).abs() < 1e-12);
 }
+
+/// CI runs exactly the README's two commands, so what a newcomer types is what is tested.
+#[test]
+fn ci_runs_the_readme_commands_verbatim() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
+    let ci = std::fs::read_to_string(root().join(".ci/run")).expect(".ci/run");
+    let block = readme.split("```sh\n").nth(1).and_then(|rest| rest.split("```").next()).expect("a ```sh block in README");
+    let commands: Vec<&str> = block.lines().map(|line| line.split('#').next().unwrap_or("").trim()).filter(|c| !c.is_empty()).collect();
+    assert_eq!(commands.len(), 2, "README lists two commands: {commands:?}");
+    for command in commands {
+        assert!(ci.lines().any(|line| line.trim() == command), ".ci/run does not run `{command}` verbatim");
+    }
+}
