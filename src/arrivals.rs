@@ -54,19 +54,25 @@ impl RateProfile {
 
     /// λ(t), jobs per hour.
     pub fn rate_at(&self, time: Hours) -> f64 {
-        let mut rate = self.base_per_hour * self.growth_factor(time);
-        if !self.daily.is_empty() {
-            rate *= self.daily[(time.rem_euclid(24.0) as usize).min(23)];
-        }
-        if !self.weekly.is_empty() {
-            rate *= self.weekly[((time / 24.0).rem_euclid(7.0) as usize).min(6)];
-        }
-        for shock in &self.shocks {
-            if time >= shock.start_hours && time < shock.start_hours + shock.length_hours {
-                rate *= shock.factor;
-            }
-        }
-        rate
+        self.level_at(time) * self.growth_factor(time)
+    }
+
+    /// λ(t) without growth: base × seasonal factors × active shocks.
+    fn level_at(&self, time: Hours) -> f64 {
+        let shocks: f64 = self
+            .shocks
+            .iter()
+            .filter(|shock| time >= shock.start_hours && time < shock.start_hours + shock.length_hours)
+            .map(|shock| shock.factor)
+            .product();
+        self.base_per_hour * self.seasonal_factor(time) * shocks
+    }
+
+    /// Daily × weekly factor at `time` (constant within each hour).
+    fn seasonal_factor(&self, time: Hours) -> f64 {
+        let daily = if self.daily.is_empty() { 1.0 } else { self.daily[(time.rem_euclid(24.0) as usize).min(23)] };
+        let weekly = if self.weekly.is_empty() { 1.0 } else { self.weekly[((time / 24.0).rem_euclid(7.0) as usize).min(6)] };
+        daily * weekly
     }
 
     fn growth_factor(&self, time: Hours) -> f64 {
@@ -89,13 +95,8 @@ impl RateProfile {
     /// is monotone, so its larger end bounds it; a shock that covers the whole hour
     /// contributes its factor, one that covers part of it max(factor, 1).
     pub fn bound_on_hour(&self, hour: Hours) -> f64 {
-        let mut bound = self.base_per_hour * self.growth_factor(hour).max(self.growth_factor(hour + 1.0));
-        if !self.daily.is_empty() {
-            bound *= self.daily[(hour.rem_euclid(24.0) as usize).min(23)];
-        }
-        if !self.weekly.is_empty() {
-            bound *= self.weekly[((hour / 24.0).rem_euclid(7.0) as usize).min(6)];
-        }
+        let growth = self.growth_factor(hour).max(self.growth_factor(hour + 1.0));
+        let mut bound = self.base_per_hour * growth * self.seasonal_factor(hour);
         for shock in &self.shocks {
             let end = shock.start_hours + shock.length_hours;
             if shock.start_hours <= hour && end >= hour + 1.0 {
@@ -144,7 +145,7 @@ impl RateProfile {
         if end <= start {
             return 0.0;
         }
-        let level = self.rate_at(0.5 * (start + end)) / self.growth_factor(0.5 * (start + end));
+        let level = self.level_at(0.5 * (start + end));
         let growth_integral = if self.annual_growth == 0.0 {
             end - start
         } else {

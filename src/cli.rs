@@ -362,10 +362,10 @@ fn run_verify(args: &VerifyArgs) -> Result<ExitCode, Failure> {
     let failed = checks.iter().filter(|c| !c.passed()).count();
     let critical = checks.first().map_or(0.0, |c| c.critical);
     let mut text = format!(
-        "{} replications per case, seed {}; a check passes when |z| ≤ {critical:.2} (Student t, Bonferroni over {} checks, family error {})\n\n",
+        "{} replications per case, seed {}; a check passes when |z| ≤ {critical:.2} (Student t, Bonferroni over the {} checks of each system, family error {} per system)\n\n",
         args.replications,
         args.seed,
-        checks.len(),
+        checks.len() / 2,
         verify::FAMILY_ALPHA
     );
     text.push_str(&format!(

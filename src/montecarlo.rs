@@ -113,7 +113,7 @@ pub fn simulate(scenario: &Scenario, replication: u64, system: SystemKind, pool:
         .iter()
         .enumerate()
         // The scenario has far fewer than 2^32 segments (the file is at most 4 MiB).
-        .map(|(idx, segment)| JobSource::new(segment, idx as u32, sim.seed, replication, sim.horizon_hours))
+        .map(|(idx, segment)| JobSource::new(segment, idx as u32, sim.seed, replication))
         .collect();
     let mut model = GpuPool::new(pool.gpus, sources, sim.warmup_hours, sim.horizon_hours);
     let mut events = EventQueue::new();

@@ -28,9 +28,7 @@ pub struct JobSpec {
 /// The seeded generator of one segment's jobs in one replication.
 pub struct JobSource {
     rate: RateProfile,
-    /// Thinning envelope λ_max over the run (the constant rate when there is no thinning).
-    envelope_per_hour: f64,
-    /// 1 / envelope: gaps are drawn as Exp(1) × this, exactly as before thinning existed.
+    /// For a constant rate, 1 / rate: gaps are drawn as Exp(1) × this.
     mean_gap_hours: Hours,
     /// Whether candidates are thinned (the rate varies).
     thinned: bool,
@@ -48,16 +46,12 @@ pub struct JobSource {
 }
 
 impl JobSource {
-    /// The source for segment `segment_idx` of replication `replication`, for a run
-    /// that ends at `horizon`.
-    pub fn new(segment: &Segment, segment_idx: u32, master_seed: u64, replication: u64, horizon: Hours) -> Self {
+    /// The source for segment `segment_idx` of replication `replication`.
+    pub fn new(segment: &Segment, segment_idx: u32, master_seed: u64, replication: u64) -> Self {
         let stream = |make: fn(u32) -> Stream| seeds::rng(master_seed, replication, make(segment_idx));
-        let envelope_per_hour =
-            if segment.arrivals.is_constant() { segment.arrivals.base_per_hour } else { segment.arrivals.max_rate(horizon) };
         JobSource {
             rate: segment.arrivals.clone(),
-            envelope_per_hour,
-            mean_gap_hours: 1.0 / envelope_per_hour,
+            mean_gap_hours: 1.0 / segment.arrivals.base_per_hour,
             thinned: !segment.arrivals.is_constant(),
             envelope_hour: f64::NAN,
             hour_envelope_per_hour: 0.0,
@@ -82,9 +76,6 @@ impl JobSource {
     /// draws (a single global bound wasted ~2 of 3 on daily cycles with growth).
     #[inline]
     pub fn next_arrival(&mut self, now: Hours, horizon: Hours) -> Option<Hours> {
-        if self.envelope_per_hour <= 0.0 {
-            return None;
-        }
         if !self.thinned {
             let unit: f64 = Exp1.sample(&mut self.arrivals_rng);
             let time = now + unit * self.mean_gap_hours;

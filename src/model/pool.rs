@@ -240,18 +240,13 @@ impl GpuPool {
         }
         let in_window = now >= self.outcome.window.0;
         self.tally(in_window, |tally| tally.arrive());
+        // The id is only taken (next_job advanced) if the job joins the queue.
+        let entry =
+            Waiting { job: self.next_job, arrived: now, gpus: job.gpus, duration_hours: job.duration_hours, in_window, abandoned: false };
         if self.outcome.all_jobs.waiting == 0 {
             self.queue.clear();
             if job.gpus <= self.free {
-                let arriving = Waiting {
-                    job: u64::MAX,
-                    arrived: now,
-                    gpus: job.gpus,
-                    duration_hours: job.duration_hours,
-                    in_window,
-                    abandoned: false,
-                };
-                self.start(now, &arriving, false, events);
+                self.start(now, &entry, false, events);
                 return;
             }
         }
@@ -259,19 +254,11 @@ impl GpuPool {
             self.tally(in_window, |tally| tally.abandon(0.0, false));
             return;
         }
-        let id = self.next_job;
         self.next_job += 1;
-        self.queue.push_back(Waiting {
-            job: id,
-            arrived: now,
-            gpus: job.gpus,
-            duration_hours: job.duration_hours,
-            in_window,
-            abandoned: false,
-        });
+        self.queue.push_back(entry);
         self.tally(in_window, |tally| tally.waiting += 1);
         if let Some(patience) = job.patience_hours {
-            events.schedule(now + patience, PoolEvent::Abandon { job: id });
+            events.schedule(now + patience, PoolEvent::Abandon { job: entry.job });
         }
     }
 

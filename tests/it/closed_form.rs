@@ -3,7 +3,7 @@
 //!
 //! Method: 20 independent replications per case; a check passes when the replication
 //! mean is within t·s/√n of the closed form, t being the Student-t critical value with
-//! a Bonferroni correction over all checks (family-wise false-alarm rate 1%). The
+//! a Bonferroni correction over each system's checks (family-wise false-alarm rate 1%). The
 //! bands come from the replications, not from a chosen tolerance.
 
 use capsim::model::SystemKind;
