@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::metrics::RunMetrics;
+use crate::metrics::{RunMetrics, Savings};
 use crate::model::SystemKind;
 use crate::output::{self, Provenance, SummaryRow};
 use crate::scenario::{self, Scenario, ScenarioError};
@@ -205,12 +205,17 @@ fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
         seed: scenario.simulation.seed,
         capsim_version: env!("CARGO_PKG_VERSION").to_string(),
     };
-    let summary = output::summary_rows(&rows);
+    let savings = Savings::from_rows(&rows);
+    let summary = output::summary_rows(&rows, &savings);
     let table_error = |e: polars::prelude::PolarsError| Failure::Other(format!("cannot build tables: {e}"));
-    let mut tables = [
+    let mut tables = vec![
         ("runs", output::runs_frame(&rows, &provenance).map_err(table_error)?),
         ("summary", output::summary_frame(&summary, &provenance).map_err(table_error)?),
+        ("timeseries", output::timeseries_frame(&rows, &provenance).map_err(table_error)?),
     ];
+    if !savings.is_empty() {
+        tables.push(("savings", output::savings_frame(&savings, &provenance).map_err(table_error)?));
+    }
     let written = output::write_tables(&out, &mut tables, &provenance).map_err(|e| Failure::Other(e.to_string()))?;
     if !args.quiet {
         print_ok(print_run_report(&scenario, &provenance, &rows, &summary, &written, elapsed, args.threads))?;
@@ -282,11 +287,25 @@ fn print_run_report(
         "{} · {} replications · seed {} · window [{}, {}) h · scenario hash {}",
         scenario.name, sim.replications, sim.seed, sim.warmup_hours, sim.horizon_hours, provenance.scenario_hash
     )?;
-    for (system, pool) in scenario.systems() {
-        writeln!(out, "\n{system} ({} GPUs)            mean   95% CI of the mean", pool.gpus)?;
-        for row in summary.iter().filter(|row| row.system == system && HEADLINE.contains(&row.metric)) {
+    for (system, spec) in scenario.systems() {
+        writeln!(out, "\n{system} ({} GPUs at the start)          mean   95% CI of the mean", spec.initial_gpus())?;
+        let priced = spec.pricing.reference_usd_per_gpu_hour > 0.0;
+        let shown = |row: &&SummaryRow| row.system == system.as_str() && HEADLINE.contains(&row.metric) && (priced || !row.metric.contains("usd"));
+        for row in summary.iter().filter(shown) {
             let s = &row.stats;
-            writeln!(out, "  {:<18} {:>12}   [{}, {}]", row.metric, number(s.mean), number(s.ci95_low), number(s.ci95_high))?;
+            writeln!(out, "  {:<24} {:>12}   [{}, {}]", row.metric, number(s.mean), number(s.ci95_low), number(s.ci95_high))?;
+        }
+    }
+    let paired: Vec<&SummaryRow> = summary.iter().filter(|row| row.system == output::PAIRED).collect();
+    if !paired.is_empty() {
+        writeln!(out, "\ndistributed vs centralized, paired on the same jobs      mean   95% CI of the mean")?;
+        for row in paired {
+            let s = &row.stats;
+            if s.n == 0 {
+                writeln!(out, "  {:<32} {:>12}   (give both systems a `pricing:` section)", row.metric, "n/a")?;
+                continue;
+            }
+            writeln!(out, "  {:<32} {:>12}   [{}, {}]", row.metric, number(s.mean), number(s.ci95_low), number(s.ci95_high))?;
         }
     }
     let events: u64 = rows.iter().map(|r| r.events).sum();
@@ -319,7 +338,16 @@ fn number(value: f64) -> String {
 }
 
 /// Metrics shown in the terminal report; the rest are in summary.parquet.
-const HEADLINE: [&str; 5] = ["utilization", "p_wait", "mean_wait_hours", "abandon_fraction", "jobs_arrived"];
+const HEADLINE: [&str; 8] = [
+    "utilization",
+    "p_wait",
+    "mean_wait_hours",
+    "p95_wait_hours",
+    "lost_demand_fraction",
+    "spend_usd_per_gpu_hour",
+    "gpus_at_horizon",
+    "jobs_arrived",
+];
 
 fn validate(args: &ValidateArgs) -> Result<ExitCode, Failure> {
     let mut errors = String::new();
@@ -404,7 +432,7 @@ fn bench(args: &BenchArgs) -> Result<ExitCode, Failure> {
         args.horizon_hours, args.replications
     );
     let scenario = scenario::parse("<bench>", &text).map_err(|e| Failure::Other(render_scenario_error(&e)))?;
-    let Some(pool) = scenario.centralized.clone() else { return Err(Failure::Other("bench scenario has no pool".to_string())) };
+    let Some(system) = scenario.centralized.clone() else { return Err(Failure::Other("bench scenario has no pool".to_string())) };
     let mut out = io::stdout().lock();
     print_ok(writeln!(out, "M/M/64+M, λ = 57.6/h, {} h per replication, one thread", args.horizon_hours))?;
     let (mut total_events, mut total_seconds, mut best) = (0u64, 0.0f64, 0.0f64);
@@ -412,7 +440,7 @@ fn bench(args: &BenchArgs) -> Result<ExitCode, Failure> {
         #[allow(clippy::disallowed_methods)]
         let started = Instant::now();
         let (_, events) =
-            montecarlo::simulate(&scenario, replication, SystemKind::Centralized, &pool).map_err(|e| Failure::Other(e.to_string()))?;
+            montecarlo::simulate(&scenario, replication, SystemKind::Centralized, &system).map_err(|e| Failure::Other(e.to_string()))?;
         let seconds = started.elapsed().as_secs_f64();
         let rate = events as f64 / seconds;
         best = best.max(rate);

@@ -76,6 +76,18 @@ impl Dist {
         }
     }
 
+    /// The same distribution in other units: every draw multiplied by `factor` (> 0),
+    /// e.g. weeks to hours with 168.
+    pub fn scaled(&self, factor: f64) -> Dist {
+        match *self {
+            Dist::Constant(value) => Dist::Constant(value * factor),
+            Dist::Exponential { mean } => Dist::Exponential { mean: mean * factor },
+            Dist::LogNormal { mu, sigma } => Dist::LogNormal { mu: mu + factor.ln(), sigma },
+            Dist::Triangular { min, mode, max } => Dist::Triangular { min: min * factor, mode: mode * factor, max: max * factor },
+            Dist::Uniform { min, max } => Dist::Uniform { min: min * factor, max: max * factor },
+        }
+    }
+
     /// True when every draw is exactly zero (patience 0 means "never waits").
     pub fn is_zero(&self) -> bool {
         matches!(*self, Dist::Constant(value) if value == 0.0)

@@ -8,23 +8,34 @@
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use crate::model::SystemKind;
-use crate::model::pool::PoolOutcome;
+use crate::model::outcome::{Outcome, Week};
 
-/// One row of `runs.parquet`: one replication of one system.
+/// One row of `runs.parquet`: one replication of one system, over the jobs that arrived
+/// in the window (followed to their end) and the GPU-hours and costs of the window.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunMetrics {
     /// Replication index (0-based).
     pub replication: u64,
     /// System simulated.
     pub system: SystemKind,
-    /// Busy GPU-hours ÷ installed GPU-hours over the window.
+    /// Busy GPU-hours ÷ up (busy + idle) GPU-hours over the window.
     pub utilization: f64,
-    /// Share of window arrivals that waited > 0 (abandoners included).
+    /// Share of window arrivals that waited > 0 before their first start (abandoners included).
     pub p_wait: f64,
-    /// Mean time in queue over all window arrivals, hours (abandoners until they left).
+    /// Mean first wait over window arrivals that queued or started, hours (abandoners until they left).
     pub mean_wait_hours: f64,
-    /// Share of window arrivals that gave up before starting (lost demand).
+    /// 95th percentile of first waits (started or abandoned window jobs), hours.
+    pub p95_wait_hours: f64,
+    /// Share of window arrivals that gave up waiting.
     pub abandon_fraction: f64,
+    /// Share of window arrivals that found every acceptable GPU above their maximum price.
+    pub priced_out_fraction: f64,
+    /// Share of window arrivals whose minimum GPU class the system lacks.
+    pub unserved_fraction: f64,
+    /// Abandoned + priced out + unserved, as a share of window arrivals.
+    pub lost_demand_fraction: f64,
+    /// Reference-class GPU-hours of work of those lost jobs.
+    pub lost_demand_gpu_hours: f64,
     /// Time-average number of jobs waiting over the window.
     pub mean_queue_length: f64,
     /// Window arrivals per hour of window (for Little's law: L = λ W).
@@ -35,63 +46,254 @@ pub struct RunMetrics {
     pub jobs_completed: u64,
     /// Window arrivals that gave up.
     pub jobs_abandoned: u64,
+    /// Window arrivals priced out.
+    pub jobs_priced_out: u64,
+    /// Window arrivals unserved (no GPU class fast enough).
+    pub jobs_unserved: u64,
+    /// Runs of window jobs cut short by GPU failures.
+    pub jobs_interrupted: u64,
     /// Window arrivals still waiting or running at the horizon.
     pub jobs_in_system_at_horizon: u64,
-    /// Busy GPU-hours in the window.
+    /// Busy (delivered) GPU-hours in the window.
     pub busy_gpu_hours: f64,
     /// Idle GPU-hours in the window.
     pub idle_gpu_hours: f64,
-    /// Installed GPU-hours in the window (GPUs × window length).
+    /// Failed GPU-hours in the window.
+    pub down_gpu_hours: f64,
+    /// Installed GPU-hours in the window: busy + idle + down.
     pub installed_gpu_hours: f64,
+    /// Reference-class GPU-hours of work of completed window jobs.
+    pub useful_work_gpu_hours: f64,
+    /// Reference-class GPU-hours of work lost to failures and redone.
+    pub lost_work_gpu_hours: f64,
+    /// GPUs installed at time 0.
+    pub gpus_initial: u64,
+    /// GPUs installed at the horizon.
+    pub gpus_at_horizon: u64,
+    /// GPUs ordered in the window.
+    pub gpus_ordered: u64,
+    /// What window jobs' customers paid (compute + egress), USD.
+    pub customer_spend_usd: f64,
+    /// The egress part of it, USD.
+    pub egress_usd: f64,
+    /// Customer spend per GPU-hour of useful work (reference class), USD: comparable
+    /// across systems with different GPU speeds, failures and slowdowns. NaN when the
+    /// system bills nothing (no `pricing:` section).
+    pub spend_usd_per_gpu_hour: f64,
+    /// Provider (centralized) or operator (distributed) revenue, USD.
+    pub provider_revenue_usd: f64,
+    /// Protocol revenue (take rate × spend), USD.
+    pub protocol_revenue_usd: f64,
+    /// Electricity over the window, USD.
+    pub opex_power_usd: f64,
+    /// Facility cost over the window, USD.
+    pub opex_facility_usd: f64,
+    /// Staff and other fixed costs over the window, USD.
+    pub opex_fixed_usd: f64,
+    /// Depreciation over the window, USD.
+    pub depreciation_usd: f64,
+    /// Capex of GPUs delivered in the window, USD.
+    pub capex_usd: f64,
+    /// Operators that joined in the window.
+    pub operators_joined: u64,
+    /// Operators that decided to leave in the window.
+    pub operators_left: u64,
+    /// Reference-class price at the horizon, USD per GPU-hour.
+    pub price_at_horizon_usd: f64,
     /// Events processed (stale, lazily cancelled events excluded).
     pub events: u64,
+    /// Weekly series (not a column: `timeseries.parquet` summarises it).
+    pub weeks: Vec<Week>,
+}
+
+/// A cell of a `runs.parquet` row.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cell {
+    /// A measurement.
+    F64(f64),
+    /// A count.
+    U64(u64),
+}
+
+impl Cell {
+    /// The value as a float, for summaries.
+    pub fn as_f64(self) -> f64 {
+        match self {
+            Cell::F64(value) => value,
+            Cell::U64(value) => value as f64,
+        }
+    }
 }
 
 impl RunMetrics {
-    /// Derives the row from a pool's outcome.
-    pub fn from_outcome(replication: u64, system: SystemKind, outcome: &PoolOutcome, events: u64) -> Self {
+    /// Derives the row from a system's outcome.
+    pub fn from_outcome(replication: u64, system: SystemKind, outcome: &Outcome, events: u64) -> Self {
         let jobs = &outcome.window_jobs;
         let at_horizon = &outcome.window_jobs_at_horizon;
         let areas = &outcome.window_areas;
-        let arrived = jobs.arrived as f64;
-        let per_arrival = |x: f64| if jobs.arrived == 0 { 0.0 } else { x / arrived };
-        let installed = f64::from(outcome.gpus) * areas.hours;
+        let per_arrival = |x: f64| if jobs.arrived == 0 { 0.0 } else { x / jobs.arrived as f64 };
+        let lost = jobs.abandoned + jobs.priced_out + jobs.unserved;
+        let mut waits = outcome.first_waits.clone();
+        let queued_or_started = waits.len() as f64;
+        let p95_wait_hours = if waits.is_empty() {
+            0.0
+        } else {
+            waits.sort_by(f32::total_cmp);
+            let sorted: Vec<f64> = waits.iter().map(|&w| f64::from(w)).collect();
+            quantile(&sorted, 0.95)
+        };
+        let ledger = &outcome.ledger;
         RunMetrics {
             replication,
             system,
-            // busy ÷ (busy + idle), not busy ÷ (GPUs × hours): the two denominators agree to
-            // rounding, but only this one can never let a fully busy pool read 1.0000000000000002.
-            utilization: areas.busy_gpu_hours / (areas.busy_gpu_hours + areas.idle_gpu_hours),
+            utilization: areas.utilization(),
             p_wait: per_arrival(jobs.waited as f64),
-            mean_wait_hours: per_arrival(jobs.wait_hours),
+            mean_wait_hours: if queued_or_started > 0.0 { jobs.wait_hours / queued_or_started } else { 0.0 },
+            p95_wait_hours,
             abandon_fraction: per_arrival(jobs.abandoned as f64),
+            priced_out_fraction: per_arrival(jobs.priced_out as f64),
+            unserved_fraction: per_arrival(jobs.unserved as f64),
+            lost_demand_fraction: per_arrival(lost as f64),
+            lost_demand_gpu_hours: outcome.abandoned_work_gpu_hours + outcome.refused_work_gpu_hours,
             mean_queue_length: areas.queue_job_hours / areas.hours,
-            arrival_rate_per_hour: arrived / areas.hours,
+            arrival_rate_per_hour: jobs.arrived as f64 / areas.hours,
             jobs_arrived: jobs.arrived,
             jobs_completed: jobs.completed,
             jobs_abandoned: jobs.abandoned,
+            jobs_priced_out: jobs.priced_out,
+            jobs_unserved: jobs.unserved,
+            jobs_interrupted: jobs.interrupted,
             jobs_in_system_at_horizon: at_horizon.waiting + at_horizon.running,
             busy_gpu_hours: areas.busy_gpu_hours,
             idle_gpu_hours: areas.idle_gpu_hours,
-            installed_gpu_hours: installed,
+            down_gpu_hours: areas.down_gpu_hours,
+            installed_gpu_hours: outcome.installed_gpu_hours(),
+            useful_work_gpu_hours: outcome.useful_work_gpu_hours,
+            lost_work_gpu_hours: outcome.lost_work_gpu_hours,
+            gpus_initial: outcome.initial_gpus,
+            gpus_at_horizon: outcome.gpus_at_horizon,
+            gpus_ordered: outcome.gpus_ordered,
+            customer_spend_usd: ledger.spend_usd,
+            egress_usd: ledger.egress_usd,
+            spend_usd_per_gpu_hour: if outcome.useful_work_gpu_hours > 0.0 && ledger.spend_usd > 0.0 {
+                ledger.spend_usd / outcome.useful_work_gpu_hours
+            } else {
+                f64::NAN
+            },
+            provider_revenue_usd: ledger.provider_revenue_usd,
+            protocol_revenue_usd: ledger.protocol_revenue_usd,
+            opex_power_usd: outcome.opex.power_usd,
+            opex_facility_usd: outcome.opex.facility_usd,
+            opex_fixed_usd: outcome.opex.fixed_usd,
+            depreciation_usd: outcome.depreciation_usd,
+            capex_usd: outcome.capex_usd,
+            operators_joined: outcome.operators_joined,
+            operators_left: outcome.operators_left,
+            price_at_horizon_usd: outcome.price_at_horizon,
             events,
+            weeks: outcome.weeks.clone(),
         }
     }
 
-    /// The metrics summarised in `summary.parquet`, by name, in output order.
-    pub fn summarised(&self) -> [(&'static str, f64); 10] {
-        [
-            ("utilization", self.utilization),
-            ("p_wait", self.p_wait),
-            ("mean_wait_hours", self.mean_wait_hours),
-            ("abandon_fraction", self.abandon_fraction),
-            ("mean_queue_length", self.mean_queue_length),
-            ("arrival_rate_per_hour", self.arrival_rate_per_hour),
-            ("jobs_arrived", self.jobs_arrived as f64),
-            ("jobs_completed", self.jobs_completed as f64),
-            ("jobs_abandoned", self.jobs_abandoned as f64),
-            ("events", self.events as f64),
+    /// The `runs.parquet` columns after `replication` and `system`, in order; every one
+    /// is also summarised in `summary.parquet`.
+    pub fn columns(&self) -> Vec<(&'static str, Cell)> {
+        use Cell::{F64, U64};
+        vec![
+            ("utilization", F64(self.utilization)),
+            ("p_wait", F64(self.p_wait)),
+            ("mean_wait_hours", F64(self.mean_wait_hours)),
+            ("p95_wait_hours", F64(self.p95_wait_hours)),
+            ("abandon_fraction", F64(self.abandon_fraction)),
+            ("priced_out_fraction", F64(self.priced_out_fraction)),
+            ("unserved_fraction", F64(self.unserved_fraction)),
+            ("lost_demand_fraction", F64(self.lost_demand_fraction)),
+            ("lost_demand_gpu_hours", F64(self.lost_demand_gpu_hours)),
+            ("mean_queue_length", F64(self.mean_queue_length)),
+            ("arrival_rate_per_hour", F64(self.arrival_rate_per_hour)),
+            ("jobs_arrived", U64(self.jobs_arrived)),
+            ("jobs_completed", U64(self.jobs_completed)),
+            ("jobs_abandoned", U64(self.jobs_abandoned)),
+            ("jobs_priced_out", U64(self.jobs_priced_out)),
+            ("jobs_unserved", U64(self.jobs_unserved)),
+            ("jobs_interrupted", U64(self.jobs_interrupted)),
+            ("jobs_in_system_at_horizon", U64(self.jobs_in_system_at_horizon)),
+            ("busy_gpu_hours", F64(self.busy_gpu_hours)),
+            ("idle_gpu_hours", F64(self.idle_gpu_hours)),
+            ("down_gpu_hours", F64(self.down_gpu_hours)),
+            ("installed_gpu_hours", F64(self.installed_gpu_hours)),
+            ("useful_work_gpu_hours", F64(self.useful_work_gpu_hours)),
+            ("lost_work_gpu_hours", F64(self.lost_work_gpu_hours)),
+            ("gpus_initial", U64(self.gpus_initial)),
+            ("gpus_at_horizon", U64(self.gpus_at_horizon)),
+            ("gpus_ordered", U64(self.gpus_ordered)),
+            ("customer_spend_usd", F64(self.customer_spend_usd)),
+            ("egress_usd", F64(self.egress_usd)),
+            ("spend_usd_per_gpu_hour", F64(self.spend_usd_per_gpu_hour)),
+            ("provider_revenue_usd", F64(self.provider_revenue_usd)),
+            ("protocol_revenue_usd", F64(self.protocol_revenue_usd)),
+            ("opex_power_usd", F64(self.opex_power_usd)),
+            ("opex_facility_usd", F64(self.opex_facility_usd)),
+            ("opex_fixed_usd", F64(self.opex_fixed_usd)),
+            ("depreciation_usd", F64(self.depreciation_usd)),
+            ("capex_usd", F64(self.capex_usd)),
+            ("operators_joined", U64(self.operators_joined)),
+            ("operators_left", U64(self.operators_left)),
+            ("price_at_horizon_usd", F64(self.price_at_horizon_usd)),
+            ("events", U64(self.events)),
         ]
+    }
+}
+
+/// One row of `savings.parquet`: the distributed network against the centralized cloud
+/// in one replication, on the same jobs (common random numbers).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Savings {
+    /// Replication index.
+    pub replication: u64,
+    /// 1 − distributed spend per GPU-hour ÷ centralized spend per GPU-hour (NaN when
+    /// either system bills nothing).
+    pub savings_fraction: f64,
+    /// Distributed − centralized utilization.
+    pub utilization_difference: f64,
+    /// Distributed − centralized p95 wait, hours.
+    pub p95_wait_hours_difference: f64,
+    /// Distributed − centralized lost-demand share.
+    pub lost_demand_fraction_difference: f64,
+}
+
+impl Savings {
+    /// The paired comparison of one replication's two rows.
+    pub fn pair(centralized: &RunMetrics, distributed: &RunMetrics) -> Savings {
+        let (cent, dist) = (centralized.spend_usd_per_gpu_hour, distributed.spend_usd_per_gpu_hour);
+        Savings {
+            replication: centralized.replication,
+            savings_fraction: if cent > 0.0 && dist.is_finite() { 1.0 - dist / cent } else { f64::NAN },
+            utilization_difference: distributed.utilization - centralized.utilization,
+            p95_wait_hours_difference: distributed.p95_wait_hours - centralized.p95_wait_hours,
+            lost_demand_fraction_difference: distributed.lost_demand_fraction - centralized.lost_demand_fraction,
+        }
+    }
+
+    /// The columns after `replication`, in order.
+    pub fn columns(&self) -> [(&'static str, f64); 4] {
+        [
+            ("savings_fraction", self.savings_fraction),
+            ("utilization_difference", self.utilization_difference),
+            ("p95_wait_hours_difference", self.p95_wait_hours_difference),
+            ("lost_demand_fraction_difference", self.lost_demand_fraction_difference),
+        ]
+    }
+
+    /// Pairs the rows of every replication that has both systems.
+    pub fn from_rows(rows: &[RunMetrics]) -> Vec<Savings> {
+        // Rows come ordered by replication, then system (centralized first).
+        rows.windows(2)
+            .filter(|pair| {
+                pair[0].system == SystemKind::Centralized && pair[1].system == SystemKind::Distributed && pair[0].replication == pair[1].replication
+            })
+            .map(|pair| Savings::pair(&pair[0], &pair[1]))
+            .collect()
     }
 }
 

@@ -1,13 +1,17 @@
 //! The systems being compared and the demand offered to them.
 //!
-//! In this slice both the centralized cloud and the distributed network are a fixed
-//! [`pool::GpuPool`]; later issues give each its own mechanisms (procurement lead times,
-//! operators, failures) as further events of the same engine. The same job stream
-//! ([`demand::JobSource`]) is offered to every system, which is what pairs them.
+//! Both the centralized cloud and the distributed network are a [`system::SystemModel`]:
+//! sites with GPUs, a queue, prices, and supply events. What differs is the scenario's
+//! description of each (data centers with procurement and lead times; operators with
+//! failures, entry, exit and reinvestment, and a protocol take rate). The same job
+//! stream ([`demand::JobSource`]) is offered to every system, which is what pairs them.
 #![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
 
 pub mod demand;
-pub mod pool;
+pub mod outcome;
+pub mod queue;
+pub mod site;
+pub mod system;
 
 use std::fmt;
 

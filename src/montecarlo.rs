@@ -12,9 +12,9 @@ use rayon::prelude::*;
 use crate::engine::{self, EngineError, EventQueue};
 use crate::metrics::RunMetrics;
 use crate::model::SystemKind;
-use crate::model::demand::JobSource;
-use crate::model::pool::{GpuPool, PoolOutcome};
-use crate::scenario::{Pool, Scenario};
+use crate::model::outcome::Outcome;
+use crate::model::system::SystemModel;
+use crate::scenario::{Scenario, System};
 
 /// Why a run failed.
 #[derive(Debug, thiserror::Error)]
@@ -79,8 +79,8 @@ pub fn estimate(scenario: &Scenario) -> RunEstimate {
     let longest_patience = scenario.segments.iter().filter_map(|s| s.patience_hours.as_ref()).map(|p| p.mean()).fold(0.0, f64::max);
     let peak_waiting_jobs = systems
         .iter()
-        .map(|(_, pool)| {
-            let capacity = f64::from(pool.gpus);
+        .map(|(_, system)| {
+            let capacity = system.initial_gpus() as f64;
             if everyone_gives_up {
                 rate * longest_patience
             } else if load >= capacity {
@@ -94,11 +94,20 @@ pub fn estimate(scenario: &Scenario) -> RunEstimate {
     RunEstimate { events, peak_waiting_jobs, bytes_per_replication: peak_waiting_jobs * BYTES_PER_WAITING_JOB }
 }
 
-/// Event budget per replication and system: each job causes at most three events
-/// (arrival, completion or abandonment, and a stale abandonment), so four times the
-/// expected arrivals plus a margin is only reached by a runaway model.
+/// Event budget per replication and system. Each job causes a handful of events
+/// (arrival, completion or abandonment, a stale abandonment, restarts after failures),
+/// arrivals may continue for one more window after the horizon, and each GPU fails and
+/// is repaired at most a few times a year: a budget far above that is only reached by a
+/// runaway model.
 fn event_budget(scenario: &Scenario) -> u64 {
-    (4.0 * scenario.expected_arrivals()).min(1e15) as u64 + 1_000_000
+    let horizon = scenario.simulation.horizon_hours;
+    let failures: f64 = scenario
+        .systems()
+        .iter()
+        .flat_map(|(_, system)| system.sites.iter())
+        .filter_map(|site| site.reliability.as_ref().map(|r| f64::from(site.gpus) * 2.0 * horizon / r.mtbf_hours))
+        .sum();
+    (16.0 * scenario.expected_arrivals() + 100.0 * failures + horizon).min(1e15) as u64 + 1_000_000
 }
 
 /// Simulates one system for one replication and returns its raw outcome.
@@ -106,16 +115,8 @@ fn event_budget(scenario: &Scenario) -> u64 {
 /// # Errors
 /// [`SimError::Engine`] if the event budget runs out, [`SimError::Invariant`] if a
 /// conservation law fails.
-pub fn simulate(scenario: &Scenario, replication: u64, system: SystemKind, pool: &Pool) -> Result<(PoolOutcome, u64), SimError> {
-    let sim = &scenario.simulation;
-    let sources = scenario
-        .segments
-        .iter()
-        .enumerate()
-        // The scenario has far fewer than 2^32 segments (the file is at most 4 MiB).
-        .map(|(idx, segment)| JobSource::new(segment, idx as u32, sim.seed, replication))
-        .collect();
-    let mut model = GpuPool::new(pool.gpus, sources, sim.warmup_hours, sim.horizon_hours);
+pub fn simulate(scenario: &Scenario, replication: u64, system: SystemKind, spec: &System) -> Result<(Outcome, u64), SimError> {
+    let mut model = SystemModel::new(scenario, spec, system, replication);
     let mut events = EventQueue::new();
     model.prime(&mut events);
     let counts =
@@ -133,8 +134,8 @@ pub fn run_replication(scenario: &Scenario, replication: u64) -> Result<Vec<RunM
     scenario
         .systems()
         .into_iter()
-        .map(|(system, pool)| {
-            let (outcome, events) = simulate(scenario, replication, system, pool)?;
+        .map(|(system, spec)| {
+            let (outcome, events) = simulate(scenario, replication, system, spec)?;
             Ok(RunMetrics::from_outcome(replication, system, &outcome, events))
         })
         .collect()

@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
-use crate::metrics::{RunMetrics, summarise};
+use crate::metrics::{Cell, RunMetrics, Savings, summarise};
+use crate::model::outcome::Week;
 use crate::model::SystemKind;
 
 /// Where a table's numbers came from.
@@ -66,55 +67,120 @@ fn with_provenance(mut frame: DataFrame, provenance: &Provenance) -> PolarsResul
 /// # Errors
 /// A polars error if the frame cannot be built (a bug).
 pub fn runs_frame(rows: &[RunMetrics], provenance: &Provenance) -> PolarsResult<DataFrame> {
-    let u64s = |f: fn(&RunMetrics) -> u64| rows.iter().map(f).collect::<Vec<u64>>();
-    let f64s = |f: fn(&RunMetrics) -> f64| rows.iter().map(f).collect::<Vec<f64>>();
-    let frame = df!(
-        "replication" => u64s(|r| r.replication),
-        "system" => rows.iter().map(|r| r.system.as_str()).collect::<Vec<_>>(),
-        "utilization" => f64s(|r| r.utilization),
-        "p_wait" => f64s(|r| r.p_wait),
-        "mean_wait_hours" => f64s(|r| r.mean_wait_hours),
-        "abandon_fraction" => f64s(|r| r.abandon_fraction),
-        "mean_queue_length" => f64s(|r| r.mean_queue_length),
-        "arrival_rate_per_hour" => f64s(|r| r.arrival_rate_per_hour),
-        "jobs_arrived" => u64s(|r| r.jobs_arrived),
-        "jobs_completed" => u64s(|r| r.jobs_completed),
-        "jobs_abandoned" => u64s(|r| r.jobs_abandoned),
-        "jobs_in_system_at_horizon" => u64s(|r| r.jobs_in_system_at_horizon),
-        "busy_gpu_hours" => f64s(|r| r.busy_gpu_hours),
-        "idle_gpu_hours" => f64s(|r| r.idle_gpu_hours),
-        "installed_gpu_hours" => f64s(|r| r.installed_gpu_hours),
-        "events" => u64s(|r| r.events),
-    )?;
-    with_provenance(frame, provenance)
+    let mut columns = vec![
+        Column::new("replication".into(), rows.iter().map(|r| r.replication).collect::<Vec<u64>>()),
+        Column::new("system".into(), rows.iter().map(|r| r.system.as_str()).collect::<Vec<_>>()),
+    ];
+    let cells: Vec<Vec<(&'static str, Cell)>> = rows.iter().map(RunMetrics::columns).collect();
+    let names: Vec<&'static str> = cells.first().map(|row| row.iter().map(|(name, _)| *name).collect()).unwrap_or_default();
+    for (idx, name) in names.iter().enumerate() {
+        let column = match cells[0][idx].1 {
+            Cell::U64(_) => Column::new((*name).into(), cells.iter().map(|row| row[idx].1.as_f64() as u64).collect::<Vec<u64>>()),
+            Cell::F64(_) => Column::new((*name).into(), cells.iter().map(|row| row[idx].1.as_f64()).collect::<Vec<f64>>()),
+        };
+        columns.push(column);
+    }
+    with_provenance(DataFrame::new_infer_height(columns)?, provenance)
 }
+
+/// Label of the paired comparison's rows in `summary.parquet`.
+pub const PAIRED: &str = "distributed_vs_centralized";
 
 /// One summary row, as computed; also what the CLI prints.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SummaryRow {
-    /// System.
-    pub system: SystemKind,
-    /// Metric name (a `runs.parquet` column).
+    /// System, or [`PAIRED`] for the paired differences of `savings.parquet`.
+    pub system: &'static str,
+    /// Metric name (a `runs.parquet` or `savings.parquet` column).
     pub metric: &'static str,
     /// The statistics.
     pub stats: crate::metrics::Summary,
 }
 
-/// Summaries per system × metric, systems in fixed order, metrics in column order.
-pub fn summary_rows(rows: &[RunMetrics]) -> Vec<SummaryRow> {
+/// Summaries per system × metric, systems in fixed order, metrics in column order, then
+/// the paired comparison's metrics (NaN values, e.g. savings when nothing is billed, are
+/// left out of its statistics).
+pub fn summary_rows(rows: &[RunMetrics], savings: &[Savings]) -> Vec<SummaryRow> {
     let mut systems: Vec<SystemKind> = rows.iter().map(|r| r.system).collect();
     systems.sort();
     systems.dedup();
     let mut out = Vec::new();
     for system in systems {
-        let of_system: Vec<&RunMetrics> = rows.iter().filter(|r| r.system == system).collect();
+        let of_system: Vec<Vec<(&'static str, Cell)>> = rows.iter().filter(|r| r.system == system).map(RunMetrics::columns).collect();
         let Some(first) = of_system.first() else { continue };
-        for (idx, (metric, _)) in first.summarised().iter().enumerate() {
-            let values: Vec<f64> = of_system.iter().map(|r| r.summarised()[idx].1).collect();
-            out.push(SummaryRow { system, metric, stats: summarise(&values) });
+        for (idx, (metric, _)) in first.iter().enumerate() {
+            let values: Vec<f64> = of_system.iter().map(|row| row[idx].1.as_f64()).filter(|v| !v.is_nan()).collect();
+            out.push(SummaryRow { system: system.as_str(), metric, stats: summarise(&values) });
+        }
+    }
+    if let Some(first) = savings.first() {
+        for (idx, (metric, _)) in first.columns().iter().enumerate() {
+            let values: Vec<f64> = savings.iter().map(|row| row.columns()[idx].1).filter(|v| !v.is_nan()).collect();
+            out.push(SummaryRow { system: PAIRED, metric, stats: summarise(&values) });
         }
     }
     out
+}
+
+/// `savings.parquet`: one row per replication, the paired comparison.
+///
+/// # Errors
+/// A polars error if the frame cannot be built (a bug).
+pub fn savings_frame(savings: &[Savings], provenance: &Provenance) -> PolarsResult<DataFrame> {
+    let mut columns = vec![Column::new("replication".into(), savings.iter().map(|r| r.replication).collect::<Vec<u64>>())];
+    let names = savings.first().map(|row| row.columns().map(|(name, _)| name)).unwrap_or(["savings_fraction", "utilization_difference", "p95_wait_hours_difference", "lost_demand_fraction_difference"]);
+    for (idx, name) in names.iter().enumerate() {
+        columns.push(Column::new((*name).into(), savings.iter().map(|row| row.columns()[idx].1).collect::<Vec<f64>>()));
+    }
+    with_provenance(DataFrame::new_infer_height(columns)?, provenance)
+}
+
+/// `timeseries.parquet`: per system × week × metric, the mean and p05/p50/p95 across
+/// replications.
+///
+/// # Errors
+/// A polars error if the frame cannot be built (a bug).
+pub fn timeseries_frame(rows: &[RunMetrics], provenance: &Provenance) -> PolarsResult<DataFrame> {
+    type Metric = (&'static str, fn(&Week) -> f64);
+    let metrics: [Metric; 5] = [
+        ("installed_gpus", |w| f64::from(w.installed_gpus)),
+        ("utilization", |w| w.utilization),
+        ("queue_length", |w| w.queue_length),
+        ("price_usd_per_gpu_hour", |w| w.price_usd_per_gpu_hour),
+        ("lost_jobs", |w| w.lost_jobs as f64),
+    ];
+    let (mut system, mut week, mut metric) = (Vec::new(), Vec::<u32>::new(), Vec::new());
+    let (mut mean, mut p05, mut p50, mut p95) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut systems: Vec<SystemKind> = rows.iter().map(|r| r.system).collect();
+    systems.sort();
+    systems.dedup();
+    for kind in systems {
+        let of_system: Vec<&RunMetrics> = rows.iter().filter(|r| r.system == kind).collect();
+        let weeks = of_system.iter().map(|r| r.weeks.len()).min().unwrap_or(0);
+        for idx in 0..weeks {
+            for (name, value) in &metrics {
+                let values: Vec<f64> = of_system.iter().map(|r| value(&r.weeks[idx])).collect();
+                let stats = summarise(&values);
+                system.push(kind.as_str());
+                week.push(idx as u32);
+                metric.push(*name);
+                mean.push(stats.mean);
+                p05.push(stats.p05);
+                p50.push(stats.p50);
+                p95.push(stats.p95);
+            }
+        }
+    }
+    let frame = df!(
+        "system" => system,
+        "week" => week,
+        "metric" => metric,
+        "mean" => mean,
+        "p05" => p05,
+        "p50" => p50,
+        "p95" => p95,
+    )?;
+    with_provenance(frame, provenance)
 }
 
 /// `summary.parquet`: one row per system × metric.
@@ -124,7 +190,7 @@ pub fn summary_rows(rows: &[RunMetrics]) -> Vec<SummaryRow> {
 pub fn summary_frame(summary: &[SummaryRow], provenance: &Provenance) -> PolarsResult<DataFrame> {
     let stat = |f: fn(&crate::metrics::Summary) -> f64| summary.iter().map(|row| f(&row.stats)).collect::<Vec<f64>>();
     let frame = df!(
-        "system" => summary.iter().map(|r| r.system.as_str()).collect::<Vec<_>>(),
+        "system" => summary.iter().map(|r| r.system).collect::<Vec<_>>(),
         "metric" => summary.iter().map(|r| r.metric).collect::<Vec<_>>(),
         "mean" => stat(|s| s.mean),
         "std" => stat(|s| s.std),

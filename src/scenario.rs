@@ -7,15 +7,17 @@
 
 pub mod diagnostic;
 mod raw;
+pub mod supply;
 
 use std::path::Path;
 
-use serde_saphyr::{Location, Spanned};
+use serde_saphyr::Location;
 
 use crate::arrivals::{RateProfile, Shock};
 use crate::dist::{Dist, GpuCountDist};
 pub use diagnostic::Diagnostic;
-use raw::{DistSpec, GpuSpec, RawPool, RawScenario, RawSegment};
+use raw::{DistSpec, GpuSpec, RawScenario, RawSegment};
+pub use supply::{GpuClass, System};
 
 /// Documented defaults for optional keys.
 pub mod defaults {
@@ -39,12 +41,16 @@ pub struct Scenario {
     pub name: String,
     /// Run length, replications and seed.
     pub simulation: Simulation,
+    /// GPU classes (built-in catalog plus the scenario's own); index 0 is the reference.
+    pub classes: Vec<GpuClass>,
+    /// Region names; index 0 is the default region.
+    pub regions: Vec<String>,
     /// Demand segments, offered identically to every system.
     pub segments: Vec<Segment>,
     /// The centralized cloud, if modelled.
-    pub centralized: Option<Pool>,
+    pub centralized: Option<System>,
     /// The distributed network, if modelled.
-    pub distributed: Option<Pool>,
+    pub distributed: Option<System>,
 }
 
 /// Run length, replications and seed.
@@ -73,13 +79,34 @@ pub struct Segment {
     pub duration_hours: Dist,
     /// How long a job waits before giving up; `None` = forever.
     pub patience_hours: Option<Dist>,
+    /// The region the job comes from (index into `Scenario::regions`).
+    pub region: usize,
+    /// Share of jobs in the reserved tier (served first, at a discount).
+    pub reserved_share: f64,
+    /// Most a job pays per reference-class GPU-hour; `None` = any price.
+    pub max_price_usd_per_gpu_hour: Option<Dist>,
+    /// Slowest GPU class speed the job accepts (0 = any).
+    pub min_class_speed: f64,
+    /// Data moved out per job, GB; `None` = none.
+    pub data_gb: Option<Dist>,
 }
 
-/// A fixed pool of GPUs (both systems, in this slice).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Pool {
-    /// GPUs installed.
-    pub gpus: u32,
+impl Segment {
+    /// A segment with only the queueing attributes; every economic attribute off.
+    pub fn queueing(name: &str, arrivals: RateProfile, gpus_per_job: GpuCountDist, duration_hours: Dist, patience_hours: Option<Dist>) -> Segment {
+        Segment {
+            name: name.to_string(),
+            arrivals,
+            gpus_per_job,
+            duration_hours,
+            patience_hours,
+            region: 0,
+            reserved_share: 0.0,
+            max_price_usd_per_gpu_hour: None,
+            min_class_speed: 0.0,
+            data_gb: None,
+        }
+    }
 }
 
 /// Why a scenario could not be loaded.
@@ -215,7 +242,8 @@ impl Checker<'_> {
 
     fn resolve(&mut self, raw: RawScenario) -> Scenario {
         let simulation = self.simulation(&raw);
-        let segments: Vec<Segment> = raw.demand.segments.value.iter().enumerate().map(|(idx, s)| self.segment(idx, s)).collect();
+        let ctx = supply::Context { classes: self.classes(&raw), regions: self.regions(&raw) };
+        let segments: Vec<Segment> = raw.demand.segments.value.iter().enumerate().map(|(idx, s)| self.segment(idx, s, &ctx)).collect();
         if segments.is_empty() {
             let message = format!(
                 "at least one demand segment is needed{}add a segment with name, arrivals_per_hour and duration_hours",
@@ -224,14 +252,26 @@ impl Checker<'_> {
             self.report(&raw.demand.segments.referenced, "demand.segments", &message);
         }
         self.unique_segment_names(&raw.demand.segments.value);
-        let centralized = raw.centralized.as_ref().map(|pool| self.pool("centralized", pool, &raw.demand.segments.value));
-        let distributed = raw.distributed.as_ref().map(|pool| self.pool("distributed", pool, &raw.demand.segments.value));
+        let centralized = raw.centralized.as_ref().map(|block| self.centralized(block, &ctx));
+        let distributed = raw.distributed.as_ref().map(|block| self.distributed(block, &ctx));
         if centralized.is_none() && distributed.is_none() {
             let message =
                 format!("no system to simulate{}add `centralized: {{gpus: 64}}`, `distributed: {{gpus: 64}}` or both", raw::HINT_SEPARATOR);
             self.report(&raw.name.referenced, "", &message);
         }
-        Scenario { name: raw.name.value.0, simulation, segments, centralized, distributed }
+        let largest: Vec<u32> = segments.iter().map(|s| s.gpus_per_job.max()).collect();
+        if let Some(system) = &centralized
+            && system.procurement.is_none()
+        {
+            self.jobs_fit("centralized", &system.sites.iter().collect::<Vec<_>>(), &raw.demand.segments.value, &largest);
+        }
+        if let Some(system) = &distributed {
+            let mut sites: Vec<&supply::Site> = system.sites.iter().collect();
+            sites.extend(system.entry.as_ref().map(|entry| &entry.template));
+            self.jobs_fit("distributed", &sites, &raw.demand.segments.value, &largest);
+        }
+        let supply::Context { classes, regions } = ctx;
+        Scenario { name: raw.name.value.0, simulation, classes, regions, segments, centralized, distributed }
     }
 
     fn simulation(&mut self, raw: &RawScenario) -> Simulation {
@@ -255,7 +295,7 @@ impl Checker<'_> {
         }
     }
 
-    fn segment(&mut self, _idx: usize, raw: &RawSegment) -> Segment {
+    fn segment(&mut self, idx: usize, raw: &RawSegment, ctx: &supply::Context) -> Segment {
         let gpus_per_job = match raw.gpus_per_job.as_ref().map(|g| &g.value) {
             None => GpuCountDist::constant(defaults::GPUS_PER_JOB),
             Some(GpuSpec::Constant(gpus)) => GpuCountDist::constant(*gpus),
@@ -267,6 +307,15 @@ impl Checker<'_> {
             gpus_per_job,
             duration_hours: dist(&raw.duration_hours),
             patience_hours: raw.patience_hours.as_ref().map(dist),
+            region: raw.region.as_ref().map_or(0, |r| self.lookup(&ctx.regions, r, &format!("demand.segments[{idx}].region"), "region")),
+            reserved_share: raw.reserved_share.map_or(0.0, |r| r.0),
+            max_price_usd_per_gpu_hour: raw.max_price_usd_per_gpu_hour.as_ref().map(dist),
+            min_class_speed: raw.min_gpu_class.as_ref().map_or(0.0, |name| {
+                let names: Vec<String> = ctx.classes.iter().map(|c| c.name.clone()).collect();
+                let class = self.lookup(&names, name, &format!("demand.segments[{idx}].min_gpu_class"), "GPU class");
+                ctx.classes[class].speed
+            }),
+            data_gb: raw.data_gb.as_ref().map(dist),
         }
     }
 
@@ -278,27 +327,6 @@ impl Checker<'_> {
                 self.report(&segment.name.referenced, &format!("demand.segments[{idx}].name"), &message);
             }
         }
-    }
-
-    /// A job larger than the pool could never start and would block the FIFO queue forever.
-    fn pool(&mut self, system: &str, raw: &Spanned<RawPool>, segments: &[RawSegment]) -> Pool {
-        let gpus = raw.value.gpus.0;
-        for (idx, segment) in segments.iter().enumerate() {
-            let Some(spec) = &segment.gpus_per_job else { continue };
-            let largest = match &spec.value {
-                GpuSpec::Constant(gpus) => *gpus,
-                GpuSpec::Weights(pairs) => pairs.iter().map(|&(gpus, _)| gpus).max().unwrap_or(0),
-            };
-            if largest > gpus {
-                let message = format!(
-                    "segment `{}` asks for up to {largest} GPUs per job but {system} has only {gpus}{}such a job could never start; add GPUs to {system} or cap gpus_per_job",
-                    segment.name.value,
-                    raw::HINT_SEPARATOR
-                );
-                self.report(&spec.referenced, &format!("demand.segments[{idx}].gpus_per_job"), &message);
-            }
-        }
-        Pool { gpus }
     }
 }
 
@@ -353,7 +381,7 @@ impl Scenario {
     }
 
     /// The systems present, in a fixed order (centralized first).
-    pub fn systems(&self) -> Vec<(crate::model::SystemKind, &Pool)> {
+    pub fn systems(&self) -> Vec<(crate::model::SystemKind, &System)> {
         use crate::model::SystemKind;
         let mut systems = Vec::new();
         if let Some(pool) = &self.centralized {

@@ -16,7 +16,8 @@ use crate::dist::{Dist, GpuCountDist};
 use crate::metrics::{RunMetrics, summarise, t_critical};
 use crate::model::SystemKind;
 use crate::montecarlo::{self, SimError};
-use crate::scenario::{Pool, Scenario, Segment, Simulation};
+use crate::scenario::supply::builtin_classes;
+use crate::scenario::{Scenario, Segment, Simulation, System};
 use crate::theory::{self, QueueMeasures};
 
 /// Probability that at least one of a system's checks fails although the engine is right.
@@ -120,19 +121,21 @@ impl Case {
             QueueModel::ErlangC => None,
             QueueModel::ErlangA { patience_rate } => Some(Dist::Exponential { mean: 1.0 / patience_rate }),
         };
-        let segment = Segment {
-            name: "jobs".to_string(),
-            arrivals: RateProfile::constant(self.arrival_rate),
-            gpus_per_job: GpuCountDist::constant(1),
-            duration_hours: Dist::Exponential { mean: 1.0 / self.service_rate },
+        let segment = Segment::queueing(
+            "jobs",
+            RateProfile::constant(self.arrival_rate),
+            GpuCountDist::constant(1),
+            Dist::Exponential { mean: 1.0 / self.service_rate },
             patience_hours,
-        };
+        );
         Scenario {
             name: format!("verify-{}", self.label.replace(['/', ' ', '='], "-")),
             simulation: Simulation { horizon_hours: self.horizon_hours, warmup_hours: 200.0, replications, seed },
+            classes: builtin_classes(),
+            regions: vec!["default".to_string()],
             segments: vec![segment],
-            centralized: Some(Pool { gpus: self.gpus }),
-            distributed: Some(Pool { gpus: self.gpus }),
+            centralized: Some(System::pool(self.gpus)),
+            distributed: Some(System::pool(self.gpus)),
         }
     }
 

@@ -23,6 +23,12 @@ pub struct JobSpec {
     pub duration_hours: Hours,
     /// Time the job waits before giving up; `None` = forever, `Some(0)` = never waits.
     pub patience_hours: Option<Hours>,
+    /// Whether the job belongs to the reserved tier.
+    pub reserved: bool,
+    /// Most it pays per reference-class GPU-hour (infinite when the segment sets none).
+    pub max_price_usd_per_gpu_hour: f64,
+    /// Data moved out at the end, GB.
+    pub data_gb: f64,
 }
 
 /// The seeded generator of one segment's jobs in one replication.
@@ -38,11 +44,17 @@ pub struct JobSource {
     gpus: GpuCountDist,
     duration: Dist,
     patience: Option<Dist>,
+    reserved_share: f64,
+    max_price: Option<Dist>,
+    data_gb: Option<Dist>,
     arrivals_rng: SimRng,
     size_rng: SimRng,
     duration_rng: SimRng,
     patience_rng: SimRng,
     thinning_rng: SimRng,
+    tier_rng: SimRng,
+    max_price_rng: SimRng,
+    data_rng: SimRng,
 }
 
 impl JobSource {
@@ -58,11 +70,17 @@ impl JobSource {
             gpus: segment.gpus_per_job.clone(),
             duration: segment.duration_hours.clone(),
             patience: segment.patience_hours.clone(),
+            reserved_share: segment.reserved_share,
+            max_price: segment.max_price_usd_per_gpu_hour.clone(),
+            data_gb: segment.data_gb.clone(),
             arrivals_rng: stream(|segment| Stream::Arrivals { segment }),
             size_rng: stream(|segment| Stream::JobSize { segment }),
             duration_rng: stream(|segment| Stream::Duration { segment }),
             patience_rng: stream(|segment| Stream::Patience { segment }),
             thinning_rng: stream(|segment| Stream::Thinning { segment }),
+            tier_rng: stream(|segment| Stream::Tier { segment }),
+            max_price_rng: stream(|segment| Stream::MaxPrice { segment }),
+            data_rng: stream(|segment| Stream::Data { segment }),
         }
     }
 
@@ -113,12 +131,18 @@ impl JobSource {
     }
 
     /// The attributes of the job arriving now.
+    ///
+    /// Optional attributes draw from their own streams only when the segment sets them,
+    /// so switching one on leaves every other attribute of every job unchanged.
     #[inline]
     pub fn next_job(&mut self) -> JobSpec {
         JobSpec {
             gpus: self.gpus.sample(&mut self.size_rng),
             duration_hours: self.duration.sample(&mut self.duration_rng),
             patience_hours: self.patience.as_ref().map(|p| p.sample(&mut self.patience_rng)),
+            reserved: self.reserved_share > 0.0 && self.tier_rng.random::<f64>() < self.reserved_share,
+            max_price_usd_per_gpu_hour: self.max_price.as_ref().map_or(f64::INFINITY, |p| p.sample(&mut self.max_price_rng)),
+            data_gb: self.data_gb.as_ref().map_or(0.0, |d| d.sample(&mut self.data_rng)),
         }
     }
 }

@@ -47,6 +47,31 @@ pub enum Stream {
         /// Segment index in the scenario.
         segment: u32,
     },
+    /// Reserved-tier membership of a segment's jobs.
+    Tier {
+        /// Segment index in the scenario.
+        segment: u32,
+    },
+    /// The maximum price each job of a segment will pay.
+    MaxPrice {
+        /// Segment index in the scenario.
+        segment: u32,
+    },
+    /// Data moved per job of a segment.
+    Data {
+        /// Segment index in the scenario.
+        segment: u32,
+    },
+    /// Supply-side draws of one system: failures and repairs of one site, or (with
+    /// `site` = `u32::MAX`) the system's procurement lead times and onboarding delays.
+    Supply {
+        /// 0 = centralized, 1 = distributed.
+        system: u32,
+        /// Site index in order of creation, or `u32::MAX` for system-wide draws.
+        site: u32,
+        /// 0 = failure candidates, 1 = repair times, 2 = lead times, 3 = onboarding.
+        kind: u32,
+    },
 }
 
 impl Stream {
@@ -60,6 +85,11 @@ impl Stream {
             Stream::Duration { segment } => u64::from(segment) * KINDS + 2,
             Stream::Patience { segment } => u64::from(segment) * KINDS + 3,
             Stream::Thinning { segment } => u64::from(segment) * KINDS + 4,
+            Stream::Tier { segment } => u64::from(segment) * KINDS + 5,
+            Stream::MaxPrice { segment } => u64::from(segment) * KINDS + 6,
+            Stream::Data { segment } => u64::from(segment) * KINDS + 7,
+            // Above every segment stream (segments < 2^32 → ids < 2^36).
+            Stream::Supply { system, site, kind } => (1 << 62) | (u64::from(system) << 40) | (u64::from(site) << 4) | u64::from(kind),
         }
     }
 }

@@ -29,11 +29,25 @@ fn invalid<E: de::Error>(message: impl fmt::Display, hint: impl fmt::Display) ->
 pub struct RawScenario {
     pub name: Spanned<ScenarioName>,
     pub simulation: RawSimulation,
+    #[serde(default)]
+    pub gpu_classes: Option<Vec<Spanned<RawGpuClass>>>,
+    #[serde(default)]
+    pub regions: Option<Spanned<Vec<String>>>,
     pub demand: RawDemand,
     #[serde(default)]
-    pub centralized: Option<Spanned<RawPool>>,
+    pub centralized: Option<Spanned<RawCentralized>>,
     #[serde(default)]
-    pub distributed: Option<Spanned<RawPool>>,
+    pub distributed: Option<Spanned<RawDistributed>>,
+}
+
+/// `gpu_classes:` entry — a GPU type added to (or replacing one of) the built-in catalog.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGpuClass {
+    pub name: String,
+    pub speed: Positive,
+    pub power_kw: NonNegative,
+    pub capex_usd: NonNegative,
 }
 
 /// `simulation:` — how long, how many replications, which seed.
@@ -73,6 +87,16 @@ pub struct RawSegment {
     pub duration_hours: DistSpec,
     #[serde(default)]
     pub patience_hours: Option<DistSpec>,
+    #[serde(default)]
+    pub region: Option<Spanned<String>>,
+    #[serde(default)]
+    pub reserved_share: Option<Fraction>,
+    #[serde(default)]
+    pub max_price_usd_per_gpu_hour: Option<DistSpec>,
+    #[serde(default)]
+    pub min_gpu_class: Option<Spanned<String>>,
+    #[serde(default)]
+    pub data_gb: Option<DistSpec>,
 }
 
 /// `seasonality:` — relative factors by hour of day and by day of week.
@@ -125,11 +149,255 @@ impl<'de> Deserialize<'de> for Growth {
     }
 }
 
-/// `centralized:` or `distributed:` — in this slice, a fixed pool of GPUs.
+/// `centralized:` — data centers by region, procurement, costs, prices.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawPool {
-    pub gpus: Count,
+pub struct RawCentralized {
+    /// Shorthand: one data center of the reference class in the first region.
+    #[serde(default)]
+    pub gpus: Option<Spanned<Count>>,
+    #[serde(default)]
+    pub data_centers: Option<Vec<RawDataCenter>>,
+    #[serde(default)]
+    pub costs: Option<RawCosts>,
+    #[serde(default)]
+    pub pricing: Option<RawPricing>,
+    #[serde(default)]
+    pub procurement: Option<RawProcurement>,
+    #[serde(default)]
+    pub latency_slowdown: Option<Slowdown>,
+    #[serde(default)]
+    pub review_every_hours: Option<Positive>,
+}
+
+/// One data center: a region, a GPU class, a fleet size and an optional power limit.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDataCenter {
+    pub region: Spanned<String>,
+    #[serde(default)]
+    pub gpu_class: Option<Spanned<String>>,
+    pub gpus: Spanned<Count>,
+    #[serde(default)]
+    pub power_mw: Option<Positive>,
+}
+
+/// `procurement:` — periodic review, order when projected utilization passes a target.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProcurement {
+    pub target_utilization: Fraction,
+    pub lead_time_weeks: DistSpec,
+    #[serde(default)]
+    pub order_multiple: Option<Count>,
+    #[serde(default)]
+    pub forecast_annual_growth: Option<Growth>,
+    #[serde(default)]
+    pub power_lead_time_weeks: Option<DistSpec>,
+}
+
+/// `costs:` — the cost structure of a data center or an operator.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCosts {
+    #[serde(default)]
+    pub capex_usd_per_gpu: Option<NonNegative>,
+    #[serde(default)]
+    pub depreciation_years: Option<Positive>,
+    #[serde(default)]
+    pub residual_fraction: Option<Fraction>,
+    #[serde(default)]
+    pub electricity_usd_per_kwh: Option<NonNegative>,
+    #[serde(default)]
+    pub pue: Option<Pue>,
+    #[serde(default)]
+    pub idle_power_fraction: Option<Fraction>,
+    #[serde(default)]
+    pub facility_usd_per_kw_month: Option<NonNegative>,
+    #[serde(default)]
+    pub fixed_usd_per_year: Option<NonNegative>,
+}
+
+/// `pricing:` — a policy by name with its parameters.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPricing {
+    #[serde(default)]
+    pub policy: Option<PolicyName>,
+    pub usd_per_gpu_hour: Positive,
+    #[serde(default)]
+    pub class_usd_per_gpu_hour: Option<Vec<RawClassPrice>>,
+    #[serde(default)]
+    pub annual_decline: Option<Fraction>,
+    #[serde(default)]
+    pub target_utilization: Option<Fraction>,
+    #[serde(default)]
+    pub sensitivity: Option<NonNegative>,
+    #[serde(default)]
+    pub max_step: Option<Fraction>,
+    #[serde(default)]
+    pub floor_usd_per_gpu_hour: Option<NonNegative>,
+    #[serde(default)]
+    pub ceiling_usd_per_gpu_hour: Option<Positive>,
+    #[serde(default)]
+    pub reserved_discount: Option<Fraction>,
+    #[serde(default)]
+    pub egress_usd_per_gb: Option<NonNegative>,
+}
+
+/// A price for one GPU class, overriding the speed-scaled reference price.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawClassPrice {
+    pub gpu_class: Spanned<String>,
+    pub usd_per_gpu_hour: Positive,
+}
+
+/// The pricing policies.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyName {
+    Fixed,
+    Scheduled,
+    UtilizationTarget,
+}
+
+/// `distributed:` — operators, their dynamics, the take rate and prices.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDistributed {
+    /// Shorthand: one operator with this many GPUs of the reference class.
+    #[serde(default)]
+    pub gpus: Option<Spanned<Count>>,
+    #[serde(default)]
+    pub operators: Option<Vec<RawOperators>>,
+    #[serde(default)]
+    pub take_rate: Option<Fraction>,
+    #[serde(default)]
+    pub pricing: Option<RawPricing>,
+    #[serde(default)]
+    pub entry: Option<RawEntry>,
+    #[serde(default)]
+    pub exit: Option<RawExit>,
+    #[serde(default)]
+    pub reinvest: Option<RawReinvest>,
+    #[serde(default)]
+    pub latency_slowdown: Option<Slowdown>,
+    #[serde(default)]
+    pub review_every_hours: Option<Positive>,
+}
+
+/// A group of identical operators.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOperators {
+    #[serde(default)]
+    pub count: Option<Count>,
+    pub gpus: Spanned<Count>,
+    #[serde(default)]
+    pub gpu_class: Option<Spanned<String>>,
+    #[serde(default)]
+    pub region: Option<Spanned<String>>,
+    #[serde(default)]
+    pub availability: Option<Spanned<Fraction>>,
+    #[serde(default)]
+    pub mtbf_hours: Option<Positive>,
+    #[serde(default)]
+    pub mttr_hours: Option<DistSpec>,
+    #[serde(default)]
+    pub checkpoint_every_hours: Option<Positive>,
+    #[serde(default)]
+    pub costs: Option<RawCosts>,
+}
+
+/// `entry:` — new operators join while the network's trailing yield beats a hurdle.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEntry {
+    pub hurdle_yield: YieldRate,
+    pub onboarding_weeks: DistSpec,
+    #[serde(default)]
+    pub operators_per_review: Option<Count>,
+    #[serde(default)]
+    pub max_operators: Option<Count>,
+    pub template: RawOperators,
+}
+
+/// `exit:` — an operator leaves after its yield stays below a floor.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExit {
+    pub below_yield: YieldRate,
+    #[serde(default)]
+    pub after_reviews: Option<Count>,
+}
+
+/// `reinvest:` — operators put a share of their cash into more GPUs.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawReinvest {
+    pub share: Fraction,
+    pub lead_time_weeks: DistSpec,
+}
+
+/// An annual yield, as a fraction of capital: between −1 and 10.
+#[derive(Debug, Clone, Copy)]
+pub struct YieldRate(pub f64);
+
+impl<'de> Deserialize<'de> for YieldRate {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = deserializer.deserialize_any(NumberVisitor)?;
+        if (-1.0..=10.0).contains(&value) {
+            Ok(YieldRate(value))
+        } else {
+            Err(invalid(format!("a yield must be between −1 and 10, got {value}"), "0.08 means 8% a year on capital"))
+        }
+    }
+}
+
+/// A number in [0, 1].
+#[derive(Debug, Clone, Copy)]
+pub struct Fraction(pub f64);
+
+impl<'de> Deserialize<'de> for Fraction {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = deserializer.deserialize_any(NumberVisitor)?;
+        if (0.0..=1.0).contains(&value) {
+            Ok(Fraction(value))
+        } else {
+            Err(invalid(format!("must be a fraction between 0 and 1, got {value}"), "write 0.2 for 20%"))
+        }
+    }
+}
+
+/// A power usage effectiveness: facility power ÷ IT power, between 1 and 5.
+#[derive(Debug, Clone, Copy)]
+pub struct Pue(pub f64);
+
+impl<'de> Deserialize<'de> for Pue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = deserializer.deserialize_any(NumberVisitor)?;
+        if (1.0..=5.0).contains(&value) {
+            Ok(Pue(value))
+        } else {
+            Err(invalid(format!("pue must be between 1 and 5, got {value}"), "hyperscale 1.1–1.2, industry average 1.56 (Uptime Institute 2024)"))
+        }
+    }
+}
+
+/// A run-time multiplier ≥ 1 for jobs placed outside their region.
+#[derive(Debug, Clone, Copy)]
+pub struct Slowdown(pub f64);
+
+impl<'de> Deserialize<'de> for Slowdown {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = deserializer.deserialize_any(NumberVisitor)?;
+        if (1.0..=10.0).contains(&value) {
+            Ok(Slowdown(value))
+        } else {
+            Err(invalid(format!("latency_slowdown must be between 1 and 10, got {value}"), "1.1 means a job placed outside its region runs 10% longer"))
+        }
+    }
 }
 
 /// A scenario name: used as a directory name, so restricted to a safe alphabet.

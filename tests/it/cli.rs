@@ -10,7 +10,7 @@ fn run_prints_a_report_and_writes_tables() {
     let (stdout, stderr) = text(&output);
     assert!(output.status.success(), "{stderr}");
     assert!(stdout.starts_with("mmc-example · 2 replications · seed 7"), "{stdout}");
-    assert!(stdout.contains("centralized (64 GPUs)") && stdout.contains("distributed (64 GPUs)"), "{stdout}");
+    assert!(stdout.contains("centralized (64 GPUs at the start)") && stdout.contains("distributed (64 GPUs at the start)"), "{stdout}");
     assert!(stdout.contains("utilization") && stdout.contains("M events/s"), "{stdout}");
     assert!(stdout.contains("wrote out/runs.parquet") && stdout.contains("wrote out/summary.parquet"), "{stdout}");
     assert!(temp.path().join("out/runs.parquet").is_file());

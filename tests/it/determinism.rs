@@ -49,7 +49,7 @@ fn scenario_hash_tracks_inputs_not_seed_or_replications() {
     reseeded.simulation.replications += 5;
     assert_eq!(base.hash_hex(), reseeded.hash_hex());
     let mut bigger = base.clone();
-    bigger.centralized = Some(capsim::scenario::Pool { gpus: 65 });
+    bigger.centralized = Some(capsim::scenario::System::pool(65));
     assert_ne!(base.hash_hex(), bigger.hash_hex());
     let mut longer = base.clone();
     longer.simulation.horizon_hours += 1.0;

@@ -211,12 +211,16 @@ fn killed_runs_never_leave_a_broken_file() {
             .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
             .collect();
         names.sort();
-        assert_eq!(names, ["runs.parquet", "summary.parquet"], "after a kill at {delay_ms} ms");
+        assert_eq!(names, ["runs.parquet", "summary.parquet", "timeseries.parquet"], "after a kill at {delay_ms} ms");
         for name in &names {
             let table = capsim::output::read_table(&temp.path().join("out").join(name))
                 .unwrap_or_else(|e| panic!("{name} after a kill at {delay_ms} ms: {e}"));
-            // 2 replications × 1 system; 10 metrics × 1 system.
-            let expected_rows = if name == "runs.parquet" { 2 } else { 10 };
+            // 2 replications × 1 system; 41 metrics × 1 system; 1 week × 5 metrics.
+            let expected_rows = match name.as_str() {
+                "runs.parquet" => 2,
+                "summary.parquet" => 41,
+                _ => 5,
+            };
             assert_eq!(table.height(), expected_rows, "{name} after a kill at {delay_ms} ms");
         }
     }

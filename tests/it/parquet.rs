@@ -6,22 +6,50 @@ use polars::prelude::*;
 
 use crate::{capsim, root, text};
 
+/// The documented columns of `runs.parquet` (README, "Output"), in order.
 const RUNS_COLUMNS: &[&str] = &[
     "replication",
     "system",
     "utilization",
     "p_wait",
     "mean_wait_hours",
+    "p95_wait_hours",
     "abandon_fraction",
+    "priced_out_fraction",
+    "unserved_fraction",
+    "lost_demand_fraction",
+    "lost_demand_gpu_hours",
     "mean_queue_length",
     "arrival_rate_per_hour",
     "jobs_arrived",
     "jobs_completed",
     "jobs_abandoned",
+    "jobs_priced_out",
+    "jobs_unserved",
+    "jobs_interrupted",
     "jobs_in_system_at_horizon",
     "busy_gpu_hours",
     "idle_gpu_hours",
+    "down_gpu_hours",
     "installed_gpu_hours",
+    "useful_work_gpu_hours",
+    "lost_work_gpu_hours",
+    "gpus_initial",
+    "gpus_at_horizon",
+    "gpus_ordered",
+    "customer_spend_usd",
+    "egress_usd",
+    "spend_usd_per_gpu_hour",
+    "provider_revenue_usd",
+    "protocol_revenue_usd",
+    "opex_power_usd",
+    "opex_facility_usd",
+    "opex_fixed_usd",
+    "depreciation_usd",
+    "capex_usd",
+    "operators_joined",
+    "operators_left",
+    "price_at_horizon_usd",
     "events",
     "scenario",
     "scenario_hash",
@@ -82,20 +110,39 @@ fn tables_round_trip_with_documented_columns() {
     assert!(hashes.iter().all(|h| h.len() == 16 && *h == hashes[0]));
     // Each row's counts add up, and its GPU-hours too.
     let (arrived, completed, abandoned) = (counts(&runs, "jobs_arrived"), counts(&runs, "jobs_completed"), counts(&runs, "jobs_abandoned"));
+    let (priced_out, unserved) = (counts(&runs, "jobs_priced_out"), counts(&runs, "jobs_unserved"));
     for idx in 0..runs.height() {
-        assert_eq!(arrived[idx], completed[idx] + abandoned[idx]);
+        assert_eq!(arrived[idx], completed[idx] + abandoned[idx] + priced_out[idx] + unserved[idx]);
     }
-    let (busy, idle, installed) = (floats(&runs, "busy_gpu_hours"), floats(&runs, "idle_gpu_hours"), floats(&runs, "installed_gpu_hours"));
+    let (busy, idle, down) = (floats(&runs, "busy_gpu_hours"), floats(&runs, "idle_gpu_hours"), floats(&runs, "down_gpu_hours"));
+    let installed = floats(&runs, "installed_gpu_hours");
     for idx in 0..runs.height() {
-        assert!((busy[idx] + idle[idx] - installed[idx]).abs() < 1e-9 * installed[idx]);
-        assert_eq!(installed[idx], 64.0 * 19_500.0);
+        assert!((busy[idx] + idle[idx] + down[idx] - installed[idx]).abs() < 1e-9 * installed[idx]);
+        assert!((installed[idx] - 64.0 * 19_500.0).abs() < 1e-6);
     }
 
     let summary = read_table(&dir.join("summary.parquet")).expect("summary.parquet reads back");
     assert_eq!(names(&summary), SUMMARY_COLUMNS);
-    let metrics_per_system = 10;
-    assert_eq!(summary.height(), 2 * metrics_per_system);
-    assert!(counts(&summary, "n").iter().all(|&n| n == 3));
+    let metrics_per_system = RUNS_COLUMNS.len() - 6;
+    let paired_metrics = 4;
+    assert_eq!(summary.height(), 2 * metrics_per_system + paired_metrics);
+    // mmc-example sets no prices, so spend per GPU-hour and savings are undefined (n = 0).
+    let undefined = ["spend_usd_per_gpu_hour", "savings_fraction"];
+    let metric = strings(&summary, "metric");
+    for (idx, n) in counts(&summary, "n").into_iter().enumerate() {
+        assert_eq!(n, if undefined.contains(&metric[idx].as_str()) { 0 } else { 3 }, "{}", metric[idx]);
+    }
+
+    let savings = read_table(&dir.join("savings.parquet")).expect("savings.parquet reads back");
+    assert_eq!(
+        names(&savings),
+        ["replication", "savings_fraction", "utilization_difference", "p95_wait_hours_difference", "lost_demand_fraction_difference", "scenario", "scenario_hash", "seed", "capsim_version"]
+    );
+    assert_eq!(savings.height(), 3);
+    let timeseries = read_table(&dir.join("timeseries.parquet")).expect("timeseries.parquet reads back");
+    assert_eq!(names(&timeseries)[..7], ["system", "week", "metric", "mean", "p05", "p50", "p95"]);
+    // 19,500 h hold 116 whole weeks; 5 metrics per week and system.
+    assert_eq!(timeseries.height(), 2 * 116 * 5);
     // The summary's mean of utilization is the mean of the runs' column.
     let metric = strings(&summary, "metric");
     let system = strings(&summary, "system");

@@ -1,0 +1,252 @@
+//! What one replication of one system measured, and the conservation laws it must obey.
+
+use crate::engine::Hours;
+
+/// Job counts, for one population (window arrivals, or every arrival).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct JobTally {
+    /// Jobs that arrived.
+    pub arrived: u64,
+    /// Jobs that started for the first time.
+    pub started: u64,
+    /// Jobs that ran to completion.
+    pub completed: u64,
+    /// Jobs that gave up before starting.
+    pub abandoned: u64,
+    /// Jobs that found every acceptable GPU priced above their maximum (lost demand).
+    pub priced_out: u64,
+    /// Jobs whose minimum GPU class the system does not have.
+    pub unserved: u64,
+    /// Runs cut short by a GPU failure (the job went back to the queue).
+    pub interrupted: u64,
+    /// Restarts of interrupted jobs.
+    pub restarted: u64,
+    /// Jobs whose first wait was > 0 (abandoners included).
+    pub waited: u64,
+    /// Sum of first waits, hours (abandoners until they left).
+    pub wait_hours: f64,
+    /// Jobs waiting now.
+    pub waiting: u64,
+    /// Jobs running now.
+    pub running: u64,
+}
+
+impl JobTally {
+    pub(super) fn record_wait(&mut self, wait: Hours) {
+        if wait > 0.0 {
+            self.waited += 1;
+            self.wait_hours += wait;
+        }
+    }
+
+    /// Every arrival is in exactly one state, and every run that began has ended or is running.
+    pub fn conserved(&self) -> bool {
+        self.arrived == self.completed + self.abandoned + self.priced_out + self.unserved + self.waiting + self.running
+            && self.started + self.restarted == self.completed + self.running + self.interrupted
+    }
+}
+
+/// Time integrals over an interval.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Areas {
+    /// ∫ busy GPUs dt.
+    pub busy_gpu_hours: f64,
+    /// ∫ idle (up, unused) GPUs dt.
+    pub idle_gpu_hours: f64,
+    /// ∫ failed GPUs dt.
+    pub down_gpu_hours: f64,
+    /// ∫ jobs waiting dt.
+    pub queue_job_hours: f64,
+    /// Length of the interval, hours.
+    pub hours: f64,
+}
+
+impl Areas {
+    pub(super) fn add(&mut self, busy: u32, idle: u32, down: u32, waiting: u64, dt: Hours) {
+        self.busy_gpu_hours += f64::from(busy) * dt;
+        self.idle_gpu_hours += f64::from(idle) * dt;
+        self.down_gpu_hours += f64::from(down) * dt;
+        self.queue_job_hours += waiting as f64 * dt;
+        self.hours += dt;
+    }
+
+    /// Busy ÷ (busy + idle); 0 when nothing was up.
+    pub fn utilization(&self) -> f64 {
+        let up = self.busy_gpu_hours + self.idle_gpu_hours;
+        if up > 0.0 { self.busy_gpu_hours / up } else { 0.0 }
+    }
+
+    /// The change from `earlier` to `self` (both cumulative).
+    pub fn since(&self, earlier: &Areas) -> Areas {
+        Areas {
+            busy_gpu_hours: self.busy_gpu_hours - earlier.busy_gpu_hours,
+            idle_gpu_hours: self.idle_gpu_hours - earlier.idle_gpu_hours,
+            down_gpu_hours: self.down_gpu_hours - earlier.down_gpu_hours,
+            queue_job_hours: self.queue_job_hours - earlier.queue_job_hours,
+            hours: self.hours - earlier.hours,
+        }
+    }
+}
+
+/// Operating costs accrued over an interval, USD.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Opex {
+    /// Electricity: (busy + idle × idle share) × kW × PUE × $/kWh.
+    pub power_usd: f64,
+    /// Facility: installed kW × $/kW-month.
+    pub facility_usd: f64,
+    /// Staff and other fixed costs.
+    pub fixed_usd: f64,
+}
+
+impl Opex {
+    /// The sum of the components.
+    pub fn total(&self) -> f64 {
+        self.power_usd + self.facility_usd + self.fixed_usd
+    }
+
+    pub(super) fn add(&mut self, other: &Opex) {
+        self.power_usd += other.power_usd;
+        self.facility_usd += other.facility_usd;
+        self.fixed_usd += other.fixed_usd;
+    }
+}
+
+/// Money of the jobs that arrived in the window, followed to their end.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Ledger {
+    /// What customers paid: compute plus egress.
+    pub spend_usd: f64,
+    /// The egress part of `spend_usd`.
+    pub egress_usd: f64,
+    /// Provider or operator revenue, summed site by site.
+    pub provider_revenue_usd: f64,
+    /// The protocol's share (distributed only).
+    pub protocol_revenue_usd: f64,
+}
+
+/// One week of one replication (weeks count from time 0).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Week {
+    /// Week index: covers hours [168·week, 168·(week + 1)).
+    pub week: u32,
+    /// GPUs installed at the end of the week.
+    pub installed_gpus: u32,
+    /// Busy ÷ up GPU-hours in the week.
+    pub utilization: f64,
+    /// Time-average jobs waiting.
+    pub queue_length: f64,
+    /// Reference-class price at the end of the week, USD per GPU-hour.
+    pub price_usd_per_gpu_hour: f64,
+    /// Jobs lost in the week: abandoned, priced out or unserved.
+    pub lost_jobs: u64,
+}
+
+/// Everything measured in one replication of one system.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Outcome {
+    /// GPUs installed at time 0.
+    pub initial_gpus: u64,
+    /// GPUs installed at the horizon.
+    pub gpus_at_horizon: u64,
+    /// Window start and end, hours.
+    pub window: (Hours, Hours),
+    /// Jobs that arrived in the window, followed to the end of the run.
+    pub window_jobs: JobTally,
+    /// The same population, as it stood at the horizon.
+    pub window_jobs_at_horizon: JobTally,
+    /// Every job of the run (warm-up and tail included), at the end of the run.
+    pub all_jobs: JobTally,
+    /// Integrals over the window.
+    pub window_areas: Areas,
+    /// Integrals over the whole run.
+    pub total_areas: Areas,
+    /// The window's busy/idle/down GPU-hours summed site by site (an independent count).
+    pub window_areas_by_site: Areas,
+    /// Busy GPU-hours in the window summed job by job.
+    pub window_busy_by_job: f64,
+    /// GPU-hours held by every run (complete or interrupted) of the whole run.
+    pub held_by_job: f64,
+    /// Sum of every job's time in queue (re-waits after failures included), hours.
+    pub wait_by_job: f64,
+    /// First waits of window jobs that started or abandoned, hours (for quantiles).
+    pub first_waits: Vec<f32>,
+    /// Reference-class GPU-hours of work of window jobs that completed.
+    pub useful_work_gpu_hours: f64,
+    /// Reference-class GPU-hours of work lost to failures (window jobs).
+    pub lost_work_gpu_hours: f64,
+    /// Reference-class GPU-hours of work of window jobs that gave up.
+    pub abandoned_work_gpu_hours: f64,
+    /// Reference-class GPU-hours of work of window jobs priced out or unserved.
+    pub refused_work_gpu_hours: f64,
+    /// Money of window jobs.
+    pub ledger: Ledger,
+    /// Operating costs over the window.
+    pub opex: Opex,
+    /// Depreciation over the window, USD.
+    pub depreciation_usd: f64,
+    /// Capex of GPUs delivered in the window, USD.
+    pub capex_usd: f64,
+    /// GPUs ordered in the window (procurement or reinvestment).
+    pub gpus_ordered: u64,
+    /// Operators that joined in the window.
+    pub operators_joined: u64,
+    /// Operators that decided to leave in the window.
+    pub operators_left: u64,
+    /// Reference-class price at the horizon.
+    pub price_at_horizon: f64,
+    /// Weekly series from time 0 to the horizon.
+    pub weeks: Vec<Week>,
+}
+
+/// Relative agreement of two sums of the same quantity added in different orders:
+/// float rounding allows ~n·ε relative error; 1e-9 is far above that for any run this
+/// tool makes and far below any bookkeeping mistake (one job-hour in a million).
+fn agree(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
+}
+
+impl Outcome {
+    /// Checks the conservation laws that must hold in every run, exactly for counts and
+    /// to rounding for hours and money.
+    ///
+    /// # Errors
+    /// A description of the first law that fails: that is a bug in capsim.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        let tallies =
+            [("window jobs at the horizon", &self.window_jobs_at_horizon), ("window jobs at the end", &self.window_jobs), ("all jobs at the end", &self.all_jobs)];
+        for (label, tally) in tallies {
+            if !tally.conserved() {
+                return Err(format!("job conservation fails for {label}: {tally:?}"));
+            }
+        }
+        if self.all_jobs.waiting != 0 || self.all_jobs.running != 0 {
+            return Err(format!("run ended with jobs in the system: {:?}", self.all_jobs));
+        }
+        let window = &self.window_areas;
+        let by_site = &self.window_areas_by_site;
+        let money = &self.ledger;
+        let checks = [
+            ("busy GPU-hours: system = sum over sites (window)", window.busy_gpu_hours, by_site.busy_gpu_hours),
+            ("idle GPU-hours: system = sum over sites (window)", window.idle_gpu_hours, by_site.idle_gpu_hours),
+            ("down GPU-hours: system = sum over sites (window)", window.down_gpu_hours, by_site.down_gpu_hours),
+            ("busy GPU-hours: time integral = sum over jobs (window)", window.busy_gpu_hours, self.window_busy_by_job),
+            ("busy GPU-hours: time integral = sum over runs (whole run)", self.total_areas.busy_gpu_hours, self.held_by_job),
+            ("Little: queue-length integral = sum of waits (whole run)", self.total_areas.queue_job_hours, self.wait_by_job),
+            ("window length", window.hours, self.window.1 - self.window.0),
+            ("money: customer spend = provider revenue + protocol revenue", money.spend_usd, money.provider_revenue_usd + money.protocol_revenue_usd),
+        ];
+        for (label, left, right) in checks {
+            if !agree(left, right) {
+                return Err(format!("{label} fails: {left} vs {right}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Installed GPU-hours over the window: busy + idle + down.
+    pub fn installed_gpu_hours(&self) -> f64 {
+        let window = &self.window_areas;
+        window.busy_gpu_hours + window.idle_gpu_hours + window.down_gpu_hours
+    }
+}

@@ -1,0 +1,1028 @@
+//! One system — the centralized cloud or the distributed network — serving a job stream.
+//!
+//! Capacity is a list of sites (data centers or operators), each with one GPU class in
+//! one region. A job runs on one site (gang: all its GPUs on one site), placed in its own
+//! region first, then elsewhere at a run-time slowdown (`latency_slowdown`: the job
+//! takes longer, and is billed for the longer time), on the cheapest acceptable class
+//! per unit of work. A job refuses a system whose every acceptable class is priced
+//! above its maximum (priced out), or which has no class fast enough (unserved).
+//!
+//! Queueing is first-fit in priority order: reserved-tier jobs before on-demand, first
+//! come first served within a tier, and whenever GPUs free up on a site the first
+//! waiting jobs that fit there start. A waiting job gives up when its patience runs out
+//! (0 = never waits). With one site and one-GPU jobs this is exactly M/M/c(+M).
+//!
+//! Measurement: jobs arriving in [warmup, horizon) are followed to their end. Because a
+//! later arrival can overtake an earlier one (priority, first-fit), arrivals continue
+//! past the horizon while any window job still waits, for at most one more window
+//! length, so window jobs keep competing with the demand that would really follow;
+//! after that, arrivals stop and the run drains.
+//!
+//! Supply events: GPU failures (each up GPU fails at rate 1/MTBF; a job on it goes back
+//! to the head of its queue and restarts or resumes from its last checkpoint, the work
+//! since then is lost), repairs, deliveries of ordered GPUs, operators joining; and a
+//! periodic review that moves prices, orders GPUs (centralized) and lets operators
+//! leave, join or reinvest (distributed). Reviews stop at the horizon.
+
+use rand::RngExt;
+use rand_distr::{Distribution, Exp1};
+
+use crate::engine::{EventQueue, Handled, Hours, Model};
+use crate::model::SystemKind;
+use crate::model::demand::{JobSource, JobSpec};
+use crate::model::outcome::{Areas, JobTally, Outcome, Week};
+use crate::model::queue::{Entry, WaitQueue};
+use crate::model::site::SiteState;
+use crate::montecarlo::seeds::{self, SimRng, Stream};
+use crate::scenario::supply::{HOURS_PER_WEEK, HOURS_PER_YEAR, PricePolicy, Site, System};
+use crate::scenario::{GpuClass, Scenario};
+
+/// Events of the system model. Indices refer to the model's own tables.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SystemEvent {
+    /// The next job of a segment arrives.
+    Arrival {
+        /// Segment index.
+        segment: u32,
+    },
+    /// A run ends (stale if the job was interrupted since).
+    Completion {
+        /// Job slot.
+        slot: u32,
+        /// The slot's epoch when the run started.
+        epoch: u32,
+    },
+    /// A waiting job's patience runs out (stale if it started since).
+    Abandon {
+        /// Job slot.
+        slot: u32,
+        /// The slot's epoch when the job joined the queue.
+        epoch: u32,
+    },
+    /// A failure candidate at a site (stale if the site's size changed since).
+    Failure {
+        /// Site index.
+        site: u32,
+        /// The site's failure generation when scheduled.
+        generation: u32,
+    },
+    /// A failed GPU is repaired.
+    Repair {
+        /// Site index.
+        site: u32,
+    },
+    /// Ordered GPUs arrive.
+    Delivery {
+        /// Order index.
+        order: u32,
+    },
+    /// An onboarded operator starts offering GPUs.
+    Join,
+    /// Periodic review: prices, procurement, entry, exit, reinvestment.
+    Review,
+    /// End of a week of the time series.
+    Snapshot,
+    /// The end of the window.
+    Horizon,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum JobState {
+    Free,
+    Waiting,
+    Running,
+}
+
+/// A job in the system; slots are reused, and `epoch` tells stale events and queue
+/// entries from live ones (it changes at every transition).
+#[derive(Debug, Clone, Copy)]
+struct Job {
+    epoch: u32,
+    state: JobState,
+    spec: JobSpec,
+    /// Remaining work, reference-class hours per GPU.
+    work_hours: Hours,
+    region: usize,
+    min_speed: f64,
+    arrived: Hours,
+    queued_at: Hours,
+    in_window: bool,
+    started_once: bool,
+    site: usize,
+    started: Hours,
+    /// Reference work done per hour on the current site (speed ÷ slowdown).
+    rate: f64,
+    /// Locked at start, USD per GPU-hour.
+    price: f64,
+}
+
+/// GPUs on their way to a site.
+#[derive(Debug, Clone, Copy)]
+struct Order {
+    site: usize,
+    gpus: u32,
+    capex_usd_per_gpu: f64,
+}
+
+/// The model of one system for one replication.
+pub struct SystemModel<'a> {
+    spec: &'a System,
+    classes: &'a [GpuClass],
+    kind: SystemKind,
+    master_seed: u64,
+    replication: u64,
+    sources: Vec<JobSource>,
+    segment_region: Vec<usize>,
+    segment_min_speed: Vec<f64>,
+    sites: Vec<SiteState>,
+    jobs: Vec<Job>,
+    free_slots: Vec<u32>,
+    queue: WaitQueue,
+    installed_total: u32,
+    free_total: u32,
+    down_total: u32,
+    /// GPUs installed per class on sites that are not leaving.
+    class_installed: Vec<u64>,
+    prices: Prices,
+    last_time: Hours,
+    arrival_cutoff: Hours,
+    tail_open: bool,
+    period_start: Hours,
+    period_start_areas: Areas,
+    period_abandoned_work: Vec<f64>,
+    week_start_areas: Areas,
+    week_start_lost: u64,
+    orders: Vec<Order>,
+    pending_joins: u32,
+    lead_rng: SimRng,
+    onboarding_rng: SimRng,
+    outcome: Outcome,
+}
+
+impl<'a> SystemModel<'a> {
+    /// The model of `spec` for replication `replication`, fed the scenario's demand.
+    pub fn new(scenario: &'a Scenario, spec: &'a System, kind: SystemKind, replication: u64) -> Self {
+        let sim = &scenario.simulation;
+        let sources = scenario
+            .segments
+            .iter()
+            .enumerate()
+            // The scenario has far fewer than 2^32 segments (the file is at most 4 MiB).
+            .map(|(idx, segment)| JobSource::new(segment, idx as u32, sim.seed, replication))
+            .collect();
+        let system_stream = |kind_id: u32| seeds::rng(sim.seed, replication, Stream::Supply { system: kind as u32, site: u32::MAX, kind: kind_id });
+        let mut model = SystemModel {
+            spec,
+            classes: &scenario.classes,
+            kind,
+            master_seed: sim.seed,
+            replication,
+            sources,
+            segment_region: scenario.segments.iter().map(|s| s.region).collect(),
+            segment_min_speed: scenario.segments.iter().map(|s| s.min_class_speed).collect(),
+            sites: Vec::new(),
+            jobs: Vec::new(),
+            free_slots: Vec::new(),
+            queue: WaitQueue::default(),
+            installed_total: 0,
+            free_total: 0,
+            down_total: 0,
+            class_installed: vec![0; scenario.classes.len()],
+            prices: Prices {
+                base_usd_per_gpu_hour: if spec.pricing.class_usd_per_gpu_hour.is_empty() {
+                    vec![0.0; scenario.classes.len()]
+                } else {
+                    spec.pricing.class_usd_per_gpu_hour.clone()
+                },
+                factor: 1.0,
+                reserved_discount: spec.pricing.reserved_discount,
+                latency_slowdown: spec.latency_slowdown,
+            },
+            last_time: 0.0,
+            arrival_cutoff: sim.horizon_hours + (sim.horizon_hours - sim.warmup_hours),
+            tail_open: false,
+            period_start: 0.0,
+            period_start_areas: Areas::default(),
+            period_abandoned_work: vec![0.0; scenario.regions.len()],
+            week_start_areas: Areas::default(),
+            week_start_lost: 0,
+            orders: Vec::new(),
+            pending_joins: 0,
+            lead_rng: system_stream(2),
+            onboarding_rng: system_stream(3),
+            outcome: Outcome { window: (sim.warmup_hours, sim.horizon_hours), initial_gpus: spec.initial_gpus(), ..Outcome::default() },
+        };
+        for site in &spec.sites {
+            model.add_site(site, 0.0);
+        }
+        model
+    }
+
+    /// Schedules first arrivals, the horizon, weekly snapshots, reviews and failures.
+    pub fn prime(&mut self, events: &mut EventQueue<SystemEvent>) {
+        let horizon = self.outcome.window.1;
+        for (idx, source) in self.sources.iter_mut().enumerate() {
+            if let Some(first) = source.next_arrival(0.0, self.arrival_cutoff) {
+                events.schedule(first, SystemEvent::Arrival { segment: idx as u32 });
+            }
+        }
+        events.schedule(horizon, SystemEvent::Horizon);
+        if HOURS_PER_WEEK <= horizon {
+            events.schedule(HOURS_PER_WEEK, SystemEvent::Snapshot);
+        }
+        if self.spec.needs_reviews() && self.spec.review_every_hours < horizon {
+            events.schedule(self.spec.review_every_hours, SystemEvent::Review);
+        }
+        for site in 0..self.sites.len() {
+            self.schedule_failure(0.0, site, events);
+        }
+    }
+
+    /// The measurements, once the engine has drained the queue.
+    pub fn finish(mut self) -> Outcome {
+        let (now, window) = (self.last_time, self.outcome.window);
+        let outcome = &mut self.outcome;
+        for site in &mut self.sites {
+            site.advance(now, window);
+            let areas = &site.window.areas;
+            outcome.window_areas_by_site.busy_gpu_hours += areas.busy_gpu_hours;
+            outcome.window_areas_by_site.idle_gpu_hours += areas.idle_gpu_hours;
+            outcome.window_areas_by_site.down_gpu_hours += areas.down_gpu_hours;
+            outcome.opex.add(&site.window.opex);
+            outcome.depreciation_usd += site.window.depreciation_usd;
+            outcome.ledger.provider_revenue_usd += site.window.revenue_usd;
+        }
+        self.outcome
+    }
+
+    fn add_site(&mut self, spec: &Site, now: Hours) -> usize {
+        let idx = self.sites.len();
+        let failure_rng = spec.reliability.as_ref().map(|_| {
+            let stream = |kind: u32| {
+                seeds::rng(self.master_seed, self.replication, Stream::Supply { system: self.kind as u32, site: idx as u32, kind })
+            };
+            (stream(0), stream(1))
+        });
+        let site = SiteState::new(spec, &self.classes[spec.class], now, failure_rng);
+        self.installed_total += site.installed;
+        self.free_total += site.free;
+        self.class_installed[site.class] += u64::from(site.installed);
+        self.sites.push(site);
+        idx
+    }
+
+    /// Integrates the system's GPU and queue counts from the last event up to `now`.
+    #[inline]
+    fn advance(&mut self, now: Hours) {
+        let dt = now - self.last_time;
+        if dt > 0.0 {
+            let busy = self.installed_total - self.free_total - self.down_total;
+            let waiting = self.outcome.all_jobs.waiting;
+            let (free, down) = (self.free_total, self.down_total);
+            self.outcome.total_areas.add(busy, free, down, waiting, dt);
+            let (warmup, horizon) = self.outcome.window;
+            let overlap = now.min(horizon) - self.last_time.max(warmup);
+            if overlap > 0.0 {
+                self.outcome.window_areas.add(busy, free, down, waiting, overlap);
+            }
+        }
+        self.last_time = now;
+    }
+
+    #[inline]
+    fn tally(&mut self, in_window: bool, update: impl Fn(&mut JobTally)) {
+        update(&mut self.outcome.all_jobs);
+        if in_window {
+            update(&mut self.outcome.window_jobs);
+        }
+    }
+
+    fn in_window(&self, now: Hours) -> bool {
+        now >= self.outcome.window.0 && now < self.outcome.window.1
+    }
+
+    /// The best site for `job` with room now: own region first, then the lowest price
+    /// per unit of work, then the lowest index.
+    fn place(&self, job: &Job) -> Option<usize> {
+        let mut best: Option<(bool, f64, usize)> = None;
+        for (idx, site) in self.sites.iter().enumerate() {
+            let Some(unit_price) = self.prices.acceptable(site, job) else { continue };
+            let remote = site.region != job.region;
+            let better = match best {
+                None => true,
+                Some((best_remote, best_price, _)) => (!remote && best_remote) || (remote == best_remote && unit_price < best_price),
+            };
+            if better {
+                best = Some((remote, unit_price, idx));
+            }
+        }
+        best.map(|(_, _, idx)| idx)
+    }
+
+    /// Why a job refuses the system outright, if it does.
+    fn refusal(&self, job: &Job) -> Option<Refusal> {
+        let mut capable = false;
+        for (class_idx, class) in self.classes.iter().enumerate() {
+            if self.class_installed[class_idx] == 0 || class.speed < job.min_speed {
+                continue;
+            }
+            capable = true;
+            if self.prices.price(class_idx, job.spec.reserved) / class.speed <= job.spec.max_price_usd_per_gpu_hour {
+                return None;
+            }
+        }
+        Some(if capable { Refusal::PricedOut } else { Refusal::Unserved })
+    }
+
+    fn take_slot(&mut self, job: Job) -> u32 {
+        match self.free_slots.pop() {
+            Some(slot) => {
+                let epoch = self.jobs[slot as usize].epoch;
+                self.jobs[slot as usize] = Job { epoch, ..job };
+                slot
+            }
+            None => {
+                self.jobs.push(job);
+                // Slots are bounded by jobs in the system, far below 2^32.
+                (self.jobs.len() - 1) as u32
+            }
+        }
+    }
+
+    fn release_slot(&mut self, slot: u32) {
+        let job = &mut self.jobs[slot as usize];
+        job.state = JobState::Free;
+        job.epoch = job.epoch.wrapping_add(1);
+        self.free_slots.push(slot);
+    }
+
+    fn on_arrival(&mut self, now: Hours, segment: u32, events: &mut EventQueue<SystemEvent>) -> Handled {
+        if now >= self.outcome.window.1 {
+            self.tail_open = self.tail_open && self.outcome.window_jobs.waiting > 0;
+            if !self.tail_open {
+                return Handled::Stale;
+            }
+        }
+        let source = &mut self.sources[segment as usize];
+        let spec = source.next_job();
+        if let Some(next) = source.next_arrival(now, self.arrival_cutoff) {
+            events.schedule(next, SystemEvent::Arrival { segment });
+        }
+        let in_window = self.in_window(now);
+        self.tally(in_window, |tally| tally.arrived += 1);
+        let job = Job {
+            epoch: 0,
+            state: JobState::Waiting,
+            spec,
+            work_hours: spec.duration_hours,
+            region: self.segment_region[segment as usize],
+            min_speed: self.segment_min_speed[segment as usize],
+            arrived: now,
+            queued_at: now,
+            in_window,
+            started_once: false,
+            site: 0,
+            started: 0.0,
+            rate: 1.0,
+            price: 0.0,
+        };
+        if let Some(refusal) = self.refusal(&job) {
+            if in_window {
+                self.outcome.refused_work_gpu_hours += f64::from(spec.gpus) * spec.duration_hours;
+            }
+            match refusal {
+                Refusal::PricedOut => self.tally(in_window, |tally| tally.priced_out += 1),
+                Refusal::Unserved => self.tally(in_window, |tally| tally.unserved += 1),
+            }
+            return Handled::Processed;
+        }
+        if let Some(site) = self.place(&job) {
+            let slot = self.take_slot(job);
+            self.start(now, slot, site, false, events);
+        } else if spec.patience_hours == Some(0.0) {
+            self.tally(in_window, |tally| {
+                tally.abandoned += 1;
+            });
+            if in_window {
+                self.outcome.first_waits.push(0.0);
+                self.outcome.abandoned_work_gpu_hours += f64::from(spec.gpus) * spec.duration_hours;
+            }
+            self.period_abandoned_work[job.region] += f64::from(spec.gpus) * spec.duration_hours;
+        } else {
+            let slot = self.take_slot(job);
+            self.enqueue(slot, false);
+            if let Some(patience) = spec.patience_hours {
+                let epoch = self.jobs[slot as usize].epoch;
+                events.schedule(now + patience, SystemEvent::Abandon { slot, epoch });
+            }
+        }
+        Handled::Processed
+    }
+
+    /// Puts a job in its tier's queue: at the back, or at the front for a job whose run
+    /// was interrupted (it was already served once).
+    fn enqueue(&mut self, slot: u32, front: bool) {
+        let job = &mut self.jobs[slot as usize];
+        job.state = JobState::Waiting;
+        job.epoch = job.epoch.wrapping_add(1);
+        let (in_window, tier, gpus, epoch) = (job.in_window, usize::from(!job.spec.reserved), job.spec.gpus, job.epoch);
+        self.queue.push(tier, gpus, slot, epoch, front);
+        self.tally(in_window, |tally| tally.waiting += 1);
+    }
+
+    /// Starts the job in `slot` on `site` now; `queued` says whether it leaves the queue.
+    fn start(&mut self, now: Hours, slot: u32, site_idx: usize, queued: bool, events: &mut EventQueue<SystemEvent>) {
+        let window = self.outcome.window;
+        let price = {
+            let job = &self.jobs[slot as usize];
+            self.prices.price(self.sites[site_idx].class, job.spec.reserved)
+        };
+        let site = &mut self.sites[site_idx];
+        site.advance(now, window);
+        let job = &mut self.jobs[slot as usize];
+        debug_assert!(job.spec.gpus <= site.free, "started a job without enough free GPUs");
+        site.free -= job.spec.gpus;
+        self.free_total -= job.spec.gpus;
+        let slowdown = if site.region == job.region { 1.0 } else { self.prices.latency_slowdown };
+        job.state = JobState::Running;
+        job.epoch = job.epoch.wrapping_add(1);
+        job.site = site_idx;
+        job.started = now;
+        job.rate = site.speed / slowdown;
+        job.price = price;
+        let wait = now - job.queued_at;
+        let first = !job.started_once;
+        job.started_once = true;
+        let (in_window, epoch, run_hours) = (job.in_window, job.epoch, job.work_hours / job.rate);
+        if queued {
+            self.queue.went_stale();
+        }
+        self.outcome.wait_by_job += wait;
+        if first {
+            if in_window {
+                self.outcome.first_waits.push(wait as f32);
+            }
+            self.tally(in_window, |tally| {
+                tally.started += 1;
+                tally.running += 1;
+                tally.record_wait(wait);
+                if queued {
+                    tally.waiting -= 1;
+                }
+            });
+        } else {
+            self.tally(in_window, |tally| {
+                tally.restarted += 1;
+                tally.running += 1;
+                tally.waiting -= 1;
+            });
+        }
+        events.schedule(now + run_hours, SystemEvent::Completion { slot, epoch });
+    }
+
+    /// Ends the current run of the job in `slot`: bills the GPU-hours held and counts them.
+    /// Returns the site and the GPUs to give back.
+    fn end_run(&mut self, now: Hours, slot: u32) -> (usize, u32) {
+        let job = self.jobs[slot as usize];
+        let held_hours = now - job.started;
+        let gpus = f64::from(job.spec.gpus);
+        self.outcome.held_by_job += gpus * held_hours;
+        let (warmup, horizon) = self.outcome.window;
+        let overlap = now.min(horizon) - job.started.max(warmup);
+        if overlap > 0.0 {
+            self.outcome.window_busy_by_job += gpus * overlap;
+        }
+        self.bill(job.site, job.in_window, job.price * gpus * held_hours, false);
+        self.sites[job.site].advance(now, self.outcome.window);
+        (job.site, job.spec.gpus)
+    }
+
+    /// Records a customer payment and splits it between the site and the protocol.
+    fn bill(&mut self, site: usize, in_window: bool, amount_usd: f64, egress: bool) {
+        let site_share = amount_usd * (1.0 - self.spec.take_rate);
+        self.sites[site].period.revenue_usd += site_share;
+        if in_window {
+            self.sites[site].window.revenue_usd += site_share;
+            let ledger = &mut self.outcome.ledger;
+            ledger.spend_usd += amount_usd;
+            ledger.protocol_revenue_usd += amount_usd * self.spec.take_rate;
+            if egress {
+                ledger.egress_usd += amount_usd;
+            }
+        }
+    }
+
+    /// Gives `gpus` GPUs back to a site: free again, or retired if the site is leaving.
+    fn release(&mut self, site_idx: usize, gpus: u32, now: Hours, events: &mut EventQueue<SystemEvent>) {
+        let site = &mut self.sites[site_idx];
+        if site.leaving {
+            site.retire(gpus);
+            self.installed_total -= gpus;
+            self.schedule_failure(now, site_idx, events);
+        } else {
+            site.free += gpus;
+            self.free_total += gpus;
+        }
+    }
+
+    fn on_completion(&mut self, now: Hours, slot: u32, epoch: u32, events: &mut EventQueue<SystemEvent>) -> Handled {
+        let job = self.jobs[slot as usize];
+        if job.epoch != epoch || job.state != JobState::Running {
+            return Handled::Stale;
+        }
+        let (site, gpus) = self.end_run(now, slot);
+        if job.spec.data_gb > 0.0 {
+            self.bill(site, job.in_window, job.spec.data_gb * self.spec.pricing.egress_usd_per_gb, true);
+        }
+        if job.in_window {
+            self.outcome.useful_work_gpu_hours += f64::from(gpus) * job.spec.duration_hours;
+        }
+        self.tally(job.in_window, |tally| {
+            tally.completed += 1;
+            tally.running -= 1;
+        });
+        self.release_slot(slot);
+        self.release(site, gpus, now, events);
+        self.start_on_site(now, site, events);
+        Handled::Processed
+    }
+
+    fn on_abandon(&mut self, now: Hours, slot: u32, epoch: u32) -> Handled {
+        let job = self.jobs[slot as usize];
+        if job.epoch != epoch || job.state != JobState::Waiting {
+            return Handled::Stale;
+        }
+        // First-fit: every waiting job that fits has started, so a job leaving frees
+        // nothing another could use; only its queue entry goes stale.
+        let wait = now - job.arrived;
+        self.outcome.wait_by_job += wait;
+        let work = f64::from(job.spec.gpus) * job.spec.duration_hours;
+        if job.in_window {
+            self.outcome.first_waits.push(wait as f32);
+            self.outcome.abandoned_work_gpu_hours += work;
+        }
+        self.period_abandoned_work[job.region] += work;
+        self.tally(job.in_window, |tally| {
+            tally.abandoned += 1;
+            tally.waiting -= 1;
+            tally.record_wait(wait);
+        });
+        self.queue.went_stale();
+        self.release_slot(slot);
+        Handled::Processed
+    }
+
+    /// Starts waiting jobs on `site_idx`, whose free GPUs just grew: in priority order,
+    /// each job that fits there (other sites had no room for it, or it would be running).
+    fn start_on_site(&mut self, now: Hours, site_idx: usize, events: &mut EventQueue<SystemEvent>) {
+        loop {
+            let site = &self.sites[site_idx];
+            if site.leaving || site.free == 0 {
+                break;
+            }
+            let (jobs, prices) = (&self.jobs, &self.prices);
+            let live = |entry: Entry| is_live(jobs, entry);
+            let accept = |entry: Entry| prices.acceptable(site, &jobs[entry.slot as usize]).is_some();
+            let Some(entry) = self.queue.first_fit(site.free, live, accept) else { break };
+            self.start(now, entry.slot, site_idx, true, events);
+        }
+        let jobs = &self.jobs;
+        self.queue.compact(|entry| is_live(jobs, entry));
+    }
+
+    /// Starts every waiting job that fits anywhere (after prices or capacity changed broadly).
+    fn start_anywhere(&mut self, now: Hours, events: &mut EventQueue<SystemEvent>) {
+        let jobs = &self.jobs;
+        for entry in self.queue.in_order(|entry| is_live(jobs, entry)) {
+            let job = self.jobs[entry.slot as usize];
+            if let Some(site) = self.place(&job) {
+                self.start(now, entry.slot, site, true, events);
+            }
+        }
+        let jobs = &self.jobs;
+        self.queue.compact(|entry| is_live(jobs, entry));
+    }
+
+    /// Schedules the next failure candidate of a site: candidates come at rate
+    /// installed/MTBF, and one that picks a GPU already down is ignored, so each up GPU
+    /// fails at rate 1/MTBF exactly (thinning). Failures stop once the window is over
+    /// and no window job remains.
+    fn schedule_failure(&mut self, now: Hours, site_idx: usize, events: &mut EventQueue<SystemEvent>) {
+        let site = &mut self.sites[site_idx];
+        site.failure_generation = site.failure_generation.wrapping_add(1);
+        let (Some(reliability), Some((failure_rng, _))) = (&site.reliability, &mut site.failure_rng) else { return };
+        if site.installed == 0 {
+            return;
+        }
+        let unit: f64 = Exp1.sample(failure_rng);
+        let at = now + unit * reliability.mtbf_hours / f64::from(site.installed);
+        events.schedule(at, SystemEvent::Failure { site: site_idx as u32, generation: site.failure_generation });
+    }
+
+    fn window_jobs_present(&self) -> bool {
+        let tally = &self.outcome.window_jobs;
+        tally.waiting + tally.running > 0
+    }
+
+    fn on_failure(&mut self, now: Hours, site_idx: usize, generation: u32, events: &mut EventQueue<SystemEvent>) -> Handled {
+        if self.sites[site_idx].failure_generation != generation {
+            return Handled::Stale;
+        }
+        if now >= self.outcome.window.1 && !self.window_jobs_present() {
+            return Handled::Stale;
+        }
+        let window = self.outcome.window;
+        let site = &mut self.sites[site_idx];
+        site.advance(now, window);
+        let Some((failure_rng, _)) = &mut site.failure_rng else { return Handled::Stale };
+        let pick = (failure_rng.random::<f64>() * f64::from(site.installed)) as u32;
+        let (down, busy) = (site.down, site.busy());
+        if pick < down {
+            // The candidate fell on a GPU already down: no event (thinning).
+        } else if pick < down + busy {
+            let target = pick - down;
+            let victim = self.running_job_on(site_idx, target);
+            self.interrupt(now, victim, events);
+        } else {
+            let site = &mut self.sites[site_idx];
+            site.free -= 1;
+            site.down += 1;
+            self.free_total -= 1;
+            self.down_total += 1;
+            self.schedule_repair(now, site_idx, events);
+        }
+        self.schedule_failure(now, site_idx, events);
+        Handled::Processed
+    }
+
+    /// The running job on a site holding the `target`-th busy GPU (jobs in slot order).
+    fn running_job_on(&self, site_idx: usize, target: u32) -> u32 {
+        let mut seen = 0;
+        for (slot, job) in self.jobs.iter().enumerate() {
+            if job.state == JobState::Running && job.site == site_idx {
+                seen += job.spec.gpus;
+                if seen > target {
+                    return slot as u32;
+                }
+            }
+        }
+        unreachable!("busy GPUs of a site are held by its running jobs")
+    }
+
+    /// A GPU under a running job failed: the job loses the work since its last
+    /// checkpoint and goes back to the head of its queue; the GPU goes down.
+    fn interrupt(&mut self, now: Hours, slot: u32, events: &mut EventQueue<SystemEvent>) {
+        let (site_idx, gpus) = self.end_run(now, slot);
+        let job = &mut self.jobs[slot as usize];
+        let held_hours = now - job.started;
+        let progress = held_hours * job.rate;
+        let checkpoint = self.sites[site_idx].reliability.as_ref().and_then(|r| r.checkpoint_every_hours);
+        let saved = checkpoint.map_or(0.0, |every| ((held_hours / every).floor() * every * job.rate).min(progress));
+        job.work_hours -= saved;
+        let (in_window, lost) = (job.in_window, (progress - saved) * f64::from(gpus));
+        if in_window {
+            self.outcome.lost_work_gpu_hours += lost;
+        }
+        self.tally(in_window, |tally| {
+            tally.interrupted += 1;
+            tally.running -= 1;
+        });
+        self.enqueue(slot, true);
+        self.release(site_idx, gpus - 1, now, events);
+        let site = &mut self.sites[site_idx];
+        site.down += 1;
+        self.down_total += 1;
+        self.schedule_repair(now, site_idx, events);
+        self.start_anywhere(now, events);
+    }
+
+    fn schedule_repair(&mut self, now: Hours, site_idx: usize, events: &mut EventQueue<SystemEvent>) {
+        let site = &mut self.sites[site_idx];
+        let (Some(reliability), Some((_, repair_rng))) = (&site.reliability, &mut site.failure_rng) else { return };
+        let hours = reliability.mttr_hours.sample(repair_rng);
+        events.schedule(now + hours, SystemEvent::Repair { site: site_idx as u32 });
+    }
+
+    fn on_repair(&mut self, now: Hours, site_idx: usize, events: &mut EventQueue<SystemEvent>) {
+        self.sites[site_idx].advance(now, self.outcome.window);
+        self.sites[site_idx].down -= 1;
+        self.down_total -= 1;
+        self.release(site_idx, 1, now, events);
+        self.start_on_site(now, site_idx, events);
+    }
+
+    fn on_delivery(&mut self, now: Hours, order_idx: u32, events: &mut EventQueue<SystemEvent>) {
+        let order = self.orders[order_idx as usize];
+        let site = &mut self.sites[order.site];
+        site.advance(now, self.outcome.window);
+        site.on_order -= order.gpus;
+        if site.leaving {
+            return;
+        }
+        site.add_gpus(order.gpus, order.capex_usd_per_gpu);
+        self.installed_total += order.gpus;
+        self.free_total += order.gpus;
+        self.class_installed[site.class] += u64::from(order.gpus);
+        if self.in_window(now) {
+            self.outcome.capex_usd += f64::from(order.gpus) * order.capex_usd_per_gpu;
+        }
+        self.schedule_failure(now, order.site, events);
+        self.start_on_site(now, order.site, events);
+    }
+
+    fn on_join(&mut self, now: Hours, events: &mut EventQueue<SystemEvent>) {
+        self.pending_joins -= 1;
+        let spec: &'a System = self.spec;
+        let Some(entry) = &spec.entry else { return };
+        let mut template = entry.template.clone();
+        template.name = format!("joined-{}", self.sites.len());
+        let site = self.add_site(&template, now);
+        if self.in_window(now) {
+            self.outcome.operators_joined += 1;
+            self.outcome.capex_usd += f64::from(template.gpus) * template.costs.capex_usd_per_gpu;
+        }
+        self.schedule_failure(now, site, events);
+        self.start_on_site(now, site, events);
+    }
+
+    fn on_snapshot(&mut self, now: Hours, events: &mut EventQueue<SystemEvent>) {
+        let areas = self.outcome.total_areas.since(&self.week_start_areas);
+        let all = &self.outcome.all_jobs;
+        let lost = all.abandoned + all.priced_out + all.unserved;
+        let week = self.outcome.weeks.len() as u32;
+        self.outcome.weeks.push(Week {
+            week,
+            installed_gpus: self.installed_total,
+            utilization: areas.utilization(),
+            queue_length: if areas.hours > 0.0 { areas.queue_job_hours / areas.hours } else { 0.0 },
+            price_usd_per_gpu_hour: self.reference_price(),
+            lost_jobs: lost - self.week_start_lost,
+        });
+        self.week_start_areas = self.outcome.total_areas;
+        self.week_start_lost = lost;
+        let next = now + HOURS_PER_WEEK;
+        if next <= self.outcome.window.1 {
+            events.schedule(next, SystemEvent::Snapshot);
+        }
+    }
+
+    fn reference_price(&self) -> f64 {
+        self.spec.pricing.reference_usd_per_gpu_hour * self.prices.factor
+    }
+
+    fn on_horizon(&mut self) {
+        self.outcome.window_jobs_at_horizon = self.outcome.window_jobs;
+        self.outcome.gpus_at_horizon = u64::from(self.installed_total);
+        self.outcome.price_at_horizon = self.reference_price();
+        self.tail_open = self.outcome.window_jobs.waiting > 0;
+    }
+
+    fn on_review(&mut self, now: Hours, events: &mut EventQueue<SystemEvent>) {
+        let window = self.outcome.window;
+        for site in &mut self.sites {
+            site.advance(now, window);
+        }
+        let period_hours = now - self.period_start;
+        let period = self.outcome.total_areas.since(&self.period_start_areas);
+        let old_factor = self.prices.factor;
+        self.reprice(now, period.utilization());
+        if self.spec.procurement.is_some() {
+            self.procure(now, period_hours, events);
+        }
+        self.exit(now, period_hours, events);
+        self.enter(now, period_hours, events);
+        self.reinvest(now, events);
+        for site in &mut self.sites {
+            site.period = Default::default();
+        }
+        self.period_start = now;
+        self.period_start_areas = self.outcome.total_areas;
+        self.period_abandoned_work.iter_mut().for_each(|work| *work = 0.0);
+        if self.prices.factor < old_factor {
+            self.start_anywhere(now, events);
+        }
+        let next = now + self.spec.review_every_hours;
+        if next < self.outcome.window.1 {
+            events.schedule(next, SystemEvent::Review);
+        }
+    }
+
+    fn reprice(&mut self, now: Hours, utilization: f64) {
+        let reference = self.spec.pricing.reference_usd_per_gpu_hour;
+        match self.spec.pricing.policy {
+            PricePolicy::Fixed => {}
+            PricePolicy::Scheduled { annual_decline } => self.prices.factor = (1.0 - annual_decline).powf(now / HOURS_PER_YEAR),
+            PricePolicy::UtilizationTarget { target, sensitivity, max_step, floor_usd, ceiling_usd } => {
+                let step = (sensitivity * (utilization - target)).clamp(-max_step, max_step);
+                let price = (reference * self.prices.factor * (1.0 + step)).clamp(floor_usd, ceiling_usd);
+                if reference > 0.0 {
+                    self.prices.factor = price / reference;
+                }
+            }
+        }
+    }
+
+    /// Centralized planning, region by region: demand over the last period (GPU-hours
+    /// served plus those given up) grown over the mean lead time, against installed and
+    /// ordered GPUs; orders whole servers to bring projected utilization to the target.
+    fn procure(&mut self, now: Hours, period_hours: f64, events: &mut EventQueue<SystemEvent>) {
+        let spec: &'a System = self.spec;
+        let Some(plan) = &spec.procurement else { return };
+        if period_hours <= 0.0 {
+            return;
+        }
+        let growth = (1.0 + plan.forecast_annual_growth).powf(plan.lead_time_hours.mean() / HOURS_PER_YEAR);
+        for region in 0..self.period_abandoned_work.len() {
+            let Some(target_site) = self.sites.iter().position(|s| s.region == region && !s.leaving) else { continue };
+            let in_region = self.sites.iter().filter(|s| s.region == region && !s.leaving);
+            let (busy, capacity) = in_region.fold((0.0, 0.0), |(busy, capacity), s| {
+                (busy + s.period.areas.busy_gpu_hours, capacity + f64::from(s.installed + s.on_order))
+            });
+            let demand_gpus = (busy + self.period_abandoned_work[region]) / period_hours * growth;
+            if demand_gpus <= plan.target_utilization * capacity {
+                continue;
+            }
+            let needed = demand_gpus / plan.target_utilization - capacity;
+            let multiple = f64::from(plan.order_multiple);
+            let gpus = ((needed / multiple).ceil() * multiple) as u32;
+            let lead = plan.lead_time_hours.sample(&mut self.lead_rng);
+            let Some((gpus, ready)) = self.power_for(now, target_site, gpus) else { continue };
+            let capex = self.sites[target_site].costs.capex_usd_per_gpu;
+            self.order(now, target_site, gpus, capex, (now + lead).max(ready), events);
+        }
+    }
+
+    /// Power for `gpus` more GPUs at a site: (GPUs that fit, when the power is ready).
+    /// Without a power lead time the limit is hard and the order is cut to fit.
+    fn power_for(&mut self, now: Hours, site_idx: usize, gpus: u32) -> Option<(u32, Hours)> {
+        let site = &self.sites[site_idx];
+        let Some(limit_mw) = site.power_mw else { return Some((gpus, now)) };
+        let after = site.installed + site.on_order + gpus;
+        if site.power_needed_mw(after) <= limit_mw {
+            return Some((gpus, now));
+        }
+        let power_lead = self.spec.procurement.as_ref().and_then(|p| p.power_lead_time_hours.clone());
+        match power_lead {
+            Some(lead) => {
+                let ready = now + lead.sample(&mut self.lead_rng);
+                let needed = site.power_needed_mw(after);
+                self.sites[site_idx].power_mw = Some(needed);
+                Some((gpus, ready))
+            }
+            None => {
+                let per_gpu = site.power_needed_mw(1);
+                let room = ((limit_mw - site.power_needed_mw(site.installed + site.on_order)) / per_gpu).floor();
+                (room >= 1.0).then(|| ((room as u32).min(gpus), now))
+            }
+        }
+    }
+
+    fn order(&mut self, now: Hours, site: usize, gpus: u32, capex_usd_per_gpu: f64, arrives: Hours, events: &mut EventQueue<SystemEvent>) {
+        self.sites[site].on_order += gpus;
+        if self.in_window(now) {
+            self.outcome.gpus_ordered += u64::from(gpus);
+        }
+        self.orders.push(Order { site, gpus, capex_usd_per_gpu });
+        events.schedule(arrives, SystemEvent::Delivery { order: (self.orders.len() - 1) as u32 });
+    }
+
+    /// Operators whose trailing yield stayed below the floor leave: their free GPUs go
+    /// at once, busy ones as their jobs end.
+    fn exit(&mut self, now: Hours, period_hours: f64, events: &mut EventQueue<SystemEvent>) {
+        let spec: &'a System = self.spec;
+        let Some(rule) = &spec.exit else { return };
+        for idx in 0..self.sites.len() {
+            let site = &mut self.sites[idx];
+            if site.leaving {
+                continue;
+            }
+            if site.period_yield(period_hours) < rule.below_yield {
+                site.low_reviews += 1;
+            } else {
+                site.low_reviews = 0;
+            }
+            if site.low_reviews >= rule.after_reviews {
+                site.leaving = true;
+                let free = site.free;
+                site.free = 0;
+                site.retire(free);
+                self.class_installed[site.class] -= u64::from(site.installed + free);
+                self.installed_total -= free;
+                self.free_total -= free;
+                if self.in_window(now) {
+                    self.outcome.operators_left += 1;
+                }
+                self.schedule_failure(now, idx, events);
+            }
+        }
+    }
+
+    /// New operators decide to join while the network's trailing yield beats the hurdle.
+    fn enter(&mut self, now: Hours, period_hours: f64, events: &mut EventQueue<SystemEvent>) {
+        let spec: &'a System = self.spec;
+        let Some(entry) = &spec.entry else { return };
+        let active = self.sites.iter().filter(|s| !s.leaving);
+        let (cash, capital) = active.fold((0.0, 0.0), |(cash, capital), s| (cash + s.period.revenue_usd - s.period.opex.total(), capital + s.capital_usd));
+        let network_yield = if capital > 0.0 && period_hours > 0.0 { cash / capital * HOURS_PER_YEAR / period_hours } else { 0.0 };
+        if network_yield <= entry.hurdle_yield {
+            return;
+        }
+        let present = self.sites.iter().filter(|s| !s.leaving).count() as u64 + u64::from(self.pending_joins);
+        let room = u64::from(entry.max_operators).saturating_sub(present).min(u64::from(entry.per_review));
+        for _ in 0..room {
+            let delay = entry.onboarding_hours.sample(&mut self.onboarding_rng);
+            self.pending_joins += 1;
+            events.schedule(now + delay, SystemEvent::Join);
+        }
+    }
+
+    /// Operators set aside a share of their positive operating cash and buy GPUs of
+    /// their class when the fund covers one, delivered after a sampled lead time.
+    fn reinvest(&mut self, now: Hours, events: &mut EventQueue<SystemEvent>) {
+        let spec: &'a System = self.spec;
+        let Some(rule) = &spec.reinvest else { return };
+        let (lead_time, share) = (&rule.lead_time_hours, rule.share);
+        for idx in 0..self.sites.len() {
+            let site = &mut self.sites[idx];
+            if site.leaving {
+                continue;
+            }
+            let cash = site.period.revenue_usd - site.period.opex.total();
+            if cash > 0.0 {
+                site.reinvest_fund_usd += share * cash;
+            }
+            let price = self.classes[site.class].capex_usd;
+            if price <= 0.0 || site.reinvest_fund_usd < price {
+                continue;
+            }
+            let gpus = (site.reinvest_fund_usd / price).floor();
+            site.reinvest_fund_usd -= gpus * price;
+            let arrives = now + lead_time.sample(&mut self.lead_rng);
+            self.order(now, idx, gpus as u32, price, arrives, events);
+        }
+    }
+}
+
+/// Whether a queue entry still stands for a waiting job.
+fn is_live(jobs: &[Job], entry: Entry) -> bool {
+    let job = &jobs[entry.slot as usize];
+    job.epoch == entry.epoch && job.state == JobState::Waiting
+}
+
+/// Current prices of a system.
+struct Prices {
+    /// Price per GPU-hour of each class before the policy's factor and tier discount.
+    base_usd_per_gpu_hour: Vec<f64>,
+    /// Where the pricing policy has moved prices, relative to the base.
+    factor: f64,
+    reserved_discount: f64,
+    latency_slowdown: f64,
+}
+
+impl Prices {
+    /// Price per GPU-hour of a class now, for a job of the given tier.
+    #[inline]
+    fn price(&self, class: usize, reserved: bool) -> f64 {
+        let discount = if reserved { 1.0 - self.reserved_discount } else { 1.0 };
+        self.base_usd_per_gpu_hour[class] * self.factor * discount
+    }
+
+    /// Whether `job` may run on `site` now, and at what price per reference GPU-hour of work.
+    #[inline]
+    fn acceptable(&self, site: &SiteState, job: &Job) -> Option<f64> {
+        if site.leaving || site.free < job.spec.gpus || site.speed < job.min_speed {
+            return None;
+        }
+        let slowdown = if site.region == job.region { 1.0 } else { self.latency_slowdown };
+        let unit_price = self.price(site.class, job.spec.reserved) / site.speed * slowdown;
+        (unit_price <= job.spec.max_price_usd_per_gpu_hour).then_some(unit_price)
+    }
+}
+
+/// Why a job refuses a system outright.
+enum Refusal {
+    PricedOut,
+    Unserved,
+}
+
+impl Model for SystemModel<'_> {
+    type Event = SystemEvent;
+
+    #[inline]
+    fn handle(&mut self, now: Hours, event: SystemEvent, events: &mut EventQueue<SystemEvent>) -> Handled {
+        self.advance(now);
+        match event {
+            SystemEvent::Arrival { segment } => return self.on_arrival(now, segment, events),
+            SystemEvent::Completion { slot, epoch } => return self.on_completion(now, slot, epoch, events),
+            SystemEvent::Abandon { slot, epoch } => return self.on_abandon(now, slot, epoch),
+            SystemEvent::Failure { site, generation } => return self.on_failure(now, site as usize, generation, events),
+            SystemEvent::Repair { site } => self.on_repair(now, site as usize, events),
+            SystemEvent::Delivery { order } => self.on_delivery(now, order, events),
+            SystemEvent::Join => self.on_join(now, events),
+            SystemEvent::Review => self.on_review(now, events),
+            SystemEvent::Snapshot => self.on_snapshot(now, events),
+            SystemEvent::Horizon => self.on_horizon(),
+        }
+        Handled::Processed
+    }
+}

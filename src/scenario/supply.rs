@@ -1,0 +1,602 @@
+//! The supply side of a scenario: GPU classes, regions, and the two systems
+//! (data centers with procurement; operators with entry, exit and reinvestment), their
+//! costs and their pricing policies, resolved from the raw file with defaults applied.
+
+use serde_saphyr::{Location, Spanned};
+
+use super::raw::{
+    self, RawCentralized, RawCosts, RawDistributed, RawGpuClass, RawOperators, RawPricing, RawProcurement, RawScenario, RawSegment,
+};
+use super::{Checker, dist};
+use crate::dist::Dist;
+
+/// Hours per week, for `*_weeks` keys.
+pub const HOURS_PER_WEEK: f64 = 168.0;
+/// Hours per year (365 days), for annual rates and `*_per_year` costs.
+pub const HOURS_PER_YEAR: f64 = 8760.0;
+/// Hours per month (a twelfth of a year), for `*_per_kw_month` costs.
+pub const HOURS_PER_MONTH: f64 = HOURS_PER_YEAR / 12.0;
+
+/// A GPU type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GpuClass {
+    /// Name used in scenario files (`H100`, …).
+    pub name: String,
+    /// Work per hour relative to the reference class (H100 = 1): a job's duration is
+    /// given for the reference class and divided by this.
+    pub speed: f64,
+    /// Board power at full load, kW.
+    pub power_kw: f64,
+    /// Purchase price per GPU, USD, with its share of server and networking.
+    pub capex_usd: f64,
+}
+
+/// The built-in catalog. H100 is the reference (speed 1) and its numbers are the
+/// MISSION.md calibration (700 W; ~$30k per GPU, an 8×H100 server being $300–350k with
+/// networking). The other speeds are rough training-throughput ratios and their prices
+/// approximate 2024–2025 street prices: assumptions to override with `gpu_classes:`.
+pub fn builtin_classes() -> Vec<GpuClass> {
+    let class = |name: &str, speed, power_kw, capex_usd| GpuClass { name: name.to_string(), speed, power_kw, capex_usd };
+    vec![
+        class("H100", 1.0, 0.70, 30_000.0),
+        class("H200", 1.3, 0.70, 35_000.0),
+        class("B200", 2.2, 1.00, 45_000.0),
+        class("A100", 0.45, 0.40, 12_000.0),
+        class("L40S", 0.5, 0.35, 9_000.0),
+        class("RTX4090", 0.3, 0.45, 2_000.0),
+    ]
+}
+
+/// One system: its sites (data centers or operators) and the rules that change them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct System {
+    /// Sites present at time 0. A multi-GPU job runs on a single site (gang).
+    pub sites: Vec<Site>,
+    /// Prices and the policy that moves them.
+    pub pricing: Pricing,
+    /// Run-time multiplier for a job placed outside its own region.
+    pub latency_slowdown: f64,
+    /// Share of customer spend kept by the protocol (distributed only; 0 otherwise).
+    pub take_rate: f64,
+    /// Hours between reviews (prices, procurement, entry and exit, reinvestment).
+    pub review_every_hours: f64,
+    /// Centralized capacity planning.
+    pub procurement: Option<Procurement>,
+    /// Distributed: operators joining while yields beat a hurdle.
+    pub entry: Option<Entry>,
+    /// Distributed: operators leaving when their yield stays low.
+    pub exit: Option<Exit>,
+    /// Distributed: operators buying GPUs with a share of their cash.
+    pub reinvest: Option<Reinvest>,
+}
+
+impl System {
+    /// A fixed pool of `gpus` reference-class GPUs in the first region, every mechanism
+    /// off: the queueing model of the validation cases.
+    pub fn pool(gpus: u32) -> System {
+        System {
+            sites: vec![Site::plain("pool", 0, 0, gpus, Costs::free())],
+            pricing: Pricing::none(),
+            latency_slowdown: 1.0,
+            take_rate: 0.0,
+            review_every_hours: defaults::REVIEW_EVERY_HOURS,
+            procurement: None,
+            entry: None,
+            exit: None,
+            reinvest: None,
+        }
+    }
+
+    /// GPUs installed at time 0.
+    pub fn initial_gpus(&self) -> u64 {
+        self.sites.iter().map(|site| u64::from(site.gpus)).sum()
+    }
+
+    /// Whether anything changes the system over time besides jobs.
+    pub fn needs_reviews(&self) -> bool {
+        self.procurement.is_some()
+            || self.entry.is_some()
+            || self.exit.is_some()
+            || self.reinvest.is_some()
+            || !matches!(self.pricing.policy, PricePolicy::Fixed)
+    }
+}
+
+/// A data center or an operator.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Site {
+    /// Label (data center region/class, or operator group and number).
+    pub name: String,
+    /// Region index.
+    pub region: usize,
+    /// GPU class index.
+    pub class: usize,
+    /// GPUs offered at the start.
+    pub gpus: u32,
+    /// Power available to GPUs (IT load × PUE), MW; `None` = not a constraint.
+    pub power_mw: Option<f64>,
+    /// Cost structure.
+    pub costs: Costs,
+    /// Failures; `None` = GPUs never fail.
+    pub reliability: Option<Reliability>,
+}
+
+impl Site {
+    fn plain(name: &str, region: usize, class: usize, gpus: u32, costs: Costs) -> Site {
+        Site { name: name.to_string(), region, class, gpus, power_mw: None, costs, reliability: None }
+    }
+}
+
+/// What a site's GPUs cost to own and run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Costs {
+    /// Paid per GPU when it is delivered; 0 for GPUs already owned (sunk).
+    pub capex_usd_per_gpu: f64,
+    /// Value per GPU on which yield is measured: the capex, or for sunk GPUs their
+    /// resale value (class capex × residual fraction).
+    pub capital_usd_per_gpu: f64,
+    /// Straight-line depreciation life, years.
+    pub depreciation_years: f64,
+    /// Value left at the end of the life, as a share of capex.
+    pub residual_fraction: f64,
+    /// Electricity price, USD per kWh.
+    pub electricity_usd_per_kwh: f64,
+    /// Power usage effectiveness (facility power ÷ IT power).
+    pub pue: f64,
+    /// Power drawn by an idle GPU as a share of full load.
+    pub idle_power_fraction: f64,
+    /// Facility (space, cooling, colocation) cost per kW of GPU power per month.
+    pub facility_usd_per_kw_month: f64,
+    /// Staff and other fixed costs per site per year.
+    pub fixed_usd_per_year: f64,
+}
+
+impl Costs {
+    /// Nothing costs anything: money not modelled.
+    pub fn free() -> Costs {
+        Costs {
+            capex_usd_per_gpu: 0.0,
+            capital_usd_per_gpu: 0.0,
+            depreciation_years: 1.0,
+            residual_fraction: 0.0,
+            electricity_usd_per_kwh: 0.0,
+            pue: 1.0,
+            idle_power_fraction: 0.0,
+            facility_usd_per_kw_month: 0.0,
+            fixed_usd_per_year: 0.0,
+        }
+    }
+
+    /// Depreciation per GPU-hour installed, USD (straight line to the residual).
+    pub fn depreciation_usd_per_gpu_hour(&self) -> f64 {
+        self.capex_usd_per_gpu * (1.0 - self.residual_fraction) / (self.depreciation_years * HOURS_PER_YEAR)
+    }
+}
+
+/// GPU failures: each GPU fails at rate 1/MTBF while up and is repaired after MTTR.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reliability {
+    /// Mean time between failures of one GPU, hours.
+    pub mtbf_hours: f64,
+    /// Repair time, hours.
+    pub mttr_hours: Dist,
+    /// A failed job resumes from its last checkpoint (taken every this many hours of
+    /// run time); `None` = it restarts from the beginning.
+    pub checkpoint_every_hours: Option<f64>,
+}
+
+/// Prices of one system.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pricing {
+    /// How prices move.
+    pub policy: PricePolicy,
+    /// Price of one reference-class GPU-hour at time 0, USD.
+    pub reference_usd_per_gpu_hour: f64,
+    /// Price per GPU-hour of each class at time 0 (explicit, or the reference price × speed).
+    pub class_usd_per_gpu_hour: Vec<f64>,
+    /// Discount for the reserved tier, a share of the price.
+    pub reserved_discount: f64,
+    /// Data transfer out, USD per GB.
+    pub egress_usd_per_gb: f64,
+}
+
+impl Pricing {
+    /// Free: money not modelled.
+    pub fn none() -> Pricing {
+        Pricing {
+            policy: PricePolicy::Fixed,
+            reference_usd_per_gpu_hour: 0.0,
+            class_usd_per_gpu_hour: Vec::new(),
+            reserved_discount: 0.0,
+            egress_usd_per_gb: 0.0,
+        }
+    }
+}
+
+/// A pricing policy; every class's price moves by the same factor.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PricePolicy {
+    /// Prices never change.
+    Fixed,
+    /// Prices fall by `annual_decline` a year, compounded at each review.
+    Scheduled {
+        /// Yearly decline, a share of the price.
+        annual_decline: f64,
+    },
+    /// At each review the price moves by `sensitivity × (utilization − target)`, bounded
+    /// by ±`max_step`, then clamped to [floor, ceiling] (reference-class prices).
+    UtilizationTarget {
+        /// Utilization aimed at.
+        target: f64,
+        /// Relative price change per unit of utilization gap.
+        sensitivity: f64,
+        /// Largest relative change per review.
+        max_step: f64,
+        /// Lowest reference-class price, USD per GPU-hour.
+        floor_usd: f64,
+        /// Highest reference-class price, USD per GPU-hour.
+        ceiling_usd: f64,
+    },
+}
+
+/// Centralized capacity planning by periodic review.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Procurement {
+    /// Order when projected utilization exceeds this.
+    pub target_utilization: f64,
+    /// Time from order to delivery, hours.
+    pub lead_time_hours: Dist,
+    /// Orders are whole multiples of this many GPUs (a server).
+    pub order_multiple: u32,
+    /// Growth the planner assumes when projecting demand over the lead time.
+    pub forecast_annual_growth: f64,
+    /// Time to add data-center power when an order exceeds it, hours; `None` = power
+    /// limits are hard: orders beyond them are cut.
+    pub power_lead_time_hours: Option<Dist>,
+}
+
+/// Operators joining the network.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    /// Operators join while the network's trailing yield exceeds this.
+    pub hurdle_yield: f64,
+    /// Time from the decision to join to offering GPUs, hours.
+    pub onboarding_hours: Dist,
+    /// Operators that decide to join at one review.
+    pub per_review: u32,
+    /// Cap on operators in the network (present and onboarding).
+    pub max_operators: u32,
+    /// What a new operator looks like.
+    pub template: Site,
+}
+
+/// Operators leaving the network.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exit {
+    /// An operator whose trailing yield is below this …
+    pub below_yield: f64,
+    /// … for this many consecutive reviews leaves (after its running jobs end).
+    pub after_reviews: u32,
+}
+
+/// Operators buying more GPUs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reinvest {
+    /// Share of each review's positive operating cash set aside for GPUs.
+    pub share: f64,
+    /// Time from order to delivery, hours (the same market as anyone's).
+    pub lead_time_hours: Dist,
+}
+
+/// Documented defaults of the supply side.
+pub mod defaults {
+    /// `review_every_hours`: weekly.
+    pub const REVIEW_EVERY_HOURS: f64 = 168.0;
+    /// `distributed.take_rate`: 20%, the protocol fee of Aethir and Akash (MISSION.md).
+    pub const TAKE_RATE: f64 = 0.2;
+    /// `costs.depreciation_years`: 5, the low end of hyperscaler filings (5–6 years).
+    pub const DEPRECIATION_YEARS: f64 = 5.0;
+    /// `costs.residual_fraction`: 0.3, mid-range of 25–35% after 36 months.
+    pub const RESIDUAL_FRACTION: f64 = 0.3;
+    /// `costs.electricity_usd_per_kwh`: 0.08, the US industrial average.
+    pub const ELECTRICITY_USD_PER_KWH: f64 = 0.08;
+    /// `costs.pue` of data centers: 1.2 (hyperscale 1.1–1.2).
+    pub const PUE_CENTRALIZED: f64 = 1.2;
+    /// `costs.pue` of operators: 1.56, the industry average (Uptime Institute 2024).
+    pub const PUE_OPERATOR: f64 = 1.56;
+    /// `costs.idle_power_fraction`: 0.15, an assumption (an idle H100 draws ~60–100 W of 700).
+    pub const IDLE_POWER_FRACTION: f64 = 0.15;
+    /// `procurement.order_multiple`: one 8-GPU server.
+    pub const ORDER_MULTIPLE: u32 = 8;
+    /// `entry.operators_per_review`.
+    pub const OPERATORS_PER_REVIEW: u32 = 1;
+    /// `entry.max_operators`.
+    pub const MAX_OPERATORS: u32 = 10_000;
+    /// `exit.after_reviews`: a quarter of weekly reviews.
+    pub const EXIT_AFTER_REVIEWS: u32 = 13;
+    /// `pricing.sensitivity`: a 10-point utilization gap moves the price 10%.
+    pub const SENSITIVITY: f64 = 1.0;
+    /// `pricing.max_step`: at most 5% per review.
+    pub const MAX_STEP: f64 = 0.05;
+}
+
+/// Which system a raw block belongs to, for defaults and messages.
+#[derive(Clone, Copy, PartialEq)]
+enum Side {
+    Centralized,
+    Distributed,
+}
+
+impl Side {
+    fn key(self) -> &'static str {
+        match self {
+            Side::Centralized => "centralized",
+            Side::Distributed => "distributed",
+        }
+    }
+}
+
+impl Checker<'_> {
+    /// The class catalog: built-ins, then the scenario's own (replacing same names).
+    pub(super) fn classes(&mut self, raw: &RawScenario) -> Vec<GpuClass> {
+        let mut classes = builtin_classes();
+        for entry in raw.gpu_classes.iter().flatten() {
+            let RawGpuClass { name, speed, power_kw, capex_usd } = &entry.value;
+            let class = GpuClass { name: name.clone(), speed: speed.0, power_kw: power_kw.0, capex_usd: capex_usd.0 };
+            match classes.iter_mut().find(|c| c.name == *name) {
+                Some(existing) => *existing = class,
+                None => classes.push(class),
+            }
+        }
+        classes
+    }
+
+    /// Region names: as listed, or one region called `default`.
+    pub(super) fn regions(&mut self, raw: &RawScenario) -> Vec<String> {
+        let Some(regions) = &raw.regions else { return vec!["default".to_string()] };
+        if regions.value.is_empty() {
+            self.report(&regions.referenced, "regions", &hinted("the region list is empty", "list at least one region name, or omit `regions`"));
+            return vec!["default".to_string()];
+        }
+        for (idx, name) in regions.value.iter().enumerate() {
+            if regions.value[..idx].contains(name) {
+                self.report(&regions.referenced, "regions", &hinted(&format!("region `{name}` is listed twice"), "region names must be unique"));
+            }
+        }
+        regions.value.clone()
+    }
+
+    /// Looks `name` up in `names`, reporting an unknown name with the valid ones.
+    pub(super) fn lookup(&mut self, names: &[String], name: &Spanned<String>, key_path: &str, what: &str) -> usize {
+        if let Some(idx) = names.iter().position(|n| *n == name.value) {
+            return idx;
+        }
+        let valid: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+        let closest = names.iter().min_by_key(|n| super::diagnostic::edit_distance(n, &name.value)).cloned().unwrap_or_default();
+        let message = hinted(
+            &format!("unknown {what} `{}`", name.value),
+            &format!("did you mean `{closest}`? valid {what}s: {}", valid.join(", ")),
+        );
+        self.report(&name.referenced, key_path, &message);
+        0
+    }
+
+    pub(super) fn centralized(&mut self, raw: &Spanned<RawCentralized>, ctx: &Context) -> System {
+        let side = Side::Centralized;
+        let block = &raw.value;
+        let costs = self.costs(block.costs.as_ref(), side, ctx.classes[0].capex_usd);
+        let mut sites = Vec::new();
+        match (&block.gpus, &block.data_centers) {
+            (Some(gpus), None) => sites.push(Site::plain("dc-0", 0, 0, gpus.value.0, costs.clone())),
+            (None, Some(centers)) if !centers.is_empty() => {
+                for (idx, center) in centers.iter().enumerate() {
+                    let key = format!("centralized.data_centers[{idx}]");
+                    let region = self.lookup(&ctx.regions, &center.region, &format!("{key}.region"), "region");
+                    let class = center.gpu_class.as_ref().map_or(0, |c| self.lookup(&ctx.class_names(), c, &format!("{key}.gpu_class"), "GPU class"));
+                    let costs = self.costs(block.costs.as_ref(), side, ctx.classes[class].capex_usd);
+                    let name = format!("{}-{}", ctx.regions[region], ctx.classes[class].name);
+                    sites.push(Site { name, region, class, gpus: center.gpus.value.0, power_mw: center.power_mw.map(|p| p.0), costs, reliability: None });
+                }
+            }
+            _ => self.report(&raw.referenced, side.key(), &hinted("give exactly one of `gpus` or a non-empty `data_centers` list", "`gpus: 512` is one data center of the reference class in the first region")),
+        }
+        System {
+            sites,
+            pricing: self.pricing(block.pricing.as_ref(), side, &raw.referenced, ctx),
+            latency_slowdown: block.latency_slowdown.map_or(1.0, |s| s.0),
+            take_rate: 0.0,
+            review_every_hours: block.review_every_hours.map_or(defaults::REVIEW_EVERY_HOURS, |h| h.0),
+            procurement: block.procurement.as_ref().map(|p| self.procurement(p)),
+            entry: None,
+            exit: None,
+            reinvest: None,
+        }
+    }
+
+    fn procurement(&mut self, raw: &RawProcurement) -> Procurement {
+        Procurement {
+            target_utilization: raw.target_utilization.0,
+            lead_time_hours: dist(&raw.lead_time_weeks).scaled(HOURS_PER_WEEK),
+            order_multiple: raw.order_multiple.map_or(defaults::ORDER_MULTIPLE, |c| c.0),
+            forecast_annual_growth: raw.forecast_annual_growth.map_or(0.0, |g| g.0),
+            power_lead_time_hours: raw.power_lead_time_weeks.as_ref().map(|d| dist(d).scaled(HOURS_PER_WEEK)),
+        }
+    }
+
+    pub(super) fn distributed(&mut self, raw: &Spanned<RawDistributed>, ctx: &Context) -> System {
+        let side = Side::Distributed;
+        let block = &raw.value;
+        let mut sites = Vec::new();
+        match (&block.gpus, &block.operators) {
+            (Some(gpus), None) => {
+                let costs = self.costs(None, side, ctx.classes[0].capex_usd);
+                sites.push(Site::plain("operator-0", 0, 0, gpus.value.0, costs));
+            }
+            (None, Some(groups)) if !groups.is_empty() => {
+                for (group_idx, group) in groups.iter().enumerate() {
+                    let template = self.operator(group, &format!("distributed.operators[{group_idx}]"), ctx);
+                    for number in 0..group.count.map_or(1, |c| c.0) {
+                        let mut site = template.clone();
+                        site.name = format!("group{group_idx}-{number}");
+                        sites.push(site);
+                    }
+                }
+            }
+            _ => self.report(&raw.referenced, side.key(), &hinted("give exactly one of `gpus` or a non-empty `operators` list", "`gpus: 448` is one operator of the reference class in the first region")),
+        }
+        let entry = block.entry.as_ref().map(|entry| Entry {
+            hurdle_yield: entry.hurdle_yield.0,
+            onboarding_hours: dist(&entry.onboarding_weeks).scaled(HOURS_PER_WEEK),
+            per_review: entry.operators_per_review.map_or(defaults::OPERATORS_PER_REVIEW, |c| c.0),
+            max_operators: entry.max_operators.map_or(defaults::MAX_OPERATORS, |c| c.0),
+            template: self.operator(&entry.template, "distributed.entry.template", ctx),
+        });
+        System {
+            sites,
+            pricing: self.pricing(block.pricing.as_ref(), side, &raw.referenced, ctx),
+            latency_slowdown: block.latency_slowdown.map_or(1.0, |s| s.0),
+            take_rate: block.take_rate.map_or(defaults::TAKE_RATE, |t| t.0),
+            review_every_hours: block.review_every_hours.map_or(defaults::REVIEW_EVERY_HOURS, |h| h.0),
+            procurement: None,
+            entry,
+            exit: block.exit.as_ref().map(|exit| Exit {
+                below_yield: exit.below_yield.0,
+                after_reviews: exit.after_reviews.map_or(defaults::EXIT_AFTER_REVIEWS, |c| c.0),
+            }),
+            reinvest: block.reinvest.as_ref().map(|r| Reinvest { share: r.share.0, lead_time_hours: dist(&r.lead_time_weeks).scaled(HOURS_PER_WEEK) }),
+        }
+    }
+
+    /// One operator of a group; availability scales the GPUs it offers.
+    fn operator(&mut self, raw: &RawOperators, key: &str, ctx: &Context) -> Site {
+        let region = raw.region.as_ref().map_or(0, |r| self.lookup(&ctx.regions, r, &format!("{key}.region"), "region"));
+        let class = raw.gpu_class.as_ref().map_or(0, |c| self.lookup(&ctx.class_names(), c, &format!("{key}.gpu_class"), "GPU class"));
+        let owned = raw.gpus.value.0;
+        let availability = raw.availability.as_ref().map_or(1.0, |a| a.value.0);
+        let offered = (f64::from(owned) * availability).round() as u32;
+        if offered == 0 {
+            let at = raw.availability.as_ref().map_or(&raw.gpus.referenced, |a| &a.referenced);
+            let message = hinted(&format!("{owned} GPUs × availability {availability} rounds to 0 GPUs offered"), "raise availability or gpus");
+            self.report(at, &format!("{key}.availability"), &message);
+        }
+        let reliability = raw.mtbf_hours.map(|mtbf| Reliability {
+            mtbf_hours: mtbf.0,
+            mttr_hours: raw.mttr_hours.as_ref().map_or(Dist::Constant(defaults_mttr()), dist),
+            checkpoint_every_hours: raw.checkpoint_every_hours.map(|c| c.0),
+        });
+        Site {
+            name: String::new(),
+            region,
+            class,
+            gpus: offered.max(1),
+            power_mw: None,
+            costs: self.costs(raw.costs.as_ref(), Side::Distributed, ctx.classes[class].capex_usd),
+            reliability,
+        }
+    }
+
+    fn costs(&mut self, raw: Option<&RawCosts>, side: Side, class_capex_usd: f64) -> Costs {
+        let empty = RawCosts::default();
+        let raw = raw.unwrap_or(&empty);
+        let residual_fraction = raw.residual_fraction.map_or(defaults::RESIDUAL_FRACTION, |f| f.0);
+        // Data centers buy their GPUs; operators already own theirs unless told otherwise.
+        let default_capex = if side == Side::Centralized { class_capex_usd } else { 0.0 };
+        let capex_usd_per_gpu = raw.capex_usd_per_gpu.map_or(default_capex, |c| c.0);
+        let capital_usd_per_gpu = if capex_usd_per_gpu > 0.0 { capex_usd_per_gpu } else { class_capex_usd * residual_fraction };
+        Costs {
+            capex_usd_per_gpu,
+            capital_usd_per_gpu,
+            depreciation_years: raw.depreciation_years.map_or(defaults::DEPRECIATION_YEARS, |y| y.0),
+            residual_fraction,
+            electricity_usd_per_kwh: raw.electricity_usd_per_kwh.map_or(defaults::ELECTRICITY_USD_PER_KWH, |e| e.0),
+            pue: raw.pue.map_or(if side == Side::Centralized { defaults::PUE_CENTRALIZED } else { defaults::PUE_OPERATOR }, |p| p.0),
+            idle_power_fraction: raw.idle_power_fraction.map_or(defaults::IDLE_POWER_FRACTION, |f| f.0),
+            facility_usd_per_kw_month: raw.facility_usd_per_kw_month.map_or(0.0, |f| f.0),
+            fixed_usd_per_year: raw.fixed_usd_per_year.map_or(0.0, |f| f.0),
+        }
+    }
+
+    fn pricing(&mut self, raw: Option<&RawPricing>, side: Side, at: &Location, ctx: &Context) -> Pricing {
+        let Some(raw) = raw else { return Pricing::none() };
+        let reference = raw.usd_per_gpu_hour.0;
+        let mut class_prices: Vec<f64> = ctx.classes.iter().map(|c| reference * c.speed).collect();
+        for (idx, entry) in raw.class_usd_per_gpu_hour.iter().flatten().enumerate() {
+            let key = format!("{}.pricing.class_usd_per_gpu_hour[{idx}].gpu_class", side.key());
+            let class = self.lookup(&ctx.class_names(), &entry.gpu_class, &key, "GPU class");
+            class_prices[class] = entry.usd_per_gpu_hour.0;
+        }
+        let key = |field: &str| format!("{}.pricing.{field}", side.key());
+        let policy = match raw.policy.unwrap_or(raw::PolicyName::Fixed) {
+            raw::PolicyName::Fixed => PricePolicy::Fixed,
+            raw::PolicyName::Scheduled => match raw.annual_decline {
+                Some(decline) => PricePolicy::Scheduled { annual_decline: decline.0 },
+                None => {
+                    self.report(at, &key("annual_decline"), &hinted("policy `scheduled` needs `annual_decline`", "e.g. annual_decline: 0.2 for −20% a year"));
+                    PricePolicy::Fixed
+                }
+            },
+            raw::PolicyName::UtilizationTarget => {
+                let Some(target) = raw.target_utilization else {
+                    self.report(at, &key("target_utilization"), &hinted("policy `utilization_target` needs `target_utilization`", "e.g. target_utilization: 0.75"));
+                    return Pricing::none();
+                };
+                let floor_usd = raw.floor_usd_per_gpu_hour.map_or(0.0, |f| f.0);
+                let ceiling_usd = raw.ceiling_usd_per_gpu_hour.map_or(f64::MAX, |c| c.0);
+                if floor_usd > ceiling_usd {
+                    self.report(at, &key("floor_usd_per_gpu_hour"), &hinted(&format!("floor {floor_usd} is above ceiling {ceiling_usd}"), "the floor must not exceed the ceiling"));
+                }
+                PricePolicy::UtilizationTarget {
+                    target: target.0,
+                    sensitivity: raw.sensitivity.map_or(defaults::SENSITIVITY, |s| s.0),
+                    max_step: raw.max_step.map_or(defaults::MAX_STEP, |s| s.0),
+                    floor_usd,
+                    ceiling_usd,
+                }
+            }
+        };
+        Pricing {
+            policy,
+            reference_usd_per_gpu_hour: reference,
+            class_usd_per_gpu_hour: class_prices,
+            reserved_discount: raw.reserved_discount.map_or(0.0, |d| d.0),
+            egress_usd_per_gb: raw.egress_usd_per_gb.map_or(0.0, |e| e.0),
+        }
+    }
+
+    /// A job larger than every site it may run on could never start and would wait forever.
+    pub(super) fn jobs_fit(&mut self, system: &str, sites: &[&Site], segments: &[RawSegment], largest_per_segment: &[u32]) {
+        let biggest = sites.iter().map(|site| site.gpus).max().unwrap_or(0);
+        for (idx, segment) in segments.iter().enumerate() {
+            let largest = largest_per_segment[idx];
+            if largest > biggest {
+                let Some(spec) = &segment.gpus_per_job else { continue };
+                let message = hinted(
+                    &format!("segment `{}` asks for up to {largest} GPUs per job but the largest {system} site has {biggest}", segment.name.value),
+                    &format!("a job runs on one site (gang), so it could never start; give a {system} site more GPUs or cap gpus_per_job"),
+                );
+                self.report(&spec.referenced, &format!("demand.segments[{idx}].gpus_per_job"), &message);
+            }
+        }
+    }
+}
+
+/// Mean repair time when `mttr_hours` is omitted: one day (an assumption).
+fn defaults_mttr() -> f64 {
+    24.0
+}
+
+/// What supply resolution needs from the rest of the scenario.
+pub(super) struct Context {
+    pub classes: Vec<GpuClass>,
+    pub regions: Vec<String>,
+}
+
+impl Context {
+    fn class_names(&self) -> Vec<String> {
+        self.classes.iter().map(|c| c.name.clone()).collect()
+    }
+}
+
+fn hinted(message: &str, hint: &str) -> String {
+    format!("{message}{}{hint}", raw::HINT_SEPARATOR)
+}
