@@ -290,7 +290,8 @@ fn print_run_report(
     for (system, spec) in scenario.systems() {
         writeln!(out, "\n{system} ({} GPUs at the start)          mean   95% CI of the mean", spec.initial_gpus())?;
         let priced = spec.pricing.reference_usd_per_gpu_hour > 0.0;
-        let shown = |row: &&SummaryRow| row.system == system.as_str() && HEADLINE.contains(&row.metric) && (priced || !row.metric.contains("usd"));
+        let shown =
+            |row: &&SummaryRow| row.system == system.as_str() && HEADLINE.contains(&row.metric) && (priced || !row.metric.contains("usd"));
         for row in summary.iter().filter(shown) {
             let s = &row.stats;
             writeln!(out, "  {:<24} {:>12}   [{}, {}]", row.metric, number(s.mean), number(s.ci95_low), number(s.ci95_high))?;

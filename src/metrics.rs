@@ -12,7 +12,9 @@ use crate::model::outcome::{Outcome, Week};
 
 /// One row of `runs.parquet`: one replication of one system, over the jobs that arrived
 /// in the window (followed to their end) and the GPU-hours and costs of the window.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Equality is bit-for-bit (NaN equals NaN): it is what "identical results" means.
+#[derive(Debug, Clone)]
 pub struct RunMetrics {
     /// Replication index (0-based).
     pub replication: u64,
@@ -26,13 +28,17 @@ pub struct RunMetrics {
     pub mean_wait_hours: f64,
     /// 95th percentile of first waits (started or abandoned window jobs), hours.
     pub p95_wait_hours: f64,
+    /// Mean first wait of reserved-tier jobs, hours (NaN when there are none).
+    pub mean_wait_hours_reserved: f64,
+    /// Mean first wait of on-demand jobs, hours (NaN when there are none).
+    pub mean_wait_hours_on_demand: f64,
     /// Share of window arrivals that gave up waiting.
     pub abandon_fraction: f64,
     /// Share of window arrivals that found every acceptable GPU above their maximum price.
     pub priced_out_fraction: f64,
     /// Share of window arrivals whose minimum GPU class the system lacks.
     pub unserved_fraction: f64,
-    /// Abandoned + priced out + unserved, as a share of window arrivals.
+    /// Abandoned + priced out + unserved + stranded + failed, as a share of window arrivals.
     pub lost_demand_fraction: f64,
     /// Reference-class GPU-hours of work of those lost jobs.
     pub lost_demand_gpu_hours: f64,
@@ -50,6 +56,11 @@ pub struct RunMetrics {
     pub jobs_priced_out: u64,
     /// Window arrivals unserved (no GPU class fast enough).
     pub jobs_unserved: u64,
+    /// Window arrivals that could never start: every site left, or prices stayed above
+    /// their maximum after the last review.
+    pub jobs_stranded: u64,
+    /// Window arrivals given up after `MAX_INTERRUPTIONS` failures.
+    pub jobs_failed: u64,
     /// Runs of window jobs cut short by GPU failures.
     pub jobs_interrupted: u64,
     /// Window arrivals still waiting or running at the horizon.
@@ -106,6 +117,39 @@ pub struct RunMetrics {
     pub weeks: Vec<Week>,
 }
 
+impl PartialEq for RunMetrics {
+    fn eq(&self, other: &Self) -> bool {
+        let bits = |row: &RunMetrics| -> Vec<(&'static str, u64)> {
+            row.columns()
+                .into_iter()
+                .map(|(name, cell)| match cell {
+                    Cell::F64(value) => (name, value.to_bits()),
+                    Cell::U64(value) => (name, value),
+                })
+                .collect()
+        };
+        let week_bits = |row: &RunMetrics| -> Vec<[u64; 6]> {
+            row.weeks
+                .iter()
+                .map(|w| {
+                    [
+                        u64::from(w.week),
+                        u64::from(w.installed_gpus),
+                        w.utilization.to_bits(),
+                        w.queue_length.to_bits(),
+                        w.price_usd_per_gpu_hour.to_bits(),
+                        w.lost_jobs,
+                    ]
+                })
+                .collect()
+        };
+        self.replication == other.replication
+            && self.system == other.system
+            && bits(self) == bits(other)
+            && week_bits(self) == week_bits(other)
+    }
+}
+
 /// A cell of a `runs.parquet` row.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Cell {
@@ -132,7 +176,7 @@ impl RunMetrics {
         let at_horizon = &outcome.window_jobs_at_horizon;
         let areas = &outcome.window_areas;
         let per_arrival = |x: f64| if jobs.arrived == 0 { 0.0 } else { x / jobs.arrived as f64 };
-        let lost = jobs.abandoned + jobs.priced_out + jobs.unserved;
+        let lost = jobs.abandoned + jobs.priced_out + jobs.unserved + jobs.stranded + jobs.failed;
         let mut waits = outcome.first_waits.clone();
         let queued_or_started = waits.len() as f64;
         let p95_wait_hours = if waits.is_empty() {
@@ -150,6 +194,8 @@ impl RunMetrics {
             p_wait: per_arrival(jobs.waited as f64),
             mean_wait_hours: if queued_or_started > 0.0 { jobs.wait_hours / queued_or_started } else { 0.0 },
             p95_wait_hours,
+            mean_wait_hours_reserved: tier_mean(outcome.tier_waits[0]),
+            mean_wait_hours_on_demand: tier_mean(outcome.tier_waits[1]),
             abandon_fraction: per_arrival(jobs.abandoned as f64),
             priced_out_fraction: per_arrival(jobs.priced_out as f64),
             unserved_fraction: per_arrival(jobs.unserved as f64),
@@ -162,6 +208,8 @@ impl RunMetrics {
             jobs_abandoned: jobs.abandoned,
             jobs_priced_out: jobs.priced_out,
             jobs_unserved: jobs.unserved,
+            jobs_stranded: jobs.stranded,
+            jobs_failed: jobs.failed,
             jobs_interrupted: jobs.interrupted,
             jobs_in_system_at_horizon: at_horizon.waiting + at_horizon.running,
             busy_gpu_hours: areas.busy_gpu_hours,
@@ -204,6 +252,8 @@ impl RunMetrics {
             ("p_wait", F64(self.p_wait)),
             ("mean_wait_hours", F64(self.mean_wait_hours)),
             ("p95_wait_hours", F64(self.p95_wait_hours)),
+            ("mean_wait_hours_reserved", F64(self.mean_wait_hours_reserved)),
+            ("mean_wait_hours_on_demand", F64(self.mean_wait_hours_on_demand)),
             ("abandon_fraction", F64(self.abandon_fraction)),
             ("priced_out_fraction", F64(self.priced_out_fraction)),
             ("unserved_fraction", F64(self.unserved_fraction)),
@@ -216,6 +266,8 @@ impl RunMetrics {
             ("jobs_abandoned", U64(self.jobs_abandoned)),
             ("jobs_priced_out", U64(self.jobs_priced_out)),
             ("jobs_unserved", U64(self.jobs_unserved)),
+            ("jobs_stranded", U64(self.jobs_stranded)),
+            ("jobs_failed", U64(self.jobs_failed)),
             ("jobs_interrupted", U64(self.jobs_interrupted)),
             ("jobs_in_system_at_horizon", U64(self.jobs_in_system_at_horizon)),
             ("busy_gpu_hours", F64(self.busy_gpu_hours)),
@@ -243,6 +295,10 @@ impl RunMetrics {
             ("events", U64(self.events)),
         ]
     }
+}
+
+fn tier_mean((jobs, wait_hours): (u64, f64)) -> f64 {
+    if jobs == 0 { f64::NAN } else { wait_hours / jobs as f64 }
 }
 
 /// One row of `savings.parquet`: the distributed network against the centralized cloud
@@ -290,7 +346,9 @@ impl Savings {
         // Rows come ordered by replication, then system (centralized first).
         rows.windows(2)
             .filter(|pair| {
-                pair[0].system == SystemKind::Centralized && pair[1].system == SystemKind::Distributed && pair[0].replication == pair[1].replication
+                pair[0].system == SystemKind::Centralized
+                    && pair[1].system == SystemKind::Distributed
+                    && pair[0].replication == pair[1].replication
             })
             .map(|pair| Savings::pair(&pair[0], &pair[1]))
             .collect()

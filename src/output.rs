@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 
 use crate::metrics::{Cell, RunMetrics, Savings, summarise};
-use crate::model::outcome::Week;
 use crate::model::SystemKind;
+use crate::model::outcome::Week;
 
 /// Where a table's numbers came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -128,7 +128,12 @@ pub fn summary_rows(rows: &[RunMetrics], savings: &[Savings]) -> Vec<SummaryRow>
 /// A polars error if the frame cannot be built (a bug).
 pub fn savings_frame(savings: &[Savings], provenance: &Provenance) -> PolarsResult<DataFrame> {
     let mut columns = vec![Column::new("replication".into(), savings.iter().map(|r| r.replication).collect::<Vec<u64>>())];
-    let names = savings.first().map(|row| row.columns().map(|(name, _)| name)).unwrap_or(["savings_fraction", "utilization_difference", "p95_wait_hours_difference", "lost_demand_fraction_difference"]);
+    let names = savings.first().map(|row| row.columns().map(|(name, _)| name)).unwrap_or([
+        "savings_fraction",
+        "utilization_difference",
+        "p95_wait_hours_difference",
+        "lost_demand_fraction_difference",
+    ]);
     for (idx, name) in names.iter().enumerate() {
         columns.push(Column::new((*name).into(), savings.iter().map(|row| row.columns()[idx].1).collect::<Vec<f64>>()));
     }

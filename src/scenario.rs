@@ -93,7 +93,13 @@ pub struct Segment {
 
 impl Segment {
     /// A segment with only the queueing attributes; every economic attribute off.
-    pub fn queueing(name: &str, arrivals: RateProfile, gpus_per_job: GpuCountDist, duration_hours: Dist, patience_hours: Option<Dist>) -> Segment {
+    pub fn queueing(
+        name: &str,
+        arrivals: RateProfile,
+        gpus_per_job: GpuCountDist,
+        duration_hours: Dist,
+        patience_hours: Option<Dist>,
+    ) -> Segment {
         Segment {
             name: name.to_string(),
             arrivals,

@@ -17,6 +17,11 @@ pub struct JobTally {
     pub priced_out: u64,
     /// Jobs whose minimum GPU class the system does not have.
     pub unserved: u64,
+    /// Jobs still waiting when nothing more could happen (every site gone, or prices
+    /// above their maximum once reviews ended): they could never start.
+    pub stranded: u64,
+    /// Jobs given up after too many interruptions by failures.
+    pub failed: u64,
     /// Runs cut short by a GPU failure (the job went back to the queue).
     pub interrupted: u64,
     /// Restarts of interrupted jobs.
@@ -41,7 +46,8 @@ impl JobTally {
 
     /// Every arrival is in exactly one state, and every run that began has ended or is running.
     pub fn conserved(&self) -> bool {
-        self.arrived == self.completed + self.abandoned + self.priced_out + self.unserved + self.waiting + self.running
+        self.arrived
+            == self.completed + self.abandoned + self.priced_out + self.unserved + self.stranded + self.failed + self.waiting + self.running
             && self.started + self.restarted == self.completed + self.running + self.interrupted
     }
 }
@@ -171,13 +177,15 @@ pub struct Outcome {
     pub wait_by_job: f64,
     /// First waits of window jobs that started or abandoned, hours (for quantiles).
     pub first_waits: Vec<f32>,
+    /// (jobs, sum of first waits in hours) of those jobs by tier: reserved, on-demand.
+    pub tier_waits: [(u64, f64); 2],
     /// Reference-class GPU-hours of work of window jobs that completed.
     pub useful_work_gpu_hours: f64,
     /// Reference-class GPU-hours of work lost to failures (window jobs).
     pub lost_work_gpu_hours: f64,
     /// Reference-class GPU-hours of work of window jobs that gave up.
     pub abandoned_work_gpu_hours: f64,
-    /// Reference-class GPU-hours of work of window jobs priced out or unserved.
+    /// Reference-class GPU-hours of work of window jobs priced out, unserved or stranded.
     pub refused_work_gpu_hours: f64,
     /// Money of window jobs.
     pub ledger: Ledger,
@@ -213,8 +221,11 @@ impl Outcome {
     /// # Errors
     /// A description of the first law that fails: that is a bug in capsim.
     pub fn check_invariants(&self) -> Result<(), String> {
-        let tallies =
-            [("window jobs at the horizon", &self.window_jobs_at_horizon), ("window jobs at the end", &self.window_jobs), ("all jobs at the end", &self.all_jobs)];
+        let tallies = [
+            ("window jobs at the horizon", &self.window_jobs_at_horizon),
+            ("window jobs at the end", &self.window_jobs),
+            ("all jobs at the end", &self.all_jobs),
+        ];
         for (label, tally) in tallies {
             if !tally.conserved() {
                 return Err(format!("job conservation fails for {label}: {tally:?}"));
@@ -234,7 +245,11 @@ impl Outcome {
             ("busy GPU-hours: time integral = sum over runs (whole run)", self.total_areas.busy_gpu_hours, self.held_by_job),
             ("Little: queue-length integral = sum of waits (whole run)", self.total_areas.queue_job_hours, self.wait_by_job),
             ("window length", window.hours, self.window.1 - self.window.0),
-            ("money: customer spend = provider revenue + protocol revenue", money.spend_usd, money.provider_revenue_usd + money.protocol_revenue_usd),
+            (
+                "money: customer spend = provider revenue + protocol revenue",
+                money.spend_usd,
+                money.provider_revenue_usd + money.protocol_revenue_usd,
+            ),
         ];
         for (label, left, right) in checks {
             if !agree(left, right) {

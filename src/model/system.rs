@@ -22,7 +22,10 @@
 //! to the head of its queue and restarts or resumes from its last checkpoint, the work
 //! since then is lost), repairs, deliveries of ordered GPUs, operators joining; and a
 //! periodic review that moves prices, orders GPUs (centralized) and lets operators
-//! leave, join or reinvest (distributed). Reviews stop at the horizon.
+//! leave, join or reinvest (distributed). Reviews stop at the horizon; failures stop
+//! once no window job is running after it. Jobs still waiting when no event is left
+//! (every site gone, or a price above their maximum that no review will lower) are
+//! counted as stranded: lost demand.
 
 use rand::RngExt;
 use rand_distr::{Distribution, Exp1};
@@ -108,6 +111,8 @@ struct Job {
     queued_at: Hours,
     in_window: bool,
     started_once: bool,
+    /// Runs cut short by failures so far.
+    interruptions: u32,
     site: usize,
     started: Hours,
     /// Reference work done per hour on the current site (speed ÷ slowdown).
@@ -170,7 +175,8 @@ impl<'a> SystemModel<'a> {
             // The scenario has far fewer than 2^32 segments (the file is at most 4 MiB).
             .map(|(idx, segment)| JobSource::new(segment, idx as u32, sim.seed, replication))
             .collect();
-        let system_stream = |kind_id: u32| seeds::rng(sim.seed, replication, Stream::Supply { system: kind as u32, site: u32::MAX, kind: kind_id });
+        let system_stream =
+            |kind_id: u32| seeds::rng(sim.seed, replication, Stream::Supply { system: kind as u32, site: u32::MAX, kind: kind_id });
         let mut model = SystemModel {
             spec,
             classes: &scenario.classes,
@@ -240,6 +246,7 @@ impl<'a> SystemModel<'a> {
 
     /// The measurements, once the engine has drained the queue.
     pub fn finish(mut self) -> Outcome {
+        self.strand_waiting_jobs();
         let (now, window) = (self.last_time, self.outcome.window);
         let outcome = &mut self.outcome;
         for site in &mut self.sites {
@@ -253,6 +260,31 @@ impl<'a> SystemModel<'a> {
             outcome.ledger.provider_revenue_usd += site.window.revenue_usd;
         }
         self.outcome
+    }
+
+    /// Jobs still waiting when no event is left can never start (no capacity will come
+    /// back and no price will change): they count as lost demand, waiting until the end.
+    fn strand_waiting_jobs(&mut self) {
+        let now = self.last_time;
+        for slot in 0..self.jobs.len() {
+            let job = self.jobs[slot];
+            if job.state != JobState::Waiting {
+                continue;
+            }
+            let wait = now - job.queued_at;
+            self.outcome.wait_by_job += wait;
+            if !job.started_once {
+                self.record_first_wait(job.in_window, job.spec.reserved, now - job.arrived);
+            }
+            if job.in_window {
+                self.outcome.refused_work_gpu_hours += f64::from(job.spec.gpus) * job.work_hours;
+            }
+            self.tally(job.in_window, |tally| {
+                tally.waiting -= 1;
+                tally.stranded += 1;
+            });
+            self.release_slot(slot as u32);
+        }
     }
 
     fn add_site(&mut self, spec: &Site, now: Hours) -> usize {
@@ -381,6 +413,7 @@ impl<'a> SystemModel<'a> {
             queued_at: now,
             in_window,
             started_once: false,
+            interruptions: 0,
             site: 0,
             started: 0.0,
             rate: 1.0,
@@ -403,8 +436,8 @@ impl<'a> SystemModel<'a> {
             self.tally(in_window, |tally| {
                 tally.abandoned += 1;
             });
+            self.record_first_wait(in_window, spec.reserved, 0.0);
             if in_window {
-                self.outcome.first_waits.push(0.0);
                 self.outcome.abandoned_work_gpu_hours += f64::from(spec.gpus) * spec.duration_hours;
             }
             self.period_abandoned_work[job.region] += f64::from(spec.gpus) * spec.duration_hours;
@@ -417,6 +450,16 @@ impl<'a> SystemModel<'a> {
             }
         }
         Handled::Processed
+    }
+
+    /// Records the wait of a window job before its first start (or until it gave up).
+    fn record_first_wait(&mut self, in_window: bool, reserved: bool, wait: Hours) {
+        if in_window {
+            self.outcome.first_waits.push(wait as f32);
+            let tier = &mut self.outcome.tier_waits[usize::from(!reserved)];
+            tier.0 += 1;
+            tier.1 += wait;
+        }
     }
 
     /// Puts a job in its tier's queue: at the back, or at the front for a job whose run
@@ -459,9 +502,8 @@ impl<'a> SystemModel<'a> {
         }
         self.outcome.wait_by_job += wait;
         if first {
-            if in_window {
-                self.outcome.first_waits.push(wait as f32);
-            }
+            let reserved = self.jobs[slot as usize].spec.reserved;
+            self.record_first_wait(in_window, reserved, wait);
             self.tally(in_window, |tally| {
                 tally.started += 1;
                 tally.running += 1;
@@ -557,8 +599,8 @@ impl<'a> SystemModel<'a> {
         let wait = now - job.arrived;
         self.outcome.wait_by_job += wait;
         let work = f64::from(job.spec.gpus) * job.spec.duration_hours;
+        self.record_first_wait(job.in_window, job.spec.reserved, wait);
         if job.in_window {
-            self.outcome.first_waits.push(wait as f32);
             self.outcome.abandoned_work_gpu_hours += work;
         }
         self.period_abandoned_work[job.region] += work;
@@ -606,7 +648,7 @@ impl<'a> SystemModel<'a> {
     /// Schedules the next failure candidate of a site: candidates come at rate
     /// installed/MTBF, and one that picks a GPU already down is ignored, so each up GPU
     /// fails at rate 1/MTBF exactly (thinning). Failures stop once the window is over
-    /// and no window job remains.
+    /// and no window job is running (a failure could then only delay waiting jobs).
     fn schedule_failure(&mut self, now: Hours, site_idx: usize, events: &mut EventQueue<SystemEvent>) {
         let site = &mut self.sites[site_idx];
         site.failure_generation = site.failure_generation.wrapping_add(1);
@@ -619,16 +661,15 @@ impl<'a> SystemModel<'a> {
         events.schedule(at, SystemEvent::Failure { site: site_idx as u32, generation: site.failure_generation });
     }
 
-    fn window_jobs_present(&self) -> bool {
-        let tally = &self.outcome.window_jobs;
-        tally.waiting + tally.running > 0
+    fn window_jobs_running(&self) -> bool {
+        self.outcome.window_jobs.running > 0
     }
 
     fn on_failure(&mut self, now: Hours, site_idx: usize, generation: u32, events: &mut EventQueue<SystemEvent>) -> Handled {
         if self.sites[site_idx].failure_generation != generation {
             return Handled::Stale;
         }
-        if now >= self.outcome.window.1 && !self.window_jobs_present() {
+        if now >= self.outcome.window.1 && !self.window_jobs_running() {
             return Handled::Stale;
         }
         let window = self.outcome.window;
@@ -670,7 +711,9 @@ impl<'a> SystemModel<'a> {
     }
 
     /// A GPU under a running job failed: the job loses the work since its last
-    /// checkpoint and goes back to the head of its queue; the GPU goes down.
+    /// checkpoint and goes back to the head of its queue (or, after
+    /// [`MAX_INTERRUPTIONS`], its customer gives up and all its work is lost); the GPU
+    /// goes down.
     fn interrupt(&mut self, now: Hours, slot: u32, events: &mut EventQueue<SystemEvent>) {
         let (site_idx, gpus) = self.end_run(now, slot);
         let job = &mut self.jobs[slot as usize];
@@ -679,15 +722,30 @@ impl<'a> SystemModel<'a> {
         let checkpoint = self.sites[site_idx].reliability.as_ref().and_then(|r| r.checkpoint_every_hours);
         let saved = checkpoint.map_or(0.0, |every| ((held_hours / every).floor() * every * job.rate).min(progress));
         job.work_hours -= saved;
-        let (in_window, lost) = (job.in_window, (progress - saved) * f64::from(gpus));
+        job.queued_at = now;
+        job.interruptions += 1;
+        let given_up = job.interruptions >= MAX_INTERRUPTIONS;
+        let done_before = job.spec.duration_hours - job.work_hours;
+        let (in_window, work) = (job.in_window, f64::from(gpus) * job.spec.duration_hours);
+        let lost = f64::from(gpus) * if given_up { progress - saved + done_before } else { progress - saved };
         if in_window {
             self.outcome.lost_work_gpu_hours += lost;
+            if given_up {
+                self.outcome.refused_work_gpu_hours += work;
+            }
         }
         self.tally(in_window, |tally| {
             tally.interrupted += 1;
             tally.running -= 1;
+            if given_up {
+                tally.failed += 1;
+            }
         });
-        self.enqueue(slot, true);
+        if given_up {
+            self.release_slot(slot);
+        } else {
+            self.enqueue(slot, true);
+        }
         self.release(site_idx, gpus - 1, now, events);
         let site = &mut self.sites[site_idx];
         site.down += 1;
@@ -922,7 +980,8 @@ impl<'a> SystemModel<'a> {
         let spec: &'a System = self.spec;
         let Some(entry) = &spec.entry else { return };
         let active = self.sites.iter().filter(|s| !s.leaving);
-        let (cash, capital) = active.fold((0.0, 0.0), |(cash, capital), s| (cash + s.period.revenue_usd - s.period.opex.total(), capital + s.capital_usd));
+        let (cash, capital) =
+            active.fold((0.0, 0.0), |(cash, capital), s| (cash + s.period.revenue_usd - s.period.opex.total(), capital + s.capital_usd));
         let network_yield = if capital > 0.0 && period_hours > 0.0 { cash / capital * HOURS_PER_YEAR / period_hours } else { 0.0 };
         if network_yield <= entry.hurdle_yield {
             return;
@@ -962,6 +1021,11 @@ impl<'a> SystemModel<'a> {
         }
     }
 }
+
+/// Interruptions after which a job's customer gives up (counted as failed, lost
+/// demand): without checkpoints, a job much longer than its GPUs' time between failures
+/// would otherwise restart for ever.
+pub const MAX_INTERRUPTIONS: u32 = 10;
 
 /// Whether a queue entry still stands for a waiting job.
 fn is_live(jobs: &[Job], entry: Entry) -> bool {

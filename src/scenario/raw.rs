@@ -380,7 +380,10 @@ impl<'de> Deserialize<'de> for Pue {
         if (1.0..=5.0).contains(&value) {
             Ok(Pue(value))
         } else {
-            Err(invalid(format!("pue must be between 1 and 5, got {value}"), "hyperscale 1.1–1.2, industry average 1.56 (Uptime Institute 2024)"))
+            Err(invalid(
+                format!("pue must be between 1 and 5, got {value}"),
+                "hyperscale 1.1–1.2, industry average 1.56 (Uptime Institute 2024)",
+            ))
         }
     }
 }
@@ -395,7 +398,10 @@ impl<'de> Deserialize<'de> for Slowdown {
         if (1.0..=10.0).contains(&value) {
             Ok(Slowdown(value))
         } else {
-            Err(invalid(format!("latency_slowdown must be between 1 and 10, got {value}"), "1.1 means a job placed outside its region runs 10% longer"))
+            Err(invalid(
+                format!("latency_slowdown must be between 1 and 10, got {value}"),
+                "1.1 means a job placed outside its region runs 10% longer",
+            ))
         }
     }
 }

@@ -355,12 +355,20 @@ impl Checker<'_> {
     pub(super) fn regions(&mut self, raw: &RawScenario) -> Vec<String> {
         let Some(regions) = &raw.regions else { return vec!["default".to_string()] };
         if regions.value.is_empty() {
-            self.report(&regions.referenced, "regions", &hinted("the region list is empty", "list at least one region name, or omit `regions`"));
+            self.report(
+                &regions.referenced,
+                "regions",
+                &hinted("the region list is empty", "list at least one region name, or omit `regions`"),
+            );
             return vec!["default".to_string()];
         }
         for (idx, name) in regions.value.iter().enumerate() {
             if regions.value[..idx].contains(name) {
-                self.report(&regions.referenced, "regions", &hinted(&format!("region `{name}` is listed twice"), "region names must be unique"));
+                self.report(
+                    &regions.referenced,
+                    "regions",
+                    &hinted(&format!("region `{name}` is listed twice"), "region names must be unique"),
+                );
             }
         }
         regions.value.clone()
@@ -373,10 +381,8 @@ impl Checker<'_> {
         }
         let valid: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
         let closest = names.iter().min_by_key(|n| super::diagnostic::edit_distance(n, &name.value)).cloned().unwrap_or_default();
-        let message = hinted(
-            &format!("unknown {what} `{}`", name.value),
-            &format!("did you mean `{closest}`? valid {what}s: {}", valid.join(", ")),
-        );
+        let message =
+            hinted(&format!("unknown {what} `{}`", name.value), &format!("did you mean `{closest}`? valid {what}s: {}", valid.join(", ")));
         self.report(&name.referenced, key_path, &message);
         0
     }
@@ -392,13 +398,31 @@ impl Checker<'_> {
                 for (idx, center) in centers.iter().enumerate() {
                     let key = format!("centralized.data_centers[{idx}]");
                     let region = self.lookup(&ctx.regions, &center.region, &format!("{key}.region"), "region");
-                    let class = center.gpu_class.as_ref().map_or(0, |c| self.lookup(&ctx.class_names(), c, &format!("{key}.gpu_class"), "GPU class"));
+                    let class = center
+                        .gpu_class
+                        .as_ref()
+                        .map_or(0, |c| self.lookup(&ctx.class_names(), c, &format!("{key}.gpu_class"), "GPU class"));
                     let costs = self.costs(block.costs.as_ref(), side, ctx.classes[class].capex_usd);
                     let name = format!("{}-{}", ctx.regions[region], ctx.classes[class].name);
-                    sites.push(Site { name, region, class, gpus: center.gpus.value.0, power_mw: center.power_mw.map(|p| p.0), costs, reliability: None });
+                    sites.push(Site {
+                        name,
+                        region,
+                        class,
+                        gpus: center.gpus.value.0,
+                        power_mw: center.power_mw.map(|p| p.0),
+                        costs,
+                        reliability: None,
+                    });
                 }
             }
-            _ => self.report(&raw.referenced, side.key(), &hinted("give exactly one of `gpus` or a non-empty `data_centers` list", "`gpus: 512` is one data center of the reference class in the first region")),
+            _ => self.report(
+                &raw.referenced,
+                side.key(),
+                &hinted(
+                    "give exactly one of `gpus` or a non-empty `data_centers` list",
+                    "`gpus: 512` is one data center of the reference class in the first region",
+                ),
+            ),
         }
         System {
             sites,
@@ -442,7 +466,14 @@ impl Checker<'_> {
                     }
                 }
             }
-            _ => self.report(&raw.referenced, side.key(), &hinted("give exactly one of `gpus` or a non-empty `operators` list", "`gpus: 448` is one operator of the reference class in the first region")),
+            _ => self.report(
+                &raw.referenced,
+                side.key(),
+                &hinted(
+                    "give exactly one of `gpus` or a non-empty `operators` list",
+                    "`gpus: 448` is one operator of the reference class in the first region",
+                ),
+            ),
         }
         let entry = block.entry.as_ref().map(|entry| Entry {
             hurdle_yield: entry.hurdle_yield.0,
@@ -463,7 +494,10 @@ impl Checker<'_> {
                 below_yield: exit.below_yield.0,
                 after_reviews: exit.after_reviews.map_or(defaults::EXIT_AFTER_REVIEWS, |c| c.0),
             }),
-            reinvest: block.reinvest.as_ref().map(|r| Reinvest { share: r.share.0, lead_time_hours: dist(&r.lead_time_weeks).scaled(HOURS_PER_WEEK) }),
+            reinvest: block
+                .reinvest
+                .as_ref()
+                .map(|r| Reinvest { share: r.share.0, lead_time_hours: dist(&r.lead_time_weeks).scaled(HOURS_PER_WEEK) }),
         }
     }
 
@@ -476,7 +510,8 @@ impl Checker<'_> {
         let offered = (f64::from(owned) * availability).round() as u32;
         if offered == 0 {
             let at = raw.availability.as_ref().map_or(&raw.gpus.referenced, |a| &a.referenced);
-            let message = hinted(&format!("{owned} GPUs × availability {availability} rounds to 0 GPUs offered"), "raise availability or gpus");
+            let message =
+                hinted(&format!("{owned} GPUs × availability {availability} rounds to 0 GPUs offered"), "raise availability or gpus");
             self.report(at, &format!("{key}.availability"), &message);
         }
         let reliability = raw.mtbf_hours.map(|mtbf| Reliability {
@@ -531,19 +566,31 @@ impl Checker<'_> {
             raw::PolicyName::Scheduled => match raw.annual_decline {
                 Some(decline) => PricePolicy::Scheduled { annual_decline: decline.0 },
                 None => {
-                    self.report(at, &key("annual_decline"), &hinted("policy `scheduled` needs `annual_decline`", "e.g. annual_decline: 0.2 for −20% a year"));
+                    self.report(
+                        at,
+                        &key("annual_decline"),
+                        &hinted("policy `scheduled` needs `annual_decline`", "e.g. annual_decline: 0.2 for −20% a year"),
+                    );
                     PricePolicy::Fixed
                 }
             },
             raw::PolicyName::UtilizationTarget => {
                 let Some(target) = raw.target_utilization else {
-                    self.report(at, &key("target_utilization"), &hinted("policy `utilization_target` needs `target_utilization`", "e.g. target_utilization: 0.75"));
+                    self.report(
+                        at,
+                        &key("target_utilization"),
+                        &hinted("policy `utilization_target` needs `target_utilization`", "e.g. target_utilization: 0.75"),
+                    );
                     return Pricing::none();
                 };
                 let floor_usd = raw.floor_usd_per_gpu_hour.map_or(0.0, |f| f.0);
                 let ceiling_usd = raw.ceiling_usd_per_gpu_hour.map_or(f64::MAX, |c| c.0);
                 if floor_usd > ceiling_usd {
-                    self.report(at, &key("floor_usd_per_gpu_hour"), &hinted(&format!("floor {floor_usd} is above ceiling {ceiling_usd}"), "the floor must not exceed the ceiling"));
+                    self.report(
+                        at,
+                        &key("floor_usd_per_gpu_hour"),
+                        &hinted(&format!("floor {floor_usd} is above ceiling {ceiling_usd}"), "the floor must not exceed the ceiling"),
+                    );
                 }
                 PricePolicy::UtilizationTarget {
                     target: target.0,
@@ -571,7 +618,10 @@ impl Checker<'_> {
             if largest > biggest {
                 let Some(spec) = &segment.gpus_per_job else { continue };
                 let message = hinted(
-                    &format!("segment `{}` asks for up to {largest} GPUs per job but the largest {system} site has {biggest}", segment.name.value),
+                    &format!(
+                        "segment `{}` asks for up to {largest} GPUs per job but the largest {system} site has {biggest}",
+                        segment.name.value
+                    ),
                     &format!("a job runs on one site (gang), so it could never start; give a {system} site more GPUs or cap gpus_per_job"),
                 );
                 self.report(&spec.referenced, &format!("demand.segments[{idx}].gpus_per_job"), &message);

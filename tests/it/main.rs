@@ -5,6 +5,7 @@ mod closed_form;
 mod conservation;
 mod demand;
 mod determinism;
+mod economics;
 mod invalid_input;
 mod mutations;
 mod parquet;

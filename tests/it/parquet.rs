@@ -14,6 +14,8 @@ const RUNS_COLUMNS: &[&str] = &[
     "p_wait",
     "mean_wait_hours",
     "p95_wait_hours",
+    "mean_wait_hours_reserved",
+    "mean_wait_hours_on_demand",
     "abandon_fraction",
     "priced_out_fraction",
     "unserved_fraction",
@@ -26,6 +28,8 @@ const RUNS_COLUMNS: &[&str] = &[
     "jobs_abandoned",
     "jobs_priced_out",
     "jobs_unserved",
+    "jobs_stranded",
+    "jobs_failed",
     "jobs_interrupted",
     "jobs_in_system_at_horizon",
     "busy_gpu_hours",
@@ -110,9 +114,11 @@ fn tables_round_trip_with_documented_columns() {
     assert!(hashes.iter().all(|h| h.len() == 16 && *h == hashes[0]));
     // Each row's counts add up, and its GPU-hours too.
     let (arrived, completed, abandoned) = (counts(&runs, "jobs_arrived"), counts(&runs, "jobs_completed"), counts(&runs, "jobs_abandoned"));
-    let (priced_out, unserved) = (counts(&runs, "jobs_priced_out"), counts(&runs, "jobs_unserved"));
+    let (priced_out, unserved, stranded) =
+        (counts(&runs, "jobs_priced_out"), counts(&runs, "jobs_unserved"), counts(&runs, "jobs_stranded"));
+    let failed = counts(&runs, "jobs_failed");
     for idx in 0..runs.height() {
-        assert_eq!(arrived[idx], completed[idx] + abandoned[idx] + priced_out[idx] + unserved[idx]);
+        assert_eq!(arrived[idx], completed[idx] + abandoned[idx] + priced_out[idx] + unserved[idx] + stranded[idx] + failed[idx]);
     }
     let (busy, idle, down) = (floats(&runs, "busy_gpu_hours"), floats(&runs, "idle_gpu_hours"), floats(&runs, "down_gpu_hours"));
     let installed = floats(&runs, "installed_gpu_hours");
@@ -127,7 +133,7 @@ fn tables_round_trip_with_documented_columns() {
     let paired_metrics = 4;
     assert_eq!(summary.height(), 2 * metrics_per_system + paired_metrics);
     // mmc-example sets no prices, so spend per GPU-hour and savings are undefined (n = 0).
-    let undefined = ["spend_usd_per_gpu_hour", "savings_fraction"];
+    let undefined = ["spend_usd_per_gpu_hour", "savings_fraction", "mean_wait_hours_reserved"];
     let metric = strings(&summary, "metric");
     for (idx, n) in counts(&summary, "n").into_iter().enumerate() {
         assert_eq!(n, if undefined.contains(&metric[idx].as_str()) { 0 } else { 3 }, "{}", metric[idx]);
@@ -136,13 +142,23 @@ fn tables_round_trip_with_documented_columns() {
     let savings = read_table(&dir.join("savings.parquet")).expect("savings.parquet reads back");
     assert_eq!(
         names(&savings),
-        ["replication", "savings_fraction", "utilization_difference", "p95_wait_hours_difference", "lost_demand_fraction_difference", "scenario", "scenario_hash", "seed", "capsim_version"]
+        [
+            "replication",
+            "savings_fraction",
+            "utilization_difference",
+            "p95_wait_hours_difference",
+            "lost_demand_fraction_difference",
+            "scenario",
+            "scenario_hash",
+            "seed",
+            "capsim_version"
+        ]
     );
     assert_eq!(savings.height(), 3);
     let timeseries = read_table(&dir.join("timeseries.parquet")).expect("timeseries.parquet reads back");
     assert_eq!(names(&timeseries)[..7], ["system", "week", "metric", "mean", "p05", "p50", "p95"]);
-    // 19,500 h hold 116 whole weeks; 5 metrics per week and system.
-    assert_eq!(timeseries.height(), 2 * 116 * 5);
+    // The 20,000 h from time 0 hold 119 whole weeks; 5 metrics per week and system.
+    assert_eq!(timeseries.height(), 2 * 119 * 5);
     // The summary's mean of utilization is the mean of the runs' column.
     let metric = strings(&summary, "metric");
     let system = strings(&summary, "system");

@@ -1,6 +1,9 @@
 //! Properties over randomly generated valid scenarios (a seeded generator, so a failure
-//! replays): every one parses, runs without error, conserves jobs and GPU-hours (checked
-//! inside `montecarlo::simulate`), keeps utilization and fractions in [0, 1], and gives
+//! replays) with every mechanism switched on at random (tiers, maximum prices, egress,
+//! pricing policies, procurement, failures with and without checkpoints, operator entry,
+//! exit and reinvestment): every one parses, runs without error, conserves jobs,
+//! GPU-hours and money (checked inside `montecarlo::simulate` and again here), keeps
+//! utilization and fractions in [0, 1], and gives
 //! identical rows on 1 and 2 threads. `CAPSIM_PROPERTY_CASES` raises the case count
 //! for a long run (default 1000, ~10 s).
 
@@ -44,6 +47,16 @@ fn random_scenario(rng: &mut Xoshiro256PlusPlus, case: u32) -> String {
         yaml.push_str(&format!(
             "    - name: s{segment}\n      arrivals_per_hour: {rate}\n      gpus_per_job: {gpus}\n      duration_hours: {duration}\n"
         ));
+        if rng.random_bool(0.3) {
+            yaml.push_str(&format!("      reserved_share: {}\n", rng.random_range(0.0..1.0)));
+        }
+        if rng.random_bool(0.3) {
+            let typical = rng.random_range(0.5..8.0);
+            yaml.push_str(&format!("      max_price_usd_per_gpu_hour: {}\n", dist(rng, typical)));
+        }
+        if rng.random_bool(0.2) {
+            yaml.push_str(&format!("      data_gb: {}\n", dist(rng, 20.0)));
+        }
         match rng.random_range(0..3) {
             0 => {}
             1 => yaml.push_str("      patience_hours: 0\n"),
@@ -54,11 +67,74 @@ fn random_scenario(rng: &mut Xoshiro256PlusPlus, case: u32) -> String {
             }
         }
     }
-    let pool = |rng: &mut Xoshiro256PlusPlus| largest_job + rng.random_range(0..40);
     match rng.random_range(0..3) {
-        0 => yaml.push_str(&format!("centralized: {{gpus: {}}}\n", pool(rng))),
-        1 => yaml.push_str(&format!("distributed: {{gpus: {}}}\n", pool(rng))),
-        _ => yaml.push_str(&format!("centralized: {{gpus: {}}}\ndistributed: {{gpus: {}}}\n", pool(rng), pool(rng))),
+        0 => yaml.push_str(&centralized(rng, largest_job)),
+        1 => yaml.push_str(&distributed(rng, largest_job)),
+        _ => {
+            yaml.push_str(&centralized(rng, largest_job));
+            yaml.push_str(&distributed(rng, largest_job));
+        }
+    }
+    yaml
+}
+
+/// Prices, sometimes moved by a policy; reviews often enough to happen in short runs.
+fn pricing(rng: &mut Xoshiro256PlusPlus) -> String {
+    let price = rng.random_range(0.5..8.0);
+    let policy = match rng.random_range(0..3) {
+        0 => String::new(),
+        1 => format!(", policy: scheduled, annual_decline: {}", rng.random_range(0.0..0.9)),
+        _ => format!(", policy: utilization_target, target_utilization: {}, max_step: 0.2", rng.random_range(0.3..0.95)),
+    };
+    format!(
+        "  review_every_hours: {}\n  pricing: {{usd_per_gpu_hour: {price}, reserved_discount: 0.2, egress_usd_per_gb: 0.05{policy}}}\n",
+        rng.random_range(5.0..60.0)
+    )
+}
+
+fn centralized(rng: &mut Xoshiro256PlusPlus, largest_job: u32) -> String {
+    let mut yaml = format!("centralized:\n  gpus: {}\n", largest_job + rng.random_range(0..40));
+    if rng.random_bool(0.6) {
+        yaml.push_str(&pricing(rng));
+    }
+    if rng.random_bool(0.4) {
+        let weeks = rng.random_range(0.0..3.0);
+        yaml.push_str(&format!(
+            "  procurement: {{target_utilization: {}, lead_time_weeks: {}, order_multiple: {}}}\n",
+            rng.random_range(0.4..0.95),
+            dist(rng, weeks),
+            rng.random_range(1..9)
+        ));
+    }
+    yaml
+}
+
+fn distributed(rng: &mut Xoshiro256PlusPlus, largest_job: u32) -> String {
+    let mut operator = format!("{{count: {}, gpus: {}", rng.random_range(1..6), largest_job + rng.random_range(0..12));
+    if rng.random_bool(0.5) {
+        let (mtbf, mttr) = (rng.random_range(5.0..300.0), rng.random_range(0.1..10.0));
+        operator.push_str(&format!(", mtbf_hours: {mtbf}, mttr_hours: {}", dist(rng, mttr)));
+        if rng.random_bool(0.5) {
+            operator.push_str(&format!(", checkpoint_every_hours: {}", rng.random_range(0.05..2.0)));
+        }
+    }
+    operator.push('}');
+    let mut yaml = format!("distributed:\n  operators: [{operator}]\n  take_rate: {}\n", rng.random_range(0.0..0.5));
+    if rng.random_bool(0.6) {
+        yaml.push_str(&pricing(rng));
+    }
+    if rng.random_bool(0.3) {
+        yaml.push_str(&format!(
+            "  entry: {{hurdle_yield: {}, onboarding_weeks: {}, template: {{gpus: {largest_job}}}}}\n",
+            rng.random_range(-1.0..1.0),
+            dist(rng, 0.1)
+        ));
+    }
+    if rng.random_bool(0.3) {
+        yaml.push_str(&format!("  exit: {{below_yield: {}, after_reviews: {}}}\n", rng.random_range(-1.0..2.0), rng.random_range(1..4)));
+    }
+    if rng.random_bool(0.3) {
+        yaml.push_str(&format!("  reinvest: {{share: {}, lead_time_weeks: {}}}\n", rng.random_range(0.0..1.0), dist(rng, 0.2)));
     }
     yaml
 }
@@ -75,12 +151,23 @@ fn random_valid_scenarios_keep_every_invariant() {
         assert_eq!(one, two, "case {case}: thread count changed the results\n{yaml}");
         assert_eq!(one.len(), 2 * scenario.systems().len());
         for row in &one {
-            for (name, value) in [("utilization", row.utilization), ("p_wait", row.p_wait), ("abandon_fraction", row.abandon_fraction)] {
+            let fractions = [
+                ("utilization", row.utilization),
+                ("p_wait", row.p_wait),
+                ("abandon_fraction", row.abandon_fraction),
+                ("lost_demand_fraction", row.lost_demand_fraction),
+            ];
+            for (name, value) in fractions {
                 assert!((0.0..=1.0).contains(&value), "case {case}: {name} = {value}\n{yaml}");
             }
             assert!(row.mean_wait_hours >= 0.0 && row.mean_queue_length >= 0.0);
-            assert_eq!(row.jobs_arrived, row.jobs_completed + row.jobs_abandoned, "case {case}\n{yaml}");
-            assert!((row.busy_gpu_hours + row.idle_gpu_hours - row.installed_gpu_hours).abs() <= 1e-9 * row.installed_gpu_hours.max(1.0));
+            let ended =
+                row.jobs_completed + row.jobs_abandoned + row.jobs_priced_out + row.jobs_unserved + row.jobs_stranded + row.jobs_failed;
+            assert_eq!(row.jobs_arrived, ended, "case {case}\n{yaml}");
+            let up_and_down = row.busy_gpu_hours + row.idle_gpu_hours + row.down_gpu_hours;
+            assert!((up_and_down - row.installed_gpu_hours).abs() <= 1e-9 * row.installed_gpu_hours.max(1.0));
+            let paid = row.provider_revenue_usd + row.protocol_revenue_usd;
+            assert!((row.customer_spend_usd - paid).abs() <= 1e-9 * paid.max(1.0), "case {case}: money\n{yaml}");
         }
     }
 }
