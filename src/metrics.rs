@@ -119,15 +119,7 @@ pub struct RunMetrics {
 
 impl PartialEq for RunMetrics {
     fn eq(&self, other: &Self) -> bool {
-        let bits = |row: &RunMetrics| -> Vec<(&'static str, u64)> {
-            row.columns()
-                .into_iter()
-                .map(|(name, cell)| match cell {
-                    Cell::F64(value) => (name, value.to_bits()),
-                    Cell::U64(value) => (name, value),
-                })
-                .collect()
-        };
+        let bits = RunMetrics::column_bits;
         let week_bits = |row: &RunMetrics| -> Vec<[u64; 6]> {
             row.weeks
                 .iter()
@@ -241,6 +233,17 @@ impl RunMetrics {
             events,
             weeks: outcome.weeks.clone(),
         }
+    }
+
+    /// The columns with each value as its bits, for exact comparisons (NaN = NaN).
+    pub fn column_bits(&self) -> Vec<(&'static str, u64)> {
+        self.columns()
+            .into_iter()
+            .map(|(name, cell)| match cell {
+                Cell::F64(value) => (name, value.to_bits()),
+                Cell::U64(value) => (name, value),
+            })
+            .collect()
     }
 
     /// The `runs.parquet` columns after `replication` and `system`, in order; every one
