@@ -9,6 +9,7 @@
 
 pub mod demand;
 pub mod outcome;
+pub mod placement;
 pub mod queue;
 pub mod site;
 pub mod system;

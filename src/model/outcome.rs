@@ -205,6 +205,8 @@ pub struct Outcome {
     pub price_at_horizon: f64,
     /// Weekly series from time 0 to the horizon.
     pub weeks: Vec<Week>,
+    /// Sites whose free GPUs the placement index recorded wrongly at the end (must be 0).
+    pub placement_mismatches: u64,
 }
 
 /// Relative agreement of two sums of the same quantity added in different orders:
@@ -230,6 +232,9 @@ impl Outcome {
             if !tally.conserved() {
                 return Err(format!("job conservation fails for {label}: {tally:?}"));
             }
+        }
+        if self.placement_mismatches != 0 {
+            return Err(format!("placement index out of date for {} sites", self.placement_mismatches));
         }
         if self.all_jobs.waiting != 0 || self.all_jobs.running != 0 {
             return Err(format!("run ended with jobs in the system: {:?}", self.all_jobs));

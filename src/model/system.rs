@@ -34,6 +34,7 @@ use crate::engine::{EventQueue, Handled, Hours, Model};
 use crate::model::SystemKind;
 use crate::model::demand::{JobSource, JobSpec};
 use crate::model::outcome::{Areas, JobTally, Outcome, Week};
+use crate::model::placement::Placement;
 use crate::model::queue::{Entry, WaitQueue};
 use crate::model::site::SiteState;
 use crate::montecarlo::seeds::{self, SimRng, Stream};
@@ -140,6 +141,7 @@ pub struct SystemModel<'a> {
     segment_region: Vec<usize>,
     segment_min_speed: Vec<f64>,
     sites: Vec<SiteState>,
+    placement: Placement,
     jobs: Vec<Job>,
     free_slots: Vec<u32>,
     queue: WaitQueue,
@@ -187,6 +189,7 @@ impl<'a> SystemModel<'a> {
             segment_region: scenario.segments.iter().map(|s| s.region).collect(),
             segment_min_speed: scenario.segments.iter().map(|s| s.min_class_speed).collect(),
             sites: Vec::new(),
+            placement: Placement::default(),
             jobs: Vec::new(),
             free_slots: Vec::new(),
             queue: WaitQueue::default(),
@@ -247,6 +250,12 @@ impl<'a> SystemModel<'a> {
     /// The measurements, once the engine has drained the queue.
     pub fn finish(mut self) -> Outcome {
         self.strand_waiting_jobs();
+        for (idx, site) in self.sites.iter().enumerate() {
+            let expected = if site.leaving { 0 } else { site.free };
+            if self.placement.recorded(idx) != expected {
+                self.outcome.placement_mismatches += 1;
+            }
+        }
         let (now, window) = (self.last_time, self.outcome.window);
         let outcome = &mut self.outcome;
         for site in &mut self.sites {
@@ -299,8 +308,16 @@ impl<'a> SystemModel<'a> {
         self.installed_total += site.installed;
         self.free_total += site.free;
         self.class_installed[site.class] += u64::from(site.installed);
+        self.placement.add(site.region, site.class, site.free);
         self.sites.push(site);
         idx
+    }
+
+    /// Tells the placement index a site's free GPUs changed (a leaving site offers none).
+    #[inline]
+    fn sync(&mut self, site_idx: usize) {
+        let site = &self.sites[site_idx];
+        self.placement.update(site_idx, if site.leaving { 0 } else { site.free });
     }
 
     /// Integrates the system's GPU and queue counts from the last event up to `now`.
@@ -334,12 +351,21 @@ impl<'a> SystemModel<'a> {
     }
 
     /// The best site for `job` with room now: own region first, then the lowest price
-    /// per unit of work, then the lowest index.
+    /// per unit of work, then the group listed first; within a group, the first site
+    /// with room.
     fn place(&self, job: &Job) -> Option<usize> {
         let mut best: Option<(bool, f64, usize)> = None;
-        for (idx, site) in self.sites.iter().enumerate() {
-            let Some(unit_price) = self.prices.acceptable(site, job) else { continue };
-            let remote = site.region != job.region;
+        for (idx, group) in self.placement.groups.iter().enumerate() {
+            let speed = self.classes[group.class].speed;
+            if group.max_free() < job.spec.gpus || speed < job.min_speed {
+                continue;
+            }
+            let remote = group.region != job.region;
+            let slowdown = if remote { self.prices.latency_slowdown } else { 1.0 };
+            let unit_price = self.prices.price(group.class, job.spec.reserved) / speed * slowdown;
+            if unit_price > job.spec.max_price_usd_per_gpu_hour {
+                continue;
+            }
             let better = match best {
                 None => true,
                 Some((best_remote, best_price, _)) => (!remote && best_remote) || (remote == best_remote && unit_price < best_price),
@@ -348,7 +374,7 @@ impl<'a> SystemModel<'a> {
                 best = Some((remote, unit_price, idx));
             }
         }
-        best.map(|(_, _, idx)| idx)
+        best.and_then(|(_, _, group)| self.placement.groups[group].first_with(job.spec.gpus))
     }
 
     /// Why a job refuses the system outright, if it does.
@@ -486,6 +512,8 @@ impl<'a> SystemModel<'a> {
         debug_assert!(job.spec.gpus <= site.free, "started a job without enough free GPUs");
         site.free -= job.spec.gpus;
         self.free_total -= job.spec.gpus;
+        let free = site.free;
+        self.placement.update(site_idx, free);
         let slowdown = if site.region == job.region { 1.0 } else { self.prices.latency_slowdown };
         job.state = JobState::Running;
         job.epoch = job.epoch.wrapping_add(1);
@@ -564,6 +592,7 @@ impl<'a> SystemModel<'a> {
         } else {
             site.free += gpus;
             self.free_total += gpus;
+            self.sync(site_idx);
         }
     }
 
@@ -690,6 +719,7 @@ impl<'a> SystemModel<'a> {
             site.down += 1;
             self.free_total -= 1;
             self.down_total += 1;
+            self.sync(site_idx);
             self.schedule_repair(now, site_idx, events);
         }
         self.schedule_failure(now, site_idx, events);
@@ -781,6 +811,7 @@ impl<'a> SystemModel<'a> {
         self.installed_total += order.gpus;
         self.free_total += order.gpus;
         self.class_installed[site.class] += u64::from(order.gpus);
+        self.sync(order.site);
         if self.in_window(now) {
             self.outcome.capex_usd += f64::from(order.gpus) * order.capex_usd_per_gpu;
         }
@@ -967,6 +998,7 @@ impl<'a> SystemModel<'a> {
                 self.class_installed[site.class] -= u64::from(site.installed + free);
                 self.installed_total -= free;
                 self.free_total -= free;
+                self.sync(idx);
                 if self.in_window(now) {
                     self.outcome.operators_left += 1;
                 }
