@@ -197,12 +197,25 @@ impl Check {
 /// # Errors
 /// Any simulation error.
 pub fn run(cases: &[Case], replications: u32, seed: u64, threads: Option<usize>) -> Result<Vec<Check>, SimError> {
+    let scenarios: Vec<(Case, Scenario)> = cases.iter().map(|case| (case.clone(), case.scenario(replications, seed))).collect();
+    run_scenarios(&scenarios, threads)
+}
+
+/// Runs each scenario and compares every target metric of its case, for both systems.
+/// The scenarios may differ from [`Case::scenario`] in anything that does not change
+/// the queue (costs, prices without maximum prices, take rate): the validation files in
+/// `scenarios/validation/` use this to check full system descriptions against theory.
+///
+/// # Errors
+/// Any simulation error.
+pub fn run_scenarios(scenarios: &[(Case, Scenario)], threads: Option<usize>) -> Result<Vec<Check>, SimError> {
     let systems = [SystemKind::Centralized, SystemKind::Distributed];
-    let checks_per_system: usize = cases.iter().map(|c| c.targets().len()).sum();
+    let checks_per_system: usize = scenarios.iter().map(|(case, _)| case.targets().len()).sum();
+    let replications = scenarios.iter().map(|(_, scenario)| scenario.simulation.replications).min().unwrap_or(2);
     let critical = t_critical(1.0 - FAMILY_ALPHA / checks_per_system as f64, u64::from(replications.max(2)) - 1);
     let mut checks = Vec::with_capacity(checks_per_system * systems.len());
-    for case in cases {
-        let rows = montecarlo::run(&case.scenario(replications, seed), threads)?;
+    for (case, scenario) in scenarios {
+        let rows = montecarlo::run(scenario, threads)?;
         for system in systems {
             let system_rows: Vec<&RunMetrics> = rows.iter().filter(|row| row.system == system).collect();
             for (metric, exact, extract) in case.targets() {

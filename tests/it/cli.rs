@@ -42,6 +42,31 @@ fn every_bundled_scenario_validates() {
     assert_eq!(stdout.lines().filter(|line| line.starts_with("ok ")).count(), paths.len(), "{stdout}");
 }
 
+/// Every bundled scenario runs from the CLI and writes every table (two replications
+/// each, to keep the suite fast; the scenarios' own counts are for users).
+#[test]
+fn every_bundled_scenario_runs() {
+    let temp = crate::TempDir::create();
+    for entry in std::fs::read_dir(root().join("scenarios")).expect("scenarios/") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|ext| ext != "yaml") {
+            continue;
+        }
+        let name = path.file_stem().expect("stem").to_string_lossy().into_owned();
+        let output = capsim(temp.path(), &["run", path.to_str().expect("utf-8"), "--replications", "2", "--out", &name, "--quiet"]);
+        assert!(output.status.success(), "{name}: {:?}", text(&output));
+        let scenario = capsim::scenario::load(&path).expect("valid");
+        let mut tables = vec!["runs", "summary", "timeseries"];
+        if scenario.systems().len() == 2 {
+            tables.push("savings");
+        }
+        for table in tables {
+            let frame = capsim::output::read_table(&temp.path().join(&name).join(format!("{table}.parquet"))).expect("table reads");
+            assert!(frame.height() > 0, "{name}: {table} is empty");
+        }
+    }
+}
+
 #[test]
 fn validate_reports_every_bad_file_and_exits_2() {
     let good = root().join("scenarios/mmc-example.yaml");

@@ -50,3 +50,32 @@ fn a_slightly_wrong_closed_form_is_rejected() {
         summary.mean
     );
 }
+
+/// The validation scenarios in `scenarios/validation/` are full system descriptions
+/// (prices, costs, take rate, operators, exit rules that never trigger, failures off) of
+/// three built-in cases; both systems must still match Erlang C, B and A.
+#[test]
+fn validation_scenarios_match_their_closed_forms() {
+    let by_label = |label: &str| verify::builtin_cases().into_iter().find(|c| c.label == label).expect("built-in case");
+    let files = [("mmc-64-erlang-c", "M/M/64 rho=0.90"), ("mmcc-20-erlang-b", "M/M/20/20"), ("mmc-50-erlang-a", "M/M/50+M")];
+    let scenarios: Vec<(Case, capsim::scenario::Scenario)> = files
+        .iter()
+        .map(|(file, label)| {
+            let path = crate::root().join(format!("scenarios/validation/{file}.yaml"));
+            let scenario = capsim::scenario::load(&path).unwrap_or_else(|e| panic!("{}", capsim::cli::render_scenario_error(&e)));
+            let case = by_label(label);
+            // The file describes the case's queue: same arrivals, servers and horizon.
+            assert_eq!(scenario.segments[0].arrivals.base_per_hour, case.arrival_rate, "{file}");
+            assert_eq!(scenario.simulation.horizon_hours, case.horizon_hours, "{file}");
+            for (_, system) in scenario.systems() {
+                assert_eq!(system.initial_gpus(), u64::from(case.gpus), "{file}");
+            }
+            (case, scenario)
+        })
+        .collect();
+    assert_eq!(std::fs::read_dir(crate::root().join("scenarios/validation")).expect("dir").count(), files.len(), "every file is checked");
+    let checks = verify::run_scenarios(&scenarios, None).expect("validation scenarios run");
+    let failures: Vec<String> = checks.iter().filter(|c| !c.passed()).map(|c| format!("{c:?}")).collect();
+    assert!(failures.is_empty(), "checks outside their band:\n{}", failures.join("\n"));
+    assert_eq!(checks.len(), 2 * (4 + 2 + 5));
+}
