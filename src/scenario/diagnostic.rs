@@ -196,8 +196,35 @@ fn field_help(field: &str) -> Option<&'static str> {
         "gpus_per_job" => "a whole number, or a map of GPU count to probability such as {1: 0.8, 2: 0.2}",
         "duration_hours" => "a distribution of run time in hours, e.g. {exponential: {mean: 1.0}}",
         "patience_hours" => "how long a job waits before giving up: a distribution, 0 = never waits, omit = waits forever",
-        "centralized" | "distributed" => "a map such as {gpus: 64}",
-        "gpus" => "the number of GPUs in the pool, a whole number ≥ 1",
+        "centralized" => "a map: {gpus: 64} or {data_centers: [...], costs, pricing, procurement, latency_slowdown}",
+        "distributed" => "a map: {gpus: 64} or {operators: [...], take_rate, pricing, entry, exit, reinvest}",
+        "gpus" => "a number of GPUs, a whole number ≥ 1",
+        "gpu_classes" => "a list of {name, speed, power_kw, capex_usd} added to the built-in H100, H200, B200, A100, L40S, RTX4090",
+        "regions" => "a list of region names, e.g. [us-east, eu-west]; the first is the default",
+        "region" => "a region name from `regions:`",
+        "gpu_class" | "min_gpu_class" => "a GPU class name: H100, H200, B200, A100, L40S, RTX4090 or one from `gpu_classes:`",
+        "reserved_share" => "the share of the segment's jobs in the reserved tier (served first, at the reserved discount), 0–1",
+        "max_price_usd_per_gpu_hour" => "a distribution of the most a job pays per H100-equivalent GPU-hour; omit = any price",
+        "data_gb" => "a distribution of data moved out per job, GB (billed at egress_usd_per_gb)",
+        "data_centers" => "a list of {region, gpu_class, gpus, power_mw}",
+        "power_mw" => "power available for GPUs (IT load × PUE), MW; omit = unlimited",
+        "costs" => {
+            "a map of capex_usd_per_gpu, depreciation_years, residual_fraction, electricity_usd_per_kwh, pue, idle_power_fraction, facility_usd_per_kw_month, fixed_usd_per_year"
+        }
+        "pricing" => "a map: {policy: fixed | scheduled | utilization_target, usd_per_gpu_hour, ...}",
+        "policy" => "fixed, scheduled (with annual_decline) or utilization_target (with target_utilization)",
+        "usd_per_gpu_hour" => "the price of one H100-equivalent GPU-hour, USD > 0 (other classes pay it × their speed)",
+        "procurement" => "a map: {target_utilization, lead_time_weeks, order_multiple, forecast_annual_growth, power_lead_time_weeks}",
+        "lead_time_weeks" | "power_lead_time_weeks" | "onboarding_weeks" => {
+            "a distribution in weeks, e.g. {triangular: {min: 40, mode: 45, max: 50}}"
+        }
+        "operators" => {
+            "a list of operator groups: {count, gpus, gpu_class, region, availability, mtbf_hours, mttr_hours, checkpoint_every_hours, costs}"
+        }
+        "take_rate" => "the protocol's share of customer spend, 0–1 (default 0.2)",
+        "entry" => "a map: {hurdle_yield, onboarding_weeks, operators_per_review, max_operators, template: {operator}}",
+        "exit" => "a map: {below_yield, after_reviews}",
+        "reinvest" => "a map: {share, lead_time_weeks}",
         "mean" => "the distribution's mean, a number > 0",
         "median" => "the log-normal's median, a number > 0",
         "sigma" => "the log-normal's shape (standard deviation of its logarithm), a number ≥ 0",

@@ -161,7 +161,7 @@ pub struct RawCentralized {
     #[serde(default)]
     pub costs: Option<RawCosts>,
     #[serde(default)]
-    pub pricing: Option<RawPricing>,
+    pub pricing: Option<Spanned<RawPricing>>,
     #[serde(default)]
     pub procurement: Option<RawProcurement>,
     #[serde(default)]
@@ -274,7 +274,7 @@ pub struct RawDistributed {
     #[serde(default)]
     pub take_rate: Option<Fraction>,
     #[serde(default)]
-    pub pricing: Option<RawPricing>,
+    pub pricing: Option<Spanned<RawPricing>>,
     #[serde(default)]
     pub entry: Option<RawEntry>,
     #[serde(default)]

@@ -2,7 +2,7 @@
 //! (data centers with procurement; operators with entry, exit and reinvestment), their
 //! costs and their pricing policies, resolved from the raw file with defaults applied.
 
-use serde_saphyr::{Location, Spanned};
+use serde_saphyr::Spanned;
 
 use super::raw::{
     self, RawCentralized, RawCosts, RawDistributed, RawGpuClass, RawOperators, RawPricing, RawProcurement, RawScenario, RawSegment,
@@ -426,7 +426,7 @@ impl Checker<'_> {
         }
         System {
             sites,
-            pricing: self.pricing(block.pricing.as_ref(), side, &raw.referenced, ctx),
+            pricing: self.pricing(block.pricing.as_ref(), side, ctx),
             latency_slowdown: block.latency_slowdown.map_or(1.0, |s| s.0),
             take_rate: 0.0,
             review_every_hours: block.review_every_hours.map_or(defaults::REVIEW_EVERY_HOURS, |h| h.0),
@@ -484,7 +484,7 @@ impl Checker<'_> {
         });
         System {
             sites,
-            pricing: self.pricing(block.pricing.as_ref(), side, &raw.referenced, ctx),
+            pricing: self.pricing(block.pricing.as_ref(), side, ctx),
             latency_slowdown: block.latency_slowdown.map_or(1.0, |s| s.0),
             take_rate: block.take_rate.map_or(defaults::TAKE_RATE, |t| t.0),
             review_every_hours: block.review_every_hours.map_or(defaults::REVIEW_EVERY_HOURS, |h| h.0),
@@ -551,8 +551,8 @@ impl Checker<'_> {
         }
     }
 
-    fn pricing(&mut self, raw: Option<&RawPricing>, side: Side, at: &Location, ctx: &Context) -> Pricing {
-        let Some(raw) = raw else { return Pricing::none() };
+    fn pricing(&mut self, raw: Option<&Spanned<RawPricing>>, side: Side, ctx: &Context) -> Pricing {
+        let Some(Spanned { value: raw, referenced: at, .. }) = raw else { return Pricing::none() };
         let reference = raw.usd_per_gpu_hour.0;
         let mut class_prices: Vec<f64> = ctx.classes.iter().map(|c| reference * c.speed).collect();
         for (idx, entry) in raw.class_usd_per_gpu_hour.iter().flatten().enumerate() {
