@@ -340,18 +340,30 @@ pub struct RawReinvest {
     pub lead_time_weeks: DistSpec,
 }
 
+/// Reads a number and checks it with `ok`, or fails with `message(value)` and `hint`.
+fn number_where<'de, D: Deserializer<'de>>(
+    deserializer: D,
+    ok: impl Fn(f64) -> bool,
+    message: impl Fn(f64) -> String,
+    hint: &str,
+) -> Result<f64, D::Error> {
+    let value = deserializer.deserialize_any(NumberVisitor)?;
+    if ok(value) { Ok(value) } else { Err(invalid(message(value), hint)) }
+}
+
 /// An annual yield, as a fraction of capital: between −1 and 10.
 #[derive(Debug, Clone, Copy)]
 pub struct YieldRate(pub f64);
 
 impl<'de> Deserialize<'de> for YieldRate {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = deserializer.deserialize_any(NumberVisitor)?;
-        if (-1.0..=10.0).contains(&value) {
-            Ok(YieldRate(value))
-        } else {
-            Err(invalid(format!("a yield must be between −1 and 10, got {value}"), "0.08 means 8% a year on capital"))
-        }
+        number_where(
+            deserializer,
+            |value| (-1.0..=10.0).contains(&value),
+            |value| format!("a yield must be between −1 and 10, got {value}"),
+            "0.08 means 8% a year on capital",
+        )
+        .map(YieldRate)
     }
 }
 
@@ -361,12 +373,13 @@ pub struct Fraction(pub f64);
 
 impl<'de> Deserialize<'de> for Fraction {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = deserializer.deserialize_any(NumberVisitor)?;
-        if (0.0..=1.0).contains(&value) {
-            Ok(Fraction(value))
-        } else {
-            Err(invalid(format!("must be a fraction between 0 and 1, got {value}"), "write 0.2 for 20%"))
-        }
+        number_where(
+            deserializer,
+            |value| (0.0..=1.0).contains(&value),
+            |value| format!("must be a fraction between 0 and 1, got {value}"),
+            "write 0.2 for 20%",
+        )
+        .map(Fraction)
     }
 }
 
@@ -376,15 +389,13 @@ pub struct Pue(pub f64);
 
 impl<'de> Deserialize<'de> for Pue {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = deserializer.deserialize_any(NumberVisitor)?;
-        if (1.0..=5.0).contains(&value) {
-            Ok(Pue(value))
-        } else {
-            Err(invalid(
-                format!("pue must be between 1 and 5, got {value}"),
-                "hyperscale 1.1–1.2, industry average 1.56 (Uptime Institute 2024)",
-            ))
-        }
+        number_where(
+            deserializer,
+            |value| (1.0..=5.0).contains(&value),
+            |value| format!("pue must be between 1 and 5, got {value}"),
+            "hyperscale 1.1–1.2, industry average 1.56 (Uptime Institute 2024)",
+        )
+        .map(Pue)
     }
 }
 
@@ -394,15 +405,13 @@ pub struct Slowdown(pub f64);
 
 impl<'de> Deserialize<'de> for Slowdown {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = deserializer.deserialize_any(NumberVisitor)?;
-        if (1.0..=10.0).contains(&value) {
-            Ok(Slowdown(value))
-        } else {
-            Err(invalid(
-                format!("latency_slowdown must be between 1 and 10, got {value}"),
-                "1.1 means a job placed outside its region runs 10% longer",
-            ))
-        }
+        number_where(
+            deserializer,
+            |value| (1.0..=10.0).contains(&value),
+            |value| format!("latency_slowdown must be between 1 and 10, got {value}"),
+            "1.1 means a job placed outside its region runs 10% longer",
+        )
+        .map(Slowdown)
     }
 }
 
