@@ -69,7 +69,8 @@ pub enum Stream {
         system: u32,
         /// Site index in order of creation, or `u32::MAX` for system-wide draws.
         site: u32,
-        /// 0 = failure candidates, 1 = repair times, 2 = lead times, 3 = onboarding.
+        /// 0 = failure candidates, 1 = repair times, 2 = lead times, 3 = onboarding,
+        /// 4 = operator sizes (drawn once per scenario file, with a fixed seed).
         kind: u32,
     },
 }

@@ -293,7 +293,7 @@ pub struct RawDistributed {
 pub struct RawOperators {
     #[serde(default)]
     pub count: Option<Count>,
-    pub gpus: Spanned<Count>,
+    pub gpus: Spanned<GpuSpec>,
     #[serde(default)]
     pub gpu_class: Option<Spanned<String>>,
     #[serde(default)]

@@ -5,10 +5,11 @@
 use serde_saphyr::Spanned;
 
 use super::raw::{
-    self, RawCentralized, RawCosts, RawDistributed, RawGpuClass, RawOperators, RawPricing, RawProcurement, RawScenario, RawSegment,
+    self, GpuSpec, RawCentralized, RawCosts, RawDistributed, RawGpuClass, RawOperators, RawPricing, RawProcurement, RawScenario, RawSegment,
 };
 use super::{Checker, dist};
-use crate::dist::Dist;
+use crate::dist::{Dist, GpuCountDist};
+use crate::montecarlo::seeds::{self, SimRng, Stream};
 
 /// Hours per week, for `*_weeks` keys.
 pub const HOURS_PER_WEEK: f64 = 168.0;
@@ -458,10 +459,18 @@ impl Checker<'_> {
             }
             (None, Some(groups)) if !groups.is_empty() => {
                 for (group_idx, group) in groups.iter().enumerate() {
-                    let template = self.operator(group, &format!("distributed.operators[{group_idx}]"), ctx);
+                    let key = format!("distributed.operators[{group_idx}]");
+                    let template = self.operator(group, &key, ctx);
+                    let sizes = match &group.gpus.value {
+                        GpuSpec::Constant(gpus) => GpuCountDist::constant(*gpus),
+                        GpuSpec::Weights(pairs) => GpuCountDist::from_weights(pairs.clone()),
+                    };
+                    let mut population = population_rng(group_idx);
+                    let availability = group.availability.as_ref().map_or(1.0, |a| a.value.0);
                     for number in 0..group.count.map_or(1, |c| c.0) {
                         let mut site = template.clone();
                         site.name = format!("group{group_idx}-{number}");
+                        site.gpus = offered(sizes.sample(&mut population), availability).max(1);
                         sites.push(site);
                     }
                 }
@@ -480,7 +489,14 @@ impl Checker<'_> {
             onboarding_hours: dist(&entry.onboarding_weeks).scaled(HOURS_PER_WEEK),
             per_review: entry.operators_per_review.map_or(defaults::OPERATORS_PER_REVIEW, |c| c.0),
             max_operators: entry.max_operators.map_or(defaults::MAX_OPERATORS, |c| c.0),
-            template: self.operator(&entry.template, "distributed.entry.template", ctx),
+            template: {
+                let key = "distributed.entry.template";
+                if let GpuSpec::Weights(_) = entry.template.gpus.value {
+                    let message = hinted("a template's gpus must be a whole number", "every operator that joins has the same size");
+                    self.report(&entry.template.gpus.referenced, &format!("{key}.gpus"), &message);
+                }
+                self.operator(&entry.template, key, ctx)
+            },
         });
         System {
             sites,
@@ -501,14 +517,21 @@ impl Checker<'_> {
         }
     }
 
-    /// One operator of a group; availability scales the GPUs it offers.
+    /// One operator of a group, with the group's largest size; availability scales the
+    /// GPUs it offers.
     fn operator(&mut self, raw: &RawOperators, key: &str, ctx: &Context) -> Site {
         let region = raw.region.as_ref().map_or(0, |r| self.lookup(&ctx.regions, r, &format!("{key}.region"), "region"));
         let class = raw.gpu_class.as_ref().map_or(0, |c| self.lookup(&ctx.class_names(), c, &format!("{key}.gpu_class"), "GPU class"));
-        let owned = raw.gpus.value.0;
+        let (smallest, owned) = match &raw.gpus.value {
+            GpuSpec::Constant(gpus) => (*gpus, *gpus),
+            GpuSpec::Weights(pairs) => {
+                let sizes = pairs.iter().filter(|&&(_, p)| p > 0.0).map(|&(gpus, _)| gpus);
+                (sizes.clone().min().unwrap_or(1), sizes.max().unwrap_or(1))
+            }
+        };
         let availability = raw.availability.as_ref().map_or(1.0, |a| a.value.0);
-        let offered = (f64::from(owned) * availability).round() as u32;
-        if offered == 0 {
+        if offered(smallest, availability) == 0 {
+            let owned = smallest;
             let at = raw.availability.as_ref().map_or(&raw.gpus.referenced, |a| &a.referenced);
             let message =
                 hinted(&format!("{owned} GPUs × availability {availability} rounds to 0 GPUs offered"), "raise availability or gpus");
@@ -523,7 +546,7 @@ impl Checker<'_> {
             name: String::new(),
             region,
             class,
-            gpus: offered.max(1),
+            gpus: offered(owned, availability).max(1),
             power_mw: None,
             costs: self.costs(raw.costs.as_ref(), Side::Distributed, ctx.classes[class].capex_usd),
             reliability,
@@ -628,6 +651,19 @@ impl Checker<'_> {
             }
         }
     }
+}
+
+/// GPUs an operator owning `owned` offers at `availability`.
+fn offered(owned: u32, availability: f64) -> u32 {
+    (f64::from(owned) * availability).round() as u32
+}
+
+/// The generator of operator sizes drawn from a distribution: fixed per scenario file
+/// (not per replication or seed), so every replication and every seed sees the same
+/// operators, and the scenario hash fingerprints them.
+fn population_rng(group_idx: usize) -> SimRng {
+    const POPULATION_SEED: u64 = 0x6f70_6572_6174_6f72;
+    seeds::rng(POPULATION_SEED, group_idx as u64, Stream::Supply { system: 1, site: u32::MAX, kind: 4 })
 }
 
 /// Mean repair time when `mttr_hours` is omitted: one day (an assumption).

@@ -304,3 +304,26 @@ fn both_systems_get_the_identical_job_stream() {
         assert!(pair[0].jobs_priced_out > pair[1].jobs_priced_out, "the cheaper system prices out fewer of the same jobs");
     }
 }
+
+/// Operator sizes drawn from a distribution: a population drawn once per scenario
+/// file, the same for every seed, with sizes in the given proportions.
+#[test]
+fn operator_populations_can_be_drawn_from_a_distribution() {
+    let yaml = |seed: u32| {
+        format!(
+            "name: population\nsimulation: {{horizon_hours: 100, replications: 1, seed: {seed}}}\n\
+             demand:\n  segments:\n    - name: jobs\n      arrivals_per_hour: 1\n      duration_hours: 1\n\
+             distributed:\n  operators: [{{count: 400, gpus: {{8: 0.75, 16: 0.25}}, availability: 0.5}}]\n"
+        )
+    };
+    let sizes = |seed: u32| -> Vec<u32> {
+        let scenario = scenario(&yaml(seed));
+        scenario.distributed.expect("distributed").sites.iter().map(|site| site.gpus).collect()
+    };
+    let (first, second) = (sizes(1), sizes(2));
+    assert_eq!(first, second, "the population does not depend on the seed");
+    assert!(first.iter().all(|&gpus| gpus == 4 || gpus == 8), "availability 0.5 halves 8 and 16");
+    // 400 draws with p = 0.25: the count of large operators is 100 ± 4·√75 ≈ 100 ± 35.
+    let large = first.iter().filter(|&&gpus| gpus == 8).count();
+    assert!((65..=135).contains(&large), "{large} large operators of 400");
+}
