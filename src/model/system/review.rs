@@ -1,0 +1,197 @@
+//! The periodic review of a system: prices move, the cloud orders GPUs, operators
+//! leave, join and reinvest. Everything here happens at review times only, before the
+//! horizon, and uses the GPU-hours, revenue and costs accrued since the last review.
+
+use crate::engine::{EventQueue, Hours};
+use crate::model::system::{Order, SystemEvent, SystemModel};
+use crate::scenario::System;
+use crate::scenario::supply::{HOURS_PER_YEAR, PricePolicy};
+
+impl<'a> SystemModel<'a> {
+    pub(super) fn on_review(&mut self, now: Hours, events: &mut EventQueue<SystemEvent>) {
+        let window = self.outcome.window;
+        for site in &mut self.sites {
+            site.advance(now, window);
+        }
+        let period_hours = now - self.period_start;
+        let period = self.outcome.total_areas.since(&self.period_start_areas);
+        let old_factor = self.prices.factor;
+        self.reprice(now, period.utilization());
+        if self.spec.procurement.is_some() {
+            self.procure(now, period_hours, events);
+        }
+        self.exit(now, period_hours, events);
+        self.enter(now, period_hours, events);
+        self.reinvest(now, events);
+        for site in &mut self.sites {
+            site.period = Default::default();
+        }
+        self.period_start = now;
+        self.period_start_areas = self.outcome.total_areas;
+        self.period_abandoned_work.iter_mut().for_each(|work| *work = 0.0);
+        if self.prices.factor < old_factor {
+            self.start_anywhere(now, events);
+        }
+        let next = now + self.spec.review_every_hours;
+        if next < self.outcome.window.1 {
+            events.schedule(next, SystemEvent::Review);
+        }
+    }
+
+    fn reprice(&mut self, now: Hours, utilization: f64) {
+        let reference = self.spec.pricing.reference_usd_per_gpu_hour;
+        match self.spec.pricing.policy {
+            PricePolicy::Fixed => {}
+            PricePolicy::Scheduled { annual_decline } => self.prices.factor = (1.0 - annual_decline).powf(now / HOURS_PER_YEAR),
+            PricePolicy::UtilizationTarget { target, sensitivity, max_step, floor_usd, ceiling_usd } => {
+                let step = (sensitivity * (utilization - target)).clamp(-max_step, max_step);
+                let price = (reference * self.prices.factor * (1.0 + step)).clamp(floor_usd, ceiling_usd);
+                if reference > 0.0 {
+                    self.prices.factor = price / reference;
+                }
+            }
+        }
+    }
+
+    /// Centralized planning, region by region: demand over the last period (GPU-hours
+    /// served plus those given up) grown over the mean lead time, against installed and
+    /// ordered GPUs; orders whole servers to bring projected utilization to the target.
+    fn procure(&mut self, now: Hours, period_hours: f64, events: &mut EventQueue<SystemEvent>) {
+        let spec: &'a System = self.spec;
+        let Some(plan) = &spec.procurement else { return };
+        if period_hours <= 0.0 {
+            return;
+        }
+        let growth = (1.0 + plan.forecast_annual_growth).powf(plan.lead_time_hours.mean() / HOURS_PER_YEAR);
+        for region in 0..self.period_abandoned_work.len() {
+            let Some(target_site) = self.sites.iter().position(|s| s.region == region && !s.leaving) else { continue };
+            let in_region = self.sites.iter().filter(|s| s.region == region && !s.leaving);
+            let (busy, capacity) = in_region.fold((0.0, 0.0), |(busy, capacity), s| {
+                (busy + s.period.areas.busy_gpu_hours, capacity + f64::from(s.installed + s.on_order))
+            });
+            let demand_gpus = (busy + self.period_abandoned_work[region]) / period_hours * growth;
+            if demand_gpus <= plan.target_utilization * capacity {
+                continue;
+            }
+            let needed = demand_gpus / plan.target_utilization - capacity;
+            let multiple = f64::from(plan.order_multiple);
+            let gpus = ((needed / multiple).ceil() * multiple) as u32;
+            let lead = plan.lead_time_hours.sample(&mut self.lead_rng);
+            let Some((gpus, ready)) = self.power_for(now, target_site, gpus) else { continue };
+            let capex = self.sites[target_site].costs.capex_usd_per_gpu;
+            self.order(now, target_site, gpus, capex, (now + lead).max(ready), events);
+        }
+    }
+
+    /// Power for `gpus` more GPUs at a site: (GPUs that fit, when the power is ready).
+    /// Without a power lead time the limit is hard and the order is cut to fit.
+    fn power_for(&mut self, now: Hours, site_idx: usize, gpus: u32) -> Option<(u32, Hours)> {
+        let site = &self.sites[site_idx];
+        let Some(limit_mw) = site.power_mw else { return Some((gpus, now)) };
+        let after = site.installed + site.on_order + gpus;
+        if site.power_needed_mw(after) <= limit_mw {
+            return Some((gpus, now));
+        }
+        let power_lead = self.spec.procurement.as_ref().and_then(|p| p.power_lead_time_hours.clone());
+        match power_lead {
+            Some(lead) => {
+                let ready = now + lead.sample(&mut self.lead_rng);
+                let needed = site.power_needed_mw(after);
+                self.sites[site_idx].power_mw = Some(needed);
+                Some((gpus, ready))
+            }
+            None => {
+                let per_gpu = site.power_needed_mw(1);
+                let room = ((limit_mw - site.power_needed_mw(site.installed + site.on_order)) / per_gpu).floor();
+                (room >= 1.0).then(|| ((room as u32).min(gpus), now))
+            }
+        }
+    }
+
+    fn order(&mut self, now: Hours, site: usize, gpus: u32, capex_usd_per_gpu: f64, arrives: Hours, events: &mut EventQueue<SystemEvent>) {
+        self.sites[site].on_order += gpus;
+        if self.in_window(now) {
+            self.outcome.gpus_ordered += u64::from(gpus);
+        }
+        self.orders.push(Order { site, gpus, capex_usd_per_gpu });
+        events.schedule(arrives, SystemEvent::Delivery { order: (self.orders.len() - 1) as u32 });
+    }
+
+    /// Operators whose trailing yield stayed below the floor leave: their free GPUs go
+    /// at once, busy ones as their jobs end.
+    fn exit(&mut self, now: Hours, period_hours: f64, events: &mut EventQueue<SystemEvent>) {
+        let spec: &'a System = self.spec;
+        let Some(rule) = &spec.exit else { return };
+        for idx in 0..self.sites.len() {
+            let site = &mut self.sites[idx];
+            if site.leaving {
+                continue;
+            }
+            if site.period_yield(period_hours) < rule.below_yield {
+                site.low_reviews += 1;
+            } else {
+                site.low_reviews = 0;
+            }
+            if site.low_reviews >= rule.after_reviews {
+                site.leaving = true;
+                let free = site.free;
+                site.free = 0;
+                site.retire(free);
+                self.class_installed[site.class] -= u64::from(site.installed + free);
+                self.installed_total -= free;
+                self.free_total -= free;
+                self.sync(idx);
+                if self.in_window(now) {
+                    self.outcome.operators_left += 1;
+                }
+                self.schedule_failure(now, idx, events);
+            }
+        }
+    }
+
+    /// New operators decide to join while the network's trailing yield beats the hurdle.
+    fn enter(&mut self, now: Hours, period_hours: f64, events: &mut EventQueue<SystemEvent>) {
+        let spec: &'a System = self.spec;
+        let Some(entry) = &spec.entry else { return };
+        let active = self.sites.iter().filter(|s| !s.leaving);
+        let (cash, capital) =
+            active.fold((0.0, 0.0), |(cash, capital), s| (cash + s.period.revenue_usd - s.period.opex.total(), capital + s.capital_usd));
+        let network_yield = if capital > 0.0 && period_hours > 0.0 { cash / capital * HOURS_PER_YEAR / period_hours } else { 0.0 };
+        if network_yield <= entry.hurdle_yield {
+            return;
+        }
+        let present = self.sites.iter().filter(|s| !s.leaving).count() as u64 + u64::from(self.pending_joins);
+        let room = u64::from(entry.max_operators).saturating_sub(present).min(u64::from(entry.per_review));
+        for _ in 0..room {
+            let delay = entry.onboarding_hours.sample(&mut self.onboarding_rng);
+            self.pending_joins += 1;
+            events.schedule(now + delay, SystemEvent::Join);
+        }
+    }
+
+    /// Operators set aside a share of their positive operating cash and buy GPUs of
+    /// their class when the fund covers one, delivered after a sampled lead time.
+    fn reinvest(&mut self, now: Hours, events: &mut EventQueue<SystemEvent>) {
+        let spec: &'a System = self.spec;
+        let Some(rule) = &spec.reinvest else { return };
+        let (lead_time, share) = (&rule.lead_time_hours, rule.share);
+        for idx in 0..self.sites.len() {
+            let site = &mut self.sites[idx];
+            if site.leaving {
+                continue;
+            }
+            let cash = site.period.revenue_usd - site.period.opex.total();
+            if cash > 0.0 {
+                site.reinvest_fund_usd += share * cash;
+            }
+            let price = self.classes[site.class].capex_usd;
+            if price <= 0.0 || site.reinvest_fund_usd < price {
+                continue;
+            }
+            let gpus = (site.reinvest_fund_usd / price).floor();
+            site.reinvest_fund_usd -= gpus * price;
+            let arrives = now + lead_time.sample(&mut self.lead_rng);
+            self.order(now, idx, gpus as u32, price, arrives, events);
+        }
+    }
+}
