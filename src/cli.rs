@@ -27,7 +27,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Simulate a scenario and write runs.parquet and summary.parquet.
+    /// Simulate a scenario and write runs, summary, timeseries and savings tables (Parquet).
     Run(RunArgs),
     /// Check scenario files without running them.
     Validate(ValidateArgs),
