@@ -196,10 +196,14 @@ fn other_readers_see_the_same_tables() {
     assert!(stdout.contains(&expected_columns), "{stdout}");
     for fragment in [
         "\"pyarrow_runs_rows\": 4".to_string(),
-        "\"pyarrow_summary_rows\": 20".to_string(),
+        // Every runs column but the six of identity and provenance, per system, plus the four paired ones.
+        format!("\"pyarrow_summary_rows\": {}", 2 * (RUNS_COLUMNS.len() - 6) + 4),
         format!("\"pyarrow_events\": {events}"),
         "\"pyarrow_scenario_metadata\": \"mmc-example\"".to_string(),
         "\"duckdb_rows\": 4".to_string(),
+        "\"pyarrow_savings_rows\": 2".to_string(),
+        // mmc-example runs 20,000 h: 119 whole weeks.
+        "\"duckdb_timeseries_weeks\": 119".to_string(),
         format!("\"duckdb_events\": {events}"),
     ] {
         assert!(stdout.contains(&fragment), "missing {fragment} in {stdout}");

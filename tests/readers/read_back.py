@@ -13,6 +13,10 @@ directory = sys.argv[1]
 runs = pq.read_table(f"{directory}/runs.parquet")
 summary = pq.read_table(f"{directory}/summary.parquet")
 metadata = pq.read_metadata(f"{directory}/runs.parquet").metadata
+savings = pq.read_table(f"{directory}/savings.parquet")
+weeks = duckdb.sql(
+    f"select count(distinct week) from '{directory}/timeseries.parquet' where metric = 'utilization'"
+).fetchall()[0][0]
 duck = duckdb.sql(
     f"select count(*), sum(events), sum(utilization) from '{directory}/runs.parquet'"
 ).fetchall()[0]
@@ -26,6 +30,8 @@ print(
             "pyarrow_scenario_metadata": metadata[b"capsim.scenario"].decode(),
             "duckdb_rows": duck[0],
             "duckdb_events": int(duck[1]),
+            "pyarrow_savings_rows": savings.num_rows,
+            "duckdb_timeseries_weeks": weeks,
             "duckdb_utilization_sum": duck[2],
         }
     )
