@@ -230,6 +230,8 @@ pub struct RawPricing {
     #[serde(default)]
     pub annual_decline: Option<Fraction>,
     #[serde(default)]
+    pub path: Option<Spanned<Vec<RawPricePoint>>>,
+    #[serde(default)]
     pub target_utilization: Option<Fraction>,
     #[serde(default)]
     pub sensitivity: Option<NonNegative>,
@@ -243,6 +245,14 @@ pub struct RawPricing {
     pub reserved_discount: Option<Fraction>,
     #[serde(default)]
     pub egress_usd_per_gb: Option<NonNegative>,
+}
+
+/// One point of a scheduled price path: from `at_hours` on, the reference price is this.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPricePoint {
+    pub at_hours: NonNegative,
+    pub usd_per_gpu_hour: Positive,
 }
 
 /// A price for one GPU class, overriding the speed-scaled reference price.

@@ -224,6 +224,12 @@ pub enum PricePolicy {
         /// Yearly decline, a share of the price.
         annual_decline: f64,
     },
+    /// The reference price follows a path of steps, read at each review: from each
+    /// point's time on, its price (before the first point, `usd_per_gpu_hour`).
+    Path {
+        /// (from hour, reference price in USD per GPU-hour), in increasing time.
+        points: Vec<(f64, f64)>,
+    },
     /// At each review the price moves by `sensitivity × (utilization − target)`, bounded
     /// by ±`max_step`, then clamped to [floor, ceiling] (reference-class prices).
     UtilizationTarget {
@@ -586,13 +592,27 @@ impl Checker<'_> {
         let key = |field: &str| format!("{}.pricing.{field}", side.key());
         let policy = match raw.policy.unwrap_or(raw::PolicyName::Fixed) {
             raw::PolicyName::Fixed => PricePolicy::Fixed,
-            raw::PolicyName::Scheduled => match raw.annual_decline {
-                Some(decline) => PricePolicy::Scheduled { annual_decline: decline.0 },
-                None => {
+            raw::PolicyName::Scheduled => match (raw.annual_decline, &raw.path) {
+                (Some(decline), None) => PricePolicy::Scheduled { annual_decline: decline.0 },
+                (None, Some(path)) => {
+                    let points: Vec<(f64, f64)> = path.value.iter().map(|p| (p.at_hours.0, p.usd_per_gpu_hour.0)).collect();
+                    if points.is_empty() || points.windows(2).any(|pair| pair[0].0 >= pair[1].0) {
+                        let message = hinted(
+                            "a price path needs at least one point, in increasing at_hours",
+                            "e.g. path: [{at_hours: 4380, usd_per_gpu_hour: 5.5}]",
+                        );
+                        self.report(&path.referenced, &key("path"), &message);
+                    }
+                    PricePolicy::Path { points }
+                }
+                _ => {
                     self.report(
                         at,
                         &key("annual_decline"),
-                        &hinted("policy `scheduled` needs `annual_decline`", "e.g. annual_decline: 0.2 for −20% a year"),
+                        &hinted(
+                            "policy `scheduled` needs exactly one of `annual_decline` or `path`",
+                            "e.g. annual_decline: 0.2 for −20% a year, or path: [{at_hours: 4380, usd_per_gpu_hour: 5.5}]",
+                        ),
                     );
                     PricePolicy::Fixed
                 }

@@ -211,7 +211,7 @@ fn power_limits_cap_or_delay_growth() {
 }
 
 /// Pricing policies: a scheduled decline compounds to (1 − d)^(t / 8760) at the last
-/// review; a utilization target pushes an overloaded system's price to its ceiling and
+/// review; a price path steps at the first review after each point; a utilization target pushes an overloaded system's price to its ceiling and
 /// an idle one's to its floor.
 #[test]
 fn pricing_policies_move_prices_as_specified() {
@@ -221,6 +221,12 @@ fn pricing_policies_move_prices_as_specified() {
     let last_review = 52.0 * 168.0;
     for row in run(&priced("{policy: scheduled, usd_per_gpu_hour: 2.0, annual_decline: 0.2}", 8.0)) {
         assert!(relative_eq(row.price_at_horizon_usd, 2.0 * 0.8f64.powf(last_review / 8760.0)), "{}", row.price_at_horizon_usd);
+    }
+    let path = "{policy: scheduled, usd_per_gpu_hour: 2.0, path: [{at_hours: 2000, usd_per_gpu_hour: 3.0}, {at_hours: 6000, usd_per_gpu_hour: 1.5}]}";
+    for row in run(&priced(path, 8.0)) {
+        // Week 20 ends at 3,528 h: the 3,528 h review read the 2,000 h step.
+        assert_eq!((row.weeks[0].price_usd_per_gpu_hour, row.weeks[20].price_usd_per_gpu_hour), (2.0, 3.0));
+        assert_eq!(row.price_at_horizon_usd, 1.5);
     }
     let target = "{policy: utilization_target, usd_per_gpu_hour: 2.0, target_utilization: 0.7, floor_usd_per_gpu_hour: 1.0, ceiling_usd_per_gpu_hour: 3.0}";
     for row in run(&priced(target, 30.0)) {

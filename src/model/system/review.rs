@@ -43,6 +43,12 @@ impl<'a> SystemModel<'a> {
         match self.spec.pricing.policy {
             PricePolicy::Fixed => {}
             PricePolicy::Scheduled { annual_decline } => self.prices.factor = (1.0 - annual_decline).powf(now / HOURS_PER_YEAR),
+            PricePolicy::Path { ref points } => {
+                let current = points.iter().take_while(|&&(at, _)| at <= now).last().map_or(reference, |&(_, price)| price);
+                if reference > 0.0 {
+                    self.prices.factor = current / reference;
+                }
+            }
             PricePolicy::UtilizationTarget { target, sensitivity, max_step, floor_usd, ceiling_usd } => {
                 let step = (sensitivity * (utilization - target)).clamp(-max_step, max_step);
                 let price = (reference * self.prices.factor * (1.0 + step)).clamp(floor_usd, ceiling_usd);
