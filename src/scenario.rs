@@ -390,11 +390,11 @@ impl Scenario {
     pub fn systems(&self) -> Vec<(crate::model::SystemKind, &System)> {
         use crate::model::SystemKind;
         let mut systems = Vec::new();
-        if let Some(pool) = &self.centralized {
-            systems.push((SystemKind::Centralized, pool));
+        if let Some(system) = &self.centralized {
+            systems.push((SystemKind::Centralized, system));
         }
-        if let Some(pool) = &self.distributed {
-            systems.push((SystemKind::Distributed, pool));
+        if let Some(system) = &self.distributed {
+            systems.push((SystemKind::Distributed, system));
         }
         systems
     }
