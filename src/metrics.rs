@@ -71,7 +71,9 @@ pub struct RunMetrics {
     pub idle_gpu_hours: f64,
     /// Failed GPU-hours in the window.
     pub down_gpu_hours: f64,
-    /// Installed GPU-hours in the window: busy + idle + down.
+    /// GPU-hours part-time operators took back for their own use in the window.
+    pub withdrawn_gpu_hours: f64,
+    /// Installed GPU-hours in the window: busy + idle + down + withdrawn.
     pub installed_gpu_hours: f64,
     /// Reference-class GPU-hours of work of completed window jobs.
     pub useful_work_gpu_hours: f64,
@@ -207,6 +209,7 @@ impl RunMetrics {
             busy_gpu_hours: areas.busy_gpu_hours,
             idle_gpu_hours: areas.idle_gpu_hours,
             down_gpu_hours: areas.down_gpu_hours,
+            withdrawn_gpu_hours: areas.withdrawn_gpu_hours,
             installed_gpu_hours: outcome.installed_gpu_hours(),
             useful_work_gpu_hours: outcome.useful_work_gpu_hours,
             lost_work_gpu_hours: outcome.lost_work_gpu_hours,
@@ -276,6 +279,7 @@ impl RunMetrics {
             ("busy_gpu_hours", F64(self.busy_gpu_hours)),
             ("idle_gpu_hours", F64(self.idle_gpu_hours)),
             ("down_gpu_hours", F64(self.down_gpu_hours)),
+            ("withdrawn_gpu_hours", F64(self.withdrawn_gpu_hours)),
             ("installed_gpu_hours", F64(self.installed_gpu_hours)),
             ("useful_work_gpu_hours", F64(self.useful_work_gpu_hours)),
             ("lost_work_gpu_hours", F64(self.lost_work_gpu_hours)),

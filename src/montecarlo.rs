@@ -105,7 +105,11 @@ fn event_budget(scenario: &Scenario) -> u64 {
         .systems()
         .iter()
         .flat_map(|(_, system)| system.sites.iter())
-        .filter_map(|site| site.reliability.as_ref().map(|r| f64::from(site.gpus) * 2.0 * horizon / r.mtbf_hours))
+        .map(|site| {
+            let failures = site.reliability.as_ref().map_or(0.0, |r| horizon / r.mtbf_hours);
+            let withdrawals = site.owner_use.as_ref().map_or(0.0, |o| horizon / o.offered_mean_hours);
+            f64::from(site.gpus) * 2.0 * (failures + withdrawals)
+        })
         .sum();
     (16.0 * scenario.expected_arrivals() + 100.0 * failures + horizon).min(1e15) as u64 + 1_000_000
 }

@@ -52,6 +52,19 @@ impl JobTally {
     }
 }
 
+/// GPUs by state at one moment; together they are the GPUs installed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GpuStates {
+    /// Running jobs.
+    pub busy: u32,
+    /// Up and unused.
+    pub idle: u32,
+    /// Failed, waiting for repair.
+    pub down: u32,
+    /// Taken back by their owner for a while.
+    pub withdrawn: u32,
+}
+
 /// Time integrals over an interval.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Areas {
@@ -61,6 +74,8 @@ pub struct Areas {
     pub idle_gpu_hours: f64,
     /// ∫ failed GPUs dt.
     pub down_gpu_hours: f64,
+    /// ∫ GPUs withdrawn by their owners for their own use dt (part-time operators).
+    pub withdrawn_gpu_hours: f64,
     /// ∫ jobs waiting dt.
     pub queue_job_hours: f64,
     /// Length of the interval, hours.
@@ -68,10 +83,11 @@ pub struct Areas {
 }
 
 impl Areas {
-    pub(super) fn add(&mut self, busy: u32, idle: u32, down: u32, waiting: u64, dt: Hours) {
-        self.busy_gpu_hours += f64::from(busy) * dt;
-        self.idle_gpu_hours += f64::from(idle) * dt;
-        self.down_gpu_hours += f64::from(down) * dt;
+    pub(super) fn add(&mut self, gpus: GpuStates, waiting: u64, dt: Hours) {
+        self.busy_gpu_hours += f64::from(gpus.busy) * dt;
+        self.idle_gpu_hours += f64::from(gpus.idle) * dt;
+        self.down_gpu_hours += f64::from(gpus.down) * dt;
+        self.withdrawn_gpu_hours += f64::from(gpus.withdrawn) * dt;
         self.queue_job_hours += waiting as f64 * dt;
         self.hours += dt;
     }
@@ -88,6 +104,7 @@ impl Areas {
             busy_gpu_hours: self.busy_gpu_hours - earlier.busy_gpu_hours,
             idle_gpu_hours: self.idle_gpu_hours - earlier.idle_gpu_hours,
             down_gpu_hours: self.down_gpu_hours - earlier.down_gpu_hours,
+            withdrawn_gpu_hours: self.withdrawn_gpu_hours - earlier.withdrawn_gpu_hours,
             queue_job_hours: self.queue_job_hours - earlier.queue_job_hours,
             hours: self.hours - earlier.hours,
         }
@@ -246,6 +263,7 @@ impl Outcome {
             ("busy GPU-hours: system = sum over sites (window)", window.busy_gpu_hours, by_site.busy_gpu_hours),
             ("idle GPU-hours: system = sum over sites (window)", window.idle_gpu_hours, by_site.idle_gpu_hours),
             ("down GPU-hours: system = sum over sites (window)", window.down_gpu_hours, by_site.down_gpu_hours),
+            ("withdrawn GPU-hours: system = sum over sites (window)", window.withdrawn_gpu_hours, by_site.withdrawn_gpu_hours),
             ("busy GPU-hours: time integral = sum over jobs (window)", window.busy_gpu_hours, self.window_busy_by_job),
             ("busy GPU-hours: time integral = sum over runs (whole run)", self.total_areas.busy_gpu_hours, self.held_by_job),
             ("Little: queue-length integral = sum of waits (whole run)", self.total_areas.queue_job_hours, self.wait_by_job),
@@ -264,9 +282,9 @@ impl Outcome {
         Ok(())
     }
 
-    /// Installed GPU-hours over the window: busy + idle + down.
+    /// Installed GPU-hours over the window: busy + idle + down + withdrawn.
     pub fn installed_gpu_hours(&self) -> f64 {
         let window = &self.window_areas;
-        window.busy_gpu_hours + window.idle_gpu_hours + window.down_gpu_hours
+        window.busy_gpu_hours + window.idle_gpu_hours + window.down_gpu_hours + window.withdrawn_gpu_hours
     }
 }

@@ -2,10 +2,10 @@
 //! costs it accrues, integrated lazily whenever its state changes.
 
 use crate::engine::Hours;
-use crate::model::outcome::{Areas, Opex};
+use crate::model::outcome::{Areas, GpuStates, Opex};
 use crate::montecarlo::seeds::SimRng;
 use crate::scenario::GpuClass;
-use crate::scenario::supply::{Costs, HOURS_PER_MONTH, HOURS_PER_YEAR, Reliability, Site};
+use crate::scenario::supply::{Costs, HOURS_PER_MONTH, HOURS_PER_YEAR, OwnerUse, Reliability, Site};
 
 /// GPU-hours and costs of a site over an interval.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -42,6 +42,14 @@ pub struct SiteState {
     pub free: u32,
     /// Failed, waiting for repair.
     pub down: u32,
+    /// Taken back by the owner for a while.
+    pub withdrawn: u32,
+    /// The owner's own use of the GPUs, if modelled as periods.
+    pub owner_use: Option<OwnerUse>,
+    /// Invalidates scheduled withdrawal candidates when the site's size changes.
+    pub withdrawal_generation: u32,
+    /// Withdrawal candidates and return times, each on its own stream.
+    pub owner_rng: Option<(SimRng, SimRng)>,
     /// Ordered, not yet delivered.
     pub on_order: u32,
     /// Takes no new jobs and shrinks as its GPUs free up.
@@ -67,7 +75,9 @@ pub struct SiteState {
 
 impl SiteState {
     /// A site as the scenario describes it, present from `now`.
-    pub fn new(spec: &Site, class: &GpuClass, now: Hours, failure_rng: Option<(SimRng, SimRng)>) -> SiteState {
+    pub fn new(spec: &Site, class: &GpuClass, now: Hours, streams: SiteStreams) -> SiteState {
+        // A part-time operator's capital and book value are its hardware's offered share.
+        let share = spec.owner_use.as_ref().map_or(1.0, |owner| owner.share);
         SiteState {
             region: spec.region,
             class: spec.class,
@@ -79,14 +89,18 @@ impl SiteState {
             installed: spec.gpus,
             free: spec.gpus,
             down: 0,
+            withdrawn: 0,
+            owner_use: spec.owner_use.clone(),
+            withdrawal_generation: 0,
+            owner_rng: streams.owner,
             on_order: 0,
             leaving: false,
             failure_generation: 0,
-            capital_usd: f64::from(spec.gpus) * spec.costs.capital_usd_per_gpu,
-            depreciable_usd: f64::from(spec.gpus) * spec.costs.capex_usd_per_gpu,
+            capital_usd: f64::from(spec.gpus) * spec.costs.capital_usd_per_gpu * share,
+            depreciable_usd: f64::from(spec.gpus) * spec.costs.capex_usd_per_gpu * share,
             reinvest_fund_usd: 0.0,
             low_reviews: 0,
-            failure_rng,
+            failure_rng: streams.failure,
             last_time: now,
             window: SiteIntegrals::default(),
             period: SiteIntegrals::default(),
@@ -95,7 +109,12 @@ impl SiteState {
 
     /// GPUs running jobs.
     pub fn busy(&self) -> u32 {
-        self.installed - self.free - self.down
+        self.installed - self.free - self.down - self.withdrawn
+    }
+
+    /// GPUs by state now.
+    pub fn states(&self) -> GpuStates {
+        GpuStates { busy: self.busy(), idle: self.free, down: self.down, withdrawn: self.withdrawn }
     }
 
     /// Accrues GPU-hours and costs from the last change up to `now`.
@@ -106,9 +125,9 @@ impl SiteState {
         }
         let overlap = now.min(window.1) - self.last_time.max(window.0);
         let rates = self.rates();
-        let (busy, free, down) = (self.busy(), self.free, self.down);
+        let states = self.states();
         let accrue = |into: &mut SiteIntegrals, hours: f64| {
-            into.areas.add(busy, free, down, 0, hours);
+            into.areas.add(states, 0, hours);
             into.opex.power_usd += rates.power_usd_per_hour * hours;
             into.opex.facility_usd += rates.facility_usd_per_hour * hours;
             into.opex.fixed_usd += rates.fixed_usd_per_hour * hours;
@@ -125,7 +144,8 @@ impl SiteState {
     fn rates(&self) -> CostRates {
         let costs = &self.costs;
         let drawn_kw = (f64::from(self.busy()) + f64::from(self.free) * costs.idle_power_fraction) * self.power_kw;
-        let installed_kw = f64::from(self.installed) * self.power_kw;
+        // GPUs an owner takes back are its own business, not the network's cost.
+        let installed_kw = f64::from(self.installed - self.withdrawn) * self.power_kw;
         // A site that has left entirely stops paying its fixed costs.
         let present = if self.leaving && self.installed == 0 { 0.0 } else { 1.0 };
         CostRates {
@@ -166,6 +186,15 @@ impl SiteState {
     pub fn power_needed_mw(&self, gpus: u32) -> f64 {
         f64::from(gpus) * self.power_kw * self.costs.pue / 1000.0
     }
+}
+
+/// A site's random streams: (candidates, durations) for failures and for owner use.
+#[derive(Default)]
+pub struct SiteStreams {
+    /// Failure candidates and repair times.
+    pub failure: Option<(SimRng, SimRng)>,
+    /// Withdrawal candidates and return times.
+    pub owner: Option<(SimRng, SimRng)>,
 }
 
 struct CostRates {

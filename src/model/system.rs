@@ -35,10 +35,10 @@ mod review;
 
 use crate::model::SystemKind;
 use crate::model::demand::{JobSource, JobSpec};
-use crate::model::outcome::{Areas, JobTally, Outcome, Week};
+use crate::model::outcome::{Areas, GpuStates, JobTally, Outcome, Week};
 use crate::model::placement::Placement;
 use crate::model::queue::{Entry, WaitQueue};
-use crate::model::site::SiteState;
+use crate::model::site::{SiteState, SiteStreams};
 use crate::montecarlo::seeds::{self, SimRng, Stream};
 use crate::scenario::supply::{HOURS_PER_WEEK, Site, System};
 use crate::scenario::{GpuClass, Scenario};
@@ -74,6 +74,18 @@ pub enum SystemEvent {
     },
     /// A failed GPU is repaired.
     Repair {
+        /// Site index.
+        site: u32,
+    },
+    /// A withdrawal candidate at a part-time operator (stale if the site changed since).
+    Withdraw {
+        /// Site index.
+        site: u32,
+        /// The site's withdrawal generation when scheduled.
+        generation: u32,
+    },
+    /// An owner gives a GPU back to the network.
+    Return {
         /// Site index.
         site: u32,
     },
@@ -150,6 +162,7 @@ pub struct SystemModel<'a> {
     installed_total: u32,
     free_total: u32,
     down_total: u32,
+    withdrawn_total: u32,
     /// GPUs installed per class on sites that are not leaving.
     class_installed: Vec<u64>,
     prices: Prices,
@@ -198,6 +211,7 @@ impl<'a> SystemModel<'a> {
             installed_total: 0,
             free_total: 0,
             down_total: 0,
+            withdrawn_total: 0,
             class_installed: vec![0; scenario.classes.len()],
             prices: Prices {
                 base_usd_per_gpu_hour: if spec.pricing.class_usd_per_gpu_hour.is_empty() {
@@ -246,6 +260,7 @@ impl<'a> SystemModel<'a> {
         }
         for site in 0..self.sites.len() {
             self.schedule_failure(0.0, site, events);
+            self.schedule_withdrawal(0.0, site, events);
         }
     }
 
@@ -266,6 +281,7 @@ impl<'a> SystemModel<'a> {
             outcome.window_areas_by_site.busy_gpu_hours += areas.busy_gpu_hours;
             outcome.window_areas_by_site.idle_gpu_hours += areas.idle_gpu_hours;
             outcome.window_areas_by_site.down_gpu_hours += areas.down_gpu_hours;
+            outcome.window_areas_by_site.withdrawn_gpu_hours += areas.withdrawn_gpu_hours;
             outcome.opex.add(&site.window.opex);
             outcome.depreciation_usd += site.window.depreciation_usd;
             outcome.ledger.provider_revenue_usd += site.window.revenue_usd;
@@ -300,13 +316,13 @@ impl<'a> SystemModel<'a> {
 
     fn add_site(&mut self, spec: &Site, now: Hours) -> usize {
         let idx = self.sites.len();
-        let failure_rng = spec.reliability.as_ref().map(|_| {
-            let stream = |kind: u32| {
-                seeds::rng(self.master_seed, self.replication, Stream::Supply { system: self.kind as u32, site: idx as u32, kind })
-            };
-            (stream(0), stream(1))
-        });
-        let site = SiteState::new(spec, &self.classes[spec.class], now, failure_rng);
+        let stream =
+            |kind: u32| seeds::rng(self.master_seed, self.replication, Stream::Supply { system: self.kind as u32, site: idx as u32, kind });
+        let streams = SiteStreams {
+            failure: spec.reliability.as_ref().map(|_| (stream(0), stream(1))),
+            owner: spec.owner_use.as_ref().map(|_| (stream(5), stream(6))),
+        };
+        let site = SiteState::new(spec, &self.classes[spec.class], now, streams);
         self.installed_total += site.installed;
         self.free_total += site.free;
         self.class_installed[site.class] += u64::from(site.installed);
@@ -327,14 +343,18 @@ impl<'a> SystemModel<'a> {
     fn advance(&mut self, now: Hours) {
         let dt = now - self.last_time;
         if dt > 0.0 {
-            let busy = self.installed_total - self.free_total - self.down_total;
+            let states = GpuStates {
+                busy: self.installed_total - self.free_total - self.down_total - self.withdrawn_total,
+                idle: self.free_total,
+                down: self.down_total,
+                withdrawn: self.withdrawn_total,
+            };
             let waiting = self.outcome.all_jobs.waiting;
-            let (free, down) = (self.free_total, self.down_total);
-            self.outcome.total_areas.add(busy, free, down, waiting, dt);
+            self.outcome.total_areas.add(states, waiting, dt);
             let (warmup, horizon) = self.outcome.window;
             let overlap = now.min(horizon) - self.last_time.max(warmup);
             if overlap > 0.0 {
-                self.outcome.window_areas.add(busy, free, down, waiting, overlap);
+                self.outcome.window_areas.add(states, waiting, overlap);
             }
         }
         self.last_time = now;
@@ -590,7 +610,7 @@ impl<'a> SystemModel<'a> {
         if site.leaving {
             site.retire(gpus);
             self.installed_total -= gpus;
-            self.schedule_failure(now, site_idx, events);
+            self.reschedule_outages(now, site_idx, events);
         } else {
             site.free += gpus;
             self.free_total += gpus;
@@ -708,24 +728,103 @@ impl<'a> SystemModel<'a> {
         site.advance(now, window);
         let Some((failure_rng, _)) = &mut site.failure_rng else { return Handled::Stale };
         let pick = (failure_rng.random::<f64>() * f64::from(site.installed)) as u32;
-        let (down, busy) = (site.down, site.busy());
-        if pick < down {
-            // The candidate fell on a GPU already down: no event (thinning).
-        } else if pick < down + busy {
-            let target = pick - down;
-            let victim = self.running_job_on(site_idx, target);
-            self.interrupt(now, victim, events);
-        } else {
-            let site = &mut self.sites[site_idx];
-            site.free -= 1;
-            site.down += 1;
-            self.free_total -= 1;
-            self.down_total += 1;
-            self.sync(site_idx);
-            self.schedule_repair(now, site_idx, events);
-        }
+        self.take_gpu(now, site_idx, pick, Outage::Failure, events);
         self.schedule_failure(now, site_idx, events);
         Handled::Processed
+    }
+
+    /// A GPU leaves service (fails, or its owner takes it back): `pick` numbers the
+    /// site's GPUs, unavailable ones first (a candidate on one of those is no event:
+    /// thinning), then busy ones (the job on it is interrupted), then idle ones.
+    fn take_gpu(&mut self, now: Hours, site_idx: usize, pick: u32, outage: Outage, events: &mut EventQueue<SystemEvent>) {
+        let site = &self.sites[site_idx];
+        let (unavailable, busy) = (site.down + site.withdrawn, site.busy());
+        if pick < unavailable {
+            return;
+        }
+        if pick < unavailable + busy {
+            let victim = self.running_job_on(site_idx, pick - unavailable);
+            self.interrupt(now, victim, outage, events);
+            return;
+        }
+        let site = &mut self.sites[site_idx];
+        site.free -= 1;
+        self.free_total -= 1;
+        self.mark_out(site_idx, outage);
+        self.sync(site_idx);
+        self.schedule_back(now, site_idx, outage, events);
+    }
+
+    /// Counts one more GPU of a site as down or withdrawn.
+    fn mark_out(&mut self, site_idx: usize, outage: Outage) {
+        let site = &mut self.sites[site_idx];
+        match outage {
+            Outage::Failure => {
+                site.down += 1;
+                self.down_total += 1;
+            }
+            Outage::Withdrawal => {
+                site.withdrawn += 1;
+                self.withdrawn_total += 1;
+            }
+        }
+    }
+
+    /// Schedules the end of an outage: a repair, or the owner giving the GPU back.
+    fn schedule_back(&mut self, now: Hours, site_idx: usize, outage: Outage, events: &mut EventQueue<SystemEvent>) {
+        match outage {
+            Outage::Failure => self.schedule_repair(now, site_idx, events),
+            Outage::Withdrawal => {
+                let site = &mut self.sites[site_idx];
+                let (Some(owner), Some((_, return_rng))) = (&site.owner_use, &mut site.owner_rng) else { return };
+                let unit: f64 = Exp1.sample(return_rng);
+                events.schedule(now + unit * owner.withdrawn_mean_hours, SystemEvent::Return { site: site_idx as u32 });
+            }
+        }
+    }
+
+    /// A site's size changed: its failure and withdrawal rates change with it.
+    pub(super) fn reschedule_outages(&mut self, now: Hours, site_idx: usize, events: &mut EventQueue<SystemEvent>) {
+        self.schedule_failure(now, site_idx, events);
+        self.schedule_withdrawal(now, site_idx, events);
+    }
+
+    /// Schedules the next withdrawal candidate of a part-time operator: candidates come
+    /// at rate installed ÷ mean offered period, and one that picks a GPU not in service
+    /// is ignored, so each offered GPU is withdrawn at exactly that rate (thinning).
+    /// Like failures, withdrawals stop once the window is over and no window job runs.
+    fn schedule_withdrawal(&mut self, now: Hours, site_idx: usize, events: &mut EventQueue<SystemEvent>) {
+        let site = &mut self.sites[site_idx];
+        site.withdrawal_generation = site.withdrawal_generation.wrapping_add(1);
+        let (Some(owner), Some((withdraw_rng, _))) = (&site.owner_use, &mut site.owner_rng) else { return };
+        if site.installed == 0 {
+            return;
+        }
+        let unit: f64 = Exp1.sample(withdraw_rng);
+        let at = now + unit * owner.offered_mean_hours / f64::from(site.installed);
+        events.schedule(at, SystemEvent::Withdraw { site: site_idx as u32, generation: site.withdrawal_generation });
+    }
+
+    fn on_withdraw(&mut self, now: Hours, site_idx: usize, generation: u32, events: &mut EventQueue<SystemEvent>) -> Handled {
+        if self.sites[site_idx].withdrawal_generation != generation || (now >= self.outcome.window.1 && !self.window_jobs_running()) {
+            return Handled::Stale;
+        }
+        let window = self.outcome.window;
+        let site = &mut self.sites[site_idx];
+        site.advance(now, window);
+        let Some((withdraw_rng, _)) = &mut site.owner_rng else { return Handled::Stale };
+        let pick = (withdraw_rng.random::<f64>() * f64::from(site.installed)) as u32;
+        self.take_gpu(now, site_idx, pick, Outage::Withdrawal, events);
+        self.schedule_withdrawal(now, site_idx, events);
+        Handled::Processed
+    }
+
+    fn on_return(&mut self, now: Hours, site_idx: usize, events: &mut EventQueue<SystemEvent>) {
+        self.sites[site_idx].advance(now, self.outcome.window);
+        self.sites[site_idx].withdrawn -= 1;
+        self.withdrawn_total -= 1;
+        self.release(site_idx, 1, now, events);
+        self.start_on_site(now, site_idx, events);
     }
 
     /// The running job on a site holding the `target`-th busy GPU (jobs in slot order).
@@ -742,11 +841,11 @@ impl<'a> SystemModel<'a> {
         unreachable!("busy GPUs of a site are held by its running jobs")
     }
 
-    /// A GPU under a running job failed: the job loses the work since its last
-    /// checkpoint and goes back to the head of its queue (or, after
+    /// A GPU under a running job failed or was taken back: the job loses the work since
+    /// its last checkpoint and goes back to the head of its queue (or, after
     /// [`MAX_INTERRUPTIONS`], its customer gives up and all its work is lost); the GPU
-    /// goes down.
-    fn interrupt(&mut self, now: Hours, slot: u32, events: &mut EventQueue<SystemEvent>) {
+    /// goes down or back to its owner.
+    fn interrupt(&mut self, now: Hours, slot: u32, outage: Outage, events: &mut EventQueue<SystemEvent>) {
         let (site_idx, gpus) = self.end_run(now, slot);
         let job = &mut self.jobs[slot as usize];
         let held_hours = now - job.started;
@@ -779,10 +878,8 @@ impl<'a> SystemModel<'a> {
             self.enqueue(slot, true);
         }
         self.release(site_idx, gpus - 1, now, events);
-        let site = &mut self.sites[site_idx];
-        site.down += 1;
-        self.down_total += 1;
-        self.schedule_repair(now, site_idx, events);
+        self.mark_out(site_idx, outage);
+        self.schedule_back(now, site_idx, outage, events);
         self.start_anywhere(now, events);
     }
 
@@ -817,7 +914,7 @@ impl<'a> SystemModel<'a> {
         if self.in_window(now) {
             self.outcome.capex_usd += f64::from(order.gpus) * order.capex_usd_per_gpu;
         }
-        self.schedule_failure(now, order.site, events);
+        self.reschedule_outages(now, order.site, events);
         self.start_on_site(now, order.site, events);
     }
 
@@ -832,7 +929,7 @@ impl<'a> SystemModel<'a> {
             self.outcome.operators_joined += 1;
             self.outcome.capex_usd += f64::from(template.gpus) * template.costs.capex_usd_per_gpu;
         }
-        self.schedule_failure(now, site, events);
+        self.reschedule_outages(now, site, events);
         self.start_on_site(now, site, events);
     }
 
@@ -910,6 +1007,15 @@ impl Prices {
     }
 }
 
+/// Why a GPU leaves service for a while.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outage {
+    /// It failed; a repair brings it back.
+    Failure,
+    /// Its owner took it back; the owner returns it later.
+    Withdrawal,
+}
+
 /// Why a job refuses a system outright.
 enum Refusal {
     PricedOut,
@@ -928,6 +1034,8 @@ impl Model for SystemModel<'_> {
             SystemEvent::Abandon { slot, epoch } => return self.on_abandon(now, slot, epoch),
             SystemEvent::Failure { site, generation } => return self.on_failure(now, site as usize, generation, events),
             SystemEvent::Repair { site } => self.on_repair(now, site as usize, events),
+            SystemEvent::Withdraw { site, generation } => return self.on_withdraw(now, site as usize, generation, events),
+            SystemEvent::Return { site } => self.on_return(now, site as usize, events),
             SystemEvent::Delivery { order } => self.on_delivery(now, order, events),
             SystemEvent::Join => self.on_join(now, events),
             SystemEvent::Review => self.on_review(now, events),

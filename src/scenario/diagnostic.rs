@@ -221,6 +221,8 @@ fn field_help(field: &str) -> Option<&'static str> {
         "operators" => {
             "a list of operator groups: {count, gpus, gpu_class, region, availability, mtbf_hours, mttr_hours, checkpoint_every_hours, costs}"
         }
+        "availability" => "the share of an operator's GPUs (or of their time, with availability_cycle_hours) offered to the network, 0–1",
+        "availability_cycle_hours" => "mean length of one offered + taken-back cycle of each GPU, hours; omit for a fixed share of GPUs",
         "take_rate" => "the protocol's share of customer spend, 0–1 (default 0.2)",
         "entry" => "a map: {hurdle_yield, onboarding_weeks, operators_per_review, max_operators, template: {operator}}",
         "exit" => "a map: {below_yield, after_reviews}",

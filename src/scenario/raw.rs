@@ -311,6 +311,8 @@ pub struct RawOperators {
     #[serde(default)]
     pub availability: Option<Spanned<Fraction>>,
     #[serde(default)]
+    pub availability_cycle_hours: Option<Positive>,
+    #[serde(default)]
     pub mtbf_hours: Option<Positive>,
     #[serde(default)]
     pub mttr_hours: Option<DistSpec>,

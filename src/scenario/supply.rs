@@ -120,11 +120,27 @@ pub struct Site {
     pub costs: Costs,
     /// Failures; `None` = GPUs never fail.
     pub reliability: Option<Reliability>,
+    /// The owner's own use as periods; `None` = every listed GPU is always offered.
+    pub owner_use: Option<OwnerUse>,
+}
+
+/// A part-time operator: each GPU is offered for an exponential time with mean
+/// `share × cycle`, then taken back for one with mean `(1 − share) × cycle`, so a
+/// share `share` of GPU-time is offered. Taking back a busy GPU interrupts its job as a
+/// failure would.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OwnerUse {
+    /// Long-run share of GPU-time offered.
+    pub share: f64,
+    /// Mean offered period, hours.
+    pub offered_mean_hours: f64,
+    /// Mean period of the owner's own use, hours.
+    pub withdrawn_mean_hours: f64,
 }
 
 impl Site {
     fn plain(name: &str, region: usize, class: usize, gpus: u32, costs: Costs) -> Site {
-        Site { name: name.to_string(), region, class, gpus, power_mw: None, costs, reliability: None }
+        Site { name: name.to_string(), region, class, gpus, power_mw: None, costs, reliability: None, owner_use: None }
     }
 }
 
@@ -419,6 +435,7 @@ impl Checker<'_> {
                         power_mw: center.power_mw.map(|p| p.0),
                         costs,
                         reliability: None,
+                        owner_use: None,
                     });
                 }
             }
@@ -473,10 +490,11 @@ impl Checker<'_> {
                     };
                     let mut population = population_rng(group_idx);
                     let availability = group.availability.as_ref().map_or(1.0, |a| a.value.0);
+                    let share = if template.owner_use.is_some() { 1.0 } else { availability };
                     for number in 0..group.count.map_or(1, |c| c.0) {
                         let mut site = template.clone();
                         site.name = format!("group{group_idx}-{number}");
-                        site.gpus = offered(sizes.sample(&mut population), availability).max(1);
+                        site.gpus = offered(sizes.sample(&mut population), share).max(1);
                         sites.push(site);
                     }
                 }
@@ -536,7 +554,15 @@ impl Checker<'_> {
             }
         };
         let availability = raw.availability.as_ref().map_or(1.0, |a| a.value.0);
-        if offered(smallest, availability) == 0 {
+        let owner_use = raw.availability_cycle_hours.filter(|_| availability < 1.0).map(|cycle| OwnerUse {
+            share: availability,
+            offered_mean_hours: availability * cycle.0,
+            withdrawn_mean_hours: (1.0 - availability) * cycle.0,
+        });
+        // With periods every GPU is listed and offered part of the time; without, a
+        // fixed share of them is offered all the time.
+        let listed = |owned: u32| if owner_use.is_some() { owned } else { offered(owned, availability) };
+        if listed(smallest) == 0 {
             let owned = smallest;
             let at = raw.availability.as_ref().map_or(&raw.gpus.referenced, |a| &a.referenced);
             let message =
@@ -552,10 +578,11 @@ impl Checker<'_> {
             name: String::new(),
             region,
             class,
-            gpus: offered(owned, availability).max(1),
+            gpus: listed(owned).max(1),
             power_mw: None,
             costs: self.costs(raw.costs.as_ref(), Side::Distributed, ctx.classes[class].capex_usd),
             reliability,
+            owner_use,
         }
     }
 

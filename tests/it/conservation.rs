@@ -41,7 +41,8 @@ fn conservation_laws_hold_in_varied_runs() {
                 assert_eq!(jobs.arrived, jobs.completed + jobs.abandoned, "{}: every window job ends", scenario.name);
                 let areas = &outcome.window_areas;
                 let installed = outcome.initial_gpus as f64 * areas.hours;
-                assert!((areas.busy_gpu_hours + areas.idle_gpu_hours + areas.down_gpu_hours - installed).abs() < 1e-6 * installed);
+                let states = areas.busy_gpu_hours + areas.idle_gpu_hours + areas.down_gpu_hours + areas.withdrawn_gpu_hours;
+                assert!((states - installed).abs() < 1e-6 * installed);
                 assert!((0.0..=1.0).contains(&areas.utilization()));
             }
         }

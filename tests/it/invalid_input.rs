@@ -215,10 +215,10 @@ fn killed_runs_never_leave_a_broken_file() {
         for name in &names {
             let table = capsim::output::read_table(&temp.path().join("out").join(name))
                 .unwrap_or_else(|e| panic!("{name} after a kill at {delay_ms} ms: {e}"));
-            // 2 replications × 1 system; 45 metrics × 1 system; 1 week × 5 metrics.
+            // 2 replications × 1 system; 46 metrics × 1 system; 1 week × 5 metrics.
             let expected_rows = match name.as_str() {
                 "runs.parquet" => 2,
-                "summary.parquet" => 45,
+                "summary.parquet" => 46,
                 _ => 5,
             };
             assert_eq!(table.height(), expected_rows, "{name} after a kill at {delay_ms} ms");

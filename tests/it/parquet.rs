@@ -35,6 +35,7 @@ const RUNS_COLUMNS: &[&str] = &[
     "busy_gpu_hours",
     "idle_gpu_hours",
     "down_gpu_hours",
+    "withdrawn_gpu_hours",
     "installed_gpu_hours",
     "useful_work_gpu_hours",
     "lost_work_gpu_hours",
@@ -121,9 +122,10 @@ fn tables_round_trip_with_documented_columns() {
         assert_eq!(arrived[idx], completed[idx] + abandoned[idx] + priced_out[idx] + unserved[idx] + stranded[idx] + failed[idx]);
     }
     let (busy, idle, down) = (floats(&runs, "busy_gpu_hours"), floats(&runs, "idle_gpu_hours"), floats(&runs, "down_gpu_hours"));
+    let withdrawn = floats(&runs, "withdrawn_gpu_hours");
     let installed = floats(&runs, "installed_gpu_hours");
     for idx in 0..runs.height() {
-        assert!((busy[idx] + idle[idx] + down[idx] - installed[idx]).abs() < 1e-9 * installed[idx]);
+        assert!((busy[idx] + idle[idx] + down[idx] + withdrawn[idx] - installed[idx]).abs() < 1e-9 * installed[idx]);
         assert!((installed[idx] - 64.0 * 19_500.0).abs() < 1e-6);
     }
 

@@ -118,6 +118,13 @@ fn distributed(rng: &mut Xoshiro256PlusPlus, largest_job: u32) -> String {
             operator.push_str(&format!(", checkpoint_every_hours: {}", rng.random_range(0.05..2.0)));
         }
     }
+    if rng.random_bool(0.4) {
+        operator.push_str(&format!(
+            ", availability: {}, availability_cycle_hours: {}",
+            rng.random_range(0.3..1.0),
+            rng.random_range(1.0..100.0)
+        ));
+    }
     operator.push('}');
     let mut yaml = format!("distributed:\n  operators: [{operator}]\n  take_rate: {}\n", rng.random_range(0.0..0.5));
     if rng.random_bool(0.6) {
@@ -164,7 +171,7 @@ fn random_valid_scenarios_keep_every_invariant() {
             let ended =
                 row.jobs_completed + row.jobs_abandoned + row.jobs_priced_out + row.jobs_unserved + row.jobs_stranded + row.jobs_failed;
             assert_eq!(row.jobs_arrived, ended, "case {case}\n{yaml}");
-            let up_and_down = row.busy_gpu_hours + row.idle_gpu_hours + row.down_gpu_hours;
+            let up_and_down = row.busy_gpu_hours + row.idle_gpu_hours + row.down_gpu_hours + row.withdrawn_gpu_hours;
             assert!((up_and_down - row.installed_gpu_hours).abs() <= 1e-9 * row.installed_gpu_hours.max(1.0));
             let paid = row.provider_revenue_usd + row.protocol_revenue_usd;
             assert!((row.customer_spend_usd - paid).abs() <= 1e-9 * paid.max(1.0), "case {case}: money\n{yaml}");

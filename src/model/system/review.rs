@@ -150,7 +150,7 @@ impl<'a> SystemModel<'a> {
                 if self.in_window(now) {
                     self.outcome.operators_left += 1;
                 }
-                self.schedule_failure(now, idx, events);
+                self.reschedule_outages(now, idx, events);
             }
         }
     }
