@@ -6,6 +6,7 @@
 //! [`model`] of each system on job streams drawn from [`dist`]ributions at the rates of
 //! [`arrivals`] profiles; [`montecarlo`]
 //! repeats that over seeded replications in parallel; [`metrics`] summarises;
+//! [`finance`] holds the investment arithmetic (NPV, IRR, payback, book value);
 //! [`output`] writes the tables; [`theory`] and [`verify`] hold the closed forms the
 //! engine is checked against; [`cli`] is the command line.
 #![warn(missing_docs)]
@@ -14,6 +15,7 @@ pub mod arrivals;
 pub mod cli;
 pub mod dist;
 pub mod engine;
+pub mod finance;
 pub mod metrics;
 pub mod model;
 pub mod montecarlo;
