@@ -40,7 +40,7 @@ use crate::model::placement::Placement;
 use crate::model::queue::{Entry, WaitQueue};
 use crate::model::site::{SiteState, SiteStreams};
 use crate::montecarlo::seeds::{self, SimRng, Stream};
-use crate::scenario::supply::{HOURS_PER_WEEK, Site, System};
+use crate::scenario::supply::{HOURS_PER_WEEK, Site, System, defaults};
 use crate::scenario::{GpuClass, Scenario};
 
 /// Events of the system model. Indices refer to the model's own tables.
@@ -163,6 +163,8 @@ pub struct SystemModel<'a> {
     free_total: u32,
     down_total: u32,
     withdrawn_total: u32,
+    /// GPUs ordered and not yet delivered, all sites.
+    on_order_total: u32,
     /// GPUs installed per class on sites that are not leaving.
     class_installed: Vec<u64>,
     prices: Prices,
@@ -212,6 +214,7 @@ impl<'a> SystemModel<'a> {
             free_total: 0,
             down_total: 0,
             withdrawn_total: 0,
+            on_order_total: 0,
             class_installed: vec![0; scenario.classes.len()],
             prices: Prices {
                 base_usd_per_gpu_hour: if spec.pricing.class_usd_per_gpu_hour.is_empty() {
@@ -329,6 +332,11 @@ impl<'a> SystemModel<'a> {
         self.placement.add(site.region, site.class, site.free);
         self.sites.push(site);
         idx
+    }
+
+    /// GPUs the system may still add before reaching [`defaults::MAX_SYSTEM_GPUS`].
+    pub(super) fn gpu_room(&self) -> u32 {
+        defaults::MAX_SYSTEM_GPUS.saturating_sub(self.installed_total.saturating_add(self.on_order_total))
     }
 
     /// Tells the placement index a site's free GPUs changed (a leaving site offers none).
@@ -903,6 +911,7 @@ impl<'a> SystemModel<'a> {
         let site = &mut self.sites[order.site];
         site.advance(now, self.outcome.window);
         site.on_order -= order.gpus;
+        self.on_order_total -= order.gpus;
         if site.leaving {
             return;
         }
@@ -922,6 +931,9 @@ impl<'a> SystemModel<'a> {
         self.pending_joins -= 1;
         let spec: &'a System = self.spec;
         let Some(entry) = &spec.entry else { return };
+        if entry.template.gpus > self.gpu_room() {
+            return;
+        }
         let mut template = entry.template.clone();
         template.name = format!("joined-{}", self.sites.len());
         let site = self.add_site(&template, now);

@@ -2,7 +2,7 @@
 //! (data centers with procurement; operators with entry, exit and reinvestment), their
 //! costs and their pricing policies, resolved from the raw file with defaults applied.
 
-use serde_saphyr::Spanned;
+use serde_saphyr::{Location, Spanned};
 
 use super::raw::{
     self, GpuSpec, RawCentralized, RawCosts, RawDistributed, RawGpuClass, RawOperators, RawPricing, RawProcurement, RawScenario, RawSegment,
@@ -341,6 +341,13 @@ pub mod defaults {
     pub const SENSITIVITY: f64 = 1.0;
     /// `pricing.max_step`: at most 5% per review.
     pub const MAX_STEP: f64 = 0.05;
+    /// Most GPUs at one site: the largest clusters today are ~10⁵; 10⁶ leaves room and
+    /// keeps every count far inside 32 bits.
+    pub const MAX_SITE_GPUS: u32 = 1_000_000;
+    /// Most GPUs in one system, installed and ordered: orders and joins stop there.
+    pub const MAX_SYSTEM_GPUS: u32 = 100_000_000;
+    /// Most sites (data centers or operators) a scenario may list.
+    pub const MAX_SITES: u64 = 1_000_000;
 }
 
 /// Which system a raw block belongs to, for defaults and messages.
@@ -416,7 +423,10 @@ impl Checker<'_> {
         let costs = self.costs(block.costs.as_ref(), side, ctx.classes[0].capex_usd);
         let mut sites = Vec::new();
         match (&block.gpus, &block.data_centers) {
-            (Some(gpus), None) => sites.push(Site::plain("dc-0", 0, 0, gpus.value.0, costs.clone())),
+            (Some(gpus), None) => {
+                self.site_size(gpus, "centralized.gpus");
+                sites.push(Site::plain("dc-0", 0, 0, gpus.value.0, costs.clone()));
+            }
             (None, Some(centers)) if !centers.is_empty() => {
                 for (idx, center) in centers.iter().enumerate() {
                     let key = format!("centralized.data_centers[{idx}]");
@@ -425,6 +435,7 @@ impl Checker<'_> {
                         .gpu_class
                         .as_ref()
                         .map_or(0, |c| self.lookup(&ctx.class_names(), c, &format!("{key}.gpu_class"), "GPU class"));
+                    self.site_size(&center.gpus, &format!("{key}.gpus"));
                     let costs = self.costs(block.costs.as_ref(), side, ctx.classes[class].capex_usd);
                     let name = format!("{}-{}", ctx.regions[region], ctx.classes[class].name);
                     sites.push(Site {
@@ -448,6 +459,7 @@ impl Checker<'_> {
                 ),
             ),
         }
+        self.system_size(&sites, &raw.referenced, side);
         System {
             sites,
             pricing: self.pricing(block.pricing.as_ref(), side, ctx),
@@ -477,10 +489,12 @@ impl Checker<'_> {
         let mut sites = Vec::new();
         match (&block.gpus, &block.operators) {
             (Some(gpus), None) => {
+                self.site_size(gpus, "distributed.gpus");
                 let costs = self.costs(None, side, ctx.classes[0].capex_usd);
                 sites.push(Site::plain("operator-0", 0, 0, gpus.value.0, costs));
             }
             (None, Some(groups)) if !groups.is_empty() => {
+                let groups: &[RawOperators] = if self.too_many_operators(groups, &raw.referenced) { &[] } else { groups };
                 for (group_idx, group) in groups.iter().enumerate() {
                     let key = format!("distributed.operators[{group_idx}]");
                     let template = self.operator(group, &key, ctx);
@@ -522,6 +536,7 @@ impl Checker<'_> {
                 self.operator(&entry.template, key, ctx)
             },
         });
+        self.system_size(&sites, &raw.referenced, side);
         System {
             sites,
             pricing: self.pricing(block.pricing.as_ref(), side, ctx),
@@ -541,6 +556,43 @@ impl Checker<'_> {
         }
     }
 
+    /// A system whose sites hold more than [`defaults::MAX_SYSTEM_GPUS`] is refused.
+    fn system_size(&mut self, sites: &[Site], at: &Location, side: Side) {
+        let total: u64 = sites.iter().map(|site| u64::from(site.gpus)).sum();
+        if total > u64::from(defaults::MAX_SYSTEM_GPUS) {
+            let message = hinted(
+                &format!("{total} GPUs in {} is more than the {} capsim accepts", side.key(), defaults::MAX_SYSTEM_GPUS),
+                "model a representative slice and scale results (see seed-baseline's comments)",
+            );
+            self.report(at, side.key(), &message);
+        }
+    }
+
+    /// A site larger than [`defaults::MAX_SITE_GPUS`] is refused (a typo, or a size no
+    /// count in the model is meant to hold).
+    fn site_size(&mut self, gpus: &Spanned<raw::Count>, key: &str) {
+        if gpus.value.0 > defaults::MAX_SITE_GPUS {
+            let message = hinted(
+                &format!("{} GPUs at one site is more than the {} capsim accepts", gpus.value.0, defaults::MAX_SITE_GPUS),
+                "the largest clusters hold ~100,000 GPUs; split capacity into several sites",
+            );
+            self.report(&gpus.referenced, key, &message);
+        }
+    }
+
+    /// More than [`defaults::MAX_SITES`] operators are refused before any is built.
+    fn too_many_operators(&mut self, groups: &[RawOperators], at: &Location) -> bool {
+        let operators: u64 = groups.iter().map(|g| u64::from(g.count.map_or(1, |c| c.0))).sum();
+        if operators > defaults::MAX_SITES {
+            let message = hinted(
+                &format!("{operators} operators is more than the {} capsim accepts", defaults::MAX_SITES),
+                "model groups of similar operators as fewer, larger ones",
+            );
+            self.report(at, "distributed.operators", &message);
+        }
+        operators > defaults::MAX_SITES
+    }
+
     /// One operator of a group, with the group's largest size; availability scales the
     /// GPUs it offers.
     fn operator(&mut self, raw: &RawOperators, key: &str, ctx: &Context) -> Site {
@@ -553,6 +605,13 @@ impl Checker<'_> {
                 (sizes.clone().min().unwrap_or(1), sizes.max().unwrap_or(1))
             }
         };
+        if owned > defaults::MAX_SITE_GPUS {
+            let message = hinted(
+                &format!("{owned} GPUs at one operator is more than the {} capsim accepts", defaults::MAX_SITE_GPUS),
+                "split the capacity into several operators",
+            );
+            self.report(&raw.gpus.referenced, &format!("{key}.gpus"), &message);
+        }
         let availability = raw.availability.as_ref().map_or(1.0, |a| a.value.0);
         let owner_use = raw.availability_cycle_hours.filter(|_| availability < 1.0).map(|cycle| OwnerUse {
             share: availability,

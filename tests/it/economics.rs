@@ -361,3 +361,20 @@ fn owners_take_back_their_share_of_gpu_time() {
     let ratio = delivered(&periodic) / delivered(&fixed);
     assert!((ratio - 1.0).abs() < 0.03, "same mean capacity, same delivered GPU-hours: {ratio}");
 }
+
+/// An absurd order size cannot push counts past their bound: orders stop at
+/// `MAX_SYSTEM_GPUS` installed and ordered, and the run ends normally.
+#[test]
+fn orders_stop_at_the_system_bound() {
+    let yaml = simple(
+        1000.0,
+        20.0,
+        "      patience_hours: 1\n",
+        "centralized:\n  gpus: 8\n  procurement: {target_utilization: 0.5, lead_time_weeks: 0, order_multiple: 4000000000}\n",
+    );
+    let bound = u64::from(capsim::scenario::supply::defaults::MAX_SYSTEM_GPUS);
+    for row in run(&yaml) {
+        assert_eq!(row.gpus_at_horizon, bound, "{row:?}");
+        assert_eq!(row.gpus_ordered, bound - 8);
+    }
+}

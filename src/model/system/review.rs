@@ -114,8 +114,15 @@ impl<'a> SystemModel<'a> {
         }
     }
 
+    /// Orders GPUs for a site, at most up to `MAX_SYSTEM_GPUS` installed and
+    /// ordered in the whole system (a bound, so counts stay far inside 32 bits).
     fn order(&mut self, now: Hours, site: usize, gpus: u32, capex_usd_per_gpu: f64, arrives: Hours, events: &mut EventQueue<SystemEvent>) {
+        let gpus = gpus.min(self.gpu_room());
+        if gpus == 0 {
+            return;
+        }
         self.sites[site].on_order += gpus;
+        self.on_order_total += gpus;
         if self.in_window(now) {
             self.outcome.gpus_ordered += u64::from(gpus);
         }
