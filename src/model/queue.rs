@@ -43,11 +43,12 @@ impl WaitQueue {
             self.next_back += 1;
             self.next_back
         };
-        self.tiers[tier].entry(gpus).or_default().push_back(Entry { seq, slot, epoch });
+        // A front entry's number is below every other, so each FIFO stays sorted by seq.
+        let fifo = self.tiers[tier].entry(gpus).or_default();
         if front {
-            // Keep each FIFO sorted by seq: a front entry goes before every other.
-            let fifo = self.tiers[tier].get_mut(&gpus).expect("just inserted");
-            fifo.rotate_right(1);
+            fifo.push_front(Entry { seq, slot, epoch });
+        } else {
+            fifo.push_back(Entry { seq, slot, epoch });
         }
         self.entries += 1;
     }
