@@ -1,11 +1,12 @@
 //! One site (a data center or an operator): its GPUs' states, and the GPU-hours and
 //! costs it accrues, integrated lazily whenever its state changes.
 
+use crate::dist::Dist;
 use crate::engine::Hours;
 use crate::model::outcome::{Areas, GpuStates, Opex};
 use crate::montecarlo::seeds::SimRng;
 use crate::scenario::GpuClass;
-use crate::scenario::supply::{Costs, HOURS_PER_MONTH, HOURS_PER_YEAR, OwnerUse, Reliability, Site};
+use crate::scenario::supply::{Costs, HOURS_PER_MONTH, HOURS_PER_YEAR, Site};
 
 /// GPU-hours and costs of a site over an interval.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -32,8 +33,11 @@ pub struct SiteState {
     power_kw: f64,
     /// Cost structure.
     pub costs: Costs,
-    /// Failures, if any.
-    pub reliability: Option<Reliability>,
+    /// Failures and owners taking GPUs back, indexed by [`Outage::index`]; `None` where
+    /// the site has no such process.
+    pub outages: [Option<OutageProcess>; 2],
+    /// Interrupted jobs resume from a checkpoint taken every this many hours.
+    pub checkpoint_every_hours: Option<f64>,
     /// Power limit, MW (IT load × PUE).
     pub power_mw: Option<f64>,
     /// GPUs installed (up or down).
@@ -44,18 +48,10 @@ pub struct SiteState {
     pub down: u32,
     /// Taken back by the owner for a while.
     pub withdrawn: u32,
-    /// The owner's own use of the GPUs, if modelled as periods.
-    pub owner_use: Option<OwnerUse>,
-    /// Invalidates scheduled withdrawal candidates when the site's size changes.
-    pub withdrawal_generation: u32,
-    /// Withdrawal candidates and return times, each on its own stream.
-    pub owner_rng: Option<(SimRng, SimRng)>,
     /// Ordered, not yet delivered.
     pub on_order: u32,
     /// Takes no new jobs and shrinks as its GPUs free up.
     pub leaving: bool,
-    /// Invalidates scheduled failure candidates when the failure rate changes.
-    pub failure_generation: u32,
     /// Capital on which yield is measured, USD.
     pub capital_usd: f64,
     /// Book value being depreciated (capex of owned, non-sunk GPUs), USD.
@@ -64,8 +60,6 @@ pub struct SiteState {
     pub reinvest_fund_usd: f64,
     /// Consecutive reviews with yield below the exit floor.
     pub low_reviews: u32,
-    /// Failure candidates and repair times, each on its own stream.
-    pub failure_rng: Option<(SimRng, SimRng)>,
     last_time: Hours,
     /// Accrued over the measurement window.
     pub window: SiteIntegrals,
@@ -75,7 +69,7 @@ pub struct SiteState {
 
 impl SiteState {
     /// A site as the scenario describes it, present from `now`.
-    pub fn new(spec: &Site, class: &GpuClass, now: Hours, streams: SiteStreams) -> SiteState {
+    pub fn new(spec: &Site, class: &GpuClass, now: Hours, outages: [Option<OutageProcess>; 2]) -> SiteState {
         // A part-time operator's capital and book value are its hardware's offered share.
         let share = spec.owner_use.as_ref().map_or(1.0, |owner| owner.share);
         SiteState {
@@ -84,23 +78,19 @@ impl SiteState {
             speed: class.speed,
             power_kw: class.power_kw,
             costs: spec.costs.clone(),
-            reliability: spec.reliability.clone(),
+            outages,
+            checkpoint_every_hours: spec.checkpoint_every_hours,
             power_mw: spec.power_mw,
             installed: spec.gpus,
             free: spec.gpus,
             down: 0,
             withdrawn: 0,
-            owner_use: spec.owner_use.clone(),
-            withdrawal_generation: 0,
-            owner_rng: streams.owner,
             on_order: 0,
             leaving: false,
-            failure_generation: 0,
             capital_usd: f64::from(spec.gpus) * spec.costs.capital_usd_per_gpu * share,
             depreciable_usd: f64::from(spec.gpus) * spec.costs.capex_usd_per_gpu * share,
             reinvest_fund_usd: 0.0,
             low_reviews: 0,
-            failure_rng: streams.failure,
             last_time: now,
             window: SiteIntegrals::default(),
             period: SiteIntegrals::default(),
@@ -162,7 +152,6 @@ impl SiteState {
         self.free += gpus;
         self.capital_usd += f64::from(gpus) * capex_usd_per_gpu;
         self.depreciable_usd += f64::from(gpus) * capex_usd_per_gpu;
-        self.failure_generation += 1;
     }
 
     /// Removes `gpus` GPUs from a leaving site (they were free or just repaired).
@@ -171,7 +160,6 @@ impl SiteState {
         self.capital_usd -= self.capital_usd * share;
         self.depreciable_usd -= self.depreciable_usd * share;
         self.installed -= gpus;
-        self.failure_generation += 1;
     }
 
     /// Annualised operating yield since the last review: (revenue − opex) ÷ capital.
@@ -188,13 +176,39 @@ impl SiteState {
     }
 }
 
-/// A site's random streams: (candidates, durations) for failures and for owner use.
-#[derive(Default)]
-pub struct SiteStreams {
-    /// Failure candidates and repair times.
-    pub failure: Option<(SimRng, SimRng)>,
-    /// Withdrawal candidates and return times.
-    pub owner: Option<(SimRng, SimRng)>,
+/// Why a GPU leaves service for a while.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outage {
+    /// It failed; a repair brings it back.
+    Failure,
+    /// Its owner took it back; the owner returns it later.
+    Withdrawal,
+}
+
+impl Outage {
+    /// Position in [`SiteState::outages`].
+    pub fn index(self) -> usize {
+        match self {
+            Outage::Failure => 0,
+            Outage::Withdrawal => 1,
+        }
+    }
+}
+
+/// A process taking a site's GPUs out of service: each GPU in service leaves at rate
+/// 1 / `per_gpu_mean_hours` and comes back after a `back_hours` draw. Failures (MTBF,
+/// MTTR) and owners' own use (offered and withdrawn periods) are both this.
+pub struct OutageProcess {
+    /// Mean time a GPU stays in service before this outage hits it, hours.
+    pub per_gpu_mean_hours: f64,
+    /// How long an outage lasts, hours.
+    pub back_hours: Dist,
+    /// Invalidates scheduled candidates when the site's size changes.
+    pub generation: u32,
+    /// Draws of candidate times and of which GPU is hit.
+    pub candidate_rng: SimRng,
+    /// Draws of outage lengths.
+    pub back_rng: SimRng,
 }
 
 struct CostRates {

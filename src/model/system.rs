@@ -30,6 +30,7 @@
 use rand::RngExt;
 use rand_distr::{Distribution, Exp1};
 
+use crate::dist::Dist;
 use crate::engine::{EventQueue, Handled, Hours, Model};
 mod review;
 
@@ -38,7 +39,7 @@ use crate::model::demand::{JobSource, JobSpec};
 use crate::model::outcome::{Areas, GpuStates, JobTally, Outcome, Week};
 use crate::model::placement::Placement;
 use crate::model::queue::{Entry, WaitQueue};
-use crate::model::site::{SiteState, SiteStreams};
+use crate::model::site::{Outage, OutageProcess, SiteState};
 use crate::montecarlo::seeds::{self, SimRng, Stream};
 use crate::scenario::supply::{HOURS_PER_WEEK, Site, System, defaults};
 use crate::scenario::{GpuClass, Scenario};
@@ -65,29 +66,22 @@ pub enum SystemEvent {
         /// The slot's epoch when the job joined the queue.
         epoch: u32,
     },
-    /// A failure candidate at a site (stale if the site's size changed since).
-    Failure {
+    /// A candidate outage at a site: a GPU may fail or be taken back by its owner
+    /// (stale if the site's size changed since).
+    Outage {
         /// Site index.
         site: u32,
-        /// The site's failure generation when scheduled.
+        /// Which outage process.
+        kind: Outage,
+        /// The process's generation when scheduled.
         generation: u32,
     },
-    /// A failed GPU is repaired.
-    Repair {
+    /// A GPU comes back: repaired, or returned by its owner.
+    Back {
         /// Site index.
         site: u32,
-    },
-    /// A withdrawal candidate at a part-time operator (stale if the site changed since).
-    Withdraw {
-        /// Site index.
-        site: u32,
-        /// The site's withdrawal generation when scheduled.
-        generation: u32,
-    },
-    /// An owner gives a GPU back to the network.
-    Return {
-        /// Site index.
-        site: u32,
+        /// The outage that ends.
+        kind: Outage,
     },
     /// Ordered GPUs arrive.
     Delivery {
@@ -262,8 +256,7 @@ impl<'a> SystemModel<'a> {
             events.schedule(self.spec.review_every_hours, SystemEvent::Review);
         }
         for site in 0..self.sites.len() {
-            self.schedule_failure(0.0, site, events);
-            self.schedule_withdrawal(0.0, site, events);
+            self.reschedule_outages(0.0, site, events);
         }
     }
 
@@ -321,11 +314,18 @@ impl<'a> SystemModel<'a> {
         let idx = self.sites.len();
         let stream =
             |kind: u32| seeds::rng(self.master_seed, self.replication, Stream::Supply { system: self.kind as u32, site: idx as u32, kind });
-        let streams = SiteStreams {
-            failure: spec.reliability.as_ref().map(|_| (stream(0), stream(1))),
-            owner: spec.owner_use.as_ref().map(|_| (stream(5), stream(6))),
+        let process = |per_gpu_mean_hours: f64, back_hours: Dist, kinds: (u32, u32)| OutageProcess {
+            per_gpu_mean_hours,
+            back_hours,
+            generation: 0,
+            candidate_rng: stream(kinds.0),
+            back_rng: stream(kinds.1),
         };
-        let site = SiteState::new(spec, &self.classes[spec.class], now, streams);
+        let outages = [
+            spec.reliability.as_ref().map(|r| process(r.mtbf_hours, r.mttr_hours.clone(), (0, 1))),
+            spec.owner_use.as_ref().map(|o| process(o.offered_mean_hours, Dist::Exponential { mean: o.withdrawn_mean_hours }, (5, 6))),
+        ];
+        let site = SiteState::new(spec, &self.classes[spec.class], now, outages);
         self.installed_total += site.installed;
         self.free_total += site.free;
         self.class_installed[site.class] += u64::from(site.installed);
@@ -704,47 +704,54 @@ impl<'a> SystemModel<'a> {
         self.queue.compact(|entry| is_live(jobs, entry));
     }
 
-    /// Schedules the next failure candidate of a site: candidates come at rate
-    /// installed/MTBF, and one that picks a GPU already down is ignored, so each up GPU
-    /// fails at rate 1/MTBF exactly (thinning). Failures stop once the window is over
-    /// and no window job is running (a failure could then only delay waiting jobs).
-    fn schedule_failure(&mut self, now: Hours, site_idx: usize, events: &mut EventQueue<SystemEvent>) {
+    /// Schedules a site's next candidate of an outage: candidates come at rate
+    /// installed ÷ mean time in service, and one that picks a GPU already out of service
+    /// is ignored, so each GPU in service is hit at exactly that rate (thinning).
+    /// Outages stop once the window is over and no window job is running (they could
+    /// then only delay waiting jobs).
+    fn schedule_outage(&mut self, now: Hours, site_idx: usize, kind: Outage, events: &mut EventQueue<SystemEvent>) {
         let site = &mut self.sites[site_idx];
-        site.failure_generation = site.failure_generation.wrapping_add(1);
-        let (Some(reliability), Some((failure_rng, _))) = (&site.reliability, &mut site.failure_rng) else { return };
-        if site.installed == 0 {
+        let installed = site.installed;
+        let Some(process) = &mut site.outages[kind.index()] else { return };
+        process.generation = process.generation.wrapping_add(1);
+        if installed == 0 {
             return;
         }
-        let unit: f64 = Exp1.sample(failure_rng);
-        let at = now + unit * reliability.mtbf_hours / f64::from(site.installed);
-        events.schedule(at, SystemEvent::Failure { site: site_idx as u32, generation: site.failure_generation });
+        let unit: f64 = Exp1.sample(&mut process.candidate_rng);
+        let at = now + unit * process.per_gpu_mean_hours / f64::from(installed);
+        events.schedule(at, SystemEvent::Outage { site: site_idx as u32, kind, generation: process.generation });
+    }
+
+    /// A site's size changed: its outage rates change with it.
+    pub(super) fn reschedule_outages(&mut self, now: Hours, site_idx: usize, events: &mut EventQueue<SystemEvent>) {
+        self.schedule_outage(now, site_idx, Outage::Failure, events);
+        self.schedule_outage(now, site_idx, Outage::Withdrawal, events);
     }
 
     fn window_jobs_running(&self) -> bool {
         self.outcome.window_jobs.running > 0
     }
 
-    fn on_failure(&mut self, now: Hours, site_idx: usize, generation: u32, events: &mut EventQueue<SystemEvent>) -> Handled {
-        if self.sites[site_idx].failure_generation != generation {
-            return Handled::Stale;
-        }
-        if now >= self.outcome.window.1 && !self.window_jobs_running() {
+    fn on_outage(&mut self, now: Hours, site_idx: usize, kind: Outage, generation: u32, events: &mut EventQueue<SystemEvent>) -> Handled {
+        let current = self.sites[site_idx].outages[kind.index()].as_ref().is_some_and(|p| p.generation == generation);
+        if !current || (now >= self.outcome.window.1 && !self.window_jobs_running()) {
             return Handled::Stale;
         }
         let window = self.outcome.window;
         let site = &mut self.sites[site_idx];
         site.advance(now, window);
-        let Some((failure_rng, _)) = &mut site.failure_rng else { return Handled::Stale };
-        let pick = (failure_rng.random::<f64>() * f64::from(site.installed)) as u32;
-        self.take_gpu(now, site_idx, pick, Outage::Failure, events);
-        self.schedule_failure(now, site_idx, events);
+        let installed = f64::from(site.installed);
+        let Some(process) = &mut site.outages[kind.index()] else { return Handled::Stale };
+        let pick = (process.candidate_rng.random::<f64>() * installed) as u32;
+        self.take_gpu(now, site_idx, pick, kind, events);
+        self.schedule_outage(now, site_idx, kind, events);
         Handled::Processed
     }
 
-    /// A GPU leaves service (fails, or its owner takes it back): `pick` numbers the
-    /// site's GPUs, unavailable ones first (a candidate on one of those is no event:
-    /// thinning), then busy ones (the job on it is interrupted), then idle ones.
-    fn take_gpu(&mut self, now: Hours, site_idx: usize, pick: u32, outage: Outage, events: &mut EventQueue<SystemEvent>) {
+    /// A GPU leaves service: `pick` numbers the site's GPUs, those already out of
+    /// service first (a candidate on one of those is no event: thinning), then busy ones
+    /// (the job on it is interrupted), then idle ones.
+    fn take_gpu(&mut self, now: Hours, site_idx: usize, pick: u32, kind: Outage, events: &mut EventQueue<SystemEvent>) {
         let site = &self.sites[site_idx];
         let (unavailable, busy) = (site.down + site.withdrawn, site.busy());
         if pick < unavailable {
@@ -752,85 +759,41 @@ impl<'a> SystemModel<'a> {
         }
         if pick < unavailable + busy {
             let victim = self.running_job_on(site_idx, pick - unavailable);
-            self.interrupt(now, victim, outage, events);
+            self.interrupt(now, victim, kind, events);
             return;
         }
         let site = &mut self.sites[site_idx];
         site.free -= 1;
         self.free_total -= 1;
-        self.mark_out(site_idx, outage);
         self.sync(site_idx);
-        self.schedule_back(now, site_idx, outage, events);
+        self.go_out(now, site_idx, kind, events);
     }
 
-    /// Counts one more GPU of a site as down or withdrawn.
-    fn mark_out(&mut self, site_idx: usize, outage: Outage) {
+    /// The GPUs of a site out of service for `kind`, and the system's total of them.
+    fn out_counts(&mut self, site_idx: usize, kind: Outage) -> (&mut u32, &mut u32) {
         let site = &mut self.sites[site_idx];
-        match outage {
-            Outage::Failure => {
-                site.down += 1;
-                self.down_total += 1;
-            }
-            Outage::Withdrawal => {
-                site.withdrawn += 1;
-                self.withdrawn_total += 1;
-            }
+        match kind {
+            Outage::Failure => (&mut site.down, &mut self.down_total),
+            Outage::Withdrawal => (&mut site.withdrawn, &mut self.withdrawn_total),
         }
     }
 
-    /// Schedules the end of an outage: a repair, or the owner giving the GPU back.
-    fn schedule_back(&mut self, now: Hours, site_idx: usize, outage: Outage, events: &mut EventQueue<SystemEvent>) {
-        match outage {
-            Outage::Failure => self.schedule_repair(now, site_idx, events),
-            Outage::Withdrawal => {
-                let site = &mut self.sites[site_idx];
-                let (Some(owner), Some((_, return_rng))) = (&site.owner_use, &mut site.owner_rng) else { return };
-                let unit: f64 = Exp1.sample(return_rng);
-                events.schedule(now + unit * owner.withdrawn_mean_hours, SystemEvent::Return { site: site_idx as u32 });
-            }
-        }
+    /// Counts one more GPU of a site as out of service, and schedules its return.
+    fn go_out(&mut self, now: Hours, site_idx: usize, kind: Outage, events: &mut EventQueue<SystemEvent>) {
+        let (at_site, in_system) = self.out_counts(site_idx, kind);
+        *at_site += 1;
+        *in_system += 1;
+        let Some(process) = &mut self.sites[site_idx].outages[kind.index()] else { return };
+        let hours = process.back_hours.sample(&mut process.back_rng);
+        events.schedule(now + hours, SystemEvent::Back { site: site_idx as u32, kind });
     }
 
-    /// A site's size changed: its failure and withdrawal rates change with it.
-    pub(super) fn reschedule_outages(&mut self, now: Hours, site_idx: usize, events: &mut EventQueue<SystemEvent>) {
-        self.schedule_failure(now, site_idx, events);
-        self.schedule_withdrawal(now, site_idx, events);
-    }
-
-    /// Schedules the next withdrawal candidate of a part-time operator: candidates come
-    /// at rate installed ÷ mean offered period, and one that picks a GPU not in service
-    /// is ignored, so each offered GPU is withdrawn at exactly that rate (thinning).
-    /// Like failures, withdrawals stop once the window is over and no window job runs.
-    fn schedule_withdrawal(&mut self, now: Hours, site_idx: usize, events: &mut EventQueue<SystemEvent>) {
-        let site = &mut self.sites[site_idx];
-        site.withdrawal_generation = site.withdrawal_generation.wrapping_add(1);
-        let (Some(owner), Some((withdraw_rng, _))) = (&site.owner_use, &mut site.owner_rng) else { return };
-        if site.installed == 0 {
-            return;
-        }
-        let unit: f64 = Exp1.sample(withdraw_rng);
-        let at = now + unit * owner.offered_mean_hours / f64::from(site.installed);
-        events.schedule(at, SystemEvent::Withdraw { site: site_idx as u32, generation: site.withdrawal_generation });
-    }
-
-    fn on_withdraw(&mut self, now: Hours, site_idx: usize, generation: u32, events: &mut EventQueue<SystemEvent>) -> Handled {
-        if self.sites[site_idx].withdrawal_generation != generation || (now >= self.outcome.window.1 && !self.window_jobs_running()) {
-            return Handled::Stale;
-        }
-        let window = self.outcome.window;
-        let site = &mut self.sites[site_idx];
-        site.advance(now, window);
-        let Some((withdraw_rng, _)) = &mut site.owner_rng else { return Handled::Stale };
-        let pick = (withdraw_rng.random::<f64>() * f64::from(site.installed)) as u32;
-        self.take_gpu(now, site_idx, pick, Outage::Withdrawal, events);
-        self.schedule_withdrawal(now, site_idx, events);
-        Handled::Processed
-    }
-
-    fn on_return(&mut self, now: Hours, site_idx: usize, events: &mut EventQueue<SystemEvent>) {
+    /// A GPU is back in service: repaired, or returned by its owner.
+    fn on_back(&mut self, now: Hours, site_idx: usize, kind: Outage, events: &mut EventQueue<SystemEvent>) {
         self.sites[site_idx].advance(now, self.outcome.window);
-        self.sites[site_idx].withdrawn -= 1;
-        self.withdrawn_total -= 1;
+        let (at_site, in_system) = self.out_counts(site_idx, kind);
+        *at_site -= 1;
+        *in_system -= 1;
         self.release(site_idx, 1, now, events);
         self.start_on_site(now, site_idx, events);
     }
@@ -858,7 +821,7 @@ impl<'a> SystemModel<'a> {
         let job = &mut self.jobs[slot as usize];
         let held_hours = now - job.started;
         let progress = held_hours * job.rate;
-        let checkpoint = self.sites[site_idx].reliability.as_ref().and_then(|r| r.checkpoint_every_hours);
+        let checkpoint = self.sites[site_idx].checkpoint_every_hours;
         let saved = checkpoint.map_or(0.0, |every| ((held_hours / every).floor() * every * job.rate).min(progress));
         job.work_hours -= saved;
         job.queued_at = now;
@@ -886,24 +849,8 @@ impl<'a> SystemModel<'a> {
             self.enqueue(slot, true);
         }
         self.release(site_idx, gpus - 1, now, events);
-        self.mark_out(site_idx, outage);
-        self.schedule_back(now, site_idx, outage, events);
+        self.go_out(now, site_idx, outage, events);
         self.start_anywhere(now, events);
-    }
-
-    fn schedule_repair(&mut self, now: Hours, site_idx: usize, events: &mut EventQueue<SystemEvent>) {
-        let site = &mut self.sites[site_idx];
-        let (Some(reliability), Some((_, repair_rng))) = (&site.reliability, &mut site.failure_rng) else { return };
-        let hours = reliability.mttr_hours.sample(repair_rng);
-        events.schedule(now + hours, SystemEvent::Repair { site: site_idx as u32 });
-    }
-
-    fn on_repair(&mut self, now: Hours, site_idx: usize, events: &mut EventQueue<SystemEvent>) {
-        self.sites[site_idx].advance(now, self.outcome.window);
-        self.sites[site_idx].down -= 1;
-        self.down_total -= 1;
-        self.release(site_idx, 1, now, events);
-        self.start_on_site(now, site_idx, events);
     }
 
     fn on_delivery(&mut self, now: Hours, order_idx: u32, events: &mut EventQueue<SystemEvent>) {
@@ -1019,15 +966,6 @@ impl Prices {
     }
 }
 
-/// Why a GPU leaves service for a while.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Outage {
-    /// It failed; a repair brings it back.
-    Failure,
-    /// Its owner took it back; the owner returns it later.
-    Withdrawal,
-}
-
 /// Why a job refuses a system outright.
 enum Refusal {
     PricedOut,
@@ -1044,10 +982,8 @@ impl Model for SystemModel<'_> {
             SystemEvent::Arrival { segment } => return self.on_arrival(now, segment, events),
             SystemEvent::Completion { slot, epoch } => return self.on_completion(now, slot, epoch, events),
             SystemEvent::Abandon { slot, epoch } => return self.on_abandon(now, slot, epoch),
-            SystemEvent::Failure { site, generation } => return self.on_failure(now, site as usize, generation, events),
-            SystemEvent::Repair { site } => self.on_repair(now, site as usize, events),
-            SystemEvent::Withdraw { site, generation } => return self.on_withdraw(now, site as usize, generation, events),
-            SystemEvent::Return { site } => self.on_return(now, site as usize, events),
+            SystemEvent::Outage { site, kind, generation } => return self.on_outage(now, site as usize, kind, generation, events),
+            SystemEvent::Back { site, kind } => self.on_back(now, site as usize, kind, events),
             SystemEvent::Delivery { order } => self.on_delivery(now, order, events),
             SystemEvent::Join => self.on_join(now, events),
             SystemEvent::Review => self.on_review(now, events),

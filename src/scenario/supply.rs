@@ -122,6 +122,9 @@ pub struct Site {
     pub reliability: Option<Reliability>,
     /// The owner's own use as periods; `None` = every listed GPU is always offered.
     pub owner_use: Option<OwnerUse>,
+    /// An interrupted job (failure or owner taking a GPU back) resumes from its last
+    /// checkpoint, taken every this many hours of run time; `None` = it restarts.
+    pub checkpoint_every_hours: Option<f64>,
 }
 
 /// A part-time operator: each GPU is offered for an exponential time with mean
@@ -140,7 +143,17 @@ pub struct OwnerUse {
 
 impl Site {
     fn plain(name: &str, region: usize, class: usize, gpus: u32, costs: Costs) -> Site {
-        Site { name: name.to_string(), region, class, gpus, power_mw: None, costs, reliability: None, owner_use: None }
+        Site {
+            name: name.to_string(),
+            region,
+            class,
+            gpus,
+            power_mw: None,
+            costs,
+            reliability: None,
+            owner_use: None,
+            checkpoint_every_hours: None,
+        }
     }
 }
 
@@ -197,9 +210,6 @@ pub struct Reliability {
     pub mtbf_hours: f64,
     /// Repair time, hours.
     pub mttr_hours: Dist,
-    /// A failed job resumes from its last checkpoint (taken every this many hours of
-    /// run time); `None` = it restarts from the beginning.
-    pub checkpoint_every_hours: Option<f64>,
 }
 
 /// Prices of one system.
@@ -447,6 +457,7 @@ impl Checker<'_> {
                         costs,
                         reliability: None,
                         owner_use: None,
+                        checkpoint_every_hours: None,
                     });
                 }
             }
@@ -631,7 +642,6 @@ impl Checker<'_> {
         let reliability = raw.mtbf_hours.map(|mtbf| Reliability {
             mtbf_hours: mtbf.0,
             mttr_hours: raw.mttr_hours.as_ref().map_or(Dist::Constant(defaults_mttr()), dist),
-            checkpoint_every_hours: raw.checkpoint_every_hours.map(|c| c.0),
         });
         Site {
             name: String::new(),
@@ -642,6 +652,7 @@ impl Checker<'_> {
             costs: self.costs(raw.costs.as_ref(), Side::Distributed, ctx.classes[class].capex_usd),
             reliability,
             owner_use,
+            checkpoint_every_hours: raw.checkpoint_every_hours.map(|c| c.0),
         }
     }
 

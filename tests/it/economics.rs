@@ -355,6 +355,16 @@ fn owners_take_back_their_share_of_gpu_time() {
     let (mean, se) = mean_se(&shares);
     assert!((mean - 0.4).abs() <= 4.0 * se && se < 0.02, "withdrawn share {mean} ± {se} vs 0.4");
     assert!(periodic.iter().all(|r| r.jobs_interrupted > 0 && r.gpus_initial == 40));
+    // One-GPU jobs checkpointed every 0.5 h lose at most 0.5 GPU-hours per interruption
+    // (regression: checkpoints used to apply only to operators with an MTBF).
+    for row in &periodic {
+        assert!(
+            row.lost_work_gpu_hours <= 0.5 * row.jobs_interrupted as f64,
+            "{} lost in {} interruptions",
+            row.lost_work_gpu_hours,
+            row.jobs_interrupted
+        );
+    }
     let fixed = run(&network(""));
     assert!(fixed.iter().all(|r| r.withdrawn_gpu_hours == 0.0 && r.gpus_initial == 24));
     let delivered = |rows: &[RunMetrics]| rows.iter().map(|r| r.busy_gpu_hours).sum::<f64>();
