@@ -131,24 +131,6 @@ pub struct RawShock {
     pub factor: NonNegative,
 }
 
-/// An annual growth rate: a number > −1 (−1 would mean demand vanishes at once).
-#[derive(Debug, Clone, Copy)]
-pub struct Growth(pub f64);
-
-impl<'de> Deserialize<'de> for Growth {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = deserializer.deserialize_any(NumberVisitor)?;
-        if value.is_finite() && value > -1.0 && value <= 100.0 {
-            Ok(Growth(value))
-        } else {
-            Err(invalid(
-                format!("annual_growth must be greater than −1 and at most 100, got {value}"),
-                "0.25 means +25% a year, −0.1 means −10% a year",
-            ))
-        }
-    }
-}
-
 /// `centralized:` — data centers by region, procurement, costs, prices.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -352,80 +334,73 @@ pub struct RawReinvest {
     pub lead_time_weeks: DistSpec,
 }
 
-/// Reads a number and checks it with `ok`, or fails with `message(value)` and `hint`.
-fn number_where<'de, D: Deserializer<'de>>(
-    deserializer: D,
-    ok: impl Fn(f64) -> bool,
-    message: impl Fn(f64) -> String,
-    hint: &str,
-) -> Result<f64, D::Error> {
-    let value = deserializer.deserialize_any(NumberVisitor)?;
-    if ok(value) { Ok(value) } else { Err(invalid(message(value), hint)) }
+/// A number newtype that only deserializes from values passing a check, failing with
+/// "{what}, got {value}" and a hint at the value's position.
+macro_rules! checked_number {
+    ($(#[$doc:meta])* $name:ident, $ok:expr, $what:literal, $hint:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy)]
+        pub struct $name(pub f64);
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let value = deserializer.deserialize_any(NumberVisitor)?;
+                let ok: fn(f64) -> bool = $ok;
+                if ok(value) { Ok($name(value)) } else { Err(invalid(format!(concat!($what, ", got {}"), value), $hint)) }
+            }
+        }
+    };
 }
 
-/// An annual yield, as a fraction of capital: between −1 and 10.
-#[derive(Debug, Clone, Copy)]
-pub struct YieldRate(pub f64);
-
-impl<'de> Deserialize<'de> for YieldRate {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        number_where(
-            deserializer,
-            |value| (-1.0..=10.0).contains(&value),
-            |value| format!("a yield must be between −1 and 10, got {value}"),
-            "0.08 means 8% a year on capital",
-        )
-        .map(YieldRate)
-    }
-}
-
-/// A number in [0, 1].
-#[derive(Debug, Clone, Copy)]
-pub struct Fraction(pub f64);
-
-impl<'de> Deserialize<'de> for Fraction {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        number_where(
-            deserializer,
-            |value| (0.0..=1.0).contains(&value),
-            |value| format!("must be a fraction between 0 and 1, got {value}"),
-            "write 0.2 for 20%",
-        )
-        .map(Fraction)
-    }
-}
-
-/// A power usage effectiveness: facility power ÷ IT power, between 1 and 5.
-#[derive(Debug, Clone, Copy)]
-pub struct Pue(pub f64);
-
-impl<'de> Deserialize<'de> for Pue {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        number_where(
-            deserializer,
-            |value| (1.0..=5.0).contains(&value),
-            |value| format!("pue must be between 1 and 5, got {value}"),
-            "hyperscale 1.1–1.2, industry average 1.56 (Uptime Institute 2024)",
-        )
-        .map(Pue)
-    }
-}
-
-/// A run-time multiplier ≥ 1 for jobs placed outside their region.
-#[derive(Debug, Clone, Copy)]
-pub struct Slowdown(pub f64);
-
-impl<'de> Deserialize<'de> for Slowdown {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        number_where(
-            deserializer,
-            |value| (1.0..=10.0).contains(&value),
-            |value| format!("latency_slowdown must be between 1 and 10, got {value}"),
-            "1.1 means a job placed outside its region runs 10% longer",
-        )
-        .map(Slowdown)
-    }
-}
+checked_number!(
+    /// A finite number > 0.
+    Positive,
+    |value| value.is_finite() && value > 0.0,
+    "must be a number greater than 0",
+    "use a positive finite number such as 1.5"
+);
+checked_number!(
+    /// A finite number ≥ 0.
+    NonNegative,
+    |value| value.is_finite() && value >= 0.0,
+    "must be a number ≥ 0",
+    "use a finite number such as 0 or 2.5"
+);
+checked_number!(
+    /// An annual growth rate: a number > −1 (−1 would mean demand vanishes at once).
+    Growth,
+    |value| value > -1.0 && value <= 100.0,
+    "annual_growth must be greater than −1 and at most 100",
+    "0.25 means +25% a year, −0.1 means −10% a year"
+);
+checked_number!(
+    /// An annual yield, as a fraction of capital: between −1 and 10.
+    YieldRate,
+    |value| (-1.0..=10.0).contains(&value),
+    "a yield must be between −1 and 10",
+    "0.08 means 8% a year on capital"
+);
+checked_number!(
+    /// A number in [0, 1].
+    Fraction,
+    |value| (0.0..=1.0).contains(&value),
+    "must be a fraction between 0 and 1",
+    "write 0.2 for 20%"
+);
+checked_number!(
+    /// A power usage effectiveness: facility power ÷ IT power, between 1 and 5.
+    Pue,
+    |value| (1.0..=5.0).contains(&value),
+    "pue must be between 1 and 5",
+    "hyperscale 1.1–1.2, industry average 1.56 (Uptime Institute 2024)"
+);
+checked_number!(
+    /// A run-time multiplier ≥ 1 for jobs placed outside their region.
+    Slowdown,
+    |value| (1.0..=10.0).contains(&value),
+    "latency_slowdown must be between 1 and 10",
+    "1.1 means a job placed outside its region runs 10% longer"
+);
 
 /// A scenario name: used as a directory name, so restricted to a safe alphabet.
 #[derive(Debug, Clone)]
@@ -445,39 +420,9 @@ impl<'de> Deserialize<'de> for ScenarioName {
     }
 }
 
-/// A finite number > 0.
-#[derive(Debug, Clone, Copy)]
-pub struct Positive(pub f64);
-
-/// A finite number ≥ 0.
-#[derive(Debug, Clone, Copy)]
-pub struct NonNegative(pub f64);
-
 /// A whole number ≥ 1 that fits in 32 bits.
 #[derive(Debug, Clone, Copy)]
 pub struct Count(pub u32);
-
-impl<'de> Deserialize<'de> for Positive {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = deserializer.deserialize_any(NumberVisitor)?;
-        if value.is_finite() && value > 0.0 {
-            Ok(Positive(value))
-        } else {
-            Err(invalid(format!("must be a number greater than 0, got {value}"), "use a positive finite number such as 1.5"))
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for NonNegative {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = deserializer.deserialize_any(NumberVisitor)?;
-        if value.is_finite() && value >= 0.0 {
-            Ok(NonNegative(value))
-        } else {
-            Err(invalid(format!("must be a number ≥ 0, got {value}"), "use a finite number such as 0 or 2.5"))
-        }
-    }
-}
 
 impl<'de> Deserialize<'de> for Count {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
