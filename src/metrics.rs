@@ -154,6 +154,14 @@ pub enum Cell {
 }
 
 impl Cell {
+    /// A count as it is (measurements are truncated; only counts are read this way).
+    pub fn as_u64(self) -> u64 {
+        match self {
+            Cell::F64(value) => value as u64,
+            Cell::U64(value) => value,
+        }
+    }
+
     /// The value as a float, for summaries.
     pub fn as_f64(self) -> f64 {
         match self {
@@ -171,15 +179,10 @@ impl RunMetrics {
         let areas = &outcome.window_areas;
         let per_arrival = |x: f64| if jobs.arrived == 0 { 0.0 } else { x / jobs.arrived as f64 };
         let lost = jobs.abandoned + jobs.priced_out + jobs.unserved + jobs.stranded + jobs.failed;
-        let mut waits = outcome.first_waits.clone();
+        let mut waits: Vec<f64> = outcome.first_waits.iter().map(|&wait| f64::from(wait)).collect();
+        waits.sort_by(f64::total_cmp);
         let queued_or_started = waits.len() as f64;
-        let p95_wait_hours = if waits.is_empty() {
-            0.0
-        } else {
-            waits.sort_by(f32::total_cmp);
-            let sorted: Vec<f64> = waits.iter().map(|&w| f64::from(w)).collect();
-            quantile(&sorted, 0.95)
-        };
+        let p95_wait_hours = if waits.is_empty() { 0.0 } else { quantile(&waits, 0.95) };
         let ledger = &outcome.ledger;
         RunMetrics {
             replication,

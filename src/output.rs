@@ -75,7 +75,7 @@ pub fn runs_frame(rows: &[RunMetrics], provenance: &Provenance) -> PolarsResult<
     let names: Vec<&'static str> = cells.first().map(|row| row.iter().map(|(name, _)| *name).collect()).unwrap_or_default();
     for (idx, name) in names.iter().enumerate() {
         let column = match cells[0][idx].1 {
-            Cell::U64(_) => Column::new((*name).into(), cells.iter().map(|row| row[idx].1.as_f64() as u64).collect::<Vec<u64>>()),
+            Cell::U64(_) => Column::new((*name).into(), cells.iter().map(|row| row[idx].1.as_u64()).collect::<Vec<u64>>()),
             Cell::F64(_) => Column::new((*name).into(), cells.iter().map(|row| row[idx].1.as_f64()).collect::<Vec<f64>>()),
         };
         columns.push(column);

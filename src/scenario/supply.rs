@@ -196,11 +196,6 @@ impl Costs {
             fixed_usd_per_year: 0.0,
         }
     }
-
-    /// Depreciation per GPU-hour installed, USD (straight line to the residual).
-    pub fn depreciation_usd_per_gpu_hour(&self) -> f64 {
-        self.capex_usd_per_gpu * (1.0 - self.residual_fraction) / (self.depreciation_years * HOURS_PER_YEAR)
-    }
 }
 
 /// GPU failures: each GPU fails at rate 1/MTBF while up and is repaired after MTTR.

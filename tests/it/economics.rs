@@ -132,7 +132,8 @@ fn failures_take_their_expected_share_of_gpu_hours() {
     }
     let delivered = |rows: &[RunMetrics]| rows.iter().map(|r| r.busy_gpu_hours).sum::<f64>();
     let ratio = delivered(&failing) / delivered(&reliable);
-    assert!((ratio - (1.0 - expected)).abs() < 0.02, "delivered GPU-hours fall by the down share: {ratio}");
+    // Measured 0.911 against 0.909: the spread of a 6-replication ratio is a few thousandths.
+    assert!((ratio - (1.0 - expected)).abs() < 0.01, "delivered GPU-hours fall by the down share: {ratio}");
 }
 
 /// Checkpoints limit the work a failure destroys: with a checkpoint every 0.25 h, at
@@ -145,10 +146,16 @@ fn checkpoints_reduce_lost_work() {
         )
     };
     let long_jobs = "      patience_hours: 2\n";
-    let lost = |yaml: &str| run(yaml).iter().map(|r| r.lost_work_gpu_hours / r.jobs_interrupted.max(1) as f64).sum::<f64>();
-    let restart = lost(&simple(2000.0, 20.0, long_jobs, &systems("")).replace("{mean: 1}", "{mean: 4}"));
-    let resume = lost(&simple(2000.0, 20.0, long_jobs, &systems(", checkpoint_every_hours: 0.25")).replace("{mean: 1}", "{mean: 4}"));
-    assert!(resume < 0.3 * restart, "lost work per interruption: {resume} with checkpoints vs {restart} without");
+    let per_interruption =
+        |rows: &[RunMetrics]| rows.iter().map(|r| r.lost_work_gpu_hours / r.jobs_interrupted.max(1) as f64).collect::<Vec<f64>>();
+    let restart = per_interruption(&run(&simple(2000.0, 20.0, long_jobs, &systems("")).replace("{mean: 1}", "{mean: 4}")));
+    let resumed = run(&simple(2000.0, 20.0, long_jobs, &systems(", checkpoint_every_hours: 0.25")).replace("{mean: 1}", "{mean: 4}"));
+    // One-GPU jobs on reference GPUs: the hard bound holds run by run (no job was given up).
+    assert!(resumed.iter().all(|r| r.jobs_failed == 0 && r.jobs_interrupted > 0));
+    let resume = per_interruption(&resumed);
+    assert!(resume.iter().all(|&lost| lost <= 0.25), "{resume:?}");
+    // Without checkpoints a failure hits a 4 h job about half-way on average (measured ~4 GPU-hours).
+    assert!(restart.iter().all(|&lost| lost > 1.0), "{restart:?}");
 }
 
 /// Zero lead time and a utilization-target procurement policy keep utilization near the
@@ -161,7 +168,9 @@ fn procurement_with_zero_lead_time_holds_utilization_near_target() {
         centralized:\n  gpus: 8\n  procurement: {target_utilization: 0.7, lead_time_weeks: 0, order_multiple: 1}\n";
     let rows = run(yaml);
     for row in &rows {
-        assert!((row.utilization - 0.7).abs() < 0.05, "utilization {} vs target 0.7", row.utilization);
+        // Capacity only ratchets up, so noise in weekly demand leaves utilization a little
+        // under target (measured 0.689–0.691 across replications).
+        assert!((row.utilization - 0.7).abs() < 0.02, "utilization {} vs target 0.7", row.utilization);
         assert!(row.gpus_at_horizon > 40 && row.gpus_ordered > 0);
         assert!(row.lost_demand_fraction < 0.05, "{}", row.lost_demand_fraction);
     }
@@ -369,7 +378,8 @@ fn owners_take_back_their_share_of_gpu_time() {
     assert!(fixed.iter().all(|r| r.withdrawn_gpu_hours == 0.0 && r.gpus_initial == 24));
     let delivered = |rows: &[RunMetrics]| rows.iter().map(|r| r.busy_gpu_hours).sum::<f64>();
     let ratio = delivered(&periodic) / delivered(&fixed);
-    assert!((ratio - 1.0).abs() < 0.03, "same mean capacity, same delivered GPU-hours: {ratio}");
+    // Measured 1.005.
+    assert!((ratio - 1.0).abs() < 0.015, "same mean capacity, same delivered GPU-hours: {ratio}");
 }
 
 /// An absurd order size cannot push counts past their bound: orders stop at
