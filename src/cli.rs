@@ -216,9 +216,14 @@ fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
     if !savings.is_empty() {
         tables.push(("savings", output::savings_frame(&savings, &provenance).map_err(table_error)?));
     }
+    let yields = output::yield_summary_rows(&rows);
+    tables.push(("yields", output::yields_frame(&rows, &provenance).map_err(table_error)?));
+    tables.push(("returns", output::returns_frame(&rows, scenario.finance.hurdle_rate, &provenance).map_err(table_error)?));
+    tables.push(("yields_summary", output::yields_summary_frame(&yields, &provenance).map_err(table_error)?));
     let written = output::write_tables(&out, &mut tables, &provenance).map_err(|e| Failure::Other(e.to_string()))?;
     if !args.quiet {
-        print_ok(print_run_report(&scenario, &provenance, &rows, &summary, &written, elapsed, args.threads))?;
+        let report = Report { scenario: &scenario, provenance: &provenance, rows: &rows, summary: &summary, yields: &yields };
+        print_ok(print_run_report(&report, &written, elapsed, args.threads))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -271,15 +276,17 @@ fn count(value: f64) -> String {
     }
 }
 
-fn print_run_report(
-    scenario: &Scenario,
-    provenance: &Provenance,
-    rows: &[RunMetrics],
-    summary: &[SummaryRow],
-    written: &[PathBuf],
-    elapsed: f64,
-    threads: Option<u16>,
-) -> io::Result<()> {
+/// What a finished run shows in the terminal.
+struct Report<'a> {
+    scenario: &'a Scenario,
+    provenance: &'a Provenance,
+    rows: &'a [RunMetrics],
+    summary: &'a [SummaryRow],
+    yields: &'a [output::YieldSummaryRow],
+}
+
+fn print_run_report(report: &Report, written: &[PathBuf], elapsed: f64, threads: Option<u16>) -> io::Result<()> {
+    let Report { scenario, provenance, rows, summary, yields } = *report;
     let mut out = io::stdout().lock();
     let sim = &scenario.simulation;
     writeln!(
@@ -295,6 +302,9 @@ fn print_run_report(
         for row in summary.iter().filter(shown) {
             let s = &row.stats;
             writeln!(out, "  {:<24} {:>12}   [{}, {}]", row.metric, number(s.mean), number(s.ci95_low), number(s.ci95_high))?;
+        }
+        if priced {
+            print_yields(&mut out, system, yields, scenario.finance.discount_rate)?;
         }
     }
     let paired: Vec<&SummaryRow> = summary.iter().filter(|row| row.system == output::PAIRED).collect();
@@ -321,6 +331,42 @@ fn print_run_report(
         writeln!(out, "wrote {}", path.display())?;
     }
     Ok(())
+}
+
+/// The whole system's yield per year and its returns, as P50 [P5–P95] over replications.
+fn print_yields(out: &mut impl Write, system: SystemKind, yields: &[output::YieldSummaryRow], discount_rate: f64) -> io::Result<()> {
+    let of = |metric: &str, year: Option<u32>| {
+        yields.iter().find(|row| row.system == system && row.cohort.is_none() && row.year == year && row.metric == metric)
+    };
+    let band = |row: &output::YieldSummaryRow, percent: bool| {
+        let s = &row.stats;
+        let show = |v: f64| if percent { format!("{:.1}%", 100.0 * v) } else { number(v) };
+        if s.n == 0 { "n/a".to_string() } else { format!("{} [{} – {}]", show(s.p50), show(s.p05), show(s.p95)) }
+    };
+    let years = yields.iter().filter(|row| row.system == system && row.cohort.is_none() && row.metric == "yield");
+    let mut line = String::new();
+    for row in years.filter(|row| row.year.is_some_and(|y| y > 0)) {
+        line.push_str(&format!("  year {}: {}", row.year.unwrap_or(0), band(row, true)));
+    }
+    writeln!(out, "  yield (operating cash ÷ capital), P50 [P5 – P95]:{line}")?;
+    let mut returns = Vec::new();
+    if let Some(row) = of("irr", None) {
+        let missing =
+            if row.undefined > 0 { format!(" ({} of {} without one)", row.undefined, row.undefined + row.stats.n) } else { String::new() };
+        returns.push(format!("IRR {}{missing}", band(row, true)));
+    }
+    if let Some(row) = of("npv_usd", None) {
+        returns.push(format!("NPV at {:.0}% {} USD", 100.0 * discount_rate, band(row, false)));
+    }
+    if let Some(row) = of("payback_years", None) {
+        let never = if row.undefined > 0 {
+            format!(" ({} of {} not within the horizon)", row.undefined, row.undefined + row.stats.n)
+        } else {
+            String::new()
+        };
+        returns.push(format!("payback {} years{never}", band(row, false)));
+    }
+    writeln!(out, "  {}", returns.join(" · "))
 }
 
 /// A number for the terminal: whole counts without decimals, small values in

@@ -7,6 +7,7 @@
 
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
+use crate::finance::statements::Statements;
 use crate::model::SystemKind;
 use crate::model::outcome::{Outcome, Week};
 
@@ -117,6 +118,8 @@ pub struct RunMetrics {
     pub events: u64,
     /// Weekly series (not a column: `timeseries.parquet` summarises it).
     pub weeks: Vec<Week>,
+    /// Yearly statements and returns (not columns: `yields.parquet` and `returns.parquet`).
+    pub finance: Statements,
 }
 
 impl PartialEq for RunMetrics {
@@ -141,6 +144,7 @@ impl PartialEq for RunMetrics {
             && self.system == other.system
             && bits(self) == bits(other)
             && week_bits(self) == week_bits(other)
+            && self.finance == other.finance
     }
 }
 
@@ -173,7 +177,7 @@ impl Cell {
 
 impl RunMetrics {
     /// Derives the row from a system's outcome.
-    pub fn from_outcome(replication: u64, system: SystemKind, outcome: &Outcome, events: u64) -> Self {
+    pub fn from_outcome(replication: u64, system: SystemKind, outcome: &Outcome, finance: Statements, events: u64) -> Self {
         let jobs = &outcome.window_jobs;
         let at_horizon = &outcome.window_jobs_at_horizon;
         let areas = &outcome.window_areas;
@@ -231,13 +235,14 @@ impl RunMetrics {
             opex_power_usd: outcome.opex.power_usd,
             opex_facility_usd: outcome.opex.facility_usd,
             opex_fixed_usd: outcome.opex.fixed_usd,
-            depreciation_usd: outcome.depreciation_usd,
+            depreciation_usd: finance.window_depreciation_usd,
             capex_usd: outcome.capex_usd,
             operators_joined: outcome.operators_joined,
             operators_left: outcome.operators_left,
             price_at_horizon_usd: outcome.price_at_horizon,
             events,
             weeks: outcome.weeks.clone(),
+            finance,
         }
     }
 

@@ -10,6 +10,7 @@ pub mod seeds;
 use rayon::prelude::*;
 
 use crate::engine::{self, EngineError, EventQueue};
+use crate::finance::statements::statements;
 use crate::metrics::RunMetrics;
 use crate::model::SystemKind;
 use crate::model::outcome::Outcome;
@@ -140,7 +141,8 @@ pub fn run_replication(scenario: &Scenario, replication: u64) -> Result<Vec<RunM
         .into_iter()
         .map(|(system, spec)| {
             let (outcome, events) = simulate(scenario, replication, system, spec)?;
-            Ok(RunMetrics::from_outcome(replication, system, &outcome, events))
+            let finance = statements(&scenario.finance, spec.take_rate, &outcome, system == SystemKind::Distributed);
+            Ok(RunMetrics::from_outcome(replication, system, &outcome, finance, events))
         })
         .collect()
 }

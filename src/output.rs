@@ -7,11 +7,13 @@
 //! and renamed into place only once all of them are complete, so a failure leaves the
 //! previous results untouched.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
+use crate::finance::statements::{Returns, YearRow};
 use crate::metrics::{Cell, RunMetrics, Savings, summarise};
 use crate::model::SystemKind;
 use crate::model::outcome::Week;
@@ -184,6 +186,125 @@ pub fn timeseries_frame(rows: &[RunMetrics], provenance: &Provenance) -> PolarsR
         "p05" => p05,
         "p50" => p50,
         "p95" => p95,
+    )?;
+    with_provenance(frame, provenance)
+}
+
+/// `yields.parquet`: one row per replication × system × cohort × year (cohort null:
+/// the whole system; per cohort for the distributed network).
+///
+/// # Errors
+/// A polars error if the frame cannot be built (a bug).
+pub fn yields_frame(rows: &[RunMetrics], provenance: &Provenance) -> PolarsResult<DataFrame> {
+    let years: Vec<(&RunMetrics, &YearRow)> = rows.iter().flat_map(|run| run.finance.years.iter().map(move |year| (run, year))).collect();
+    let mut columns = vec![
+        Column::new("replication".into(), years.iter().map(|(run, _)| run.replication).collect::<Vec<u64>>()),
+        Column::new("system".into(), years.iter().map(|(run, _)| run.system.as_str()).collect::<Vec<_>>()),
+        Column::new("cohort".into(), years.iter().map(|(_, year)| year.cohort).collect::<Vec<Option<u32>>>()),
+        Column::new("year".into(), years.iter().map(|(_, year)| year.year).collect::<Vec<u32>>()),
+    ];
+    for (idx, (name, _)) in YearRow::default().columns().iter().enumerate() {
+        columns.push(Column::new((*name).into(), years.iter().map(|(_, year)| year.columns()[idx].1).collect::<Vec<Option<f64>>>()));
+    }
+    with_provenance(DataFrame::new_infer_height(columns)?, provenance)
+}
+
+/// `returns.parquet`: one row per replication × system × cohort: NPV, IRR and payback,
+/// each null with a note saying why when it does not exist.
+///
+/// # Errors
+/// A polars error if the frame cannot be built (a bug).
+pub fn returns_frame(rows: &[RunMetrics], hurdle_rate: f64, provenance: &Provenance) -> PolarsResult<DataFrame> {
+    let returns: Vec<(&RunMetrics, &Returns)> = rows.iter().flat_map(|run| run.finance.returns.iter().map(move |r| (run, r))).collect();
+    let frame = df!(
+        "replication" => returns.iter().map(|(run, _)| run.replication).collect::<Vec<u64>>(),
+        "system" => returns.iter().map(|(run, _)| run.system.as_str()).collect::<Vec<_>>(),
+        "cohort" => returns.iter().map(|(_, r)| r.cohort).collect::<Vec<Option<u32>>>(),
+        "npv_usd" => returns.iter().map(|(_, r)| r.npv_usd).collect::<Vec<f64>>(),
+        "irr" => returns.iter().map(|(_, r)| r.irr_value()).collect::<Vec<Option<f64>>>(),
+        "irr_note" => returns.iter().map(|(_, r)| r.irr_note()).collect::<Vec<Option<String>>>(),
+        "beats_hurdle" => returns.iter().map(|(_, r)| r.irr_value().map(|irr| irr > hurdle_rate)).collect::<Vec<Option<bool>>>(),
+        "payback_years" => returns.iter().map(|(_, r)| r.payback_years).collect::<Vec<Option<f64>>>(),
+        "payback_note" => returns.iter().map(|(_, r)| r.payback_note()).collect::<Vec<Option<&str>>>(),
+    )?;
+    with_provenance(frame, provenance)
+}
+
+/// One row of `yields_summary.parquet`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct YieldSummaryRow {
+    /// System.
+    pub system: SystemKind,
+    /// `None` for the whole system.
+    pub cohort: Option<u32>,
+    /// Year; `None` for NPV, IRR and payback, which span the horizon.
+    pub year: Option<u32>,
+    /// A `yields.parquet` column, or `npv_usd`, `irr`, `payback_years`.
+    pub metric: &'static str,
+    /// Statistics over the replications where the value exists.
+    pub stats: crate::metrics::Summary,
+    /// Replications (that have this system and cohort) where it does not exist.
+    pub undefined: u64,
+}
+
+/// Quantiles of every yearly column per system × cohort × year, then of the returns
+/// per system × cohort. Cohorts appear only in replications where they joined.
+pub fn yield_summary_rows(rows: &[RunMetrics]) -> Vec<YieldSummaryRow> {
+    type Key = (SystemKind, Option<u32>, Option<u32>, usize);
+    let mut values: BTreeMap<Key, (&'static str, Vec<f64>, u64)> = BTreeMap::new();
+    let mut record = |key: Key, metric: &'static str, value: Option<f64>| {
+        let entry = values.entry(key).or_insert((metric, Vec::new(), 0));
+        match value {
+            Some(v) => entry.1.push(v),
+            None => entry.2 += 1,
+        }
+    };
+    for run in rows {
+        for year in &run.finance.years {
+            for (idx, (metric, value)) in year.columns().into_iter().enumerate() {
+                record((run.system, year.cohort, Some(year.year), idx), metric, value);
+            }
+        }
+        for returns in &run.finance.returns {
+            for (idx, (metric, value)) in returns.measures().into_iter().enumerate() {
+                // After every year of the same cohort: `None` sorts first, so key the
+                // returns by a year past any real one.
+                record((run.system, returns.cohort, Some(u32::MAX), idx), metric, value);
+            }
+        }
+    }
+    values
+        .into_iter()
+        .map(|((system, cohort, year, _), (metric, values, undefined))| YieldSummaryRow {
+            system,
+            cohort,
+            year: year.filter(|&y| y != u32::MAX),
+            metric,
+            stats: summarise(&values),
+            undefined,
+        })
+        .collect()
+}
+
+/// `yields_summary.parquet`: one row per system × cohort × year × metric.
+///
+/// # Errors
+/// A polars error if the frame cannot be built (a bug).
+pub fn yields_summary_frame(summary: &[YieldSummaryRow], provenance: &Provenance) -> PolarsResult<DataFrame> {
+    let stat = |f: fn(&crate::metrics::Summary) -> f64| summary.iter().map(|row| f(&row.stats)).collect::<Vec<f64>>();
+    let frame = df!(
+        "system" => summary.iter().map(|r| r.system.as_str()).collect::<Vec<_>>(),
+        "cohort" => summary.iter().map(|r| r.cohort).collect::<Vec<Option<u32>>>(),
+        "year" => summary.iter().map(|r| r.year).collect::<Vec<Option<u32>>>(),
+        "metric" => summary.iter().map(|r| r.metric).collect::<Vec<_>>(),
+        "mean" => stat(|s| s.mean),
+        "p05" => stat(|s| s.p05),
+        "p50" => stat(|s| s.p50),
+        "p95" => stat(|s| s.p95),
+        "ci95_low" => stat(|s| s.ci95_low),
+        "ci95_high" => stat(|s| s.ci95_high),
+        "n" => summary.iter().map(|r| r.stats.n).collect::<Vec<u64>>(),
+        "n_undefined" => summary.iter().map(|r| r.undefined).collect::<Vec<u64>>(),
     )?;
     with_provenance(frame, provenance)
 }

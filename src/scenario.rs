@@ -15,6 +15,7 @@ use serde_saphyr::Location;
 
 use crate::arrivals::{RateProfile, Shock};
 use crate::dist::{Dist, GpuCountDist};
+use crate::finance::{DepreciationMethod, Terms};
 pub use diagnostic::Diagnostic;
 use raw::{DistSpec, GpuSpec, RawScenario, RawSegment};
 pub use supply::{GpuClass, System};
@@ -41,6 +42,8 @@ pub struct Scenario {
     pub name: String,
     /// Run length, replications and seed.
     pub simulation: Simulation,
+    /// How cash flows are valued.
+    pub finance: Terms,
     /// GPU classes (built-in catalog plus the scenario's own); index 0 is the reference.
     pub classes: Vec<GpuClass>,
     /// Region names; index 0 is the default region.
@@ -277,7 +280,38 @@ impl Checker<'_> {
             self.jobs_fit("distributed", &sites, &raw.demand.segments.value, &largest);
         }
         let supply::Context { classes, regions } = ctx;
-        Scenario { name: raw.name.value.0, simulation, classes, regions, segments, centralized, distributed }
+        let finance = self.finance(&raw, &simulation);
+        Scenario { name: raw.name.value.0, simulation, classes, regions, segments, centralized, distributed, finance }
+    }
+
+    fn finance(&mut self, raw: &RawScenario, simulation: &Simulation) -> Terms {
+        let defaults = Terms::default();
+        let Some(finance) = &raw.finance else { return defaults };
+        let discount_rate = finance.discount_rate.map_or(defaults.discount_rate, |r| r.0);
+        let simulated_years = crate::model::system::finance_years(simulation.horizon_hours);
+        if let Some(years) = &finance.horizon_years
+            && years.value.0 > simulated_years
+        {
+            let message = format!(
+                "horizon_years ({}) is longer than the simulation ({} hours, {simulated_years} finance year{}){}cash flows exist only for simulated years: lengthen simulation.horizon_hours or shorten horizon_years",
+                years.value.0,
+                simulation.horizon_hours,
+                if simulated_years == 1 { "" } else { "s" },
+                raw::HINT_SEPARATOR
+            );
+            self.report(&years.referenced, "finance.horizon_years", &message);
+        }
+        Terms {
+            discount_rate,
+            hurdle_rate: finance.hurdle_rate.map_or(discount_rate, |r| r.0),
+            tax_rate: finance.tax_rate.map_or(defaults.tax_rate, |r| r.0),
+            depreciation: match finance.depreciation {
+                None | Some(raw::DepreciationName::StraightLine) => DepreciationMethod::StraightLine,
+                Some(raw::DepreciationName::DecliningBalance) => DepreciationMethod::DecliningBalance,
+            },
+            terminal_value_fraction: finance.terminal_value.map_or(defaults.terminal_value_fraction, |v| v.0),
+            horizon_years: finance.horizon_years.as_ref().map(|years| years.value.0),
+        }
     }
 
     fn simulation(&mut self, raw: &RawScenario) -> Simulation {

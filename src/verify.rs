@@ -136,6 +136,7 @@ impl Case {
             segments: vec![segment],
             centralized: Some(System::pool(self.gpus)),
             distributed: Some(System::pool(self.gpus)),
+            finance: crate::finance::Terms::default(),
         }
     }
 

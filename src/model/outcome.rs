@@ -1,6 +1,7 @@
 //! What one replication of one system measured, and the conservation laws it must obey.
 
 use crate::engine::Hours;
+use crate::model::site::SiteIntegrals;
 
 /// Job counts, for one population (window arrivals, or every arrival).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -165,6 +166,53 @@ pub struct Week {
     pub lost_jobs: u64,
 }
 
+/// A change in a system's hardware capital. Recorded in time order; finance derives
+/// book values, depreciation, capex and disposals from it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CapitalChange {
+    /// Hardware arrives at a site: present at time 0, joined, or delivered.
+    Added {
+        /// When, hours.
+        at: Hours,
+        /// Site index.
+        site: u32,
+        /// Capital on which yield is measured (capex, or the resale value of GPUs the
+        /// operator already owned), USD.
+        capital_usd: f64,
+        /// Cash paid for it (0 for GPUs already owned), USD: the depreciable base.
+        capex_usd: f64,
+    },
+    /// A share of a leaving site's hardware goes back to its owner.
+    Retired {
+        /// When, hours.
+        at: Hours,
+        /// Site index.
+        site: u32,
+        /// Share of the site's hardware at that moment.
+        share: f64,
+    },
+}
+
+/// What finance needs to know of a site.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SiteRecord {
+    /// 0 for sites present at time 0; k for sites that joined in finance year k.
+    pub cohort: u32,
+    /// Depreciation life of its hardware, years.
+    pub depreciation_years: f64,
+    /// Share of capex left at the end of the life.
+    pub residual_fraction: f64,
+}
+
+/// One finance year of one system: what its sites accrued, by cohort.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FinanceYear {
+    /// Start and end, hours (the last year ends at the horizon, possibly short).
+    pub span: (Hours, Hours),
+    /// Integrals of the sites of each cohort (index = cohort).
+    pub cohorts: Vec<SiteIntegrals>,
+}
+
 /// Everything measured in one replication of one system.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Outcome {
@@ -208,8 +256,6 @@ pub struct Outcome {
     pub ledger: Ledger,
     /// Operating costs over the window.
     pub opex: Opex,
-    /// Depreciation over the window, USD.
-    pub depreciation_usd: f64,
     /// Capex of GPUs delivered in the window, USD.
     pub capex_usd: f64,
     /// GPUs ordered in the window (procurement or reinvestment).
@@ -222,6 +268,16 @@ pub struct Outcome {
     pub price_at_horizon: f64,
     /// Weekly series from time 0 to the horizon.
     pub weeks: Vec<Week>,
+    /// Finance years from time 0 to the horizon.
+    pub years: Vec<FinanceYear>,
+    /// Every change of hardware capital, in time order.
+    pub capital_changes: Vec<CapitalChange>,
+    /// Per site (by index), its cohort and depreciation terms.
+    pub sites: Vec<SiteRecord>,
+    /// Customer payments of every job of the run, as billed when runs end, USD.
+    pub billed_usd: f64,
+    /// The same payments as the sites accrued them while jobs ran, USD.
+    pub accrued_by_sites_usd: f64,
     /// Sites whose free GPUs the placement index recorded wrongly at the end (must be 0).
     pub placement_mismatches: u64,
 }
@@ -268,6 +324,7 @@ impl Outcome {
             ("busy GPU-hours: time integral = sum over runs (whole run)", self.total_areas.busy_gpu_hours, self.held_by_job),
             ("Little: queue-length integral = sum of waits (whole run)", self.total_areas.queue_job_hours, self.wait_by_job),
             ("window length", window.hours, self.window.1 - self.window.0),
+            ("money: billed by jobs = accrued by sites (whole run)", self.billed_usd, self.accrued_by_sites_usd),
             (
                 "money: customer spend = provider revenue + protocol revenue",
                 money.spend_usd,

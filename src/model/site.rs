@@ -1,5 +1,8 @@
-//! One site (a data center or an operator): its GPUs' states, and the GPU-hours and
-//! costs it accrues, integrated lazily whenever its state changes.
+//! One site (a data center or an operator): its GPUs' states, and the GPU-hours,
+//! costs and revenue it accrues, integrated lazily whenever its state changes.
+//!
+//! A site keeps one cumulative integral; the review period, the measurement window and
+//! each finance year are differences of snapshots of it, so the hot path accrues once.
 
 use crate::dist::Dist;
 use crate::engine::Hours;
@@ -8,17 +11,49 @@ use crate::montecarlo::seeds::SimRng;
 use crate::scenario::GpuClass;
 use crate::scenario::supply::{Costs, HOURS_PER_MONTH, HOURS_PER_YEAR, Site};
 
-/// GPU-hours and costs of a site over an interval.
+/// GPU-hours, costs and revenue of a site over an interval.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct SiteIntegrals {
     /// GPU-hours by state.
     pub areas: Areas,
-    /// Operating costs.
+    /// Operating costs (the protocol's fee excluded).
     pub opex: Opex,
-    /// Depreciation, USD.
-    pub depreciation_usd: f64,
-    /// Revenue earned by the site (its share of customer spend), USD.
-    pub revenue_usd: f64,
+    /// What customers paid for the site's GPUs, accrued as they ran (egress when
+    /// billed), before the protocol's take, USD.
+    pub gross_revenue_usd: f64,
+}
+
+impl SiteIntegrals {
+    /// The change from `earlier` to `self` (both cumulative).
+    pub fn since(&self, earlier: &SiteIntegrals) -> SiteIntegrals {
+        SiteIntegrals {
+            areas: self.areas.since(&earlier.areas),
+            opex: Opex {
+                power_usd: self.opex.power_usd - earlier.opex.power_usd,
+                facility_usd: self.opex.facility_usd - earlier.opex.facility_usd,
+                fixed_usd: self.opex.fixed_usd - earlier.opex.fixed_usd,
+            },
+            gross_revenue_usd: self.gross_revenue_usd - earlier.gross_revenue_usd,
+        }
+    }
+
+    /// Adds another interval's integrals (of another site or a later interval).
+    pub fn add(&mut self, other: &SiteIntegrals) {
+        let (areas, more) = (&mut self.areas, &other.areas);
+        areas.busy_gpu_hours += more.busy_gpu_hours;
+        areas.idle_gpu_hours += more.idle_gpu_hours;
+        areas.down_gpu_hours += more.down_gpu_hours;
+        areas.withdrawn_gpu_hours += more.withdrawn_gpu_hours;
+        areas.queue_job_hours += more.queue_job_hours;
+        areas.hours += more.hours;
+        self.opex.add(&other.opex);
+        self.gross_revenue_usd += other.gross_revenue_usd;
+    }
+
+    /// Revenue kept after the protocol's take, less operating costs, USD.
+    pub fn operating_cash_usd(&self, take_rate: f64) -> f64 {
+        self.gross_revenue_usd * (1.0 - take_rate) - self.opex.total()
+    }
 }
 
 /// A site during a run.
@@ -54,24 +89,28 @@ pub struct SiteState {
     pub leaving: bool,
     /// Capital on which yield is measured, USD.
     pub capital_usd: f64,
-    /// Book value being depreciated (capex of owned, non-sunk GPUs), USD.
-    depreciable_usd: f64,
+    /// Customers' payment rate for the jobs running here, USD per hour.
+    revenue_usd_per_hour: f64,
     /// Cash set aside for more GPUs.
     pub reinvest_fund_usd: f64,
     /// Consecutive reviews with yield below the exit floor.
     pub low_reviews: u32,
     last_time: Hours,
-    /// Accrued over the measurement window.
-    pub window: SiteIntegrals,
-    /// Accrued since the last review.
-    pub period: SiteIntegrals,
+    /// Accrued since the site appeared, up to `last_time`.
+    pub total: SiteIntegrals,
+    /// `total` at the last review.
+    pub at_review: SiteIntegrals,
+    /// `total` at the start of the measurement window (zero for sites added after it).
+    pub at_window_start: SiteIntegrals,
+    /// `total` at the start of the current finance year.
+    pub at_year_start: SiteIntegrals,
+    /// Provider revenue of window jobs billed here (the ledger's site-by-site count), USD.
+    pub window_jobs_revenue_usd: f64,
 }
 
 impl SiteState {
     /// A site as the scenario describes it, present from `now`.
     pub fn new(spec: &Site, class: &GpuClass, now: Hours, outages: [Option<OutageProcess>; 2]) -> SiteState {
-        // A part-time operator's capital and book value are its hardware's offered share.
-        let share = spec.owner_use.as_ref().map_or(1.0, |owner| owner.share);
         SiteState {
             region: spec.region,
             class: spec.class,
@@ -87,14 +126,46 @@ impl SiteState {
             withdrawn: 0,
             on_order: 0,
             leaving: false,
-            capital_usd: f64::from(spec.gpus) * spec.costs.capital_usd_per_gpu * share,
-            depreciable_usd: f64::from(spec.gpus) * spec.costs.capex_usd_per_gpu * share,
+            capital_usd: Self::initial_capital(spec).0,
+            revenue_usd_per_hour: 0.0,
             reinvest_fund_usd: 0.0,
             low_reviews: 0,
             last_time: now,
-            window: SiteIntegrals::default(),
-            period: SiteIntegrals::default(),
+            total: SiteIntegrals::default(),
+            at_review: SiteIntegrals::default(),
+            at_window_start: SiteIntegrals::default(),
+            at_year_start: SiteIntegrals::default(),
+            window_jobs_revenue_usd: 0.0,
         }
+    }
+
+    /// (capital on which yield is measured, capex paid) of a site as the scenario
+    /// describes it, USD. A part-time operator's are its hardware's offered share.
+    pub fn initial_capital(spec: &Site) -> (f64, f64) {
+        let share = spec.owner_use.as_ref().map_or(1.0, |owner| owner.share);
+        let gpus = f64::from(spec.gpus);
+        (gpus * spec.costs.capital_usd_per_gpu * share, gpus * spec.costs.capex_usd_per_gpu * share)
+    }
+
+    /// Accrued since the last review.
+    pub fn period(&self) -> SiteIntegrals {
+        self.total.since(&self.at_review)
+    }
+
+    /// A job paying `usd_per_hour` starts here (call after [`SiteState::advance`]).
+    pub fn start_paying(&mut self, usd_per_hour: f64) {
+        self.revenue_usd_per_hour += usd_per_hour;
+    }
+
+    /// A job paying `usd_per_hour` stops running here (call after [`SiteState::advance`]).
+    pub fn stop_paying(&mut self, usd_per_hour: f64, gpus: u32) {
+        // With no other job left, the rate is exactly zero: no rounding drift survives.
+        self.revenue_usd_per_hour = if self.busy() == gpus { 0.0 } else { self.revenue_usd_per_hour - usd_per_hour };
+    }
+
+    /// Revenue billed at once (egress), USD.
+    pub fn bill_now(&mut self, usd: f64) {
+        self.total.gross_revenue_usd += usd;
     }
 
     /// GPUs running jobs.
@@ -107,26 +178,20 @@ impl SiteState {
         GpuStates { busy: self.busy(), idle: self.free, down: self.down, withdrawn: self.withdrawn }
     }
 
-    /// Accrues GPU-hours and costs from the last change up to `now`.
-    pub fn advance(&mut self, now: Hours, window: (Hours, Hours)) {
+    /// Accrues GPU-hours, costs and revenue from the last change up to `now`.
+    #[inline]
+    pub fn advance(&mut self, now: Hours) {
         let dt = now - self.last_time;
         if dt <= 0.0 {
             return;
         }
-        let overlap = now.min(window.1) - self.last_time.max(window.0);
-        let rates = self.rates();
-        let states = self.states();
-        let accrue = |into: &mut SiteIntegrals, hours: f64| {
-            into.areas.add(states, 0, hours);
-            into.opex.power_usd += rates.power_usd_per_hour * hours;
-            into.opex.facility_usd += rates.facility_usd_per_hour * hours;
-            into.opex.fixed_usd += rates.fixed_usd_per_hour * hours;
-            into.depreciation_usd += rates.depreciation_usd_per_hour * hours;
-        };
-        accrue(&mut self.period, dt);
-        if overlap > 0.0 {
-            accrue(&mut self.window, overlap);
-        }
+        let (rates, states) = (self.rates(), self.states());
+        let total = &mut self.total;
+        total.areas.add(states, 0, dt);
+        total.opex.power_usd += rates.power_usd_per_hour * dt;
+        total.opex.facility_usd += rates.facility_usd_per_hour * dt;
+        total.opex.fixed_usd += rates.fixed_usd_per_hour * dt;
+        total.gross_revenue_usd += self.revenue_usd_per_hour * dt;
         self.last_time = now;
     }
 
@@ -142,7 +207,6 @@ impl SiteState {
             power_usd_per_hour: drawn_kw * costs.pue * costs.electricity_usd_per_kwh,
             facility_usd_per_hour: installed_kw * costs.facility_usd_per_kw_month / HOURS_PER_MONTH,
             fixed_usd_per_hour: present * costs.fixed_usd_per_year / HOURS_PER_YEAR,
-            depreciation_usd_per_hour: self.depreciable_usd * (1.0 - costs.residual_fraction) / (costs.depreciation_years * HOURS_PER_YEAR),
         }
     }
 
@@ -151,23 +215,23 @@ impl SiteState {
         self.installed += gpus;
         self.free += gpus;
         self.capital_usd += f64::from(gpus) * capex_usd_per_gpu;
-        self.depreciable_usd += f64::from(gpus) * capex_usd_per_gpu;
     }
 
-    /// Removes `gpus` GPUs from a leaving site (they were free or just repaired).
-    pub fn retire(&mut self, gpus: u32) {
+    /// Removes `gpus` GPUs from a leaving site (they were free or just repaired);
+    /// returns the share of the site's hardware that left.
+    pub fn retire(&mut self, gpus: u32) -> f64 {
         let share = if self.installed == 0 { 0.0 } else { f64::from(gpus) / f64::from(self.installed) };
         self.capital_usd -= self.capital_usd * share;
-        self.depreciable_usd -= self.depreciable_usd * share;
         self.installed -= gpus;
+        share
     }
 
-    /// Annualised operating yield since the last review: (revenue − opex) ÷ capital.
-    pub fn period_yield(&self, period_hours: f64) -> f64 {
+    /// Annualised operating yield since the last review: (revenue kept − opex) ÷ capital.
+    pub fn period_yield(&self, period_hours: f64, take_rate: f64) -> f64 {
         if self.capital_usd <= 0.0 || period_hours <= 0.0 {
             return 0.0;
         }
-        (self.period.revenue_usd - self.period.opex.total()) / self.capital_usd * (HOURS_PER_YEAR / period_hours)
+        self.period().operating_cash_usd(take_rate) / self.capital_usd * (HOURS_PER_YEAR / period_hours)
     }
 
     /// Power the site would draw with `gpus` GPUs, MW (IT load × PUE).
@@ -215,5 +279,4 @@ struct CostRates {
     power_usd_per_hour: f64,
     facility_usd_per_hour: f64,
     fixed_usd_per_hour: f64,
-    depreciation_usd_per_hour: f64,
 }

@@ -36,12 +36,12 @@ mod review;
 
 use crate::model::SystemKind;
 use crate::model::demand::{JobSource, JobSpec};
-use crate::model::outcome::{Areas, GpuStates, JobTally, Outcome, Week};
+use crate::model::outcome::{Areas, CapitalChange, FinanceYear, GpuStates, JobTally, Outcome, SiteRecord, Week};
 use crate::model::placement::Placement;
 use crate::model::queue::{Entry, WaitQueue};
-use crate::model::site::{Outage, OutageProcess, SiteState};
+use crate::model::site::{Outage, OutageProcess, SiteIntegrals, SiteState};
 use crate::montecarlo::seeds::{self, SimRng, Stream};
-use crate::scenario::supply::{HOURS_PER_WEEK, Site, System, defaults};
+use crate::scenario::supply::{HOURS_PER_WEEK, HOURS_PER_YEAR, Site, System, defaults};
 use crate::scenario::{GpuClass, Scenario};
 
 /// Events of the system model. Indices refer to the model's own tables.
@@ -94,6 +94,10 @@ pub enum SystemEvent {
     Review,
     /// End of a week of the time series.
     Snapshot,
+    /// The end of the warm-up: the measurement window opens.
+    WindowStart,
+    /// The end of a finance year (before the horizon).
+    YearEnd,
     /// The end of the window.
     Horizon,
 }
@@ -252,6 +256,12 @@ impl<'a> SystemModel<'a> {
         if HOURS_PER_WEEK <= horizon {
             events.schedule(HOURS_PER_WEEK, SystemEvent::Snapshot);
         }
+        if self.outcome.window.0 > 0.0 {
+            events.schedule(self.outcome.window.0, SystemEvent::WindowStart);
+        }
+        if HOURS_PER_YEAR < horizon {
+            events.schedule(HOURS_PER_YEAR, SystemEvent::YearEnd);
+        }
         if self.spec.needs_reviews() && self.spec.review_every_hours < horizon {
             events.schedule(self.spec.review_every_hours, SystemEvent::Review);
         }
@@ -269,20 +279,64 @@ impl<'a> SystemModel<'a> {
                 self.outcome.placement_mismatches += 1;
             }
         }
-        let (now, window) = (self.last_time, self.outcome.window);
+        let now = self.last_time;
         let outcome = &mut self.outcome;
         for site in &mut self.sites {
-            site.advance(now, window);
-            let areas = &site.window.areas;
-            outcome.window_areas_by_site.busy_gpu_hours += areas.busy_gpu_hours;
-            outcome.window_areas_by_site.idle_gpu_hours += areas.idle_gpu_hours;
-            outcome.window_areas_by_site.down_gpu_hours += areas.down_gpu_hours;
-            outcome.window_areas_by_site.withdrawn_gpu_hours += areas.withdrawn_gpu_hours;
-            outcome.opex.add(&site.window.opex);
-            outcome.depreciation_usd += site.window.depreciation_usd;
-            outcome.ledger.provider_revenue_usd += site.window.revenue_usd;
+            site.advance(now);
+            outcome.ledger.provider_revenue_usd += site.window_jobs_revenue_usd;
+            outcome.accrued_by_sites_usd += site.total.gross_revenue_usd;
         }
         self.outcome
+    }
+
+    /// Brings every site's integrals up to `now` (before a snapshot of them).
+    pub(super) fn advance_sites(&mut self, now: Hours) {
+        for site in &mut self.sites {
+            site.advance(now);
+        }
+    }
+
+    fn on_window_start(&mut self, now: Hours) {
+        self.advance_sites(now);
+        for site in &mut self.sites {
+            site.at_window_start = site.total;
+        }
+    }
+
+    /// Sums the window's integrals site by site (an independent count of the system's).
+    fn close_window(&mut self) {
+        let outcome = &mut self.outcome;
+        for site in &self.sites {
+            let window = site.total.since(&site.at_window_start);
+            let (areas, by_site) = (&window.areas, &mut outcome.window_areas_by_site);
+            by_site.busy_gpu_hours += areas.busy_gpu_hours;
+            by_site.idle_gpu_hours += areas.idle_gpu_hours;
+            by_site.down_gpu_hours += areas.down_gpu_hours;
+            by_site.withdrawn_gpu_hours += areas.withdrawn_gpu_hours;
+            outcome.opex.add(&window.opex);
+        }
+    }
+
+    /// Ends the current finance year at `now`: each site's accruals go to its cohort.
+    fn close_year(&mut self, now: Hours) {
+        self.advance_sites(now);
+        let start = self.outcome.years.last().map_or(0.0, |year| year.span.1);
+        let cohorts = finance_years(self.outcome.window.1) as usize + 1;
+        let mut year = FinanceYear { span: (start, now), cohorts: vec![SiteIntegrals::default(); cohorts] };
+        for (site, record) in self.sites.iter_mut().zip(&self.outcome.sites) {
+            let accrued = site.total.since(&site.at_year_start);
+            year.cohorts[record.cohort as usize].add(&accrued);
+            site.at_year_start = site.total;
+        }
+        self.outcome.years.push(year);
+    }
+
+    fn on_year_end(&mut self, now: Hours, events: &mut EventQueue<SystemEvent>) {
+        self.close_year(now);
+        let next = now + HOURS_PER_YEAR;
+        if next < self.outcome.window.1 {
+            events.schedule(next, SystemEvent::YearEnd);
+        }
     }
 
     /// Jobs still waiting when no event is left can never start (no capacity will come
@@ -326,6 +380,15 @@ impl<'a> SystemModel<'a> {
             spec.owner_use.as_ref().map(|o| process(o.offered_mean_hours, Dist::Exponential { mean: o.withdrawn_mean_hours }, (5, 6))),
         ];
         let site = SiteState::new(spec, &self.classes[spec.class], now, outages);
+        let (capital_usd, capex_usd) = SiteState::initial_capital(spec);
+        self.outcome.capital_changes.push(CapitalChange::Added { at: now, site: idx as u32, capital_usd, capex_usd });
+        // Year k covers (k − 1, k] years: a site joining at its very end belongs to it.
+        let cohort = ((now / HOURS_PER_YEAR).ceil() as u32).min(finance_years(self.outcome.window.1));
+        self.outcome.sites.push(SiteRecord {
+            cohort,
+            depreciation_years: spec.costs.depreciation_years,
+            residual_fraction: spec.costs.residual_fraction,
+        });
         self.installed_total += site.installed;
         self.free_total += site.free;
         self.class_installed[site.class] += u64::from(site.installed);
@@ -531,14 +594,14 @@ impl<'a> SystemModel<'a> {
 
     /// Starts the job in `slot` on `site` now; `queued` says whether it leaves the queue.
     fn start(&mut self, now: Hours, slot: u32, site_idx: usize, queued: bool, events: &mut EventQueue<SystemEvent>) {
-        let window = self.outcome.window;
         let price = {
             let job = &self.jobs[slot as usize];
             self.prices.price(self.sites[site_idx].class, job.spec.reserved)
         };
         let site = &mut self.sites[site_idx];
-        site.advance(now, window);
+        site.advance(now);
         let job = &mut self.jobs[slot as usize];
+        site.start_paying(price * f64::from(job.spec.gpus));
         debug_assert!(job.spec.gpus <= site.free, "started a job without enough free GPUs");
         site.free -= job.spec.gpus;
         self.free_total -= job.spec.gpus;
@@ -592,17 +655,22 @@ impl<'a> SystemModel<'a> {
         if overlap > 0.0 {
             self.outcome.window_busy_by_job += gpus * overlap;
         }
+        let site = &mut self.sites[job.site];
+        site.advance(now);
+        site.stop_paying(job.price * gpus, job.spec.gpus);
         self.bill(job.site, job.in_window, job.price * gpus * held_hours, false);
-        self.sites[job.site].advance(now, self.outcome.window);
         (job.site, job.spec.gpus)
     }
 
-    /// Records a customer payment and splits it between the site and the protocol.
+    /// Records a customer payment and splits it between the site and the protocol. Run
+    /// time was accrued by the site as it ran; egress is accrued now.
     fn bill(&mut self, site: usize, in_window: bool, amount_usd: f64, egress: bool) {
-        let site_share = amount_usd * (1.0 - self.spec.take_rate);
-        self.sites[site].period.revenue_usd += site_share;
+        self.outcome.billed_usd += amount_usd;
+        if egress {
+            self.sites[site].bill_now(amount_usd);
+        }
         if in_window {
-            self.sites[site].window.revenue_usd += site_share;
+            self.sites[site].window_jobs_revenue_usd += amount_usd * (1.0 - self.spec.take_rate);
             let ledger = &mut self.outcome.ledger;
             ledger.spend_usd += amount_usd;
             ledger.protocol_revenue_usd += amount_usd * self.spec.take_rate;
@@ -616,7 +684,8 @@ impl<'a> SystemModel<'a> {
     fn release(&mut self, site_idx: usize, gpus: u32, now: Hours, events: &mut EventQueue<SystemEvent>) {
         let site = &mut self.sites[site_idx];
         if site.leaving {
-            site.retire(gpus);
+            let share = site.retire(gpus);
+            self.outcome.capital_changes.push(CapitalChange::Retired { at: now, site: site_idx as u32, share });
             self.installed_total -= gpus;
             self.reschedule_outages(now, site_idx, events);
         } else {
@@ -737,9 +806,8 @@ impl<'a> SystemModel<'a> {
         if !current || (now >= self.outcome.window.1 && !self.window_jobs_running()) {
             return Handled::Stale;
         }
-        let window = self.outcome.window;
         let site = &mut self.sites[site_idx];
-        site.advance(now, window);
+        site.advance(now);
         let installed = f64::from(site.installed);
         let Some(process) = &mut site.outages[kind.index()] else { return Handled::Stale };
         let pick = (process.candidate_rng.random::<f64>() * installed) as u32;
@@ -790,7 +858,7 @@ impl<'a> SystemModel<'a> {
 
     /// A GPU is back in service: repaired, or returned by its owner.
     fn on_back(&mut self, now: Hours, site_idx: usize, kind: Outage, events: &mut EventQueue<SystemEvent>) {
-        self.sites[site_idx].advance(now, self.outcome.window);
+        self.sites[site_idx].advance(now);
         let (at_site, in_system) = self.out_counts(site_idx, kind);
         *at_site -= 1;
         *in_system -= 1;
@@ -856,13 +924,15 @@ impl<'a> SystemModel<'a> {
     fn on_delivery(&mut self, now: Hours, order_idx: u32, events: &mut EventQueue<SystemEvent>) {
         let order = self.orders[order_idx as usize];
         let site = &mut self.sites[order.site];
-        site.advance(now, self.outcome.window);
+        site.advance(now);
         site.on_order -= order.gpus;
         self.on_order_total -= order.gpus;
         if site.leaving {
             return;
         }
         site.add_gpus(order.gpus, order.capex_usd_per_gpu);
+        let capex_usd = f64::from(order.gpus) * order.capex_usd_per_gpu;
+        self.outcome.capital_changes.push(CapitalChange::Added { at: now, site: order.site as u32, capital_usd: capex_usd, capex_usd });
         self.installed_total += order.gpus;
         self.free_total += order.gpus;
         self.class_installed[site.class] += u64::from(order.gpus);
@@ -917,12 +987,19 @@ impl<'a> SystemModel<'a> {
         self.spec.pricing.reference_usd_per_gpu_hour * self.prices.factor
     }
 
-    fn on_horizon(&mut self) {
+    fn on_horizon(&mut self, now: Hours) {
+        self.close_year(now);
+        self.close_window();
         self.outcome.window_jobs_at_horizon = self.outcome.window_jobs;
         self.outcome.gpus_at_horizon = u64::from(self.installed_total);
         self.outcome.price_at_horizon = self.reference_price();
         self.tail_open = self.outcome.window_jobs.waiting > 0;
     }
+}
+
+/// Finance years from time 0 to `horizon` (the last one may be short).
+pub fn finance_years(horizon: Hours) -> u32 {
+    (horizon / HOURS_PER_YEAR).ceil().max(1.0) as u32
 }
 
 /// Interruptions after which a job's customer gives up (counted as failed, lost
@@ -988,7 +1065,9 @@ impl Model for SystemModel<'_> {
             SystemEvent::Join => self.on_join(now, events),
             SystemEvent::Review => self.on_review(now, events),
             SystemEvent::Snapshot => self.on_snapshot(now, events),
-            SystemEvent::Horizon => self.on_horizon(),
+            SystemEvent::WindowStart => self.on_window_start(now),
+            SystemEvent::YearEnd => self.on_year_end(now, events),
+            SystemEvent::Horizon => self.on_horizon(now),
         }
         Handled::Processed
     }

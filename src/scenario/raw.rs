@@ -38,6 +38,34 @@ pub struct RawScenario {
     pub centralized: Option<Spanned<RawCentralized>>,
     #[serde(default)]
     pub distributed: Option<Spanned<RawDistributed>>,
+    #[serde(default)]
+    pub finance: Option<RawFinance>,
+}
+
+/// `finance:` — how an investor values the systems' cash flows.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFinance {
+    #[serde(default)]
+    pub discount_rate: Option<AnnualRate>,
+    #[serde(default)]
+    pub hurdle_rate: Option<AnnualRate>,
+    #[serde(default)]
+    pub tax_rate: Option<Fraction>,
+    #[serde(default)]
+    pub depreciation: Option<DepreciationName>,
+    #[serde(default)]
+    pub terminal_value: Option<TerminalValue>,
+    #[serde(default)]
+    pub horizon_years: Option<Spanned<Count>>,
+}
+
+/// `finance.depreciation`.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum DepreciationName {
+    StraightLine,
+    DecliningBalance,
 }
 
 /// `gpu_classes:` entry — a GPU type added to (or replacing one of) the built-in catalog.
@@ -379,6 +407,20 @@ checked_number!(
     |value| (-1.0..=10.0).contains(&value),
     "a yield must be between −1 and 10",
     "0.08 means 8% a year on capital"
+);
+checked_number!(
+    /// A rate of return per year: greater than −1, at most 10.
+    AnnualRate,
+    |value| value > -1.0 && value <= 10.0,
+    "a rate must be greater than −1 and at most 10",
+    "0.10 means 10% a year"
+);
+checked_number!(
+    /// What hardware fetches at the horizon, as a share of its book value.
+    TerminalValue,
+    |value| (0.0..=2.0).contains(&value),
+    "terminal_value must be between 0 and 2 (a share of book value)",
+    "1 sells the hardware at book value at the horizon, 0 counts it worthless"
 );
 checked_number!(
     /// A number in [0, 1].

@@ -6,6 +6,7 @@ mod conservation;
 mod demand;
 mod determinism;
 mod economics;
+mod finance;
 mod invalid_input;
 mod mutations;
 mod parquet;

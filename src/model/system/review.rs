@@ -3,16 +3,14 @@
 //! horizon, and uses the GPU-hours, revenue and costs accrued since the last review.
 
 use crate::engine::{EventQueue, Hours};
+use crate::model::outcome::CapitalChange;
 use crate::model::system::{Order, SystemEvent, SystemModel};
 use crate::scenario::System;
 use crate::scenario::supply::{HOURS_PER_YEAR, PricePolicy};
 
 impl<'a> SystemModel<'a> {
     pub(super) fn on_review(&mut self, now: Hours, events: &mut EventQueue<SystemEvent>) {
-        let window = self.outcome.window;
-        for site in &mut self.sites {
-            site.advance(now, window);
-        }
+        self.advance_sites(now);
         let period_hours = now - self.period_start;
         let period = self.outcome.total_areas.since(&self.period_start_areas);
         let old_factor = self.prices.factor;
@@ -24,7 +22,7 @@ impl<'a> SystemModel<'a> {
         self.enter(now, period_hours, events);
         self.reinvest(now, events);
         for site in &mut self.sites {
-            site.period = Default::default();
+            site.at_review = site.total;
         }
         self.period_start = now;
         self.period_start_areas = self.outcome.total_areas;
@@ -73,7 +71,7 @@ impl<'a> SystemModel<'a> {
             let Some(target_site) = self.sites.iter().position(|s| s.region == region && !s.leaving) else { continue };
             let in_region = self.sites.iter().filter(|s| s.region == region && !s.leaving);
             let (busy, capacity) = in_region.fold((0.0, 0.0), |(busy, capacity), s| {
-                (busy + s.period.areas.busy_gpu_hours, capacity + f64::from(s.installed + s.on_order))
+                (busy + s.period().areas.busy_gpu_hours, capacity + f64::from(s.installed + s.on_order))
             });
             let demand_gpus = (busy + self.period_abandoned_work[region]) / period_hours * growth;
             if demand_gpus <= plan.target_utilization * capacity {
@@ -140,7 +138,7 @@ impl<'a> SystemModel<'a> {
             if site.leaving {
                 continue;
             }
-            if site.period_yield(period_hours) < rule.below_yield {
+            if site.period_yield(period_hours, spec.take_rate) < rule.below_yield {
                 site.low_reviews += 1;
             } else {
                 site.low_reviews = 0;
@@ -149,7 +147,8 @@ impl<'a> SystemModel<'a> {
                 site.leaving = true;
                 let free = site.free;
                 site.free = 0;
-                site.retire(free);
+                let share = site.retire(free);
+                self.outcome.capital_changes.push(CapitalChange::Retired { at: now, site: idx as u32, share });
                 self.class_installed[site.class] -= u64::from(site.installed + free);
                 self.installed_total -= free;
                 self.free_total -= free;
@@ -166,9 +165,9 @@ impl<'a> SystemModel<'a> {
     fn enter(&mut self, now: Hours, period_hours: f64, events: &mut EventQueue<SystemEvent>) {
         let spec: &'a System = self.spec;
         let Some(entry) = &spec.entry else { return };
-        let active = self.sites.iter().filter(|s| !s.leaving);
+        let (active, take_rate) = (self.sites.iter().filter(|s| !s.leaving), spec.take_rate);
         let (cash, capital) =
-            active.fold((0.0, 0.0), |(cash, capital), s| (cash + s.period.revenue_usd - s.period.opex.total(), capital + s.capital_usd));
+            active.fold((0.0, 0.0), |(cash, capital), s| (cash + s.period().operating_cash_usd(take_rate), capital + s.capital_usd));
         let network_yield = if capital > 0.0 && period_hours > 0.0 { cash / capital * HOURS_PER_YEAR / period_hours } else { 0.0 };
         if network_yield <= entry.hurdle_yield {
             return;
@@ -193,7 +192,7 @@ impl<'a> SystemModel<'a> {
             if site.leaving {
                 continue;
             }
-            let cash = site.period.revenue_usd - site.period.opex.total();
+            let cash = site.period().operating_cash_usd(spec.take_rate);
             if cash > 0.0 {
                 site.reinvest_fund_usd += share * cash;
             }

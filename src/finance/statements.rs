@@ -1,0 +1,409 @@
+//! Yearly financial statements of one system in one replication, from what the
+//! simulation accrued (revenue, costs and GPU-hours per cohort and year) and the
+//! history of its hardware capital.
+//!
+//! Conventions, all documented in `docs/outputs.md`:
+//! - Year 0 is time 0: the hardware present at the start is invested then. Year k
+//!   covers (k − 1, k] years; the last one ends at the finance horizon, maybe short.
+//! - Investment is capex for GPUs bought, and the resale value of GPUs an operator
+//!   already owned (what it gives up by not selling them). Hardware leaving (operators
+//!   exiting) and all hardware at the horizon return their book value (at the horizon,
+//!   times the terminal-value fraction).
+//! - Tax is on EBIT (EBITDA − depreciation) with losses carried forward, per cohort.
+//! - No working capital: customers pay when served, costs are paid when incurred.
+
+use crate::engine::Hours;
+use crate::finance::{self, DepreciationMethod, IrrError, Terms};
+use crate::model::outcome::{CapitalChange, FinanceYear, Outcome, SiteRecord};
+use crate::model::site::SiteIntegrals;
+use crate::scenario::supply::HOURS_PER_YEAR;
+
+/// One year of one system (or one of its cohorts) in one replication. Money in USD.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct YearRow {
+    /// `None` for the whole system; `Some(k)` for the operators that joined in year k
+    /// (0: present at the start).
+    pub cohort: Option<u32>,
+    /// 0 for the investment at time 0, then 1, 2, …
+    pub year: u32,
+    /// Length of the year, hours (0 for year 0; the last may be short).
+    pub hours: Hours,
+    /// Customer payments for the hardware's GPU-hours and egress, before the protocol's take.
+    pub revenue_usd: f64,
+    /// The protocol's take of that revenue.
+    pub protocol_fee_usd: f64,
+    /// Electricity.
+    pub opex_power_usd: f64,
+    /// Facility (space, cooling, colocation).
+    pub opex_facility_usd: f64,
+    /// Staff and other fixed costs.
+    pub opex_staff_usd: f64,
+    /// All operating costs: power + facility + staff + protocol fee.
+    pub opex_usd: f64,
+    /// Revenue − opex.
+    pub ebitda_usd: f64,
+    /// Fall in book value of the hardware held (hardware leaving excluded).
+    pub depreciation_usd: f64,
+    /// Tax on EBIT after losses carried forward.
+    pub tax_usd: f64,
+    /// EBITDA − tax.
+    pub operating_cash_flow_usd: f64,
+    /// Cash paid for GPUs delivered or brought by joining operators.
+    pub capex_usd: f64,
+    /// Resale value of GPUs operators already owned when they started offering them.
+    pub owned_hardware_usd: f64,
+    /// Book value returned by hardware leaving, and at the horizon the terminal value.
+    pub disposals_usd: f64,
+    /// Operating cash flow − capex − owned hardware + disposals.
+    pub net_cash_flow_usd: f64,
+    /// Sum of net cash flows from year 0.
+    pub cumulative_cash_usd: f64,
+    /// Time-average book value of the hardware held over the year: the capital employed.
+    pub capital_employed_usd: f64,
+    /// Book value of the hardware held at the end of the year (before any terminal sale).
+    pub book_value_usd: f64,
+    /// Operating cash flow ÷ capital employed, annualised for a short year; `None`
+    /// without capital employed.
+    pub yield_fraction: Option<f64>,
+    /// Busy ÷ up GPU-hours; `None` when nothing was up.
+    pub utilization: Option<f64>,
+    /// Time-average GPUs installed.
+    pub gpus: f64,
+}
+
+impl YearRow {
+    /// The `yields.parquet` columns after `replication`, `system`, `cohort` and `year`,
+    /// in order; every one is also summarised in `yields_summary.parquet`.
+    pub fn columns(&self) -> [(&'static str, Option<f64>); 21] {
+        [
+            ("hours", Some(self.hours)),
+            ("revenue_usd", Some(self.revenue_usd)),
+            ("opex_power_usd", Some(self.opex_power_usd)),
+            ("opex_facility_usd", Some(self.opex_facility_usd)),
+            ("opex_staff_usd", Some(self.opex_staff_usd)),
+            ("protocol_fee_usd", Some(self.protocol_fee_usd)),
+            ("opex_usd", Some(self.opex_usd)),
+            ("ebitda_usd", Some(self.ebitda_usd)),
+            ("depreciation_usd", Some(self.depreciation_usd)),
+            ("tax_usd", Some(self.tax_usd)),
+            ("operating_cash_flow_usd", Some(self.operating_cash_flow_usd)),
+            ("capex_usd", Some(self.capex_usd)),
+            ("owned_hardware_usd", Some(self.owned_hardware_usd)),
+            ("disposals_usd", Some(self.disposals_usd)),
+            ("net_cash_flow_usd", Some(self.net_cash_flow_usd)),
+            ("cumulative_cash_usd", Some(self.cumulative_cash_usd)),
+            ("capital_employed_usd", Some(self.capital_employed_usd)),
+            ("book_value_usd", Some(self.book_value_usd)),
+            ("yield", self.yield_fraction),
+            ("utilization", self.utilization),
+            ("gpus", Some(self.gpus)),
+        ]
+    }
+}
+
+/// Investment measures of one system (or cohort) in one replication.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Returns {
+    /// As in [`YearRow::cohort`].
+    pub cohort: Option<u32>,
+    /// NPV of the net cash flows at the discount rate, to time 0.
+    pub npv_usd: f64,
+    /// IRR of the net cash flows, or why there is none.
+    pub irr: Result<f64, IrrError>,
+    /// Years from the start (for a cohort: from the start of the year it joined) until
+    /// cumulative cash is back to zero; `None` if not within the horizon.
+    pub payback_years: Option<f64>,
+}
+
+impl Returns {
+    /// The IRR, if it exists.
+    pub fn irr_value(&self) -> Option<f64> {
+        self.irr.as_ref().ok().copied()
+    }
+
+    /// Why there is no IRR, in words; `None` when there is one.
+    pub fn irr_note(&self) -> Option<String> {
+        self.irr.as_ref().err().map(|e| match e {
+            IrrError::NoSignChange => "no IRR: the net cash flows never change sign".to_string(),
+            IrrError::Multiple(roots) => {
+                let listed: Vec<String> = roots.iter().map(|r| format!("{r:.4}")).collect();
+                format!("several IRRs solve NPV = 0: {}", listed.join(", "))
+            }
+            IrrError::NotFound => "no IRR above −100% found".to_string(),
+        })
+    }
+
+    /// Why there is no payback, in words; `None` when there is one.
+    pub fn payback_note(&self) -> Option<&'static str> {
+        self.payback_years.is_none().then_some("cumulative cash is still below zero at the horizon")
+    }
+
+    /// The `(name, value)` measures summarised in `yields_summary.parquet`.
+    pub fn measures(&self) -> [(&'static str, Option<f64>); 3] {
+        [("npv_usd", Some(self.npv_usd)), ("irr", self.irr_value()), ("payback_years", self.payback_years)]
+    }
+}
+
+/// The statements of one system in one replication.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Statements {
+    /// Year rows: the whole system (years 0…n), then each cohort, if asked for.
+    pub years: Vec<YearRow>,
+    /// Returns of the whole system, then of each cohort.
+    pub returns: Vec<Returns>,
+    /// Depreciation over the measurement window (for `runs.parquet`).
+    pub window_depreciation_usd: f64,
+}
+
+/// A share of one batch of hardware held over an interval.
+#[derive(Debug, Clone, Copy)]
+struct Holding {
+    cohort: u32,
+    /// When the batch arrived (its age counts from then), hours.
+    added: Hours,
+    capital_usd: f64,
+    capex_usd: f64,
+    depreciation_years: f64,
+    residual_fraction: f64,
+    /// Held over [start, end), hours.
+    start: Hours,
+    end: Hours,
+    /// Share of the batch still held.
+    weight: f64,
+}
+
+impl Holding {
+    /// Book value at `at`: the capital, less what the capex has depreciated by then.
+    fn book_value(&self, method: DepreciationMethod, at: Hours) -> f64 {
+        let age = (at - self.added) / HOURS_PER_YEAR;
+        let remaining = finance::book_value(method, self.capex_usd, self.residual_fraction, self.depreciation_years, age);
+        self.weight * (self.capital_usd - self.capex_usd + remaining)
+    }
+
+    /// ∫ book value dt over [from, to] ∩ [start, end), USD·hours.
+    fn book_value_hours(&self, method: DepreciationMethod, from: Hours, to: Hours) -> f64 {
+        let (a, b) = (from.max(self.start), to.min(self.end));
+        if b <= a {
+            return 0.0;
+        }
+        let age = |t: Hours| (t - self.added) / HOURS_PER_YEAR;
+        let capex_years =
+            finance::book_value_integral(method, self.capex_usd, self.residual_fraction, self.depreciation_years, age(a), age(b));
+        self.weight * ((self.capital_usd - self.capex_usd) * (b - a) + capex_years * HOURS_PER_YEAR)
+    }
+
+    /// Fall in book value over (from, to] ∩ [start, end).
+    fn depreciation(&self, method: DepreciationMethod, from: Hours, to: Hours) -> f64 {
+        let (a, b) = (from.max(self.start), to.min(self.end));
+        if b <= a { 0.0 } else { self.book_value(method, a) - self.book_value(method, b) }
+    }
+
+    fn held_at(&self, at: Hours) -> bool {
+        self.start <= at && at < self.end
+    }
+}
+
+/// Book value returned when hardware left.
+#[derive(Debug, Clone, Copy)]
+struct Disposal {
+    at: Hours,
+    cohort: u32,
+    usd: f64,
+}
+
+/// Hardware history replayed: every holding and every disposal.
+struct Ledger {
+    holdings: Vec<Holding>,
+    disposals: Vec<Disposal>,
+    /// (time, cohort, capital, capex) of every arrival.
+    arrivals: Vec<(Hours, u32, f64, f64)>,
+}
+
+fn replay(changes: &[CapitalChange], sites: &[SiteRecord], method: DepreciationMethod) -> Ledger {
+    let mut ledger = Ledger { holdings: Vec::new(), disposals: Vec::new(), arrivals: Vec::new() };
+    // Indices of the holdings still held, per site.
+    let mut held: Vec<Vec<usize>> = vec![Vec::new(); sites.len()];
+    for change in changes {
+        match *change {
+            CapitalChange::Added { at, site, capital_usd, capex_usd } => {
+                let record = &sites[site as usize];
+                ledger.arrivals.push((at, record.cohort, capital_usd, capex_usd));
+                held[site as usize].push(ledger.holdings.len());
+                ledger.holdings.push(Holding {
+                    cohort: record.cohort,
+                    added: at,
+                    capital_usd,
+                    capex_usd,
+                    depreciation_years: record.depreciation_years,
+                    residual_fraction: record.residual_fraction,
+                    start: at,
+                    end: f64::INFINITY,
+                    weight: 1.0,
+                });
+            }
+            CapitalChange::Retired { at, site, share } => {
+                let mut still = Vec::new();
+                for idx in std::mem::take(&mut held[site as usize]) {
+                    let holding = ledger.holdings[idx];
+                    let usd = holding.book_value(method, at) * share;
+                    ledger.disposals.push(Disposal { at, cohort: holding.cohort, usd });
+                    ledger.holdings[idx].end = at;
+                    let weight = holding.weight * (1.0 - share);
+                    if weight > 0.0 {
+                        still.push(ledger.holdings.len());
+                        ledger.holdings.push(Holding { start: at, end: f64::INFINITY, weight, ..holding });
+                    }
+                }
+                held[site as usize] = still;
+            }
+        }
+    }
+    ledger
+}
+
+/// The statements of a system from its outcome; `by_cohort` adds rows per cohort.
+pub fn statements(terms: &Terms, take_rate: f64, outcome: &Outcome, by_cohort: bool) -> Statements {
+    let ledger = replay(&outcome.capital_changes, &outcome.sites, terms.depreciation);
+    let years_held = terms.horizon_years.map_or(outcome.years.len(), |years| (years as usize).min(outcome.years.len()));
+    let years = &outcome.years[..years_held];
+    let (warmup, horizon) = outcome.window;
+    let window_depreciation_usd = ledger.holdings.iter().map(|h| h.depreciation(terms.depreciation, warmup, horizon)).sum();
+    let mut cohorts: Vec<u32> = outcome.sites.iter().map(|site| site.cohort).filter(|&cohort| (cohort as usize) <= years_held).collect();
+    cohorts.sort_unstable();
+    cohorts.dedup();
+    let group = |cohort: Option<u32>| Group { terms, take_rate, ledger: &ledger, years, cohort };
+    // Each cohort is taxed as one business; the system pays the sum.
+    let by_cohorts: Vec<(Group, Vec<YearRow>)> = cohorts.iter().map(|&c| (group(Some(c)), group(Some(c)).rows(None))).collect();
+    let taxes: Vec<f64> = (0..=years.len()).map(|year| by_cohorts.iter().map(|(_, rows)| rows[year].tax_usd).sum()).collect();
+    let whole = group(None);
+    let whole_rows = whole.rows(Some(&taxes));
+    let mut statements = Statements { years: Vec::new(), returns: vec![whole.returns(&whole_rows)], window_depreciation_usd };
+    statements.years.extend(whole_rows);
+    if by_cohort {
+        for (group, rows) in by_cohorts {
+            statements.returns.push(group.returns(&rows));
+            statements.years.extend(rows);
+        }
+    }
+    statements
+}
+
+/// The statements of one group of sites: the whole system or one cohort.
+struct Group<'a> {
+    terms: &'a Terms,
+    take_rate: f64,
+    ledger: &'a Ledger,
+    years: &'a [FinanceYear],
+    cohort: Option<u32>,
+}
+
+impl Group<'_> {
+    fn includes(&self, cohort: u32) -> bool {
+        self.cohort.is_none_or(|own| own == cohort)
+    }
+
+    fn holdings(&self) -> impl Iterator<Item = &Holding> {
+        self.ledger.holdings.iter().filter(|h| self.includes(h.cohort))
+    }
+
+    fn book_value_at(&self, at: Hours) -> f64 {
+        self.holdings().filter(|h| h.held_at(at)).map(|h| h.book_value(self.terms.depreciation, at)).sum()
+    }
+
+    /// (capex, owned hardware) of arrivals in `in_year`.
+    fn investment(&self, in_year: impl Fn(Hours) -> bool) -> (f64, f64) {
+        let arrivals = self.ledger.arrivals.iter().filter(|&&(at, cohort, _, _)| self.includes(cohort) && in_year(at));
+        arrivals.fold((0.0, 0.0), |(capex, owned), &(_, _, capital, paid)| (capex + paid, owned + capital - paid))
+    }
+
+    /// Years 0…n; tax is computed from the group's own EBIT unless `taxes` (per year,
+    /// from 0) are given.
+    fn rows(&self, taxes: Option<&[f64]>) -> Vec<YearRow> {
+        let (capex_usd, owned_hardware_usd) = self.investment(|at| at <= 0.0);
+        let net = -(capex_usd + owned_hardware_usd);
+        let mut rows = vec![YearRow {
+            cohort: self.cohort,
+            capex_usd,
+            owned_hardware_usd,
+            net_cash_flow_usd: net,
+            cumulative_cash_usd: net,
+            book_value_usd: self.book_value_at(0.0),
+            ..YearRow::default()
+        }];
+        let mut carried_loss_usd: f64 = 0.0;
+        for (idx, year) in self.years.iter().enumerate() {
+            let last = idx + 1 == self.years.len();
+            let mut row = self.year_row(idx as u32 + 1, year, last);
+            let ebit = row.ebitda_usd - row.depreciation_usd;
+            let used = carried_loss_usd.min(ebit.max(0.0));
+            carried_loss_usd += (-ebit).max(0.0) - used;
+            row.tax_usd = taxes.map_or(self.terms.tax_rate * (ebit.max(0.0) - used), |taxes| taxes[idx + 1]);
+            row.operating_cash_flow_usd = row.ebitda_usd - row.tax_usd;
+            row.net_cash_flow_usd = row.operating_cash_flow_usd - row.capex_usd - row.owned_hardware_usd + row.disposals_usd;
+            row.cumulative_cash_usd = rows.last().map_or(0.0, |r| r.cumulative_cash_usd) + row.net_cash_flow_usd;
+            let annualise = HOURS_PER_YEAR / row.hours;
+            row.yield_fraction =
+                (row.capital_employed_usd > 0.0).then(|| row.operating_cash_flow_usd / row.capital_employed_usd * annualise);
+            rows.push(row);
+        }
+        rows
+    }
+
+    /// A year's row before tax and cash flows.
+    fn year_row(&self, number: u32, year: &FinanceYear, last: bool) -> YearRow {
+        let (from, to) = year.span;
+        let mut accrued = SiteIntegrals::default();
+        for (cohort, integrals) in year.cohorts.iter().enumerate() {
+            if self.includes(cohort as u32) {
+                accrued.add(integrals);
+            }
+        }
+        let method = self.terms.depreciation;
+        let hours = to - from;
+        let (capex_usd, owned_hardware_usd) = self.investment(|at| from < at && at <= to);
+        let retired: f64 =
+            self.ledger.disposals.iter().filter(|d| self.includes(d.cohort) && from < d.at && d.at <= to).map(|d| d.usd).sum();
+        let book_value_usd = self.book_value_at(to);
+        let terminal = if last { self.terms.terminal_value_fraction * book_value_usd } else { 0.0 };
+        let protocol_fee_usd = accrued.gross_revenue_usd * self.take_rate;
+        let opex = &accrued.opex;
+        let opex_usd = opex.total() + protocol_fee_usd;
+        let areas = &accrued.areas;
+        let up = areas.busy_gpu_hours + areas.idle_gpu_hours;
+        YearRow {
+            cohort: self.cohort,
+            year: number,
+            hours,
+            revenue_usd: accrued.gross_revenue_usd,
+            protocol_fee_usd,
+            opex_power_usd: opex.power_usd,
+            opex_facility_usd: opex.facility_usd,
+            opex_staff_usd: opex.fixed_usd,
+            opex_usd,
+            ebitda_usd: accrued.gross_revenue_usd - opex_usd,
+            depreciation_usd: self.holdings().map(|h| h.depreciation(method, from, to)).sum(),
+            capex_usd,
+            owned_hardware_usd,
+            disposals_usd: retired + terminal,
+            capital_employed_usd: self.holdings().map(|h| h.book_value_hours(method, from, to)).sum::<f64>() / hours,
+            book_value_usd,
+            utilization: (up > 0.0).then(|| areas.busy_gpu_hours / up),
+            gpus: (up + areas.down_gpu_hours + areas.withdrawn_gpu_hours) / hours,
+            ..YearRow::default()
+        }
+    }
+
+    fn returns(&self, rows: &[YearRow]) -> Returns {
+        let at = |row: &YearRow| if row.year == 0 { 0.0 } else { self.years[row.year as usize - 1].span.1 / HOURS_PER_YEAR };
+        let flows: Vec<(f64, f64)> = rows.iter().map(|row| (at(row), row.net_cash_flow_usd)).collect();
+        // A cohort's payback counts from the start of the year it joined.
+        let origin_years =
+            self.cohort.and_then(|cohort| self.years.get((cohort as usize).checked_sub(1)?)).map_or(0.0, |y| y.span.0 / HOURS_PER_YEAR);
+        Returns {
+            cohort: self.cohort,
+            npv_usd: finance::npv_at(self.terms.discount_rate, &flows),
+            irr: finance::irr_at(&flows),
+            payback_years: finance::payback_years_at(&flows).map(|t| t - origin_years),
+        }
+    }
+}

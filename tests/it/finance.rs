@@ -1,0 +1,154 @@
+//! Yearly statements: the yield of a hand-checkable operator, depreciation to the
+//! residual, cohorts adding up to the network, and returns that agree with their flows.
+
+use capsim::finance::statements::YearRow;
+use capsim::finance::{self, DepreciationMethod};
+use capsim::metrics::RunMetrics;
+use capsim::model::SystemKind;
+use capsim::montecarlo;
+
+use crate::scenario;
+
+fn run(yaml: &str) -> Vec<RunMetrics> {
+    montecarlo::run(&scenario(yaml), None).unwrap_or_else(|e| panic!("{e}\n{yaml}"))
+}
+
+fn close(a: f64, b: f64, relative: f64) -> bool {
+    (a - b).abs() <= relative * a.abs().max(b.abs()).max(1.0)
+}
+
+/// The whole system's rows of one run, years 0…n.
+fn whole(run: &RunMetrics) -> Vec<&YearRow> {
+    run.finance.years.iter().filter(|row| row.cohort.is_none()).collect()
+}
+
+/// One operator of 8 H100s it already owns (capital = resale value, 30% of $30,000),
+/// overloaded so that a waiting job takes every GPU the moment it frees up: from the
+/// first few minutes on, utilization is 1. No failures, a fixed price.
+///
+/// Each year: yield = (price × GPU-hours × u × (1 − take) − opex) ÷ capital, with
+/// opex = power (busy + idle share) × kW × PUE × $/kWh + facility kW × $/kW-month + staff.
+#[test]
+fn one_operator_earns_the_closed_form_yield_year_by_year() {
+    let yaml = "name: one-operator\nsimulation: {horizon_hours: 17520, replications: 3, seed: 5}\n\
+        demand:\n  segments:\n    - name: jobs\n      arrivals_per_hour: 100\n      duration_hours: {exponential: {mean: 10}}\n      patience_hours: 1\n\
+        distributed:\n  take_rate: 0.2\n  pricing: {usd_per_gpu_hour: 2.0}\n  operators:\n    - gpus: 8\n      costs: {electricity_usd_per_kwh: 0.1, pue: 1.5, idle_power_fraction: 0.3, facility_usd_per_kw_month: 100, fixed_usd_per_year: 5000, residual_fraction: 0.3}\n";
+    let (gpus, kw, price, take, capital) = (8.0, 0.7, 2.0, 0.2, 8.0 * 30_000.0 * 0.3);
+    for run in run(yaml) {
+        let rows = whole(&run);
+        assert_eq!(rows.len(), 3, "years 0, 1, 2");
+        assert!(close(rows[0].owned_hardware_usd, capital, 1e-12) && rows[0].capex_usd == 0.0, "{:?}", rows[0]);
+        for row in &rows[1..] {
+            let hours = row.hours;
+            assert_eq!(hours, 8760.0);
+            let u = row.utilization.expect("GPUs were up");
+            assert!(u > 1.0 - 1e-4, "year {}: utilization {u} should be 1 but for the first minutes", row.year);
+            let kept = price * gpus * hours * u * (1.0 - take);
+            let power = gpus * kw * (u + (1.0 - u) * 0.3) * 1.5 * 0.1 * hours;
+            let facility = gpus * kw * 100.0 * 12.0 * hours / 8760.0;
+            let staff = 5000.0 * hours / 8760.0;
+            let expected = (kept - power - facility - staff) / capital;
+            let found = row.yield_fraction.expect("capital employed");
+            assert!(close(found, expected, 1e-9), "year {}: yield {found} vs closed form {expected}", row.year);
+            // At u = 1 exactly: (2 × 8 × 8760 × 0.8 − 7358.4 − 6720 − 5000) ÷ 72,000 = 1.2921.
+            assert!(close(found, (112_128.0 - 7_358.4 - 6_720.0 - 5_000.0) / 72_000.0, 1e-4), "year {}: {found}", row.year);
+            assert_eq!(row.depreciation_usd, 0.0, "owned GPUs are not depreciated");
+            assert!(close(row.capital_employed_usd, capital, 1e-12));
+        }
+        // Sold at book value (the resale value) at the horizon.
+        assert!(close(rows[2].disposals_usd, capital, 1e-12));
+    }
+}
+
+/// A data center buys 8 GPUs at $30,000 with a 2-year life and 25% residual over a
+/// 3-year run: capex once at time 0; book value 240,000 → 150,000 → 60,000 → 60,000.
+#[test]
+fn book_value_falls_to_the_residual_and_capex_appears_once() {
+    let yaml = |method: &str| {
+        format!(
+            "name: depreciation\nsimulation: {{horizon_hours: 26280, replications: 2, seed: 3}}\n\
+             demand:\n  segments:\n    - name: jobs\n      arrivals_per_hour: 2\n      duration_hours: {{exponential: {{mean: 1}}}}\n\
+             centralized:\n  gpus: 8\n  pricing: {{usd_per_gpu_hour: 3.0}}\n  costs: {{capex_usd_per_gpu: 30000, depreciation_years: 2, residual_fraction: 0.25}}\n\
+             finance: {{depreciation: {method}, terminal_value: 0.5}}\n"
+        )
+    };
+    for run in run(&yaml("straight_line")) {
+        let rows = whole(&run);
+        let book: Vec<f64> = rows.iter().map(|r| r.book_value_usd).collect();
+        let depreciation: Vec<f64> = rows.iter().map(|r| r.depreciation_usd).collect();
+        let capex: Vec<f64> = rows.iter().map(|r| r.capex_usd).collect();
+        let employed: Vec<f64> = rows.iter().map(|r| r.capital_employed_usd).collect();
+        let expect = |found: &[f64], wanted: [f64; 4], what: &str| {
+            for (f, w) in found.iter().zip(wanted) {
+                assert!(close(*f, w, 1e-9), "{what}: {found:?} vs {wanted:?}");
+            }
+        };
+        expect(&book, [240_000.0, 150_000.0, 60_000.0, 60_000.0], "book value");
+        expect(&depreciation, [0.0, 90_000.0, 90_000.0, 0.0], "depreciation");
+        expect(&capex, [240_000.0, 0.0, 0.0, 0.0], "capex");
+        expect(&employed, [0.0, 195_000.0, 105_000.0, 60_000.0], "capital employed");
+        assert!(close(rows[3].disposals_usd, 0.5 * 60_000.0, 1e-12), "terminal value: half the book value");
+        assert_eq!(rows[1].disposals_usd + rows[2].disposals_usd, 0.0);
+    }
+    for run in run(&yaml("declining_balance")) {
+        let book: Vec<f64> = whole(&run).iter().map(|r| r.book_value_usd).collect();
+        // Life 2 at double-declining writes everything down to the residual at once.
+        assert!(close(book[1], 60_000.0, 1e-9) && close(book[3], 60_000.0, 1e-9), "{book:?}");
+    }
+}
+
+/// Additive columns of a year: money, GPUs and capital.
+fn additive(row: &YearRow) -> Vec<(&'static str, f64)> {
+    row.columns()
+        .into_iter()
+        .filter(|(name, _)| !matches!(*name, "hours" | "yield" | "utilization"))
+        .map(|(n, v)| (n, v.unwrap_or(0.0)))
+        .collect()
+}
+
+/// A network that operators join, leave and reinvest in, with tax: per replication
+/// and year, the cohorts' rows add up to the network's in every additive column, and
+/// each row's cash flow is its parts.
+#[test]
+fn cohorts_sum_to_the_network_every_year() {
+    let operator = "{gpus: 4, costs: {capex_usd_per_gpu: 20000, electricity_usd_per_kwh: 0.12, facility_usd_per_kw_month: 150, fixed_usd_per_year: 2000}}";
+    let yaml = format!(
+        "name: cohorts\nsimulation: {{horizon_hours: 26280, warmup_hours: 100, replications: 4, seed: 9}}\n\
+         demand:\n  segments:\n    - name: jobs\n      arrivals_per_hour: 20\n      annual_growth: 0.8\n      duration_hours: {{exponential: {{mean: 2}}}}\n      patience_hours: 2\n\
+         distributed:\n  take_rate: 0.2\n  pricing: {{usd_per_gpu_hour: 2.0}}\n  operators:\n    - count: 10\n      gpus: 4\n      costs: {{capex_usd_per_gpu: 20000, electricity_usd_per_kwh: 0.12, facility_usd_per_kw_month: 150, fixed_usd_per_year: 2000}}\n\
+         \x20 entry: {{hurdle_yield: 0.05, onboarding_weeks: 2, template: {operator}}}\n\
+         \x20 exit: {{below_yield: 0.02, after_reviews: 2}}\n\
+         \x20 reinvest: {{share: 0.5, lead_time_weeks: 8}}\n\
+         finance: {{tax_rate: 0.25}}\n"
+    );
+    let rows = run(&yaml);
+    let mut cohorts_seen = 0;
+    for run in rows.iter().filter(|r| r.system == SystemKind::Distributed) {
+        let years = whole(run);
+        for total in &years {
+            let parts: Vec<&YearRow> = run.finance.years.iter().filter(|r| r.cohort.is_some() && r.year == total.year).collect();
+            cohorts_seen = cohorts_seen.max(parts.len());
+            for (idx, (name, value)) in additive(total).into_iter().enumerate() {
+                let sum: f64 = parts.iter().map(|part| additive(part)[idx].1).sum();
+                assert!(
+                    close(sum, value, 1e-9),
+                    "replication {} year {}: {name}: cohorts {sum} vs network {value}",
+                    run.replication,
+                    total.year
+                );
+            }
+            let parts_sum = total.operating_cash_flow_usd - total.capex_usd - total.owned_hardware_usd + total.disposals_usd;
+            assert!(close(total.net_cash_flow_usd, parts_sum, 1e-12));
+            assert!(close(total.ebitda_usd - total.tax_usd, total.operating_cash_flow_usd, 1e-12));
+        }
+        let returns = &run.finance.returns[0];
+        let flows: Vec<(f64, f64)> =
+            years.iter().map(|r| (if r.year == 0 { 0.0 } else { f64::from(r.year) }, r.net_cash_flow_usd)).collect();
+        assert!(close(returns.npv_usd, finance::npv_at(0.10, &flows), 1e-12));
+        if let Ok(irr) = returns.irr {
+            assert!(finance::npv_at(irr, &flows).abs() < 1e-6 * flows[0].1.abs(), "NPV at the IRR");
+        }
+    }
+    assert!(cohorts_seen >= 2, "operators joined in some replication ({cohorts_seen} cohorts at most)");
+    assert_eq!(DepreciationMethod::default(), DepreciationMethod::StraightLine);
+}
