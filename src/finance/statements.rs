@@ -52,9 +52,12 @@ pub struct YearRow {
     pub capex_usd: f64,
     /// Resale value of GPUs operators already owned when they started offering them.
     pub owned_hardware_usd: f64,
-    /// Book value returned by hardware leaving, and at the horizon the terminal value.
+    /// Book value returned by hardware leaving (operators exiting).
     pub disposals_usd: f64,
-    /// Operating cash flow − capex − owned hardware + disposals.
+    /// In the last year: what the hardware held fetches at the horizon (its book value
+    /// × the terminal-value fraction).
+    pub terminal_value_usd: f64,
+    /// Operating cash flow − capex − owned hardware + disposals + terminal value.
     pub net_cash_flow_usd: f64,
     /// Sum of net cash flows from year 0.
     pub cumulative_cash_usd: f64,
@@ -74,7 +77,7 @@ pub struct YearRow {
 impl YearRow {
     /// The `yields.parquet` columns after `replication`, `system`, `cohort` and `year`,
     /// in order; every one is also summarised in `yields_summary.parquet`.
-    pub fn columns(&self) -> [(&'static str, Option<f64>); 21] {
+    pub fn columns(&self) -> [(&'static str, Option<f64>); 22] {
         [
             ("hours", Some(self.hours)),
             ("revenue_usd", Some(self.revenue_usd)),
@@ -90,6 +93,7 @@ impl YearRow {
             ("capex_usd", Some(self.capex_usd)),
             ("owned_hardware_usd", Some(self.owned_hardware_usd)),
             ("disposals_usd", Some(self.disposals_usd)),
+            ("terminal_value_usd", Some(self.terminal_value_usd)),
             ("net_cash_flow_usd", Some(self.net_cash_flow_usd)),
             ("cumulative_cash_usd", Some(self.cumulative_cash_usd)),
             ("capital_employed_usd", Some(self.capital_employed_usd)),
@@ -280,8 +284,11 @@ pub fn statements(terms: &Terms, take_rate: f64, outcome: &Outcome, by_cohort: b
     let mut statements = Statements { years: Vec::new(), returns: vec![whole.returns(&whole_rows)], window_depreciation_usd };
     statements.years.extend(whole_rows);
     if by_cohort {
-        for (group, rows) in by_cohorts {
+        for (group, mut rows) in by_cohorts {
             statements.returns.push(group.returns(&rows));
+            // Before it joined, a cohort has nothing to report.
+            let joined = group.cohort.unwrap_or(0);
+            rows.retain(|row| row.year >= joined);
             statements.years.extend(rows);
         }
     }
@@ -320,7 +327,7 @@ impl Group<'_> {
     /// from 0) are given.
     fn rows(&self, taxes: Option<&[f64]>) -> Vec<YearRow> {
         let (capex_usd, owned_hardware_usd) = self.investment(|at| at <= 0.0);
-        let net = -(capex_usd + owned_hardware_usd);
+        let net = 0.0 - (capex_usd + owned_hardware_usd);
         let mut rows = vec![YearRow {
             cohort: self.cohort,
             capex_usd,
@@ -339,7 +346,8 @@ impl Group<'_> {
             carried_loss_usd += (-ebit).max(0.0) - used;
             row.tax_usd = taxes.map_or(self.terms.tax_rate * (ebit.max(0.0) - used), |taxes| taxes[idx + 1]);
             row.operating_cash_flow_usd = row.ebitda_usd - row.tax_usd;
-            row.net_cash_flow_usd = row.operating_cash_flow_usd - row.capex_usd - row.owned_hardware_usd + row.disposals_usd;
+            row.net_cash_flow_usd =
+                row.operating_cash_flow_usd - row.capex_usd - row.owned_hardware_usd + row.disposals_usd + row.terminal_value_usd;
             row.cumulative_cash_usd = rows.last().map_or(0.0, |r| r.cumulative_cash_usd) + row.net_cash_flow_usd;
             let annualise = HOURS_PER_YEAR / row.hours;
             row.yield_fraction =
@@ -384,7 +392,8 @@ impl Group<'_> {
             depreciation_usd: self.holdings().map(|h| h.depreciation(method, from, to)).sum(),
             capex_usd,
             owned_hardware_usd,
-            disposals_usd: retired + terminal,
+            disposals_usd: retired,
+            terminal_value_usd: terminal,
             capital_employed_usd: self.holdings().map(|h| h.book_value_hours(method, from, to)).sum::<f64>() / hours,
             book_value_usd,
             utilization: (up > 0.0).then(|| areas.busy_gpu_hours / up),
@@ -396,14 +405,16 @@ impl Group<'_> {
     fn returns(&self, rows: &[YearRow]) -> Returns {
         let at = |row: &YearRow| if row.year == 0 { 0.0 } else { self.years[row.year as usize - 1].span.1 / HOURS_PER_YEAR };
         let flows: Vec<(f64, f64)> = rows.iter().map(|row| (at(row), row.net_cash_flow_usd)).collect();
-        // A cohort's payback counts from the start of the year it joined.
+        // Payback is earned back by operating (and exits), not by selling everything at
+        // the horizon; it counts, for a cohort, from the start of the year it joined.
+        let earned: Vec<(f64, f64)> = rows.iter().map(|row| (at(row), row.net_cash_flow_usd - row.terminal_value_usd)).collect();
         let origin_years =
             self.cohort.and_then(|cohort| self.years.get((cohort as usize).checked_sub(1)?)).map_or(0.0, |y| y.span.0 / HOURS_PER_YEAR);
         Returns {
             cohort: self.cohort,
             npv_usd: finance::npv_at(self.terms.discount_rate, &flows),
             irr: finance::irr_at(&flows),
-            payback_years: finance::payback_years_at(&flows).map(|t| t - origin_years),
+            payback_years: finance::payback_years_at(&earned).map(|t| t - origin_years),
         }
     }
 }

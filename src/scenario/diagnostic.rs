@@ -150,12 +150,21 @@ fn expected_names(expected: &str) -> Vec<String> {
 /// The candidate within a small edit distance, if any.
 fn closest(word: &str, candidates: &[String]) -> Option<String> {
     let limit = (word.chars().count() / 3).max(2);
-    candidates
+    let near = candidates
         .iter()
         .map(|candidate| (edit_distance(word, candidate), candidate))
         .filter(|(distance, _)| *distance <= limit)
         .min_by_key(|(distance, _)| *distance)
-        .map(|(_, candidate)| candidate.clone())
+        .map(|(_, candidate)| candidate.clone());
+    // A key written without its unit or suffix (`discount` for `discount_rate`): the
+    // one candidate it is a whole part of.
+    near.or_else(|| {
+        let mut whole_part = candidates.iter().filter(|c| word.len() >= 4 && c.split('_').any(|part| part == word));
+        match (whole_part.next(), whole_part.next()) {
+            (Some(only), None) => Some(only.clone()),
+            _ => None,
+        }
+    })
 }
 
 /// Levenshtein distance over characters.

@@ -56,7 +56,7 @@ fn one_operator_earns_the_closed_form_yield_year_by_year() {
             assert!(close(row.capital_employed_usd, capital, 1e-12));
         }
         // Sold at book value (the resale value) at the horizon.
-        assert!(close(rows[2].disposals_usd, capital, 1e-12));
+        assert!(close(rows[2].terminal_value_usd, capital, 1e-12));
     }
 }
 
@@ -87,8 +87,9 @@ fn book_value_falls_to_the_residual_and_capex_appears_once() {
         expect(&depreciation, [0.0, 90_000.0, 90_000.0, 0.0], "depreciation");
         expect(&capex, [240_000.0, 0.0, 0.0, 0.0], "capex");
         expect(&employed, [0.0, 195_000.0, 105_000.0, 60_000.0], "capital employed");
-        assert!(close(rows[3].disposals_usd, 0.5 * 60_000.0, 1e-12), "terminal value: half the book value");
-        assert_eq!(rows[1].disposals_usd + rows[2].disposals_usd, 0.0);
+        assert!(close(rows[3].terminal_value_usd, 0.5 * 60_000.0, 1e-12), "terminal value: half the book value");
+        let sold: f64 = rows.iter().map(|r| r.disposals_usd + r.terminal_value_usd).sum();
+        assert_eq!(sold, rows[3].terminal_value_usd, "nothing sold before the horizon");
     }
     for run in run(&yaml("declining_balance")) {
         let book: Vec<f64> = whole(&run).iter().map(|r| r.book_value_usd).collect();
@@ -122,7 +123,7 @@ fn cohorts_sum_to_the_network_every_year() {
          finance: {{tax_rate: 0.25}}\n"
     );
     let rows = run(&yaml);
-    let mut cohorts_seen = 0;
+    let (mut cohorts_seen, mut disposed) = (0, 0.0);
     for run in rows.iter().filter(|r| r.system == SystemKind::Distributed) {
         let years = whole(run);
         for total in &years {
@@ -137,9 +138,24 @@ fn cohorts_sum_to_the_network_every_year() {
                     total.year
                 );
             }
-            let parts_sum = total.operating_cash_flow_usd - total.capex_usd - total.owned_hardware_usd + total.disposals_usd;
+            let parts_sum =
+                total.operating_cash_flow_usd - total.capex_usd - total.owned_hardware_usd + total.disposals_usd + total.terminal_value_usd;
             assert!(close(total.net_cash_flow_usd, parts_sum, 1e-12));
             assert!(close(total.ebitda_usd - total.tax_usd, total.operating_cash_flow_usd, 1e-12));
+        }
+        // Book value rolls forward: what was held, plus what came, less depreciation and
+        // what left (for every cohort and the network).
+        for group in run.finance.years.windows(2).filter(|pair| pair[0].cohort == pair[1].cohort) {
+            let (before, row) = (group[0], group[1]);
+            disposed += row.disposals_usd;
+            let rolled = before.book_value_usd + row.capex_usd + row.owned_hardware_usd - row.depreciation_usd - row.disposals_usd;
+            assert!(
+                close(rolled, row.book_value_usd, 1e-9),
+                "cohort {:?} year {}: {rolled} vs {}",
+                row.cohort,
+                row.year,
+                row.book_value_usd
+            );
         }
         let returns = &run.finance.returns[0];
         let flows: Vec<(f64, f64)> =
@@ -150,5 +166,6 @@ fn cohorts_sum_to_the_network_every_year() {
         }
     }
     assert!(cohorts_seen >= 2, "operators joined in some replication ({cohorts_seen} cohorts at most)");
+    assert!(disposed > 0.0, "operators left in some replication, so retirements were rolled forward");
     assert_eq!(DepreciationMethod::default(), DepreciationMethod::StraightLine);
 }

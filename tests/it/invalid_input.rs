@@ -46,6 +46,11 @@ const CASES: &[(&str, &str, &str, &str)] = &[
     ("alias-bomb", ":", "name", "hint"),
     ("empty", ":1:1", "", "start from scenarios/mmc-example.yaml"),
     ("seasonality-length", ":7:", "demand.segments[0].seasonality.daily", "rescaled to average 1"),
+    ("finance-horizon", ":10:18", "finance.horizon_years", "lengthen simulation.horizon_hours"),
+    ("finance-method", ":10:17", "finance.depreciation", "`declining_balance`"),
+    ("finance-rates", ":10:18", "finance.discount_rate", "10% a year"),
+    ("finance-tax", ":10:13", "finance.tax_rate", "0.2 for 20%"),
+    ("finance-typo", ":10:3", "finance.discount", "did you mean `discount_rate`?"),
 ];
 
 #[test]
@@ -218,13 +223,13 @@ fn killed_runs_never_leave_a_broken_file() {
             let table = capsim::output::read_table(&temp.path().join("out").join(name))
                 .unwrap_or_else(|e| panic!("{name} after a kill at {delay_ms} ms: {e}"));
             // 2 replications × 1 system; 46 metrics × 1 system; 1 week × 5 metrics;
-            // 2 replications × years 0 and 1; 2 replications; 2 years × 21 columns + 3 returns.
+            // 2 replications × years 0 and 1; 2 replications; 2 years × 22 columns + 3 returns.
             let expected_rows = match name.as_str() {
                 "runs.parquet" | "returns.parquet" => 2,
                 "summary.parquet" => 46,
                 "timeseries.parquet" => 5,
                 "yields.parquet" => 4,
-                _ => 45,
+                _ => 47,
             };
             assert_eq!(table.height(), expected_rows, "{name} after a kill at {delay_ms} ms");
         }

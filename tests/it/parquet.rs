@@ -193,6 +193,8 @@ fn other_readers_see_the_same_tables() {
     let runs = read_table(&dir.join("runs.parquet")).expect("polars reads");
     let events: u64 = counts(&runs, "events").iter().sum();
     let utilization: f64 = floats(&runs, "utilization").iter().sum();
+    let yields = read_table(&dir.join("yields.parquet")).expect("polars reads");
+    let returns = read_table(&dir.join("returns.parquet")).expect("polars reads");
     let expected_columns =
         format!("\"pyarrow_runs_columns\": [{}]", RUNS_COLUMNS.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", "));
     assert!(stdout.contains(&expected_columns), "{stdout}");
@@ -207,10 +209,123 @@ fn other_readers_see_the_same_tables() {
         // mmc-example runs 20,000 h: 119 whole weeks.
         "\"duckdb_timeseries_weeks\": 119".to_string(),
         format!("\"duckdb_events\": {events}"),
+        format!("\"duckdb_yields_rows\": {}", yields.height()),
+        format!("\"duckdb_yields_cohort_rows\": {}", yields.height() - yields.column("cohort").expect("cohort").null_count()),
+        format!("\"pyarrow_returns_rows\": {}", returns.height()),
+        format!("\"pyarrow_returns_null_irr\": {}", returns.column("irr").expect("irr").null_count()),
     ] {
         assert!(stdout.contains(&fragment), "missing {fragment} in {stdout}");
     }
     let duck_sum: f64 =
         stdout.split("\"duckdb_utilization_sum\": ").nth(1).and_then(|rest| rest.trim_end_matches(['}', '\n']).parse().ok()).expect("sum");
     assert!((duck_sum - utilization).abs() < 1e-12, "{duck_sum} vs {utilization}");
+    let book_value: f64 = floats(&yields, "book_value_usd").iter().sum();
+    let duck_book: f64 = stdout
+        .split("\"duckdb_book_value_sum\": ")
+        .nth(1)
+        .and_then(|rest| rest.split([',', '}']).next()?.trim().parse().ok())
+        .expect("sum");
+    assert!((duck_book - book_value).abs() <= 1e-9 * book_value.abs().max(1.0), "{duck_book} vs {book_value}");
+}
+
+/// The documented columns of `yields.parquet`, in order.
+const YIELDS_COLUMNS: &[&str] = &[
+    "replication",
+    "system",
+    "cohort",
+    "year",
+    "hours",
+    "revenue_usd",
+    "opex_power_usd",
+    "opex_facility_usd",
+    "opex_staff_usd",
+    "protocol_fee_usd",
+    "opex_usd",
+    "ebitda_usd",
+    "depreciation_usd",
+    "tax_usd",
+    "operating_cash_flow_usd",
+    "capex_usd",
+    "owned_hardware_usd",
+    "disposals_usd",
+    "terminal_value_usd",
+    "net_cash_flow_usd",
+    "cumulative_cash_usd",
+    "capital_employed_usd",
+    "book_value_usd",
+    "yield",
+    "utilization",
+    "gpus",
+    "scenario",
+    "scenario_hash",
+    "seed",
+    "capsim_version",
+];
+
+/// The yield tables read back: documented columns, one row per replication × system ×
+/// cohort × year, nulls exactly where a value does not exist, with a note saying why.
+#[test]
+fn yield_tables_round_trip_with_nulls_where_undefined() {
+    let temp = crate::TempDir::create();
+    std::fs::write(
+        temp.path().join("yields.yaml"),
+        "name: yields\nsimulation: {horizon_hours: 13140, replications: 3, seed: 4}\n\
+         demand:\n  segments:\n    - name: jobs\n      arrivals_per_hour: 12\n      annual_growth: 1.0\n      duration_hours: {exponential: {mean: 2}}\n      patience_hours: 2\n\
+         centralized:\n  gpus: 32\n  pricing: {usd_per_gpu_hour: 4.0}\n  costs: {capex_usd_per_gpu: 30000}\n\
+         distributed:\n  pricing: {usd_per_gpu_hour: 2.0}\n  operators:\n    - {count: 4, gpus: 4}\n\
+         \x20 entry: {hurdle_yield: 0.05, onboarding_weeks: 1, template: {gpus: 4}}\n",
+    )
+    .expect("write scenario");
+    let output = capsim(temp.path(), &["run", "yields.yaml", "--out", "out", "--quiet"]);
+    assert!(output.status.success(), "{:?}", text(&output));
+    let dir = temp.path().join("out");
+
+    let yields = read_table(&dir.join("yields.parquet")).expect("yields.parquet reads back");
+    assert_eq!(names(&yields), YIELDS_COLUMNS);
+    let cohort = yields.column("cohort").expect("cohort").u32().expect("u32").clone();
+    let year = yields.column("year").expect("year").u32().expect("u32").clone();
+    let system = strings(&yields, "system");
+    let whole_rows = (0..yields.height()).filter(|&i| cohort.get(i).is_none()).count();
+    // 13,140 h = a full year and a half year; years 0, 1, 2 for each system and replication.
+    assert_eq!(whole_rows, 3 * 2 * 3);
+    assert!((0..yields.height()).all(|i| cohort.get(i).is_none() || system[i] == "distributed"), "cohorts only for the network");
+    let joined_later = (0..yields.height()).filter(|&i| cohort.get(i).is_some_and(|c| c > 0)).count();
+    assert!(joined_later > 0, "operators joined after the start");
+    let hours = floats(&yields, "hours");
+    let yield_column = yields.column("yield").expect("yield").f64().expect("f64").clone();
+    for i in 0..yields.height() {
+        let expected_hours = match year.get(i) {
+            Some(0) => 0.0,
+            Some(1) => 8760.0,
+            _ => 4380.0,
+        };
+        assert_eq!(hours[i], expected_hours);
+        // No capital is employed in year 0, so its yield is null.
+        assert_eq!(yield_column.get(i).is_none(), year.get(i) == Some(0), "row {i}");
+    }
+
+    let returns = read_table(&dir.join("returns.parquet")).expect("returns.parquet reads back");
+    assert_eq!(
+        names(&returns)[..9],
+        ["replication", "system", "cohort", "npv_usd", "irr", "irr_note", "beats_hurdle", "payback_years", "payback_note"]
+    );
+    let irr = returns.column("irr").expect("irr").f64().expect("f64").clone();
+    let irr_note = returns.column("irr_note").expect("note").str().expect("str").clone();
+    let payback = returns.column("payback_years").expect("payback").f64().expect("f64").clone();
+    let payback_note = returns.column("payback_note").expect("note").str().expect("str").clone();
+    for i in 0..returns.height() {
+        assert_eq!(irr.get(i).is_none(), irr_note.get(i).is_some(), "an IRR or a reason, never both: row {i}");
+        assert_eq!(payback.get(i).is_none(), payback_note.get(i).is_some(), "a payback or a reason: row {i}");
+    }
+
+    let summary = read_table(&dir.join("yields_summary.parquet")).expect("yields_summary.parquet reads back");
+    assert_eq!(
+        names(&summary)[..12],
+        ["system", "cohort", "year", "metric", "mean", "p05", "p50", "p95", "ci95_low", "ci95_high", "n", "n_undefined"]
+    );
+    let (metric, n, undefined) = (strings(&summary, "metric"), counts(&summary, "n"), counts(&summary, "n_undefined"));
+    let summary_cohort = summary.column("cohort").expect("cohort").u32().expect("u32").clone();
+    for i in (0..summary.height()).filter(|&i| summary_cohort.get(i).is_none()) {
+        assert_eq!(n[i] + undefined[i], 3, "{}: every replication counted once", metric[i]);
+    }
 }

@@ -20,6 +20,10 @@ weeks = duckdb.sql(
 duck = duckdb.sql(
     f"select count(*), sum(events), sum(utilization) from '{directory}/runs.parquet'"
 ).fetchall()[0]
+yields = duckdb.sql(
+    f"select count(*), count(cohort), sum(book_value_usd) from '{directory}/yields.parquet'"
+).fetchall()[0]
+returns = pq.read_table(f"{directory}/returns.parquet")
 print(
     json.dumps(
         {
@@ -32,6 +36,11 @@ print(
             "duckdb_events": int(duck[1]),
             "pyarrow_savings_rows": savings.num_rows,
             "duckdb_timeseries_weeks": weeks,
+            "duckdb_yields_rows": yields[0],
+            "duckdb_yields_cohort_rows": yields[1],
+            "pyarrow_returns_rows": returns.num_rows,
+            "pyarrow_returns_null_irr": returns.column("irr").null_count,
+            "duckdb_book_value_sum": yields[2],
             "duckdb_utilization_sum": duck[2],
         }
     )
