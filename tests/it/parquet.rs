@@ -293,13 +293,13 @@ fn yield_tables_round_trip_with_nulls_where_undefined() {
     assert!(joined_later > 0, "operators joined after the start");
     let hours = floats(&yields, "hours");
     let yield_column = yields.column("yield").expect("yield").f64().expect("f64").clone();
-    for i in 0..yields.height() {
+    for (i, hours) in hours.iter().enumerate() {
         let expected_hours = match year.get(i) {
             Some(0) => 0.0,
             Some(1) => 8760.0,
             _ => 4380.0,
         };
-        assert_eq!(hours[i], expected_hours);
+        assert_eq!(*hours, expected_hours);
         // No capital is employed in year 0, so its yield is null.
         assert_eq!(yield_column.get(i).is_none(), year.get(i) == Some(0), "row {i}");
     }
