@@ -348,25 +348,43 @@ fn print_yields(out: &mut impl Write, system: SystemKind, yields: &[output::Yiel
     for row in years.filter(|row| row.year.is_some_and(|y| y > 0)) {
         line.push_str(&format!("  year {}: {}", row.year.unwrap_or(0), band(row, true)));
     }
-    writeln!(out, "  yield (operating cash ÷ capital), P50 [P5 – P95]:{line}")?;
+    writeln!(out, "  yield (operating cash ÷ capital employed), P50 [P5 – P95]:{line}")?;
     let mut returns = Vec::new();
+    let missing = |row: &output::YieldSummaryRow, what: &str| {
+        let total = row.undefined + row.stats.n;
+        if row.undefined > 0 { format!(" ({} of {total} {what})", row.undefined) } else { String::new() }
+    };
     if let Some(row) = of("irr", None) {
-        let missing =
-            if row.undefined > 0 { format!(" ({} of {} without one)", row.undefined, row.undefined + row.stats.n) } else { String::new() };
-        returns.push(format!("IRR {}{missing}", band(row, true)));
+        returns.push(format!("IRR {}{}", band(row, true), missing(row, "without one")));
     }
     if let Some(row) = of("npv_usd", None) {
-        returns.push(format!("NPV at {:.0}% {} USD", 100.0 * discount_rate, band(row, false)));
+        let s = &row.stats;
+        returns.push(format!("NPV at {:.0}% {} [{} – {}]", 100.0 * discount_rate, usd(s.p50), usd(s.p05), usd(s.p95)));
     }
     if let Some(row) = of("payback_years", None) {
-        let never = if row.undefined > 0 {
-            format!(" ({} of {} not within the horizon)", row.undefined, row.undefined + row.stats.n)
+        returns.push(if row.stats.n == 0 {
+            format!("payback not within the horizon in any of {} replications", row.undefined)
         } else {
-            String::new()
-        };
-        returns.push(format!("payback {} years{never}", band(row, false)));
+            format!("payback {} years{}", band(row, false), missing(row, "not within the horizon"))
+        });
     }
     writeln!(out, "  {}", returns.join(" · "))
+}
+
+/// Dollars for the terminal, in k, M or B.
+fn usd(value: f64) -> String {
+    let magnitude = value.abs();
+    let (scaled, unit) = if magnitude >= 1e9 {
+        (value / 1e9, "B")
+    } else if magnitude >= 1e6 {
+        (value / 1e6, "M")
+    } else if magnitude >= 1e3 {
+        (value / 1e3, "k")
+    } else {
+        (value, "")
+    };
+    let sign = if scaled < 0.0 { "-" } else { "" };
+    format!("{sign}${:.2}{unit}", scaled.abs())
 }
 
 /// A number for the terminal: whole counts without decimals, small values in

@@ -237,7 +237,7 @@ pub fn book_value_integral(method: DepreciationMethod, cost: f64, residual: f64,
             Some(factor) => residual.ln() / factor.ln(),
         },
     };
-    let flat = floor * (to.max(kink) - from.max(kink));
+    let flat = if to > kink { floor * (to - from.max(kink)) } else { 0.0 };
     let (a, b) = (from.min(kink), to.min(kink));
     let falling = if b <= a {
         0.0
@@ -373,6 +373,9 @@ mod tests {
         assert!(close(book_value_integral(line, 240_000.0, 0.25, 2.0, 1.5, 3.0), 0.5 * (105_000.0 + 60_000.0) * 0.5 + 60_000.0));
         // A life of 2 years or less at double-declining writes down to the residual at once.
         assert_eq!(book_value(method, 100.0, 0.1, 2.0, 0.5), 10.0);
+        // Nothing to depreciate (GPUs already owned): the integral is 0, not NaN.
+        assert_eq!(book_value_integral(method, 0.0, 0.3, 5.0, 0.0, 0.5), 0.0);
+        assert!(book_value_integral(method, 100.0, 0.0, 5.0, 0.0, 0.5).is_finite());
     }
 
     /// $30,000 with 30% residual over 5 years loses $4,200 a year and stops at $9,000.

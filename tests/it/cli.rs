@@ -56,7 +56,7 @@ fn every_bundled_scenario_runs() {
         let output = capsim(temp.path(), &["run", path.to_str().expect("utf-8"), "--replications", "2", "--out", &name, "--quiet"]);
         assert!(output.status.success(), "{name}: {:?}", text(&output));
         let scenario = capsim::scenario::load(&path).expect("valid");
-        let mut tables = vec!["runs", "summary", "timeseries"];
+        let mut tables = vec!["runs", "summary", "timeseries", "yields", "returns", "yields_summary"];
         if scenario.systems().len() == 2 {
             tables.push("savings");
         }
@@ -64,6 +64,15 @@ fn every_bundled_scenario_runs() {
             let frame = capsim::output::read_table(&temp.path().join(&name).join(format!("{table}.parquet"))).expect("table reads");
             assert!(frame.height() > 0, "{name}: {table} is empty");
         }
+        // Every system has its whole-system rows for years 0…n in both replications, and
+        // a yield in every year after 0 (capital is employed in all bundled scenarios).
+        let yields = capsim::output::read_table(&temp.path().join(&name).join("yields.parquet")).expect("yields reads");
+        let whole = yields.column("cohort").expect("cohort").null_count();
+        let years = capsim::model::system::finance_years(scenario.simulation.horizon_hours) as usize + 1;
+        assert_eq!(whole, 2 * scenario.systems().len() * years, "{name}: whole-system rows");
+        let yield_nulls = yields.column("yield").expect("yield").null_count();
+        let year_zero = yields.column("year").expect("year").u32().expect("u32").iter().filter(|y| *y == Some(0)).count();
+        assert_eq!(yield_nulls, year_zero, "{name}: a yield in every year but year 0");
     }
 }
 

@@ -107,6 +107,57 @@ fn additive(row: &YearRow) -> Vec<(&'static str, f64)> {
         .collect()
 }
 
+/// The identities every set of statements obeys: per year, the cohorts' rows add up
+/// to the system's in every additive column; each net cash flow is its parts; book
+/// value rolls forward (held + bought − depreciation − sold); NPV is that of the
+/// rows' flows and zero at the IRR. Also used by the property tests.
+pub fn check_statements(run: &RunMetrics, discount_rate: f64) -> Result<(), String> {
+    let years = whole(run);
+    for total in &years {
+        let parts: Vec<&YearRow> = run.finance.years.iter().filter(|r| r.cohort.is_some() && r.year == total.year).collect();
+        if !parts.is_empty() {
+            for (idx, (name, value)) in additive(total).into_iter().enumerate() {
+                let sum: f64 = parts.iter().map(|part| additive(part)[idx].1).sum();
+                if !close(sum, value, 1e-9) {
+                    return Err(format!("year {}: {name}: cohorts {sum} vs system {value}", total.year));
+                }
+            }
+        }
+        let parts_sum =
+            total.operating_cash_flow_usd - total.capex_usd - total.owned_hardware_usd + total.disposals_usd + total.terminal_value_usd;
+        if !close(total.net_cash_flow_usd, parts_sum, 1e-12)
+            || !close(total.ebitda_usd - total.tax_usd, total.operating_cash_flow_usd, 1e-12)
+        {
+            return Err(format!("year {}: a cash flow is not its parts: {total:?}", total.year));
+        }
+    }
+    for pair in run.finance.years.windows(2).filter(|pair| pair[0].cohort == pair[1].cohort) {
+        let (before, row) = (pair[0], pair[1]);
+        let rolled = before.book_value_usd + row.capex_usd + row.owned_hardware_usd - row.depreciation_usd - row.disposals_usd;
+        if !close(rolled, row.book_value_usd, 1e-9) {
+            return Err(format!("cohort {:?} year {}: book value rolls to {rolled}, not {}", row.cohort, row.year, row.book_value_usd));
+        }
+    }
+    let hours: Vec<f64> = years
+        .iter()
+        .scan(0.0, |end, row| {
+            *end += row.hours;
+            Some(*end / 8760.0)
+        })
+        .collect();
+    let flows: Vec<(f64, f64)> = years.iter().zip(&hours).map(|(row, &at)| (at, row.net_cash_flow_usd)).collect();
+    let returns = &run.finance.returns[0];
+    if !close(returns.npv_usd, finance::npv_at(discount_rate, &flows), 1e-12) {
+        return Err(format!("NPV {} is not that of the flows {flows:?}", returns.npv_usd));
+    }
+    if let Ok(irr) = returns.irr
+        && finance::npv_at(irr, &flows).abs() > 1e-6 * flows[0].1.abs().max(1.0)
+    {
+        return Err(format!("NPV at the IRR {irr} is not 0: {flows:?}"));
+    }
+    Ok(())
+}
+
 /// A network that operators join, leave and reinvest in, with tax: per replication
 /// and year, the cohorts' rows add up to the network's in every additive column, and
 /// each row's cash flow is its parts.
@@ -125,45 +176,10 @@ fn cohorts_sum_to_the_network_every_year() {
     let rows = run(&yaml);
     let (mut cohorts_seen, mut disposed) = (0, 0.0);
     for run in rows.iter().filter(|r| r.system == SystemKind::Distributed) {
-        let years = whole(run);
-        for total in &years {
-            let parts: Vec<&YearRow> = run.finance.years.iter().filter(|r| r.cohort.is_some() && r.year == total.year).collect();
-            cohorts_seen = cohorts_seen.max(parts.len());
-            for (idx, (name, value)) in additive(total).into_iter().enumerate() {
-                let sum: f64 = parts.iter().map(|part| additive(part)[idx].1).sum();
-                assert!(
-                    close(sum, value, 1e-9),
-                    "replication {} year {}: {name}: cohorts {sum} vs network {value}",
-                    run.replication,
-                    total.year
-                );
-            }
-            let parts_sum =
-                total.operating_cash_flow_usd - total.capex_usd - total.owned_hardware_usd + total.disposals_usd + total.terminal_value_usd;
-            assert!(close(total.net_cash_flow_usd, parts_sum, 1e-12));
-            assert!(close(total.ebitda_usd - total.tax_usd, total.operating_cash_flow_usd, 1e-12));
-        }
-        // Book value rolls forward: what was held, plus what came, less depreciation and
-        // what left (for every cohort and the network).
-        for group in run.finance.years.windows(2).filter(|pair| pair[0].cohort == pair[1].cohort) {
-            let (before, row) = (group[0], group[1]);
-            disposed += row.disposals_usd;
-            let rolled = before.book_value_usd + row.capex_usd + row.owned_hardware_usd - row.depreciation_usd - row.disposals_usd;
-            assert!(
-                close(rolled, row.book_value_usd, 1e-9),
-                "cohort {:?} year {}: {rolled} vs {}",
-                row.cohort,
-                row.year,
-                row.book_value_usd
-            );
-        }
-        let returns = &run.finance.returns[0];
-        let flows: Vec<(f64, f64)> =
-            years.iter().map(|r| (if r.year == 0 { 0.0 } else { f64::from(r.year) }, r.net_cash_flow_usd)).collect();
-        assert!(close(returns.npv_usd, finance::npv_at(0.10, &flows), 1e-12));
-        if let Ok(irr) = returns.irr {
-            assert!(finance::npv_at(irr, &flows).abs() < 1e-6 * flows[0].1.abs(), "NPV at the IRR");
-        }
+        check_statements(run, 0.10).unwrap_or_else(|e| panic!("replication {}: {e}", run.replication));
+        let cohorts = run.finance.returns.len() - 1;
+        cohorts_seen = cohorts_seen.max(cohorts);
+        disposed += run.finance.years.iter().filter(|r| r.cohort.is_none()).map(|r| r.disposals_usd).sum::<f64>();
     }
     assert!(cohorts_seen >= 2, "operators joined in some replication ({cohorts_seen} cohorts at most)");
     assert!(disposed > 0.0, "operators left in some replication, so retirements were rolled forward");

@@ -67,6 +67,15 @@ fn random_scenario(rng: &mut Xoshiro256PlusPlus, case: u32) -> String {
             }
         }
     }
+    if rng.random_bool(0.5) {
+        let method = if rng.random_bool(0.5) { "straight_line" } else { "declining_balance" };
+        yaml.push_str(&format!(
+            "finance: {{discount_rate: {}, tax_rate: {}, depreciation: {method}, terminal_value: {}}}\n",
+            rng.random_range(0.0..0.3),
+            rng.random_range(0.0..0.4),
+            rng.random_range(0.0..1.5)
+        ));
+    }
     match rng.random_range(0..3) {
         0 => yaml.push_str(&centralized(rng, largest_job)),
         1 => yaml.push_str(&distributed(rng, largest_job)),
@@ -175,6 +184,11 @@ fn random_valid_scenarios_keep_every_invariant() {
             assert!((up_and_down - row.installed_gpu_hours).abs() <= 1e-9 * row.installed_gpu_hours.max(1.0));
             let paid = row.provider_revenue_usd + row.protocol_revenue_usd;
             assert!((row.customer_spend_usd - paid).abs() <= 1e-9 * paid.max(1.0), "case {case}: money\n{yaml}");
+            crate::finance::check_statements(row, scenario.finance.discount_rate).unwrap_or_else(|e| panic!("case {case}: {e}\n{yaml}"));
+            for year in row.finance.years.iter().filter(|year| year.year > 0) {
+                assert!(year.utilization.is_none_or(|u| (0.0..=1.0).contains(&u)), "case {case}: {year:?}\n{yaml}");
+                assert!(year.yield_fraction.is_none_or(f64::is_finite) && year.book_value_usd >= 0.0, "case {case}: {year:?}\n{yaml}");
+            }
         }
     }
 }
