@@ -600,6 +600,9 @@ impl<'a> SystemModel<'a> {
         };
         let site = &mut self.sites[site_idx];
         site.advance(now);
+        if let Some(running) = &mut site.running {
+            running.insert(slot);
+        }
         let job = &mut self.jobs[slot as usize];
         site.start_paying(price * f64::from(job.spec.gpus));
         debug_assert!(job.spec.gpus <= site.free, "started a job without enough free GPUs");
@@ -658,6 +661,9 @@ impl<'a> SystemModel<'a> {
         let site = &mut self.sites[job.site];
         site.advance(now);
         site.stop_paying(job.price * gpus, job.spec.gpus);
+        if let Some(running) = &mut site.running {
+            running.remove(&slot);
+        }
         self.bill(job.site, job.in_window, job.price * gpus * held_hours, false);
         (job.site, job.spec.gpus)
     }
@@ -869,12 +875,12 @@ impl<'a> SystemModel<'a> {
     /// The running job on a site holding the `target`-th busy GPU (jobs in slot order).
     fn running_job_on(&self, site_idx: usize, target: u32) -> u32 {
         let mut seen = 0;
-        for (slot, job) in self.jobs.iter().enumerate() {
-            if job.state == JobState::Running && job.site == site_idx {
-                seen += job.spec.gpus;
-                if seen > target {
-                    return slot as u32;
-                }
+        // Sites an outage can hit keep their running jobs.
+        let running = self.sites[site_idx].running.iter().flatten();
+        for &slot in running {
+            seen += self.jobs[slot as usize].spec.gpus;
+            if seen > target {
+                return slot;
             }
         }
         unreachable!("busy GPUs of a site are held by its running jobs")
@@ -918,7 +924,30 @@ impl<'a> SystemModel<'a> {
         }
         self.release(site_idx, gpus - 1, now, events);
         self.go_out(now, site_idx, outage, events);
-        self.start_anywhere(now, events);
+        self.restart_after_interruption(now, slot, site_idx, events);
+    }
+
+    /// What starting every waiting job that fits anywhere would do after an interruption,
+    /// without scanning the queue: only two things changed, the interrupted job waits
+    /// (or gave up) and its site has GPUs free. Every other waiting job fitted nowhere
+    /// before, so it can only use that site, and `start_on_site` offers it in priority
+    /// order. The interrupted job goes where placement prefers: elsewhere at once (no
+    /// job ahead of it can use another site), or that site in its turn, or, if jobs
+    /// ahead of it took the room there, the next best site after them.
+    fn restart_after_interruption(&mut self, now: Hours, slot: u32, site_idx: usize, events: &mut EventQueue<SystemEvent>) {
+        let waiting = |model: &Self| model.jobs[slot as usize].state == JobState::Waiting;
+        if waiting(self)
+            && let Some(best) = self.place(&self.jobs[slot as usize])
+            && best != site_idx
+        {
+            self.start(now, slot, best, true, events);
+        }
+        self.start_on_site(now, site_idx, events);
+        if waiting(self)
+            && let Some(next) = self.place(&self.jobs[slot as usize])
+        {
+            self.start(now, slot, next, true, events);
+        }
     }
 
     fn on_delivery(&mut self, now: Hours, order_idx: u32, events: &mut EventQueue<SystemEvent>) {
