@@ -291,22 +291,31 @@ pub fn yield_summary_rows(rows: &[RunMetrics]) -> Vec<YieldSummaryRow> {
 /// # Errors
 /// A polars error if the frame cannot be built (a bug).
 pub fn yields_summary_frame(summary: &[YieldSummaryRow], provenance: &Provenance) -> PolarsResult<DataFrame> {
-    let stat = |f: fn(&crate::metrics::Summary) -> f64| summary.iter().map(|row| f(&row.stats)).collect::<Vec<f64>>();
-    let frame = df!(
-        "system" => summary.iter().map(|r| r.system.as_str()).collect::<Vec<_>>(),
-        "cohort" => summary.iter().map(|r| r.cohort).collect::<Vec<Option<u32>>>(),
-        "year" => summary.iter().map(|r| r.year).collect::<Vec<Option<u32>>>(),
-        "metric" => summary.iter().map(|r| r.metric).collect::<Vec<_>>(),
-        "mean" => stat(|s| s.mean),
-        "p05" => stat(|s| s.p05),
-        "p50" => stat(|s| s.p50),
-        "p95" => stat(|s| s.p95),
-        "ci95_low" => stat(|s| s.ci95_low),
-        "ci95_high" => stat(|s| s.ci95_high),
-        "n" => summary.iter().map(|r| r.stats.n).collect::<Vec<u64>>(),
-        "n_undefined" => summary.iter().map(|r| r.undefined).collect::<Vec<u64>>(),
-    )?;
-    with_provenance(frame, provenance)
+    let mut columns = vec![
+        Column::new("system".into(), summary.iter().map(|r| r.system.as_str()).collect::<Vec<_>>()),
+        Column::new("cohort".into(), summary.iter().map(|r| r.cohort).collect::<Vec<Option<u32>>>()),
+        Column::new("year".into(), summary.iter().map(|r| r.year).collect::<Vec<Option<u32>>>()),
+        Column::new("metric".into(), summary.iter().map(|r| r.metric).collect::<Vec<_>>()),
+    ];
+    columns.extend(stats_columns(&summary.iter().map(|r| r.stats).collect::<Vec<_>>()));
+    columns.push(Column::new("n_undefined".into(), summary.iter().map(|r| r.undefined).collect::<Vec<u64>>()));
+    with_provenance(DataFrame::new_infer_height(columns)?, provenance)
+}
+
+/// The statistics columns shared by the summary tables: mean, std, ci95_low,
+/// ci95_high, p05, p50, p95, n.
+fn stats_columns(stats: &[crate::metrics::Summary]) -> Vec<Column> {
+    let stat = |name: &str, f: fn(&crate::metrics::Summary) -> f64| Column::new(name.into(), stats.iter().map(f).collect::<Vec<f64>>());
+    vec![
+        stat("mean", |s| s.mean),
+        stat("std", |s| s.std),
+        stat("ci95_low", |s| s.ci95_low),
+        stat("ci95_high", |s| s.ci95_high),
+        stat("p05", |s| s.p05),
+        stat("p50", |s| s.p50),
+        stat("p95", |s| s.p95),
+        Column::new("n".into(), stats.iter().map(|s| s.n).collect::<Vec<u64>>()),
+    ]
 }
 
 /// `summary.parquet`: one row per system × metric.
@@ -314,20 +323,12 @@ pub fn yields_summary_frame(summary: &[YieldSummaryRow], provenance: &Provenance
 /// # Errors
 /// A polars error if the frame cannot be built (a bug).
 pub fn summary_frame(summary: &[SummaryRow], provenance: &Provenance) -> PolarsResult<DataFrame> {
-    let stat = |f: fn(&crate::metrics::Summary) -> f64| summary.iter().map(|row| f(&row.stats)).collect::<Vec<f64>>();
-    let frame = df!(
-        "system" => summary.iter().map(|r| r.system).collect::<Vec<_>>(),
-        "metric" => summary.iter().map(|r| r.metric).collect::<Vec<_>>(),
-        "mean" => stat(|s| s.mean),
-        "std" => stat(|s| s.std),
-        "ci95_low" => stat(|s| s.ci95_low),
-        "ci95_high" => stat(|s| s.ci95_high),
-        "p05" => stat(|s| s.p05),
-        "p50" => stat(|s| s.p50),
-        "p95" => stat(|s| s.p95),
-        "n" => summary.iter().map(|r| r.stats.n).collect::<Vec<u64>>(),
-    )?;
-    with_provenance(frame, provenance)
+    let mut columns = vec![
+        Column::new("system".into(), summary.iter().map(|r| r.system).collect::<Vec<_>>()),
+        Column::new("metric".into(), summary.iter().map(|r| r.metric).collect::<Vec<_>>()),
+    ];
+    columns.extend(stats_columns(&summary.iter().map(|r| r.stats).collect::<Vec<_>>()));
+    with_provenance(DataFrame::new_infer_height(columns)?, provenance)
 }
 
 /// Writes `tables` (file stem, frame) as `DIR/<stem>.parquet`, all or nothing.

@@ -320,8 +320,8 @@ fn yield_tables_round_trip_with_nulls_where_undefined() {
 
     let summary = read_table(&dir.join("yields_summary.parquet")).expect("yields_summary.parquet reads back");
     assert_eq!(
-        names(&summary)[..12],
-        ["system", "cohort", "year", "metric", "mean", "p05", "p50", "p95", "ci95_low", "ci95_high", "n", "n_undefined"]
+        names(&summary)[..13],
+        ["system", "cohort", "year", "metric", "mean", "std", "ci95_low", "ci95_high", "p05", "p50", "p95", "n", "n_undefined"]
     );
     let (metric, n, undefined) = (strings(&summary, "metric"), counts(&summary, "n"), counts(&summary, "n_undefined"));
     let summary_cohort = summary.column("cohort").expect("cohort").u32().expect("u32").clone();
