@@ -11,11 +11,13 @@ use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::metrics::{RunMetrics, Savings};
 use crate::model::SystemKind;
 use crate::output::{self, Provenance, SummaryRow};
+use crate::results::Results;
 use crate::scenario::{self, Scenario, ScenarioError};
 use crate::{montecarlo, verify};
+
+mod shards;
 
 /// capsim: GPU capacity economics, centralized cloud versus distributed network.
 #[derive(Debug, Parser)]
@@ -29,6 +31,8 @@ struct Cli {
 enum Command {
     /// Simulate a scenario and write runs, summary, timeseries and savings tables (Parquet).
     Run(RunArgs),
+    /// Combine shards (or runs of consecutive replications) into the tables one run writes.
+    Merge(MergeArgs),
     /// Check scenario files without running them.
     Validate(ValidateArgs),
     /// Run the built-in queueing cases (Erlang B, C, A) and compare with closed forms.
@@ -56,8 +60,31 @@ struct RunArgs {
     /// Print nothing but errors.
     #[arg(long)]
     quiet: bool,
+    /// Index of the first replication (default 0): run replications FROM…FROM+N−1 to
+    /// extend an earlier run, then `capsim merge` both.
+    #[arg(long, value_name = "FROM", default_value_t = 0)]
+    replications_from: u64,
+    /// Run only shard K of N (K from 0) and write its raw tables to OUT/shard=K/; `N` alone
+    /// takes K from SLURM_ARRAY_TASK_ID, JOB_COMPLETION_INDEX or AWS_BATCH_JOB_ARRAY_INDEX,
+    /// `auto` also takes N from SLURM_ARRAY_TASK_COUNT. Combine with `capsim merge OUT`.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<String>,
     #[command(flatten)]
     size: SizeArgs,
+}
+
+#[derive(Debug, Args)]
+struct MergeArgs {
+    /// Result directories: shard directories, their parent (OUT of the sharded runs), or
+    /// complete runs of consecutive replications.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// Where to write the merged tables.
+    #[arg(long)]
+    out: PathBuf,
+    /// Print nothing but errors.
+    #[arg(long)]
+    quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -125,6 +152,7 @@ pub fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Run(args) => run(&args),
+        Command::Merge(args) => merge(&args),
         Command::Validate(args) => validate(&args),
         Command::Verify(args) => run_verify(&args),
         Command::Bench(args) => bench(&args),
@@ -173,12 +201,31 @@ fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
     if let Some(seed) = args.seed {
         scenario.simulation.seed = seed;
     }
-    let out = args.out.clone().unwrap_or_else(|| Path::new("notebooks-output").join(&scenario.name));
+    let all = args.replications_from..args.replications_from.saturating_add(u64::from(scenario.simulation.replications));
+    let shard = match &args.shard {
+        None => None,
+        Some(spec) => {
+            Some(shards::parse_shard(spec, |key| std::env::var(key).ok()).map_err(|e| Failure::Input(format!("capsim: error: {e}\n")))?)
+        }
+    };
+    let part = shard.map_or(all.clone(), |(k, n)| montecarlo::shard_range(all.clone(), k, n));
+    if part.is_empty() {
+        let (k, n) = shard.unwrap_or((0, 1));
+        return Err(Failure::Input(format!(
+            "capsim: error: shard {k} of {n} has no replications: the run has only {}\n   = hint: use at most as many shards as replications\n",
+            all.end - all.start
+        )));
+    }
+    let base = args.out.clone().unwrap_or_else(|| Path::new("notebooks-output").join(&scenario.name));
+    let out = shard.map_or_else(|| base.clone(), |(k, _)| base.join(format!("shard={k}")));
     if out.exists() && !out.is_dir() {
         return Err(Failure::Input(format!("capsim: error: --out {} exists and is not a directory\n", out.display())));
     }
     let threads = args.threads.map_or_else(rayon::current_num_threads, usize::from);
-    let estimate = montecarlo::estimate(&scenario);
+    // The size guard and the banner are about this process's share of the run.
+    let mut sized = scenario.clone();
+    sized.simulation.replications = u32::try_from(part.end - part.start).unwrap_or(u32::MAX);
+    let estimate = montecarlo::estimate(&sized);
     if !args.size.force {
         check_size(&args.scenario, &estimate, args.size.max_events, threads)?;
     }
@@ -187,9 +234,10 @@ fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
     if !args.quiet {
         // Said before starting, so nobody waits an hour for a run they did not mean to make.
         let systems = scenario.systems().len();
+        let which = shard.map_or_else(String::new, |(k, n)| format!(" (shard {k} of {n}: replications {}..{})", part.start, part.end));
         eprintln!(
-            "capsim: running {} replications × {systems} system{} (~{} events expected)",
-            scenario.simulation.replications,
+            "capsim: running {} replications × {systems} system{}{which} (~{} events expected)",
+            part.end - part.start,
             if systems == 1 { "" } else { "s" },
             count(estimate.events)
         );
@@ -197,33 +245,82 @@ fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
     // Wall-clock time is measured here, in the shell, and never enters results.
     #[allow(clippy::disallowed_methods)]
     let started = Instant::now();
-    let rows = montecarlo::run(&scenario, args.threads.map(usize::from)).map_err(|e| Failure::Other(e.to_string()))?;
+    let rows = montecarlo::run_range(&scenario, part, args.threads.map(usize::from)).map_err(|e| Failure::Other(e.to_string()))?;
     let elapsed = started.elapsed().as_secs_f64();
     let provenance = Provenance {
         scenario: scenario.name.clone(),
         scenario_hash: scenario.hash_hex(),
         seed: scenario.simulation.seed,
         capsim_version: env!("CARGO_PKG_VERSION").to_string(),
+        replications: (all.start, all.end),
+        shard,
     };
-    let savings = Savings::from_rows(&rows);
-    let summary = output::summary_rows(&rows, &savings);
+    let results = Results::from_rows(&rows, scenario.finance.hurdle_rate);
     let table_error = |e: polars::prelude::PolarsError| Failure::Other(format!("cannot build tables: {e}"));
-    let mut tables = vec![
-        ("runs", output::runs_frame(&rows, &provenance).map_err(table_error)?),
-        ("summary", output::summary_frame(&summary, &provenance).map_err(table_error)?),
-        ("timeseries", output::timeseries_frame(&rows, &provenance).map_err(table_error)?),
-    ];
-    if !savings.is_empty() {
-        tables.push(("savings", output::savings_frame(&savings, &provenance).map_err(table_error)?));
+    let events: u64 = rows.iter().map(|r| r.events).sum();
+    let threads = args.threads.map_or_else(|| rayon::current_num_threads().to_string(), |t| t.to_string());
+    if shard.is_some() {
+        let mut tables = output::shard_tables(&results, &provenance).map_err(table_error)?;
+        let written = output::write_tables(&out, &mut tables, &provenance).map_err(|e| Failure::Other(e.to_string()))?;
+        if !args.quiet {
+            let rate = events as f64 / elapsed.max(1e-9) / 1e6;
+            println!("{:.1} M events in {elapsed:.2} s ({rate:.1} M events/s on {threads} threads)", events as f64 / 1e6);
+            for path in written {
+                println!("wrote {}", path.display());
+            }
+            println!("merge the shards with: capsim merge {} --out {}", base.display(), base.display());
+        }
+        return Ok(ExitCode::SUCCESS);
     }
-    let yields = output::yield_summary_rows(&rows);
-    tables.push(("yields", output::yields_frame(&rows, &provenance).map_err(table_error)?));
-    tables.push(("returns", output::returns_frame(&rows, scenario.finance.hurdle_rate, &provenance).map_err(table_error)?));
-    tables.push(("yields_summary", output::yields_summary_frame(&yields, &provenance).map_err(table_error)?));
-    let written = output::write_tables(&out, &mut tables, &provenance).map_err(|e| Failure::Other(e.to_string()))?;
+    let mut tables = output::run_tables(&results, &provenance).map_err(table_error)?;
+    let written = output::write_tables(&out, &mut tables.tables, &provenance).map_err(|e| Failure::Other(e.to_string()))?;
     if !args.quiet {
-        let report = Report { scenario: &scenario, provenance: &provenance, rows: &rows, summary: &summary, yields: &yields };
-        print_ok(print_run_report(&report, &written, elapsed, args.threads))?;
+        let report = Report { speed: Some((events, elapsed, threads)), ..Report::of_run(&scenario, &provenance, &tables) };
+        print_ok(print_run_report(&report, &written))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn merge(args: &MergeArgs) -> Result<ExitCode, Failure> {
+    let (results, provenance) = shards::gather(&args.inputs).map_err(|e| Failure::Input(format!("capsim: error: cannot merge: {e}\n")))?;
+    if args.out.exists() && !args.out.is_dir() {
+        return Err(Failure::Input(format!("capsim: error: --out {} exists and is not a directory\n", args.out.display())));
+    }
+    let table_error = |e: polars::prelude::PolarsError| Failure::Other(format!("cannot build tables: {e}"));
+    let mut tables = output::run_tables(&results, &provenance).map_err(table_error)?;
+    let written = output::write_tables(&args.out, &mut tables.tables, &provenance).map_err(|e| Failure::Other(e.to_string()))?;
+    if !args.quiet {
+        let names = crate::results::run_columns();
+        let initial = names.iter().position(|n| *n == "gpus_initial").unwrap_or(0);
+        let systems = results
+            .systems()
+            .into_iter()
+            .map(|system| {
+                let gpus = results.runs.iter().find(|r| r.system == system).map_or(0, |r| r.cells[initial].as_u64());
+                let priced = tables
+                    .summary
+                    .iter()
+                    .any(|row| row.system == system.as_str() && row.metric == "spend_usd_per_gpu_hour" && row.stats.n > 0);
+                (system, gpus, priced)
+            })
+            .collect();
+        let report = Report {
+            title: format!(
+                "{} · {} replications ({}..{}) merged · seed {} · scenario hash {}",
+                provenance.scenario,
+                provenance.replications.1 - provenance.replications.0,
+                provenance.replications.0,
+                provenance.replications.1,
+                provenance.seed,
+                provenance.scenario_hash
+            ),
+            systems,
+            discount_rate: None,
+            summary: &tables.summary,
+            yields: &tables.yields,
+            speed: None,
+        };
+        print_ok(print_run_report(&report, &written))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -276,38 +373,62 @@ fn count(value: f64) -> String {
     }
 }
 
-/// What a finished run shows in the terminal.
+/// What a finished run (or merge) shows in the terminal.
 struct Report<'a> {
-    scenario: &'a Scenario,
-    provenance: &'a Provenance,
-    rows: &'a [RunMetrics],
+    /// The first line: scenario, replications, seed, window, hash.
+    title: String,
+    /// Each system, its GPUs at the start, and whether it has prices.
+    systems: Vec<(SystemKind, u64, bool)>,
+    /// For the NPV label; `None` when not known (a merge).
+    discount_rate: Option<f64>,
     summary: &'a [SummaryRow],
     yields: &'a [output::YieldSummaryRow],
+    /// Events simulated, wall time in seconds and threads (not for a merge).
+    speed: Option<(u64, f64, String)>,
 }
 
-fn print_run_report(report: &Report, written: &[PathBuf], elapsed: f64, threads: Option<u16>) -> io::Result<()> {
-    let Report { scenario, provenance, rows, summary, yields } = *report;
+impl<'a> Report<'a> {
+    fn of_run(scenario: &Scenario, provenance: &Provenance, tables: &'a output::RunTables) -> Report<'a> {
+        let sim = &scenario.simulation;
+        Report {
+            title: format!(
+                "{} · {} replications · seed {} · window [{}, {}) h · scenario hash {}",
+                scenario.name,
+                provenance.replications.1 - provenance.replications.0,
+                sim.seed,
+                sim.warmup_hours,
+                sim.horizon_hours,
+                provenance.scenario_hash
+            ),
+            systems: scenario
+                .systems()
+                .into_iter()
+                .map(|(system, spec)| (system, spec.initial_gpus(), spec.pricing.reference_usd_per_gpu_hour > 0.0))
+                .collect(),
+            discount_rate: Some(scenario.finance.discount_rate),
+            summary: &tables.summary,
+            yields: &tables.yields,
+            speed: None,
+        }
+    }
+}
+
+fn print_run_report(report: &Report, written: &[PathBuf]) -> io::Result<()> {
     let mut out = io::stdout().lock();
-    let sim = &scenario.simulation;
-    writeln!(
-        out,
-        "{} · {} replications · seed {} · window [{}, {}) h · scenario hash {}",
-        scenario.name, sim.replications, sim.seed, sim.warmup_hours, sim.horizon_hours, provenance.scenario_hash
-    )?;
-    for (system, spec) in scenario.systems() {
-        writeln!(out, "\n{system} ({} GPUs at the start)          mean   95% CI of the mean", spec.initial_gpus())?;
-        let priced = spec.pricing.reference_usd_per_gpu_hour > 0.0;
+    writeln!(out, "{}", report.title)?;
+    for &(system, initial_gpus, priced) in &report.systems {
+        writeln!(out, "\n{system} ({initial_gpus} GPUs at the start)          mean   95% CI of the mean")?;
         let shown =
             |row: &&SummaryRow| row.system == system.as_str() && HEADLINE.contains(&row.metric) && (priced || !row.metric.contains("usd"));
-        for row in summary.iter().filter(shown) {
+        for row in report.summary.iter().filter(shown) {
             let s = &row.stats;
             writeln!(out, "  {:<24} {:>12}   [{}, {}]", row.metric, number(s.mean), number(s.ci95_low), number(s.ci95_high))?;
         }
         if priced {
-            print_yields(&mut out, system, yields, scenario.finance.discount_rate)?;
+            print_yields(&mut out, system, report.yields, report.discount_rate)?;
         }
     }
-    let paired: Vec<&SummaryRow> = summary.iter().filter(|row| row.system == output::PAIRED).collect();
+    let paired: Vec<&SummaryRow> = report.summary.iter().filter(|row| row.system == output::PAIRED).collect();
     if !paired.is_empty() {
         writeln!(out, "\ndistributed vs centralized, paired on the same jobs      mean   95% CI of the mean")?;
         for row in paired {
@@ -319,14 +440,16 @@ fn print_run_report(report: &Report, written: &[PathBuf], elapsed: f64, threads:
             writeln!(out, "  {:<32} {:>12}   [{}, {}]", row.metric, number(s.mean), number(s.ci95_low), number(s.ci95_high))?;
         }
     }
-    let events: u64 = rows.iter().map(|r| r.events).sum();
-    let threads = threads.map_or_else(|| rayon::current_num_threads().to_string(), |t| t.to_string());
-    writeln!(
-        out,
-        "\n{:.1} M events in {elapsed:.2} s ({:.1} M events/s on {threads} threads)",
-        events as f64 / 1e6,
-        events as f64 / elapsed.max(1e-9) / 1e6
-    )?;
+    if let Some((events, elapsed, threads)) = &report.speed {
+        writeln!(
+            out,
+            "\n{:.1} M events in {elapsed:.2} s ({:.1} M events/s on {threads} threads)",
+            *events as f64 / 1e6,
+            *events as f64 / elapsed.max(1e-9) / 1e6
+        )?;
+    } else {
+        writeln!(out)?;
+    }
     for path in written {
         writeln!(out, "wrote {}", path.display())?;
     }
@@ -334,7 +457,12 @@ fn print_run_report(report: &Report, written: &[PathBuf], elapsed: f64, threads:
 }
 
 /// The whole system's yield per year and its returns, as P50 [P5–P95] over replications.
-fn print_yields(out: &mut impl Write, system: SystemKind, yields: &[output::YieldSummaryRow], discount_rate: f64) -> io::Result<()> {
+fn print_yields(
+    out: &mut impl Write,
+    system: SystemKind,
+    yields: &[output::YieldSummaryRow],
+    discount_rate: Option<f64>,
+) -> io::Result<()> {
     let of = |metric: &str, year: Option<u32>| {
         yields.iter().find(|row| row.system == system && row.cohort.is_none() && row.year == year && row.metric == metric)
     };
@@ -359,7 +487,8 @@ fn print_yields(out: &mut impl Write, system: SystemKind, yields: &[output::Yiel
     }
     if let Some(row) = of("npv_usd", None) {
         let s = &row.stats;
-        returns.push(format!("NPV at {:.0}% {} [{} – {}]", 100.0 * discount_rate, usd(s.p50), usd(s.p05), usd(s.p95)));
+        let rate = discount_rate.map_or_else(String::new, |rate| format!(" at {:.0}%", 100.0 * rate));
+        returns.push(format!("NPV{rate} {} [{} – {}]", usd(s.p50), usd(s.p05), usd(s.p95)));
     }
     if let Some(row) = of("payback_years", None) {
         returns.push(if row.stats.n == 0 {

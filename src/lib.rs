@@ -7,6 +7,7 @@
 //! [`arrivals`] profiles; [`montecarlo`]
 //! repeats that over seeded replications in parallel; [`metrics`] summarises;
 //! [`finance`] holds the investment arithmetic (NPV, IRR, payback, book value);
+//! [`results`] holds them as plain records per replication (what shards merge);
 //! [`output`] writes the tables; [`theory`] and [`verify`] hold the closed forms the
 //! engine is checked against; [`cli`] is the command line.
 #![warn(missing_docs)]
@@ -20,6 +21,7 @@ pub mod metrics;
 pub mod model;
 pub mod montecarlo;
 pub mod output;
+pub mod results;
 pub mod scenario;
 pub mod theory;
 pub mod verify;

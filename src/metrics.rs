@@ -246,6 +246,17 @@ impl RunMetrics {
         }
     }
 
+    /// What a paired comparison reads: spend per GPU-hour, utilization, p95 wait, lost-demand share.
+    fn paired_values(&self) -> [f64; 4] {
+        [self.spend_usd_per_gpu_hour, self.utilization, self.p95_wait_hours, self.lost_demand_fraction]
+    }
+
+    /// Names of [`RunMetrics::columns`], in order.
+    pub fn column_names() -> Vec<&'static str> {
+        let empty = RunMetrics::from_outcome(0, SystemKind::Centralized, &Outcome::default(), Statements::default(), 0);
+        empty.columns().into_iter().map(|(name, _)| name).collect()
+    }
+
     /// The columns with each value as its bits, for exact comparisons (NaN = NaN).
     pub fn column_bits(&self) -> Vec<(&'static str, u64)> {
         self.columns()
@@ -334,15 +345,16 @@ pub struct Savings {
 }
 
 impl Savings {
-    /// The paired comparison of one replication's two rows.
-    pub fn pair(centralized: &RunMetrics, distributed: &RunMetrics) -> Savings {
-        let (cent, dist) = (centralized.spend_usd_per_gpu_hour, distributed.spend_usd_per_gpu_hour);
+    /// The paired comparison of one replication's two systems, each given as
+    /// [spend per GPU-hour, utilization, p95 wait, lost-demand share].
+    pub fn pair(replication: u64, centralized: [f64; 4], distributed: [f64; 4]) -> Savings {
+        let (cent, dist) = (centralized[0], distributed[0]);
         Savings {
-            replication: centralized.replication,
+            replication,
             savings_fraction: if cent > 0.0 && dist.is_finite() { 1.0 - dist / cent } else { f64::NAN },
-            utilization_difference: distributed.utilization - centralized.utilization,
-            p95_wait_hours_difference: distributed.p95_wait_hours - centralized.p95_wait_hours,
-            lost_demand_fraction_difference: distributed.lost_demand_fraction - centralized.lost_demand_fraction,
+            utilization_difference: distributed[1] - centralized[1],
+            p95_wait_hours_difference: distributed[2] - centralized[2],
+            lost_demand_fraction_difference: distributed[3] - centralized[3],
         }
     }
 
@@ -365,7 +377,7 @@ impl Savings {
                     && pair[1].system == SystemKind::Distributed
                     && pair[0].replication == pair[1].replication
             })
-            .map(|pair| Savings::pair(&pair[0], &pair[1]))
+            .map(|pair| Savings::pair(pair[0].replication, pair[0].paired_values(), pair[1].paired_values()))
             .collect()
     }
 }

@@ -7,6 +7,8 @@
 
 pub mod seeds;
 
+use std::ops::Range;
+
 use rayon::prelude::*;
 
 use crate::engine::{self, EngineError, EventQueue};
@@ -153,13 +155,31 @@ pub fn run_replication(scenario: &Scenario, replication: u64) -> Result<Vec<RunM
 /// # Errors
 /// The first failing replication's error (by index), or [`SimError::Threads`].
 pub fn run(scenario: &Scenario, threads: Option<usize>) -> Result<Vec<RunMetrics>, SimError> {
-    let replications = u64::from(scenario.simulation.replications);
+    run_range(scenario, 0..u64::from(scenario.simulation.replications), threads)
+}
+
+/// Shard `shard` (from 0) of `shards` of `replications`: consecutive blocks whose sizes
+/// differ by at most one, together covering the range once.
+pub fn shard_range(replications: Range<u64>, shard: u32, shards: u32) -> Range<u64> {
+    let length = replications.end - replications.start;
+    // length < 2^32 (replications are counted in u32) and shard ≤ 2^32: no overflow.
+    let at = |k: u32| replications.start + length * u64::from(k) / u64::from(shards);
+    at(shard)..at(shard + 1)
+}
+
+/// Runs the replications in `replications` (each seeded by its index alone, so any split
+/// of a run into ranges gives the same rows) and returns the rows ordered by
+/// replication, then system.
+///
+/// # Errors
+/// As [`run`].
+pub fn run_range(scenario: &Scenario, replications: Range<u64>, threads: Option<usize>) -> Result<Vec<RunMetrics>, SimError> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.unwrap_or(0))
         .build()
         .map_err(|e| SimError::Threads { threads: threads.unwrap_or(0), reason: e.to_string() })?;
     let per_replication: Vec<Result<Vec<RunMetrics>, SimError>> =
-        pool.install(|| (0..replications).into_par_iter().map(|replication| run_replication(scenario, replication)).collect());
+        pool.install(|| replications.into_par_iter().map(|replication| run_replication(scenario, replication)).collect());
     let mut rows = Vec::new();
     for result in per_replication {
         rows.extend(result?);

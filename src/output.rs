@@ -13,10 +13,10 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
-use crate::finance::statements::{Returns, YearRow};
-use crate::metrics::{Cell, RunMetrics, Savings, summarise};
+use crate::metrics::{Cell, Savings, summarise};
 use crate::model::SystemKind;
 use crate::model::outcome::Week;
+use crate::results::{Results, ReturnRecord, RunRow, WeekRow, YearRecord, run_columns, year_columns};
 
 /// Where a table's numbers came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +29,10 @@ pub struct Provenance {
     pub seed: u64,
     /// capsim version that produced the table.
     pub capsim_version: String,
+    /// The run's replications, [from, to): all of them, also in a shard's tables.
+    pub replications: (u64, u64),
+    /// (K, N) when the tables hold only shard K of N of the run.
+    pub shard: Option<(u32, u32)>,
 }
 
 /// Why results could not be written.
@@ -43,6 +47,14 @@ pub enum OutputError {
         path: String,
         /// The OS error.
         source: std::io::Error,
+    },
+    /// A table exists but is not one capsim wrote (or is from another version).
+    #[error("{path} is not a capsim table: {detail}")]
+    Malformed {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        detail: String,
     },
     /// polars could not build or write a table.
     #[error("cannot write table {table}: {source}")]
@@ -68,21 +80,67 @@ fn with_provenance(mut frame: DataFrame, provenance: &Provenance) -> PolarsResul
 ///
 /// # Errors
 /// A polars error if the frame cannot be built (a bug).
-pub fn runs_frame(rows: &[RunMetrics], provenance: &Provenance) -> PolarsResult<DataFrame> {
+pub fn runs_frame(results: &Results, provenance: &Provenance) -> PolarsResult<DataFrame> {
+    let rows = &results.runs;
     let mut columns = vec![
         Column::new("replication".into(), rows.iter().map(|r| r.replication).collect::<Vec<u64>>()),
         Column::new("system".into(), rows.iter().map(|r| r.system.as_str()).collect::<Vec<_>>()),
     ];
-    let cells: Vec<Vec<(&'static str, Cell)>> = rows.iter().map(RunMetrics::columns).collect();
-    let names: Vec<&'static str> = cells.first().map(|row| row.iter().map(|(name, _)| *name).collect()).unwrap_or_default();
-    for (idx, name) in names.iter().enumerate() {
-        let column = match cells[0][idx].1 {
-            Cell::U64(_) => Column::new((*name).into(), cells.iter().map(|row| row[idx].1.as_u64()).collect::<Vec<u64>>()),
-            Cell::F64(_) => Column::new((*name).into(), cells.iter().map(|row| row[idx].1.as_f64()).collect::<Vec<f64>>()),
+    for (idx, name) in run_columns().into_iter().enumerate() {
+        let column = match rows.first().map(|row| row.cells[idx]) {
+            Some(Cell::U64(_)) => Column::new(name.into(), rows.iter().map(|row| row.cells[idx].as_u64()).collect::<Vec<u64>>()),
+            _ => Column::new(name.into(), rows.iter().map(|row| row.cells[idx].as_f64()).collect::<Vec<f64>>()),
         };
         columns.push(column);
     }
     with_provenance(DataFrame::new_infer_height(columns)?, provenance)
+}
+
+/// Every table of a run, derived from its results: (file stem, frame) pairs in the
+/// order they are written, with the summaries the terminal report shows.
+pub struct RunTables {
+    /// Tables to write.
+    pub tables: Vec<(&'static str, DataFrame)>,
+    /// `summary.parquet`'s rows.
+    pub summary: Vec<SummaryRow>,
+    /// `yields_summary.parquet`'s rows.
+    pub yields: Vec<YieldSummaryRow>,
+}
+
+/// All tables of a complete run (or of merged shards: the same function, so the same bytes).
+///
+/// # Errors
+/// A polars error if a frame cannot be built (a bug).
+pub fn run_tables(results: &Results, provenance: &Provenance) -> PolarsResult<RunTables> {
+    let savings = results.savings();
+    let summary = summary_rows(results, &savings);
+    let yields = yield_summary_rows(results);
+    let mut tables = vec![
+        ("runs", runs_frame(results, provenance)?),
+        ("summary", summary_frame(&summary, provenance)?),
+        ("timeseries", timeseries_frame(results, provenance)?),
+    ];
+    if !savings.is_empty() {
+        tables.push(("savings", savings_frame(&savings, provenance)?));
+    }
+    tables.push(("yields", yields_frame(results, provenance)?));
+    tables.push(("returns", returns_frame(results, provenance)?));
+    tables.push(("yields_summary", yields_summary_frame(&yields, provenance)?));
+    tables.push(("weeks", weeks_frame(results, provenance)?));
+    Ok(RunTables { tables, summary, yields })
+}
+
+/// The raw tables of a shard ([`RAW_TABLES`]), from which a merge derives the rest.
+///
+/// # Errors
+/// A polars error if a frame cannot be built (a bug).
+pub fn shard_tables(results: &Results, provenance: &Provenance) -> PolarsResult<Vec<(&'static str, DataFrame)>> {
+    Ok(vec![
+        ("runs", runs_frame(results, provenance)?),
+        ("weeks", weeks_frame(results, provenance)?),
+        ("yields", yields_frame(results, provenance)?),
+        ("returns", returns_frame(results, provenance)?),
+    ])
 }
 
 /// Label of the paired comparison's rows in `summary.parquet`.
@@ -102,16 +160,12 @@ pub struct SummaryRow {
 /// Summaries per system × metric, systems in fixed order, metrics in column order, then
 /// the paired comparison's metrics (NaN values, e.g. savings when nothing is billed, are
 /// left out of its statistics).
-pub fn summary_rows(rows: &[RunMetrics], savings: &[Savings]) -> Vec<SummaryRow> {
-    let mut systems: Vec<SystemKind> = rows.iter().map(|r| r.system).collect();
-    systems.sort();
-    systems.dedup();
+pub fn summary_rows(results: &Results, savings: &[Savings]) -> Vec<SummaryRow> {
     let mut out = Vec::new();
-    for system in systems {
-        let of_system: Vec<Vec<(&'static str, Cell)>> = rows.iter().filter(|r| r.system == system).map(RunMetrics::columns).collect();
-        let Some(first) = of_system.first() else { continue };
-        for (idx, (metric, _)) in first.iter().enumerate() {
-            let values: Vec<f64> = of_system.iter().map(|row| row[idx].1.as_f64()).filter(|v| !v.is_nan()).collect();
+    for system in results.systems() {
+        let of_system: Vec<&RunRow> = results.runs.iter().filter(|r| r.system == system).collect();
+        for (idx, metric) in run_columns().into_iter().enumerate() {
+            let values: Vec<f64> = of_system.iter().map(|row| row.cells[idx].as_f64()).filter(|v| !v.is_nan()).collect();
             out.push(SummaryRow { system: system.as_str(), metric, stats: summarise(&values) });
         }
     }
@@ -147,7 +201,7 @@ pub fn savings_frame(savings: &[Savings], provenance: &Provenance) -> PolarsResu
 ///
 /// # Errors
 /// A polars error if the frame cannot be built (a bug).
-pub fn timeseries_frame(rows: &[RunMetrics], provenance: &Provenance) -> PolarsResult<DataFrame> {
+pub fn timeseries_frame(results: &Results, provenance: &Provenance) -> PolarsResult<DataFrame> {
     type Metric = (&'static str, fn(&Week) -> f64);
     let metrics: [Metric; 5] = [
         ("installed_gpus", |w| f64::from(w.installed_gpus)),
@@ -158,15 +212,24 @@ pub fn timeseries_frame(rows: &[RunMetrics], provenance: &Provenance) -> PolarsR
     ];
     let (mut system, mut week, mut metric) = (Vec::new(), Vec::<u32>::new(), Vec::new());
     let (mut mean, mut p05, mut p50, mut p95) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let mut systems: Vec<SystemKind> = rows.iter().map(|r| r.system).collect();
-    systems.sort();
-    systems.dedup();
-    for kind in systems {
-        let of_system: Vec<&RunMetrics> = rows.iter().filter(|r| r.system == kind).collect();
-        let weeks = of_system.iter().map(|r| r.weeks.len()).min().unwrap_or(0);
+    for kind in results.systems() {
+        // Each replication's weeks, in replication order.
+        let mut by_replication: Vec<Vec<&Week>> = Vec::new();
+        let mut last = None;
+        for row in results.weeks.iter().filter(|w| w.system == kind) {
+            if last != Some(row.replication) {
+                by_replication.push(Vec::new());
+                last = Some(row.replication);
+            }
+            if let Some(weeks) = by_replication.last_mut() {
+                weeks.push(&row.week);
+            }
+        }
+        let replications = results.runs.iter().filter(|r| r.system == kind).count();
+        let weeks = if by_replication.len() < replications { 0 } else { by_replication.iter().map(Vec::len).min().unwrap_or(0) };
         for idx in 0..weeks {
             for (name, value) in &metrics {
-                let values: Vec<f64> = of_system.iter().map(|r| value(&r.weeks[idx])).collect();
+                let values: Vec<f64> = by_replication.iter().map(|r| value(r[idx])).collect();
                 let stats = summarise(&values);
                 system.push(kind.as_str());
                 week.push(idx as u32);
@@ -195,16 +258,16 @@ pub fn timeseries_frame(rows: &[RunMetrics], provenance: &Provenance) -> PolarsR
 ///
 /// # Errors
 /// A polars error if the frame cannot be built (a bug).
-pub fn yields_frame(rows: &[RunMetrics], provenance: &Provenance) -> PolarsResult<DataFrame> {
-    let years: Vec<(&RunMetrics, &YearRow)> = rows.iter().flat_map(|run| run.finance.years.iter().map(move |year| (run, year))).collect();
+pub fn yields_frame(results: &Results, provenance: &Provenance) -> PolarsResult<DataFrame> {
+    let years = &results.years;
     let mut columns = vec![
-        Column::new("replication".into(), years.iter().map(|(run, _)| run.replication).collect::<Vec<u64>>()),
-        Column::new("system".into(), years.iter().map(|(run, _)| run.system.as_str()).collect::<Vec<_>>()),
-        Column::new("cohort".into(), years.iter().map(|(_, year)| year.cohort).collect::<Vec<Option<u32>>>()),
-        Column::new("year".into(), years.iter().map(|(_, year)| year.year).collect::<Vec<u32>>()),
+        Column::new("replication".into(), years.iter().map(|y| y.replication).collect::<Vec<u64>>()),
+        Column::new("system".into(), years.iter().map(|y| y.system.as_str()).collect::<Vec<_>>()),
+        Column::new("cohort".into(), years.iter().map(|y| y.cohort).collect::<Vec<Option<u32>>>()),
+        Column::new("year".into(), years.iter().map(|y| y.year).collect::<Vec<u32>>()),
     ];
-    for (idx, (name, _)) in YearRow::default().columns().iter().enumerate() {
-        columns.push(Column::new((*name).into(), years.iter().map(|(_, year)| year.columns()[idx].1).collect::<Vec<Option<f64>>>()));
+    for (idx, name) in year_columns().into_iter().enumerate() {
+        columns.push(Column::new(name.into(), years.iter().map(|y| y.values[idx]).collect::<Vec<Option<f64>>>()));
     }
     with_provenance(DataFrame::new_infer_height(columns)?, provenance)
 }
@@ -214,18 +277,38 @@ pub fn yields_frame(rows: &[RunMetrics], provenance: &Provenance) -> PolarsResul
 ///
 /// # Errors
 /// A polars error if the frame cannot be built (a bug).
-pub fn returns_frame(rows: &[RunMetrics], hurdle_rate: f64, provenance: &Provenance) -> PolarsResult<DataFrame> {
-    let returns: Vec<(&RunMetrics, &Returns)> = rows.iter().flat_map(|run| run.finance.returns.iter().map(move |r| (run, r))).collect();
+pub fn returns_frame(results: &Results, provenance: &Provenance) -> PolarsResult<DataFrame> {
+    let returns = &results.returns;
     let frame = df!(
-        "replication" => returns.iter().map(|(run, _)| run.replication).collect::<Vec<u64>>(),
-        "system" => returns.iter().map(|(run, _)| run.system.as_str()).collect::<Vec<_>>(),
-        "cohort" => returns.iter().map(|(_, r)| r.cohort).collect::<Vec<Option<u32>>>(),
-        "npv_usd" => returns.iter().map(|(_, r)| r.npv_usd).collect::<Vec<f64>>(),
-        "irr" => returns.iter().map(|(_, r)| r.irr_value()).collect::<Vec<Option<f64>>>(),
-        "irr_note" => returns.iter().map(|(_, r)| r.irr_note()).collect::<Vec<Option<String>>>(),
-        "beats_hurdle" => returns.iter().map(|(_, r)| r.irr_value().map(|irr| irr > hurdle_rate)).collect::<Vec<Option<bool>>>(),
-        "payback_years" => returns.iter().map(|(_, r)| r.payback_years).collect::<Vec<Option<f64>>>(),
-        "payback_note" => returns.iter().map(|(_, r)| r.payback_note()).collect::<Vec<Option<&str>>>(),
+        "replication" => returns.iter().map(|r| r.replication).collect::<Vec<u64>>(),
+        "system" => returns.iter().map(|r| r.system.as_str()).collect::<Vec<_>>(),
+        "cohort" => returns.iter().map(|r| r.cohort).collect::<Vec<Option<u32>>>(),
+        "npv_usd" => returns.iter().map(|r| r.npv_usd).collect::<Vec<f64>>(),
+        "irr" => returns.iter().map(|r| r.irr).collect::<Vec<Option<f64>>>(),
+        "irr_note" => returns.iter().map(|r| r.irr_note.clone()).collect::<Vec<Option<String>>>(),
+        "beats_hurdle" => returns.iter().map(|r| r.beats_hurdle).collect::<Vec<Option<bool>>>(),
+        "payback_years" => returns.iter().map(|r| r.payback_years).collect::<Vec<Option<f64>>>(),
+        "payback_note" => returns.iter().map(|r| r.payback_note.clone()).collect::<Vec<Option<String>>>(),
+    )?;
+    with_provenance(frame, provenance)
+}
+
+/// `weeks.parquet`: the raw weekly values, one row per replication × system × week
+/// (`timeseries.parquet` summarises them; shards and later extensions merge them).
+///
+/// # Errors
+/// A polars error if the frame cannot be built (a bug).
+pub fn weeks_frame(results: &Results, provenance: &Provenance) -> PolarsResult<DataFrame> {
+    let weeks = &results.weeks;
+    let frame = df!(
+        "replication" => weeks.iter().map(|w| w.replication).collect::<Vec<u64>>(),
+        "system" => weeks.iter().map(|w| w.system.as_str()).collect::<Vec<_>>(),
+        "week" => weeks.iter().map(|w| w.week.week).collect::<Vec<u32>>(),
+        "installed_gpus" => weeks.iter().map(|w| w.week.installed_gpus).collect::<Vec<u32>>(),
+        "utilization" => weeks.iter().map(|w| w.week.utilization).collect::<Vec<f64>>(),
+        "queue_length" => weeks.iter().map(|w| w.week.queue_length).collect::<Vec<f64>>(),
+        "price_usd_per_gpu_hour" => weeks.iter().map(|w| w.week.price_usd_per_gpu_hour).collect::<Vec<f64>>(),
+        "lost_jobs" => weeks.iter().map(|w| w.week.lost_jobs).collect::<Vec<u64>>(),
     )?;
     with_provenance(frame, provenance)
 }
@@ -249,7 +332,7 @@ pub struct YieldSummaryRow {
 
 /// Quantiles of every yearly column per system × cohort × year, then of the returns
 /// per system × cohort. Cohorts appear only in replications where they joined.
-pub fn yield_summary_rows(rows: &[RunMetrics]) -> Vec<YieldSummaryRow> {
+pub fn yield_summary_rows(results: &Results) -> Vec<YieldSummaryRow> {
     type Key = (SystemKind, Option<u32>, Option<u32>, usize);
     let mut values: BTreeMap<Key, (&'static str, Vec<f64>, u64)> = BTreeMap::new();
     let mut record = |key: Key, metric: &'static str, value: Option<f64>| {
@@ -259,18 +342,17 @@ pub fn yield_summary_rows(rows: &[RunMetrics]) -> Vec<YieldSummaryRow> {
             None => entry.2 += 1,
         }
     };
-    for run in rows {
-        for year in &run.finance.years {
-            for (idx, (metric, value)) in year.columns().into_iter().enumerate() {
-                record((run.system, year.cohort, Some(year.year), idx), metric, value);
-            }
+    let names = year_columns();
+    for year in &results.years {
+        for (idx, (metric, value)) in names.iter().zip(&year.values).enumerate() {
+            record((year.system, year.cohort, Some(year.year), idx), metric, *value);
         }
-        for returns in &run.finance.returns {
-            for (idx, (metric, value)) in returns.measures().into_iter().enumerate() {
-                // After every year of the same cohort: `None` sorts first, so key the
-                // returns by a year past any real one.
-                record((run.system, returns.cohort, Some(u32::MAX), idx), metric, value);
-            }
+    }
+    for returns in &results.returns {
+        for (idx, (metric, value)) in returns.measures().into_iter().enumerate() {
+            // After every year of the same cohort: `None` sorts first, so key the
+            // returns by a year past any real one.
+            record((returns.system, returns.cohort, Some(u32::MAX), idx), metric, value);
         }
     }
     values
@@ -408,12 +490,17 @@ fn remove_abandoned_staging(dir: &Path) {
 }
 
 fn write_staged(staging: &Path, tables: &mut [(&str, DataFrame)], provenance: &Provenance) -> Result<Vec<PathBuf>, OutputError> {
-    let metadata = KeyValueMetadata::from_static(vec![
+    let mut pairs = vec![
         ("capsim.scenario".to_string(), provenance.scenario.clone()),
         ("capsim.scenario_hash".to_string(), provenance.scenario_hash.clone()),
         ("capsim.seed".to_string(), provenance.seed.to_string()),
         ("capsim.version".to_string(), provenance.capsim_version.clone()),
-    ]);
+        ("capsim.replications".to_string(), format!("{}..{}", provenance.replications.0, provenance.replications.1)),
+    ];
+    if let Some((shard, shards)) = provenance.shard {
+        pairs.push(("capsim.shard".to_string(), format!("{shard}/{shards}")));
+    }
+    let metadata = KeyValueMetadata::from_static(pairs);
     let mut staged = Vec::with_capacity(tables.len());
     for (stem, frame) in tables.iter_mut() {
         let path = staging.join(format!("{stem}.parquet"));
@@ -425,6 +512,155 @@ fn write_staged(staging: &Path, tables: &mut [(&str, DataFrame)], provenance: &P
         staged.push(path);
     }
     Ok(staged)
+}
+
+/// The raw tables a run or a shard writes, from which every other table is derived.
+pub const RAW_TABLES: [&str; 4] = ["runs", "weeks", "yields", "returns"];
+
+/// Reads the raw tables of one run or shard directory back into results, with the
+/// provenance recorded in them.
+///
+/// # Errors
+/// [`OutputError`] if a table is missing, unreadable, or not one capsim wrote.
+pub fn read_results(dir: &Path) -> Result<(Results, Provenance), OutputError> {
+    let malformed =
+        |table: &str, detail: String| OutputError::Malformed { path: dir.join(format!("{table}.parquet")).display().to_string(), detail };
+    let provenance = read_provenance(&dir.join("runs.parquet"))?;
+    let runs = read_table(&dir.join("runs.parquet"))?;
+    let weeks = read_table(&dir.join("weeks.parquet"))?;
+    let years = read_table(&dir.join("yields.parquet"))?;
+    let returns = read_table(&dir.join("returns.parquet"))?;
+    let results = Results {
+        runs: read_runs(&runs).map_err(|e| malformed("runs", e.to_string()))?,
+        weeks: read_weeks(&weeks).map_err(|e| malformed("weeks", e.to_string()))?,
+        years: read_years(&years).map_err(|e| malformed("yields", e.to_string()))?,
+        returns: read_returns(&returns).map_err(|e| malformed("returns", e.to_string()))?,
+    };
+    Ok((results, provenance))
+}
+
+/// The provenance in a table's key-value metadata.
+fn read_provenance(path: &Path) -> Result<Provenance, OutputError> {
+    let file = File::open(path).map_err(|source| OutputError::Io { action: "open", path: path.display().to_string(), source })?;
+    let mut reader = ParquetReader::new(file);
+    let table = || path.display().to_string();
+    let metadata = reader.get_metadata().map_err(|source| OutputError::Table { table: table(), source })?;
+    let pairs: Vec<(String, String)> =
+        metadata.key_value_metadata().iter().flatten().filter_map(|kv| kv.value.clone().map(|value| (kv.key.clone(), value))).collect();
+    let get = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+    let missing =
+        |key: &str| OutputError::Malformed { path: table(), detail: format!("no `{key}` in its metadata: not written by this capsim") };
+    let require = |key: &str| get(key).ok_or_else(|| missing(key));
+    let range = require("capsim.replications")?;
+    let replications = range
+        .split_once("..")
+        .and_then(|(from, to)| Some((from.parse().ok()?, to.parse().ok()?)))
+        .ok_or_else(|| missing("capsim.replications"))?;
+    let shard = match get("capsim.shard") {
+        None => None,
+        Some(text) => {
+            Some(text.split_once('/').and_then(|(k, n)| Some((k.parse().ok()?, n.parse().ok()?))).ok_or_else(|| missing("capsim.shard"))?)
+        }
+    };
+    Ok(Provenance {
+        scenario: require("capsim.scenario")?,
+        scenario_hash: require("capsim.scenario_hash")?,
+        seed: require("capsim.seed")?.parse().map_err(|_| missing("capsim.seed"))?,
+        capsim_version: require("capsim.version")?,
+        replications,
+        shard,
+    })
+}
+
+fn system_of(name: Option<&str>) -> PolarsResult<SystemKind> {
+    match name {
+        Some("centralized") => Ok(SystemKind::Centralized),
+        Some("distributed") => Ok(SystemKind::Distributed),
+        other => Err(PolarsError::ComputeError(format!("unknown system {other:?}").into())),
+    }
+}
+
+fn read_runs(frame: &DataFrame) -> PolarsResult<Vec<RunRow>> {
+    let replication = frame.column("replication")?.u64()?;
+    let system = frame.column("system")?.str()?;
+    let names = run_columns();
+    let columns: Vec<&Column> = names.iter().map(|name| frame.column(name)).collect::<PolarsResult<_>>()?;
+    let mut rows = Vec::with_capacity(frame.height());
+    for idx in 0..frame.height() {
+        let cells = columns
+            .iter()
+            .map(|column| match column.dtype() {
+                DataType::UInt64 => Ok(Cell::U64(column.u64()?.get(idx).unwrap_or(0))),
+                _ => Ok(Cell::F64(column.f64()?.get(idx).unwrap_or(f64::NAN))),
+            })
+            .collect::<PolarsResult<Vec<Cell>>>()?;
+        rows.push(RunRow { replication: replication.get(idx).unwrap_or(0), system: system_of(system.get(idx))?, cells });
+    }
+    Ok(rows)
+}
+
+fn read_weeks(frame: &DataFrame) -> PolarsResult<Vec<WeekRow>> {
+    let (replication, system) = (frame.column("replication")?.u64()?, frame.column("system")?.str()?);
+    let (week, installed) = (frame.column("week")?.u32()?, frame.column("installed_gpus")?.u32()?);
+    let (utilization, queue) = (frame.column("utilization")?.f64()?, frame.column("queue_length")?.f64()?);
+    let (price, lost) = (frame.column("price_usd_per_gpu_hour")?.f64()?, frame.column("lost_jobs")?.u64()?);
+    (0..frame.height())
+        .map(|i| {
+            Ok(WeekRow {
+                replication: replication.get(i).unwrap_or(0),
+                system: system_of(system.get(i))?,
+                week: Week {
+                    week: week.get(i).unwrap_or(0),
+                    installed_gpus: installed.get(i).unwrap_or(0),
+                    utilization: utilization.get(i).unwrap_or(f64::NAN),
+                    queue_length: queue.get(i).unwrap_or(f64::NAN),
+                    price_usd_per_gpu_hour: price.get(i).unwrap_or(f64::NAN),
+                    lost_jobs: lost.get(i).unwrap_or(0),
+                },
+            })
+        })
+        .collect()
+}
+
+fn read_years(frame: &DataFrame) -> PolarsResult<Vec<YearRecord>> {
+    let (replication, system) = (frame.column("replication")?.u64()?, frame.column("system")?.str()?);
+    let (cohort, year) = (frame.column("cohort")?.u32()?, frame.column("year")?.u32()?);
+    let names = year_columns();
+    let columns = names.iter().map(|name| frame.column(name)?.f64()).collect::<PolarsResult<Vec<_>>>()?;
+    (0..frame.height())
+        .map(|i| {
+            Ok(YearRecord {
+                replication: replication.get(i).unwrap_or(0),
+                system: system_of(system.get(i))?,
+                cohort: cohort.get(i),
+                year: year.get(i).unwrap_or(0),
+                values: columns.iter().map(|column| column.get(i)).collect(),
+            })
+        })
+        .collect()
+}
+
+fn read_returns(frame: &DataFrame) -> PolarsResult<Vec<ReturnRecord>> {
+    let (replication, system, cohort) =
+        (frame.column("replication")?.u64()?, frame.column("system")?.str()?, frame.column("cohort")?.u32()?);
+    let (npv, irr, irr_note) = (frame.column("npv_usd")?.f64()?, frame.column("irr")?.f64()?, frame.column("irr_note")?.str()?);
+    let beats = frame.column("beats_hurdle")?.bool()?;
+    let (payback, payback_note) = (frame.column("payback_years")?.f64()?, frame.column("payback_note")?.str()?);
+    (0..frame.height())
+        .map(|i| {
+            Ok(ReturnRecord {
+                replication: replication.get(i).unwrap_or(0),
+                system: system_of(system.get(i))?,
+                cohort: cohort.get(i),
+                npv_usd: npv.get(i).unwrap_or(f64::NAN),
+                irr: irr.get(i),
+                irr_note: irr_note.get(i).map(str::to_string),
+                beats_hurdle: beats.get(i),
+                payback_years: payback.get(i),
+                payback_note: payback_note.get(i).map(str::to_string),
+            })
+        })
+        .collect()
 }
 
 /// Reads a Parquet file back into a frame (tests, merges, comparisons).

@@ -149,7 +149,7 @@ impl Returns {
 }
 
 /// The statements of one system in one replication.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Statements {
     /// Year rows: the whole system (years 0…n), then each cohort, if asked for.
     pub years: Vec<YearRow>,

@@ -56,7 +56,7 @@ fn every_bundled_scenario_runs() {
         let output = capsim(temp.path(), &["run", path.to_str().expect("utf-8"), "--replications", "2", "--out", &name, "--quiet"]);
         assert!(output.status.success(), "{name}: {:?}", text(&output));
         let scenario = capsim::scenario::load(&path).expect("valid");
-        let mut tables = vec!["runs", "summary", "timeseries", "yields", "returns", "yields_summary"];
+        let mut tables = vec!["runs", "summary", "timeseries", "yields", "returns", "yields_summary", "weeks"];
         if scenario.systems().len() == 2 {
             tables.push("savings");
         }

@@ -216,16 +216,24 @@ fn killed_runs_never_leave_a_broken_file() {
             .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
             .collect();
         names.sort();
-        let expected_names =
-            ["returns.parquet", "runs.parquet", "summary.parquet", "timeseries.parquet", "yields.parquet", "yields_summary.parquet"];
+        let expected_names = [
+            "returns.parquet",
+            "runs.parquet",
+            "summary.parquet",
+            "timeseries.parquet",
+            "weeks.parquet",
+            "yields.parquet",
+            "yields_summary.parquet",
+        ];
         assert_eq!(names, expected_names, "after a kill at {delay_ms} ms");
         for name in &names {
             let table = capsim::output::read_table(&temp.path().join("out").join(name))
                 .unwrap_or_else(|e| panic!("{name} after a kill at {delay_ms} ms: {e}"));
             // 2 replications × 1 system; 46 metrics × 1 system; 1 week × 5 metrics;
-            // 2 replications × years 0 and 1; 2 replications; 2 years × 22 columns + 3 returns.
+            // 2 replications × years 0 and 1; 2 replications; 2 years × 22 columns + 3 returns;
+            // 2 replications × 1 week.
             let expected_rows = match name.as_str() {
-                "runs.parquet" | "returns.parquet" => 2,
+                "runs.parquet" | "returns.parquet" | "weeks.parquet" => 2,
                 "summary.parquet" => 46,
                 "timeseries.parquet" => 5,
                 "yields.parquet" => 4,

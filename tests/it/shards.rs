@@ -1,0 +1,94 @@
+//! Sharded runs: any split of a run's replications, merged, gives exactly the tables one
+//! run writes; extending a run later does too; a merge refuses incomplete or mixed inputs.
+
+use std::path::Path;
+
+use crate::{capsim, text};
+
+/// Both systems, prices, failures, part-time operators, entry and exit: every table and
+/// every column has something in it.
+const SCENARIO: &str = "name: shards\nsimulation: {horizon_hours: 700, warmup_hours: 50, replications: 6, seed: 31}\n\
+demand:\n  segments:\n    - name: jobs\n      arrivals_per_hour: 20\n      gpus_per_job: {1: 0.8, 2: 0.2}\n      duration_hours: {exponential: {mean: 1.5}}\n      patience_hours: 3\n\
+centralized:\n  gpus: 32\n  pricing: {usd_per_gpu_hour: 4.0}\n  costs: {capex_usd_per_gpu: 30000}\n\
+distributed:\n  pricing: {usd_per_gpu_hour: 2.0}\n  operators:\n    - {count: 4, gpus: 8, mtbf_hours: 2000, availability: 0.7, availability_cycle_hours: 24}\n\
+\x20 entry: {hurdle_yield: 0.05, onboarding_weeks: 1, template: {gpus: 8}}\n\
+\x20 exit: {below_yield: 0.0, after_reviews: 2}\n";
+
+const TABLES: [&str; 8] = ["runs", "summary", "timeseries", "savings", "yields", "returns", "yields_summary", "weeks"];
+
+fn ok(dir: &Path, args: &[&str]) {
+    let output = capsim(dir, args);
+    assert!(output.status.success(), "capsim {args:?}: {:?}", text(&output));
+}
+
+fn same_tables(a: &Path, b: &Path) {
+    for table in TABLES {
+        let name = format!("{table}.parquet");
+        let (left, right) = (std::fs::read(a.join(&name)).expect("left"), std::fs::read(b.join(&name)).expect("right"));
+        assert!(left == right, "{name} differs between {} and {}", a.display(), b.display());
+    }
+}
+
+#[test]
+fn shards_merged_give_the_bytes_of_one_run() {
+    let temp = crate::TempDir::create();
+    let dir = temp.path();
+    std::fs::write(dir.join("s.yaml"), SCENARIO).expect("write scenario");
+    ok(dir, &["run", "s.yaml", "--out", "one", "--quiet"]);
+    // 6 replications in 4 shards: blocks of 1, 2, 1 and 2.
+    for shard in ["0/4", "1/4", "2/4", "3/4"] {
+        ok(dir, &["run", "s.yaml", "--out", "sharded", "--shard", shard, "--quiet", "--threads", "1"]);
+    }
+    let shard_runs = capsim::output::read_table(&dir.join("sharded/shard=1/runs.parquet")).expect("shard table");
+    assert_eq!(shard_runs.height(), 2 * 2, "shard 1 holds replications 1 and 2 of both systems");
+    assert!(!dir.join("sharded/shard=0/summary.parquet").exists(), "shards write raw tables only");
+    ok(dir, &["merge", "sharded", "--out", "merged", "--quiet"]);
+    same_tables(&dir.join("one"), &dir.join("merged"));
+
+    // The index may come from the array job's environment.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_capsim"))
+        .args(["run", "s.yaml", "--out", "from-env", "--shard", "2", "--quiet"])
+        .env("SLURM_ARRAY_TASK_ID", "1")
+        .current_dir(dir)
+        .output()
+        .expect("runs");
+    assert!(output.status.success(), "{:?}", text(&output));
+    let from_env = std::fs::read(dir.join("from-env/shard=1/runs.parquet")).expect("shard 1 of 2");
+    let direct = capsim(dir, &["run", "s.yaml", "--out", "direct", "--shard", "1/2", "--quiet"]);
+    assert!(direct.status.success());
+    assert_eq!(from_env, std::fs::read(dir.join("direct/shard=1/runs.parquet")).expect("direct"));
+
+    // A run extended later by replications 3..6 merges into the same tables too.
+    ok(dir, &["run", "s.yaml", "--replications", "3", "--out", "first", "--quiet"]);
+    ok(dir, &["run", "s.yaml", "--replications", "3", "--replications-from", "3", "--out", "later", "--quiet"]);
+    ok(dir, &["merge", "first", "later", "--out", "extended", "--quiet"]);
+    same_tables(&dir.join("one"), &dir.join("extended"));
+}
+
+#[test]
+fn merge_refuses_missing_doubled_or_foreign_inputs() {
+    let temp = crate::TempDir::create();
+    let dir = temp.path();
+    std::fs::write(dir.join("s.yaml"), SCENARIO).expect("write scenario");
+    for shard in ["0/3", "2/3"] {
+        ok(dir, &["run", "s.yaml", "--out", "gappy", "--shard", shard, "--quiet"]);
+    }
+    let refused = |args: &[&str], phrase: &str| {
+        let output = capsim(dir, args);
+        let (_, stderr) = text(&output);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(phrase), "{args:?}: expected {phrase:?} in {stderr}");
+        assert!(!dir.join("never").exists(), "nothing written");
+    };
+    refused(&["merge", "gappy", "--out", "never"], "shard 1 of 3 (replications 0..6) is missing");
+    ok(dir, &["run", "s.yaml", "--replications", "2", "--out", "a", "--quiet"]);
+    refused(&["merge", "a", "a", "--out", "never"], "in more than one input");
+    ok(dir, &["run", "s.yaml", "--replications", "2", "--replications-from", "3", "--out", "c", "--quiet"]);
+    refused(&["merge", "a", "c", "--out", "never"], "missing 2");
+    ok(dir, &["run", "s.yaml", "--replications", "2", "--replications-from", "2", "--seed", "5", "--out", "other-seed", "--quiet"]);
+    refused(&["merge", "a", "other-seed", "--out", "never"], "seed");
+    refused(&["merge", "s.yaml", "--out", "never"], "cannot read");
+    refused(&["run", "s.yaml", "--shard", "7/7", "--out", "never"], "does not exist");
+    // 6 replications in 7 blocks: the first is empty.
+    refused(&["run", "s.yaml", "--shard", "0/7", "--out", "never"], "has no replications");
+}
