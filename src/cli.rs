@@ -69,6 +69,15 @@ struct RunArgs {
     /// `auto` also takes N from SLURM_ARRAY_TASK_COUNT. Combine with `capsim merge OUT`.
     #[arg(long, value_name = "K/N")]
     shard: Option<String>,
+    /// Keep adding replications, in batches, until the 95% CI half-width of METRIC is at
+    /// most HALFWIDTH (or --max-replications is reached). METRIC is a paired metric such
+    /// as `savings_fraction`, or `SYSTEM.METRIC` such as `centralized.utilization`; a bare
+    /// per-system metric must meet the target for every system.
+    #[arg(long, value_name = "METRIC=HALFWIDTH")]
+    target_ci: Option<String>,
+    /// Upper bound on replications for --target-ci.
+    #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
+    max_replications: u32,
     #[command(flatten)]
     size: SizeArgs,
 }
@@ -209,6 +218,15 @@ fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
         }
     };
     let part = shard.map_or(all.clone(), |(k, n)| montecarlo::shard_range(all.clone(), k, n));
+    let target = match &args.target_ci {
+        None => None,
+        Some(_) if shard.is_some() => {
+            return Err(Failure::Input(
+                "capsim: error: --target-ci decides how many replications to run, so it cannot be split into --shard pieces\n   = hint: run --target-ci on one machine, or give --replications to the shards\n".to_string(),
+            ));
+        }
+        Some(spec) => Some(parse_target(spec, &scenario).map_err(|e| Failure::Input(format!("capsim: error: --target-ci {spec}: {e}\n")))?),
+    };
     if part.is_empty() {
         let (k, n) = shard.unwrap_or((0, 1));
         return Err(Failure::Input(format!(
@@ -245,7 +263,15 @@ fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
     // Wall-clock time is measured here, in the shell, and never enters results.
     #[allow(clippy::disallowed_methods)]
     let started = Instant::now();
-    let rows = montecarlo::run_range(&scenario, part, args.threads.map(usize::from)).map_err(|e| Failure::Other(e.to_string()))?;
+    let threads_wanted = args.threads.map(usize::from);
+    let (rows, all) = match &target {
+        None => (montecarlo::run_range(&scenario, part, threads_wanted).map_err(|e| Failure::Other(e.to_string()))?, all),
+        Some(target) => {
+            let cap = all.start.saturating_add(u64::from(args.max_replications.max(scenario.simulation.replications)));
+            let (rows, end) = run_to_target(&scenario, all.clone(), cap, target, threads_wanted, args.quiet)?;
+            (rows, all.start..end)
+        }
+    };
     let elapsed = started.elapsed().as_secs_f64();
     let provenance = Provenance {
         scenario: scenario.name.clone(),
@@ -279,6 +305,90 @@ fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
         print_ok(print_run_report(&report, &written))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A confidence-interval target: the metric's systems (or the paired comparison) and
+/// the half-width wanted.
+struct Target {
+    /// `summary.parquet` system labels that must meet it.
+    systems: Vec<&'static str>,
+    metric: &'static str,
+    half_width: f64,
+}
+
+fn parse_target(spec: &str, scenario: &Scenario) -> Result<Target, String> {
+    let (name, width) = spec.split_once('=').ok_or("expected METRIC=HALFWIDTH, e.g. savings_fraction=0.005")?;
+    let half_width: f64 =
+        width.trim().parse().ok().filter(|w: &f64| w.is_finite() && *w > 0.0).ok_or("the half-width must be a number > 0")?;
+    let (system, metric) = name.trim().split_once('.').map_or((None, name.trim()), |(s, m)| (Some(s), m));
+    let paired = crate::metrics::Savings::pair(0, [0.0; 4], [0.0; 4]).columns().map(|(n, _)| n);
+    let runs = crate::results::run_columns();
+    let present: Vec<&'static str> = scenario.systems().iter().map(|(kind, _)| kind.as_str()).collect();
+    if let Some(metric) = paired.iter().find(|m| **m == metric) {
+        if system.is_some() || present.len() < 2 {
+            return Err(format!("{metric} compares the two systems: give it bare, for a scenario with both"));
+        }
+        return Ok(Target { systems: vec![output::PAIRED], metric, half_width });
+    }
+    let Some(metric) = runs.iter().find(|m| **m == metric) else {
+        let known: Vec<String> = paired.iter().chain(runs.iter()).map(|k| (*k).to_string()).collect();
+        let hint =
+            crate::scenario::diagnostic::closest(metric, &known).map_or_else(String::new, |best| format!(" (did you mean `{best}`?)"));
+        return Err(format!(
+            "unknown metric `{metric}`{hint}; any summary.parquet metric works, e.g. savings_fraction or centralized.utilization"
+        ));
+    };
+    let systems = match system {
+        None => present,
+        Some(system) => vec![present.into_iter().find(|s| *s == system).ok_or_else(|| format!("no system `{system}` in this scenario"))?],
+    };
+    Ok(Target { systems, metric, half_width })
+}
+
+/// Runs replications in deterministic batches until `target` is met or `cap` replications
+/// have run; the batches depend only on the results so far, so any thread count gives
+/// the same replications.
+fn run_to_target(
+    scenario: &Scenario,
+    first: std::ops::Range<u64>,
+    cap: u64,
+    target: &Target,
+    threads: Option<usize>,
+    quiet: bool,
+) -> Result<(Vec<crate::metrics::RunMetrics>, u64), Failure> {
+    let start = first.start;
+    let mut end = first.end;
+    let mut rows = montecarlo::run_range(scenario, first, threads).map_err(|e| Failure::Other(e.to_string()))?;
+    loop {
+        let results = Results::from_rows(&rows, scenario.finance.hurdle_rate);
+        let summary = output::summary_rows(&results, &results.savings());
+        let widths = summary.iter().filter(|row| row.metric == target.metric && target.systems.contains(&row.system));
+        let widest = widths
+            .map(|row| (row.stats.ci95_high - row.stats.ci95_low) / 2.0)
+            .fold(0.0_f64, |a, w| if w.is_nan() { f64::INFINITY } else { a.max(w) });
+        let done = end - start;
+        if widest <= target.half_width || end >= cap {
+            if !quiet {
+                let verdict = if widest <= target.half_width { "met" } else { "NOT met (--max-replications reached)" };
+                eprintln!(
+                    "capsim: target {} ≤ {} {verdict}: half-width {} after {done} replications",
+                    target.metric,
+                    target.half_width,
+                    number(widest)
+                );
+            }
+            return Ok((rows, end));
+        }
+        // Enough for the target if the spread stays as it is, 10% over; at least one more.
+        let needed = (done as f64 * (widest / target.half_width).powi(2) * 1.1).ceil();
+        let next = if needed.is_finite() { (start + needed as u64).max(end + 1) } else { end + done };
+        let next = next.min(cap);
+        if !quiet {
+            eprintln!("capsim: {} half-width {} after {done} replications; running {} more", target.metric, number(widest), next - end);
+        }
+        rows.extend(montecarlo::run_range(scenario, end..next, threads).map_err(|e| Failure::Other(e.to_string()))?);
+        end = next;
+    }
 }
 
 fn merge(args: &MergeArgs) -> Result<ExitCode, Failure> {

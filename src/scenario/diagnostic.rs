@@ -147,8 +147,9 @@ fn expected_names(expected: &str) -> Vec<String> {
         .collect()
 }
 
-/// The candidate within a small edit distance, if any.
-fn closest(word: &str, candidates: &[String]) -> Option<String> {
+/// The candidate a mistyped word most likely meant: the nearest by edit distance, or the
+/// one it is a whole `_`-separated part of; `None` if none is close.
+pub fn closest(word: &str, candidates: &[String]) -> Option<String> {
     let limit = (word.chars().count() / 3).max(2);
     let near = candidates
         .iter()

@@ -92,3 +92,36 @@ fn merge_refuses_missing_doubled_or_foreign_inputs() {
     // 6 replications in 7 blocks: the first is empty.
     refused(&["run", "s.yaml", "--shard", "0/7", "--out", "never"], "has no replications");
 }
+
+/// `--target-ci` adds replications until the half-width is met: the same replications
+/// whatever the thread count, the interval as asked, and the tables those of a plain run
+/// of that many replications.
+#[test]
+fn target_ci_runs_until_the_interval_is_narrow_enough() {
+    let temp = crate::TempDir::create();
+    let dir = temp.path();
+    std::fs::write(dir.join("s.yaml"), SCENARIO).expect("write scenario");
+    let target = ["--target-ci", "centralized.utilization=0.001", "--replications", "3", "--quiet"];
+    ok(dir, &[&["run", "s.yaml", "--out", "t1", "--threads", "1"], &target[..]].concat());
+    ok(dir, &[&["run", "s.yaml", "--out", "t2", "--threads", "2"], &target[..]].concat());
+    same_tables(&dir.join("t1"), &dir.join("t2"));
+    let summary = capsim::output::read_table(&dir.join("t1/summary.parquet")).expect("summary");
+    let (system, metric) =
+        (summary.column("system").expect("system").str().expect("str"), summary.column("metric").expect("m").str().expect("str"));
+    let row = (0..summary.height()).find(|&i| system.get(i) == Some("centralized") && metric.get(i) == Some("utilization")).expect("row");
+    let column = |name: &str| summary.column(name).expect("column").f64().expect("f64").get(row).expect("value");
+    let half_width = (column("ci95_high") - column("ci95_low")) / 2.0;
+    let n = summary.column("n").expect("n").u64().expect("u64").get(row).expect("n");
+    assert!(half_width <= 0.001, "half-width {half_width} after {n} replications");
+    assert!(n > 3, "3 replications were not enough ({n} run)");
+    // The same tables as a plain run of that many replications.
+    ok(dir, &["run", "s.yaml", "--out", "plain", "--replications", &n.to_string(), "--quiet"]);
+    same_tables(&dir.join("t1"), &dir.join("plain"));
+    // A cap stops it, and says so.
+    let capped = capsim(
+        dir,
+        &["run", "s.yaml", "--out", "capped", "--target-ci", "savings_fraction=0.000001", "--replications", "2", "--max-replications", "4"],
+    );
+    let (_, stderr) = text(&capped);
+    assert!(capped.status.success() && stderr.contains("NOT met") && stderr.contains("after 4 replications"), "{stderr}");
+}
