@@ -543,11 +543,23 @@ fn print_run_report(report: &Report, written: &[PathBuf]) -> io::Result<()> {
         writeln!(out, "\ndistributed vs centralized, paired on the same jobs      mean   95% CI of the mean")?;
         for row in paired {
             let s = &row.stats;
+            if output::CRN_VARIANCE_REDUCTION.contains(&row.metric) {
+                continue;
+            }
             if s.n == 0 {
                 writeln!(out, "  {:<32} {:>12}   (give both systems a `pricing:` section)", row.metric, "n/a")?;
                 continue;
             }
             writeln!(out, "  {:<32} {:>12}   [{}, {}]", row.metric, number(s.mean), number(s.ci95_low), number(s.ci95_high))?;
+        }
+        let factors: Vec<String> = report
+            .summary
+            .iter()
+            .filter(|row| output::CRN_VARIANCE_REDUCTION.contains(&row.metric) && row.stats.mean.is_finite())
+            .map(|row| format!("{} {:.1}×", row.metric.trim_end_matches("_crn_variance_reduction"), row.stats.mean))
+            .collect();
+        if !factors.is_empty() {
+            writeln!(out, "  variance cut by pairing on the same jobs (vs independent streams): {}", factors.join(", "))?;
         }
     }
     if let Some((events, elapsed, threads)) = &report.speed {

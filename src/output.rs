@@ -174,9 +174,25 @@ pub fn summary_rows(results: &Results, savings: &[Savings]) -> Vec<SummaryRow> {
             let values: Vec<f64> = savings.iter().map(|row| row.columns()[idx].1).filter(|v| !v.is_nan()).collect();
             out.push(SummaryRow { system: PAIRED, metric, stats: summarise(&values) });
         }
+        // One number each, not a distribution: only `mean` (the factor) and `n` (pairs) are set.
+        let nan = f64::NAN;
+        for (metric, factor) in CRN_VARIANCE_REDUCTION.into_iter().zip(results.crn_variance_reduction()) {
+            let n = savings.len() as u64;
+            let stats = crate::metrics::Summary { mean: factor, std: nan, ci95_low: nan, ci95_high: nan, p05: nan, p50: nan, p95: nan, n };
+            out.push(SummaryRow { system: PAIRED, metric, stats });
+        }
     }
     out
 }
+
+/// The `summary.parquet` metrics holding how many times common random numbers reduce
+/// the variance of each paired metric (see [`Results::crn_variance_reduction`]).
+pub const CRN_VARIANCE_REDUCTION: [&str; 4] = [
+    "savings_fraction_crn_variance_reduction",
+    "utilization_difference_crn_variance_reduction",
+    "p95_wait_hours_difference_crn_variance_reduction",
+    "lost_demand_fraction_difference_crn_variance_reduction",
+];
 
 /// `savings.parquet`: one row per replication, the paired comparison.
 ///

@@ -167,8 +167,30 @@ impl Results {
         systems
     }
 
-    /// The paired comparison of every replication that has both systems.
-    pub fn savings(&self) -> Vec<Savings> {
+    /// How much common random numbers shrink the variance of each paired metric
+    /// ([`Savings::columns`] order): its variance over replications when the two
+    /// systems' rows come from *different* replications (centralized k with distributed
+    /// k + 1, cyclically: independent streams, no extra simulation) divided by its
+    /// variance when paired on the same jobs. NaN with fewer than 3 pairs or no spread.
+    pub fn crn_variance_reduction(&self) -> [f64; 4] {
+        let (centralized, distributed): (Vec<[f64; 4]>, Vec<[f64; 4]>) = self.paired_values().into_iter().map(|(_, c, d)| (c, d)).unzip();
+        let n = centralized.len();
+        let of = |pairs: &dyn Fn(usize) -> Savings| -> Vec<[f64; 4]> { (0..n).map(|k| pairs(k).columns().map(|(_, v)| v)).collect() };
+        let paired = of(&|k| Savings::pair(0, centralized[k], distributed[k]));
+        let crossed = of(&|k| Savings::pair(0, centralized[k], distributed[(k + 1) % n]));
+        let variance = |rows: &[[f64; 4]], idx: usize| {
+            let values: Vec<f64> = rows.iter().map(|row| row[idx]).filter(|v| !v.is_nan()).collect();
+            if values.len() < 3 { f64::NAN } else { crate::metrics::summarise(&values).std.powi(2) }
+        };
+        std::array::from_fn(|idx| {
+            let (same, independent) = (variance(&paired, idx), variance(&crossed, idx));
+            if same > 0.0 { independent / same } else { f64::NAN }
+        })
+    }
+
+    /// Each replication with both systems: (replication, centralized, distributed) values
+    /// of [spend per GPU-hour, utilization, p95 wait, lost-demand share].
+    fn paired_values(&self) -> Vec<(u64, [f64; 4], [f64; 4])> {
         let names = run_columns();
         let at = |name: &str| names.iter().position(|n| *n == name).unwrap_or(usize::MAX);
         let idx = [at("spend_usd_per_gpu_hour"), at("utilization"), at("p95_wait_hours"), at("lost_demand_fraction")];
@@ -181,7 +203,12 @@ impl Results {
                     && pair[1].system == SystemKind::Distributed
                     && pair[0].replication == pair[1].replication
             })
-            .map(|pair| Savings::pair(pair[0].replication, values(&pair[0]), values(&pair[1])))
+            .map(|pair| (pair[0].replication, values(&pair[0]), values(&pair[1])))
             .collect()
+    }
+
+    /// The paired comparison of every replication that has both systems.
+    pub fn savings(&self) -> Vec<Savings> {
+        self.paired_values().into_iter().map(|(replication, c, d)| Savings::pair(replication, c, d)).collect()
     }
 }

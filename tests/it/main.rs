@@ -11,7 +11,7 @@ mod invalid_input;
 mod mutations;
 mod parquet;
 mod properties;
-mod shards;
+mod scale;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
