@@ -264,14 +264,19 @@ fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
     #[allow(clippy::disallowed_methods)]
     let started = Instant::now();
     let threads_wanted = args.threads.map(usize::from);
+    let progress = Progress::new(part.end - part.start, args.quiet);
     let (rows, all) = match &target {
-        None => (montecarlo::run_range(&scenario, part, threads_wanted).map_err(|e| Failure::Other(e.to_string()))?, all),
+        None => {
+            let rows = montecarlo::run_range_reporting(&scenario, part, threads_wanted, &|events| progress.finished(events));
+            (rows.map_err(|e| Failure::Other(e.to_string()))?, all)
+        }
         Some(target) => {
             let cap = all.start.saturating_add(u64::from(args.max_replications.max(scenario.simulation.replications)));
-            let (rows, end) = run_to_target(&scenario, all.clone(), cap, target, threads_wanted, args.quiet)?;
+            let (rows, end) = run_to_target(&scenario, all.clone(), cap, target, threads_wanted, &progress)?;
             (rows, all.start..end)
         }
     };
+    progress.done();
     let elapsed = started.elapsed().as_secs_f64();
     let provenance = Provenance {
         scenario: scenario.name.clone(),
@@ -305,6 +310,61 @@ fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
         print_ok(print_run_report(&report, &written))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Progress on stderr: replications done, events per second and time left. Drawn only
+/// on a terminal and without --quiet; the shell's business, never the results'.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    quiet: bool,
+    events: std::sync::atomic::AtomicU64,
+}
+
+impl Progress {
+    fn new(replications: u64, quiet: bool) -> Progress {
+        use std::io::IsTerminal;
+        let shown = !quiet && io::stderr().is_terminal();
+        let bar = shown.then(|| {
+            let bar = indicatif::ProgressBar::new(replications);
+            let style = indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} replications · {msg} · {elapsed} elapsed, ~{eta} left")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+            bar.set_style(style);
+            bar
+        });
+        Progress { bar, quiet, events: std::sync::atomic::AtomicU64::new(0) }
+    }
+
+    /// One replication ended after `events` events.
+    fn finished(&self, events: u64) {
+        if let Some(bar) = &self.bar {
+            let total = self.events.fetch_add(events, std::sync::atomic::Ordering::Relaxed) + events;
+            bar.inc(1);
+            let seconds = bar.elapsed().as_secs_f64().max(1e-9);
+            bar.set_message(format!("{:.1} M events/s", total as f64 / seconds / 1e6));
+        }
+    }
+
+    /// More replications were added to the run.
+    fn grow(&self, more: u64) {
+        if let Some(bar) = &self.bar {
+            bar.inc_length(more);
+        }
+    }
+
+    /// A message that must not be overwritten by the bar.
+    fn println(&self, line: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(line),
+            None if !self.quiet => eprintln!("{line}"),
+            None => {}
+        }
+    }
+
+    fn done(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 /// A confidence-interval target: the metric's systems (or the paired comparison) and
@@ -354,11 +414,15 @@ fn run_to_target(
     cap: u64,
     target: &Target,
     threads: Option<usize>,
-    quiet: bool,
+    progress: &Progress,
 ) -> Result<(Vec<crate::metrics::RunMetrics>, u64), Failure> {
+    let quiet = progress.quiet;
     let start = first.start;
     let mut end = first.end;
-    let mut rows = montecarlo::run_range(scenario, first, threads).map_err(|e| Failure::Other(e.to_string()))?;
+    let run = |range: std::ops::Range<u64>| {
+        montecarlo::run_range_reporting(scenario, range, threads, &|events| progress.finished(events)).map_err(|e| Failure::Other(e.to_string()))
+    };
+    let mut rows = run(first)?;
     loop {
         let results = Results::from_rows(&rows, scenario.finance.hurdle_rate);
         let summary = output::summary_rows(&results, &results.savings());
@@ -383,10 +447,9 @@ fn run_to_target(
         let needed = (done as f64 * (widest / target.half_width).powi(2) * 1.1).ceil();
         let next = if needed.is_finite() { (start + needed as u64).max(end + 1) } else { end + done };
         let next = next.min(cap);
-        if !quiet {
-            eprintln!("capsim: {} half-width {} after {done} replications; running {} more", target.metric, number(widest), next - end);
-        }
-        rows.extend(montecarlo::run_range(scenario, end..next, threads).map_err(|e| Failure::Other(e.to_string()))?);
+        progress.println(&format!("capsim: {} half-width {} after {done} replications; running {} more", target.metric, number(widest), next - end));
+        progress.grow(next - end);
+        rows.extend(run(end..next)?);
         end = next;
     }
 }

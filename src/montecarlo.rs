@@ -174,12 +174,37 @@ pub fn shard_range(replications: Range<u64>, shard: u32, shards: u32) -> Range<u
 /// # Errors
 /// As [`run`].
 pub fn run_range(scenario: &Scenario, replications: Range<u64>, threads: Option<usize>) -> Result<Vec<RunMetrics>, SimError> {
+    run_range_reporting(scenario, replications, threads, &|_| {})
+}
+
+/// [`run_range`], calling `finished(events)` as each replication ends (in whatever order
+/// threads finish them: for progress displays only, never for results).
+///
+/// # Errors
+/// As [`run`].
+pub fn run_range_reporting(
+    scenario: &Scenario,
+    replications: Range<u64>,
+    threads: Option<usize>,
+    finished: &(dyn Fn(u64) + Sync),
+) -> Result<Vec<RunMetrics>, SimError> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.unwrap_or(0))
         .build()
         .map_err(|e| SimError::Threads { threads: threads.unwrap_or(0), reason: e.to_string() })?;
     let per_replication: Vec<Result<Vec<RunMetrics>, SimError>> =
-        pool.install(|| replications.into_par_iter().map(|replication| run_replication(scenario, replication)).collect());
+        pool.install(|| {
+            replications
+                .into_par_iter()
+                .map(|replication| {
+                    let rows = run_replication(scenario, replication);
+                    if let Ok(rows) = &rows {
+                        finished(rows.iter().map(|row| row.events).sum());
+                    }
+                    rows
+                })
+                .collect()
+        });
     let mut rows = Vec::new();
     for result in per_replication {
         rows.extend(result?);
