@@ -138,6 +138,10 @@ struct BenchArgs {
     /// Simulated hours per replication.
     #[arg(long, default_value_t = 20_000.0)]
     horizon_hours: f64,
+    /// Instead, time this scenario on 1 thread and on every core, and report the speed-up
+    /// (and that both gave identical results).
+    #[arg(long)]
+    scaling: Option<PathBuf>,
 }
 
 /// Failures, classified by exit code.
@@ -701,6 +705,38 @@ fn usd(value: f64) -> String {
     format!("{sign}${:.2}{unit}", scaled.abs())
 }
 
+/// Times a scenario on 1 thread and on every core: the scaling the replications get.
+fn bench_scaling(path: &Path) -> Result<ExitCode, Failure> {
+    let scenario = load(path)?;
+    let cores = rayon::current_num_threads().max(2);
+    let mut out = io::stdout().lock();
+    let mut timed = Vec::new();
+    for threads in [1, cores] {
+        #[allow(clippy::disallowed_methods)]
+        let started = Instant::now();
+        let rows = montecarlo::run(&scenario, Some(threads)).map_err(|e| Failure::Other(e.to_string()))?;
+        let seconds = started.elapsed().as_secs_f64();
+        let events: u64 = rows.iter().map(|r| r.events).sum();
+        print_ok(writeln!(
+            out,
+            "{} on {threads} thread{}: {:.1} M events in {seconds:.2} s = {:.2} M events/s",
+            scenario.name,
+            if threads == 1 { "" } else { "s" },
+            events as f64 / 1e6,
+            events as f64 / seconds / 1e6
+        ))?;
+        timed.push((rows, seconds));
+    }
+    let identical = timed[0].0 == timed[1].0;
+    print_ok(writeln!(
+        out,
+        "speed-up {:.2}× on {cores} threads (ideal {cores}×); results {}",
+        timed[0].1 / timed[1].1,
+        if identical { "identical" } else { "DIFFER" }
+    ))?;
+    Ok(if identical { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
 /// A number for the terminal: whole counts without decimals, small values in
 /// scientific notation so that 0.00004 does not print as 0.0000.
 fn number(value: f64) -> String {
@@ -800,6 +836,9 @@ fn run_verify(args: &VerifyArgs) -> Result<ExitCode, Failure> {
 /// The M/M/64 example from the README (λ = 57.6/h, exponential 1 h jobs, exponential
 /// patience with mean 2 h), one system, one thread.
 fn bench(args: &BenchArgs) -> Result<ExitCode, Failure> {
+    if let Some(path) = &args.scaling {
+        return bench_scaling(path);
+    }
     if !(args.horizon_hours.is_finite() && args.horizon_hours > 500.0) {
         return Err(Failure::Input("capsim: error: --horizon-hours must be a number greater than 500\n".to_string()));
     }
