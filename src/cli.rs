@@ -330,8 +330,9 @@ impl Progress {
         let shown = !quiet && io::stderr().is_terminal();
         let bar = shown.then(|| {
             let bar = indicatif::ProgressBar::new(replications);
-            let style = indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} replications · {msg} · {elapsed} elapsed, ~{eta} left")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+            let style =
+                indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} replications · {msg} · {elapsed} elapsed, ~{eta} left")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
             bar.set_style(style);
             bar
         });
@@ -424,7 +425,8 @@ fn run_to_target(
     let start = first.start;
     let mut end = first.end;
     let run = |range: std::ops::Range<u64>| {
-        montecarlo::run_range_reporting(scenario, range, threads, &|events| progress.finished(events)).map_err(|e| Failure::Other(e.to_string()))
+        montecarlo::run_range_reporting(scenario, range, threads, &|events| progress.finished(events))
+            .map_err(|e| Failure::Other(e.to_string()))
     };
     let mut rows = run(first)?;
     loop {
@@ -451,7 +453,12 @@ fn run_to_target(
         let needed = (done as f64 * (widest / target.half_width).powi(2) * 1.1).ceil();
         let next = if needed.is_finite() { (start + needed as u64).max(end + 1) } else { end + done };
         let next = next.min(cap);
-        progress.println(&format!("capsim: {} half-width {} after {done} replications; running {} more", target.metric, number(widest), next - end));
+        progress.println(&format!(
+            "capsim: {} half-width {} after {done} replications; running {} more",
+            target.metric,
+            number(widest),
+            next - end
+        ));
         progress.grow(next - end);
         rows.extend(run(end..next)?);
         end = next;

@@ -192,19 +192,18 @@ pub fn run_range_reporting(
         .num_threads(threads.unwrap_or(0))
         .build()
         .map_err(|e| SimError::Threads { threads: threads.unwrap_or(0), reason: e.to_string() })?;
-    let per_replication: Vec<Result<Vec<RunMetrics>, SimError>> =
-        pool.install(|| {
-            replications
-                .into_par_iter()
-                .map(|replication| {
-                    let rows = run_replication(scenario, replication);
-                    if let Ok(rows) = &rows {
-                        finished(rows.iter().map(|row| row.events).sum());
-                    }
-                    rows
-                })
-                .collect()
-        });
+    let per_replication: Vec<Result<Vec<RunMetrics>, SimError>> = pool.install(|| {
+        replications
+            .into_par_iter()
+            .map(|replication| {
+                let rows = run_replication(scenario, replication);
+                if let Ok(rows) = &rows {
+                    finished(rows.iter().map(|row| row.events).sum());
+                }
+                rows
+            })
+            .collect()
+    });
     let mut rows = Vec::new();
     for result in per_replication {
         rows.extend(result?);
