@@ -275,7 +275,12 @@ fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
             (rows.map_err(|e| Failure::Other(e.to_string()))?, all)
         }
         Some(target) => {
-            let cap = all.start.saturating_add(u64::from(args.max_replications.max(scenario.simulation.replications)));
+            // Replications stop at --max-replications, and where the events expected would
+            // pass --max-events (unless --force): a narrow target must not run for a week.
+            let per_replication = estimate.events / (part.end - part.start).max(1) as f64;
+            let by_events = if args.size.force { u64::MAX } else { (args.size.max_events as f64 / per_replication.max(1.0)) as u64 };
+            let most = u64::from(args.max_replications).min(by_events).max(u64::from(scenario.simulation.replications));
+            let cap = all.start.saturating_add(most);
             let (rows, end) = run_to_target(&scenario, all.clone(), cap, target, threads_wanted, &progress)?;
             (rows, all.start..end)
         }
@@ -439,13 +444,17 @@ fn run_to_target(
         let done = end - start;
         if widest <= target.half_width || end >= cap {
             if !quiet {
-                let verdict = if widest <= target.half_width { "met" } else { "NOT met (--max-replications reached)" };
-                eprintln!(
+                let verdict = if widest <= target.half_width {
+                    "met"
+                } else {
+                    "NOT met (the cap from --max-replications or --max-events was reached)"
+                };
+                progress.println(&format!(
                     "capsim: target {} ≤ {} {verdict}: half-width {} after {done} replications",
                     target.metric,
                     target.half_width,
                     number(widest)
-                );
+                ));
             }
             return Ok((rows, end));
         }
