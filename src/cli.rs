@@ -12,12 +12,17 @@ use std::time::Instant;
 use clap::{Args, Parser, Subcommand};
 
 use crate::model::SystemKind;
-use crate::output::{self, Provenance, SummaryRow};
+use crate::output::{self, Provenance};
 use crate::results::Results;
 use crate::scenario::{self, Scenario, ScenarioError};
 use crate::{montecarlo, verify};
 
+mod report;
 mod shards;
+mod target;
+
+use report::{Report, print_run_report};
+use target::{Progress, parse_target, run_to_target};
 
 /// capsim: GPU capacity economics, centralized cloud versus distributed network.
 #[derive(Debug, Parser)]
@@ -321,159 +326,6 @@ fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Progress on stderr: replications done, events per second and time left. Drawn only
-/// on a terminal and without --quiet; the shell's business, never the results'.
-struct Progress {
-    bar: Option<indicatif::ProgressBar>,
-    quiet: bool,
-    events: std::sync::atomic::AtomicU64,
-}
-
-impl Progress {
-    fn new(replications: u64, quiet: bool) -> Progress {
-        use std::io::IsTerminal;
-        let shown = !quiet && io::stderr().is_terminal();
-        let bar = shown.then(|| {
-            let bar = indicatif::ProgressBar::new(replications);
-            let style =
-                indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} replications · {msg} · {elapsed} elapsed, ~{eta} left")
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
-            bar.set_style(style);
-            bar
-        });
-        Progress { bar, quiet, events: std::sync::atomic::AtomicU64::new(0) }
-    }
-
-    /// One replication ended after `events` events.
-    fn finished(&self, events: u64) {
-        if let Some(bar) = &self.bar {
-            let total = self.events.fetch_add(events, std::sync::atomic::Ordering::Relaxed) + events;
-            bar.inc(1);
-            let seconds = bar.elapsed().as_secs_f64().max(1e-9);
-            bar.set_message(format!("{:.1} M events/s", total as f64 / seconds / 1e6));
-        }
-    }
-
-    /// More replications were added to the run.
-    fn grow(&self, more: u64) {
-        if let Some(bar) = &self.bar {
-            bar.inc_length(more);
-        }
-    }
-
-    /// A message that must not be overwritten by the bar.
-    fn println(&self, line: &str) {
-        match &self.bar {
-            Some(bar) => bar.println(line),
-            None if !self.quiet => eprintln!("{line}"),
-            None => {}
-        }
-    }
-
-    fn done(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
-    }
-}
-
-/// A confidence-interval target: the metric's systems (or the paired comparison) and
-/// the half-width wanted.
-struct Target {
-    /// `summary.parquet` system labels that must meet it.
-    systems: Vec<&'static str>,
-    metric: &'static str,
-    half_width: f64,
-}
-
-fn parse_target(spec: &str, scenario: &Scenario) -> Result<Target, String> {
-    let (name, width) = spec.split_once('=').ok_or("expected METRIC=HALFWIDTH, e.g. savings_fraction=0.005")?;
-    let half_width: f64 =
-        width.trim().parse().ok().filter(|w: &f64| w.is_finite() && *w > 0.0).ok_or("the half-width must be a number > 0")?;
-    let (system, metric) = name.trim().split_once('.').map_or((None, name.trim()), |(s, m)| (Some(s), m));
-    let paired = crate::metrics::Savings::pair(0, [0.0; 4], [0.0; 4]).columns().map(|(n, _)| n);
-    let runs = crate::results::run_columns();
-    let present: Vec<&'static str> = scenario.systems().iter().map(|(kind, _)| kind.as_str()).collect();
-    if let Some(metric) = paired.iter().find(|m| **m == metric) {
-        if system.is_some() || present.len() < 2 {
-            return Err(format!("{metric} compares the two systems: give it bare, for a scenario with both"));
-        }
-        return Ok(Target { systems: vec![output::PAIRED], metric, half_width });
-    }
-    let Some(metric) = runs.iter().find(|m| **m == metric) else {
-        let known: Vec<String> = paired.iter().chain(runs.iter()).map(|k| (*k).to_string()).collect();
-        let hint =
-            crate::scenario::diagnostic::closest(metric, &known).map_or_else(String::new, |best| format!(" (did you mean `{best}`?)"));
-        return Err(format!(
-            "unknown metric `{metric}`{hint}; any summary.parquet metric works, e.g. savings_fraction or centralized.utilization"
-        ));
-    };
-    let systems = match system {
-        None => present,
-        Some(system) => vec![present.into_iter().find(|s| *s == system).ok_or_else(|| format!("no system `{system}` in this scenario"))?],
-    };
-    Ok(Target { systems, metric, half_width })
-}
-
-/// Runs replications in deterministic batches until `target` is met or `cap` replications
-/// have run; the batches depend only on the results so far, so any thread count gives
-/// the same replications.
-fn run_to_target(
-    scenario: &Scenario,
-    first: std::ops::Range<u64>,
-    cap: u64,
-    target: &Target,
-    threads: Option<usize>,
-    progress: &Progress,
-) -> Result<(Vec<crate::metrics::RunMetrics>, u64), Failure> {
-    let quiet = progress.quiet;
-    let start = first.start;
-    let mut end = first.end;
-    let run = |range: std::ops::Range<u64>| {
-        montecarlo::run_range_reporting(scenario, range, threads, &|events| progress.finished(events))
-            .map_err(|e| Failure::Other(e.to_string()))
-    };
-    let mut rows = run(first)?;
-    loop {
-        let results = Results::from_rows(&rows, scenario.finance.hurdle_rate);
-        let summary = output::summary_rows(&results, &results.savings());
-        let widths = summary.iter().filter(|row| row.metric == target.metric && target.systems.contains(&row.system));
-        let widest = widths
-            .map(|row| (row.stats.ci95_high - row.stats.ci95_low) / 2.0)
-            .fold(0.0_f64, |a, w| if w.is_nan() { f64::INFINITY } else { a.max(w) });
-        let done = end - start;
-        if widest <= target.half_width || end >= cap {
-            if !quiet {
-                let verdict = if widest <= target.half_width {
-                    "met"
-                } else {
-                    "NOT met (the cap from --max-replications or --max-events was reached)"
-                };
-                progress.println(&format!(
-                    "capsim: target {} ≤ {} {verdict}: half-width {} after {done} replications",
-                    target.metric,
-                    target.half_width,
-                    number(widest)
-                ));
-            }
-            return Ok((rows, end));
-        }
-        // Enough for the target if the spread stays as it is, 10% over; at least one more.
-        let needed = (done as f64 * (widest / target.half_width).powi(2) * 1.1).ceil();
-        let next = if needed.is_finite() { (start + needed as u64).max(end + 1) } else { end + done };
-        let next = next.min(cap);
-        progress.println(&format!(
-            "capsim: {} half-width {} after {done} replications; running {} more",
-            target.metric,
-            number(widest),
-            next - end
-        ));
-        progress.grow(next - end);
-        rows.extend(run(end..next)?);
-        end = next;
-    }
-}
-
 fn merge(args: &MergeArgs) -> Result<ExitCode, Failure> {
     let (results, provenance) = shards::gather(&args.inputs).map_err(|e| Failure::Input(format!("capsim: error: cannot merge: {e}\n")))?;
     if args.out.exists() && !args.out.is_dir() {
@@ -566,161 +418,6 @@ fn count(value: f64) -> String {
     }
 }
 
-/// What a finished run (or merge) shows in the terminal.
-struct Report<'a> {
-    /// The first line: scenario, replications, seed, window, hash.
-    title: String,
-    /// Each system, its GPUs at the start, and whether it has prices.
-    systems: Vec<(SystemKind, u64, bool)>,
-    /// For the NPV label; `None` when not known (a merge).
-    discount_rate: Option<f64>,
-    summary: &'a [SummaryRow],
-    yields: &'a [output::YieldSummaryRow],
-    /// Events simulated, wall time in seconds and threads (not for a merge).
-    speed: Option<(u64, f64, String)>,
-}
-
-impl<'a> Report<'a> {
-    fn of_run(scenario: &Scenario, provenance: &Provenance, tables: &'a output::RunTables) -> Report<'a> {
-        let sim = &scenario.simulation;
-        Report {
-            title: format!(
-                "{} · {} replications · seed {} · window [{}, {}) h · scenario hash {}",
-                scenario.name,
-                provenance.replications.1 - provenance.replications.0,
-                sim.seed,
-                sim.warmup_hours,
-                sim.horizon_hours,
-                provenance.scenario_hash
-            ),
-            systems: scenario
-                .systems()
-                .into_iter()
-                .map(|(system, spec)| (system, spec.initial_gpus(), spec.pricing.reference_usd_per_gpu_hour > 0.0))
-                .collect(),
-            discount_rate: Some(scenario.finance.discount_rate),
-            summary: &tables.summary,
-            yields: &tables.yields,
-            speed: None,
-        }
-    }
-}
-
-fn print_run_report(report: &Report, written: &[PathBuf]) -> io::Result<()> {
-    let mut out = io::stdout().lock();
-    writeln!(out, "{}", report.title)?;
-    for &(system, initial_gpus, priced) in &report.systems {
-        writeln!(out, "\n{system} ({initial_gpus} GPUs at the start)          mean   95% CI of the mean")?;
-        let shown =
-            |row: &&SummaryRow| row.system == system.as_str() && HEADLINE.contains(&row.metric) && (priced || !row.metric.contains("usd"));
-        for row in report.summary.iter().filter(shown) {
-            let s = &row.stats;
-            writeln!(out, "  {:<24} {:>12}   [{}, {}]", row.metric, number(s.mean), number(s.ci95_low), number(s.ci95_high))?;
-        }
-        if priced {
-            print_yields(&mut out, system, report.yields, report.discount_rate)?;
-        }
-    }
-    let paired: Vec<&SummaryRow> = report.summary.iter().filter(|row| row.system == output::PAIRED).collect();
-    if !paired.is_empty() {
-        writeln!(out, "\ndistributed vs centralized, paired on the same jobs      mean   95% CI of the mean")?;
-        for row in paired {
-            let s = &row.stats;
-            if output::CRN_VARIANCE_REDUCTION.contains(&row.metric) {
-                continue;
-            }
-            if s.n == 0 {
-                writeln!(out, "  {:<32} {:>12}   (give both systems a `pricing:` section)", row.metric, "n/a")?;
-                continue;
-            }
-            writeln!(out, "  {:<32} {:>12}   [{}, {}]", row.metric, number(s.mean), number(s.ci95_low), number(s.ci95_high))?;
-        }
-        let factors: Vec<String> = report
-            .summary
-            .iter()
-            .filter(|row| output::CRN_VARIANCE_REDUCTION.contains(&row.metric) && row.stats.mean.is_finite())
-            .map(|row| format!("{} {:.1}×", row.metric.trim_end_matches("_crn_variance_reduction"), row.stats.mean))
-            .collect();
-        if !factors.is_empty() {
-            writeln!(out, "  variance cut by pairing on the same jobs (vs independent streams): {}", factors.join(", "))?;
-        }
-    }
-    if let Some((events, elapsed, threads)) = &report.speed {
-        writeln!(
-            out,
-            "\n{:.1} M events in {elapsed:.2} s ({:.1} M events/s on {threads} threads)",
-            *events as f64 / 1e6,
-            *events as f64 / elapsed.max(1e-9) / 1e6
-        )?;
-    } else {
-        writeln!(out)?;
-    }
-    for path in written {
-        writeln!(out, "wrote {}", path.display())?;
-    }
-    Ok(())
-}
-
-/// The whole system's yield per year and its returns, as P50 [P5–P95] over replications.
-fn print_yields(
-    out: &mut impl Write,
-    system: SystemKind,
-    yields: &[output::YieldSummaryRow],
-    discount_rate: Option<f64>,
-) -> io::Result<()> {
-    let of = |metric: &str, year: Option<u32>| {
-        yields.iter().find(|row| row.system == system && row.cohort.is_none() && row.year == year && row.metric == metric)
-    };
-    let band = |row: &output::YieldSummaryRow, percent: bool| {
-        let s = &row.stats;
-        let show = |v: f64| if percent { format!("{:.1}%", 100.0 * v) } else { number(v) };
-        if s.n == 0 { "n/a".to_string() } else { format!("{} [{} – {}]", show(s.p50), show(s.p05), show(s.p95)) }
-    };
-    let years = yields.iter().filter(|row| row.system == system && row.cohort.is_none() && row.metric == "yield");
-    let mut line = String::new();
-    for row in years.filter(|row| row.year.is_some_and(|y| y > 0)) {
-        line.push_str(&format!("  year {}: {}", row.year.unwrap_or(0), band(row, true)));
-    }
-    writeln!(out, "  yield (operating cash ÷ capital employed), P50 [P5 – P95]:{line}")?;
-    let mut returns = Vec::new();
-    let missing = |row: &output::YieldSummaryRow, what: &str| {
-        let total = row.undefined + row.stats.n;
-        if row.undefined > 0 { format!(" ({} of {total} {what})", row.undefined) } else { String::new() }
-    };
-    if let Some(row) = of("irr", None) {
-        returns.push(format!("IRR {}{}", band(row, true), missing(row, "without one")));
-    }
-    if let Some(row) = of("npv_usd", None) {
-        let s = &row.stats;
-        let rate = discount_rate.map_or_else(String::new, |rate| format!(" at {:.0}%", 100.0 * rate));
-        returns.push(format!("NPV{rate} {} [{} – {}]", usd(s.p50), usd(s.p05), usd(s.p95)));
-    }
-    if let Some(row) = of("payback_years", None) {
-        returns.push(if row.stats.n == 0 {
-            format!("payback not within the horizon in any of {} replications", row.undefined)
-        } else {
-            format!("payback {} years{}", band(row, false), missing(row, "not within the horizon"))
-        });
-    }
-    writeln!(out, "  {}", returns.join(" · "))
-}
-
-/// Dollars for the terminal, in k, M or B.
-fn usd(value: f64) -> String {
-    let magnitude = value.abs();
-    let (scaled, unit) = if magnitude >= 1e9 {
-        (value / 1e9, "B")
-    } else if magnitude >= 1e6 {
-        (value / 1e6, "M")
-    } else if magnitude >= 1e3 {
-        (value / 1e3, "k")
-    } else {
-        (value, "")
-    };
-    let sign = if scaled < 0.0 { "-" } else { "" };
-    format!("{sign}${:.2}{unit}", scaled.abs())
-}
-
 /// Times a scenario on 1 thread and on every core: the scaling the replications get.
 fn bench_scaling(path: &Path) -> Result<ExitCode, Failure> {
     let scenario = load(path)?;
@@ -752,33 +449,6 @@ fn bench_scaling(path: &Path) -> Result<ExitCode, Failure> {
     ))?;
     Ok(if identical { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
-
-/// A number for the terminal: whole counts without decimals, small values in
-/// scientific notation so that 0.00004 does not print as 0.0000.
-fn number(value: f64) -> String {
-    let magnitude = value.abs();
-    if !value.is_finite() {
-        format!("{value}")
-    } else if magnitude >= 1000.0 {
-        format!("{value:.0}")
-    } else if magnitude == 0.0 || magnitude >= 0.01 {
-        format!("{value:.4}")
-    } else {
-        format!("{value:.2e}")
-    }
-}
-
-/// Metrics shown in the terminal report; the rest are in summary.parquet.
-const HEADLINE: [&str; 8] = [
-    "utilization",
-    "p_wait",
-    "mean_wait_hours",
-    "p95_wait_hours",
-    "lost_demand_fraction",
-    "spend_usd_per_gpu_hour",
-    "gpus_at_horizon",
-    "jobs_arrived",
-];
 
 fn validate(args: &ValidateArgs) -> Result<ExitCode, Failure> {
     let mut errors = String::new();

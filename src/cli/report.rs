@@ -1,0 +1,191 @@
+//! What a run or merge prints: headline metrics with confidence intervals, yields,
+//! returns, the paired comparison, speed, and the files written.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use crate::model::SystemKind;
+use crate::output::{self, Provenance, SummaryRow};
+use crate::scenario::Scenario;
+
+/// What a finished run (or merge) shows in the terminal.
+pub(super) struct Report<'a> {
+    /// The first line: scenario, replications, seed, window, hash.
+    pub(super) title: String,
+    /// Each system, its GPUs at the start, and whether it has prices.
+    pub(super) systems: Vec<(SystemKind, u64, bool)>,
+    /// For the NPV label; `None` when not known (a merge).
+    pub(super) discount_rate: Option<f64>,
+    pub(super) summary: &'a [SummaryRow],
+    pub(super) yields: &'a [output::YieldSummaryRow],
+    /// Events simulated, wall time in seconds and threads (not for a merge).
+    pub(super) speed: Option<(u64, f64, String)>,
+}
+
+impl<'a> Report<'a> {
+    pub(super) fn of_run(scenario: &Scenario, provenance: &Provenance, tables: &'a output::RunTables) -> Report<'a> {
+        let sim = &scenario.simulation;
+        Report {
+            title: format!(
+                "{} · {} replications · seed {} · window [{}, {}) h · scenario hash {}",
+                scenario.name,
+                provenance.replications.1 - provenance.replications.0,
+                sim.seed,
+                sim.warmup_hours,
+                sim.horizon_hours,
+                provenance.scenario_hash
+            ),
+            systems: scenario
+                .systems()
+                .into_iter()
+                .map(|(system, spec)| (system, spec.initial_gpus(), spec.pricing.reference_usd_per_gpu_hour > 0.0))
+                .collect(),
+            discount_rate: Some(scenario.finance.discount_rate),
+            summary: &tables.summary,
+            yields: &tables.yields,
+            speed: None,
+        }
+    }
+}
+
+pub(super) fn print_run_report(report: &Report, written: &[PathBuf]) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    writeln!(out, "{}", report.title)?;
+    for &(system, initial_gpus, priced) in &report.systems {
+        writeln!(out, "\n{system} ({initial_gpus} GPUs at the start)          mean   95% CI of the mean")?;
+        let shown =
+            |row: &&SummaryRow| row.system == system.as_str() && HEADLINE.contains(&row.metric) && (priced || !row.metric.contains("usd"));
+        for row in report.summary.iter().filter(shown) {
+            let s = &row.stats;
+            writeln!(out, "  {:<24} {:>12}   [{}, {}]", row.metric, number(s.mean), number(s.ci95_low), number(s.ci95_high))?;
+        }
+        if priced {
+            print_yields(&mut out, system, report.yields, report.discount_rate)?;
+        }
+    }
+    let paired: Vec<&SummaryRow> = report.summary.iter().filter(|row| row.system == output::PAIRED).collect();
+    if !paired.is_empty() {
+        writeln!(out, "\ndistributed vs centralized, paired on the same jobs      mean   95% CI of the mean")?;
+        for row in paired {
+            let s = &row.stats;
+            if output::CRN_VARIANCE_REDUCTION.contains(&row.metric) {
+                continue;
+            }
+            if s.n == 0 {
+                writeln!(out, "  {:<32} {:>12}   (give both systems a `pricing:` section)", row.metric, "n/a")?;
+                continue;
+            }
+            writeln!(out, "  {:<32} {:>12}   [{}, {}]", row.metric, number(s.mean), number(s.ci95_low), number(s.ci95_high))?;
+        }
+        let factors: Vec<String> = report
+            .summary
+            .iter()
+            .filter(|row| output::CRN_VARIANCE_REDUCTION.contains(&row.metric) && row.stats.mean.is_finite())
+            .map(|row| format!("{} {:.1}×", row.metric.trim_end_matches("_crn_variance_reduction"), row.stats.mean))
+            .collect();
+        if !factors.is_empty() {
+            writeln!(out, "  variance cut by pairing on the same jobs (vs independent streams): {}", factors.join(", "))?;
+        }
+    }
+    if let Some((events, elapsed, threads)) = &report.speed {
+        writeln!(
+            out,
+            "\n{:.1} M events in {elapsed:.2} s ({:.1} M events/s on {threads} threads)",
+            *events as f64 / 1e6,
+            *events as f64 / elapsed.max(1e-9) / 1e6
+        )?;
+    } else {
+        writeln!(out)?;
+    }
+    for path in written {
+        writeln!(out, "wrote {}", path.display())?;
+    }
+    Ok(())
+}
+
+/// The whole system's yield per year and its returns, as P50 [P5–P95] over replications.
+fn print_yields(
+    out: &mut impl Write,
+    system: SystemKind,
+    yields: &[output::YieldSummaryRow],
+    discount_rate: Option<f64>,
+) -> io::Result<()> {
+    let of = |metric: &str, year: Option<u32>| {
+        yields.iter().find(|row| row.system == system && row.cohort.is_none() && row.year == year && row.metric == metric)
+    };
+    let band = |row: &output::YieldSummaryRow, percent: bool| {
+        let s = &row.stats;
+        let show = |v: f64| if percent { format!("{:.1}%", 100.0 * v) } else { number(v) };
+        if s.n == 0 { "n/a".to_string() } else { format!("{} [{} – {}]", show(s.p50), show(s.p05), show(s.p95)) }
+    };
+    let years = yields.iter().filter(|row| row.system == system && row.cohort.is_none() && row.metric == "yield");
+    let mut line = String::new();
+    for row in years.filter(|row| row.year.is_some_and(|y| y > 0)) {
+        line.push_str(&format!("  year {}: {}", row.year.unwrap_or(0), band(row, true)));
+    }
+    writeln!(out, "  yield (operating cash ÷ capital employed), P50 [P5 – P95]:{line}")?;
+    let mut returns = Vec::new();
+    let missing = |row: &output::YieldSummaryRow, what: &str| {
+        let total = row.undefined + row.stats.n;
+        if row.undefined > 0 { format!(" ({} of {total} {what})", row.undefined) } else { String::new() }
+    };
+    if let Some(row) = of("irr", None) {
+        returns.push(format!("IRR {}{}", band(row, true), missing(row, "without one")));
+    }
+    if let Some(row) = of("npv_usd", None) {
+        let s = &row.stats;
+        let rate = discount_rate.map_or_else(String::new, |rate| format!(" at {:.0}%", 100.0 * rate));
+        returns.push(format!("NPV{rate} {} [{} – {}]", usd(s.p50), usd(s.p05), usd(s.p95)));
+    }
+    if let Some(row) = of("payback_years", None) {
+        returns.push(if row.stats.n == 0 {
+            format!("payback not within the horizon in any of {} replications", row.undefined)
+        } else {
+            format!("payback {} years{}", band(row, false), missing(row, "not within the horizon"))
+        });
+    }
+    writeln!(out, "  {}", returns.join(" · "))
+}
+
+/// Dollars for the terminal, in k, M or B.
+fn usd(value: f64) -> String {
+    let magnitude = value.abs();
+    let (scaled, unit) = if magnitude >= 1e9 {
+        (value / 1e9, "B")
+    } else if magnitude >= 1e6 {
+        (value / 1e6, "M")
+    } else if magnitude >= 1e3 {
+        (value / 1e3, "k")
+    } else {
+        (value, "")
+    };
+    let sign = if scaled < 0.0 { "-" } else { "" };
+    format!("{sign}${:.2}{unit}", scaled.abs())
+}
+
+/// A number for the terminal: whole counts without decimals, small values in
+/// scientific notation so that 0.00004 does not print as 0.0000.
+pub(super) fn number(value: f64) -> String {
+    let magnitude = value.abs();
+    if !value.is_finite() {
+        format!("{value}")
+    } else if magnitude >= 1000.0 {
+        format!("{value:.0}")
+    } else if magnitude == 0.0 || magnitude >= 0.01 {
+        format!("{value:.4}")
+    } else {
+        format!("{value:.2e}")
+    }
+}
+
+/// Metrics shown in the terminal report; the rest are in summary.parquet.
+const HEADLINE: [&str; 8] = [
+    "utilization",
+    "p_wait",
+    "mean_wait_hours",
+    "p95_wait_hours",
+    "lost_demand_fraction",
+    "spend_usd_per_gpu_hour",
+    "gpus_at_horizon",
+    "jobs_arrived",
+];
