@@ -87,6 +87,10 @@ pub(super) fn parse_target(spec: &str, scenario: &Scenario) -> Result<Target, St
         if system.is_some() || present.len() < 2 {
             return Err(format!("{metric} compares the two systems: give it bare, for a scenario with both"));
         }
+        let unpriced = scenario.systems().iter().any(|(_, spec)| spec.pricing.reference_usd_per_gpu_hour <= 0.0);
+        if *metric == "savings_fraction" && unpriced {
+            return Err("savings_fraction needs prices: give both systems a `pricing:` section".to_string());
+        }
         return Ok(Target { systems: vec![output::PAIRED], metric, half_width });
     }
     let Some(metric) = runs.iter().find(|m| **m == metric) else {
@@ -127,6 +131,12 @@ pub(super) fn run_to_target(
         let results = Results::from_rows(&rows, scenario.finance.hurdle_rate);
         let summary = output::summary_rows(&results, &results.savings());
         let widths = summary.iter().filter(|row| row.metric == target.metric && target.systems.contains(&row.system));
+        if let Some(empty) = widths.clone().find(|row| row.stats.n == 0) {
+            return Err(Failure::Input(format!(
+                "capsim: error: --target-ci: {} has no values for {} in this scenario (nothing priced, or no such jobs), so no number of replications narrows it\n",
+                target.metric, empty.system
+            )));
+        }
         let widest = widths
             .map(|row| (row.stats.ci95_high - row.stats.ci95_low) / 2.0)
             .fold(0.0_f64, |a, w| if w.is_nan() { f64::INFINITY } else { a.max(w) });

@@ -126,6 +126,11 @@ fn target_ci_runs_until_the_interval_is_narrow_enough() {
     );
     let (_, stderr) = text(&capped);
     assert!(capped.status.success() && stderr.contains("NOT met") && stderr.contains("after 4 replications"), "{stderr}");
+    // A metric no replication can narrow is refused, not chased up to the cap.
+    let undefined = capsim(dir, &["run", "s.yaml", "--out", "never", "--target-ci", "mean_wait_hours_reserved=0.1", "--replications", "2"]);
+    let (_, stderr) = text(&undefined);
+    assert_eq!(undefined.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("has no values") && !dir.join("never").exists(), "{stderr}");
 }
 
 /// Two small pools on the same demand: their utilizations move together, so pairing
