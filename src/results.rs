@@ -76,6 +76,9 @@ impl ReturnRecord {
 }
 
 /// Everything a run measured, per replication, ordered by replication, then system.
+///
+/// `==` compares floats as floats (NaN ≠ NaN); for "the same bits", compare the
+/// `Debug` text, whose floats round-trip exactly.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Results {
     /// `runs.parquet` rows.

@@ -166,6 +166,18 @@ fn random_valid_scenarios_keep_every_invariant() {
         let two = montecarlo::run(&scenario, Some(2)).unwrap_or_else(|e| panic!("case {case}: {e}\n{yaml}"));
         assert_eq!(one, two, "case {case}: thread count changed the results\n{yaml}");
         assert_eq!(one.len(), 2 * scenario.systems().len());
+        // Each replication on its own (two shards), merged, is the whole run.
+        let hurdle = scenario.finance.hurdle_rate;
+        let shards: Vec<capsim::results::Results> = [0..1, 1..2]
+            .into_iter()
+            .map(|range| {
+                capsim::results::Results::from_rows(&montecarlo::run_range(&scenario, range, Some(1)).expect("shard runs"), hurdle)
+            })
+            .collect();
+        let merged = capsim::results::Results::merge(shards).expect("disjoint shards");
+        // Compared as text: f64's Debug form round-trips exactly, and NaN equals NaN there.
+        let whole = capsim::results::Results::from_rows(&one, hurdle);
+        assert!(format!("{merged:?}") == format!("{whole:?}"), "case {case}: shards merged differ from the run\n{yaml}");
         for row in &one {
             let fractions = [
                 ("utilization", row.utilization),
