@@ -372,15 +372,16 @@ fn merge(args: &MergeArgs) -> Result<ExitCode, Failure> {
 
 /// Refuses a run expected to exceed the event budget or the memory available.
 fn check_size(path: &Path, estimate: &montecarlo::RunEstimate, max_events: u64, threads: usize) -> Result<(), Failure> {
-    let memory_needed = estimate.bytes_per_replication * threads as f64;
+    let memory_needed = estimate.bytes_needed(threads);
     let memory_available = available_memory_bytes();
     let problem = if estimate.events > max_events as f64 {
         Some(format!("~{} events expected, more than --max-events {}", count(estimate.events), count(max_events as f64)))
     } else if memory_needed > 0.8 * memory_available {
         Some(format!(
-            "~{:.1} GiB of memory expected (~{} jobs waiting at once × {threads} threads), more than this machine has available ({:.1} GiB)",
+            "~{:.1} GiB of memory expected (~{} jobs waiting at once × {threads} threads, plus {:.1} GiB of results kept until they are written), more than this machine has available ({:.1} GiB)",
             memory_needed / GIB,
             count(estimate.peak_waiting_jobs),
+            estimate.bytes_retained / GIB,
             memory_available / GIB
         ))
     } else {
@@ -389,7 +390,7 @@ fn check_size(path: &Path, estimate: &montecarlo::RunEstimate, max_events: u64, 
     match problem {
         None => Ok(()),
         Some(problem) => Err(Failure::Input(format!(
-            "capsim: error: too large to run: {problem}\n   = scenario: {}\n   = hint: check rates, horizon and replications; an overloaded pool without patience_hours queues without bound; --force runs anyway\n",
+            "capsim: error: too large to run: {problem}\n   = scenario: {}\n   = hint: check rates, horizon and replications; an overloaded pool without patience_hours queues without bound; many replications can be split with --shard K/N; --force runs anyway\n",
             path.display()
         ))),
     }

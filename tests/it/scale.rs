@@ -154,3 +154,17 @@ fn common_random_numbers_cut_the_variance_of_paired_differences() {
     let row = summary.iter().find(|r| r.metric == "utilization_difference_crn_variance_reduction").expect("row");
     assert_eq!((row.system, row.stats.mean.to_bits(), row.stats.n), (capsim::output::PAIRED, utilization.to_bits(), 20));
 }
+
+/// A run whose finished rows alone would not fit in memory is refused before it starts,
+/// with the estimate, and nothing is written.
+#[test]
+fn runs_too_many_replications_for_memory_are_refused_up_front() {
+    let temp = crate::TempDir::create();
+    let dir = temp.path();
+    std::fs::write(dir.join("s.yaml"), SCENARIO).expect("write scenario");
+    let output = capsim(dir, &["run", "s.yaml", "--replications", "4000000000", "--max-events", "100000000000000000", "--out", "never"]);
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("of results kept until they are written") && stderr.contains("--shard"), "{stderr}");
+    assert!(!dir.join("never").exists());
+}
