@@ -13,7 +13,6 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::model::SystemKind;
 use crate::output::{self, Provenance};
-use crate::results::Results;
 use crate::scenario::{self, Scenario, ScenarioError};
 use crate::{montecarlo, verify};
 
@@ -274,10 +273,10 @@ fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
     let started = Instant::now();
     let threads_wanted = args.threads.map(usize::from);
     let progress = Progress::new(part.end - part.start, args.quiet);
-    let (rows, all) = match &target {
+    let (results, all) = match &target {
         None => {
-            let rows = montecarlo::run_range_reporting(&scenario, part, threads_wanted, &|events| progress.finished(events));
-            (rows.map_err(|e| Failure::Other(e.to_string()))?, all)
+            let results = montecarlo::run_results(&scenario, part, threads_wanted, &|events| progress.finished(events));
+            (results.map_err(|e| Failure::Other(e.to_string()))?, all)
         }
         Some(target) => {
             // Replications stop at --max-replications, and where the events expected would
@@ -286,8 +285,8 @@ fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
             let by_events = if args.size.force { u64::MAX } else { (args.size.max_events as f64 / per_replication.max(1.0)) as u64 };
             let most = u64::from(args.max_replications).min(by_events).max(u64::from(scenario.simulation.replications));
             let cap = all.start.saturating_add(most);
-            let (rows, end) = run_to_target(&scenario, all.clone(), cap, target, threads_wanted, &progress)?;
-            (rows, all.start..end)
+            let (results, end) = run_to_target(&scenario, all.clone(), cap, target, threads_wanted, &progress)?;
+            (results, all.start..end)
         }
     };
     progress.done();
@@ -300,9 +299,8 @@ fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
         replications: (all.start, all.end),
         shard,
     };
-    let results = Results::from_rows(&rows, scenario.finance.hurdle_rate);
     let table_error = |e: polars::prelude::PolarsError| Failure::Other(format!("cannot build tables: {e}"));
-    let events: u64 = rows.iter().map(|r| r.events).sum();
+    let events = results.events();
     let threads = args.threads.map_or_else(|| rayon::current_num_threads().to_string(), |t| t.to_string());
     if shard.is_some() {
         let mut tables = output::shard_tables(&results, &provenance).map_err(table_error)?;

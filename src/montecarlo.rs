@@ -17,6 +17,7 @@ use crate::metrics::RunMetrics;
 use crate::model::SystemKind;
 use crate::model::outcome::Outcome;
 use crate::model::system::SystemModel;
+use crate::results::Results;
 use crate::scenario::{Scenario, System};
 
 /// Why a run failed.
@@ -190,6 +191,43 @@ pub fn run(scenario: &Scenario, threads: Option<usize>) -> Result<Vec<RunMetrics
     run_range(scenario, 0..u64::from(scenario.simulation.replications), threads)
 }
 
+/// [`run_range_reporting`], keeping each replication only as its result records: the
+/// rows are converted as each replication ends, so a long run holds one copy of them.
+///
+/// # Errors
+/// As [`run`].
+pub fn run_results(
+    scenario: &Scenario,
+    replications: Range<u64>,
+    threads: Option<usize>,
+    finished: &(dyn Fn(u64) + Sync),
+) -> Result<Results, SimError> {
+    let hurdle = scenario.finance.hurdle_rate;
+    let pool = thread_pool(threads)?;
+    let parts: Vec<Result<Results, SimError>> = pool.install(|| {
+        replications
+            .into_par_iter()
+            .map(|replication| {
+                let rows = run_replication(scenario, replication)?;
+                finished(rows.iter().map(|row| row.events).sum());
+                Ok(Results::from_rows(&rows, hurdle))
+            })
+            .collect()
+    });
+    let mut results = Results::default();
+    for part in parts {
+        results.append(part?);
+    }
+    Ok(results)
+}
+
+fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, SimError> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.unwrap_or(0))
+        .build()
+        .map_err(|e| SimError::Threads { threads: threads.unwrap_or(0), reason: e.to_string() })
+}
+
 /// Shard `shard` (from 0) of `shards` of `replications`: consecutive blocks whose sizes
 /// differ by at most one, together covering the range once.
 pub fn shard_range(replications: Range<u64>, shard: u32, shards: u32) -> Range<u64> {
@@ -220,10 +258,7 @@ pub fn run_range_reporting(
     threads: Option<usize>,
     finished: &(dyn Fn(u64) + Sync),
 ) -> Result<Vec<RunMetrics>, SimError> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads.unwrap_or(0))
-        .build()
-        .map_err(|e| SimError::Threads { threads: threads.unwrap_or(0), reason: e.to_string() })?;
+    let pool = thread_pool(threads)?;
     let per_replication: Vec<Result<Vec<RunMetrics>, SimError>> = pool.install(|| {
         replications
             .into_par_iter()

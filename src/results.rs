@@ -130,6 +130,20 @@ impl Results {
         results
     }
 
+    /// Adds the results of later replications (all after this one's).
+    pub fn append(&mut self, later: Results) {
+        self.runs.extend(later.runs);
+        self.weeks.extend(later.weeks);
+        self.years.extend(later.years);
+        self.returns.extend(later.returns);
+    }
+
+    /// Events simulated, from the `events` column.
+    pub fn events(&self) -> u64 {
+        let at = run_columns().iter().position(|name| *name == "events");
+        at.map_or(0, |idx| self.runs.iter().map(|row| row.cells[idx].as_u64()).sum())
+    }
+
     /// Combines results of disjoint sets of replications, in replication order.
     ///
     /// # Errors
@@ -137,10 +151,7 @@ impl Results {
     pub fn merge(parts: Vec<Results>) -> Result<Results, (u64, SystemKind)> {
         let mut merged = Results::default();
         for part in parts {
-            merged.runs.extend(part.runs);
-            merged.weeks.extend(part.weeks);
-            merged.years.extend(part.years);
-            merged.returns.extend(part.returns);
+            merged.append(part);
         }
         // Stable sorts: within a replication and system the parts keep their own order.
         merged.runs.sort_by_key(|r| (r.replication, r.system));

@@ -118,17 +118,15 @@ pub(super) fn run_to_target(
     target: &Target,
     threads: Option<usize>,
     progress: &Progress,
-) -> Result<(Vec<crate::metrics::RunMetrics>, u64), Failure> {
+) -> Result<(Results, u64), Failure> {
     let quiet = progress.quiet;
     let start = first.start;
     let mut end = first.end;
     let run = |range: std::ops::Range<u64>| {
-        montecarlo::run_range_reporting(scenario, range, threads, &|events| progress.finished(events))
-            .map_err(|e| Failure::Other(e.to_string()))
+        montecarlo::run_results(scenario, range, threads, &|events| progress.finished(events)).map_err(|e| Failure::Other(e.to_string()))
     };
-    let mut rows = run(first)?;
+    let mut results = run(first)?;
     loop {
-        let results = Results::from_rows(&rows, scenario.finance.hurdle_rate);
         let summary = output::summary_rows(&results, &results.savings());
         let widths = summary.iter().filter(|row| row.metric == target.metric && target.systems.contains(&row.system));
         if let Some(empty) = widths.clone().find(|row| row.stats.n == 0) {
@@ -155,7 +153,7 @@ pub(super) fn run_to_target(
                     number(widest)
                 ));
             }
-            return Ok((rows, end));
+            return Ok((results, end));
         }
         // Enough for the target if the spread stays as it is, 10% over; at least one more.
         let needed = (done as f64 * (widest / target.half_width).powi(2) * 1.1).ceil();
@@ -168,7 +166,7 @@ pub(super) fn run_to_target(
             next - end
         ));
         progress.grow(next - end);
-        rows.extend(run(end..next)?);
+        results.append(run(end..next)?);
         end = next;
     }
 }
