@@ -246,11 +246,6 @@ impl RunMetrics {
         }
     }
 
-    /// What a paired comparison reads: spend per GPU-hour, utilization, p95 wait, lost-demand share.
-    fn paired_values(&self) -> [f64; 4] {
-        [self.spend_usd_per_gpu_hour, self.utilization, self.p95_wait_hours, self.lost_demand_fraction]
-    }
-
     /// Names of [`RunMetrics::columns`], in order.
     pub fn column_names() -> Vec<&'static str> {
         let empty = RunMetrics::from_outcome(0, SystemKind::Centralized, &Outcome::default(), Statements::default(), 0);
@@ -366,19 +361,6 @@ impl Savings {
             ("p95_wait_hours_difference", self.p95_wait_hours_difference),
             ("lost_demand_fraction_difference", self.lost_demand_fraction_difference),
         ]
-    }
-
-    /// Pairs the rows of every replication that has both systems.
-    pub fn from_rows(rows: &[RunMetrics]) -> Vec<Savings> {
-        // Rows come ordered by replication, then system (centralized first).
-        rows.windows(2)
-            .filter(|pair| {
-                pair[0].system == SystemKind::Centralized
-                    && pair[1].system == SystemKind::Distributed
-                    && pair[0].replication == pair[1].replication
-            })
-            .map(|pair| Savings::pair(pair[0].replication, pair[0].paired_values(), pair[1].paired_values()))
-            .collect()
     }
 }
 

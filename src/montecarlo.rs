@@ -191,8 +191,9 @@ pub fn run(scenario: &Scenario, threads: Option<usize>) -> Result<Vec<RunMetrics
     run_range(scenario, 0..u64::from(scenario.simulation.replications), threads)
 }
 
-/// [`run_range_reporting`], keeping each replication only as its result records: the
-/// rows are converted as each replication ends, so a long run holds one copy of them.
+/// [`run_range`], keeping each replication only as its result records (converted as it
+/// ends, so a long run holds one copy of its rows) and calling `finished(events)` as each
+/// replication ends, in whatever order threads finish them: for progress displays only.
 ///
 /// # Errors
 /// As [`run`].
@@ -203,22 +204,29 @@ pub fn run_results(
     finished: &(dyn Fn(u64) + Sync),
 ) -> Result<Results, SimError> {
     let hurdle = scenario.finance.hurdle_rate;
-    let pool = thread_pool(threads)?;
-    let parts: Vec<Result<Results, SimError>> = pool.install(|| {
-        replications
-            .into_par_iter()
-            .map(|replication| {
-                let rows = run_replication(scenario, replication)?;
-                finished(rows.iter().map(|row| row.events).sum());
-                Ok(Results::from_rows(&rows, hurdle))
-            })
-            .collect()
-    });
+    let parts = each_replication(scenario, replications, threads, |rows| {
+        finished(rows.iter().map(|row| row.events).sum());
+        Results::from_rows(&rows, hurdle)
+    })?;
     let mut results = Results::default();
     for part in parts {
-        results.append(part?);
+        results.append(part);
     }
     Ok(results)
+}
+
+/// Runs every replication of `replications` in parallel and returns `keep(rows)` of each,
+/// in replication order whatever the threads did.
+fn each_replication<T: Send>(
+    scenario: &Scenario,
+    replications: Range<u64>,
+    threads: Option<usize>,
+    keep: impl Fn(Vec<RunMetrics>) -> T + Sync,
+) -> Result<Vec<T>, SimError> {
+    let pool = thread_pool(threads)?;
+    let parts: Vec<Result<T, SimError>> =
+        pool.install(|| replications.into_par_iter().map(|replication| run_replication(scenario, replication).map(&keep)).collect());
+    parts.into_iter().collect()
 }
 
 fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, SimError> {
@@ -244,36 +252,5 @@ pub fn shard_range(replications: Range<u64>, shard: u32, shards: u32) -> Range<u
 /// # Errors
 /// As [`run`].
 pub fn run_range(scenario: &Scenario, replications: Range<u64>, threads: Option<usize>) -> Result<Vec<RunMetrics>, SimError> {
-    run_range_reporting(scenario, replications, threads, &|_| {})
-}
-
-/// [`run_range`], calling `finished(events)` as each replication ends (in whatever order
-/// threads finish them: for progress displays only, never for results).
-///
-/// # Errors
-/// As [`run`].
-pub fn run_range_reporting(
-    scenario: &Scenario,
-    replications: Range<u64>,
-    threads: Option<usize>,
-    finished: &(dyn Fn(u64) + Sync),
-) -> Result<Vec<RunMetrics>, SimError> {
-    let pool = thread_pool(threads)?;
-    let per_replication: Vec<Result<Vec<RunMetrics>, SimError>> = pool.install(|| {
-        replications
-            .into_par_iter()
-            .map(|replication| {
-                let rows = run_replication(scenario, replication);
-                if let Ok(rows) = &rows {
-                    finished(rows.iter().map(|row| row.events).sum());
-                }
-                rows
-            })
-            .collect()
-    });
-    let mut rows = Vec::new();
-    for result in per_replication {
-        rows.extend(result?);
-    }
-    Ok(rows)
+    Ok(each_replication(scenario, replications, threads, |rows| rows)?.into_iter().flatten().collect())
 }

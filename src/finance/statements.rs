@@ -141,11 +141,6 @@ impl Returns {
     pub fn payback_note(&self) -> Option<&'static str> {
         self.payback_years.is_none().then_some("cumulative cash is still below zero at the horizon")
     }
-
-    /// The `(name, value)` measures summarised in `yields_summary.parquet`.
-    pub fn measures(&self) -> [(&'static str, Option<f64>); 3] {
-        [("npv_usd", Some(self.npv_usd)), ("irr", self.irr_value()), ("payback_years", self.payback_years)]
-    }
 }
 
 /// The statements of one system in one replication.

@@ -99,6 +99,16 @@ impl Areas {
         if up > 0.0 { self.busy_gpu_hours / up } else { 0.0 }
     }
 
+    /// Adds another interval's (or another site's) integrals; `hours` then adds up too.
+    pub fn accumulate(&mut self, other: &Areas) {
+        self.busy_gpu_hours += other.busy_gpu_hours;
+        self.idle_gpu_hours += other.idle_gpu_hours;
+        self.down_gpu_hours += other.down_gpu_hours;
+        self.withdrawn_gpu_hours += other.withdrawn_gpu_hours;
+        self.queue_job_hours += other.queue_job_hours;
+        self.hours += other.hours;
+    }
+
     /// The change from `earlier` to `self` (both cumulative).
     pub fn since(&self, earlier: &Areas) -> Areas {
         Areas {
@@ -232,7 +242,8 @@ pub struct Outcome {
     pub window_areas: Areas,
     /// Integrals over the whole run.
     pub total_areas: Areas,
-    /// The window's busy/idle/down GPU-hours summed site by site (an independent count).
+    /// The window's GPU-hours summed site by site (an independent count; its `hours` is the
+    /// sum of the sites' window lengths).
     pub window_areas_by_site: Areas,
     /// Busy GPU-hours in the window summed job by job.
     pub window_busy_by_job: f64,

@@ -41,13 +41,7 @@ impl SiteIntegrals {
 
     /// Adds another interval's integrals (of another site or a later interval).
     pub fn add(&mut self, other: &SiteIntegrals) {
-        let (areas, more) = (&mut self.areas, &other.areas);
-        areas.busy_gpu_hours += more.busy_gpu_hours;
-        areas.idle_gpu_hours += more.idle_gpu_hours;
-        areas.down_gpu_hours += more.down_gpu_hours;
-        areas.withdrawn_gpu_hours += more.withdrawn_gpu_hours;
-        areas.queue_job_hours += more.queue_job_hours;
-        areas.hours += more.hours;
+        self.areas.accumulate(&other.areas);
         self.opex.add(&other.opex);
         self.gross_revenue_usd += other.gross_revenue_usd;
     }

@@ -308,11 +308,7 @@ impl<'a> SystemModel<'a> {
         let outcome = &mut self.outcome;
         for site in &self.sites {
             let window = site.total.since(&site.at_window_start);
-            let (areas, by_site) = (&window.areas, &mut outcome.window_areas_by_site);
-            by_site.busy_gpu_hours += areas.busy_gpu_hours;
-            by_site.idle_gpu_hours += areas.idle_gpu_hours;
-            by_site.down_gpu_hours += areas.down_gpu_hours;
-            by_site.withdrawn_gpu_hours += areas.withdrawn_gpu_hours;
+            outcome.window_areas_by_site.accumulate(&window.areas);
             outcome.opex.add(&window.opex);
         }
     }
