@@ -12,7 +12,9 @@ use std::time::Instant;
 use clap::{Args, Parser, Subcommand};
 
 use crate::model::SystemKind;
-use crate::output::{self, Provenance};
+use crate::output::{self, Provenance, RawDir, Spool};
+use crate::results::summaries::{self, Summaries};
+use crate::results::{RawSource, RawTable, Results};
 use crate::scenario::{self, Scenario, ScenarioError};
 use crate::{montecarlo, verify};
 
@@ -273,10 +275,23 @@ fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
     let started = Instant::now();
     let threads_wanted = args.threads.map(usize::from);
     let progress = Progress::new(part.end - part.start, args.quiet);
-    let (results, all) = match &target {
+    let provenance_for = |end: u64| Provenance {
+        scenario: scenario.name.clone(),
+        scenario_hash: scenario.hash_hex(),
+        seed: scenario.simulation.seed,
+        capsim_version: env!("CARGO_PKG_VERSION").to_string(),
+        replications: (all.start, end),
+        shard,
+    };
+    let output_error = |e: output::OutputError| Failure::Other(format!("cannot write results: {e}"));
+    // Records go to disk as replications finish: memory does not grow with replications.
+    let mut spool = Spool::create(&out, &provenance_for(all.end)).map_err(output_error)?;
+    let end = match &target {
         None => {
-            let results = montecarlo::run_results(&scenario, part, threads_wanted, &|events| progress.finished(events));
-            (results.map_err(|e| Failure::Other(e.to_string()))?, all)
+            let mut sink = |batch: Results| spool.push(&batch);
+            montecarlo::run_streaming(&scenario, part, threads_wanted, &|events| progress.finished(events), &mut sink)
+                .map_err(|e| Failure::Other(e.to_string()))?;
+            all.end
         }
         Some(target) => {
             // Replications stop at --max-replications, and where the events expected would
@@ -285,26 +300,17 @@ fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
             let by_events = if args.size.force { u64::MAX } else { (args.size.max_events as f64 / per_replication.max(1.0)) as u64 };
             let most = u64::from(args.max_replications).min(by_events).max(u64::from(scenario.simulation.replications));
             let cap = all.start.saturating_add(most);
-            let (results, end) = run_to_target(&scenario, all.clone(), cap, target, threads_wanted, &progress)?;
-            (results, all.start..end)
+            run_to_target(&scenario, all.clone(), cap, target, threads_wanted, &progress, &mut spool)?
         }
     };
     progress.done();
     let elapsed = started.elapsed().as_secs_f64();
-    let provenance = Provenance {
-        scenario: scenario.name.clone(),
-        scenario_hash: scenario.hash_hex(),
-        seed: scenario.simulation.seed,
-        capsim_version: env!("CARGO_PKG_VERSION").to_string(),
-        replications: (all.start, all.end),
-        shard,
-    };
-    let table_error = |e: polars::prelude::PolarsError| Failure::Other(format!("cannot build tables: {e}"));
-    let events = results.events();
+    let provenance = provenance_for(end);
+    let mut staged = spool.finish(&provenance).map_err(output_error)?;
     let threads = args.threads.map_or_else(|| rayon::current_num_threads().to_string(), |t| t.to_string());
     if shard.is_some() {
-        let mut tables = output::shard_tables(&results, &provenance).map_err(table_error)?;
-        let written = output::write_tables(&out, &mut tables, &provenance).map_err(|e| Failure::Other(e.to_string()))?;
+        let events = summaries::events(&staged.raw()).map_err(output_error)?;
+        let written = staged.commit().map_err(output_error)?;
         if !args.quiet {
             let rate = events as f64 / elapsed.max(1e-9) / 1e6;
             println!("{:.1} M events in {elapsed:.2} s ({rate:.1} M events/s on {threads} threads)", events as f64 / 1e6);
@@ -315,32 +321,59 @@ fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let mut tables = output::run_tables(&results, &provenance).map_err(table_error)?;
-    let written = output::write_tables(&out, &mut tables.tables, &provenance).map_err(|e| Failure::Other(e.to_string()))?;
+    let summaries = summarise_into(&mut staged, &provenance)?;
+    let written = staged.commit().map_err(output_error)?;
     if !args.quiet {
-        let report = Report { speed: Some((events, elapsed, threads)), ..Report::of_run(&scenario, &provenance, &tables) };
+        let report = Report { speed: Some((summaries.events, elapsed, threads)), ..Report::of_run(&scenario, &provenance, &summaries) };
         print_ok(print_run_report(&report, &written))?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
+/// Computes every summary from the staged raw tables and stages their tables.
+fn summarise_into(staged: &mut output::Staged, provenance: &Provenance) -> Result<Summaries, Failure> {
+    let output_error = |e: output::OutputError| Failure::Other(format!("cannot write results: {e}"));
+    let summaries = summaries::summarise_all(&staged.raw()).map_err(output_error)?;
+    let tables = output::summary_tables(&summaries, provenance).map_err(|e| Failure::Other(format!("cannot build tables: {e}")))?;
+    for (stem, mut frame) in tables {
+        staged.write(stem, &mut frame).map_err(output_error)?;
+    }
+    Ok(summaries)
+}
+
 fn merge(args: &MergeArgs) -> Result<ExitCode, Failure> {
-    let (results, provenance) = shards::gather(&args.inputs).map_err(|e| Failure::Input(format!("capsim: error: cannot merge: {e}\n")))?;
+    let plan = shards::gather(&args.inputs).map_err(|e| Failure::Input(format!("capsim: error: cannot merge: {e}\n")))?;
     if args.out.exists() && !args.out.is_dir() {
         return Err(Failure::Input(format!("capsim: error: --out {} exists and is not a directory\n", args.out.display())));
     }
-    let table_error = |e: polars::prelude::PolarsError| Failure::Other(format!("cannot build tables: {e}"));
-    let mut tables = output::run_tables(&results, &provenance).map_err(table_error)?;
-    let written = output::write_tables(&args.out, &mut tables.tables, &provenance).map_err(|e| Failure::Other(e.to_string()))?;
+    let output_error = |e: output::OutputError| Failure::Other(format!("cannot write results: {e}"));
+    let provenance = plan.provenance;
+    // Each part's tables stream through, one row group at a time, in replication order.
+    let mut spool = Spool::create(&args.out, &provenance).map_err(output_error)?;
+    for dir in &plan.parts {
+        for table in RawTable::ALL {
+            let mut failed = None;
+            RawDir::new(dir)
+                .scan(table, &mut |piece| {
+                    if failed.is_none() {
+                        failed = spool.push(piece).err();
+                    }
+                })
+                .map_err(|e| Failure::Input(format!("capsim: error: cannot merge: {e}\n")))?;
+            if let Some(error) = failed {
+                return Err(output_error(error));
+            }
+        }
+    }
+    let mut staged = spool.finish(&provenance).map_err(output_error)?;
+    let summaries = summarise_into(&mut staged, &provenance)?;
+    let written = staged.commit().map_err(output_error)?;
     if !args.quiet {
-        let names = crate::results::run_columns();
-        let initial = names.iter().position(|n| *n == "gpus_initial").unwrap_or(0);
-        let systems = results
-            .systems()
-            .into_iter()
-            .map(|system| {
-                let gpus = results.runs.iter().find(|r| r.system == system).map_or(0, |r| r.cells[initial].as_u64());
-                let priced = tables
+        let systems = summaries
+            .systems
+            .iter()
+            .map(|&(system, gpus)| {
+                let priced = summaries
                     .summary
                     .iter()
                     .any(|row| row.system == system.as_str() && row.metric == "spend_usd_per_gpu_hour" && row.stats.n > 0);
@@ -359,8 +392,8 @@ fn merge(args: &MergeArgs) -> Result<ExitCode, Failure> {
             ),
             systems,
             discount_rate: None,
-            summary: &tables.summary,
-            yields: &tables.yields,
+            summary: &summaries.summary,
+            yields: &summaries.yields,
             speed: None,
         };
         print_ok(print_run_report(&report, &written))?;
@@ -376,7 +409,7 @@ fn check_size(path: &Path, estimate: &montecarlo::RunEstimate, max_events: u64, 
         Some(format!("~{} events expected, more than --max-events {}", count(estimate.events), count(max_events as f64)))
     } else if memory_needed > 0.8 * memory_available {
         Some(format!(
-            "~{:.1} GiB of memory expected (~{} jobs waiting at once × {threads} threads, plus {:.1} GiB of results kept until they are written), more than this machine has available ({:.1} GiB)",
+            "~{:.1} GiB of memory expected (~{} jobs waiting at once × {threads} threads, plus {:.1} GiB of records and Parquet footers kept until the files are finished), more than this machine has available ({:.1} GiB)",
             memory_needed / GIB,
             count(estimate.peak_waiting_jobs),
             estimate.bytes_retained / GIB,

@@ -63,14 +63,19 @@ pub struct RunEstimate {
     /// Memory one replication needs at its peak, bytes (waiting jobs and their events,
     /// and the state of every site).
     pub bytes_per_replication: f64,
-    /// Memory the finished replications' rows hold until the tables are written, bytes.
+    /// Memory of records waiting to be written (one row group's worth per table, as
+    /// records are written as replications finish) and of the Parquet writers' footers, bytes.
     pub bytes_retained: f64,
+    /// Memory of one replication's records, bytes.
+    pub bytes_records_per_replication: f64,
 }
 
 impl RunEstimate {
     /// Memory the run needs at its peak with `threads` replications in flight, bytes.
     pub fn bytes_needed(&self, threads: usize) -> f64 {
-        self.bytes_per_replication * threads as f64 + self.bytes_retained
+        // Each thread also holds its share of the batch being run.
+        let batch = (BATCH_PER_THREAD * threads as u64) as f64 * self.bytes_records_per_replication;
+        self.bytes_per_replication * threads as f64 + self.bytes_retained + batch
     }
 }
 
@@ -78,13 +83,15 @@ impl RunEstimate {
 /// integrals, its placement entry and its records.
 const BYTES_PER_SITE: f64 = 600.0;
 
-/// Bytes a finished replication keeps per system until the tables are written: its
-/// `runs` row (3 kB with its copies), each week (300 B over the three copies it has at
-/// the end) and each finance year of each cohort (1 kB). Measured: 40 kB per replication
-/// of a one-year scenario with both systems (`/usr/bin/time`, 100 vs 10,000 replications).
-const BYTES_RETAINED_PER_SYSTEM: f64 = 3_000.0;
-const BYTES_RETAINED_PER_WEEK: f64 = 300.0;
-const BYTES_RETAINED_PER_YEAR: f64 = 1_000.0;
+/// Bytes of one replication's records per system while they wait to be written: its
+/// `runs` row (1 kB), each week (50 B) and each finance year of each cohort (400 B).
+const BYTES_RECORDS_PER_SYSTEM: f64 = 1_000.0;
+const BYTES_RECORDS_PER_WEEK: f64 = 50.0;
+const BYTES_RECORDS_PER_YEAR: f64 = 400.0;
+
+/// Bytes the Parquet writers keep until a table's footer is written, per row group:
+/// about 2 kB per column chunk over the ~120 columns of the raw tables (heaptrack).
+const BYTES_PER_ROW_GROUP: f64 = 250_000.0;
 
 /// Bytes per waiting job: its queue entry (40) and its abandonment event (32), plus
 /// room for the queue's doubling growth.
@@ -121,12 +128,16 @@ pub fn estimate(scenario: &Scenario) -> RunEstimate {
     let horizon = scenario.simulation.horizon_hours;
     let years = f64::from(crate::model::system::finance_years(horizon));
     let per_system =
-        BYTES_RETAINED_PER_SYSTEM + (horizon / 168.0).floor() * BYTES_RETAINED_PER_WEEK + (years + 1.0) * years * BYTES_RETAINED_PER_YEAR;
+        BYTES_RECORDS_PER_SYSTEM + (horizon / 168.0).floor() * BYTES_RECORDS_PER_WEEK + (years + 1.0) * years * BYTES_RECORDS_PER_YEAR;
+    let records = per_system * systems.len() as f64;
+    let replications = f64::from(scenario.simulation.replications);
+    let row_groups = (replications / crate::results::REPLICATIONS_PER_ROW_GROUP as f64).ceil();
     RunEstimate {
         events,
         peak_waiting_jobs,
         bytes_per_replication: peak_waiting_jobs * BYTES_PER_WAITING_JOB + sites as f64 * BYTES_PER_SITE,
-        bytes_retained: per_system * systems.len() as f64 * f64::from(scenario.simulation.replications),
+        bytes_retained: records * replications.min(crate::results::REPLICATIONS_PER_ROW_GROUP as f64) + row_groups * BYTES_PER_ROW_GROUP,
+        bytes_records_per_replication: records,
     }
 }
 
@@ -191,9 +202,63 @@ pub fn run(scenario: &Scenario, threads: Option<usize>) -> Result<Vec<RunMetrics
     run_range(scenario, 0..u64::from(scenario.simulation.replications), threads)
 }
 
-/// [`run_range`], keeping each replication only as its result records (converted as it
-/// ends, so a long run holds one copy of its rows) and calling `finished(events)` as each
-/// replication ends, in whatever order threads finish them: for progress displays only.
+/// Why a streamed run stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamError<E: std::error::Error + 'static> {
+    /// A replication failed.
+    #[error(transparent)]
+    Sim(#[from] SimError),
+    /// The sink refused a batch.
+    #[error(transparent)]
+    Sink(E),
+}
+
+/// Replications in flight per thread: enough that threads rarely wait for a batch's
+/// slowest replication, few enough that a batch's records stay small.
+const BATCH_PER_THREAD: u64 = 32;
+
+/// Runs the replications of `replications` in parallel batches and hands each batch's
+/// records to `sink` in replication order, so a run of any length holds at most one
+/// batch of records. `finished(events)` is called as each replication ends, in whatever
+/// order threads finish them: for progress displays only.
+///
+/// # Errors
+/// The first failing replication's error (by index), [`SimError::Threads`], or the
+/// sink's error; replications after it are not run.
+pub fn run_streaming<E: std::error::Error + 'static>(
+    scenario: &Scenario,
+    replications: Range<u64>,
+    threads: Option<usize>,
+    finished: &(dyn Fn(u64) + Sync),
+    sink: &mut dyn FnMut(Results) -> Result<(), E>,
+) -> Result<(), StreamError<E>> {
+    let pool = thread_pool(threads)?;
+    let batch = BATCH_PER_THREAD * pool.current_num_threads().max(1) as u64;
+    let hurdle = scenario.finance.hurdle_rate;
+    let mut start = replications.start;
+    while start < replications.end {
+        let end = start.saturating_add(batch).min(replications.end);
+        let parts: Vec<Result<Results, SimError>> = pool.install(|| {
+            (start..end)
+                .into_par_iter()
+                .map(|replication| {
+                    let rows = run_replication(scenario, replication)?;
+                    finished(rows.iter().map(|row| row.events).sum());
+                    Ok(Results::from_rows(&rows, hurdle))
+                })
+                .collect()
+        });
+        let mut records = Results::default();
+        for part in parts {
+            records.append(part?);
+        }
+        sink(records).map_err(StreamError::Sink)?;
+        start = end;
+    }
+    Ok(())
+}
+
+/// [`run_streaming`] into one [`Results`] (all records in memory: for tests and small runs).
 ///
 /// # Errors
 /// As [`run`].
@@ -203,29 +268,24 @@ pub fn run_results(
     threads: Option<usize>,
     finished: &(dyn Fn(u64) + Sync),
 ) -> Result<Results, SimError> {
-    let hurdle = scenario.finance.hurdle_rate;
-    let parts = each_replication(scenario, replications, threads, |rows| {
-        finished(rows.iter().map(|row| row.events).sum());
-        Results::from_rows(&rows, hurdle)
-    })?;
     let mut results = Results::default();
-    for part in parts {
+    let mut keep = |part: Results| -> Result<(), std::convert::Infallible> {
         results.append(part);
+        Ok(())
+    };
+    match run_streaming(scenario, replications, threads, finished, &mut keep) {
+        Ok(()) => Ok(results),
+        Err(StreamError::Sim(error)) => Err(error),
+        Err(StreamError::Sink(never)) => match never {},
     }
-    Ok(results)
 }
 
-/// Runs every replication of `replications` in parallel and returns `keep(rows)` of each,
-/// in replication order whatever the threads did.
-fn each_replication<T: Send>(
-    scenario: &Scenario,
-    replications: Range<u64>,
-    threads: Option<usize>,
-    keep: impl Fn(Vec<RunMetrics>) -> T + Sync,
-) -> Result<Vec<T>, SimError> {
+/// Runs every replication of `replications` in parallel and returns its rows, in
+/// replication order whatever the threads did.
+fn each_replication(scenario: &Scenario, replications: Range<u64>, threads: Option<usize>) -> Result<Vec<Vec<RunMetrics>>, SimError> {
     let pool = thread_pool(threads)?;
-    let parts: Vec<Result<T, SimError>> =
-        pool.install(|| replications.into_par_iter().map(|replication| run_replication(scenario, replication).map(&keep)).collect());
+    let parts: Vec<Result<Vec<RunMetrics>, SimError>> =
+        pool.install(|| replications.into_par_iter().map(|replication| run_replication(scenario, replication)).collect());
     parts.into_iter().collect()
 }
 
@@ -252,5 +312,5 @@ pub fn shard_range(replications: Range<u64>, shard: u32, shards: u32) -> Range<u
 /// # Errors
 /// As [`run`].
 pub fn run_range(scenario: &Scenario, replications: Range<u64>, threads: Option<usize>) -> Result<Vec<RunMetrics>, SimError> {
-    Ok(each_replication(scenario, replications, threads, |rows| rows)?.into_iter().flatten().collect())
+    Ok(each_replication(scenario, replications, threads)?.into_iter().flatten().collect())
 }

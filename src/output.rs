@@ -7,16 +7,20 @@
 //! and renamed into place only once all of them are complete, so a failure leaves the
 //! previous results untouched.
 
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
-use crate::metrics::{Cell, Savings, summarise};
+mod spool;
+
+use crate::metrics::{Cell, Savings};
 use crate::model::SystemKind;
 use crate::model::outcome::Week;
-use crate::results::{Results, ReturnRecord, RunRow, WeekRow, YearRecord, run_columns, year_columns};
+pub use crate::results::REPLICATIONS_PER_ROW_GROUP;
+pub use crate::results::summaries::{CRN_VARIANCE_REDUCTION, PAIRED, Summaries, SummaryRow, TimeseriesRow, YieldSummaryRow};
+use crate::results::{RawSource, RawTable, Results, ReturnRecord, RunRow, WeekRow, YearRecord, run_columns, year_columns};
+pub use spool::{RawDir, Spool, Staged};
 
 /// Where a table's numbers came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -96,103 +100,34 @@ pub fn runs_frame(results: &Results, provenance: &Provenance) -> PolarsResult<Da
     with_provenance(DataFrame::new_infer_height(columns)?, provenance)
 }
 
-/// Every table of a run, derived from its results: (file stem, frame) pairs in the
-/// order they are written, with the summaries the terminal report shows.
-pub struct RunTables {
-    /// Tables to write.
-    pub tables: Vec<(&'static str, DataFrame)>,
-    /// `summary.parquet`'s rows.
-    pub summary: Vec<SummaryRow>,
-    /// `yields_summary.parquet`'s rows.
-    pub yields: Vec<YieldSummaryRow>,
+/// The raw table `table` of `results` as a frame.
+///
+/// # Errors
+/// A polars error if the frame cannot be built (a bug).
+pub fn raw_frame(table: RawTable, results: &Results, provenance: &Provenance) -> PolarsResult<DataFrame> {
+    match table {
+        RawTable::Runs => runs_frame(results, provenance),
+        RawTable::Weeks => weeks_frame(results, provenance),
+        RawTable::Years => yields_frame(results, provenance),
+        RawTable::Returns => returns_frame(results, provenance),
+    }
 }
 
-/// All tables of a complete run (or of merged shards: the same function, so the same bytes).
+/// The summary tables (file stem, frame), in the order they are written.
 ///
 /// # Errors
 /// A polars error if a frame cannot be built (a bug).
-pub fn run_tables(results: &Results, provenance: &Provenance) -> PolarsResult<RunTables> {
-    let savings = results.savings();
-    let summary = summary_rows(results, &savings);
-    let yields = yield_summary_rows(results);
+pub fn summary_tables(summaries: &Summaries, provenance: &Provenance) -> PolarsResult<Vec<(&'static str, DataFrame)>> {
     let mut tables = vec![
-        ("runs", runs_frame(results, provenance)?),
-        ("summary", summary_frame(&summary, provenance)?),
-        ("timeseries", timeseries_frame(results, provenance)?),
+        ("summary", summary_frame(&summaries.summary, provenance)?),
+        ("timeseries", timeseries_frame(&summaries.timeseries, provenance)?),
     ];
-    if !savings.is_empty() {
-        tables.push(("savings", savings_frame(&savings, provenance)?));
+    if !summaries.savings.is_empty() {
+        tables.push(("savings", savings_frame(&summaries.savings, provenance)?));
     }
-    tables.push(("yields", yields_frame(results, provenance)?));
-    tables.push(("returns", returns_frame(results, provenance)?));
-    tables.push(("yields_summary", yields_summary_frame(&yields, provenance)?));
-    tables.push(("weeks", weeks_frame(results, provenance)?));
-    Ok(RunTables { tables, summary, yields })
+    tables.push(("yields_summary", yields_summary_frame(&summaries.yields, provenance)?));
+    Ok(tables)
 }
-
-/// The raw tables of a shard ([`RAW_TABLES`]), from which a merge derives the rest.
-///
-/// # Errors
-/// A polars error if a frame cannot be built (a bug).
-pub fn shard_tables(results: &Results, provenance: &Provenance) -> PolarsResult<Vec<(&'static str, DataFrame)>> {
-    Ok(vec![
-        ("runs", runs_frame(results, provenance)?),
-        ("weeks", weeks_frame(results, provenance)?),
-        ("yields", yields_frame(results, provenance)?),
-        ("returns", returns_frame(results, provenance)?),
-    ])
-}
-
-/// Label of the paired comparison's rows in `summary.parquet`.
-pub const PAIRED: &str = "distributed_vs_centralized";
-
-/// One summary row, as computed; also what the CLI prints.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SummaryRow {
-    /// System, or [`PAIRED`] for the paired differences of `savings.parquet`.
-    pub system: &'static str,
-    /// Metric name (a `runs.parquet` or `savings.parquet` column).
-    pub metric: &'static str,
-    /// The statistics.
-    pub stats: crate::metrics::Summary,
-}
-
-/// Summaries per system × metric, systems in fixed order, metrics in column order, then
-/// the paired comparison's metrics (NaN values, e.g. savings when nothing is billed, are
-/// left out of its statistics).
-pub fn summary_rows(results: &Results, savings: &[Savings]) -> Vec<SummaryRow> {
-    let mut out = Vec::new();
-    for system in results.systems() {
-        let of_system: Vec<&RunRow> = results.runs.iter().filter(|r| r.system == system).collect();
-        for (idx, metric) in run_columns().into_iter().enumerate() {
-            let values: Vec<f64> = of_system.iter().map(|row| row.cells[idx].as_f64()).filter(|v| !v.is_nan()).collect();
-            out.push(SummaryRow { system: system.as_str(), metric, stats: summarise(&values) });
-        }
-    }
-    if let Some(first) = savings.first() {
-        for (idx, (metric, _)) in first.columns().iter().enumerate() {
-            let values: Vec<f64> = savings.iter().map(|row| row.columns()[idx].1).filter(|v| !v.is_nan()).collect();
-            out.push(SummaryRow { system: PAIRED, metric, stats: summarise(&values) });
-        }
-        // One number each, not a distribution: only `mean` (the factor) and `n` (pairs) are set.
-        let nan = f64::NAN;
-        for (metric, factor) in CRN_VARIANCE_REDUCTION.into_iter().zip(results.crn_variance_reduction()) {
-            let n = savings.len() as u64;
-            let stats = crate::metrics::Summary { mean: factor, std: nan, ci95_low: nan, ci95_high: nan, p05: nan, p50: nan, p95: nan, n };
-            out.push(SummaryRow { system: PAIRED, metric, stats });
-        }
-    }
-    out
-}
-
-/// The `summary.parquet` metrics holding how many times common random numbers reduce
-/// the variance of each paired metric (see [`Results::crn_variance_reduction`]).
-pub const CRN_VARIANCE_REDUCTION: [&str; 4] = [
-    "savings_fraction_crn_variance_reduction",
-    "utilization_difference_crn_variance_reduction",
-    "p95_wait_hours_difference_crn_variance_reduction",
-    "lost_demand_fraction_difference_crn_variance_reduction",
-];
 
 /// `savings.parquet`: one row per replication, the paired comparison.
 ///
@@ -217,54 +152,16 @@ pub fn savings_frame(savings: &[Savings], provenance: &Provenance) -> PolarsResu
 ///
 /// # Errors
 /// A polars error if the frame cannot be built (a bug).
-pub fn timeseries_frame(results: &Results, provenance: &Provenance) -> PolarsResult<DataFrame> {
-    type Metric = (&'static str, fn(&Week) -> f64);
-    let metrics: [Metric; 5] = [
-        ("installed_gpus", |w| f64::from(w.installed_gpus)),
-        ("utilization", |w| w.utilization),
-        ("queue_length", |w| w.queue_length),
-        ("price_usd_per_gpu_hour", |w| w.price_usd_per_gpu_hour),
-        ("lost_jobs", |w| w.lost_jobs as f64),
-    ];
-    let (mut system, mut week, mut metric) = (Vec::new(), Vec::<u32>::new(), Vec::new());
-    let (mut mean, mut p05, mut p50, mut p95) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for kind in results.systems() {
-        // Each replication's weeks, in replication order.
-        let mut by_replication: Vec<Vec<&Week>> = Vec::new();
-        let mut last = None;
-        for row in results.weeks.iter().filter(|w| w.system == kind) {
-            if last != Some(row.replication) {
-                by_replication.push(Vec::new());
-                last = Some(row.replication);
-            }
-            if let Some(weeks) = by_replication.last_mut() {
-                weeks.push(&row.week);
-            }
-        }
-        let replications = results.runs.iter().filter(|r| r.system == kind).count();
-        let weeks = if by_replication.len() < replications { 0 } else { by_replication.iter().map(Vec::len).min().unwrap_or(0) };
-        for idx in 0..weeks {
-            for (name, value) in &metrics {
-                let values: Vec<f64> = by_replication.iter().map(|r| value(r[idx])).collect();
-                let stats = summarise(&values);
-                system.push(kind.as_str());
-                week.push(idx as u32);
-                metric.push(*name);
-                mean.push(stats.mean);
-                p05.push(stats.p05);
-                p50.push(stats.p50);
-                p95.push(stats.p95);
-            }
-        }
-    }
+pub fn timeseries_frame(rows: &[TimeseriesRow], provenance: &Provenance) -> PolarsResult<DataFrame> {
+    let stat = |f: fn(&TimeseriesRow) -> f64| rows.iter().map(f).collect::<Vec<f64>>();
     let frame = df!(
-        "system" => system,
-        "week" => week,
-        "metric" => metric,
-        "mean" => mean,
-        "p05" => p05,
-        "p50" => p50,
-        "p95" => p95,
+        "system" => rows.iter().map(|r| r.system.as_str()).collect::<Vec<_>>(),
+        "week" => rows.iter().map(|r| r.week).collect::<Vec<u32>>(),
+        "metric" => rows.iter().map(|r| r.metric).collect::<Vec<_>>(),
+        "mean" => stat(|r| r.stats.mean),
+        "p05" => stat(|r| r.stats.p05),
+        "p50" => stat(|r| r.stats.p50),
+        "p95" => stat(|r| r.stats.p95),
     )?;
     with_provenance(frame, provenance)
 }
@@ -329,61 +226,6 @@ pub fn weeks_frame(results: &Results, provenance: &Provenance) -> PolarsResult<D
     with_provenance(frame, provenance)
 }
 
-/// One row of `yields_summary.parquet`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct YieldSummaryRow {
-    /// System.
-    pub system: SystemKind,
-    /// `None` for the whole system.
-    pub cohort: Option<u32>,
-    /// Year; `None` for NPV, IRR and payback, which span the horizon.
-    pub year: Option<u32>,
-    /// A `yields.parquet` column, or `npv_usd`, `irr`, `payback_years`.
-    pub metric: &'static str,
-    /// Statistics over the replications where the value exists.
-    pub stats: crate::metrics::Summary,
-    /// Replications (that have this system and cohort) where it does not exist.
-    pub undefined: u64,
-}
-
-/// Quantiles of every yearly column per system × cohort × year, then of the returns
-/// per system × cohort. Cohorts appear only in replications where they joined.
-pub fn yield_summary_rows(results: &Results) -> Vec<YieldSummaryRow> {
-    type Key = (SystemKind, Option<u32>, Option<u32>, usize);
-    let mut values: BTreeMap<Key, (&'static str, Vec<f64>, u64)> = BTreeMap::new();
-    let mut record = |key: Key, metric: &'static str, value: Option<f64>| {
-        let entry = values.entry(key).or_insert((metric, Vec::new(), 0));
-        match value {
-            Some(v) => entry.1.push(v),
-            None => entry.2 += 1,
-        }
-    };
-    let names = year_columns();
-    for year in &results.years {
-        for (idx, (metric, value)) in names.iter().zip(&year.values).enumerate() {
-            record((year.system, year.cohort, Some(year.year), idx), metric, *value);
-        }
-    }
-    for returns in &results.returns {
-        for (idx, (metric, value)) in returns.measures().into_iter().enumerate() {
-            // After every year of the same cohort: `None` sorts first, so key the
-            // returns by a year past any real one.
-            record((returns.system, returns.cohort, Some(u32::MAX), idx), metric, value);
-        }
-    }
-    values
-        .into_iter()
-        .map(|((system, cohort, year, _), (metric, values, undefined))| YieldSummaryRow {
-            system,
-            cohort,
-            year: year.filter(|&y| y != u32::MAX),
-            metric,
-            stats: summarise(&values),
-            undefined,
-        })
-        .collect()
-}
-
 /// `yields_summary.parquet`: one row per system × cohort × year × metric.
 ///
 /// # Errors
@@ -429,32 +271,6 @@ pub fn summary_frame(summary: &[SummaryRow], provenance: &Provenance) -> PolarsR
     with_provenance(DataFrame::new_infer_height(columns)?, provenance)
 }
 
-/// Writes `tables` (file stem, frame) as `DIR/<stem>.parquet`, all or nothing.
-///
-/// # Errors
-/// [`OutputError`] if any file cannot be written; files already in `dir` are then
-/// left exactly as they were.
-pub fn write_tables(dir: &Path, tables: &mut [(&str, DataFrame)], provenance: &Provenance) -> Result<Vec<PathBuf>, OutputError> {
-    remove_abandoned_staging(dir);
-    let staging = staging_dir(dir);
-    std::fs::create_dir_all(&staging).map_err(io("create", &staging))?;
-    let written = write_staged(&staging, tables, provenance);
-    let result = written.and_then(|staged| {
-        std::fs::create_dir_all(dir).map_err(io("create", dir))?;
-        let mut finals = Vec::with_capacity(staged.len());
-        for file in staged {
-            // Invariant: staged paths were built as staging/<stem>.parquet, so they have a file name.
-            let target = dir.join(file.file_name().expect("staged file has a name"));
-            std::fs::rename(&file, &target).map_err(io("move into place", &target))?;
-            finals.push(target);
-        }
-        Ok(finals)
-    });
-    // Best effort: the staging directory is empty on success and disposable on failure.
-    let _ = std::fs::remove_dir_all(&staging);
-    result
-}
-
 /// Maps an I/O error to [`OutputError::Io`] naming the action and path.
 fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> OutputError {
     let path = path.display().to_string();
@@ -482,9 +298,12 @@ fn staging_prefix(dir: &Path) -> (PathBuf, String) {
 }
 
 /// A hidden sibling of `dir`, on the same file system so the final rename is atomic.
+/// Named by process and a counter, so two writers in one process never share one.
 fn staging_dir(dir: &Path) -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let (parent, prefix) = staging_prefix(dir);
-    parent.join(format!("{prefix}{}", std::process::id()))
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    parent.join(format!("{prefix}{}-{n}", std::process::id()))
 }
 
 /// Removes staging directories left by runs that were killed (their process is gone),
@@ -498,65 +317,53 @@ fn remove_abandoned_staging(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(&parent) else { return };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(pid) = name.strip_prefix(&prefix).and_then(|pid| pid.parse::<u32>().ok()) else { continue };
+        let owner = name.strip_prefix(&prefix).map(|rest| rest.split('-').next().unwrap_or(rest));
+        let Some(pid) = owner.and_then(|pid| pid.parse::<u32>().ok()) else { continue };
         if !Path::new("/proc").join(pid.to_string()).exists() {
             let _ = std::fs::remove_dir_all(entry.path());
         }
     }
 }
 
-fn write_staged(staging: &Path, tables: &mut [(&str, DataFrame)], provenance: &Provenance) -> Result<Vec<PathBuf>, OutputError> {
-    let mut pairs = vec![
-        ("capsim.scenario".to_string(), provenance.scenario.clone()),
-        ("capsim.scenario_hash".to_string(), provenance.scenario_hash.clone()),
-        ("capsim.seed".to_string(), provenance.seed.to_string()),
-        ("capsim.version".to_string(), provenance.capsim_version.clone()),
-        ("capsim.replications".to_string(), format!("{}..{}", provenance.replications.0, provenance.replications.1)),
-    ];
-    if let Some((shard, shards)) = provenance.shard {
-        pairs.push(("capsim.shard".to_string(), format!("{shard}/{shards}")));
-    }
-    let metadata = KeyValueMetadata::from_static(pairs);
-    let mut staged = Vec::with_capacity(tables.len());
-    for (stem, frame) in tables.iter_mut() {
-        let path = staging.join(format!("{stem}.parquet"));
-        let file = File::create(&path).map_err(|source| OutputError::Io { action: "create", path: path.display().to_string(), source })?;
-        ParquetWriter::new(file)
-            .with_key_value_metadata(Some(metadata.clone()))
-            .finish(frame)
-            .map_err(|source| OutputError::Table { table: (*stem).to_string(), source })?;
-        staged.push(path);
-    }
-    Ok(staged)
-}
-
 /// The raw tables a run or a shard writes, from which every other table is derived.
 pub const RAW_TABLES: [&str; 4] = ["runs", "weeks", "yields", "returns"];
 
 /// Reads the raw tables of one run or shard directory back into results, with the
-/// provenance recorded in them.
+/// provenance recorded in them (all in memory: for tests and small runs; merges and
+/// summaries read a [`RawDir`] piece by piece).
 ///
 /// # Errors
 /// [`OutputError`] if a table is missing, unreadable, or not one capsim wrote.
 pub fn read_results(dir: &Path) -> Result<(Results, Provenance), OutputError> {
-    let malformed =
-        |table: &str, detail: String| OutputError::Malformed { path: dir.join(format!("{table}.parquet")).display().to_string(), detail };
     let provenance = read_provenance(&dir.join("runs.parquet"))?;
-    let runs = read_table(&dir.join("runs.parquet"))?;
-    let weeks = read_table(&dir.join("weeks.parquet"))?;
-    let years = read_table(&dir.join("yields.parquet"))?;
-    let returns = read_table(&dir.join("returns.parquet"))?;
-    let results = Results {
-        runs: read_runs(&runs).map_err(|e| malformed("runs", e.to_string()))?,
-        weeks: read_weeks(&weeks).map_err(|e| malformed("weeks", e.to_string()))?,
-        years: read_years(&years).map_err(|e| malformed("yields", e.to_string()))?,
-        returns: read_returns(&returns).map_err(|e| malformed("returns", e.to_string()))?,
-    };
+    let mut results = Results::default();
+    let source = RawDir::new(dir);
+    for table in RawTable::ALL {
+        source.scan(table, &mut |piece| match table {
+            RawTable::Runs => results.runs.extend_from_slice(&piece.runs),
+            RawTable::Weeks => results.weeks.extend_from_slice(&piece.weeks),
+            RawTable::Years => results.years.extend_from_slice(&piece.years),
+            RawTable::Returns => results.returns.extend_from_slice(&piece.returns),
+        })?;
+    }
     Ok((results, provenance))
 }
 
+/// The records of one raw table's frame (read from `path`).
+fn read_records(table: RawTable, frame: &DataFrame, path: &Path) -> Result<Results, OutputError> {
+    let malformed = |e: PolarsError| OutputError::Malformed { path: path.display().to_string(), detail: e.to_string() };
+    let mut results = Results::default();
+    match table {
+        RawTable::Runs => results.runs = read_runs(frame).map_err(malformed)?,
+        RawTable::Weeks => results.weeks = read_weeks(frame).map_err(malformed)?,
+        RawTable::Years => results.years = read_years(frame).map_err(malformed)?,
+        RawTable::Returns => results.returns = read_returns(frame).map_err(malformed)?,
+    }
+    Ok(results)
+}
+
 /// The provenance in a table's key-value metadata.
-fn read_provenance(path: &Path) -> Result<Provenance, OutputError> {
+pub fn read_provenance(path: &Path) -> Result<Provenance, OutputError> {
     let file = File::open(path).map_err(|source| OutputError::Io { action: "open", path: path.display().to_string(), source })?;
     let mut reader = ParquetReader::new(file);
     let table = || path.display().to_string();

@@ -3,10 +3,18 @@
 //! after merging shards, so the two give the same bytes.
 #![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
 
+pub mod summaries;
+
 use crate::finance::statements::YearRow;
 use crate::metrics::{Cell, RunMetrics, Savings};
 use crate::model::SystemKind;
 use crate::model::outcome::Week;
+
+/// Replications per row group of the raw tables, counted from a run's first (and the
+/// most a table holds before writing them): small enough that a block of a large
+/// scenario fits in memory, large enough that a Parquet writer's footer (about 2 kB per
+/// column per row group, kept until the file ends) stays small for 10,000 replications.
+pub const REPLICATIONS_PER_ROW_GROUP: u64 = 256;
 
 /// One `runs.parquet` row.
 #[derive(Debug, Clone, PartialEq)]
@@ -140,8 +148,7 @@ impl Results {
 
     /// Events simulated, from the `events` column.
     pub fn events(&self) -> u64 {
-        let at = run_columns().iter().position(|name| *name == "events");
-        at.map_or(0, |idx| self.runs.iter().map(|row| row.cells[idx].as_u64()).sum())
+        infallible(summaries::events(self))
     }
 
     /// Combines results of disjoint sets of replications, in replication order.
@@ -175,54 +182,85 @@ impl Results {
 
     /// Systems present, in fixed order.
     pub fn systems(&self) -> Vec<SystemKind> {
-        let mut systems: Vec<SystemKind> = self.runs.iter().map(|r| r.system).collect();
-        systems.sort();
-        systems.dedup();
-        systems
+        infallible(summaries::systems(self))
     }
 
-    /// How much common random numbers shrink the variance of each paired metric
-    /// ([`Savings::columns`] order): its variance over replications when the two
-    /// systems' rows come from *different* replications (centralized k with distributed
-    /// k + 1, cyclically: independent streams, no extra simulation) divided by its
-    /// variance when paired on the same jobs. NaN with fewer than 3 pairs or no spread.
+    /// See [`summaries::crn_variance_reduction`].
     pub fn crn_variance_reduction(&self) -> [f64; 4] {
-        let (centralized, distributed): (Vec<[f64; 4]>, Vec<[f64; 4]>) = self.paired_values().into_iter().map(|(_, c, d)| (c, d)).unzip();
-        let n = centralized.len();
-        let of = |pairs: &dyn Fn(usize) -> Savings| -> Vec<[f64; 4]> { (0..n).map(|k| pairs(k).columns().map(|(_, v)| v)).collect() };
-        let paired = of(&|k| Savings::pair(0, centralized[k], distributed[k]));
-        let crossed = of(&|k| Savings::pair(0, centralized[k], distributed[(k + 1) % n]));
-        let variance = |rows: &[[f64; 4]], idx: usize| {
-            let values: Vec<f64> = rows.iter().map(|row| row[idx]).filter(|v| !v.is_nan()).collect();
-            if values.len() < 3 { f64::NAN } else { crate::metrics::summarise(&values).std.powi(2) }
-        };
-        std::array::from_fn(|idx| {
-            let (same, independent) = (variance(&paired, idx), variance(&crossed, idx));
-            if same > 0.0 { independent / same } else { f64::NAN }
-        })
-    }
-
-    /// Each replication with both systems: (replication, centralized, distributed) values
-    /// of [spend per GPU-hour, utilization, p95 wait, lost-demand share].
-    fn paired_values(&self) -> Vec<(u64, [f64; 4], [f64; 4])> {
-        let names = run_columns();
-        let at = |name: &str| names.iter().position(|n| *n == name).unwrap_or(usize::MAX);
-        let idx = [at("spend_usd_per_gpu_hour"), at("utilization"), at("p95_wait_hours"), at("lost_demand_fraction")];
-        let values = |row: &RunRow| idx.map(|i| row.cells.get(i).map_or(f64::NAN, |c| c.as_f64()));
-        // Rows come ordered by replication, then system (centralized first).
-        self.runs
-            .windows(2)
-            .filter(|pair| {
-                pair[0].system == SystemKind::Centralized
-                    && pair[1].system == SystemKind::Distributed
-                    && pair[0].replication == pair[1].replication
-            })
-            .map(|pair| (pair[0].replication, values(&pair[0]), values(&pair[1])))
-            .collect()
+        summaries::crn_variance_reduction(&infallible(summaries::paired_values(self)))
     }
 
     /// The paired comparison of every replication that has both systems.
     pub fn savings(&self) -> Vec<Savings> {
-        self.paired_values().into_iter().map(|(replication, c, d)| Savings::pair(replication, c, d)).collect()
+        summaries::savings_of(&infallible(summaries::paired_values(self)))
+    }
+
+    /// `summary.parquet`'s rows (see [`summaries::summary_rows`]).
+    pub fn summary_rows(&self) -> Vec<summaries::SummaryRow> {
+        let pairs = infallible(summaries::paired_values(self));
+        infallible(summaries::summary_rows(self, &self.systems(), &summaries::savings_of(&pairs), &pairs))
+    }
+
+    /// Every summary (see [`summaries::summarise_all`]).
+    pub fn summaries(&self) -> summaries::Summaries {
+        infallible(summaries::summarise_all(self))
+    }
+}
+
+/// One of the raw tables, from which every other table is derived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RawTable {
+    /// `runs.parquet`.
+    Runs,
+    /// `weeks.parquet`.
+    Weeks,
+    /// `yields.parquet`.
+    Years,
+    /// `returns.parquet`.
+    Returns,
+}
+
+impl RawTable {
+    /// All of them, in the order they are written.
+    pub const ALL: [RawTable; 4] = [RawTable::Runs, RawTable::Weeks, RawTable::Years, RawTable::Returns];
+
+    /// File stem.
+    pub fn stem(self) -> &'static str {
+        match self {
+            RawTable::Runs => "runs",
+            RawTable::Weeks => "weeks",
+            RawTable::Years => "yields",
+            RawTable::Returns => "returns",
+        }
+    }
+}
+
+/// Raw records that can be read in pieces: in memory ([`Results`]) or as raw tables on
+/// disk. Summaries read them this way so they never need every record at once.
+pub trait RawSource {
+    /// Why the records could not be read.
+    type Error;
+
+    /// Calls `each` with consecutive pieces holding the records of `table` in replication
+    /// order (pieces may hold other tables' records too; those are to be ignored).
+    ///
+    /// # Errors
+    /// If the records cannot be read.
+    fn scan(&self, table: RawTable, each: &mut dyn FnMut(&Results)) -> Result<(), Self::Error>;
+}
+
+impl RawSource for Results {
+    type Error = std::convert::Infallible;
+
+    fn scan(&self, _table: RawTable, each: &mut dyn FnMut(&Results)) -> Result<(), Self::Error> {
+        each(self);
+        Ok(())
+    }
+}
+
+fn infallible<T>(result: Result<T, std::convert::Infallible>) -> T {
+    match result {
+        Ok(value) => value,
+        Err(never) => match never {},
     }
 }

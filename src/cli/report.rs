@@ -23,7 +23,7 @@ pub(super) struct Report<'a> {
 }
 
 impl<'a> Report<'a> {
-    pub(super) fn of_run(scenario: &Scenario, provenance: &Provenance, tables: &'a output::RunTables) -> Report<'a> {
+    pub(super) fn of_run(scenario: &Scenario, provenance: &Provenance, summaries: &'a output::Summaries) -> Report<'a> {
         let sim = &scenario.simulation;
         Report {
             title: format!(
@@ -41,8 +41,8 @@ impl<'a> Report<'a> {
                 .map(|(system, spec)| (system, spec.initial_gpus(), spec.pricing.reference_usd_per_gpu_hour > 0.0))
                 .collect(),
             discount_rate: Some(scenario.finance.discount_rate),
-            summary: &tables.summary,
-            yields: &tables.yields,
+            summary: &summaries.summary,
+            yields: &summaries.yields,
             speed: None,
         }
     }

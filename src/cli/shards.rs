@@ -4,8 +4,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::output::{self, Provenance};
-use crate::results::Results;
+use crate::model::SystemKind;
+use crate::output::{self, Provenance, RawDir};
+use crate::results::{RawSource, RawTable};
 
 /// Environment variables that carry an array job's index, in the order they are tried.
 pub const INDEX_VARIABLES: [&str; 3] = ["SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX", "AWS_BATCH_JOB_ARRAY_INDEX"];
@@ -73,23 +74,35 @@ fn parts_of(input: &Path) -> Result<Vec<PathBuf>, String> {
     Ok(shards.into_iter().map(|(_, path)| path).collect())
 }
 
-/// Reads and combines the results under `inputs`, checking that they come from one
-/// scenario, seed and capsim version, that every shard of a sharded run is there, and
-/// that together they hold consecutive replications, each once.
+/// What a merge reads: the directories holding raw tables, in replication order, and
+/// the provenance of the merged run.
+pub struct MergePlan {
+    /// Result directories, each holding consecutive replications after the previous one's.
+    pub parts: Vec<PathBuf>,
+    /// The merged run's provenance.
+    pub provenance: Provenance,
+}
+
+/// Finds the results under `inputs` and checks, before anything is merged, that they
+/// come from one scenario, seed and capsim version, that every shard of a sharded run
+/// is there, and that together they hold consecutive replications, each once. Only the
+/// metadata and the `runs` tables are read here.
 ///
 /// # Errors
 /// A message naming the input and what is wrong (bad input: exit 2).
-pub fn gather(inputs: &[PathBuf]) -> Result<(Results, Provenance), String> {
+pub fn gather(inputs: &[PathBuf]) -> Result<MergePlan, String> {
     let mut parts = Vec::new();
     for input in inputs {
         for dir in parts_of(input)? {
-            let (results, provenance) = output::read_results(&dir).map_err(|e| e.to_string())?;
-            parts.push((dir, results, provenance));
+            if let Some(stem) = output::RAW_TABLES.iter().find(|stem| !dir.join(format!("{stem}.parquet")).is_file()) {
+                return Err(format!("{} has no {stem}.parquet: not the output of this capsim version's `run`; rerun it", dir.display()));
+            }
+            let provenance = output::read_provenance(&dir.join("runs.parquet")).map_err(|e| e.to_string())?;
+            parts.push((dir, provenance));
         }
     }
-    let Some((first_dir, _, first)) = parts.first() else { return Err("nothing to merge".to_string()) };
-    let (first_dir, first) = (first_dir.clone(), first.clone());
-    for (dir, _, provenance) in &parts {
+    let Some((first_dir, first)) = parts.first().cloned() else { return Err("nothing to merge".to_string()) };
+    for (dir, provenance) in &parts {
         let differs = [
             ("scenario", &provenance.scenario, &first.scenario),
             ("scenario hash", &provenance.scenario_hash, &first.scenario_hash),
@@ -107,12 +120,22 @@ pub fn gather(inputs: &[PathBuf]) -> Result<(Results, Provenance), String> {
             ));
         }
     }
-    check_shards(&parts.iter().map(|(dir, _, p)| (dir.clone(), p.clone())).collect::<Vec<_>>())?;
-    let low = parts.iter().map(|(_, _, p)| p.replications.0).min().unwrap_or(0);
-    let high = parts.iter().map(|(_, _, p)| p.replications.1).max().unwrap_or(0);
-    let merged = Results::merge(parts.into_iter().map(|(_, results, _)| results).collect())
-        .map_err(|(replication, system)| format!("replication {replication} of the {system} system is in more than one input"))?;
-    let present = merged.replications();
+    check_shards(&parts)?;
+    let low = parts.iter().map(|(_, p)| p.replications.0).min().unwrap_or(0);
+    let high = parts.iter().map(|(_, p)| p.replications.1).max().unwrap_or(0);
+    // Every (replication, system) row of every part, tagged with its part.
+    let mut rows: Vec<(u64, SystemKind, usize)> = Vec::new();
+    for (idx, (dir, _)) in parts.iter().enumerate() {
+        RawDir::new(dir)
+            .scan(RawTable::Runs, &mut |piece| rows.extend(piece.runs.iter().map(|r| (r.replication, r.system, idx))))
+            .map_err(|e| e.to_string())?;
+    }
+    rows.sort_unstable();
+    if let Some(pair) = rows.windows(2).find(|pair| (pair[0].0, pair[0].1) == (pair[1].0, pair[1].1)) {
+        return Err(format!("replication {} of the {} system is in more than one input", pair[0].0, pair[0].1));
+    }
+    let mut present: Vec<u64> = rows.iter().map(|r| r.0).collect();
+    present.dedup();
     if present.len() as u64 != high - low || present.first() != Some(&low) {
         let missing: Vec<String> = (low..high).filter(|r| present.binary_search(r).is_err()).take(5).map(|r| r.to_string()).collect();
         return Err(format!(
@@ -121,7 +144,25 @@ pub fn gather(inputs: &[PathBuf]) -> Result<(Results, Provenance), String> {
             if missing.len() == 5 { ", …" } else { "" }
         ));
     }
-    Ok((merged, Provenance { replications: (low, high), shard: None, ..first }))
+    // Parts in the order of their replications; they are read one after another, so
+    // their replications must not interleave.
+    let mut order: Vec<usize> = Vec::new();
+    for &(_, _, idx) in &rows {
+        if order.last() != Some(&idx) {
+            if order.contains(&idx) {
+                return Err(format!(
+                    "{} and {} hold interleaved replications; merge inputs must each hold consecutive replications",
+                    parts[idx].0.display(),
+                    parts[order[order.len() - 1]].0.display()
+                ));
+            }
+            order.push(idx);
+        }
+    }
+    Ok(MergePlan {
+        parts: order.into_iter().map(|idx| parts[idx].0.clone()).collect(),
+        provenance: Provenance { replications: (low, high), shard: None, ..first },
+    })
 }
 
 /// Every shard K of N of each sharded run is present once.

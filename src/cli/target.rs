@@ -109,8 +109,9 @@ pub(super) fn parse_target(spec: &str, scenario: &Scenario) -> Result<Target, St
 }
 
 /// Runs replications in deterministic batches until `target` is met or `cap` replications
-/// have run; the batches depend only on the results so far, so any thread count gives
-/// the same replications.
+/// have run, writing their records to `spool`; returns where the replications end. The
+/// batches depend only on the results so far, so any thread count gives the same
+/// replications. Only the `runs` rows are kept in memory, to measure the interval.
 pub(super) fn run_to_target(
     scenario: &Scenario,
     first: std::ops::Range<u64>,
@@ -118,16 +119,24 @@ pub(super) fn run_to_target(
     target: &Target,
     threads: Option<usize>,
     progress: &Progress,
-) -> Result<(Results, u64), Failure> {
+    spool: &mut output::Spool,
+) -> Result<u64, Failure> {
     let quiet = progress.quiet;
     let start = first.start;
     let mut end = first.end;
-    let run = |range: std::ops::Range<u64>| {
-        montecarlo::run_results(scenario, range, threads, &|events| progress.finished(events)).map_err(|e| Failure::Other(e.to_string()))
+    let mut runs = Results::default();
+    let run = |range: std::ops::Range<u64>, runs: &mut Results, spool: &mut output::Spool| {
+        let mut sink = |batch: Results| {
+            spool.push(&batch)?;
+            runs.runs.extend(batch.runs);
+            Ok::<(), output::OutputError>(())
+        };
+        montecarlo::run_streaming(scenario, range, threads, &|events| progress.finished(events), &mut sink)
+            .map_err(|e| Failure::Other(e.to_string()))
     };
-    let mut results = run(first)?;
+    run(first, &mut runs, spool)?;
     loop {
-        let summary = output::summary_rows(&results, &results.savings());
+        let summary = runs.summary_rows();
         let widths = summary.iter().filter(|row| row.metric == target.metric && target.systems.contains(&row.system));
         if let Some(empty) = widths.clone().find(|row| row.stats.n == 0) {
             return Err(Failure::Input(format!(
@@ -153,7 +162,7 @@ pub(super) fn run_to_target(
                     number(widest)
                 ));
             }
-            return Ok((results, end));
+            return Ok(end);
         }
         // Enough for the target if the spread stays as it is, 10% over; at least one more.
         let needed = (done as f64 * (widest / target.half_width).powi(2) * 1.1).ceil();
@@ -166,7 +175,7 @@ pub(super) fn run_to_target(
             next - end
         ));
         progress.grow(next - end);
-        results.append(run(end..next)?);
+        run(end..next, &mut runs, spool)?;
         end = next;
     }
 }

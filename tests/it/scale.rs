@@ -67,6 +67,42 @@ fn shards_merged_give_the_bytes_of_one_run() {
     same_tables(&dir.join("one"), &dir.join("extended"));
 }
 
+/// Small enough to run hundreds of replications in a second or two.
+const MANY: &str = "name: many\nsimulation: {horizon_hours: 400, warmup_hours: 20, replications: 600, seed: 5}\n\
+demand:\n  segments:\n    - name: jobs\n      arrivals_per_hour: 1\n      gpus_per_job: 1\n      duration_hours: {exponential: {mean: 2}}\n      patience_hours: 4\n\
+centralized:\n  gpus: 4\n  pricing: {usd_per_gpu_hour: 4.0}\n\
+distributed:\n  pricing: {usd_per_gpu_hour: 2.0}\n  operators:\n    - {count: 2, gpus: 2}\n";
+
+/// Row groups in a Parquet file.
+fn row_groups(path: &Path) -> usize {
+    use polars::prelude::*;
+    let mut reader = ParquetReader::new(std::fs::File::open(path).expect("open"));
+    reader.get_metadata().expect("metadata").row_groups.len()
+}
+
+/// Records go to disk in row groups of 256 replications as they finish; shards cut
+/// mid-group and whatever the thread count, the merged files are the same bytes.
+#[test]
+fn streamed_row_groups_are_the_same_for_any_split_or_thread_count() {
+    let temp = crate::TempDir::create();
+    let dir = temp.path();
+    std::fs::write(dir.join("s.yaml"), MANY).expect("write scenario");
+    ok(dir, &["run", "s.yaml", "--out", "one", "--quiet", "--threads", "1"]);
+    ok(dir, &["run", "s.yaml", "--out", "two", "--quiet", "--threads", "2"]);
+    same_tables(&dir.join("one"), &dir.join("two"));
+    assert_eq!(capsim::results::REPLICATIONS_PER_ROW_GROUP, 256);
+    for table in ["runs", "weeks", "yields", "returns"] {
+        assert_eq!(row_groups(&dir.join(format!("one/{table}.parquet"))), 3, "{table}: 600 replications in groups of 256");
+    }
+    assert_eq!(capsim::output::read_table(&dir.join("one/runs.parquet")).expect("runs").height(), 2 * 600);
+    // Shards of 200 replications: every boundary falls inside a row group.
+    for shard in ["0/3", "1/3", "2/3"] {
+        ok(dir, &["run", "s.yaml", "--out", "sharded", "--shard", shard, "--quiet"]);
+    }
+    ok(dir, &["merge", "sharded", "--out", "merged", "--quiet"]);
+    same_tables(&dir.join("one"), &dir.join("merged"));
+}
+
 #[test]
 fn merge_refuses_missing_doubled_or_foreign_inputs() {
     let temp = crate::TempDir::create();
@@ -150,13 +186,13 @@ fn common_random_numbers_cut_the_variance_of_paired_differences() {
     assert!(utilization > 4.0, "utilization_difference: variance cut only {utilization}×");
     assert!(lost > 1.5, "lost_demand_fraction_difference: variance cut only {lost}×");
     // And it is in the summary, under the paired label.
-    let summary = capsim::output::summary_rows(&results, &results.savings());
+    let summary = results.summary_rows();
     let row = summary.iter().find(|r| r.metric == "utilization_difference_crn_variance_reduction").expect("row");
     assert_eq!((row.system, row.stats.mean.to_bits(), row.stats.n), (capsim::output::PAIRED, utilization.to_bits(), 20));
 }
 
-/// A run whose finished rows alone would not fit in memory is refused before it starts,
-/// with the estimate, and nothing is written.
+/// A run whose Parquet footers alone (which grow with the row groups written) would not
+/// fit in memory is refused before it starts, with the estimate, and nothing is written.
 #[test]
 fn runs_too_many_replications_for_memory_are_refused_up_front() {
     let temp = crate::TempDir::create();
@@ -165,6 +201,6 @@ fn runs_too_many_replications_for_memory_are_refused_up_front() {
     let output = capsim(dir, &["run", "s.yaml", "--replications", "4000000000", "--max-events", "100000000000000000", "--out", "never"]);
     let (_, stderr) = text(&output);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("of results kept until they are written") && stderr.contains("--shard"), "{stderr}");
+    assert!(stderr.contains("Parquet footers kept until the files are finished") && stderr.contains("--shard"), "{stderr}");
     assert!(!dir.join("never").exists());
 }

@@ -1,0 +1,315 @@
+//! Writing a run's raw tables as its replications finish, and reading them back in
+//! pieces.
+//!
+//! A run of 10,000 replications never holds its records: each table keeps at most one
+//! block of [`REPLICATIONS_PER_ROW_GROUP`] replications before writing it as a Parquet row
+//! group into the staging directory, and the summaries read the staged tables back one
+//! row group at a time. Blocks are counted from the run's first replication, so a run
+//! and a merge of its shards cut the same row groups and write the same bytes.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+
+use super::{OutputError, Provenance, io, raw_frame, read_records, remove_abandoned_staging, staging_dir};
+use crate::results::{REPLICATIONS_PER_ROW_GROUP, RawSource, RawTable, Results};
+
+/// The order in which the tables of a run are listed.
+const TABLE_ORDER: [&str; 8] = ["runs", "summary", "timeseries", "savings", "yields", "returns", "yields_summary", "weeks"];
+
+/// A staging directory beside the output, removed when dropped: files reach the output
+/// only by [`Staged::commit`].
+struct Staging {
+    target: PathBuf,
+    path: PathBuf,
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        // Best effort: empty after a commit, disposable after a failure.
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// One raw table being written block by block.
+struct TableWriter {
+    table: RawTable,
+    /// Rows of the current block (only this table's vector is used).
+    pending: Results,
+    /// The current block's index from the run's first replication.
+    block: Option<u64>,
+    writer: Option<BatchedWriter<File>>,
+}
+
+impl TableWriter {
+    fn new(table: RawTable) -> TableWriter {
+        TableWriter { table, pending: Results::default(), block: None, writer: None }
+    }
+
+    fn push(&mut self, piece: &Results, staging: &Path, provenance: &Provenance) -> Result<(), OutputError> {
+        match self.table {
+            RawTable::Runs => self.push_rows(&piece.runs, |r| r.replication, |p| &mut p.runs, staging, provenance),
+            RawTable::Weeks => self.push_rows(&piece.weeks, |r| r.replication, |p| &mut p.weeks, staging, provenance),
+            RawTable::Years => self.push_rows(&piece.years, |r| r.replication, |p| &mut p.years, staging, provenance),
+            RawTable::Returns => self.push_rows(&piece.returns, |r| r.replication, |p| &mut p.returns, staging, provenance),
+        }
+    }
+
+    fn push_rows<T: Clone>(
+        &mut self,
+        rows: &[T],
+        replication: fn(&T) -> u64,
+        pending: fn(&mut Results) -> &mut Vec<T>,
+        staging: &Path,
+        provenance: &Provenance,
+    ) -> Result<(), OutputError> {
+        for row in rows {
+            let block = replication(row).saturating_sub(provenance.replications.0) / REPLICATIONS_PER_ROW_GROUP;
+            if self.block != Some(block) {
+                self.flush(staging, provenance)?;
+                self.block = Some(block);
+            }
+            pending(&mut self.pending).push(row.clone());
+        }
+        Ok(())
+    }
+
+    /// Writes the pending block as one row group (creating the file with the first).
+    fn flush(&mut self, staging: &Path, provenance: &Provenance) -> Result<(), OutputError> {
+        let pending = std::mem::take(&mut self.pending);
+        let empty = match self.table {
+            RawTable::Runs => pending.runs.is_empty(),
+            RawTable::Weeks => pending.weeks.is_empty(),
+            RawTable::Years => pending.years.is_empty(),
+            RawTable::Returns => pending.returns.is_empty(),
+        };
+        if empty {
+            return Ok(());
+        }
+        let stem = self.table.stem();
+        let failed = |source| OutputError::Table { table: stem.to_string(), source };
+        let mut frame = raw_frame(self.table, &pending, provenance).map_err(failed)?;
+        frame.rechunk_mut();
+        if self.writer.is_none() {
+            self.writer = Some(batched_writer(&staging.join(format!("{stem}.parquet")), frame.schema(), provenance)?);
+        }
+        if let Some(writer) = &mut self.writer {
+            writer.write_batch(&frame).map_err(failed)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the last block and the footer; a table that never had a row is written empty.
+    fn close(mut self, staging: &Path, provenance: &Provenance) -> Result<(), OutputError> {
+        self.flush(staging, provenance)?;
+        let stem = self.table.stem();
+        let failed = |source| OutputError::Table { table: stem.to_string(), source };
+        match self.writer {
+            Some(writer) => writer.finish().map(|_| ()).map_err(failed),
+            None => {
+                let mut frame = raw_frame(self.table, &Results::default(), provenance).map_err(failed)?;
+                write_file(&staging.join(format!("{stem}.parquet")), &mut frame, provenance, stem)
+            }
+        }
+    }
+}
+
+/// The Parquet key-value metadata that records a table's provenance.
+fn metadata(provenance: &Provenance) -> KeyValueMetadata {
+    let mut pairs = vec![
+        ("capsim.scenario".to_string(), provenance.scenario.clone()),
+        ("capsim.scenario_hash".to_string(), provenance.scenario_hash.clone()),
+        ("capsim.seed".to_string(), provenance.seed.to_string()),
+        ("capsim.version".to_string(), provenance.capsim_version.clone()),
+        ("capsim.replications".to_string(), format!("{}..{}", provenance.replications.0, provenance.replications.1)),
+    ];
+    if let Some((shard, shards)) = provenance.shard {
+        pairs.push(("capsim.shard".to_string(), format!("{shard}/{shards}")));
+    }
+    KeyValueMetadata::from_static(pairs)
+}
+
+fn batched_writer(path: &Path, schema: &Schema, provenance: &Provenance) -> Result<BatchedWriter<File>, OutputError> {
+    let file = File::create(path).map_err(io("create", path))?;
+    ParquetWriter::new(file)
+        .with_key_value_metadata(Some(metadata(provenance)))
+        .batched(schema)
+        .map_err(|source| OutputError::Table { table: path.display().to_string(), source })
+}
+
+/// Writes a whole frame as one file.
+fn write_file(path: &Path, frame: &mut DataFrame, provenance: &Provenance, stem: &str) -> Result<(), OutputError> {
+    let file = File::create(path).map_err(io("create", path))?;
+    ParquetWriter::new(file)
+        .with_key_value_metadata(Some(metadata(provenance)))
+        .finish(frame)
+        .map(|_| ())
+        .map_err(|source| OutputError::Table { table: stem.to_string(), source })
+}
+
+/// The raw tables of a run being written into a staging directory beside its output.
+pub struct Spool {
+    staging: Staging,
+    /// What the files' metadata says (the run's range may still grow: see [`Spool::finish`]).
+    provenance: Provenance,
+    tables: Vec<TableWriter>,
+}
+
+impl Spool {
+    /// Starts writing the raw tables of a run that will be committed to `dir`.
+    ///
+    /// # Errors
+    /// [`OutputError::Io`] if the staging directory cannot be created.
+    pub fn create(dir: &Path, provenance: &Provenance) -> Result<Spool, OutputError> {
+        remove_abandoned_staging(dir);
+        let path = staging_dir(dir);
+        std::fs::create_dir_all(&path).map_err(io("create", &path))?;
+        let staging = Staging { target: dir.to_path_buf(), path };
+        Ok(Spool { staging, provenance: provenance.clone(), tables: RawTable::ALL.map(TableWriter::new).into() })
+    }
+
+    /// Adds records of later replications (in replication order, after any pushed before).
+    ///
+    /// # Errors
+    /// [`OutputError`] if a block cannot be written.
+    pub fn push(&mut self, piece: &Results) -> Result<(), OutputError> {
+        for writer in &mut self.tables {
+            writer.push(piece, &self.staging.path, &self.provenance)?;
+        }
+        Ok(())
+    }
+
+    /// Finishes the raw tables. `provenance` is the run's final one: when `--target-ci`
+    /// added replications after the files were started, they are rewritten (row group by
+    /// row group) with the final range in their metadata.
+    ///
+    /// # Errors
+    /// [`OutputError`] if a file cannot be finished or rewritten.
+    pub fn finish(self, provenance: &Provenance) -> Result<Staged, OutputError> {
+        let Spool { staging, provenance: started, tables } = self;
+        for writer in tables {
+            writer.close(&staging.path, &started)?;
+        }
+        if *provenance != started {
+            for table in RawTable::ALL {
+                restamp(&staging.path.join(format!("{}.parquet", table.stem())), provenance)?;
+            }
+        }
+        let files = RawTable::ALL.iter().map(|t| t.stem()).collect();
+        Ok(Staged { staging, provenance: provenance.clone(), files })
+    }
+}
+
+/// Rewrites a staged file with `provenance` in its metadata, row group by row group.
+fn restamp(path: &Path, provenance: &Provenance) -> Result<(), OutputError> {
+    let fresh = path.with_extension("parquet.restamped");
+    let table = path.display().to_string();
+    let failed = |source| OutputError::Table { table: table.clone(), source };
+    let mut writer: Option<BatchedWriter<File>> = None;
+    for_each_row_group(path, &mut |mut frame| {
+        frame.rechunk_mut();
+        if writer.is_none() {
+            writer = Some(batched_writer(&fresh, frame.schema(), provenance)?);
+        }
+        match &mut writer {
+            Some(writer) => writer.write_batch(&frame).map_err(failed),
+            None => Ok(()),
+        }
+    })?;
+    match writer {
+        Some(writer) => writer.finish().map(|_| ()).map_err(failed)?,
+        None => {
+            let mut frame = super::read_table(path)?;
+            write_file(&fresh, &mut frame, provenance, &table)?;
+        }
+    }
+    std::fs::rename(&fresh, path).map_err(io("replace", path))
+}
+
+/// Calls `each` with every row group of a Parquet file, in order, as a frame.
+fn for_each_row_group(path: &Path, each: &mut dyn FnMut(DataFrame) -> Result<(), OutputError>) -> Result<(), OutputError> {
+    let table = || path.display().to_string();
+    let open = || File::open(path).map_err(io("open", path));
+    let mut reader = ParquetReader::new(open()?);
+    let metadata = reader.get_metadata().map_err(|source| OutputError::Table { table: table(), source })?.clone();
+    let mut offset = 0;
+    for group in &metadata.row_groups {
+        let rows = group.num_rows();
+        let mut reader = ParquetReader::new(open()?);
+        reader.set_metadata(metadata.clone());
+        let frame = reader.with_slice(Some((offset, rows))).finish().map_err(|source| OutputError::Table { table: table(), source })?;
+        offset += rows;
+        each(frame)?;
+    }
+    Ok(())
+}
+
+/// A directory holding the raw tables of a run or shard, read one row group at a time.
+#[derive(Debug, Clone)]
+pub struct RawDir {
+    path: PathBuf,
+}
+
+impl RawDir {
+    /// The raw tables in `path`.
+    pub fn new(path: &Path) -> RawDir {
+        RawDir { path: path.to_path_buf() }
+    }
+}
+
+impl RawSource for RawDir {
+    type Error = OutputError;
+
+    fn scan(&self, table: RawTable, each: &mut dyn FnMut(&Results)) -> Result<(), OutputError> {
+        let path = self.path.join(format!("{}.parquet", table.stem()));
+        for_each_row_group(&path, &mut |frame| {
+            each(&read_records(table, &frame, &path)?);
+            Ok(())
+        })
+    }
+}
+
+/// The finished raw tables of a run in its staging directory, to which the summaries
+/// are added before everything is moved into place together.
+pub struct Staged {
+    staging: Staging,
+    provenance: Provenance,
+    files: Vec<&'static str>,
+}
+
+impl Staged {
+    /// The staged raw tables, for computing summaries.
+    pub fn raw(&self) -> RawDir {
+        RawDir::new(&self.staging.path)
+    }
+
+    /// Stages another table.
+    ///
+    /// # Errors
+    /// [`OutputError`] if it cannot be written.
+    pub fn write(&mut self, stem: &'static str, frame: &mut DataFrame) -> Result<(), OutputError> {
+        write_file(&self.staging.path.join(format!("{stem}.parquet")), frame, &self.provenance, stem)?;
+        self.files.push(stem);
+        Ok(())
+    }
+
+    /// Moves every staged table into the output directory, replacing any table of the
+    /// same name, and returns their paths in the usual order.
+    ///
+    /// # Errors
+    /// [`OutputError::Io`] if the directory cannot be created or a file moved.
+    pub fn commit(mut self) -> Result<Vec<PathBuf>, OutputError> {
+        let dir = self.staging.target.clone();
+        std::fs::create_dir_all(&dir).map_err(io("create", &dir))?;
+        self.files.sort_by_key(|stem| TABLE_ORDER.iter().position(|s| s == stem));
+        let mut finals = Vec::with_capacity(self.files.len());
+        for stem in &self.files {
+            let name = format!("{stem}.parquet");
+            let target = dir.join(&name);
+            std::fs::rename(self.staging.path.join(&name), &target).map_err(io("move into place", &target))?;
+            finals.push(target);
+        }
+        Ok(finals)
+    }
+}

@@ -1,0 +1,344 @@
+//! Every summary of a run, computed from its raw records read in pieces from a
+//! [`RawSource`]: memory or the raw tables on disk. Each pass keeps one system's (or one
+//! metric's, or one cohort's) values, never all records, so summarising 10,000
+//! replications needs little more memory than summarising 100. A run and a merge of its
+//! shards read the same records in the same order, so their summaries are the same bits.
+#![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{RawSource, RawTable, RunRow, run_columns, year_columns};
+use crate::metrics::{Savings, Summary, summarise};
+use crate::model::SystemKind;
+use crate::model::outcome::Week;
+
+/// Label of the paired comparison's rows in `summary.parquet`.
+pub const PAIRED: &str = "distributed_vs_centralized";
+
+/// The `summary.parquet` metrics holding how many times common random numbers reduce
+/// the variance of each paired metric (see [`crn_variance_reduction`]).
+pub const CRN_VARIANCE_REDUCTION: [&str; 4] = [
+    "savings_fraction_crn_variance_reduction",
+    "utilization_difference_crn_variance_reduction",
+    "p95_wait_hours_difference_crn_variance_reduction",
+    "lost_demand_fraction_difference_crn_variance_reduction",
+];
+
+/// One `summary.parquet` row, as computed; also what the CLI prints.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SummaryRow {
+    /// System, or [`PAIRED`] for the paired differences of `savings.parquet`.
+    pub system: &'static str,
+    /// Metric name (a `runs.parquet` or `savings.parquet` column).
+    pub metric: &'static str,
+    /// The statistics.
+    pub stats: Summary,
+}
+
+/// One `timeseries.parquet` row: a metric of one week across replications.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimeseriesRow {
+    /// System.
+    pub system: SystemKind,
+    /// Week index from time 0.
+    pub week: u32,
+    /// Metric name.
+    pub metric: &'static str,
+    /// The statistics across replications.
+    pub stats: Summary,
+}
+
+/// One `yields_summary.parquet` row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct YieldSummaryRow {
+    /// System.
+    pub system: SystemKind,
+    /// `None` for the whole system.
+    pub cohort: Option<u32>,
+    /// Year; `None` for NPV, IRR and payback, which span the horizon.
+    pub year: Option<u32>,
+    /// A `yields.parquet` column, or `npv_usd`, `irr`, `payback_years`.
+    pub metric: &'static str,
+    /// Statistics over the replications where the value exists.
+    pub stats: Summary,
+    /// Replications (that have this system and cohort) where it does not exist.
+    pub undefined: u64,
+}
+
+/// Every summary of a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summaries {
+    /// `summary.parquet`.
+    pub summary: Vec<SummaryRow>,
+    /// `savings.parquet` (empty unless both systems ran).
+    pub savings: Vec<Savings>,
+    /// `timeseries.parquet`.
+    pub timeseries: Vec<TimeseriesRow>,
+    /// `yields_summary.parquet`.
+    pub yields: Vec<YieldSummaryRow>,
+    /// Events simulated, from the `events` column.
+    pub events: u64,
+    /// Each system with its GPUs at the start (the `gpus_initial` of its first row).
+    pub systems: Vec<(SystemKind, u64)>,
+}
+
+/// Computes every summary, one pass over the raw records per system, metric or cohort.
+///
+/// # Errors
+/// The source's error if its records cannot be read.
+pub fn summarise_all<S: RawSource + ?Sized>(source: &S) -> Result<Summaries, S::Error> {
+    let pairs = paired_values(source)?;
+    let savings = savings_of(&pairs);
+    let (events, systems) = systems_and_events(source)?;
+    let kinds: Vec<SystemKind> = systems.iter().map(|(kind, _)| *kind).collect();
+    Ok(Summaries {
+        summary: summary_rows(source, &kinds, &savings, &pairs)?,
+        timeseries: timeseries_rows(source, &kinds)?,
+        yields: yield_summary_rows(source)?,
+        savings,
+        events,
+        systems,
+    })
+}
+
+/// Each system present (in fixed order) with its GPUs at the start.
+type SystemsPresent = Vec<(SystemKind, u64)>;
+
+/// Events simulated, and the systems present.
+fn systems_and_events<S: RawSource + ?Sized>(source: &S) -> Result<(u64, SystemsPresent), S::Error> {
+    let names = run_columns();
+    let at = |name: &str| names.iter().position(|n| *n == name);
+    let (events_at, initial_at) = (at("events"), at("gpus_initial"));
+    let mut events = 0;
+    let mut systems = BTreeMap::new();
+    source.scan(RawTable::Runs, &mut |piece| {
+        for row in &piece.runs {
+            events += events_at.map_or(0, |idx| row.cells[idx].as_u64());
+            systems.entry(row.system).or_insert_with(|| initial_at.map_or(0, |idx| row.cells[idx].as_u64()));
+        }
+    })?;
+    Ok((events, systems.into_iter().collect()))
+}
+
+/// Systems present, in fixed order.
+///
+/// # Errors
+/// The source's error.
+pub fn systems<S: RawSource + ?Sized>(source: &S) -> Result<Vec<SystemKind>, S::Error> {
+    Ok(systems_and_events(source)?.1.into_iter().map(|(kind, _)| kind).collect())
+}
+
+/// Events simulated, from the `events` column.
+///
+/// # Errors
+/// The source's error.
+pub fn events<S: RawSource + ?Sized>(source: &S) -> Result<u64, S::Error> {
+    Ok(systems_and_events(source)?.0)
+}
+
+/// The values a replication's two systems are compared on: (replication, centralized,
+/// distributed), each [spend per GPU-hour, utilization, p95 wait, lost-demand share].
+pub type Paired = (u64, [f64; 4], [f64; 4]);
+
+/// Each replication with both systems, in replication order.
+///
+/// # Errors
+/// The source's error.
+pub fn paired_values<S: RawSource + ?Sized>(source: &S) -> Result<Vec<Paired>, S::Error> {
+    let names = run_columns();
+    let at = |name: &str| names.iter().position(|n| *n == name).unwrap_or(usize::MAX);
+    let idx = [at("spend_usd_per_gpu_hour"), at("utilization"), at("p95_wait_hours"), at("lost_demand_fraction")];
+    let values = |row: &RunRow| idx.map(|i| row.cells.get(i).map_or(f64::NAN, |c| c.as_f64()));
+    let mut pairs = Vec::new();
+    // Rows come ordered by replication, then system (centralized first); a replication's
+    // rows may straddle two pieces.
+    let mut centralized: Option<(u64, [f64; 4])> = None;
+    source.scan(RawTable::Runs, &mut |piece| {
+        for row in &piece.runs {
+            match row.system {
+                SystemKind::Centralized => centralized = Some((row.replication, values(row))),
+                SystemKind::Distributed => {
+                    if let Some((replication, c)) = centralized.take().filter(|(r, _)| *r == row.replication) {
+                        pairs.push((replication, c, values(row)));
+                    }
+                }
+            }
+        }
+    })?;
+    Ok(pairs)
+}
+
+/// The paired comparison of every replication that has both systems.
+pub fn savings_of(pairs: &[Paired]) -> Vec<Savings> {
+    pairs.iter().map(|&(replication, c, d)| Savings::pair(replication, c, d)).collect()
+}
+
+/// How much common random numbers shrink the variance of each paired metric
+/// ([`Savings::columns`] order): its variance over replications when the two systems'
+/// rows come from *different* replications (centralized k with distributed k + 1,
+/// cyclically: independent streams, no extra simulation) divided by its variance when
+/// paired on the same jobs. NaN with fewer than 3 pairs or no spread.
+pub fn crn_variance_reduction(pairs: &[Paired]) -> [f64; 4] {
+    let n = pairs.len();
+    let of = |pair: &dyn Fn(usize) -> Savings| -> Vec<[f64; 4]> { (0..n).map(|k| pair(k).columns().map(|(_, v)| v)).collect() };
+    let paired = of(&|k| Savings::pair(0, pairs[k].1, pairs[k].2));
+    let crossed = of(&|k| Savings::pair(0, pairs[k].1, pairs[(k + 1) % n].2));
+    let variance = |rows: &[[f64; 4]], idx: usize| {
+        let values: Vec<f64> = rows.iter().map(|row| row[idx]).filter(|v| !v.is_nan()).collect();
+        if values.len() < 3 { f64::NAN } else { summarise(&values).std.powi(2) }
+    };
+    std::array::from_fn(|idx| {
+        let (same, independent) = (variance(&paired, idx), variance(&crossed, idx));
+        if same > 0.0 { independent / same } else { f64::NAN }
+    })
+}
+
+/// Summaries per system × metric, systems in fixed order, metrics in column order, then
+/// the paired comparison's metrics (NaN values, e.g. savings when nothing is billed, are
+/// left out of its statistics). One pass over the runs per system.
+///
+/// # Errors
+/// The source's error.
+pub fn summary_rows<S: RawSource + ?Sized>(
+    source: &S,
+    systems: &[SystemKind],
+    savings: &[Savings],
+    pairs: &[Paired],
+) -> Result<Vec<SummaryRow>, S::Error> {
+    let names = run_columns();
+    let mut out = Vec::new();
+    for &system in systems {
+        let mut values: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
+        source.scan(RawTable::Runs, &mut |piece| {
+            for row in piece.runs.iter().filter(|r| r.system == system) {
+                for (column, cell) in values.iter_mut().zip(&row.cells) {
+                    let value = cell.as_f64();
+                    if !value.is_nan() {
+                        column.push(value);
+                    }
+                }
+            }
+        })?;
+        for (metric, column) in names.iter().zip(&values) {
+            out.push(SummaryRow { system: system.as_str(), metric, stats: summarise(column) });
+        }
+    }
+    if let Some(first) = savings.first() {
+        for (idx, (metric, _)) in first.columns().iter().enumerate() {
+            let values: Vec<f64> = savings.iter().map(|row| row.columns()[idx].1).filter(|v| !v.is_nan()).collect();
+            out.push(SummaryRow { system: PAIRED, metric, stats: summarise(&values) });
+        }
+        // One number each, not a distribution: only `mean` (the factor) and `n` (pairs) are set.
+        let nan = f64::NAN;
+        for (metric, factor) in CRN_VARIANCE_REDUCTION.into_iter().zip(crn_variance_reduction(pairs)) {
+            let n = savings.len() as u64;
+            let stats = Summary { mean: factor, std: nan, ci95_low: nan, ci95_high: nan, p05: nan, p50: nan, p95: nan, n };
+            out.push(SummaryRow { system: PAIRED, metric, stats });
+        }
+    }
+    Ok(out)
+}
+
+type WeekMetric = (&'static str, fn(&Week) -> f64);
+
+/// The weekly metrics summarised in `timeseries.parquet`.
+const WEEK_METRICS: [WeekMetric; 5] = [
+    ("installed_gpus", |w| f64::from(w.installed_gpus)),
+    ("utilization", |w| w.utilization),
+    ("queue_length", |w| w.queue_length),
+    ("price_usd_per_gpu_hour", |w| w.price_usd_per_gpu_hour),
+    ("lost_jobs", |w| w.lost_jobs as f64),
+];
+
+/// Per system × week × metric, statistics across replications, over the weeks every
+/// replication has. One pass over the weeks per system and metric.
+///
+/// # Errors
+/// The source's error.
+pub fn timeseries_rows<S: RawSource + ?Sized>(source: &S, systems: &[SystemKind]) -> Result<Vec<TimeseriesRow>, S::Error> {
+    let mut out = Vec::new();
+    for &system in systems {
+        let mut rows: BTreeMap<u32, Vec<TimeseriesRow>> = BTreeMap::new();
+        for (metric, value) in WEEK_METRICS {
+            // by_week[i]: the i-th week of each replication, in replication order.
+            let mut by_week: Vec<Vec<f64>> = Vec::new();
+            let (mut last, mut position, mut replications) = (None, 0, 0_usize);
+            let mut fewest = usize::MAX;
+            source.scan(RawTable::Weeks, &mut |piece| {
+                for row in piece.weeks.iter().filter(|w| w.system == system) {
+                    if last != Some(row.replication) {
+                        if last.is_some() {
+                            fewest = fewest.min(position);
+                        }
+                        (last, position) = (Some(row.replication), 0);
+                        replications += 1;
+                    }
+                    if by_week.len() <= position {
+                        by_week.push(Vec::new());
+                    }
+                    by_week[position].push(value(&row.week));
+                    position += 1;
+                }
+            })?;
+            if last.is_some() {
+                fewest = fewest.min(position);
+            }
+            let weeks = if replications == 0 { 0 } else { fewest };
+            for (week, values) in by_week.iter().take(weeks).enumerate() {
+                let week = week as u32;
+                rows.entry(week).or_default().push(TimeseriesRow { system, week, metric, stats: summarise(values) });
+            }
+        }
+        // Week-major, metrics in order within a week.
+        out.extend(rows.into_values().flatten());
+    }
+    Ok(out)
+}
+
+/// Quantiles of every yearly column per system × cohort × year, then of the returns
+/// per system × cohort. Cohorts appear only in replications where they joined. One
+/// pass over the yearly rows and one over the returns per system × cohort.
+///
+/// # Errors
+/// The source's error.
+pub fn yield_summary_rows<S: RawSource + ?Sized>(source: &S) -> Result<Vec<YieldSummaryRow>, S::Error> {
+    let mut groups: BTreeSet<(SystemKind, Option<u32>)> = BTreeSet::new();
+    source.scan(RawTable::Years, &mut |piece| groups.extend(piece.years.iter().map(|y| (y.system, y.cohort))))?;
+    source.scan(RawTable::Returns, &mut |piece| groups.extend(piece.returns.iter().map(|r| (r.system, r.cohort))))?;
+    let names = year_columns();
+    let mut out = Vec::new();
+    for (system, cohort) in groups {
+        // Keyed by (year, column); the returns by a year past any real one so they sort last.
+        let mut values: BTreeMap<(u32, usize), (&'static str, Vec<f64>, u64)> = BTreeMap::new();
+        let mut record = |key: (u32, usize), metric: &'static str, value: Option<f64>| {
+            let entry = values.entry(key).or_insert((metric, Vec::new(), 0));
+            match value {
+                Some(v) => entry.1.push(v),
+                None => entry.2 += 1,
+            }
+        };
+        source.scan(RawTable::Years, &mut |piece| {
+            for year in piece.years.iter().filter(|y| (y.system, y.cohort) == (system, cohort)) {
+                for (idx, (metric, value)) in names.iter().zip(&year.values).enumerate() {
+                    record((year.year, idx), metric, *value);
+                }
+            }
+        })?;
+        source.scan(RawTable::Returns, &mut |piece| {
+            for returns in piece.returns.iter().filter(|r| (r.system, r.cohort) == (system, cohort)) {
+                for (idx, (metric, value)) in returns.measures().into_iter().enumerate() {
+                    record((u32::MAX, idx), metric, value);
+                }
+            }
+        })?;
+        out.extend(values.into_iter().map(|((year, _), (metric, values, undefined))| YieldSummaryRow {
+            system,
+            cohort,
+            year: (year != u32::MAX).then_some(year),
+            metric,
+            stats: summarise(&values),
+            undefined,
+        }));
+    }
+    Ok(out)
+}
