@@ -81,6 +81,11 @@ struct RunArgs {
     /// per-system metric must meet the target for every system.
     #[arg(long, value_name = "METRIC=HALFWIDTH")]
     target_ci: Option<String>,
+    /// Run replications in antithetic pairs (as `simulation.antithetic: true`): replication
+    /// 2k+1 mirrors every random number of 2k (u → 1−u); intervals come from pair means
+    /// and the summary reports the variance reduction. Needs even replication counts.
+    #[arg(long)]
+    antithetic: bool,
     /// Upper bound on replications for --target-ci.
     #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
     max_replications: u32,
@@ -220,6 +225,13 @@ fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
     if let Some(seed) = args.seed {
         scenario.simulation.seed = seed;
     }
+    scenario.simulation.antithetic |= args.antithetic;
+    if scenario.simulation.antithetic && (scenario.simulation.replications % 2 == 1 || args.replications_from % 2 == 1) {
+        return Err(Failure::Input(format!(
+            "capsim: error: antithetic replications come in mirrored pairs (2k, 2k+1), so the replications ({}) and --replications-from ({}) must be even\n   = hint: use an even --replications and --replications-from\n",
+            scenario.simulation.replications, args.replications_from
+        )));
+    }
     let all = args.replications_from..args.replications_from.saturating_add(u64::from(scenario.simulation.replications));
     let shard = match &args.shard {
         None => None,
@@ -282,6 +294,7 @@ fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
         capsim_version: env!("CARGO_PKG_VERSION").to_string(),
         replications: (all.start, end),
         shard,
+        antithetic: scenario.simulation.antithetic,
     };
     let output_error = |e: output::OutputError| Failure::Other(format!("cannot write results: {e}"));
     // Records go to disk as replications finish: memory does not grow with replications.
@@ -299,6 +312,8 @@ fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
             let per_replication = estimate.events / (part.end - part.start).max(1) as f64;
             let by_events = if args.size.force { u64::MAX } else { (args.size.max_events as f64 / per_replication.max(1.0)) as u64 };
             let most = u64::from(args.max_replications).min(by_events).max(u64::from(scenario.simulation.replications));
+            // Whole antithetic pairs only.
+            let most = if scenario.simulation.antithetic { most - most % 2 } else { most };
             let cap = all.start.saturating_add(most);
             run_to_target(&scenario, all.clone(), cap, target, threads_wanted, &progress, &mut spool)?
         }
@@ -333,7 +348,7 @@ fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
 /// Computes every summary from the staged raw tables and stages their tables.
 fn summarise_into(staged: &mut output::Staged, provenance: &Provenance) -> Result<Summaries, Failure> {
     let output_error = |e: output::OutputError| Failure::Other(format!("cannot write results: {e}"));
-    let summaries = summaries::summarise_all(&staged.raw()).map_err(output_error)?;
+    let summaries = summaries::summarise_all(&staged.raw(), provenance.antithetic).map_err(output_error)?;
     let tables = output::summary_tables(&summaries, provenance).map_err(|e| Failure::Other(format!("cannot build tables: {e}")))?;
     for (stem, mut frame) in tables {
         staged.write(stem, &mut frame).map_err(output_error)?;

@@ -421,6 +421,39 @@ pub fn summarise(values: &[f64]) -> Summary {
     }
 }
 
+/// Summarises values of antithetic pairs: `values` are (replication, value) in
+/// replication order, and only complete pairs (2k, 2k + 1) count. The two halves of a
+/// pair are not independent, so the interval comes from the pair means (Student t with
+/// pairs − 1 degrees of freedom); std and quantiles describe single replications; `n`
+/// counts replications (twice the pairs).
+pub fn summarise_antithetic(values: &[(u64, f64)]) -> Summary {
+    let pairs = antithetic_pairs(values);
+    let singles: Vec<f64> = pairs.iter().flat_map(|&(a, b)| [a, b]).collect();
+    let means: Vec<f64> = pairs.iter().map(|&(a, b)| 0.5 * (a + b)).collect();
+    let of_means = summarise(&means);
+    let of_singles = summarise(&singles);
+    Summary { mean: of_means.mean, ci95_low: of_means.ci95_low, ci95_high: of_means.ci95_high, n: singles.len() as u64, ..of_singles }
+}
+
+/// The complete antithetic pairs (2k, 2k + 1) of (replication, value) in replication order.
+pub fn antithetic_pairs(values: &[(u64, f64)]) -> Vec<(f64, f64)> {
+    values.windows(2).filter(|w| w[0].0 % 2 == 0 && w[1].0 == w[0].0 + 1).map(|w| (w[0].1, w[1].1)).collect()
+}
+
+/// How many times antithetic pairs shrink the variance of the mean against as many
+/// independent replications: (single-replication variance ÷ 2) ÷ pair-mean variance.
+/// NaN with fewer than 3 pairs or no spread.
+pub fn antithetic_variance_reduction(values: &[(u64, f64)]) -> f64 {
+    let pairs = antithetic_pairs(values);
+    if pairs.len() < 3 {
+        return f64::NAN;
+    }
+    let singles: Vec<f64> = pairs.iter().flat_map(|&(a, b)| [a, b]).collect();
+    let means: Vec<f64> = pairs.iter().map(|&(a, b)| 0.5 * (a + b)).collect();
+    let (single, mean) = (summarise(&singles).std.powi(2), summarise(&means).std.powi(2));
+    if mean > 0.0 { single / 2.0 / mean } else { f64::NAN }
+}
+
 /// Type-7 quantile of sorted data: linear interpolation between order statistics.
 pub fn quantile(sorted: &[f64], probability: f64) -> f64 {
     match sorted.len() {
@@ -460,6 +493,21 @@ mod tests {
         assert_eq!(summary.p50, 3.0);
         assert!((summary.p95 - 4.8).abs() < 1e-12);
         assert_eq!(summary.n, 5);
+    }
+
+    /// Pairs whose halves cancel exactly have a zero-width interval around the true mean;
+    /// std and quantiles still describe single replications, and incomplete pairs are
+    /// left out.
+    #[test]
+    fn antithetic_intervals_come_from_pair_means() {
+        let values = [(0, 1.0), (1, 3.0), (2, 0.0), (3, 4.0), (4, 2.5), (5, 1.5), (7, 100.0)];
+        let summary = summarise_antithetic(&values);
+        assert_eq!((summary.mean, summary.ci95_low, summary.ci95_high, summary.n), (2.0, 2.0, 2.0, 6));
+        assert_eq!(summary.std, summarise(&[1.0, 3.0, 0.0, 4.0, 2.5, 1.5]).std);
+        assert!(antithetic_variance_reduction(&values).is_nan(), "no spread in the pair means");
+        // Pair means 2, 3, 4: variance 1; singles 1,3,2,4,3,5: variance 2 → (2/2)/1 = 1.
+        let spread = [(0, 1.0), (1, 3.0), (2, 2.0), (3, 4.0), (4, 3.0), (5, 5.0)];
+        assert!((antithetic_variance_reduction(&spread) - 1.0).abs() < 1e-12);
     }
 
     #[test]

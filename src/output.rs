@@ -18,7 +18,9 @@ use crate::metrics::{Cell, Savings};
 use crate::model::SystemKind;
 use crate::model::outcome::Week;
 pub use crate::results::REPLICATIONS_PER_ROW_GROUP;
-pub use crate::results::summaries::{CRN_VARIANCE_REDUCTION, PAIRED, Summaries, SummaryRow, TimeseriesRow, YieldSummaryRow};
+pub use crate::results::summaries::{
+    ANTITHETIC_VARIANCE_REDUCTION, CRN_VARIANCE_REDUCTION, PAIRED, Summaries, SummaryRow, TimeseriesRow, YieldSummaryRow,
+};
 use crate::results::{RawSource, RawTable, Results, ReturnRecord, RunRow, WeekRow, YearRecord, run_columns, year_columns};
 pub use spool::{RawDir, Spool, Staged};
 
@@ -37,6 +39,8 @@ pub struct Provenance {
     pub replications: (u64, u64),
     /// (K, N) when the tables hold only shard K of N of the run.
     pub shard: Option<(u32, u32)>,
+    /// Replications come in antithetic pairs: intervals are over pair means.
+    pub antithetic: bool,
 }
 
 /// Why results could not be written.
@@ -392,6 +396,8 @@ pub fn read_provenance(path: &Path) -> Result<Provenance, OutputError> {
         capsim_version: require("capsim.version")?,
         replications,
         shard,
+        // Written by every capsim that can make antithetic runs; absent means not.
+        antithetic: get("capsim.antithetic").is_some_and(|text| text == "true"),
     })
 }
 

@@ -185,9 +185,9 @@ impl Results {
         infallible(summaries::systems(self))
     }
 
-    /// See [`summaries::crn_variance_reduction`].
+    /// See [`summaries::crn_variance_reduction`] (of a run without antithetic pairs).
     pub fn crn_variance_reduction(&self) -> [f64; 4] {
-        summaries::crn_variance_reduction(&infallible(summaries::paired_values(self)))
+        summaries::crn_variance_reduction(&infallible(summaries::paired_values(self)), false)
     }
 
     /// The paired comparison of every replication that has both systems.
@@ -196,14 +196,14 @@ impl Results {
     }
 
     /// `summary.parquet`'s rows (see [`summaries::summary_rows`]).
-    pub fn summary_rows(&self) -> Vec<summaries::SummaryRow> {
+    pub fn summary_rows(&self, antithetic: bool) -> Vec<summaries::SummaryRow> {
         let pairs = infallible(summaries::paired_values(self));
-        infallible(summaries::summary_rows(self, &self.systems(), &summaries::savings_of(&pairs), &pairs))
+        infallible(summaries::summary_rows(self, &self.systems(), &summaries::savings_of(&pairs), &pairs, antithetic))
     }
 
     /// Every summary (see [`summaries::summarise_all`]).
-    pub fn summaries(&self) -> summaries::Summaries {
-        infallible(summaries::summarise_all(self))
+    pub fn summaries(&self, antithetic: bool) -> summaries::Summaries {
+        infallible(summaries::summarise_all(self, antithetic))
     }
 }
 

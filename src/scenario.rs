@@ -67,6 +67,15 @@ pub struct Simulation {
     pub replications: u32,
     /// Master seed.
     pub seed: u64,
+    /// Replications come in antithetic pairs (2k, 2k + 1): see [`crate::montecarlo::seeds`].
+    pub antithetic: bool,
+}
+
+impl Simulation {
+    /// How replications are seeded.
+    pub fn seeding(&self) -> crate::montecarlo::seeds::Seeding {
+        crate::montecarlo::seeds::Seeding { seed: self.seed, antithetic: self.antithetic }
+    }
 }
 
 /// One demand segment.
@@ -327,12 +336,21 @@ impl Checker<'_> {
             );
             self.report(&warmup.referenced, "simulation.warmup_hours", &message);
         }
-        Simulation {
-            horizon_hours,
-            warmup_hours,
-            replications: sim.replications.map_or(defaults::REPLICATIONS, |c| c.0),
-            seed: sim.seed.unwrap_or(defaults::SEED),
+        let replications = sim.replications.map_or(defaults::REPLICATIONS, |c| c.0);
+        let antithetic = sim.antithetic.as_ref().is_some_and(|a| a.value);
+        if let Some(flag) = &sim.antithetic
+            && antithetic
+            && replications % 2 == 1
+        {
+            let message = format!(
+                "antithetic replications come in mirrored pairs, so simulation.replications ({replications}) must be even{}use {} or {} replications",
+                raw::HINT_SEPARATOR,
+                replications - 1,
+                replications + 1
+            );
+            self.report(&flag.referenced, "simulation.antithetic", &message);
         }
+        Simulation { horizon_hours, warmup_hours, replications, seed: sim.seed.unwrap_or(defaults::SEED), antithetic }
     }
 
     fn segment(&mut self, idx: usize, raw: &RawSegment, ctx: &supply::Context) -> Segment {

@@ -130,7 +130,7 @@ impl Case {
         );
         Scenario {
             name: format!("verify-{}", self.label.replace(['/', ' ', '='], "-")),
-            simulation: Simulation { horizon_hours: self.horizon_hours, warmup_hours: 200.0, replications, seed },
+            simulation: Simulation { horizon_hours: self.horizon_hours, warmup_hours: 200.0, replications, seed, antithetic: false },
             classes: builtin_classes(),
             regions: vec!["default".to_string()],
             segments: vec![segment],
@@ -212,15 +212,22 @@ pub fn run(cases: &[Case], replications: u32, seed: u64, threads: Option<usize>)
 pub fn run_scenarios(scenarios: &[(Case, Scenario)], threads: Option<usize>) -> Result<Vec<Check>, SimError> {
     let systems = [SystemKind::Centralized, SystemKind::Distributed];
     let checks_per_system: usize = scenarios.iter().map(|(case, _)| case.targets().len()).sum();
-    let replications = scenarios.iter().map(|(_, scenario)| scenario.simulation.replications).min().unwrap_or(2);
-    let critical = t_critical(1.0 - FAMILY_ALPHA / checks_per_system as f64, u64::from(replications.max(2)) - 1);
     let mut checks = Vec::with_capacity(checks_per_system * systems.len());
     for (case, scenario) in scenarios {
         let rows = montecarlo::run(scenario, threads)?;
+        // Antithetic pairs are not independent: their means are the observations.
+        let antithetic = scenario.simulation.antithetic;
+        let observations = u64::from(scenario.simulation.replications) / if antithetic { 2 } else { 1 };
+        let critical = t_critical(1.0 - FAMILY_ALPHA / checks_per_system as f64, observations.max(2) - 1);
         for system in systems {
             let system_rows: Vec<&RunMetrics> = rows.iter().filter(|row| row.system == system).collect();
             for (metric, exact, extract) in case.targets() {
-                let values: Vec<f64> = system_rows.iter().map(|row| extract(row)).collect();
+                let values: Vec<f64> = if antithetic {
+                    let tagged: Vec<(u64, f64)> = system_rows.iter().map(|row| (row.replication, extract(row))).collect();
+                    crate::metrics::antithetic_pairs(&tagged).into_iter().map(|(a, b)| 0.5 * (a + b)).collect()
+                } else {
+                    system_rows.iter().map(|row| extract(row)).collect()
+                };
                 let summary = summarise(&values);
                 let std_error = summary.std / (summary.n as f64).sqrt();
                 let z = if std_error > 0.0 {

@@ -68,7 +68,7 @@ pub(super) fn print_run_report(report: &Report, written: &[PathBuf]) -> io::Resu
         writeln!(out, "\ndistributed vs centralized, paired on the same jobs      mean   95% CI of the mean")?;
         for row in paired {
             let s = &row.stats;
-            if output::CRN_VARIANCE_REDUCTION.contains(&row.metric) {
+            if output::CRN_VARIANCE_REDUCTION.contains(&row.metric) || output::ANTITHETIC_VARIANCE_REDUCTION.contains(&row.metric) {
                 continue;
             }
             if s.n == 0 {
@@ -77,14 +77,21 @@ pub(super) fn print_run_report(report: &Report, written: &[PathBuf]) -> io::Resu
             }
             writeln!(out, "  {:<32} {:>12}   [{}, {}]", row.metric, number(s.mean), number(s.ci95_low), number(s.ci95_high))?;
         }
-        let factors: Vec<String> = report
-            .summary
-            .iter()
-            .filter(|row| output::CRN_VARIANCE_REDUCTION.contains(&row.metric) && row.stats.mean.is_finite())
-            .map(|row| format!("{} {:.1}×", row.metric.trim_end_matches("_crn_variance_reduction"), row.stats.mean))
-            .collect();
-        if !factors.is_empty() {
-            writeln!(out, "  variance cut by pairing on the same jobs (vs independent streams): {}", factors.join(", "))?;
+        let factors = |names: &[&str], suffix: &str| -> Vec<String> {
+            report
+                .summary
+                .iter()
+                .filter(|row| names.contains(&row.metric) && row.stats.mean.is_finite())
+                .map(|row| format!("{} {:.2}×", row.metric.trim_end_matches(suffix), row.stats.mean))
+                .collect()
+        };
+        let crn = factors(&output::CRN_VARIANCE_REDUCTION, "_crn_variance_reduction");
+        if !crn.is_empty() {
+            writeln!(out, "  variance cut by pairing on the same jobs (vs independent streams): {}", crn.join(", "))?;
+        }
+        let antithetic = factors(&output::ANTITHETIC_VARIANCE_REDUCTION, "_antithetic_variance_reduction");
+        if !antithetic.is_empty() {
+            writeln!(out, "  variance of the mean cut by antithetic pairs (vs independent replications): {}", antithetic.join(", "))?;
         }
     }
     if let Some((events, elapsed, threads)) = &report.speed {

@@ -136,7 +136,7 @@ pub(super) fn run_to_target(
     };
     run(first, &mut runs, spool)?;
     loop {
-        let summary = runs.summary_rows();
+        let summary = runs.summary_rows(scenario.simulation.antithetic);
         let widths = summary.iter().filter(|row| row.metric == target.metric && target.systems.contains(&row.system));
         if let Some(empty) = widths.clone().find(|row| row.stats.n == 0) {
             return Err(Failure::Input(format!(
@@ -167,6 +167,8 @@ pub(super) fn run_to_target(
         // Enough for the target if the spread stays as it is, 10% over; at least one more.
         let needed = (done as f64 * (widest / target.half_width).powi(2) * 1.1).ceil();
         let next = if needed.is_finite() { (start + needed as u64).max(end + 1) } else { end + done };
+        // Whole antithetic pairs only (`start` and `cap` are even then).
+        let next = if scenario.simulation.antithetic { next + (next - start) % 2 } else { next };
         let next = next.min(cap);
         progress.println(&format!(
             "capsim: {} half-width {} after {done} replications; running {} more",

@@ -6,12 +6,11 @@
 //! demand it sees.
 
 use rand::RngExt;
-use rand_distr::{Distribution, Exp1};
 
 use crate::arrivals::RateProfile;
 use crate::dist::{Dist, GpuCountDist};
 use crate::engine::Hours;
-use crate::montecarlo::seeds::{self, SimRng, Stream};
+use crate::montecarlo::seeds::{self, Seeding, SimRng, Stream};
 use crate::scenario::Segment;
 
 /// One job's demand, as drawn at its arrival.
@@ -59,8 +58,8 @@ pub struct JobSource {
 
 impl JobSource {
     /// The source for segment `segment_idx` of replication `replication`.
-    pub fn new(segment: &Segment, segment_idx: u32, master_seed: u64, replication: u64) -> Self {
-        let stream = |make: fn(u32) -> Stream| seeds::rng(master_seed, replication, make(segment_idx));
+    pub fn new(segment: &Segment, segment_idx: u32, seeding: Seeding, replication: u64) -> Self {
+        let stream = |make: fn(u32) -> Stream| seeds::rng(seeding, replication, make(segment_idx));
         JobSource {
             rate: segment.arrivals.clone(),
             mean_gap_hours: 1.0 / segment.arrivals.base_per_hour,
@@ -95,7 +94,7 @@ impl JobSource {
     #[inline]
     pub fn next_arrival(&mut self, now: Hours, horizon: Hours) -> Option<Hours> {
         if !self.thinned {
-            let unit: f64 = Exp1.sample(&mut self.arrivals_rng);
+            let unit = self.arrivals_rng.exp1();
             let time = now + unit * self.mean_gap_hours;
             return (time < horizon).then_some(time);
         }
@@ -105,7 +104,7 @@ impl JobSource {
             let piece_end = (hour + 1.0).min(horizon);
             let bound = self.envelope_on(hour);
             if bound > 0.0 {
-                let unit: f64 = Exp1.sample(&mut self.arrivals_rng);
+                let unit = self.arrivals_rng.exp1();
                 let candidate = time + unit / bound;
                 if candidate < piece_end {
                     time = candidate;

@@ -28,7 +28,6 @@
 //! counted as stranded: lost demand.
 
 use rand::RngExt;
-use rand_distr::{Distribution, Exp1};
 
 use crate::dist::Dist;
 use crate::engine::{EventQueue, Handled, Hours, Model};
@@ -147,7 +146,7 @@ pub struct SystemModel<'a> {
     spec: &'a System,
     classes: &'a [GpuClass],
     kind: SystemKind,
-    master_seed: u64,
+    seeding: seeds::Seeding,
     replication: u64,
     sources: Vec<JobSource>,
     segment_region: Vec<usize>,
@@ -190,15 +189,15 @@ impl<'a> SystemModel<'a> {
             .iter()
             .enumerate()
             // The scenario has far fewer than 2^32 segments (the file is at most 4 MiB).
-            .map(|(idx, segment)| JobSource::new(segment, idx as u32, sim.seed, replication))
+            .map(|(idx, segment)| JobSource::new(segment, idx as u32, sim.seeding(), replication))
             .collect();
         let system_stream =
-            |kind_id: u32| seeds::rng(sim.seed, replication, Stream::Supply { system: kind as u32, site: u32::MAX, kind: kind_id });
+            |kind_id: u32| seeds::rng(sim.seeding(), replication, Stream::Supply { system: kind as u32, site: u32::MAX, kind: kind_id });
         let mut model = SystemModel {
             spec,
             classes: &scenario.classes,
             kind,
-            master_seed: sim.seed,
+            seeding: sim.seeding(),
             replication,
             sources,
             segment_region: scenario.segments.iter().map(|s| s.region).collect(),
@@ -363,7 +362,7 @@ impl<'a> SystemModel<'a> {
     fn add_site(&mut self, spec: &Site, now: Hours) -> usize {
         let idx = self.sites.len();
         let stream =
-            |kind: u32| seeds::rng(self.master_seed, self.replication, Stream::Supply { system: self.kind as u32, site: idx as u32, kind });
+            |kind: u32| seeds::rng(self.seeding, self.replication, Stream::Supply { system: self.kind as u32, site: idx as u32, kind });
         let process = |per_gpu_mean_hours: f64, back_hours: Dist, kinds: (u32, u32)| OutageProcess {
             per_gpu_mean_hours,
             back_hours,
@@ -788,7 +787,7 @@ impl<'a> SystemModel<'a> {
         if installed == 0 {
             return;
         }
-        let unit: f64 = Exp1.sample(&mut process.candidate_rng);
+        let unit = process.candidate_rng.exp1();
         let at = now + unit * process.per_gpu_mean_hours / f64::from(installed);
         events.schedule(at, SystemEvent::Outage { site: site_idx as u32, kind, generation: process.generation });
     }

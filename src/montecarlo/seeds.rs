@@ -13,11 +13,113 @@
 //! stream) pairs do not overlap in any run this tool could make. ChaCha8 was measured
 //! too: it made sampling the engine's second-largest cost (`capsim bench`).
 
-use rand::SeedableRng;
-use rand::rngs::Xoshiro256PlusPlus;
+//!
+//! Antithetic runs pair replications 2k and 2k + 1: both draw from the streams of index
+//! k, the second with every output bit complemented, so each uniform u becomes
+//! 1 − 2⁻⁵³ − u (exactly 1 − u for the open-interval uniforms of [`SimRng::open01`]).
+//! Both use inverse-transform samplers, monotone in the uniform, so a long job in one
+//! is a short job in the other and their errors partly cancel.
 
-/// The generator every random quantity is drawn from.
-pub type SimRng = Xoshiro256PlusPlus;
+use std::convert::Infallible;
+
+use rand::rngs::Xoshiro256PlusPlus;
+use rand::{SeedableRng, TryRng};
+use rand_distr::{Distribution, Exp1, StandardNormal};
+
+/// How a run seeds its replications.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seeding {
+    /// Master seed.
+    pub seed: u64,
+    /// Replications come in mirrored pairs (see the module docs).
+    pub antithetic: bool,
+}
+
+/// How a generator turns bits into variates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Draws {
+    /// Ziggurat exponentials and normals: fastest.
+    Standard,
+    /// Inverse transforms throughout, the bits complemented when `mirrored`.
+    Inverse {
+        /// The second replication of an antithetic pair.
+        mirrored: bool,
+    },
+}
+
+/// The generator every random quantity is drawn from: Xoshiro256++, mirrored in the
+/// second replication of an antithetic pair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimRng {
+    inner: Xoshiro256PlusPlus,
+    draws: Draws,
+}
+
+impl TryRng for SimRng {
+    type Error = Infallible;
+
+    #[inline]
+    fn try_next_u32(&mut self) -> Result<u32, Infallible> {
+        let bits = self.inner.try_next_u32()?;
+        Ok(if self.mirrored() { !bits } else { bits })
+    }
+
+    #[inline]
+    fn try_next_u64(&mut self) -> Result<u64, Infallible> {
+        let bits = self.inner.try_next_u64()?;
+        Ok(if self.mirrored() { !bits } else { bits })
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
+        self.inner.try_fill_bytes(dst)?;
+        if self.mirrored() {
+            dst.iter_mut().for_each(|byte| *byte = !*byte);
+        }
+        Ok(())
+    }
+}
+
+impl SimRng {
+    fn mirrored(&self) -> bool {
+        self.draws == Draws::Inverse { mirrored: true }
+    }
+
+    /// A uniform on the open interval (0, 1): (k + ½)·2⁻⁵³ for 53 random bits k, so a
+    /// mirrored generator gives exactly 1 − u.
+    #[inline]
+    pub fn open01(&mut self) -> f64 {
+        let bits = rand::Rng::next_u64(self) >> 11;
+        (bits as f64 + 0.5) * (1.0 / (1_u64 << 53) as f64)
+    }
+
+    /// An exponential with mean 1.
+    #[inline]
+    pub fn exp1(&mut self) -> f64 {
+        match self.draws {
+            Draws::Standard => Exp1.sample(&mut self.inner),
+            Draws::Inverse { .. } => -(-self.open01()).ln_1p(),
+        }
+    }
+
+    /// A standard normal.
+    #[inline]
+    pub fn standard_normal(&mut self) -> f64 {
+        match self.draws {
+            Draws::Standard => StandardNormal.sample(&mut self.inner),
+            Draws::Inverse { .. } => normal_quantile(self.open01()),
+        }
+    }
+}
+
+/// Φ⁻¹(p) for p in (0, 1), through the inverse complementary error function; odd about
+/// ½ to within rounding, so mirrored draws give (almost exactly) opposite normals.
+fn normal_quantile(p: f64) -> f64 {
+    if p < 0.5 {
+        -std::f64::consts::SQRT_2 * statrs::function::erf::erfc_inv(2.0 * p)
+    } else {
+        std::f64::consts::SQRT_2 * statrs::function::erf::erfc_inv(2.0 * (1.0 - p))
+    }
+}
 
 /// The random quantities of one replication, each on its own stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,7 +208,22 @@ fn splitmix64(state: &mut u64) -> u64 {
 }
 
 /// The generator for one stream of one replication.
-pub fn rng(master_seed: u64, replication: u64, stream: Stream) -> SimRng {
+pub fn rng(seeding: Seeding, replication: u64, stream: Stream) -> SimRng {
+    if seeding.antithetic {
+        let mirrored = replication % 2 == 1;
+        SimRng { inner: xoshiro(seeding.seed, replication / 2, stream), draws: Draws::Inverse { mirrored } }
+    } else {
+        SimRng { inner: xoshiro(seeding.seed, replication, stream), draws: Draws::Standard }
+    }
+}
+
+/// A generator seeded by one (master seed, index, stream) outside any run (the fixed
+/// draws of a scenario file, tests).
+pub fn standard(master_seed: u64, index: u64, stream: Stream) -> SimRng {
+    SimRng { inner: xoshiro(master_seed, index, stream), draws: Draws::Standard }
+}
+
+fn xoshiro(master_seed: u64, replication: u64, stream: Stream) -> Xoshiro256PlusPlus {
     // Three rounds of mixing make every input bit affect every state word.
     let mut state = master_seed;
     let mut mixed = splitmix64(&mut state);
@@ -117,7 +234,7 @@ pub fn rng(master_seed: u64, replication: u64, stream: Stream) -> SimRng {
     for chunk in key.chunks_exact_mut(8) {
         chunk.copy_from_slice(&splitmix64(&mut state).to_le_bytes());
     }
-    SimRng::from_seed(key)
+    Xoshiro256PlusPlus::from_seed(key)
 }
 
 #[cfg(test)]
@@ -130,7 +247,7 @@ mod tests {
     /// too, so the change must be deliberate (and noted in the CHANGELOG).
     #[test]
     fn streams_are_value_stable() {
-        let mut generator = rng(42, 0, Stream::Arrivals { segment: 0 });
+        let mut generator = standard(42, 0, Stream::Arrivals { segment: 0 });
         let first: Vec<u64> = (0..3).map(|_| generator.next_u64()).collect();
         assert_eq!(first, PINNED_FIRST_OUTPUTS);
     }
@@ -139,12 +256,54 @@ mod tests {
 
     #[test]
     fn streams_and_replications_differ() {
-        let draw = |replication, stream| rng(7, replication, stream).next_u64();
+        let draw = |replication, stream| standard(7, replication, stream).next_u64();
         let base = draw(0, Stream::Arrivals { segment: 0 });
         assert_ne!(base, draw(1, Stream::Arrivals { segment: 0 }));
         assert_ne!(base, draw(0, Stream::Duration { segment: 0 }));
         assert_ne!(base, draw(0, Stream::Arrivals { segment: 1 }));
-        assert_ne!(draw(0, Stream::Arrivals { segment: 0 }), rng(8, 0, Stream::Arrivals { segment: 0 }).next_u64());
+        assert_ne!(draw(0, Stream::Arrivals { segment: 0 }), standard(8, 0, Stream::Arrivals { segment: 0 }).next_u64());
         assert_eq!(base, draw(0, Stream::Arrivals { segment: 0 }));
+        let plain = Seeding { seed: 7, antithetic: false };
+        assert_eq!(base, rng(plain, 0, Stream::Arrivals { segment: 0 }).next_u64(), "runs draw the standard streams");
+    }
+
+    /// The second replication of an antithetic pair draws exactly 1 − u where the first
+    /// draws u, and mirrored variates move the opposite way; pairs differ from each other.
+    #[test]
+    fn antithetic_pairs_mirror_their_uniforms() {
+        let seeding = Seeding { seed: 11, antithetic: true };
+        let stream = Stream::Duration { segment: 2 };
+        let (mut first, mut second) = (rng(seeding, 4, stream), rng(seeding, 5, stream));
+        for _ in 0..1000 {
+            let (u, v) = (first.open01(), second.open01());
+            assert!(u > 0.0 && u < 1.0);
+            assert_eq!(u + v, 1.0, "{u} + {v}");
+        }
+        for _ in 0..1000 {
+            let (x, y) = (first.exp1(), second.exp1());
+            // Inverse transforms of u and 1 − u: one below the median ln 2, one above.
+            assert!((x - std::f64::consts::LN_2) * (y - std::f64::consts::LN_2) <= 0.0, "{x} {y}");
+            let (z, w) = (first.standard_normal(), second.standard_normal());
+            assert!((z + w).abs() < 1e-9 * (1.0 + z.abs()), "{z} {w}");
+        }
+        assert_ne!(rng(seeding, 4, stream).open01(), rng(seeding, 6, stream).open01());
+        assert_ne!(rng(seeding, 4, stream).open01(), rng(Seeding { seed: 11, antithetic: false }, 4, stream).open01());
+    }
+
+    /// Inverse-transform variates have the right distribution: exponential mean and
+    /// variance, and normal quantiles against known values.
+    #[test]
+    fn inverse_transforms_have_the_right_distribution() {
+        assert!((normal_quantile(0.975) - 1.959_963_984_540_054).abs() < 1e-12);
+        assert!((normal_quantile(0.025) + 1.959_963_984_540_054).abs() < 1e-12);
+        assert!(normal_quantile(0.5).abs() < 1e-15);
+        let mut generator = rng(Seeding { seed: 3, antithetic: true }, 1, Stream::Arrivals { segment: 0 });
+        let n = 200_000;
+        let draws: Vec<f64> = (0..n).map(|_| generator.exp1()).collect();
+        let mean = draws.iter().sum::<f64>() / n as f64;
+        let variance = draws.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+        // Standard error of the mean is 1/√n ≈ 0.0022; 5 of them.
+        assert!((mean - 1.0).abs() < 0.011, "mean {mean}");
+        assert!((variance - 1.0).abs() < 0.05, "variance {variance}");
     }
 }

@@ -123,6 +123,7 @@ fn metadata(provenance: &Provenance) -> KeyValueMetadata {
         ("capsim.seed".to_string(), provenance.seed.to_string()),
         ("capsim.version".to_string(), provenance.capsim_version.clone()),
         ("capsim.replications".to_string(), format!("{}..{}", provenance.replications.0, provenance.replications.1)),
+        ("capsim.antithetic".to_string(), provenance.antithetic.to_string()),
     ];
     if let Some((shard, shards)) = provenance.shard {
         pairs.push(("capsim.shard".to_string(), format!("{shard}/{shards}")));

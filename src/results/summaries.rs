@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{RawSource, RawTable, RunRow, run_columns, year_columns};
-use crate::metrics::{Savings, Summary, summarise};
+use crate::metrics::{Savings, Summary, antithetic_variance_reduction, summarise, summarise_antithetic};
 use crate::model::SystemKind;
 use crate::model::outcome::Week;
 
@@ -23,6 +23,22 @@ pub const CRN_VARIANCE_REDUCTION: [&str; 4] = [
     "p95_wait_hours_difference_crn_variance_reduction",
     "lost_demand_fraction_difference_crn_variance_reduction",
 ];
+
+/// The `summary.parquet` metrics holding how many times antithetic pairs reduce the
+/// variance of each paired metric's mean (antithetic runs only; see
+/// [`antithetic_variance_reduction`]).
+pub const ANTITHETIC_VARIANCE_REDUCTION: [&str; 4] = [
+    "savings_fraction_antithetic_variance_reduction",
+    "utilization_difference_antithetic_variance_reduction",
+    "p95_wait_hours_difference_antithetic_variance_reduction",
+    "lost_demand_fraction_difference_antithetic_variance_reduction",
+];
+
+/// Statistics of one metric's (replication, value) pairs, in replication order: over
+/// antithetic pairs in an antithetic run.
+fn stats(values: &[(u64, f64)], antithetic: bool) -> Summary {
+    if antithetic { summarise_antithetic(values) } else { summarise(&values.iter().map(|&(_, v)| v).collect::<Vec<f64>>()) }
+}
 
 /// One `summary.parquet` row, as computed; also what the CLI prints.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,19 +98,20 @@ pub struct Summaries {
     pub systems: Vec<(SystemKind, u64)>,
 }
 
-/// Computes every summary, one pass over the raw records per system, metric or cohort.
+/// Computes every summary, one pass over the raw records per system, metric or cohort;
+/// intervals over antithetic pairs when the run is `antithetic`.
 ///
 /// # Errors
 /// The source's error if its records cannot be read.
-pub fn summarise_all<S: RawSource + ?Sized>(source: &S) -> Result<Summaries, S::Error> {
+pub fn summarise_all<S: RawSource + ?Sized>(source: &S, antithetic: bool) -> Result<Summaries, S::Error> {
     let pairs = paired_values(source)?;
     let savings = savings_of(&pairs);
     let (events, systems) = systems_and_events(source)?;
     let kinds: Vec<SystemKind> = systems.iter().map(|(kind, _)| *kind).collect();
     Ok(Summaries {
-        summary: summary_rows(source, &kinds, &savings, &pairs)?,
+        summary: summary_rows(source, &kinds, &savings, &pairs, antithetic)?,
         timeseries: timeseries_rows(source, &kinds)?,
-        yields: yield_summary_rows(source)?,
+        yields: yield_summary_rows(source, antithetic)?,
         savings,
         events,
         systems,
@@ -176,13 +193,15 @@ pub fn savings_of(pairs: &[Paired]) -> Vec<Savings> {
 /// How much common random numbers shrink the variance of each paired metric
 /// ([`Savings::columns`] order): its variance over replications when the two systems'
 /// rows come from *different* replications (centralized k with distributed k + 1,
-/// cyclically: independent streams, no extra simulation) divided by its variance when
-/// paired on the same jobs. NaN with fewer than 3 pairs or no spread.
-pub fn crn_variance_reduction(pairs: &[Paired]) -> [f64; 4] {
+/// cyclically, or k + 2 in an antithetic run so that no row meets its mirror:
+/// independent streams, no extra simulation) divided by its variance when paired on the
+/// same jobs. NaN with fewer than 3 pairs or no spread.
+pub fn crn_variance_reduction(pairs: &[Paired], antithetic: bool) -> [f64; 4] {
     let n = pairs.len();
+    let shift = if antithetic { 2 } else { 1 };
     let of = |pair: &dyn Fn(usize) -> Savings| -> Vec<[f64; 4]> { (0..n).map(|k| pair(k).columns().map(|(_, v)| v)).collect() };
     let paired = of(&|k| Savings::pair(0, pairs[k].1, pairs[k].2));
-    let crossed = of(&|k| Savings::pair(0, pairs[k].1, pairs[(k + 1) % n].2));
+    let crossed = of(&|k| Savings::pair(0, pairs[k].1, pairs[(k + shift) % n].2));
     let variance = |rows: &[[f64; 4]], idx: usize| {
         let values: Vec<f64> = rows.iter().map(|row| row[idx]).filter(|v| !v.is_nan()).collect();
         if values.len() < 3 { f64::NAN } else { summarise(&values).std.powi(2) }
@@ -204,36 +223,51 @@ pub fn summary_rows<S: RawSource + ?Sized>(
     systems: &[SystemKind],
     savings: &[Savings],
     pairs: &[Paired],
+    antithetic: bool,
 ) -> Result<Vec<SummaryRow>, S::Error> {
     let names = run_columns();
     let mut out = Vec::new();
     for &system in systems {
-        let mut values: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
+        let mut values: Vec<Vec<(u64, f64)>> = vec![Vec::new(); names.len()];
         source.scan(RawTable::Runs, &mut |piece| {
             for row in piece.runs.iter().filter(|r| r.system == system) {
                 for (column, cell) in values.iter_mut().zip(&row.cells) {
                     let value = cell.as_f64();
                     if !value.is_nan() {
-                        column.push(value);
+                        column.push((row.replication, value));
                     }
                 }
             }
         })?;
         for (metric, column) in names.iter().zip(&values) {
-            out.push(SummaryRow { system: system.as_str(), metric, stats: summarise(column) });
+            out.push(SummaryRow { system: system.as_str(), metric, stats: stats(column, antithetic) });
         }
     }
     if let Some(first) = savings.first() {
+        let mut paired_values = Vec::new();
         for (idx, (metric, _)) in first.columns().iter().enumerate() {
-            let values: Vec<f64> = savings.iter().map(|row| row.columns()[idx].1).filter(|v| !v.is_nan()).collect();
-            out.push(SummaryRow { system: PAIRED, metric, stats: summarise(&values) });
+            let values: Vec<(u64, f64)> =
+                savings.iter().map(|row| (row.replication, row.columns()[idx].1)).filter(|(_, v)| !v.is_nan()).collect();
+            out.push(SummaryRow { system: PAIRED, metric, stats: stats(&values, antithetic) });
+            paired_values.push(values);
         }
         // One number each, not a distribution: only `mean` (the factor) and `n` (pairs) are set.
-        let nan = f64::NAN;
-        for (metric, factor) in CRN_VARIANCE_REDUCTION.into_iter().zip(crn_variance_reduction(pairs)) {
+        let factor_row = |metric: &'static str, factor: f64| {
+            let nan = f64::NAN;
             let n = savings.len() as u64;
-            let stats = Summary { mean: factor, std: nan, ci95_low: nan, ci95_high: nan, p05: nan, p50: nan, p95: nan, n };
-            out.push(SummaryRow { system: PAIRED, metric, stats });
+            SummaryRow {
+                system: PAIRED,
+                metric,
+                stats: Summary { mean: factor, std: nan, ci95_low: nan, ci95_high: nan, p05: nan, p50: nan, p95: nan, n },
+            }
+        };
+        for (metric, factor) in CRN_VARIANCE_REDUCTION.into_iter().zip(crn_variance_reduction(pairs, antithetic)) {
+            out.push(factor_row(metric, factor));
+        }
+        if antithetic {
+            for (metric, values) in ANTITHETIC_VARIANCE_REDUCTION.into_iter().zip(&paired_values) {
+                out.push(factor_row(metric, antithetic_variance_reduction(values)));
+            }
         }
     }
     Ok(out)
@@ -295,13 +329,17 @@ pub fn timeseries_rows<S: RawSource + ?Sized>(source: &S, systems: &[SystemKind]
     Ok(out)
 }
 
+/// One yearly metric's values so far: its name, (replication, value) where it exists,
+/// and how many replications lack it.
+type Collected = (&'static str, Vec<(u64, f64)>, u64);
+
 /// Quantiles of every yearly column per system × cohort × year, then of the returns
 /// per system × cohort. Cohorts appear only in replications where they joined. One
 /// pass over the yearly rows and one over the returns per system × cohort.
 ///
 /// # Errors
 /// The source's error.
-pub fn yield_summary_rows<S: RawSource + ?Sized>(source: &S) -> Result<Vec<YieldSummaryRow>, S::Error> {
+pub fn yield_summary_rows<S: RawSource + ?Sized>(source: &S, antithetic: bool) -> Result<Vec<YieldSummaryRow>, S::Error> {
     let mut groups: BTreeSet<(SystemKind, Option<u32>)> = BTreeSet::new();
     source.scan(RawTable::Years, &mut |piece| groups.extend(piece.years.iter().map(|y| (y.system, y.cohort))))?;
     source.scan(RawTable::Returns, &mut |piece| groups.extend(piece.returns.iter().map(|r| (r.system, r.cohort))))?;
@@ -309,25 +347,25 @@ pub fn yield_summary_rows<S: RawSource + ?Sized>(source: &S) -> Result<Vec<Yield
     let mut out = Vec::new();
     for (system, cohort) in groups {
         // Keyed by (year, column); the returns by a year past any real one so they sort last.
-        let mut values: BTreeMap<(u32, usize), (&'static str, Vec<f64>, u64)> = BTreeMap::new();
-        let mut record = |key: (u32, usize), metric: &'static str, value: Option<f64>| {
+        let mut values: BTreeMap<(u32, usize), Collected> = BTreeMap::new();
+        let mut record = |key: (u32, usize), metric: &'static str, replication: u64, value: Option<f64>| {
             let entry = values.entry(key).or_insert((metric, Vec::new(), 0));
             match value {
-                Some(v) => entry.1.push(v),
+                Some(v) => entry.1.push((replication, v)),
                 None => entry.2 += 1,
             }
         };
         source.scan(RawTable::Years, &mut |piece| {
             for year in piece.years.iter().filter(|y| (y.system, y.cohort) == (system, cohort)) {
                 for (idx, (metric, value)) in names.iter().zip(&year.values).enumerate() {
-                    record((year.year, idx), metric, *value);
+                    record((year.year, idx), metric, year.replication, *value);
                 }
             }
         })?;
         source.scan(RawTable::Returns, &mut |piece| {
             for returns in piece.returns.iter().filter(|r| (r.system, r.cohort) == (system, cohort)) {
                 for (idx, (metric, value)) in returns.measures().into_iter().enumerate() {
-                    record((u32::MAX, idx), metric, value);
+                    record((u32::MAX, idx), metric, returns.replication, value);
                 }
             }
         })?;
@@ -336,7 +374,7 @@ pub fn yield_summary_rows<S: RawSource + ?Sized>(source: &S) -> Result<Vec<Yield
             cohort,
             year: (year != u32::MAX).then_some(year),
             metric,
-            stats: summarise(&values),
+            stats: stats(&values, antithetic),
             undefined,
         }));
     }

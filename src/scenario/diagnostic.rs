@@ -192,6 +192,7 @@ fn field_help(field: &str) -> Option<&'static str> {
         "warmup_hours" => "hours discarded before measuring, ≥ 0 and less than horizon_hours",
         "replications" => "the number of independent replications, a whole number ≥ 1",
         "seed" => "the master random seed, a whole number ≥ 0",
+        "antithetic" => "`true` or `false` (default): run replications in mirrored pairs to cut variance; needs an even count",
         "demand" => "a map with `segments:`, a list of job streams",
         "segments" => "a list of demand segments, each with name, arrivals_per_hour, duration_hours",
         "arrivals_per_hour" => "the Poisson arrival rate in jobs per hour, a number > 0 such as 57.6",

@@ -89,6 +89,8 @@ pub struct RawSimulation {
     pub replications: Option<Count>,
     #[serde(default)]
     pub seed: Option<u64>,
+    #[serde(default)]
+    pub antithetic: Option<Spanned<bool>>,
 }
 
 /// `demand:` — the job streams offered to every system.

@@ -775,7 +775,7 @@ fn offered(owned: u32, availability: f64) -> u32 {
 /// operators, and the scenario hash fingerprints them.
 fn population_rng(group_idx: usize) -> SimRng {
     const POPULATION_SEED: u64 = 0x6f70_6572_6174_6f72;
-    seeds::rng(POPULATION_SEED, group_idx as u64, Stream::Supply { system: 1, site: u32::MAX, kind: 4 })
+    seeds::standard(POPULATION_SEED, group_idx as u64, Stream::Supply { system: 1, site: u32::MAX, kind: 4 })
 }
 
 /// Mean repair time when `mttr_hours` is omitted: one day (an assumption).

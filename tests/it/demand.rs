@@ -52,7 +52,8 @@ fn thinning_reproduces_the_rate_profile() {
     };
     let mut observed = [0u64; 48];
     for replication in 0..20 {
-        let mut source = JobSource::new(&scenario.segments[0], 0, 3, replication);
+        let mut source =
+            JobSource::new(&scenario.segments[0], 0, capsim::montecarlo::seeds::Seeding { seed: 3, antithetic: false }, replication);
         let mut now = 0.0;
         while let Some(time) = source.next_arrival(now, HORIZON) {
             assert!(time > now && time < HORIZON);

@@ -1,5 +1,6 @@
 //! capsim's integration tests, one binary (faster to link), a module per concern.
 
+mod antithetic;
 mod cli;
 mod closed_form;
 mod conservation;

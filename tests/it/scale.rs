@@ -186,7 +186,7 @@ fn common_random_numbers_cut_the_variance_of_paired_differences() {
     assert!(utilization > 4.0, "utilization_difference: variance cut only {utilization}×");
     assert!(lost > 1.5, "lost_demand_fraction_difference: variance cut only {lost}×");
     // And it is in the summary, under the paired label.
-    let summary = results.summary_rows();
+    let summary = results.summary_rows(false);
     let row = summary.iter().find(|r| r.metric == "utilization_difference_crn_variance_reduction").expect("row");
     assert_eq!((row.system, row.stats.mean.to_bits(), row.stats.n), (capsim::output::PAIRED, utilization.to_bits(), 20));
 }
