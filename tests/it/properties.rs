@@ -31,7 +31,7 @@ fn random_scenario(rng: &mut Xoshiro256PlusPlus, case: u32) -> String {
     let mut yaml = format!(
         "name: case-{case}\nsimulation: {{horizon_hours: {horizon}, warmup_hours: {warmup}, replications: 2, seed: {case}, antithetic: {}}}\ndemand:\n  segments:\n",
         // A third of the cases run an antithetic pair (inverse-transform samplers, mirrored draws).
-        case % 3 == 0
+        case.is_multiple_of(3)
     );
     let mut largest_job = 1;
     for segment in 0..rng.random_range(1..4) {
