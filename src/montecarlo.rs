@@ -177,20 +177,58 @@ pub fn simulate(scenario: &Scenario, replication: u64, system: SystemKind, spec:
     Ok((outcome, counts.processed))
 }
 
+/// Simulates one system of one replication and derives its row.
+///
+/// # Errors
+/// As [`simulate`].
+pub fn run_system(scenario: &Scenario, replication: u64, system: SystemKind, spec: &System) -> Result<RunMetrics, SimError> {
+    let (outcome, events) = simulate(scenario, replication, system, spec)?;
+    let finance = statements(&scenario.finance, spec.take_rate, &outcome, system == SystemKind::Distributed);
+    Ok(RunMetrics::from_outcome(replication, system, &outcome, finance, events))
+}
+
 /// Runs every system of one replication on the same demand.
 ///
 /// # Errors
 /// As [`simulate`].
 pub fn run_replication(scenario: &Scenario, replication: u64) -> Result<Vec<RunMetrics>, SimError> {
-    scenario
-        .systems()
-        .into_iter()
-        .map(|(system, spec)| {
-            let (outcome, events) = simulate(scenario, replication, system, spec)?;
-            let finance = statements(&scenario.finance, spec.take_rate, &outcome, system == SystemKind::Distributed);
-            Ok(RunMetrics::from_outcome(replication, system, &outcome, finance, events))
-        })
-        .collect()
+    scenario.systems().into_iter().map(|(system, spec)| run_system(scenario, replication, system, spec)).collect()
+}
+
+/// Runs every system of every replication of `replications` as its own task (the
+/// systems of a replication are independent simulations, so the finer tasks keep every
+/// thread busy until the end of a batch) and returns each replication's rows in order.
+/// `finished(events)` is called as each replication's last system ends.
+fn run_batch(
+    pool: &rayon::ThreadPool,
+    scenario: &Scenario,
+    replications: Range<u64>,
+    finished: &(dyn Fn(u64) + Sync),
+) -> Vec<Result<Vec<RunMetrics>, SimError>> {
+    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::SeqCst};
+    let systems = scenario.systems();
+    let per_replication = systems.len().max(1);
+    let count = usize::try_from(replications.end - replications.start).unwrap_or(usize::MAX);
+    // Systems done and events so far, per replication of the batch.
+    let progress: Vec<(AtomicUsize, AtomicU64)> = (0..count).map(|_| (AtomicUsize::new(0), AtomicU64::new(0))).collect();
+    let rows: Vec<Result<RunMetrics, SimError>> = pool.install(|| {
+        (0..count * systems.len())
+            .into_par_iter()
+            .map(|task| {
+                let (offset, (system, spec)) = (task / per_replication, systems[task % per_replication]);
+                let row = run_system(scenario, replications.start + offset as u64, system, spec)?;
+                let (done, events) = &progress[offset];
+                events.fetch_add(row.events, SeqCst);
+                // The last system to finish sees every event count added before its own.
+                if done.fetch_add(1, SeqCst) + 1 == per_replication {
+                    finished(events.load(SeqCst));
+                }
+                Ok(row)
+            })
+            .collect()
+    });
+    let mut rows = rows.into_iter();
+    (0..count).map(|_| rows.by_ref().take(per_replication).collect()).collect()
 }
 
 /// Runs replications `0..scenario.simulation.replications` on `threads` threads (all
@@ -238,19 +276,9 @@ pub fn run_streaming<E: std::error::Error + 'static>(
     let mut start = replications.start;
     while start < replications.end {
         let end = start.saturating_add(batch).min(replications.end);
-        let parts: Vec<Result<Results, SimError>> = pool.install(|| {
-            (start..end)
-                .into_par_iter()
-                .map(|replication| {
-                    let rows = run_replication(scenario, replication)?;
-                    finished(rows.iter().map(|row| row.events).sum());
-                    Ok(Results::from_rows(&rows, hurdle))
-                })
-                .collect()
-        });
         let mut records = Results::default();
-        for part in parts {
-            records.append(part?);
+        for rows in run_batch(&pool, scenario, start..end, finished) {
+            records.append(Results::from_rows(&rows?, hurdle));
         }
         sink(records).map_err(StreamError::Sink)?;
         start = end;
@@ -284,9 +312,7 @@ pub fn run_results(
 /// replication order whatever the threads did.
 fn each_replication(scenario: &Scenario, replications: Range<u64>, threads: Option<usize>) -> Result<Vec<Vec<RunMetrics>>, SimError> {
     let pool = thread_pool(threads)?;
-    let parts: Vec<Result<Vec<RunMetrics>, SimError>> =
-        pool.install(|| replications.into_par_iter().map(|replication| run_replication(scenario, replication)).collect());
-    parts.into_iter().collect()
+    run_batch(&pool, scenario, replications, &|_| {}).into_iter().collect()
 }
 
 fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, SimError> {
