@@ -60,6 +60,11 @@ struct RunArgs {
     /// Override simulation.seed.
     #[arg(long)]
     seed: Option<u64>,
+    /// Change one scenario key before it is checked, e.g.
+    /// `--set distributed.pricing.target_utilization=0.75` or
+    /// `--set demand.segments[0].arrivals_per_hour=80` (repeatable; VALUE is YAML).
+    #[arg(long = "set", value_name = "KEY.PATH=VALUE")]
+    set: Vec<String>,
     /// Worker threads [default: all cores]; results do not depend on it.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     threads: Option<u16>,
@@ -218,7 +223,12 @@ pub fn render_scenario_error(error: &ScenarioError) -> String {
 }
 
 fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
-    let mut scenario = load(&args.scenario)?;
+    let overrides = args
+        .set
+        .iter()
+        .map(|spec| scenario::overrides::parse_override(spec).map_err(|e| Failure::Input(format!("capsim: error: --set {spec}: {e}\n"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut scenario = scenario::load_with(&args.scenario, &overrides).map_err(|error| Failure::Input(render_scenario_error(&error)))?;
     if let Some(replications) = args.replications {
         scenario.simulation.replications = replications;
     }

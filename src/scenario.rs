@@ -6,6 +6,7 @@
 //! [`defaults`], and nowhere else.
 
 pub mod diagnostic;
+pub mod overrides;
 mod raw;
 pub mod supply;
 
@@ -138,6 +139,9 @@ pub enum ScenarioError {
         /// What went wrong.
         reason: String,
     },
+    /// A `--set` override cannot be applied.
+    #[error("{0}")]
+    Override(String),
     /// The file was read but is not a valid scenario.
     #[error("invalid scenario {file} ({} problem{})", .diagnostics.len(), if .diagnostics.len() == 1 { "" } else { "s" })]
     Invalid {
@@ -154,6 +158,16 @@ pub enum ScenarioError {
 /// [`ScenarioError::Read`] if the file cannot be read (or is too large or not UTF-8);
 /// [`ScenarioError::Invalid`] with located diagnostics otherwise.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    load_with(path, &[])
+}
+
+/// Reads a scenario file, applies `--set` overrides to its YAML, and checks the result
+/// like a file; diagnostics then point into the file as rewritten with the overrides
+/// (labelled `FILE with --set`).
+///
+/// # Errors
+/// As [`load`], and [`ScenarioError::Override`] for a path that cannot exist.
+pub fn load_with(path: &Path, overrides: &[overrides::Override]) -> Result<Scenario, ScenarioError> {
     let label = path.display().to_string();
     let read_error = |reason: String| ScenarioError::Read { path: label.clone(), reason };
     let metadata = std::fs::metadata(path).map_err(|e| read_error(e.to_string()))?;
@@ -169,7 +183,17 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
     }
     let bytes = std::fs::read(path).map_err(|e| read_error(e.to_string()))?;
     let text = String::from_utf8(bytes).map_err(|e| read_error(format!("not UTF-8 text ({e})")))?;
-    parse(&label, &text)
+    if overrides.is_empty() {
+        return parse(&label, &text);
+    }
+    // A broken file is reported as it is, located in the user's own text.
+    if let Err(error @ ScenarioError::Invalid { .. }) =
+        parse_raw(&label, &text).map_err(|d| ScenarioError::Invalid { file: label.clone(), diagnostics: vec![*d] })
+    {
+        return Err(error);
+    }
+    let changed = overrides::apply(&text, overrides).map_err(ScenarioError::Override)?;
+    parse(&format!("{label} with --set"), &changed)
 }
 
 /// Parses and checks scenario text; `file` labels the diagnostics.

@@ -10,6 +10,7 @@ mod economics;
 mod finance;
 mod invalid_input;
 mod mutations;
+mod overrides;
 mod parquet;
 mod properties;
 mod scale;
