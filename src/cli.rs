@@ -20,6 +20,7 @@ use crate::{montecarlo, verify};
 
 mod report;
 mod shards;
+mod sweep;
 mod target;
 
 use report::{Report, print_run_report};
@@ -45,6 +46,53 @@ enum Command {
     Verify(VerifyArgs),
     /// Measure engine speed (events per second, one thread) on the M/M/64 example.
     Bench(BenchArgs),
+    /// Run a scenario at many points (values of scenario keys) on the same replication
+    /// seeds, write sweep.parquet, and pick the best point under constraints.
+    Sweep(SweepArgs),
+}
+
+#[derive(Debug, Args)]
+struct SweepArgs {
+    /// Scenario file (YAML).
+    scenario: PathBuf,
+    /// A key and its values: `KEY.PATH=V1,V2,…` or `KEY.PATH=A..B:STEP` (or `A..B` with
+    /// --design lhs). Repeatable; axes are crossed unless --design says otherwise.
+    #[arg(long, value_name = "KEY.PATH=VALUES", required = true)]
+    vary: Vec<String>,
+    /// grid (every combination), zip (the i-th value of every axis together) or lhs
+    /// (a Latin hypercube of --points points).
+    #[arg(long, default_value = "grid")]
+    design: String,
+    /// Points of a Latin hypercube.
+    #[arg(long, value_name = "N")]
+    points: Option<usize>,
+    /// Replications per point [default: the scenario's]; every point uses the same seeds.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    replications: Option<u32>,
+    /// Override simulation.seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Change a scenario key at every point (as `run --set`).
+    #[arg(long = "set", value_name = "KEY.PATH=VALUE")]
+    set: Vec<String>,
+    /// What to optimise: `max:MEASURE` or `min:MEASURE`, MEASURE = SYSTEM.METRIC[_STAT]
+    /// (e.g. max:distributed.operator_yield_p50) or savings_fraction[_STAT].
+    #[arg(long)]
+    objective: Option<String>,
+    /// A bound every chosen point must meet: `MEASURE<=X` or `MEASURE>=X` (repeatable).
+    #[arg(long)]
+    constraint: Vec<String>,
+    /// Output directory [default: notebooks-output/<scenario name>-sweep].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Worker threads [default: all cores]; results do not depend on it.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
+    /// Print nothing but errors.
+    #[arg(long)]
+    quiet: bool,
+    #[command(flatten)]
+    size: SizeArgs,
 }
 
 #[derive(Debug, Args)]
@@ -185,6 +233,7 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => validate(&args),
         Command::Verify(args) => run_verify(&args),
         Command::Bench(args) => bench(&args),
+        Command::Sweep(args) => sweep::sweep(&args),
     };
     match result {
         Ok(code) => code,

@@ -23,5 +23,6 @@ pub mod montecarlo;
 pub mod output;
 pub mod results;
 pub mod scenario;
+pub mod sweep;
 pub mod theory;
 pub mod verify;

@@ -22,7 +22,7 @@ pub use crate::results::summaries::{
     ANTITHETIC_VARIANCE_REDUCTION, CRN_VARIANCE_REDUCTION, PAIRED, Summaries, SummaryRow, TimeseriesRow, YieldSummaryRow,
 };
 use crate::results::{RawSource, RawTable, Results, ReturnRecord, RunRow, WeekRow, YearRecord, run_columns, year_columns};
-pub use spool::{RawDir, Spool, Staged};
+pub use spool::{RawDir, Spool, Staged, write_tables};
 
 /// Where a table's numbers came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -228,6 +228,56 @@ pub fn weeks_frame(results: &Results, provenance: &Provenance) -> PolarsResult<D
         "lost_jobs" => weeks.iter().map(|w| w.week.lost_jobs).collect::<Vec<u64>>(),
     )?;
     with_provenance(frame, provenance)
+}
+
+/// `sweep.parquet`: one row per point × system: the varied values, then mean, 95% CI and
+/// median over replications of every sweep metric and of the paired savings.
+///
+/// # Errors
+/// A polars error if the frame cannot be built (a bug).
+pub fn sweep_frame(axes: &[crate::sweep::Axis], results: &[crate::sweep::PointResult], provenance: &Provenance) -> PolarsResult<DataFrame> {
+    use crate::scenario::overrides::Node;
+    use crate::sweep::{METRICS, PAIRED_METRIC, node_text, stats};
+    let rows: Vec<(usize, SystemKind)> =
+        results.iter().enumerate().flat_map(|(p, point)| point.systems.iter().map(move |(kind, _)| (p, *kind))).collect();
+    let mut columns = vec![
+        Column::new("point".into(), rows.iter().map(|(p, _)| *p as u32).collect::<Vec<u32>>()),
+        Column::new("system".into(), rows.iter().map(|(_, k)| k.as_str()).collect::<Vec<_>>()),
+    ];
+    for (idx, axis) in axes.iter().enumerate() {
+        let name = crate::sweep::column_name(&axis.path);
+        let values: Vec<&Node> = rows.iter().map(|(p, _)| &results[*p].values[idx]).collect();
+        let number = |node: &Node| match node {
+            Node::Int(n) => Some(*n as f64),
+            Node::Float(x) => Some(*x),
+            _ => None,
+        };
+        if values.iter().all(|v| number(v).is_some()) {
+            columns.push(Column::new(name.into(), values.iter().map(|v| number(v).unwrap_or(f64::NAN)).collect::<Vec<f64>>()));
+        } else {
+            columns.push(Column::new(name.into(), values.iter().map(|v| node_text(v)).collect::<Vec<String>>()));
+        }
+    }
+    let mut metric_columns = |metric: &str, series: &dyn Fn(usize, SystemKind) -> Option<Vec<f64>>| {
+        let summaries: Vec<crate::metrics::Summary> =
+            rows.iter().map(|&(p, kind)| series(p, kind).map_or_else(|| stats(&[]), |values| stats(&values))).collect();
+        let stat = |suffix: &str, f: fn(&crate::metrics::Summary) -> f64| {
+            Column::new(format!("{metric}_{suffix}").into(), summaries.iter().map(f).collect::<Vec<f64>>())
+        };
+        columns.extend([
+            stat("mean", |s| s.mean),
+            stat("ci95_low", |s| s.ci95_low),
+            stat("ci95_high", |s| s.ci95_high),
+            stat("p50", |s| s.p50),
+        ]);
+    };
+    for metric in METRICS {
+        metric_columns(metric, &|p, kind| results[p].series(Some(kind), metric).map(<[f64]>::to_vec));
+    }
+    metric_columns(PAIRED_METRIC, &|p, _| results[p].series(None, PAIRED_METRIC).map(<[f64]>::to_vec));
+    let replications = results.first().and_then(|r| r.systems.first()).map_or(0, |(_, c)| c.first().map_or(0, Vec::len) as u64);
+    columns.push(Column::new("replications".into(), vec![replications; rows.len()]));
+    with_provenance(DataFrame::new_infer_height(columns)?, provenance)
 }
 
 /// `yields_summary.parquet`: one row per system × cohort × year × metric.

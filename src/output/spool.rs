@@ -16,7 +16,7 @@ use super::{OutputError, Provenance, io, raw_frame, read_records, remove_abandon
 use crate::results::{REPLICATIONS_PER_ROW_GROUP, RawSource, RawTable, Results};
 
 /// The order in which the tables of a run are listed.
-const TABLE_ORDER: [&str; 8] = ["runs", "summary", "timeseries", "savings", "yields", "returns", "yields_summary", "weeks"];
+const TABLE_ORDER: [&str; 9] = ["runs", "summary", "timeseries", "savings", "yields", "returns", "yields_summary", "weeks", "sweep"];
 
 /// A staging directory beside the output, removed when dropped: files reach the output
 /// only by [`Staged::commit`].
@@ -147,6 +147,22 @@ fn write_file(path: &Path, frame: &mut DataFrame, provenance: &Provenance, stem:
         .finish(frame)
         .map(|_| ())
         .map_err(|source| OutputError::Table { table: stem.to_string(), source })
+}
+
+/// Writes whole tables (file stem, frame) into `dir`, all or nothing: staged beside it
+/// and moved into place together.
+///
+/// # Errors
+/// [`OutputError`] if any table cannot be written; `dir` is then untouched.
+pub fn write_tables(dir: &Path, tables: Vec<(&'static str, DataFrame)>, provenance: &Provenance) -> Result<Vec<PathBuf>, OutputError> {
+    remove_abandoned_staging(dir);
+    let path = staging_dir(dir);
+    std::fs::create_dir_all(&path).map_err(io("create", &path))?;
+    let mut staged = Staged { staging: Staging { target: dir.to_path_buf(), path }, provenance: provenance.clone(), files: Vec::new() };
+    for (stem, mut frame) in tables {
+        staged.write(stem, &mut frame)?;
+    }
+    staged.commit()
 }
 
 /// The raw tables of a run being written into a staging directory beside its output.

@@ -14,6 +14,7 @@ mod overrides;
 mod parquet;
 mod properties;
 mod scale;
+mod sweep;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

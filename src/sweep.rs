@@ -1,0 +1,490 @@
+//! Parameter sweeps: one scenario run at many points, each point a set of `--set`
+//! overrides, every point on the same replication seeds (common random numbers), so the
+//! difference between two points is paired replication by replication.
+#![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
+
+use rand::RngExt;
+use rayon::prelude::*;
+
+use crate::metrics::{RunMetrics, Summary, summarise};
+use crate::model::SystemKind;
+use crate::montecarlo::seeds::{self, Stream};
+use crate::montecarlo::{self, SimError};
+use crate::scenario::Scenario;
+use crate::scenario::overrides::{Node, Override, parse_override};
+
+/// One varied key and the values it takes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Axis {
+    /// The key path, as given.
+    pub path: String,
+    /// The values, as YAML.
+    pub values: Vec<Node>,
+    /// A continuous range `a..b` (Latin hypercube only): values are drawn inside it.
+    pub range: Option<(f64, f64)>,
+}
+
+/// How the points are chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Design {
+    /// Every combination of the axes' values.
+    Grid,
+    /// The i-th value of every axis together (all axes the same length).
+    Zip,
+    /// A Latin hypercube of this many points: each axis's values (or range) cut into as
+    /// many equal strata, each stratum used once, paired at random (seeded).
+    Lhs(usize),
+}
+
+/// Reads `PATH=V1,V2,…`, `PATH=A..B:STEP` or (for a Latin hypercube) `PATH=A..B`.
+///
+/// # Errors
+/// What is wrong with the text.
+pub fn parse_axis(spec: &str) -> Result<Axis, String> {
+    let (path, values) = spec.split_once('=').ok_or("expected KEY.PATH=LIST or KEY.PATH=A..B:STEP, e.g. centralized.gpus=40,48,64")?;
+    let path = path.trim().to_string();
+    // The path is checked as an override would be.
+    parse_override(&format!("{path}=0"))?;
+    if let Some((low, rest)) = values.split_once("..") {
+        let (high, step) = rest.split_once(':').map_or((rest, None), |(h, s)| (h, Some(s)));
+        let number = |text: &str| {
+            text.trim().parse::<f64>().ok().filter(|v| v.is_finite()).ok_or(format!("`{text}` is not a number in the range `{values}`"))
+        };
+        let (low, high) = (number(low)?, number(high)?);
+        if high < low {
+            return Err(format!("the range `{values}` runs backwards"));
+        }
+        let Some(step) = step else { return Ok(Axis { path, values: Vec::new(), range: Some((low, high)) }) };
+        let step = number(step)?;
+        if step <= 0.0 {
+            return Err(format!("the step of `{values}` must be > 0"));
+        }
+        let count = ((high - low) / step + 1e-9).floor() as usize + 1;
+        if count > 10_000 {
+            return Err(format!("`{values}` has {count} values; at most 10,000"));
+        }
+        // Rounded to the decimals written, so 1.2..2.4:0.4 ends at 2.4, not 2.4000000000000004.
+        let decimals = |text: &str| text.trim().split_once('.').map_or(0, |(_, d)| d.len()).min(12);
+        let places = decimals(values.split_once("..").map_or("", |(l, _)| l)).max(decimals(values.rsplit_once(':').map_or("", |(_, s)| s)));
+        let round = |v: f64| format!("{v:.places$}").parse::<f64>().unwrap_or(v);
+        let values = (0..count).map(|k| Node::Float(round(low + step * k as f64))).collect();
+        return Ok(Axis { path, values, range: None });
+    }
+    let values = values
+        .split(',')
+        .map(|text| parse_override(&format!("x={}", text.trim())).map(|o| o.value))
+        .collect::<Result<Vec<Node>, String>>()?;
+    if values.is_empty() || values.contains(&Node::Null) {
+        return Err("an empty value in the list".to_string());
+    }
+    Ok(Axis { path, values, range: None })
+}
+
+/// The points of a design: each the value of every axis, in axis order.
+///
+/// # Errors
+/// Axes that do not fit the design (zip of unequal lengths, a bare range outside a
+/// Latin hypercube, no axes).
+pub fn points(axes: &[Axis], design: Design, seed: u64) -> Result<Vec<Vec<Node>>, String> {
+    if axes.is_empty() {
+        return Err("give at least one --vary".to_string());
+    }
+    if let Some(axis) = axes.iter().find(|a| a.range.is_some() && !matches!(design, Design::Lhs(_))) {
+        return Err(format!("{}: a range without a step (`A..B`) needs --design lhs; give `A..B:STEP` for a grid", axis.path));
+    }
+    match design {
+        Design::Grid => {
+            let mut out: Vec<Vec<Node>> = vec![Vec::new()];
+            for axis in axes {
+                out =
+                    out.into_iter().flat_map(|point| axis.values.iter().map(move |v| [point.clone(), vec![v.clone()]].concat())).collect();
+            }
+            Ok(out)
+        }
+        Design::Zip => {
+            let len = axes[0].values.len();
+            if let Some(axis) = axes.iter().find(|a| a.values.len() != len) {
+                return Err(format!(
+                    "--design zip needs lists of one length: {} has {}, {} has {len}",
+                    axis.path,
+                    axis.values.len(),
+                    axes[0].path
+                ));
+            }
+            Ok((0..len).map(|k| axes.iter().map(|a| a.values[k].clone()).collect()).collect())
+        }
+        Design::Lhs(n) => {
+            if n == 0 {
+                return Err("--points must be at least 1".to_string());
+            }
+            let mut columns = Vec::with_capacity(axes.len());
+            for (idx, axis) in axes.iter().enumerate() {
+                let mut rng = seeds::standard(seed, idx as u64, Stream::Supply { system: 2, site: u32::MAX, kind: 5 });
+                let mut strata: Vec<usize> = (0..n).collect();
+                // Fisher–Yates with the seeded stream: the pairing of strata across axes.
+                for k in (1..n).rev() {
+                    strata.swap(k, rng.random_range(0..=k));
+                }
+                let column: Vec<Node> = strata
+                    .into_iter()
+                    .map(|stratum| match axis.range {
+                        Some((low, high)) => Node::Float(low + (high - low) * (stratum as f64 + rng.random::<f64>()) / n as f64),
+                        None => axis.values[((stratum as f64 + 0.5) / n as f64 * axis.values.len() as f64) as usize].clone(),
+                    })
+                    .collect();
+                columns.push(column);
+            }
+            Ok((0..n).map(|k| columns.iter().map(|c| c[k].clone()).collect()).collect())
+        }
+    }
+}
+
+/// The overrides of one point.
+pub fn point_overrides(axes: &[Axis], values: &[Node]) -> Vec<Override> {
+    axes.iter()
+        .zip(values)
+        .map(|(axis, value)| {
+            let mut change = parse_override(&format!("{}=0", axis.path)).expect("axis paths were checked when read");
+            change.value = value.clone();
+            change.spec = format!("{}={}", axis.path, node_text(value));
+            change
+        })
+        .collect()
+}
+
+/// A value as a person writes it.
+pub fn node_text(node: &Node) -> String {
+    match node {
+        Node::Null => "null".to_string(),
+        Node::Bool(b) => b.to_string(),
+        Node::Int(n) => n.to_string(),
+        Node::Float(x) => format!("{x}"),
+        Node::Str(s) => s.clone(),
+        other => serde_saphyr::to_string(other).map_or_else(|_| format!("{other:?}"), |text| text.trim().replace('\n', " ")),
+    }
+}
+
+/// The metrics a sweep reports per point and system, from a run's row.
+pub const METRICS: [&str; 7] = [
+    "utilization",
+    "p95_wait_hours",
+    "lost_demand_fraction",
+    "abandon_fraction",
+    "spend_usd_per_gpu_hour",
+    "operator_yield",
+    "protocol_revenue_usd",
+];
+
+/// The paired metric reported per point (system `distributed_vs_centralized`).
+pub const PAIRED_METRIC: &str = "savings_fraction";
+
+fn values_of(row: &RunMetrics) -> [f64; 7] {
+    // Whole-system yield averaged over the simulated years after year 0.
+    let yields: Vec<f64> = row.finance.years.iter().filter(|y| y.cohort.is_none() && y.year > 0).filter_map(|y| y.yield_fraction).collect();
+    let operator_yield = if yields.is_empty() { f64::NAN } else { yields.iter().sum::<f64>() / yields.len() as f64 };
+    [
+        row.utilization,
+        row.p95_wait_hours,
+        row.lost_demand_fraction,
+        row.abandon_fraction,
+        row.spend_usd_per_gpu_hour,
+        operator_yield,
+        row.protocol_revenue_usd,
+    ]
+}
+
+/// What one point measured: per system, per metric, the value of every replication in
+/// order (NaN where undefined).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PointResult {
+    /// The point's values, one per axis.
+    pub values: Vec<Node>,
+    /// (system, per metric of [`METRICS`], per replication).
+    pub systems: Vec<(SystemKind, Vec<Vec<f64>>)>,
+    /// Per replication savings fraction (both systems present).
+    pub savings: Vec<f64>,
+}
+
+impl PointResult {
+    /// Per-replication values of `system.metric` (or the paired `savings_fraction`).
+    pub fn series(&self, system: Option<SystemKind>, metric: &str) -> Option<&[f64]> {
+        match system {
+            None => (metric == PAIRED_METRIC && !self.savings.is_empty()).then_some(self.savings.as_slice()),
+            Some(kind) => {
+                let idx = METRICS.iter().position(|m| *m == metric)?;
+                self.systems.iter().find(|(s, _)| *s == kind).map(|(_, columns)| columns[idx].as_slice())
+            }
+        }
+    }
+}
+
+/// Statistics over replications, NaN values left out.
+pub fn stats(values: &[f64]) -> Summary {
+    summarise(&values.iter().copied().filter(|v| !v.is_nan()).collect::<Vec<f64>>())
+}
+
+/// Runs every point on replications `0..replications` (the same seeds at every point),
+/// all (point, replication, system) runs in parallel on `threads`; `finished(events)`
+/// after each run, for progress displays.
+///
+/// # Errors
+/// The first failing run's error.
+pub fn run(
+    scenarios: &[(Vec<Node>, Scenario)],
+    replications: u64,
+    threads: Option<usize>,
+    finished: &(dyn Fn(u64) + Sync),
+) -> Result<Vec<PointResult>, SimError> {
+    let tasks: Vec<(usize, u64, SystemKind)> = scenarios
+        .iter()
+        .enumerate()
+        .flat_map(|(p, (_, scenario))| {
+            let kinds: Vec<SystemKind> = scenario.systems().into_iter().map(|(kind, _)| kind).collect();
+            (0..replications).flat_map(move |r| kinds.clone().into_iter().map(move |kind| (p, r, kind)))
+        })
+        .collect();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.unwrap_or(0))
+        .build()
+        .map_err(|e| SimError::Threads { threads: threads.unwrap_or(0), reason: e.to_string() })?;
+    let samples: Vec<Result<[f64; 7], SimError>> = pool.install(|| {
+        tasks
+            .par_iter()
+            .map(|&(p, r, kind)| {
+                let scenario = &scenarios[p].1;
+                let spec = scenario
+                    .systems()
+                    .into_iter()
+                    .find(|(k, _)| *k == kind)
+                    .map(|(_, spec)| spec)
+                    .expect("task systems come from the scenario");
+                let row = montecarlo::run_system(scenario, r, kind, spec)?;
+                finished(row.events);
+                Ok(values_of(&row))
+            })
+            .collect()
+    });
+    let mut samples = samples.into_iter();
+    let mut out = Vec::with_capacity(scenarios.len());
+    for (values, scenario) in scenarios {
+        let kinds: Vec<SystemKind> = scenario.systems().into_iter().map(|(kind, _)| kind).collect();
+        let mut systems: Vec<(SystemKind, Vec<Vec<f64>>)> = kinds.iter().map(|&k| (k, vec![Vec::new(); METRICS.len()])).collect();
+        let mut savings = Vec::new();
+        for _ in 0..replications {
+            let mut spend = Vec::new();
+            for (_, columns) in &mut systems {
+                let sample = samples.next().expect("one sample per task")?;
+                for (column, value) in columns.iter_mut().zip(sample) {
+                    column.push(value);
+                }
+                spend.push(sample[4]);
+            }
+            if let [centralized, distributed] = spend[..] {
+                savings.push(crate::metrics::Savings::pair(0, [centralized, 0.0, 0.0, 0.0], [distributed, 0.0, 0.0, 0.0]).savings_fraction);
+            }
+        }
+        out.push(PointResult { values: values.clone(), systems, savings });
+    }
+    Ok(out)
+}
+
+/// `SYSTEM.METRIC[_STAT]` or `savings_fraction[_STAT]`: what an objective or constraint reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measure {
+    /// `None` for the paired savings.
+    pub system: Option<SystemKind>,
+    /// A [`METRICS`] name or [`PAIRED_METRIC`].
+    pub metric: &'static str,
+    /// `mean`, `p50`, `p05`, `p95`, `ci95_low` or `ci95_high`.
+    pub stat: &'static str,
+    /// As written.
+    pub text: String,
+}
+
+const STATS: [&str; 6] = ["mean", "p50", "p05", "p95", "ci95_low", "ci95_high"];
+
+impl Measure {
+    /// Reads a measure.
+    ///
+    /// # Errors
+    /// An unknown system, metric or statistic, with the valid ones.
+    pub fn parse(text: &str) -> Result<Measure, String> {
+        let text = text.trim();
+        let (system, rest) = match text.split_once('.') {
+            Some(("centralized", rest)) => (Some(SystemKind::Centralized), rest),
+            Some(("distributed", rest)) => (Some(SystemKind::Distributed), rest),
+            Some((other, _)) => return Err(format!("unknown system `{other}`: centralized or distributed")),
+            None => (None, text),
+        };
+        let (metric, stat) =
+            STATS.iter().find_map(|stat| rest.strip_suffix(&format!("_{stat}")).map(|m| (m, *stat))).unwrap_or((rest, "mean"));
+        let metric = match system {
+            None => (metric == PAIRED_METRIC).then_some(PAIRED_METRIC),
+            Some(_) => METRICS.iter().find(|m| **m == metric).copied(),
+        }
+        .ok_or_else(|| {
+            format!(
+                "unknown measure `{text}`: SYSTEM.METRIC[_STAT] with METRIC one of {} (or savings_fraction[_STAT] without a system), STAT one of {}",
+                METRICS.join(", "),
+                STATS.join(", ")
+            )
+        })?;
+        Ok(Measure { system, metric, stat, text: text.to_string() })
+    }
+
+    /// Its value at a point (NaN when the point has no such values).
+    pub fn of(&self, point: &PointResult) -> f64 {
+        let Some(series) = point.series(self.system, self.metric) else { return f64::NAN };
+        let s = stats(series);
+        match self.stat {
+            "p50" => s.p50,
+            "p05" => s.p05,
+            "p95" => s.p95,
+            "ci95_low" => s.ci95_low,
+            "ci95_high" => s.ci95_high,
+            _ => s.mean,
+        }
+    }
+}
+
+/// `max:MEASURE` or `min:MEASURE`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Objective {
+    /// Larger is better.
+    pub maximize: bool,
+    /// What is optimised.
+    pub measure: Measure,
+}
+
+impl Objective {
+    /// Reads `max:…`, `maximize:…`, `min:…` or `minimize:…`.
+    ///
+    /// # Errors
+    /// Unknown direction or measure.
+    pub fn parse(text: &str) -> Result<Objective, String> {
+        let (direction, measure) =
+            text.split_once(':').ok_or("expected max:MEASURE or min:MEASURE, e.g. max:distributed.operator_yield_p50")?;
+        let maximize = match direction.trim() {
+            "max" | "maximize" => true,
+            "min" | "minimize" => false,
+            other => return Err(format!("`{other}` is not a direction: max or min")),
+        };
+        Ok(Objective { maximize, measure: Measure::parse(measure)? })
+    }
+}
+
+/// `MEASURE<=X` or `MEASURE>=X`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Constraint {
+    /// What is bounded.
+    pub measure: Measure,
+    /// `true` for ≤.
+    pub at_most: bool,
+    /// The bound.
+    pub bound: f64,
+}
+
+impl Constraint {
+    /// Reads a constraint.
+    ///
+    /// # Errors
+    /// No comparison, a bad bound or measure.
+    pub fn parse(text: &str) -> Result<Constraint, String> {
+        let (measure, bound, at_most) = if let Some((m, b)) = text.split_once("<=") {
+            (m, b, true)
+        } else if let Some((m, b)) = text.split_once(">=") {
+            (m, b, false)
+        } else {
+            return Err("expected MEASURE<=X or MEASURE>=X, e.g. distributed.abandon_fraction<=0.02".to_string());
+        };
+        let bound = bound.trim().parse::<f64>().ok().filter(|b| b.is_finite()).ok_or(format!("`{}` is not a number", bound.trim()))?;
+        Ok(Constraint { measure: Measure::parse(measure)?, at_most, bound })
+    }
+
+    /// Whether a point satisfies it (a NaN value never does).
+    pub fn holds(&self, point: &PointResult) -> bool {
+        let value = self.measure.of(point);
+        if self.at_most { value <= self.bound } else { value >= self.bound }
+    }
+}
+
+/// The best point and the runner-up, and how sure the win is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Choice {
+    /// Index of the best feasible point.
+    pub best: usize,
+    /// Index of the second best, if another point is feasible.
+    pub runner_up: Option<usize>,
+    /// Best minus runner-up, replication by replication (paired: same seeds), of the
+    /// objective's metric: mean and 95% interval.
+    pub difference: Option<Summary>,
+    /// Points that met every constraint.
+    pub feasible: usize,
+}
+
+/// Picks the best feasible point. `None` when no point meets the constraints.
+pub fn choose(results: &[PointResult], objective: &Objective, constraints: &[Constraint]) -> Option<Choice> {
+    let mut feasible: Vec<(usize, f64)> = results
+        .iter()
+        .enumerate()
+        .filter(|(_, point)| constraints.iter().all(|c| c.holds(point)))
+        .map(|(idx, point)| (idx, objective.measure.of(point)))
+        .filter(|(_, value)| !value.is_nan())
+        .collect();
+    // Best first; ties keep the earlier point.
+    feasible.sort_by(|a, b| if objective.maximize { b.1.total_cmp(&a.1) } else { a.1.total_cmp(&b.1) });
+    let (best, _) = *feasible.first()?;
+    let runner_up = feasible.get(1).map(|(idx, _)| *idx);
+    let difference = runner_up.and_then(|other| {
+        let (a, b) = (
+            results[best].series(objective.measure.system, objective.measure.metric)?,
+            results[other].series(objective.measure.system, objective.measure.metric)?,
+        );
+        let paired: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).filter(|d| !d.is_nan()).collect();
+        Some(summarise(&paired))
+    });
+    Some(Choice { best, runner_up, difference, feasible: feasible.len() })
+}
+
+/// The path steps of an axis (for column names).
+pub fn column_name(path: &str) -> String {
+    parse_override(&format!("{path}=0")).map_or_else(|_| path.to_string(), |o| crate::scenario::overrides::path_text(&o.path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn axes_and_designs() {
+        let gpus = parse_axis("centralized.gpus=40,48,64").expect("list");
+        assert_eq!(gpus.values, vec![Node::Int(40), Node::Int(48), Node::Int(64)]);
+        let price = parse_axis("centralized.pricing.usd_per_gpu_hour=1.0..2.5:0.5").expect("range");
+        assert_eq!(price.values, vec![Node::Float(1.0), Node::Float(1.5), Node::Float(2.0), Node::Float(2.5)]);
+        let tenths = parse_axis("x=1.2..2.4:0.4").expect("range");
+        assert_eq!(tenths.values, vec![Node::Float(1.2), Node::Float(1.6), Node::Float(2.0), Node::Float(2.4)]);
+        assert_eq!(points(&[gpus.clone(), price.clone()], Design::Grid, 1).expect("grid").len(), 12);
+        assert!(points(&[gpus.clone(), price.clone()], Design::Zip, 1).unwrap_err().contains("one length"));
+        let lhs = points(&[gpus.clone(), parse_axis("x=0..1").expect("range")], Design::Lhs(10), 3).expect("lhs");
+        assert_eq!(lhs.len(), 10);
+        // Each tenth of the continuous range is used exactly once.
+        let mut strata: Vec<usize> = lhs.iter().map(|p| if let Node::Float(x) = p[1] { (x * 10.0) as usize } else { 99 }).collect();
+        strata.sort_unstable();
+        assert_eq!(strata, (0..10).collect::<Vec<_>>());
+        assert!(points(&[parse_axis("x=0..1").expect("range")], Design::Grid, 1).unwrap_err().contains("needs --design lhs"));
+        assert!(parse_axis("x=3..1:1").unwrap_err().contains("backwards"));
+        assert!(parse_axis("x").unwrap_err().contains("KEY.PATH=LIST"));
+    }
+
+    #[test]
+    fn measures_objectives_and_constraints_are_read() {
+        let m = Measure::parse("distributed.operator_yield_p50").expect("measure");
+        assert_eq!((m.system, m.metric, m.stat), (Some(SystemKind::Distributed), "operator_yield", "p50"));
+        assert_eq!(Measure::parse("savings_fraction").expect("paired").system, None);
+        assert!(Measure::parse("distributed.yeld").unwrap_err().contains("unknown measure"));
+        assert!(Objective::parse("max:centralized.utilization").expect("objective").maximize);
+        let c = Constraint::parse("distributed.abandon_fraction <= 0.02").expect("constraint");
+        assert!(c.at_most && c.bound == 0.02);
+        assert!(Constraint::parse("x < 1").is_err());
+    }
+}
