@@ -53,6 +53,8 @@ enum Draws {
 pub struct SimRng {
     inner: Xoshiro256PlusPlus,
     draws: Draws,
+    /// XORed into every output: all ones when mirrored, else 0 (no branch per draw).
+    mask: u64,
 }
 
 impl TryRng for SimRng {
@@ -61,18 +63,18 @@ impl TryRng for SimRng {
     #[inline]
     fn try_next_u32(&mut self) -> Result<u32, Infallible> {
         let bits = self.inner.try_next_u32()?;
-        Ok(if self.mirrored() { !bits } else { bits })
+        Ok(bits ^ self.mask as u32)
     }
 
     #[inline]
     fn try_next_u64(&mut self) -> Result<u64, Infallible> {
         let bits = self.inner.try_next_u64()?;
-        Ok(if self.mirrored() { !bits } else { bits })
+        Ok(bits ^ self.mask)
     }
 
     fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
         self.inner.try_fill_bytes(dst)?;
-        if self.mirrored() {
+        if self.mask != 0 {
             dst.iter_mut().for_each(|byte| *byte = !*byte);
         }
         Ok(())
@@ -80,10 +82,6 @@ impl TryRng for SimRng {
 }
 
 impl SimRng {
-    fn mirrored(&self) -> bool {
-        self.draws == Draws::Inverse { mirrored: true }
-    }
-
     /// A uniform on the open interval (0, 1): (k + ½)·2⁻⁵³ for 53 random bits k, so a
     /// mirrored generator gives exactly 1 − u.
     #[inline]
@@ -211,16 +209,16 @@ fn splitmix64(state: &mut u64) -> u64 {
 pub fn rng(seeding: Seeding, replication: u64, stream: Stream) -> SimRng {
     if seeding.antithetic {
         let mirrored = replication % 2 == 1;
-        SimRng { inner: xoshiro(seeding.seed, replication / 2, stream), draws: Draws::Inverse { mirrored } }
+        SimRng { inner: xoshiro(seeding.seed, replication / 2, stream), draws: Draws::Inverse { mirrored }, mask: if mirrored { u64::MAX } else { 0 } }
     } else {
-        SimRng { inner: xoshiro(seeding.seed, replication, stream), draws: Draws::Standard }
+        SimRng { inner: xoshiro(seeding.seed, replication, stream), draws: Draws::Standard, mask: 0 }
     }
 }
 
 /// A generator seeded by one (master seed, index, stream) outside any run (the fixed
 /// draws of a scenario file, tests).
 pub fn standard(master_seed: u64, index: u64, stream: Stream) -> SimRng {
-    SimRng { inner: xoshiro(master_seed, index, stream), draws: Draws::Standard }
+    SimRng { inner: xoshiro(master_seed, index, stream), draws: Draws::Standard, mask: 0 }
 }
 
 fn xoshiro(master_seed: u64, replication: u64, stream: Stream) -> Xoshiro256PlusPlus {
