@@ -49,6 +49,39 @@ enum Command {
     /// Run a scenario at many points (values of scenario keys) on the same replication
     /// seeds, write sweep.parquet, and pick the best point under constraints.
     Sweep(SweepArgs),
+    /// One-at-a-time (tornado) sensitivity of every headline metric to each uncertain key,
+    /// from the scenario's `uncertainty:` section and --range; writes sensitivity.parquet.
+    Sensitivity(SensitivityArgs),
+}
+
+#[derive(Debug, Args)]
+struct SensitivityArgs {
+    /// Scenario file (YAML).
+    scenario: PathBuf,
+    /// An uncertain key and its range, `KEY.PATH=LOW..HIGH` (repeatable); added to the
+    /// scenario's `uncertainty:` section, replacing an entry with the same key.
+    #[arg(long, value_name = "KEY.PATH=LOW..HIGH")]
+    range: Vec<String>,
+    /// Replications per point [default: the scenario's]; every point uses the same seeds.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    replications: Option<u32>,
+    /// Override simulation.seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Change a scenario key at every point (as `run --set`).
+    #[arg(long = "set", value_name = "KEY.PATH=VALUE")]
+    set: Vec<String>,
+    /// Output directory [default: notebooks-output/<scenario name>-sensitivity].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Worker threads [default: all cores]; results do not depend on it.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
+    /// Print nothing but errors.
+    #[arg(long)]
+    quiet: bool,
+    #[command(flatten)]
+    size: SizeArgs,
 }
 
 #[derive(Debug, Args)]
@@ -234,6 +267,7 @@ pub fn main() -> ExitCode {
         Command::Verify(args) => run_verify(&args),
         Command::Bench(args) => bench(&args),
         Command::Sweep(args) => sweep::sweep(&args),
+        Command::Sensitivity(args) => sweep::sensitivity(&args),
     };
     match result {
         Ok(code) => code,

@@ -280,6 +280,31 @@ pub fn sweep_frame(axes: &[crate::sweep::Axis], results: &[crate::sweep::PointRe
     with_provenance(DataFrame::new_infer_height(columns)?, provenance)
 }
 
+/// `sensitivity.parquet`: one row per uncertain key × measure: the key's range, the
+/// measure's mean at the low value, the base and the high value, and the paired effect
+/// (high − low per replication) with its 95% CI; within a measure, largest |effect| first.
+///
+/// # Errors
+/// A polars error if the frame cannot be built (a bug).
+pub fn sensitivity_frame(rows: &[crate::sweep::TornadoRow], provenance: &Provenance) -> PolarsResult<DataFrame> {
+    let f = |get: fn(&crate::sweep::TornadoRow) -> f64| rows.iter().map(get).collect::<Vec<f64>>();
+    let frame = df!(
+        "parameter" => rows.iter().map(|r| r.parameter.clone()).collect::<Vec<String>>(),
+        "low" => f(|r| r.low),
+        "high" => f(|r| r.high),
+        "system" => rows.iter().map(|r| r.system.map_or(PAIRED, |s| s.as_str())).collect::<Vec<&str>>(),
+        "metric" => rows.iter().map(|r| r.metric).collect::<Vec<&str>>(),
+        "at_low" => f(|r| r.at_low),
+        "at_base" => f(|r| r.at_base),
+        "at_high" => f(|r| r.at_high),
+        "effect" => f(|r| r.effect.mean),
+        "effect_ci95_low" => f(|r| r.effect.ci95_low),
+        "effect_ci95_high" => f(|r| r.effect.ci95_high),
+        "replications" => rows.iter().map(|r| r.effect.n).collect::<Vec<u64>>(),
+    )?;
+    with_provenance(frame, provenance)
+}
+
 /// `yields_summary.parquet`: one row per system × cohort × year × metric.
 ///
 /// # Errors

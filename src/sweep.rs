@@ -488,3 +488,136 @@ mod tests {
         assert!(Constraint::parse("x < 1").is_err());
     }
 }
+
+/// A declared range of one uncertain key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Range {
+    /// The key path.
+    pub path: String,
+    /// Low value.
+    pub low: f64,
+    /// High value.
+    pub high: f64,
+}
+
+/// Reads `KEY.PATH=LOW..HIGH`.
+///
+/// # Errors
+/// What is wrong with the text.
+pub fn parse_range(spec: &str) -> Result<Range, String> {
+    let axis = parse_axis(spec)?;
+    match axis.range {
+        Some((low, high)) if high > low => Ok(Range { path: axis.path, low, high }),
+        _ => Err("expected KEY.PATH=LOW..HIGH with LOW < HIGH, e.g. distributed.pricing.usd_per_gpu_hour=1.5..2.5".to_string()),
+    }
+}
+
+/// The `uncertainty:` section of a scenario text: `KEY.PATH: [LOW, HIGH]` entries.
+///
+/// # Errors
+/// An entry that is not a key with two increasing numbers, named by its key.
+pub fn declared_ranges(text: &str) -> Result<Vec<Range>, String> {
+    let root: Node = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
+    let Node::Map(entries) = root else { return Ok(Vec::new()) };
+    let Some((_, section)) = entries.into_iter().find(|(k, _)| *k == Node::Str("uncertainty".into())) else { return Ok(Vec::new()) };
+    let Node::Map(ranges) = section else { return Err("uncertainty: expected a map of KEY.PATH: [LOW, HIGH]".to_string()) };
+    let number = |node: &Node| match node {
+        Node::Int(n) => Some(*n as f64),
+        Node::Float(x) if x.is_finite() => Some(*x),
+        _ => None,
+    };
+    ranges
+        .into_iter()
+        .map(|(key, value)| {
+            let path = node_text(&key);
+            parse_override(&format!("{path}=0")).map_err(|e| format!("uncertainty.{path}: {e}"))?;
+            match value {
+                Node::Seq(pair) if pair.len() == 2 => match (number(&pair[0]), number(&pair[1])) {
+                    (Some(low), Some(high)) if low < high => Ok(Range { path, low, high }),
+                    _ => Err(format!("uncertainty.{path}: expected [LOW, HIGH], two numbers with LOW < HIGH")),
+                },
+                _ => Err(format!("uncertainty.{path}: expected [LOW, HIGH], two numbers with LOW < HIGH")),
+            }
+        })
+        .collect()
+}
+
+/// The points of a one-at-a-time design: the base (no override), then each range's low
+/// and high with every other key at its base value.
+pub fn tornado_points(ranges: &[Range]) -> Vec<Vec<Override>> {
+    let set = |range: &Range, value: f64| {
+        let mut change = parse_override(&format!("{}=0", range.path)).expect("range paths were checked when read");
+        change.value = Node::Float(value);
+        change.spec = format!("{}={value}", range.path);
+        change
+    };
+    let mut points = vec![Vec::new()];
+    for range in ranges {
+        points.push(vec![set(range, range.low)]);
+        points.push(vec![set(range, range.high)]);
+    }
+    points
+}
+
+/// One bar of a tornado: how a measure moves from a key's low to its high value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TornadoRow {
+    /// The key.
+    pub parameter: String,
+    /// Its low and high values.
+    pub low: f64,
+    /// High value.
+    pub high: f64,
+    /// `None` for the paired savings.
+    pub system: Option<SystemKind>,
+    /// A [`METRICS`] name or [`PAIRED_METRIC`].
+    pub metric: &'static str,
+    /// Mean at the low value, the base, and the high value.
+    pub at_low: f64,
+    /// Mean at the base.
+    pub at_base: f64,
+    /// Mean at the high value.
+    pub at_high: f64,
+    /// High minus low, replication by replication (same seeds): mean and 95% interval.
+    pub effect: Summary,
+}
+
+/// The tornado of `results` (from [`tornado_points`]`(ranges)`): one row per range ×
+/// measure, measures in fixed order, within each the largest |effect| first.
+pub fn tornado(results: &[PointResult], ranges: &[Range]) -> Vec<TornadoRow> {
+    let base = &results[0];
+    let mut measures: Vec<(Option<SystemKind>, &'static str)> =
+        base.systems.iter().flat_map(|(kind, _)| METRICS.iter().map(move |m| (Some(*kind), *m))).collect();
+    if !base.savings.is_empty() {
+        measures.push((None, PAIRED_METRIC));
+    }
+    let mean = |point: &PointResult, system, metric| point.series(system, metric).map_or(f64::NAN, |s| stats(s).mean);
+    let mut rows = Vec::new();
+    for (system, metric) in measures {
+        let mut group: Vec<TornadoRow> = ranges
+            .iter()
+            .enumerate()
+            .map(|(idx, range)| {
+                let (low, high) = (&results[1 + 2 * idx], &results[2 + 2 * idx]);
+                let paired: Vec<f64> = match (low.series(system, metric), high.series(system, metric)) {
+                    (Some(a), Some(b)) => a.iter().zip(b).map(|(x, y)| y - x).filter(|d| !d.is_nan()).collect(),
+                    _ => Vec::new(),
+                };
+                TornadoRow {
+                    parameter: range.path.clone(),
+                    low: range.low,
+                    high: range.high,
+                    system,
+                    metric,
+                    at_low: mean(low, system, metric),
+                    at_base: mean(base, system, metric),
+                    at_high: mean(high, system, metric),
+                    effect: summarise(&paired),
+                }
+            })
+            .collect();
+        group.sort_by(|a, b| b.effect.mean.abs().total_cmp(&a.effect.mean.abs()));
+        rows.extend(group);
+    }
+    rows
+}

@@ -7,9 +7,10 @@ use std::process::ExitCode;
 
 use super::report::number;
 use super::target::Progress;
-use super::{Failure, SweepArgs, count, print_ok, render_scenario_error};
+use super::{Failure, SensitivityArgs, SweepArgs, count, print_ok, render_scenario_error};
 use crate::model::SystemKind;
 use crate::output::{self, Provenance};
+use crate::scenario::overrides::{Node, Override};
 use crate::scenario::{self, Scenario};
 use crate::sweep::{self, Axis, Choice, Constraint, Design, Objective, PointResult};
 
@@ -38,56 +39,24 @@ pub(super) fn sweep(args: &SweepArgs) -> Result<ExitCode, Failure> {
         }
         (other, _) => return Err(input("--design", other, "expected grid, zip or lhs".to_string())),
     };
-    let mut template = scenario::load_with(&args.scenario, &base).map_err(|e| Failure::Input(render_scenario_error(&e)))?;
-    configure(&mut template, args)?;
-    let values = sweep::points(&axes, design, template.simulation.seed).map_err(|e| Failure::Input(format!("capsim: error: {e}\n")))?;
-    // Every point is checked before anything runs.
-    let mut scenarios: Vec<(Vec<scenario::overrides::Node>, Scenario)> = Vec::with_capacity(values.len());
-    for (idx, point) in values.into_iter().enumerate() {
-        let overrides = [base.clone(), sweep::point_overrides(&axes, &point)].concat();
-        let mut scenario = scenario::load_with(&args.scenario, &overrides).map_err(|e| {
-            let label: Vec<String> = axes.iter().zip(&point).map(|(a, v)| format!("{}={}", a.path, sweep::node_text(v))).collect();
-            Failure::Input(format!(
-                "capsim: error: sweep point {idx} ({}) is not a valid scenario:\n{}",
-                label.join(", "),
-                render_scenario_error(&e)
-            ))
-        })?;
-        configure(&mut scenario, args)?;
-        scenarios.push((point, scenario));
-    }
-    let replications = u64::from(template.simulation.replications);
-    let runs: usize = scenarios.iter().map(|(_, s)| s.systems().len()).sum::<usize>() * replications as usize;
-    let events: f64 = scenarios.iter().map(|(_, s)| crate::montecarlo::estimate(s).events).sum();
-    if !args.quiet {
-        eprintln!(
-            "capsim: sweep of {} points × {replications} replications = {runs} system runs (~{} events expected)",
-            scenarios.len(),
-            count(events)
-        );
-    }
-    if events > args.size.max_events as f64 && !args.size.force {
-        return Err(Failure::Input(format!(
-            "capsim: error: too large to run: ~{} events expected, more than --max-events {}\n   = hint: fewer points or replications, or --force\n",
-            count(events),
-            count(args.size.max_events as f64)
-        )));
-    }
-    let out = args.out.clone().unwrap_or_else(|| Path::new("notebooks-output").join(format!("{}-sweep", template.name)));
-    output::check_writable(&out).map_err(|e| Failure::Input(format!("capsim: error: --out {} is not writable: {e}\n", out.display())))?;
-    let progress = Progress::new(runs as u64, args.quiet);
-    let results = sweep::run(&scenarios, replications, args.threads.map(usize::from), &|events| progress.finished(events))
-        .map_err(|e| Failure::Other(e.to_string()))?;
-    progress.done();
-    let provenance = Provenance {
-        scenario: template.name.clone(),
-        scenario_hash: template.hash_hex(),
-        seed: template.simulation.seed,
-        capsim_version: env!("CARGO_PKG_VERSION").to_string(),
-        replications: (0, replications),
-        shard: None,
-        antithetic: template.simulation.antithetic,
+    let (name, values) = {
+        let mut template = scenario::load_with(&args.scenario, &base).map_err(|e| Failure::Input(render_scenario_error(&e)))?;
+        configure(&mut template, &args.settings())?;
+        let values = sweep::points(&axes, design, template.simulation.seed).map_err(|e| Failure::Input(format!("capsim: error: {e}\n")))?;
+        (template.name, values)
     };
+    let out = args.out.clone().unwrap_or_else(|| Path::new("notebooks-output").join(format!("{name}-sweep")));
+    writable(&out)?;
+    let points: Vec<(Vec<Node>, Vec<Override>)> = values
+        .into_iter()
+        .map(|point| {
+            let overrides = [base.clone(), sweep::point_overrides(&axes, &point)].concat();
+            (point, overrides)
+        })
+        .collect();
+    let settings = args.settings();
+    let (template, results) = run_points(&args.scenario, &base, points, &settings)?;
+    let provenance = provenance_of(&template);
     let frame = output::sweep_frame(&axes, &results, &provenance).map_err(|e| Failure::Other(format!("cannot build tables: {e}")))?;
     let written = output::write_tables(&out, vec![("sweep", frame)], &provenance)
         .map_err(|e| Failure::Other(format!("cannot write results: {e}")))?;
@@ -98,8 +67,96 @@ pub(super) fn sweep(args: &SweepArgs) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Fails before any work if results could not be saved in `out`.
+pub(super) fn writable(out: &Path) -> Result<(), Failure> {
+    output::check_writable(out).map_err(|e| Failure::Input(format!("capsim: error: --out {} is not writable: {e}\n", out.display())))
+}
+
+/// What every multi-point command shares.
+pub(super) struct Settings {
+    pub(super) replications: Option<u32>,
+    pub(super) seed: Option<u64>,
+    pub(super) threads: Option<u16>,
+    pub(super) quiet: bool,
+    pub(super) max_events: u64,
+    pub(super) force: bool,
+}
+
+impl SweepArgs {
+    fn settings(&self) -> Settings {
+        Settings {
+            replications: self.replications,
+            seed: self.seed,
+            threads: self.threads,
+            quiet: self.quiet,
+            max_events: self.size.max_events,
+            force: self.size.force,
+        }
+    }
+}
+
+fn provenance_of(template: &Scenario) -> Provenance {
+    Provenance {
+        scenario: template.name.clone(),
+        scenario_hash: template.hash_hex(),
+        seed: template.simulation.seed,
+        capsim_version: env!("CARGO_PKG_VERSION").to_string(),
+        replications: (0, u64::from(template.simulation.replications)),
+        shard: None,
+        antithetic: template.simulation.antithetic,
+    }
+}
+
+/// Checks every point (the base scenario with its overrides) before anything runs, says
+/// the design size, refuses one over --max-events, and runs them all on the same seeds.
+/// Returns the base scenario (for provenance) and each point's results.
+pub(super) fn run_points(
+    path: &Path,
+    base: &[Override],
+    points: Vec<(Vec<Node>, Vec<Override>)>,
+    settings: &Settings,
+) -> Result<(Scenario, Vec<PointResult>), Failure> {
+    let mut template = scenario::load_with(path, base).map_err(|e| Failure::Input(render_scenario_error(&e)))?;
+    configure(&mut template, settings)?;
+    let mut scenarios: Vec<(Vec<Node>, Scenario)> = Vec::with_capacity(points.len());
+    for (idx, (values, overrides)) in points.into_iter().enumerate() {
+        let mut scenario = scenario::load_with(path, &overrides).map_err(|e| {
+            let label: Vec<&str> = overrides[base.len()..].iter().map(|o| o.spec.as_str()).collect();
+            Failure::Input(format!(
+                "capsim: error: point {idx} ({}) is not a valid scenario:\n{}",
+                label.join(", "),
+                render_scenario_error(&e)
+            ))
+        })?;
+        configure(&mut scenario, settings)?;
+        scenarios.push((values, scenario));
+    }
+    let replications = u64::from(template.simulation.replications);
+    let runs: usize = scenarios.iter().map(|(_, s)| s.systems().len()).sum::<usize>() * replications as usize;
+    let events: f64 = scenarios.iter().map(|(_, s)| crate::montecarlo::estimate(s).events).sum();
+    if !settings.quiet {
+        eprintln!(
+            "capsim: {} points × {replications} replications = {runs} system runs (~{} events expected)",
+            scenarios.len(),
+            count(events)
+        );
+    }
+    if events > settings.max_events as f64 && !settings.force {
+        return Err(Failure::Input(format!(
+            "capsim: error: too large to run: ~{} events expected, more than --max-events {}\n   = hint: fewer points or replications, or --force\n",
+            count(events),
+            count(settings.max_events as f64)
+        )));
+    }
+    let progress = Progress::new(runs as u64, settings.quiet);
+    let results = sweep::run(&scenarios, replications, settings.threads.map(usize::from), &|events| progress.finished(events))
+        .map_err(|e| Failure::Other(e.to_string()))?;
+    progress.done();
+    Ok((template, results))
+}
+
 /// `--replications` and `--seed` apply to every point.
-fn configure(scenario: &mut Scenario, args: &SweepArgs) -> Result<(), Failure> {
+fn configure(scenario: &mut Scenario, args: &Settings) -> Result<(), Failure> {
     if let Some(replications) = args.replications {
         scenario.simulation.replications = replications;
     }
@@ -178,6 +235,86 @@ fn print_sweep(
                     )?;
                 }
             }
+        }
+    }
+    for path in written {
+        writeln!(out, "wrote {}", path.display())?;
+    }
+    Ok(())
+}
+
+pub(super) fn sensitivity(args: &SensitivityArgs) -> Result<ExitCode, Failure> {
+    let base: Vec<Override> = args
+        .set
+        .iter()
+        .map(|spec| scenario::overrides::parse_override(spec).map_err(|e| input("--set", spec, e)))
+        .collect::<Result<_, _>>()?;
+    let text = std::fs::read_to_string(&args.scenario).unwrap_or_default();
+    // The file itself is checked (with a located message) before its section is read.
+    let template = scenario::load_with(&args.scenario, &base).map_err(|e| Failure::Input(render_scenario_error(&e)))?;
+    let mut ranges =
+        sweep::declared_ranges(&text).map_err(|e| Failure::Input(format!("capsim: error: {}: {e}\n", args.scenario.display())))?;
+    for spec in &args.range {
+        let range = sweep::parse_range(spec).map_err(|e| input("--range", spec, e))?;
+        ranges.retain(|r| r.path != range.path);
+        ranges.push(range);
+    }
+    if ranges.is_empty() {
+        return Err(Failure::Input(
+            "capsim: error: no uncertain keys: give --range KEY.PATH=LOW..HIGH or an `uncertainty:` section (KEY.PATH: [LOW, HIGH])\n"
+                .to_string(),
+        ));
+    }
+    let out = args.out.clone().unwrap_or_else(|| Path::new("notebooks-output").join(format!("{}-sensitivity", template.name)));
+    writable(&out)?;
+    let points = sweep::tornado_points(&ranges).into_iter().map(|changes| (Vec::new(), [base.clone(), changes].concat())).collect();
+    let settings = Settings {
+        replications: args.replications,
+        seed: args.seed,
+        threads: args.threads,
+        quiet: args.quiet,
+        max_events: args.size.max_events,
+        force: args.size.force,
+    };
+    let (template, results) = run_points(&args.scenario, &base, points, &settings)?;
+    let rows = sweep::tornado(&results, &ranges);
+    let provenance = provenance_of(&template);
+    let frame = output::sensitivity_frame(&rows, &provenance).map_err(|e| Failure::Other(format!("cannot build tables: {e}")))?;
+    let written = output::write_tables(&out, vec![("sensitivity", frame)], &provenance)
+        .map_err(|e| Failure::Other(format!("cannot write results: {e}")))?;
+    if !args.quiet {
+        print_ok(print_tornado(&rows, &written))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The headline measures' tornados: each key's effect, largest first.
+fn print_tornado(rows: &[sweep::TornadoRow], written: &[std::path::PathBuf]) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    let headline = [
+        (None, "savings_fraction"),
+        (Some(SystemKind::Distributed), "operator_yield"),
+        (Some(SystemKind::Centralized), "operator_yield"),
+        (Some(SystemKind::Distributed), "lost_demand_fraction"),
+        (Some(SystemKind::Centralized), "lost_demand_fraction"),
+    ];
+    for (system, metric) in headline {
+        let group: Vec<&sweep::TornadoRow> = rows.iter().filter(|r| r.system == system && r.metric == metric).collect();
+        let Some(first) = group.first() else { continue };
+        let name = system.map_or_else(|| metric.to_string(), |s| format!("{s}.{metric}"));
+        writeln!(out, "\n{name} (base {}): change from each key's low to its high value, paired 95% CI", number(first.at_base))?;
+        let widest = group.iter().map(|r| r.effect.mean.abs()).fold(0.0_f64, f64::max);
+        for row in group {
+            let bar = if widest > 0.0 { (row.effect.mean.abs() / widest * 30.0).round() as usize } else { 0 };
+            writeln!(
+                out,
+                "  {:<44} {:>10} [{}, {}]  {}",
+                format!("{} {}..{}", row.parameter, row.low, row.high),
+                number(row.effect.mean),
+                number(row.effect.ci95_low),
+                number(row.effect.ci95_high),
+                "█".repeat(bar)
+            )?;
         }
     }
     for path in written {

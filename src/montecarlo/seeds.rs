@@ -209,7 +209,11 @@ fn splitmix64(state: &mut u64) -> u64 {
 pub fn rng(seeding: Seeding, replication: u64, stream: Stream) -> SimRng {
     if seeding.antithetic {
         let mirrored = replication % 2 == 1;
-        SimRng { inner: xoshiro(seeding.seed, replication / 2, stream), draws: Draws::Inverse { mirrored }, mask: if mirrored { u64::MAX } else { 0 } }
+        SimRng {
+            inner: xoshiro(seeding.seed, replication / 2, stream),
+            draws: Draws::Inverse { mirrored },
+            mask: if mirrored { u64::MAX } else { 0 },
+        }
     } else {
         SimRng { inner: xoshiro(seeding.seed, replication, stream), draws: Draws::Standard, mask: 0 }
     }

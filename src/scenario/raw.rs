@@ -40,6 +40,10 @@ pub struct RawScenario {
     pub distributed: Option<Spanned<RawDistributed>>,
     #[serde(default)]
     pub finance: Option<RawFinance>,
+    /// Declared ranges of uncertain keys, read by `capsim sensitivity` (which checks them);
+    /// a run ignores them.
+    #[serde(default, rename = "uncertainty")]
+    pub _uncertainty: Option<serde::de::IgnoredAny>,
 }
 
 /// `finance:` — how an investor values the systems' cash flows.

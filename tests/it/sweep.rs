@@ -121,7 +121,7 @@ fn sweep_command_writes_the_same_table_on_any_thread_count() {
     let one = capsim(dir, &args("one", "1").iter().map(String::as_str).collect::<Vec<_>>());
     let (stdout, stderr) = text(&one);
     assert!(one.status.success(), "{stderr}");
-    assert!(stderr.contains("sweep of 3 points × 4 replications = 12 system runs"), "{stderr}");
+    assert!(stderr.contains("3 points × 4 replications = 12 system runs"), "{stderr}");
     assert!(stdout.contains("best: point 0 (centralized.pricing.usd_per_gpu_hour=2)"), "{stdout}");
     let two = capsim(dir, &args("two", "2").iter().map(String::as_str).collect::<Vec<_>>());
     assert!(two.status.success());
@@ -149,4 +149,44 @@ fn sweep_command_writes_the_same_table_on_any_thread_count() {
         assert_eq!(output.status.code(), Some(2), "{flag} {value}: {stderr}");
         assert!(stderr.contains(phrase) && !dir.join("never").exists(), "{flag} {value}: {stderr}");
     }
+}
+
+/// `capsim sensitivity`: the scenario's `uncertainty:` section plus `--range`, one key
+/// at a time on the same seeds; the price moves lost demand up and more than the pool
+/// size does, the rows come largest effect first, and a bad section exits 2.
+#[test]
+fn sensitivity_ranks_keys_by_their_effect() {
+    let temp = crate::TempDir::create();
+    let dir = temp.path();
+    write(dir, &format!("{PRICED}uncertainty:\n  centralized.pricing.usd_per_gpu_hour: [2, 6]\n"));
+    let output = capsim(dir, &["sensitivity", "s.yaml", "--range", "centralized.gpus=12..16", "--replications", "4", "--out", "sens"]);
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("5 points × 4 replications"), "{stderr}");
+    assert!(stdout.contains("centralized.lost_demand_fraction"), "{stdout}");
+    let table = capsim::output::read_table(&dir.join("sens/sensitivity.parquet")).expect("table");
+    let column = |name: &str| table.column(name).expect("column").clone();
+    let (metric, parameter) = (column("metric"), column("parameter"));
+    let (metric, parameter, effect) = (metric.str().expect("str"), parameter.str().expect("str"), column("effect"));
+    let effect = effect.f64().expect("f64");
+    let lost: Vec<(String, f64)> = (0..table.height())
+        .filter(|&i| {
+            metric.get(i) == Some("lost_demand_fraction")
+                && table.column("system").expect("s").str().expect("str").get(i) == Some("centralized")
+        })
+        .map(|i| (parameter.get(i).expect("p").to_string(), effect.get(i).expect("e")))
+        .collect();
+    assert_eq!(lost.len(), 2);
+    assert_eq!(lost[0].0, "centralized.pricing.usd_per_gpu_hour", "the price matters most: {lost:?}");
+    assert!(lost[0].1 > 0.3 && lost[1].1 < 0.0 && lost[0].1 > lost[1].1.abs(), "{lost:?}");
+
+    write(dir, &format!("{PRICED}uncertainty:\n  centralized.gpus: [5]\n"));
+    let bad = capsim(dir, &["sensitivity", "s.yaml", "--out", "never"]);
+    let (_, stderr) = text(&bad);
+    assert_eq!(bad.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("uncertainty.centralized.gpus") && !dir.join("never").exists(), "{stderr}");
+    write(dir, PRICED);
+    let none = capsim(dir, &["sensitivity", "s.yaml", "--out", "never"]);
+    assert_eq!(none.status.code(), Some(2));
+    assert!(text(&none).1.contains("no uncertain keys"));
 }
