@@ -62,6 +62,13 @@ struct SensitivityArgs {
     /// scenario's `uncertainty:` section, replacing an entry with the same key.
     #[arg(long, value_name = "KEY.PATH=LOW..HIGH")]
     range: Vec<String>,
+    /// tornado (one key at a time, low to high) or sobol (first-order and total Sobol
+    /// indices from a Saltelli design of --samples × (keys + 2) points).
+    #[arg(long, default_value = "tornado")]
+    method: String,
+    /// Base samples N of the Saltelli design (sobol).
+    #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u32).range(2..))]
+    samples: u32,
     /// Replications per point [default: the scenario's]; every point uses the same seeds.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     replications: Option<u32>,

@@ -305,6 +305,23 @@ pub fn sensitivity_frame(rows: &[crate::sweep::TornadoRow], provenance: &Provena
     with_provenance(frame, provenance)
 }
 
+/// `sobol.parquet`: one row per uncertain key × measure: first-order and total Sobol
+/// indices and the measure's variance over the design; within a measure, largest total first.
+///
+/// # Errors
+/// A polars error if the frame cannot be built (a bug).
+pub fn sobol_frame(rows: &[crate::sweep::SobolRow], provenance: &Provenance) -> PolarsResult<DataFrame> {
+    let frame = df!(
+        "parameter" => rows.iter().map(|r| r.parameter.clone()).collect::<Vec<String>>(),
+        "system" => rows.iter().map(|r| r.system.map_or(PAIRED, |s| s.as_str())).collect::<Vec<&str>>(),
+        "metric" => rows.iter().map(|r| r.metric).collect::<Vec<&str>>(),
+        "first_order" => rows.iter().map(|r| r.first_order).collect::<Vec<f64>>(),
+        "total" => rows.iter().map(|r| r.total).collect::<Vec<f64>>(),
+        "variance" => rows.iter().map(|r| r.variance).collect::<Vec<f64>>(),
+    )?;
+    with_provenance(frame, provenance)
+}
+
 /// `yields_summary.parquet`: one row per system × cohort × year × metric.
 ///
 /// # Errors

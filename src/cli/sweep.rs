@@ -265,9 +265,23 @@ pub(super) fn sensitivity(args: &SensitivityArgs) -> Result<ExitCode, Failure> {
                 .to_string(),
         ));
     }
+    let sobol = match args.method.as_str() {
+        "tornado" => false,
+        "sobol" => true,
+        other => return Err(input("--method", other, "expected tornado or sobol".to_string())),
+    };
     let out = args.out.clone().unwrap_or_else(|| Path::new("notebooks-output").join(format!("{}-sensitivity", template.name)));
     writable(&out)?;
-    let points = sweep::tornado_points(&ranges).into_iter().map(|changes| (Vec::new(), [base.clone(), changes].concat())).collect();
+    let changes: Vec<Vec<Override>> = if sobol {
+        let seed = args.seed.unwrap_or(template.simulation.seed);
+        sweep::saltelli_points(&ranges, args.samples as usize, seed)
+            .into_iter()
+            .map(|row| ranges.iter().zip(row).map(|(range, value)| sweep::range_override(range, value)).collect())
+            .collect()
+    } else {
+        sweep::tornado_points(&ranges)
+    };
+    let points = changes.into_iter().map(|changes| (Vec::new(), [base.clone(), changes].concat())).collect();
     let settings = Settings {
         replications: args.replications,
         seed: args.seed,
@@ -277,8 +291,18 @@ pub(super) fn sensitivity(args: &SensitivityArgs) -> Result<ExitCode, Failure> {
         force: args.size.force,
     };
     let (template, results) = run_points(&args.scenario, &base, points, &settings)?;
-    let rows = sweep::tornado(&results, &ranges);
     let provenance = provenance_of(&template);
+    if sobol {
+        let rows = sweep::sobol(&results, &ranges);
+        let frame = output::sobol_frame(&rows, &provenance).map_err(|e| Failure::Other(format!("cannot build tables: {e}")))?;
+        let written = output::write_tables(&out, vec![("sobol", frame)], &provenance)
+            .map_err(|e| Failure::Other(format!("cannot write results: {e}")))?;
+        if !args.quiet {
+            print_ok(print_sobol(&rows, args.samples, &written))?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rows = sweep::tornado(&results, &ranges);
     let frame = output::sensitivity_frame(&rows, &provenance).map_err(|e| Failure::Other(format!("cannot build tables: {e}")))?;
     let written = output::write_tables(&out, vec![("sensitivity", frame)], &provenance)
         .map_err(|e| Failure::Other(format!("cannot write results: {e}")))?;
@@ -288,17 +312,19 @@ pub(super) fn sensitivity(args: &SensitivityArgs) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The measures a sensitivity analysis prints (all are in its table).
+const HEADLINE: [(Option<SystemKind>, &str); 5] = [
+    (None, "savings_fraction"),
+    (Some(SystemKind::Distributed), "operator_yield"),
+    (Some(SystemKind::Centralized), "operator_yield"),
+    (Some(SystemKind::Distributed), "lost_demand_fraction"),
+    (Some(SystemKind::Centralized), "lost_demand_fraction"),
+];
+
 /// The headline measures' tornados: each key's effect, largest first.
 fn print_tornado(rows: &[sweep::TornadoRow], written: &[std::path::PathBuf]) -> io::Result<()> {
     let mut out = io::stdout().lock();
-    let headline = [
-        (None, "savings_fraction"),
-        (Some(SystemKind::Distributed), "operator_yield"),
-        (Some(SystemKind::Centralized), "operator_yield"),
-        (Some(SystemKind::Distributed), "lost_demand_fraction"),
-        (Some(SystemKind::Centralized), "lost_demand_fraction"),
-    ];
-    for (system, metric) in headline {
+    for (system, metric) in HEADLINE {
         let group: Vec<&sweep::TornadoRow> = rows.iter().filter(|r| r.system == system && r.metric == metric).collect();
         let Some(first) = group.first() else { continue };
         let name = system.map_or_else(|| metric.to_string(), |s| format!("{s}.{metric}"));
@@ -315,6 +341,27 @@ fn print_tornado(rows: &[sweep::TornadoRow], written: &[std::path::PathBuf]) -> 
                 number(row.effect.ci95_high),
                 "█".repeat(bar)
             )?;
+        }
+    }
+    for path in written {
+        writeln!(out, "wrote {}", path.display())?;
+    }
+    Ok(())
+}
+
+/// The headline measures' Sobol indices, largest total first.
+fn print_sobol(rows: &[sweep::SobolRow], samples: u32, written: &[std::path::PathBuf]) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    writeln!(out, "Sobol indices from {samples} base samples (first order: the key alone; total: with its interactions)")?;
+    for (system, metric) in HEADLINE {
+        let group: Vec<&sweep::SobolRow> = rows.iter().filter(|r| r.system == system && r.metric == metric).collect();
+        if group.is_empty() {
+            continue;
+        }
+        let name = system.map_or_else(|| metric.to_string(), |s| format!("{s}.{metric}"));
+        writeln!(out, "\n{name}:")?;
+        for row in group {
+            writeln!(out, "  {:<44} first {:>7}  total {:>7}", row.parameter, number(row.first_order), number(row.total))?;
         }
     }
     for path in written {

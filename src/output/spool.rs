@@ -16,8 +16,8 @@ use super::{OutputError, Provenance, io, raw_frame, read_records, remove_abandon
 use crate::results::{REPLICATIONS_PER_ROW_GROUP, RawSource, RawTable, Results};
 
 /// The order in which the tables of a run are listed.
-const TABLE_ORDER: [&str; 10] =
-    ["runs", "summary", "timeseries", "savings", "yields", "returns", "yields_summary", "weeks", "sweep", "sensitivity"];
+const TABLE_ORDER: [&str; 11] =
+    ["runs", "summary", "timeseries", "savings", "yields", "returns", "yields_summary", "weeks", "sweep", "sensitivity", "sobol"];
 
 /// A staging directory beside the output, removed when dropped: files reach the output
 /// only by [`Staged::commit`].
