@@ -148,7 +148,7 @@ pub(super) fn run_points(
             count(settings.max_events as f64)
         )));
     }
-    let progress = Progress::new(runs as u64, settings.quiet);
+    let progress = Progress::counting(runs as u64, "system runs", settings.quiet);
     let results = sweep::run(&scenarios, replications, settings.threads.map(usize::from), &|events| progress.finished(events))
         .map_err(|e| Failure::Other(e.to_string()))?;
     progress.done();

@@ -20,13 +20,17 @@ pub(super) struct Progress {
 
 impl Progress {
     pub(super) fn new(replications: u64, quiet: bool) -> Progress {
+        Progress::counting(replications, "replications", quiet)
+    }
+
+    /// A bar over `total` things called `unit` (e.g. system runs of a sweep).
+    pub(super) fn counting(total: u64, unit: &str, quiet: bool) -> Progress {
         use std::io::IsTerminal;
         let shown = !quiet && io::stderr().is_terminal();
         let bar = shown.then(|| {
-            let bar = indicatif::ProgressBar::new(replications);
-            let style =
-                indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} replications · {msg} · {elapsed} elapsed, ~{eta} left")
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+            let bar = indicatif::ProgressBar::new(total);
+            let template = format!("{{bar:30}} {{pos}}/{{len}} {unit} · {{msg}} · {{elapsed}} elapsed, ~{{eta}} left");
+            let style = indicatif::ProgressStyle::with_template(&template).unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
             bar.set_style(style);
             bar
         });
