@@ -660,8 +660,8 @@ pub fn saltelli_points(ranges: &[Range], samples: usize, seed: u64) -> Vec<Vec<f
 
 /// First-order and total Sobol indices of each key from the outputs at the points of
 /// [`saltelli_points`] (`outputs` in the same order): Saltelli et al. (2010) for the
-/// first order, Jansen (1999) for the total, both over the variance of the A and B
-/// outputs. NaN when the output does not vary.
+/// first order (on outputs centred by their mean), Jansen (1999) for the total, both over
+/// the variance of the A and B outputs. NaN when the output does not vary.
 pub fn sobol_indices(outputs: &[f64], keys: usize) -> Vec<(f64, f64)> {
     let n = outputs.len() / (keys + 2);
     let (a, rest) = outputs.split_at(n);
@@ -672,7 +672,9 @@ pub fn sobol_indices(outputs: &[f64], keys: usize) -> Vec<(f64, f64)> {
     (0..keys)
         .map(|i| {
             let ab_i = &ab[i * n..(i + 1) * n];
-            let first = (0..n).map(|j| b[j] * (ab_i[j] - a[j])).sum::<f64>() / n as f64;
+            // Centred: the estimator's expectation does not depend on the mean, but its
+            // variance does, badly so for outputs far from 0 (savings ≈ 0.74 ± 0.05).
+            let first = (0..n).map(|j| (b[j] - mean) * (ab_i[j] - a[j])).sum::<f64>() / n as f64;
             let total = (0..n).map(|j| (a[j] - ab_i[j]).powi(2)).sum::<f64>() / (2.0 * n as f64);
             if variance > 0.0 { (first / variance, total / variance) } else { (f64::NAN, f64::NAN) }
         })
