@@ -106,6 +106,10 @@ struct SweepArgs {
     /// Points of a Latin hypercube.
     #[arg(long, value_name = "N")]
     points: Option<usize>,
+    /// Keys (of --vary, comma-separated) that vary together, their i-th values side by
+    /// side, crossed with the other axes (repeatable; grid design).
+    #[arg(long, value_name = "KEY.PATH,KEY.PATH,…")]
+    zip: Vec<String>,
     /// Replications per point [default: the scenario's]; every point uses the same seeds.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     replications: Option<u32>,

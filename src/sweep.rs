@@ -139,6 +139,60 @@ pub fn points(axes: &[Axis], design: Design, seed: u64) -> Result<Vec<Vec<Node>>
     }
 }
 
+/// A grid in which each group of axes (indices into `axes`) varies together, the i-th
+/// values of its axes side by side, and is crossed with every other axis and group.
+/// Points list the axes' values in axis order; the first axis varies slowest.
+///
+/// # Errors
+/// A group whose lists differ in length, an axis in two groups, or a bare range.
+pub fn grid_with_groups(axes: &[Axis], groups: &[Vec<usize>]) -> Result<Vec<Vec<Node>>, String> {
+    if let Some(axis) = axes.iter().find(|a| a.range.is_some()) {
+        return Err(format!("{}: a range without a step (`A..B`) needs --design lhs; give `A..B:STEP` for a grid", axis.path));
+    }
+    let mut group_of: Vec<Option<usize>> = vec![None; axes.len()];
+    for (g, group) in groups.iter().enumerate() {
+        for &idx in group {
+            if group_of[idx].replace(g).is_some() {
+                return Err(format!("{} is in two --zip groups", axes[idx].path));
+            }
+        }
+        let len = axes[group[0]].values.len();
+        if let Some(&other) = group.iter().find(|&&idx| axes[idx].values.len() != len) {
+            return Err(format!(
+                "--zip needs lists of one length: {} has {}, {} has {len}",
+                axes[other].path,
+                axes[other].values.len(),
+                axes[group[0]].path
+            ));
+        }
+    }
+    // Units crossed in the grid: a lone axis, or a group (at its first axis's place in --vary order).
+    let units: Vec<Vec<usize>> = (0..axes.len())
+        .filter_map(|idx| match group_of[idx] {
+            None => Some(vec![idx]),
+            Some(g) if !groups[g].iter().any(|&i| i < idx) => Some(groups[g].clone()),
+            Some(_) => None,
+        })
+        .collect();
+    let mut out: Vec<Vec<Option<Node>>> = vec![vec![None; axes.len()]];
+    for unit in &units {
+        let len = axes[unit[0]].values.len();
+        out = out
+            .into_iter()
+            .flat_map(|point| {
+                (0..len).map(move |k| {
+                    let mut point = point.clone();
+                    for &idx in unit {
+                        point[idx] = Some(axes[idx].values[k].clone());
+                    }
+                    point
+                })
+            })
+            .collect();
+    }
+    Ok(out.into_iter().map(|point| point.into_iter().map(|v| v.unwrap_or(Node::Null)).collect()).collect())
+}
+
 /// The overrides of one point.
 pub fn point_overrides(axes: &[Axis], values: &[Node]) -> Vec<Override> {
     axes.iter()
@@ -472,6 +526,16 @@ mod tests {
         strata.sort_unstable();
         assert_eq!(strata, (0..10).collect::<Vec<_>>());
         assert!(points(&[parse_axis("x=0..1").expect("range")], Design::Grid, 1).unwrap_err().contains("needs --design lhs"));
+        // A group varies together and is crossed with the rest: 3 (gpus) × 2 (zipped pair).
+        let (a, b) = (parse_axis("a=1,2").expect("a"), parse_axis("b=10,20").expect("b"));
+        let grouped = grid_with_groups(&[gpus.clone(), a.clone(), b.clone()], &[vec![1, 2]]).expect("groups");
+        assert_eq!(grouped.len(), 6);
+        assert!(grouped.iter().all(|p| matches!((&p[1], &p[2]), (Node::Int(1), Node::Int(10)) | (Node::Int(2), Node::Int(20)))));
+        assert_eq!(
+            grid_with_groups(&[gpus.clone(), a.clone(), b.clone()], &[]).expect("plain"),
+            points(&[gpus.clone(), a.clone(), b.clone()], Design::Grid, 0).expect("grid")
+        );
+        assert!(grid_with_groups(&[gpus.clone(), a.clone()], &[vec![0, 1]]).unwrap_err().contains("one length"));
         assert!(parse_axis("x=3..1:1").unwrap_err().contains("backwards"));
         assert!(parse_axis("x").unwrap_err().contains("KEY.PATH=LIST"));
     }

@@ -42,7 +42,15 @@ pub(super) fn sweep(args: &SweepArgs) -> Result<ExitCode, Failure> {
     let (name, values) = {
         let mut template = scenario::load_with(&args.scenario, &base).map_err(|e| Failure::Input(render_scenario_error(&e)))?;
         configure(&mut template, &args.settings())?;
-        let values = sweep::points(&axes, design, template.simulation.seed).map_err(|e| Failure::Input(format!("capsim: error: {e}\n")))?;
+        let groups = zip_groups(&axes, &args.zip)?;
+        let values = if groups.is_empty() {
+            sweep::points(&axes, design, template.simulation.seed)
+        } else if design == Design::Grid {
+            sweep::grid_with_groups(&axes, &groups)
+        } else {
+            Err("--zip groups are crossed in a grid: use --design grid (the default)".to_string())
+        }
+        .map_err(|e| Failure::Input(format!("capsim: error: {e}\n")))?;
         (template.name, values)
     };
     let out = args.out.clone().unwrap_or_else(|| Path::new("notebooks-output").join(format!("{name}-sweep")));
@@ -65,6 +73,29 @@ pub(super) fn sweep(args: &SweepArgs) -> Result<ExitCode, Failure> {
         print_ok(print_sweep(&axes, &results, choice.as_ref().map(|(o, c)| (*o, c.as_ref())), &constraints, &written))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--zip A,B` groups, as indices of --vary axes.
+fn zip_groups(axes: &[Axis], specs: &[String]) -> Result<Vec<Vec<usize>>, Failure> {
+    specs
+        .iter()
+        .map(|spec| {
+            let group: Vec<usize> = spec
+                .split(',')
+                .map(|path| {
+                    let path = path.trim();
+                    axes.iter().position(|a| a.path == path).ok_or_else(|| {
+                        let known: Vec<&str> = axes.iter().map(|a| a.path.as_str()).collect();
+                        input("--zip", spec, format!("`{path}` is not a --vary key ({})", known.join(", ")))
+                    })
+                })
+                .collect::<Result<_, _>>()?;
+            if group.len() < 2 {
+                return Err(input("--zip", spec, "name at least two --vary keys, comma-separated".to_string()));
+            }
+            Ok(group)
+        })
+        .collect()
 }
 
 /// Fails before any work if results could not be saved in `out`.

@@ -133,7 +133,36 @@ fn sweep_command_writes_the_same_table_on_any_thread_count() {
     assert_eq!((0..3).map(|i| prices.get(i)).collect::<Vec<_>>(), vec![Some(2.0), Some(4.0), Some(6.0)]);
     assert!(table.column("lost_demand_fraction_ci95_high").is_ok() && table.column("savings_fraction_mean").is_ok());
 
+    // A --zip group varies together and is crossed with the other axis: 2 × 2 points.
+    let zipped = capsim(
+        dir,
+        &[
+            "sweep",
+            "s.yaml",
+            "--vary",
+            "centralized.gpus=12,14",
+            "--vary",
+            "centralized.pricing.usd_per_gpu_hour=2,4",
+            "--vary",
+            "demand.segments[0].arrivals_per_hour=8,12",
+            "--zip",
+            "centralized.pricing.usd_per_gpu_hour,demand.segments[0].arrivals_per_hour",
+            "--replications",
+            "1",
+            "--out",
+            "zipped",
+            "--quiet",
+        ],
+    );
+    assert!(zipped.status.success(), "{:?}", text(&zipped));
+    let table = capsim::output::read_table(&dir.join("zipped/sweep.parquet")).expect("table");
+    let price = table.column("centralized.pricing.usd_per_gpu_hour").expect("price").f64().expect("f64").clone();
+    let rate = table.column("demand.segments[0].arrivals_per_hour").expect("rate").f64().expect("f64").clone();
+    let pairs: Vec<(f64, f64)> = (0..table.height()).map(|i| (price.get(i).expect("p"), rate.get(i).expect("r"))).collect();
+    assert_eq!(pairs, vec![(2.0, 8.0), (4.0, 12.0), (2.0, 8.0), (4.0, 12.0)]);
+
     for (flag, value, phrase) in [
+        ("--zip", "centralized.gpus,nope", "not a --vary key"),
         ("--vary", "centralized.gpus=", "empty value"),
         ("--vary", "centralized.gpu=4,5", "unknown field `gpu`"),
         ("--objective", "max:centralized.yeld", "unknown measure"),
