@@ -90,7 +90,7 @@ impl Dist {
 
 /// Inverse CDF of the triangular distribution: one uniform per draw, so the stream
 /// position does not depend on the parameters.
-fn triangular_inverse_cdf(min: f64, mode: f64, max: f64, u: f64) -> f64 {
+pub fn triangular_inverse_cdf(min: f64, mode: f64, max: f64, u: f64) -> f64 {
     let width = max - min;
     if width <= 0.0 {
         return min;

@@ -551,6 +551,22 @@ mod tests {
         assert!(c.at_most && c.bound == 0.02);
         assert!(Constraint::parse("x < 1").is_err());
     }
+
+    /// Declared beliefs: ranges, uniform and triangular (tornado ends at its P5 and P95:
+    /// for (0, 0, 10), P(X ≤ x) = x²/100, so P5 = √5 and P95 = 10 − √5).
+    #[test]
+    fn uncertainty_sections_are_read() {
+        let text = "name: x\nuncertainty:\n  a.b: [1, 3]\n  c: {uniform: {min: 0.5, max: 1.5}}\n  d[0].e: {triangular: {min: 0, mode: 10, max: 10}}\n";
+        let ranges = declared_ranges(text).expect("ranges");
+        assert_eq!((ranges[0].low, ranges[0].high, ranges[0].integer), (1.0, 3.0, true));
+        assert_eq!((ranges[1].low, ranges[1].high, ranges[1].integer), (0.5, 1.5, false));
+        assert!((ranges[2].low - 10.0 * 0.05f64.sqrt()).abs() < 1e-12, "{:?}", ranges[2]);
+        assert!((ranges[2].high - 10.0 * 0.95f64.sqrt()).abs() < 1e-12);
+        assert!((ranges[2].quantile(0.25) - 5.0).abs() < 1e-12);
+        for bad in ["a: [3, 1]", "a: [1]", "a: {triangular: {min: 0, max: 1}}", "a: {normal: {mean: 1}}", "a: 2"] {
+            assert!(declared_ranges(&format!("uncertainty:\n  {bad}\n")).unwrap_err().contains("expected [LOW, HIGH]"), "{bad}");
+        }
+    }
 }
 
 /// A declared range of one uncertain key.
@@ -565,9 +581,20 @@ pub struct Range {
     /// Both ends written as whole numbers: the key counts something (GPUs, operators),
     /// so values drawn inside the range are rounded.
     pub integer: bool,
+    /// A triangular belief `(min, mode, max)`; `None`: uniform between `low` and `high`.
+    /// With one, `low` and `high` are its 5th and 95th percentiles.
+    pub triangular: Option<(f64, f64, f64)>,
 }
 
 impl Range {
+    /// The value at probability `p` of the key's belief (uniform or triangular).
+    pub fn quantile(&self, p: f64) -> f64 {
+        match self.triangular {
+            Some((min, mode, max)) => crate::dist::triangular_inverse_cdf(min, mode, max, p),
+            None => self.low + (self.high - self.low) * p,
+        }
+    }
+
     /// The YAML value for `value` (a whole number for an integer range).
     pub fn node(&self, value: f64) -> Node {
         if self.integer { Node::Int(value.round() as i128) } else { Node::Float(value) }
@@ -583,7 +610,7 @@ pub fn parse_range(spec: &str) -> Result<Range, String> {
     let whole = |text: &str| text.trim().parse::<i64>().is_ok();
     let integer = spec.split_once('=').and_then(|(_, v)| v.split_once("..")).is_some_and(|(low, high)| whole(low) && whole(high));
     match axis.range {
-        Some((low, high)) if high > low => Ok(Range { path: axis.path, low, high, integer }),
+        Some((low, high)) if high > low => Ok(Range { path: axis.path, low, high, integer, triangular: None }),
         _ => Err("expected KEY.PATH=LOW..HIGH with LOW < HIGH, e.g. distributed.pricing.usd_per_gpu_hour=1.5..2.5".to_string()),
     }
 }
@@ -607,15 +634,35 @@ pub fn declared_ranges(text: &str) -> Result<Vec<Range>, String> {
         .map(|(key, value)| {
             let path = node_text(&key);
             parse_override(&format!("{path}=0")).map_err(|e| format!("uncertainty.{path}: {e}"))?;
+            let expected = format!("uncertainty.{path}: expected [LOW, HIGH] (two numbers, LOW < HIGH), {{uniform: {{min, max}}}} or {{triangular: {{min, mode, max}}}}");
+            let field = |map: &[(Node, Node)], name: &str| map.iter().find(|(k, _)| *k == Node::Str(name.into())).and_then(|(_, v)| number(v));
             match value {
                 Node::Seq(pair) if pair.len() == 2 => match (number(&pair[0]), number(&pair[1])) {
                     (Some(low), Some(high)) if low < high => {
                         let integer = matches!((&pair[0], &pair[1]), (Node::Int(_), Node::Int(_)));
-                        Ok(Range { path, low, high, integer })
+                        Ok(Range { path, low, high, integer, triangular: None })
                     }
-                    _ => Err(format!("uncertainty.{path}: expected [LOW, HIGH], two numbers with LOW < HIGH")),
+                    _ => Err(expected),
                 },
-                _ => Err(format!("uncertainty.{path}: expected [LOW, HIGH], two numbers with LOW < HIGH")),
+                Node::Map(shape) if shape.len() == 1 => match (&shape[0].0, &shape[0].1) {
+                    (Node::Str(kind), Node::Map(params)) if kind == "uniform" => match (field(params, "min"), field(params, "max")) {
+                        (Some(low), Some(high)) if low < high && params.len() == 2 => Ok(Range { path, low, high, integer: false, triangular: None }),
+                        _ => Err(expected),
+                    },
+                    (Node::Str(kind), Node::Map(params)) if kind == "triangular" => {
+                        match (field(params, "min"), field(params, "mode"), field(params, "max")) {
+                            (Some(min), Some(mode), Some(max)) if min <= mode && mode <= max && min < max && params.len() == 3 => {
+                                let shape = Some((min, mode, max));
+                                let mut range = Range { path, low: min, high: max, integer: false, triangular: shape };
+                                (range.low, range.high) = (range.quantile(0.05), range.quantile(0.95));
+                                Ok(range)
+                            }
+                            _ => Err(expected),
+                        }
+                    }
+                    _ => Err(expected),
+                },
+                _ => Err(expected),
             }
         })
         .collect()
@@ -705,10 +752,10 @@ pub fn tornado(results: &[PointResult], ranges: &[Range]) -> Vec<TornadoRow> {
 
 /// The points of a Saltelli design for Sobol indices over `ranges`: N rows of matrix A,
 /// N of B, then for each key i the N rows of A with column i taken from B. Values are
-/// uniform within each range (seeded by `seed`).
+/// drawn from each key's belief (uniform in its range, or triangular), seeded by `seed`.
 pub fn saltelli_points(ranges: &[Range], samples: usize, seed: u64) -> Vec<Vec<f64>> {
     let mut rng = seeds::standard(seed, 0, Stream::Supply { system: 2, site: u32::MAX, kind: 6 });
-    let mut draw = || -> Vec<f64> { ranges.iter().map(|r| r.low + (r.high - r.low) * rng.random::<f64>()).collect() };
+    let mut draw = || -> Vec<f64> { ranges.iter().map(|r| r.quantile(rng.random::<f64>())).collect() };
     let a: Vec<Vec<f64>> = (0..samples).map(|_| draw()).collect();
     let b: Vec<Vec<f64>> = (0..samples).map(|_| draw()).collect();
     let mut points = [a.clone(), b.clone()].concat();
@@ -798,7 +845,8 @@ mod sobol_tests {
     #[test]
     fn sobol_indices_of_the_ishigami_function() {
         let pi = std::f64::consts::PI;
-        let ranges: Vec<Range> = (1..=3).map(|i| Range { path: format!("x{i}"), low: -pi, high: pi, integer: false }).collect();
+        let ranges: Vec<Range> =
+            (1..=3).map(|i| Range { path: format!("x{i}"), low: -pi, high: pi, integer: false, triangular: None }).collect();
         let points = saltelli_points(&ranges, 1 << 14, 42);
         let outputs: Vec<f64> = points.iter().map(|x| x[0].sin() + 7.0 * x[1].sin().powi(2) + 0.1 * x[2].powi(4) * x[0].sin()).collect();
         let indices = sobol_indices(&outputs, 3);
