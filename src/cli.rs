@@ -69,6 +69,16 @@ struct SensitivityArgs {
     /// Base samples N of the Saltelli design (sobol).
     #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u32).range(2..))]
     samples: u32,
+    /// Output directory [default: notebooks-output/<scenario name>-sensitivity].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    points_run: PointArgs,
+}
+
+/// How each point of a sweep or sensitivity analysis runs.
+#[derive(Debug, Args)]
+struct PointArgs {
     /// Replications per point [default: the scenario's]; every point uses the same seeds.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     replications: Option<u32>,
@@ -78,9 +88,6 @@ struct SensitivityArgs {
     /// Change a scenario key at every point (as `run --set`).
     #[arg(long = "set", value_name = "KEY.PATH=VALUE")]
     set: Vec<String>,
-    /// Output directory [default: notebooks-output/<scenario name>-sensitivity].
-    #[arg(long)]
-    out: Option<PathBuf>,
     /// Worker threads [default: all cores]; results do not depend on it.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     threads: Option<u16>,
@@ -110,15 +117,6 @@ struct SweepArgs {
     /// side, crossed with the other axes (repeatable; grid design).
     #[arg(long, value_name = "KEY.PATH,KEY.PATH,…")]
     zip: Vec<String>,
-    /// Replications per point [default: the scenario's]; every point uses the same seeds.
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
-    replications: Option<u32>,
-    /// Override simulation.seed.
-    #[arg(long)]
-    seed: Option<u64>,
-    /// Change a scenario key at every point (as `run --set`).
-    #[arg(long = "set", value_name = "KEY.PATH=VALUE")]
-    set: Vec<String>,
     /// What to optimise: `max:MEASURE` or `min:MEASURE`, MEASURE = SYSTEM.METRIC[_STAT]
     /// (e.g. max:distributed.operator_yield_p50) or savings_fraction[_STAT].
     #[arg(long)]
@@ -129,14 +127,8 @@ struct SweepArgs {
     /// Output directory [default: notebooks-output/<scenario name>-sweep].
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Worker threads [default: all cores]; results do not depend on it.
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
-    threads: Option<u16>,
-    /// Print nothing but errors.
-    #[arg(long)]
-    quiet: bool,
     #[command(flatten)]
-    size: SizeArgs,
+    points_run: PointArgs,
 }
 
 #[derive(Debug, Args)]

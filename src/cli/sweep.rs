@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use super::report::number;
 use super::target::Progress;
-use super::{Failure, SensitivityArgs, SweepArgs, count, print_ok, render_scenario_error};
+use super::{Failure, PointArgs, SensitivityArgs, SweepArgs, count, print_ok, render_scenario_error};
 use crate::model::SystemKind;
 use crate::output::{self, Provenance};
 use crate::scenario::overrides::{Node, Override};
@@ -22,6 +22,7 @@ pub(super) fn sweep(args: &SweepArgs) -> Result<ExitCode, Failure> {
     let axes: Vec<Axis> =
         args.vary.iter().map(|spec| sweep::parse_axis(spec).map_err(|e| input("--vary", spec, e))).collect::<Result<_, _>>()?;
     let base: Vec<_> = args
+        .points_run
         .set
         .iter()
         .map(|spec| scenario::overrides::parse_override(spec).map_err(|e| input("--set", spec, e)))
@@ -41,7 +42,7 @@ pub(super) fn sweep(args: &SweepArgs) -> Result<ExitCode, Failure> {
     };
     let (name, values) = {
         let mut template = scenario::load_with(&args.scenario, &base).map_err(|e| Failure::Input(render_scenario_error(&e)))?;
-        configure(&mut template, &args.settings())?;
+        configure(&mut template, &args.points_run.settings())?;
         let groups = zip_groups(&axes, &args.zip)?;
         let values = if groups.is_empty() {
             sweep::points(&axes, design, template.simulation.seed)
@@ -62,14 +63,14 @@ pub(super) fn sweep(args: &SweepArgs) -> Result<ExitCode, Failure> {
             (point, overrides)
         })
         .collect();
-    let settings = args.settings();
+    let settings = args.points_run.settings();
     let (template, results) = run_points(&args.scenario, &base, points, &settings)?;
     let provenance = provenance_of(&template);
     let frame = output::sweep_frame(&axes, &results, &provenance).map_err(|e| Failure::Other(format!("cannot build tables: {e}")))?;
     let written = output::write_tables(&out, vec![("sweep", frame)], &provenance)
         .map_err(|e| Failure::Other(format!("cannot write results: {e}")))?;
     let choice = objective.as_ref().map(|objective| (objective, sweep::choose(&results, objective, &constraints)));
-    if !args.quiet {
+    if !args.points_run.quiet {
         print_ok(print_sweep(&axes, &results, choice.as_ref().map(|(o, c)| (*o, c.as_ref())), &constraints, &written))?;
     }
     Ok(ExitCode::SUCCESS)
@@ -113,7 +114,7 @@ pub(super) struct Settings {
     pub(super) force: bool,
 }
 
-impl SweepArgs {
+impl PointArgs {
     fn settings(&self) -> Settings {
         Settings {
             replications: self.replications,
@@ -276,6 +277,7 @@ fn print_sweep(
 
 pub(super) fn sensitivity(args: &SensitivityArgs) -> Result<ExitCode, Failure> {
     let base: Vec<Override> = args
+        .points_run
         .set
         .iter()
         .map(|spec| scenario::overrides::parse_override(spec).map_err(|e| input("--set", spec, e)))
@@ -304,7 +306,7 @@ pub(super) fn sensitivity(args: &SensitivityArgs) -> Result<ExitCode, Failure> {
     let out = args.out.clone().unwrap_or_else(|| Path::new("notebooks-output").join(format!("{}-sensitivity", template.name)));
     writable(&out)?;
     let changes: Vec<Vec<Override>> = if sobol {
-        let seed = args.seed.unwrap_or(template.simulation.seed);
+        let seed = args.points_run.seed.unwrap_or(template.simulation.seed);
         sweep::saltelli_points(&ranges, args.samples as usize, seed)
             .into_iter()
             .map(|row| ranges.iter().zip(row).map(|(range, value)| sweep::range_override(range, value)).collect())
@@ -313,14 +315,7 @@ pub(super) fn sensitivity(args: &SensitivityArgs) -> Result<ExitCode, Failure> {
         sweep::tornado_points(&ranges)
     };
     let points = changes.into_iter().map(|changes| (Vec::new(), [base.clone(), changes].concat())).collect();
-    let settings = Settings {
-        replications: args.replications,
-        seed: args.seed,
-        threads: args.threads,
-        quiet: args.quiet,
-        max_events: args.size.max_events,
-        force: args.size.force,
-    };
+    let settings = args.points_run.settings();
     let (template, results) = run_points(&args.scenario, &base, points, &settings)?;
     let provenance = provenance_of(&template);
     if sobol {
@@ -328,7 +323,7 @@ pub(super) fn sensitivity(args: &SensitivityArgs) -> Result<ExitCode, Failure> {
         let frame = output::sobol_frame(&rows, &provenance).map_err(|e| Failure::Other(format!("cannot build tables: {e}")))?;
         let written = output::write_tables(&out, vec![("sobol", frame)], &provenance)
             .map_err(|e| Failure::Other(format!("cannot write results: {e}")))?;
-        if !args.quiet {
+        if !args.points_run.quiet {
             print_ok(print_sobol(&rows, args.samples, &written))?;
         }
         return Ok(ExitCode::SUCCESS);
@@ -337,7 +332,7 @@ pub(super) fn sensitivity(args: &SensitivityArgs) -> Result<ExitCode, Failure> {
     let frame = output::sensitivity_frame(&rows, &provenance).map_err(|e| Failure::Other(format!("cannot build tables: {e}")))?;
     let written = output::write_tables(&out, vec![("sensitivity", frame)], &provenance)
         .map_err(|e| Failure::Other(format!("cannot write results: {e}")))?;
-    if !args.quiet {
+    if !args.points_run.quiet {
         print_ok(print_tornado(&rows, &written))?;
     }
     Ok(ExitCode::SUCCESS)
