@@ -297,6 +297,14 @@ fn load(path: &Path) -> Result<Scenario, Failure> {
     scenario::load(path).map_err(|error| Failure::Input(render_scenario_error(&error)))
 }
 
+/// The `--set` flags, each `KEY.PATH=VALUE`.
+fn parse_overrides(specs: &[String]) -> Result<Vec<scenario::overrides::Override>, Failure> {
+    specs
+        .iter()
+        .map(|spec| scenario::overrides::parse_override(spec).map_err(|e| Failure::Input(format!("capsim: error: --set {spec}: {e}\n"))))
+        .collect()
+}
+
 /// `capsim: error: …` followed by each located diagnostic.
 pub fn render_scenario_error(error: &ScenarioError) -> String {
     let mut text = format!("capsim: error: {error}\n");
@@ -309,11 +317,7 @@ pub fn render_scenario_error(error: &ScenarioError) -> String {
 }
 
 fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
-    let overrides = args
-        .set
-        .iter()
-        .map(|spec| scenario::overrides::parse_override(spec).map_err(|e| Failure::Input(format!("capsim: error: --set {spec}: {e}\n"))))
-        .collect::<Result<Vec<_>, _>>()?;
+    let overrides = parse_overrides(&args.set)?;
     let mut scenario = scenario::load_with(&args.scenario, &overrides).map_err(|error| Failure::Input(render_scenario_error(&error)))?;
     if let Some(replications) = args.replications {
         scenario.simulation.replications = replications;

@@ -286,28 +286,6 @@ pub fn run_streaming<E: std::error::Error + 'static>(
     Ok(())
 }
 
-/// [`run_streaming`] into one [`Results`] (all records in memory: for tests and small runs).
-///
-/// # Errors
-/// As [`run`].
-pub fn run_results(
-    scenario: &Scenario,
-    replications: Range<u64>,
-    threads: Option<usize>,
-    finished: &(dyn Fn(u64) + Sync),
-) -> Result<Results, SimError> {
-    let mut results = Results::default();
-    let mut keep = |part: Results| -> Result<(), std::convert::Infallible> {
-        results.append(part);
-        Ok(())
-    };
-    match run_streaming(scenario, replications, threads, finished, &mut keep) {
-        Ok(()) => Ok(results),
-        Err(StreamError::Sim(error)) => Err(error),
-        Err(StreamError::Sink(never)) => match never {},
-    }
-}
-
 /// Runs every replication of `replications` in parallel and returns its rows, in
 /// replication order whatever the threads did.
 fn each_replication(scenario: &Scenario, replications: Range<u64>, threads: Option<usize>) -> Result<Vec<Vec<RunMetrics>>, SimError> {

@@ -21,7 +21,7 @@ pub use crate::results::REPLICATIONS_PER_ROW_GROUP;
 pub use crate::results::summaries::{
     ANTITHETIC_VARIANCE_REDUCTION, CRN_VARIANCE_REDUCTION, PAIRED, Summaries, SummaryRow, TimeseriesRow, YieldSummaryRow,
 };
-use crate::results::{RawSource, RawTable, Results, ReturnRecord, RunRow, WeekRow, YearRecord, run_columns, year_columns};
+use crate::results::{RawTable, Results, ReturnRecord, RunRow, WeekRow, YearRecord, run_columns, year_columns};
 pub use spool::{RawDir, Spool, Staged, write_tables};
 
 /// Where a table's numbers came from.
@@ -423,27 +423,6 @@ fn remove_abandoned_staging(dir: &Path) {
 
 /// The raw tables a run or a shard writes, from which every other table is derived.
 pub const RAW_TABLES: [&str; 4] = ["runs", "weeks", "yields", "returns"];
-
-/// Reads the raw tables of one run or shard directory back into results, with the
-/// provenance recorded in them (all in memory: for tests and small runs; merges and
-/// summaries read a [`RawDir`] piece by piece).
-///
-/// # Errors
-/// [`OutputError`] if a table is missing, unreadable, or not one capsim wrote.
-pub fn read_results(dir: &Path) -> Result<(Results, Provenance), OutputError> {
-    let provenance = read_provenance(&dir.join("runs.parquet"))?;
-    let mut results = Results::default();
-    let source = RawDir::new(dir);
-    for table in RawTable::ALL {
-        source.scan(table, &mut |piece| match table {
-            RawTable::Runs => results.runs.extend_from_slice(&piece.runs),
-            RawTable::Weeks => results.weeks.extend_from_slice(&piece.weeks),
-            RawTable::Years => results.years.extend_from_slice(&piece.years),
-            RawTable::Returns => results.returns.extend_from_slice(&piece.returns),
-        })?;
-    }
-    Ok((results, provenance))
-}
 
 /// The records of one raw table's frame (read from `path`).
 fn read_records(table: RawTable, frame: &DataFrame, path: &Path) -> Result<Results, OutputError> {

@@ -146,11 +146,6 @@ impl Results {
         self.returns.extend(later.returns);
     }
 
-    /// Events simulated, from the `events` column.
-    pub fn events(&self) -> u64 {
-        infallible(summaries::events(self))
-    }
-
     /// Combines results of disjoint sets of replications, in replication order.
     ///
     /// # Errors
@@ -173,13 +168,6 @@ impl Results {
         Ok(merged)
     }
 
-    /// Replications present, in order.
-    pub fn replications(&self) -> Vec<u64> {
-        let mut replications: Vec<u64> = self.runs.iter().map(|r| r.replication).collect();
-        replications.dedup();
-        replications
-    }
-
     /// Systems present, in fixed order.
     pub fn systems(&self) -> Vec<SystemKind> {
         infallible(summaries::systems(self))
@@ -199,11 +187,6 @@ impl Results {
     pub fn summary_rows(&self, antithetic: bool) -> Vec<summaries::SummaryRow> {
         let pairs = infallible(summaries::paired_values(self));
         infallible(summaries::summary_rows(self, &self.systems(), &summaries::savings_of(&pairs), &pairs, antithetic))
-    }
-
-    /// Every summary (see [`summaries::summarise_all`]).
-    pub fn summaries(&self, antithetic: bool) -> summaries::Summaries {
-        infallible(summaries::summarise_all(self, antithetic))
     }
 }
 

@@ -687,6 +687,16 @@ pub fn range_override(range: &Range, value: f64) -> Override {
     change
 }
 
+/// Every measure a point has: each system's [`METRICS`], then the paired savings.
+fn measures_of(point: &PointResult) -> Vec<(Option<SystemKind>, &'static str)> {
+    let mut measures: Vec<(Option<SystemKind>, &'static str)> =
+        point.systems.iter().flat_map(|(kind, _)| METRICS.iter().map(move |m| (Some(*kind), *m))).collect();
+    if !point.savings.is_empty() {
+        measures.push((None, PAIRED_METRIC));
+    }
+    measures
+}
+
 /// One bar of a tornado: how a measure moves from a key's low to its high value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TornadoRow {
@@ -714,11 +724,7 @@ pub struct TornadoRow {
 /// measure, measures in fixed order, within each the largest |effect| first.
 pub fn tornado(results: &[PointResult], ranges: &[Range]) -> Vec<TornadoRow> {
     let base = &results[0];
-    let mut measures: Vec<(Option<SystemKind>, &'static str)> =
-        base.systems.iter().flat_map(|(kind, _)| METRICS.iter().map(move |m| (Some(*kind), *m))).collect();
-    if !base.savings.is_empty() {
-        measures.push((None, PAIRED_METRIC));
-    }
+    let measures = measures_of(base);
     let mean = |point: &PointResult, system, metric| point.series(system, metric).map_or(f64::NAN, |s| stats(s).mean);
     let mut rows = Vec::new();
     for (system, metric) in measures {
@@ -813,11 +819,7 @@ pub struct SobolRow {
 /// is the mean over its replications; within a measure, largest total index first.
 pub fn sobol(results: &[PointResult], ranges: &[Range]) -> Vec<SobolRow> {
     let Some(first) = results.first() else { return Vec::new() };
-    let mut measures: Vec<(Option<SystemKind>, &'static str)> =
-        first.systems.iter().flat_map(|(kind, _)| METRICS.iter().map(move |m| (Some(*kind), *m))).collect();
-    if !first.savings.is_empty() {
-        measures.push((None, PAIRED_METRIC));
-    }
+    let measures = measures_of(first);
     let mut rows = Vec::new();
     for (system, metric) in measures {
         let outputs: Vec<f64> = results.iter().map(|p| p.series(system, metric).map_or(f64::NAN, |s| stats(s).mean)).collect();

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use super::report::number;
 use super::target::Progress;
-use super::{Failure, PointArgs, SensitivityArgs, SweepArgs, count, print_ok, render_scenario_error};
+use super::{Failure, PointArgs, SensitivityArgs, SweepArgs, count, parse_overrides, print_ok, render_scenario_error};
 use crate::model::SystemKind;
 use crate::output::{self, Provenance};
 use crate::scenario::overrides::{Node, Override};
@@ -21,12 +21,7 @@ fn input(flag: &str, spec: &str, error: String) -> Failure {
 pub(super) fn sweep(args: &SweepArgs) -> Result<ExitCode, Failure> {
     let axes: Vec<Axis> =
         args.vary.iter().map(|spec| sweep::parse_axis(spec).map_err(|e| input("--vary", spec, e))).collect::<Result<_, _>>()?;
-    let base: Vec<_> = args
-        .points_run
-        .set
-        .iter()
-        .map(|spec| scenario::overrides::parse_override(spec).map_err(|e| input("--set", spec, e)))
-        .collect::<Result<_, _>>()?;
+    let base = parse_overrides(&args.points_run.set)?;
     let objective = args.objective.as_deref().map(|spec| Objective::parse(spec).map_err(|e| input("--objective", spec, e))).transpose()?;
     let constraints: Vec<Constraint> =
         args.constraint.iter().map(|spec| Constraint::parse(spec).map_err(|e| input("--constraint", spec, e))).collect::<Result<_, _>>()?;
@@ -276,15 +271,11 @@ fn print_sweep(
 }
 
 pub(super) fn sensitivity(args: &SensitivityArgs) -> Result<ExitCode, Failure> {
-    let base: Vec<Override> = args
-        .points_run
-        .set
-        .iter()
-        .map(|spec| scenario::overrides::parse_override(spec).map_err(|e| input("--set", spec, e)))
-        .collect::<Result<_, _>>()?;
-    let text = std::fs::read_to_string(&args.scenario).unwrap_or_default();
+    let base = parse_overrides(&args.points_run.set)?;
     // The file itself is checked (with a located message) before its section is read.
     let template = scenario::load_with(&args.scenario, &base).map_err(|e| Failure::Input(render_scenario_error(&e)))?;
+    let text = std::fs::read_to_string(&args.scenario)
+        .map_err(|e| Failure::Input(format!("capsim: error: cannot read scenario {}: {e}\n", args.scenario.display())))?;
     let mut ranges =
         sweep::declared_ranges(&text).map_err(|e| Failure::Input(format!("capsim: error: {}: {e}\n", args.scenario.display())))?;
     for spec in &args.range {
