@@ -7,6 +7,7 @@
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
@@ -248,8 +249,71 @@ struct BenchArgs {
 enum Failure {
     /// Bad input: exit 2.
     Input(String),
+    /// Stopped on request (Ctrl-C, SIGTERM, SIGHUP) before anything was committed: exit 130.
+    Stopped,
     /// Anything else: exit 1.
     Other(String),
+}
+
+/// Set by the first Ctrl-C (or SIGTERM, as Slurm's `scancel` sends, or SIGHUP): the
+/// simulation stops within milliseconds, nothing is committed, and earlier results stay.
+static STOP: AtomicBool = AtomicBool::new(false);
+
+/// The first signal asks the run to stop cleanly; a second one quits at once (the
+/// staging directory it may leave is removed by the next run into the same place).
+fn install_stop_handler() {
+    let result = ctrlc::set_handler(|| {
+        if STOP.swap(true, Ordering::SeqCst) {
+            eprintln!("\ncapsim: stopped at once; results already in place are untouched");
+            std::process::exit(130);
+        }
+        eprintln!("\ncapsim: stopping (press Ctrl-C again to quit at once)…");
+    });
+    // Without a handler the default action still ends the process, and the output's
+    // rename-into-place design still leaves earlier results whole.
+    let _ = result;
+}
+
+/// True once a stop was requested.
+fn stop_requested() -> bool {
+    STOP.load(Ordering::SeqCst)
+}
+
+/// A failed or stopped simulation.
+fn sim_failure(error: montecarlo::SimError) -> Failure {
+    match error {
+        montecarlo::SimError::Stopped => Failure::Stopped,
+        error => Failure::Other(error.to_string()),
+    }
+}
+
+/// A failed or stopped streamed simulation writing into `out`.
+fn stream_failure(out: &Path) -> impl Fn(montecarlo::StreamError<output::OutputError>) -> Failure + Copy + '_ {
+    move |error| match error {
+        montecarlo::StreamError::Sim(error) => sim_failure(error),
+        montecarlo::StreamError::Sink(error) => write_failure(out)(error),
+    }
+}
+
+/// Results could not be written into `out`: where, why (a full disk is named as such),
+/// and that what was there before is still there, whole.
+fn write_failure(out: &Path) -> impl Fn(output::OutputError) -> Failure + Copy + '_ {
+    move |error| {
+        let place = out.display();
+        let fix = if error.is_disk_full() {
+            format!("the disk holding {place} is full: free some space, or write elsewhere with --out")
+        } else {
+            format!("check that {place} and the directory around it can be written, or write elsewhere with --out")
+        };
+        Failure::Other(format!(
+            "cannot write results to {place}: {error}\n   = hint: {fix}\n   = note: nothing partial was left behind, and results already in {place} are untouched"
+        ))
+    }
+}
+
+/// Refuses to commit results once a stop was requested during the summaries.
+fn unless_stopped() -> Result<(), Failure> {
+    if stop_requested() { Err(Failure::Stopped) } else { Ok(()) }
 }
 
 /// Runs the command line and returns the process exit code.
@@ -263,6 +327,11 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    // Only the commands that look at the stop flag take over Ctrl-C; the others keep
+    // the default (the process ends, and committed results are whole by design).
+    if matches!(cli.command, Command::Run(_) | Command::Sweep(_) | Command::Sensitivity(_)) {
+        install_stop_handler();
+    }
     let result = match cli.command {
         Command::Run(args) => run(&args),
         Command::Merge(args) => merge(&args),
@@ -277,6 +346,10 @@ pub fn main() -> ExitCode {
         Err(Failure::Input(message)) => {
             eprint!("{message}");
             ExitCode::from(2)
+        }
+        Err(Failure::Stopped) => {
+            eprintln!("capsim: stopped on request before the end; nothing was written, and results already in place are untouched");
+            ExitCode::from(130)
         }
         Err(Failure::Other(message)) => {
             eprintln!("capsim: error: {message}");
@@ -396,14 +469,14 @@ fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
         shard,
         antithetic: scenario.simulation.antithetic,
     };
-    let output_error = |e: output::OutputError| Failure::Other(format!("cannot write results: {e}"));
+    let output_error = write_failure(&out);
     // Records go to disk as replications finish: memory does not grow with replications.
     let mut spool = Spool::create(&out, &provenance_for(all.end)).map_err(output_error)?;
     let end = match &target {
         None => {
             let mut sink = |batch: Results| spool.push(&batch);
-            montecarlo::run_streaming(&scenario, part, threads_wanted, &|events| progress.finished(events), &mut sink)
-                .map_err(|e| Failure::Other(e.to_string()))?;
+            montecarlo::run_streaming(&scenario, part, threads_wanted, &|events| progress.finished(events), &mut sink, &STOP)
+                .map_err(stream_failure(&out))?;
             all.end
         }
         Some(target) => {
@@ -415,7 +488,7 @@ fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
             // Whole antithetic pairs only.
             let most = if scenario.simulation.antithetic { most - most % 2 } else { most };
             let cap = all.start.saturating_add(most);
-            run_to_target(&scenario, all.clone(), cap, target, threads_wanted, &progress, &mut spool)?
+            run_to_target(&scenario, all.clone(), cap, target, threads_wanted, &progress, &mut spool, &out)?
         }
     };
     progress.done();
@@ -425,6 +498,8 @@ fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
     let threads = args.threads.map_or_else(|| rayon::current_num_threads().to_string(), |t| t.to_string());
     if shard.is_some() {
         let events = summaries::events(&staged.raw()).map_err(output_error)?;
+        unless_stopped()?;
+        unless_stopped()?;
         let written = staged.commit().map_err(output_error)?;
         if !args.quiet {
             let rate = events as f64 / elapsed.max(1e-9) / 1e6;
@@ -436,7 +511,8 @@ fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let summaries = summarise_into(&mut staged, &provenance)?;
+    let summaries = summarise_into(&mut staged, &provenance, &out)?;
+    unless_stopped()?;
     let written = staged.commit().map_err(output_error)?;
     if !args.quiet {
         let report = Report { speed: Some((summaries.events, elapsed, threads)), ..Report::of_run(&scenario, &provenance, &summaries) };
@@ -446,9 +522,9 @@ fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
 }
 
 /// Computes every summary from the staged raw tables and stages their tables.
-fn summarise_into(staged: &mut output::Staged, provenance: &Provenance) -> Result<Summaries, Failure> {
-    let output_error = |e: output::OutputError| Failure::Other(format!("cannot write results: {e}"));
-    let summaries = summaries::summarise_all(&staged.raw(), provenance.antithetic).map_err(output_error)?;
+fn summarise_into(staged: &mut output::Staged, provenance: &Provenance, out: &Path) -> Result<Summaries, Failure> {
+    let output_error = write_failure(out);
+    let summaries = summaries::summarise_all(&staged.raw(), provenance.antithetic).map_err(&output_error)?;
     let tables = output::summary_tables(&summaries, provenance).map_err(|e| Failure::Other(format!("cannot build tables: {e}")))?;
     for (stem, mut frame) in tables {
         staged.write(stem, &mut frame).map_err(output_error)?;
@@ -461,7 +537,7 @@ fn merge(args: &MergeArgs) -> Result<ExitCode, Failure> {
     if args.out.exists() && !args.out.is_dir() {
         return Err(Failure::Input(format!("capsim: error: --out {} exists and is not a directory\n", args.out.display())));
     }
-    let output_error = |e: output::OutputError| Failure::Other(format!("cannot write results: {e}"));
+    let output_error = write_failure(&args.out);
     let provenance = plan.provenance;
     // Each part's tables stream through, one row group at a time, in replication order.
     let mut spool = Spool::create(&args.out, &provenance).map_err(output_error)?;
@@ -480,8 +556,9 @@ fn merge(args: &MergeArgs) -> Result<ExitCode, Failure> {
             }
         }
     }
-    let mut staged = spool.finish(&provenance).map_err(output_error)?;
-    let summaries = summarise_into(&mut staged, &provenance)?;
+    let mut staged = spool.finish(&provenance).map_err(&output_error)?;
+    let summaries = summarise_into(&mut staged, &provenance, &args.out)?;
+    unless_stopped()?;
     let written = staged.commit().map_err(output_error)?;
     if !args.quiet {
         let systems = summaries
@@ -574,7 +651,7 @@ fn bench_scaling(path: &Path) -> Result<ExitCode, Failure> {
     for threads in [1, cores] {
         #[allow(clippy::disallowed_methods)]
         let started = Instant::now();
-        let rows = montecarlo::run(&scenario, Some(threads)).map_err(|e| Failure::Other(e.to_string()))?;
+        let rows = montecarlo::run(&scenario, Some(threads)).map_err(sim_failure)?;
         let seconds = started.elapsed().as_secs_f64();
         let events: u64 = rows.iter().map(|r| r.events).sum();
         print_ok(writeln!(
@@ -690,8 +767,7 @@ fn bench(args: &BenchArgs) -> Result<ExitCode, Failure> {
     for replication in 0..u64::from(args.replications) {
         #[allow(clippy::disallowed_methods)]
         let started = Instant::now();
-        let (_, events) =
-            montecarlo::simulate(&scenario, replication, SystemKind::Centralized, &system).map_err(|e| Failure::Other(e.to_string()))?;
+        let (_, events) = montecarlo::simulate(&scenario, replication, SystemKind::Centralized, &system, &STOP).map_err(sim_failure)?;
         let seconds = started.elapsed().as_secs_f64();
         let rate = events as f64 / seconds;
         best = best.max(rate);

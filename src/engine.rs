@@ -14,6 +14,7 @@
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
+use std::sync::atomic::{AtomicBool, Ordering as MemoryOrdering};
 
 /// Simulated time, in hours since the start of the replication.
 pub type Hours = f64;
@@ -187,14 +188,30 @@ pub enum EngineError {
         /// Simulated time when it was exhausted.
         time_hours: Hours,
     },
+    /// Someone asked the run to stop (Ctrl-C): not a failure of the model.
+    #[error("stopped on request at t = {time_hours:.1} h")]
+    Stopped {
+        /// Simulated time when it stopped.
+        time_hours: Hours,
+    },
 }
 
-/// Hands events to `model` in time order until the queue is empty or `max_events`
-/// have been handled.
+/// Events handled between looks at the stop flag: a replication stops within about a
+/// millisecond of the request, and the check costs nothing measurable.
+const STOP_CHECK_EVERY: u64 = 4096;
+
+/// Hands events to `model` in time order until the queue is empty, `max_events` have
+/// been handled, or `stop` is set.
 ///
 /// # Errors
-/// [`EngineError::EventLimit`] when more than `max_events` events are handled.
-pub fn run<M: Model>(model: &mut M, queue: &mut EventQueue<M::Event>, max_events: u64) -> Result<RunCounts, EngineError> {
+/// [`EngineError::EventLimit`] when more than `max_events` events are handled,
+/// [`EngineError::Stopped`] when `stop` was set.
+pub fn run<M: Model>(
+    model: &mut M,
+    queue: &mut EventQueue<M::Event>,
+    max_events: u64,
+    stop: &AtomicBool,
+) -> Result<RunCounts, EngineError> {
     let mut counts = RunCounts::default();
     let mut now: Hours = 0.0;
     while let Some((time, event)) = queue.take_top() {
@@ -205,8 +222,12 @@ pub fn run<M: Model>(model: &mut M, queue: &mut EventQueue<M::Event>, max_events
             Handled::Stale => counts.stale += 1,
         }
         queue.settle();
-        if counts.processed + counts.stale >= max_events && !queue.is_empty() {
+        let handled = counts.processed + counts.stale;
+        if handled >= max_events && !queue.is_empty() {
             return Err(EngineError::EventLimit { limit: max_events, time_hours: now });
+        }
+        if handled % STOP_CHECK_EVERY == 0 && stop.load(MemoryOrdering::Relaxed) {
+            return Err(EngineError::Stopped { time_hours: now });
         }
     }
     Ok(counts)
@@ -240,7 +261,7 @@ mod tests {
         queue.schedule(2.0, (3, None));
         queue.schedule(0.5, (4, None));
         let mut model = Recorder { fired: Vec::new() };
-        let counts = run(&mut model, &mut queue, 100).expect("within budget");
+        let counts = run(&mut model, &mut queue, 100, &AtomicBool::new(false)).expect("within budget");
         // Event 2 schedules 102 at t = 2.0, after 1 and 3 were scheduled: it fires last among t = 2.
         assert_eq!(model.fired, vec![(0.5, 4), (1.0, 2), (2.0, 1), (2.0, 3), (2.0, 102)]);
         assert_eq!(counts, RunCounts { processed: 5, stale: 0 });
@@ -253,7 +274,19 @@ mod tests {
             queue.schedule(f64::from(idx), (idx, None));
         }
         let mut model = Recorder { fired: Vec::new() };
-        let error = run(&mut model, &mut queue, 4).expect_err("budget of 4 < 10 events");
+        let error = run(&mut model, &mut queue, 4, &AtomicBool::new(false)).expect_err("budget of 4 < 10 events");
         assert_eq!(error, EngineError::EventLimit { limit: 4, time_hours: 3.0 });
+    }
+
+    #[test]
+    fn a_set_stop_flag_ends_the_run_at_the_next_check() {
+        let mut queue = EventQueue::new();
+        for idx in 0..10_000 {
+            queue.schedule(f64::from(idx), (idx, None));
+        }
+        let mut model = Recorder { fired: Vec::new() };
+        let error = run(&mut model, &mut queue, u64::MAX, &AtomicBool::new(true)).expect_err("stopped");
+        assert_eq!(error, EngineError::Stopped { time_hours: 4095.0 });
+        assert_eq!(model.fired.len(), 4096);
     }
 }

@@ -9,7 +9,8 @@
 //! [`finance`] holds the investment arithmetic (NPV, IRR, payback, book value);
 //! [`results`] holds them as plain records per replication (what shards merge);
 //! [`output`] writes the tables; [`theory`] and [`verify`] hold the closed forms the
-//! engine is checked against; [`cli`] is the command line.
+//! engine is checked against; [`robustness`] holds the properties every input must
+//! keep (fuzzed); [`cli`] is the command line.
 #![warn(missing_docs)]
 
 pub mod arrivals;
@@ -22,6 +23,7 @@ pub mod model;
 pub mod montecarlo;
 pub mod output;
 pub mod results;
+pub mod robustness;
 pub mod scenario;
 pub mod sweep;
 pub mod theory;

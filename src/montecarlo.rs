@@ -8,6 +8,7 @@
 pub mod seeds;
 
 use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
 
@@ -43,6 +44,9 @@ pub enum SimError {
         /// Which law failed, with the numbers.
         detail: String,
     },
+    /// The run was asked to stop (Ctrl-C) before this replication ended.
+    #[error("stopped on request")]
+    Stopped,
     /// The thread pool could not be built.
     #[error("cannot start {threads} worker threads: {reason}")]
     Threads {
@@ -161,17 +165,29 @@ fn event_budget(scenario: &Scenario) -> u64 {
     (16.0 * scenario.expected_arrivals() + 100.0 * failures + horizon).min(1e15) as u64 + 1_000_000
 }
 
-/// Simulates one system for one replication and returns its raw outcome.
+/// A stop flag nobody sets, for runs that are never interrupted.
+pub static NEVER_STOP: AtomicBool = AtomicBool::new(false);
+
+/// Simulates one system for one replication and returns its raw outcome; `stop`, when
+/// set (by a Ctrl-C handler, say), ends it early.
 ///
 /// # Errors
-/// [`SimError::Engine`] if the event budget runs out, [`SimError::Invariant`] if a
-/// conservation law fails.
-pub fn simulate(scenario: &Scenario, replication: u64, system: SystemKind, spec: &System) -> Result<(Outcome, u64), SimError> {
+/// [`SimError::Engine`] if the event budget runs out, [`SimError::Stopped`] if `stop`
+/// was set, [`SimError::Invariant`] if a conservation law fails.
+pub fn simulate(
+    scenario: &Scenario,
+    replication: u64,
+    system: SystemKind,
+    spec: &System,
+    stop: &AtomicBool,
+) -> Result<(Outcome, u64), SimError> {
     let mut model = SystemModel::new(scenario, spec, system, replication);
     let mut events = EventQueue::new();
     model.prime(&mut events);
-    let counts =
-        engine::run(&mut model, &mut events, event_budget(scenario)).map_err(|source| SimError::Engine { replication, system, source })?;
+    let counts = engine::run(&mut model, &mut events, event_budget(scenario), stop).map_err(|source| match source {
+        EngineError::Stopped { .. } => SimError::Stopped,
+        source => SimError::Engine { replication, system, source },
+    })?;
     let outcome = model.finish();
     outcome.check_invariants().map_err(|detail| SimError::Invariant { replication, system, detail })?;
     Ok((outcome, counts.processed))
@@ -181,8 +197,14 @@ pub fn simulate(scenario: &Scenario, replication: u64, system: SystemKind, spec:
 ///
 /// # Errors
 /// As [`simulate`].
-pub fn run_system(scenario: &Scenario, replication: u64, system: SystemKind, spec: &System) -> Result<RunMetrics, SimError> {
-    let (outcome, events) = simulate(scenario, replication, system, spec)?;
+pub fn run_system(
+    scenario: &Scenario,
+    replication: u64,
+    system: SystemKind,
+    spec: &System,
+    stop: &AtomicBool,
+) -> Result<RunMetrics, SimError> {
+    let (outcome, events) = simulate(scenario, replication, system, spec, stop)?;
     let finance = statements(&scenario.finance, spec.take_rate, &outcome, system == SystemKind::Distributed);
     Ok(RunMetrics::from_outcome(replication, system, &outcome, finance, events))
 }
@@ -192,18 +214,20 @@ pub fn run_system(scenario: &Scenario, replication: u64, system: SystemKind, spe
 /// # Errors
 /// As [`simulate`].
 pub fn run_replication(scenario: &Scenario, replication: u64) -> Result<Vec<RunMetrics>, SimError> {
-    scenario.systems().into_iter().map(|(system, spec)| run_system(scenario, replication, system, spec)).collect()
+    scenario.systems().into_iter().map(|(system, spec)| run_system(scenario, replication, system, spec, &NEVER_STOP)).collect()
 }
 
 /// Runs every system of every replication of `replications` as its own task (the
 /// systems of a replication are independent simulations, so the finer tasks keep every
 /// thread busy until the end of a batch) and returns each replication's rows in order.
-/// `finished(events)` is called as each replication's last system ends.
+/// `finished(events)` is called as each replication's last system ends. Once `stop` is
+/// set, tasks not yet started end at once with [`SimError::Stopped`].
 fn run_batch(
     pool: &rayon::ThreadPool,
     scenario: &Scenario,
     replications: Range<u64>,
     finished: &(dyn Fn(u64) + Sync),
+    stop: &AtomicBool,
 ) -> Vec<Result<Vec<RunMetrics>, SimError>> {
     use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::SeqCst};
     let systems = scenario.systems();
@@ -215,8 +239,11 @@ fn run_batch(
         (0..count * systems.len())
             .into_par_iter()
             .map(|task| {
+                if stop.load(Ordering::Relaxed) {
+                    return Err(SimError::Stopped);
+                }
                 let (offset, (system, spec)) = (task / per_replication, systems[task % per_replication]);
-                let row = run_system(scenario, replications.start + offset as u64, system, spec)?;
+                let row = run_system(scenario, replications.start + offset as u64, system, spec, stop)?;
                 let (done, events) = &progress[offset];
                 events.fetch_add(row.events, SeqCst);
                 // The last system to finish sees every event count added before its own.
@@ -258,17 +285,19 @@ const BATCH_PER_THREAD: u64 = 32;
 /// Runs the replications of `replications` in parallel batches and hands each batch's
 /// records to `sink` in replication order, so a run of any length holds at most one
 /// batch of records. `finished(events)` is called as each replication ends, in whatever
-/// order threads finish them: for progress displays only.
+/// order threads finish them: for progress displays only. Setting `stop` ends the run
+/// within milliseconds, handing nothing more to `sink`.
 ///
 /// # Errors
-/// The first failing replication's error (by index), [`SimError::Threads`], or the
-/// sink's error; replications after it are not run.
+/// The first failing replication's error (by index), [`SimError::Threads`], the sink's
+/// error, or [`SimError::Stopped`]; replications after it are not run.
 pub fn run_streaming<E: std::error::Error + 'static>(
     scenario: &Scenario,
     replications: Range<u64>,
     threads: Option<usize>,
     finished: &(dyn Fn(u64) + Sync),
     sink: &mut dyn FnMut(Results) -> Result<(), E>,
+    stop: &AtomicBool,
 ) -> Result<(), StreamError<E>> {
     let pool = thread_pool(threads)?;
     let batch = BATCH_PER_THREAD * pool.current_num_threads().max(1) as u64;
@@ -277,7 +306,12 @@ pub fn run_streaming<E: std::error::Error + 'static>(
     while start < replications.end {
         let end = start.saturating_add(batch).min(replications.end);
         let mut records = Results::default();
-        for rows in run_batch(&pool, scenario, start..end, finished) {
+        let batch = run_batch(&pool, scenario, start..end, finished, stop);
+        // A stop reported by any replication wins over the errors of replications it cut short.
+        if stop.load(Ordering::Relaxed) {
+            return Err(StreamError::Sim(SimError::Stopped));
+        }
+        for rows in batch {
             records.append(Results::from_rows(&rows?, hurdle));
         }
         sink(records).map_err(StreamError::Sink)?;
@@ -290,7 +324,7 @@ pub fn run_streaming<E: std::error::Error + 'static>(
 /// replication order whatever the threads did.
 fn each_replication(scenario: &Scenario, replications: Range<u64>, threads: Option<usize>) -> Result<Vec<Vec<RunMetrics>>, SimError> {
     let pool = thread_pool(threads)?;
-    run_batch(&pool, scenario, replications, &|_| {}).into_iter().collect()
+    run_batch(&pool, scenario, replications, &|_| {}, &NEVER_STOP).into_iter().collect()
 }
 
 fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, SimError> {

@@ -74,6 +74,23 @@ pub enum OutputError {
     },
 }
 
+impl OutputError {
+    /// True when the file system ran out of space or quota: the one write failure a
+    /// user can fix without touching capsim, so it gets its own hint.
+    pub fn is_disk_full(&self) -> bool {
+        // ENOSPC and EDQUOT; polars keeps only the text of the I/O errors it wraps.
+        const FULL: [i32; 2] = [28, 122];
+        match self {
+            OutputError::Io { source, .. } => source.raw_os_error().is_some_and(|code| FULL.contains(&code)),
+            OutputError::Table { source, .. } => {
+                let text = source.to_string();
+                FULL.iter().any(|code| text.contains(&format!("(os error {code})")))
+            }
+            OutputError::Malformed { .. } => false,
+        }
+    }
+}
+
 /// Appends the provenance columns to a frame of `height` rows.
 fn with_provenance(mut frame: DataFrame, provenance: &Provenance) -> PolarsResult<DataFrame> {
     let height = frame.height();

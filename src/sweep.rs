@@ -5,6 +5,7 @@
 
 use rand::RngExt;
 use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::metrics::{RunMetrics, Summary, summarise};
 use crate::model::SystemKind;
@@ -279,15 +280,16 @@ pub fn stats(values: &[f64]) -> Summary {
 
 /// Runs every point on replications `0..replications` (the same seeds at every point),
 /// all (point, replication, system) runs in parallel on `threads`; `finished(events)`
-/// after each run, for progress displays.
+/// after each run, for progress displays; setting `stop` ends every run early.
 ///
 /// # Errors
-/// The first failing run's error.
+/// The first failing run's error, or [`SimError::Stopped`].
 pub fn run(
     scenarios: &[(Vec<Node>, Scenario)],
     replications: u64,
     threads: Option<usize>,
     finished: &(dyn Fn(u64) + Sync),
+    stop: &AtomicBool,
 ) -> Result<Vec<PointResult>, SimError> {
     let tasks: Vec<(usize, u64, SystemKind)> = scenarios
         .iter()
@@ -312,12 +314,18 @@ pub fn run(
                     .find(|(k, _)| *k == kind)
                     .map(|(_, spec)| spec)
                     .expect("task systems come from the scenario");
-                let row = montecarlo::run_system(scenario, r, kind, spec)?;
+                if stop.load(Ordering::Relaxed) {
+                    return Err(SimError::Stopped);
+                }
+                let row = montecarlo::run_system(scenario, r, kind, spec, stop)?;
                 finished(row.events);
                 Ok(values_of(&row))
             })
             .collect()
     });
+    if stop.load(Ordering::Relaxed) {
+        return Err(SimError::Stopped);
+    }
     let mut samples = samples.into_iter();
     let mut out = Vec::with_capacity(scenarios.len());
     for (values, scenario) in scenarios {

@@ -62,8 +62,7 @@ pub(super) fn sweep(args: &SweepArgs) -> Result<ExitCode, Failure> {
     let (template, results) = run_points(&args.scenario, &base, points, &settings)?;
     let provenance = provenance_of(&template);
     let frame = output::sweep_frame(&axes, &results, &provenance).map_err(|e| Failure::Other(format!("cannot build tables: {e}")))?;
-    let written = output::write_tables(&out, vec![("sweep", frame)], &provenance)
-        .map_err(|e| Failure::Other(format!("cannot write results: {e}")))?;
+    let written = output::write_tables(&out, vec![("sweep", frame)], &provenance).map_err(super::write_failure(&out))?;
     let choice = objective.as_ref().map(|objective| (objective, sweep::choose(&results, objective, &constraints)));
     if !args.points_run.quiet {
         print_ok(print_sweep(&axes, &results, choice.as_ref().map(|(o, c)| (*o, c.as_ref())), &constraints, &written))?;
@@ -176,8 +175,9 @@ pub(super) fn run_points(
         )));
     }
     let progress = Progress::counting(runs as u64, "system runs", settings.quiet);
-    let results = sweep::run(&scenarios, replications, settings.threads.map(usize::from), &|events| progress.finished(events))
-        .map_err(|e| Failure::Other(e.to_string()))?;
+    let results =
+        sweep::run(&scenarios, replications, settings.threads.map(usize::from), &|events| progress.finished(events), &super::STOP)
+            .map_err(super::sim_failure)?;
     progress.done();
     Ok((template, results))
 }
@@ -312,8 +312,7 @@ pub(super) fn sensitivity(args: &SensitivityArgs) -> Result<ExitCode, Failure> {
     if sobol {
         let rows = sweep::sobol(&results, &ranges);
         let frame = output::sobol_frame(&rows, &provenance).map_err(|e| Failure::Other(format!("cannot build tables: {e}")))?;
-        let written = output::write_tables(&out, vec![("sobol", frame)], &provenance)
-            .map_err(|e| Failure::Other(format!("cannot write results: {e}")))?;
+        let written = output::write_tables(&out, vec![("sobol", frame)], &provenance).map_err(super::write_failure(&out))?;
         if !args.points_run.quiet {
             print_ok(print_sobol(&rows, args.samples, &written))?;
         }
@@ -321,8 +320,7 @@ pub(super) fn sensitivity(args: &SensitivityArgs) -> Result<ExitCode, Failure> {
     }
     let rows = sweep::tornado(&results, &ranges);
     let frame = output::sensitivity_frame(&rows, &provenance).map_err(|e| Failure::Other(format!("cannot build tables: {e}")))?;
-    let written = output::write_tables(&out, vec![("sensitivity", frame)], &provenance)
-        .map_err(|e| Failure::Other(format!("cannot write results: {e}")))?;
+    let written = output::write_tables(&out, vec![("sensitivity", frame)], &provenance).map_err(super::write_failure(&out))?;
     if !args.points_run.quiet {
         print_ok(print_tornado(&rows, &written))?;
     }

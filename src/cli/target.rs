@@ -124,6 +124,7 @@ pub(super) fn run_to_target(
     threads: Option<usize>,
     progress: &Progress,
     spool: &mut output::Spool,
+    out: &std::path::Path,
 ) -> Result<u64, Failure> {
     let quiet = progress.quiet;
     let start = first.start;
@@ -135,8 +136,8 @@ pub(super) fn run_to_target(
             runs.runs.extend(batch.runs);
             Ok::<(), output::OutputError>(())
         };
-        montecarlo::run_streaming(scenario, range, threads, &|events| progress.finished(events), &mut sink)
-            .map_err(|e| Failure::Other(e.to_string()))
+        montecarlo::run_streaming(scenario, range, threads, &|events| progress.finished(events), &mut sink, &super::STOP)
+            .map_err(super::stream_failure(out))
     };
     run(first, &mut runs, spool)?;
     loop {

@@ -32,8 +32,8 @@ fn conservation_laws_hold_in_varied_runs() {
         let scenario = scenario(yaml);
         for replication in 0..u64::from(scenario.simulation.replications) {
             for (system, pool) in scenario.systems() {
-                let (outcome, events) =
-                    montecarlo::simulate(&scenario, replication, system, pool).unwrap_or_else(|e| panic!("{}: {e}", scenario.name));
+                let (outcome, events) = montecarlo::simulate(&scenario, replication, system, pool, &montecarlo::NEVER_STOP)
+                    .unwrap_or_else(|e| panic!("{}: {e}", scenario.name));
                 let jobs = &outcome.window_jobs;
                 // Every arrival and every completion is an event of its own.
                 let all = &outcome.all_jobs;
@@ -54,7 +54,7 @@ fn conservation_laws_hold_in_varied_runs() {
 fn a_broken_outcome_is_reported() {
     let scenario = scenario(VARIED[0]);
     let (_, pool) = scenario.systems()[0];
-    let (outcome, _) = montecarlo::simulate(&scenario, 0, SystemKind::Centralized, pool).expect("valid run");
+    let (outcome, _) = montecarlo::simulate(&scenario, 0, SystemKind::Centralized, pool, &montecarlo::NEVER_STOP).expect("valid run");
     assert_eq!(outcome.check_invariants(), Ok(()));
 
     let mut lost_job = outcome.clone();

@@ -13,6 +13,7 @@ mod mutations;
 mod overrides;
 mod parquet;
 mod properties;
+mod reliability;
 mod scale;
 mod sweep;
 

@@ -32,7 +32,7 @@ fn grid(path: &std::path::Path, axis: &str, replications: u64, seed: Option<u64>
             (values, s)
         })
         .collect();
-    sweep::run(&scenarios, replications, None, &|_| {}).expect("sweep runs")
+    sweep::run(&scenarios, replications, None, &|_| {}, &capsim::montecarlo::NEVER_STOP).expect("sweep runs")
 }
 
 fn mean(point: &sweep::PointResult, metric: &str) -> f64 {

@@ -1,0 +1,191 @@
+//! Runs interrupted or starved of disk: Ctrl-C and SIGTERM stop cleanly, a full disk
+//! and a read-only directory give clear errors, and in every case the results already
+//! in place stay whole. Also: every input the fuzzer kept still has the properties in
+//! `capsim::robustness`.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use crate::{capsim, root, text};
+
+/// A small scenario whose results are quick to write: the "previous results".
+const TINY: &str = "name: tiny
+simulation: {horizon_hours: 300, replications: 2, seed: 1}
+demand:
+  segments:
+    - name: jobs
+      arrivals_per_hour: 50
+      duration_hours: {exponential: {mean: 1}}
+centralized: {gpus: 64}
+";
+
+/// One replication of ~100 M events (tens of seconds): a stop must come from inside it.
+const LONG: &str = "name: tiny
+simulation: {horizon_hours: 50000, replications: 1, seed: 1}
+demand:
+  segments:
+    - name: jobs
+      arrivals_per_hour: 1000
+      duration_hours: {exponential: {mean: 1}}
+centralized: {gpus: 1100}
+";
+
+/// Every file of `dir`, by name, with its bytes.
+fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .expect("list")
+        .map(|entry| {
+            let entry = entry.expect("entry");
+            (entry.file_name().to_string_lossy().into_owned(), std::fs::read(entry.path()).expect("read"))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Names in `dir` that a run uses for staging.
+fn staging_left(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .expect("list")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains("capsim-staging"))
+        .collect()
+}
+
+/// Sends `signal` to a run of the long scenario after it started, and checks that it
+/// ends within seconds with exit 130 and the message, leaving the earlier results alone.
+fn stop_with(signal: &str) {
+    let temp = crate::TempDir::create();
+    std::fs::write(temp.path().join("tiny.yaml"), TINY).expect("write");
+    std::fs::write(temp.path().join("long.yaml"), LONG).expect("write");
+    assert!(capsim(temp.path(), &["run", "tiny.yaml", "--out", "out", "--quiet"]).status.success());
+    let before = snapshot(&temp.path().join("out"));
+    let child = Command::new(env!("CARGO_BIN_EXE_capsim"))
+        .args(["run", "long.yaml", "--out", "out", "--threads", "1"])
+        .current_dir(temp.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Well into the replication: parsing and the banner take milliseconds.
+    std::thread::sleep(Duration::from_millis(700));
+    let sent = Command::new("kill").args([signal, &child.id().to_string()]).status().expect("kill runs");
+    assert!(sent.success(), "{signal} could not be sent: the run ended early?");
+    // Timing the stop is the point of this test; no result depends on it.
+    #[allow(clippy::disallowed_methods)]
+    let signalled = std::time::Instant::now();
+    let output = child.wait_with_output().expect("wait");
+    let waited = signalled.elapsed();
+    let (stdout, stderr) = text(&output);
+    assert!(waited < Duration::from_secs(5), "{signal}: took {waited:?} to stop");
+    assert_eq!(output.status.code(), Some(130), "{signal}: {stderr}");
+    assert!(stderr.contains("capsim: stopping"), "{signal}: {stderr}");
+    assert!(
+        stderr.contains("stopped on request before the end; nothing was written, and results already in place are untouched"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stdout.is_empty(), "no report for a stopped run: {stdout}");
+    assert_eq!(snapshot(&temp.path().join("out")), before, "{signal}: the earlier results changed");
+    assert!(staging_left(temp.path()).is_empty(), "{signal}: staging left behind");
+}
+
+#[test]
+fn ctrl_c_stops_a_run_cleanly() {
+    stop_with("-INT");
+}
+
+/// Slurm's `scancel` and a shutting-down machine send SIGTERM.
+#[test]
+fn sigterm_stops_a_run_cleanly() {
+    stop_with("-TERM");
+}
+
+/// Runs `script` with `sh` in `cwd`, inside a private mount namespace whose `disk/` is
+/// a fresh tmpfs of `size` (a real file system that fills up, with no root needed and
+/// nothing left mounted afterwards). `$CAPSIM` is the binary.
+fn on_small_disk(cwd: &Path, size: &str, script: &str) -> Output {
+    std::fs::create_dir_all(cwd.join("disk")).expect("mkdir");
+    let output = Command::new("unshare")
+        .args(["--user", "--map-root-user", "--mount", "sh", "-c"])
+        .arg(format!("set -e; mount -t tmpfs -o size={size} tmpfs disk; cd disk; {script}"))
+        .env("CAPSIM", env!("CARGO_BIN_EXE_capsim"))
+        .current_dir(cwd)
+        .output()
+        .expect("unshare (util-linux) runs");
+    let (_, stderr) = text(&output);
+    assert!(
+        !stderr.contains("unshare:") && !stderr.contains("mount:"),
+        "cannot make a private tmpfs here (user namespaces disabled?): {stderr}"
+    );
+    output
+}
+
+/// A disk that fills up during a run: a clear message naming the full disk and a way
+/// out, exit 1, the earlier results unchanged and readable, no staging left.
+#[test]
+fn a_full_disk_gives_a_clear_error_and_keeps_earlier_results() {
+    let temp = crate::TempDir::create();
+    std::fs::write(temp.path().join("tiny.yaml"), TINY).expect("write");
+    // The first run fits in 400 kB (~60 kB of tables); the second needs megabytes.
+    let output = on_small_disk(
+        temp.path(),
+        "400k",
+        r#"B="$CAPSIM"; "$B" run ../tiny.yaml --out out --quiet; mkdir ../before; cp out/* ../before/;
+           set +e; "$B" run ../tiny.yaml --out out --quiet --replications 20000; echo "exit $?";
+           mkdir ../after; cp -r . ../after/"#,
+    );
+    let (stdout, stderr) = text(&output);
+    assert!(stdout.contains("exit 1"), "{stdout}\n{stderr}");
+    assert!(stderr.contains("capsim: error: cannot write results to out: "), "{stderr}");
+    assert!(stderr.contains("No space left on device"), "{stderr}");
+    assert!(stderr.contains("= hint: the disk holding out is full: free some space, or write elsewhere with --out"), "{stderr}");
+    assert!(stderr.contains("results already in out are untouched"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let after = temp.path().join("after");
+    assert_eq!(snapshot(&after.join("out")), snapshot(&temp.path().join("before")), "the earlier results changed");
+    for (name, _) in snapshot(&after.join("out")) {
+        capsim::output::read_table(&after.join("out").join(&name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    assert!(staging_left(&after).is_empty(), "staging left behind on the full disk");
+}
+
+/// A directory that cannot be written (a read-only file system: permissions do not
+/// stop root, which CI runs as) is refused before the simulation, as bad input.
+#[test]
+fn a_read_only_directory_is_refused_up_front() {
+    let temp = crate::TempDir::create();
+    std::fs::write(temp.path().join("tiny.yaml"), TINY).expect("write");
+    let output = on_small_disk(
+        temp.path(),
+        "1m",
+        r#""$CAPSIM" run ../tiny.yaml --out out --quiet; mount -o remount,ro .;
+           set +e; "$CAPSIM" run ../tiny.yaml --out out; echo "exit $?"; "$CAPSIM" run ../tiny.yaml --out elsewhere/new; echo "exit $?""#,
+    );
+    let (stdout, stderr) = text(&output);
+    assert_eq!(stdout.matches("exit 2").count(), 2, "{stdout}\n{stderr}");
+    assert!(stderr.contains("capsim: error: --out out is not writable: "), "{stderr}");
+    assert!(stderr.contains("--out elsewhere/new is not writable: "), "{stderr}");
+    assert!(stderr.contains("Read-only file system"), "{stderr}");
+    assert!(!stderr.contains("running"), "refused before simulating: {stderr}");
+}
+
+/// Every input the fuzzer found or kept, every bundled scenario and every bad-input
+/// fixture: the properties of `capsim::robustness` hold (it panics otherwise).
+#[test]
+fn fuzz_corpus_keeps_its_properties() {
+    let mut checked = 0;
+    for dir in ["tests/fixtures/fuzz", "tests/fixtures/invalid", "tests/fixtures/refused", "scenarios", "scenarios/validation"] {
+        for entry in std::fs::read_dir(root().join(dir)).expect("list") {
+            let path = entry.expect("entry").path();
+            if path.is_file() {
+                let bytes = std::fs::read(&path).expect("read");
+                let result = std::panic::catch_unwind(|| capsim::robustness::check_scenario_text(&bytes));
+                assert!(result.is_ok(), "{} breaks a property (see the panic above)", path.display());
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 100, "only {checked} inputs checked");
+}
