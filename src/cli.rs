@@ -488,7 +488,7 @@ fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
             // Whole antithetic pairs only.
             let most = if scenario.simulation.antithetic { most - most % 2 } else { most };
             let cap = all.start.saturating_add(most);
-            run_to_target(&scenario, all.clone(), cap, target, threads_wanted, &progress, &mut spool, &out)?
+            run_to_target(&scenario, all.clone(), cap, target, threads_wanted, &progress, &mut spool)?
         }
     };
     progress.done();

@@ -124,20 +124,20 @@ pub(super) fn run_to_target(
     threads: Option<usize>,
     progress: &Progress,
     spool: &mut output::Spool,
-    out: &std::path::Path,
 ) -> Result<u64, Failure> {
     let quiet = progress.quiet;
     let start = first.start;
     let mut end = first.end;
     let mut runs = Results::default();
     let run = |range: std::ops::Range<u64>, runs: &mut Results, spool: &mut output::Spool| {
+        let out = spool.target().to_path_buf();
         let mut sink = |batch: Results| {
             spool.push(&batch)?;
             runs.runs.extend(batch.runs);
             Ok::<(), output::OutputError>(())
         };
         montecarlo::run_streaming(scenario, range, threads, &|events| progress.finished(events), &mut sink, &super::STOP)
-            .map_err(super::stream_failure(out))
+            .map_err(super::stream_failure(&out))
     };
     run(first, &mut runs, spool)?;
     loop {

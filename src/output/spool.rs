@@ -187,6 +187,11 @@ impl Spool {
         Ok(Spool { staging, provenance: provenance.clone(), tables: RawTable::ALL.map(TableWriter::new).into() })
     }
 
+    /// Where the results will be committed.
+    pub fn target(&self) -> &Path {
+        &self.staging.target
+    }
+
     /// Adds records of later replications (in replication order, after any pushed before).
     ///
     /// # Errors
