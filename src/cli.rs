@@ -53,6 +53,18 @@ enum Command {
     /// One-at-a-time (tornado) sensitivity of every headline metric to each uncertain key,
     /// from the scenario's `uncertainty:` section and --range; writes sensitivity.parquet.
     Sensitivity(SensitivityArgs),
+    /// Write DIR/report.html: headline table and charts of the results in DIR (a run,
+    /// a merge, a sweep or a sensitivity analysis), one self-contained file.
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Args)]
+struct ReportArgs {
+    /// A result directory (`notebooks-output/<scenario name>`, or any --out).
+    dir: PathBuf,
+    /// Open the report in the default browser afterwards.
+    #[arg(long)]
+    open: bool,
 }
 
 #[derive(Debug, Args)]
@@ -176,6 +188,9 @@ struct RunArgs {
     /// and the summary reports the variance reduction. Needs even replication counts.
     #[arg(long)]
     antithetic: bool,
+    /// Also write OUT/report.html (as `capsim report OUT`) at the end of the run.
+    #[arg(long)]
+    report: bool,
     /// Upper bound on replications for --target-ci.
     #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
     max_replications: u32,
@@ -340,6 +355,7 @@ pub fn main() -> ExitCode {
         Command::Bench(args) => bench(&args),
         Command::Sweep(args) => sweep::sweep(&args),
         Command::Sensitivity(args) => sweep::sensitivity(&args),
+        Command::Report(args) => report_command(&args),
     };
     match result {
         Ok(code) => code,
@@ -513,12 +529,49 @@ fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
     }
     let summaries = summarise_into(&mut staged, &provenance, &out)?;
     unless_stopped()?;
-    let written = staged.commit().map_err(output_error)?;
+    let mut written = staged.commit().map_err(output_error)?;
+    if args.report {
+        written.push(write_report(&out)?);
+    }
     if !args.quiet {
         let report = Report { speed: Some((summaries.events, elapsed, threads)), ..Report::of_run(&scenario, &provenance, &summaries) };
         print_ok(print_run_report(&report, &written))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `capsim report DIR [--open]`.
+fn report_command(args: &ReportArgs) -> Result<ExitCode, Failure> {
+    let path = write_report(&args.dir)?;
+    print_ok(writeln!(io::stdout(), "wrote {}", path.display()))?;
+    if args.open {
+        open_in_browser(&path);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Renders DIR/report.html from the tables in DIR, written beside and renamed into
+/// place so a reader never sees half a page.
+fn write_report(dir: &Path) -> Result<PathBuf, Failure> {
+    let data = crate::report::load(dir).map_err(|e| Failure::Input(format!("capsim: error: cannot make a report: {e}\n")))?;
+    let html = crate::report::render(&data);
+    let path = dir.join("report.html");
+    let temporary = dir.join(".report.html.partial");
+    std::fs::write(&temporary, html)
+        .and_then(|()| std::fs::rename(&temporary, &path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&temporary);
+            Failure::Other(format!("cannot write {}: {e}", path.display()))
+        })?;
+    Ok(path)
+}
+
+/// Best effort: the report is written either way, and its path printed.
+fn open_in_browser(path: &Path) {
+    let opener = if cfg!(target_os = "macos") { "open" } else { "xdg-open" };
+    if let Err(error) = std::process::Command::new(opener).arg(path).spawn() {
+        eprintln!("capsim: could not open a browser ({opener}: {error}); open {} yourself", path.display());
+    }
 }
 
 /// Computes every summary from the staged raw tables and stages their tables.

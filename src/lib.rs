@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod model;
 pub mod montecarlo;
 pub mod output;
+pub mod report;
 pub mod results;
 pub mod robustness;
 pub mod scenario;

@@ -318,13 +318,19 @@ impl Staged {
     }
 
     /// Moves every staged table into the output directory, replacing any table of the
-    /// same name, and returns their paths in the usual order.
+    /// same name, and returns their paths in the usual order. A `report.html` there
+    /// goes first: it describes the tables being replaced.
     ///
     /// # Errors
-    /// [`OutputError::Io`] if the directory cannot be created or a file moved.
+    /// [`OutputError::Io`] if the directory cannot be created, a file moved, or an old
+    /// report removed.
     pub fn commit(mut self) -> Result<Vec<PathBuf>, OutputError> {
         let dir = self.staging.target.clone();
         std::fs::create_dir_all(&dir).map_err(io("create", &dir))?;
+        let report = dir.join("report.html");
+        if report.exists() {
+            std::fs::remove_file(&report).map_err(io("remove the outdated", &report))?;
+        }
         self.files.sort_by_key(|stem| TABLE_ORDER.iter().position(|s| s == stem));
         let mut finals = Vec::with_capacity(self.files.len());
         for stem in &self.files {
