@@ -557,12 +557,10 @@ fn write_report(dir: &Path) -> Result<PathBuf, Failure> {
     let html = crate::report::render(&data);
     let path = dir.join("report.html");
     let temporary = dir.join(".report.html.partial");
-    std::fs::write(&temporary, html)
-        .and_then(|()| std::fs::rename(&temporary, &path))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&temporary);
-            Failure::Other(format!("cannot write {}: {e}", path.display()))
-        })?;
+    std::fs::write(&temporary, html).and_then(|()| std::fs::rename(&temporary, &path)).map_err(|e| {
+        let _ = std::fs::remove_file(&temporary);
+        Failure::Other(format!("cannot write {}: {e}", path.display()))
+    })?;
     Ok(path)
 }
 

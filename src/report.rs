@@ -118,9 +118,14 @@ const HEADLINE: [(&str, &str, f64, &str); 5] = [
 pub fn render(data: &ReportData) -> String {
     let mut charts: Vec<(String, String)> = Vec::new();
     weekly_charts(data, &mut charts);
-    if !data.savings.is_empty() {
+    // Savings exist only when both systems bill (NaN otherwise).
+    if data.savings.iter().any(|v| v.is_finite()) {
         let values: Vec<f64> = data.savings.iter().map(|s| s * 100.0).collect();
-        let labels = Labels { title: "Paired customer savings across replications", x: "savings (% of centralized spend per GPU-hour)", y: "replications" };
+        let labels = Labels {
+            title: "Paired customer savings across replications",
+            x: "savings (% of centralized spend per GPU-hour)",
+            y: "replications",
+        };
         charts.push((
             "Each replication serves the same jobs on both systems; the dashed line is the mean.".into(),
             chart::histogram("savings", labels, &values),
@@ -186,13 +191,15 @@ fn yearly_charts(data: &ReportData, charts: &mut Vec<(String, String)>) {
 
 fn sweep_charts(data: &ReportData, charts: &mut Vec<(String, String)>) {
     let Some(sweep) = &data.sweep else { return };
-    let wanted =
-        [("savings_fraction", "paired savings (%)", 100.0), ("utilization", "utilization (%)", 100.0), ("operator_yield", "yield (%)", 100.0)];
+    let wanted = [
+        ("savings_fraction", "paired savings (%)", 100.0),
+        ("utilization", "utilization (%)", 100.0),
+        ("operator_yield", "yield (%)", 100.0),
+    ];
     match sweep.axes.len() {
         1 => {
             for (metric, y, scale) in wanted {
-                let mut systems: Vec<String> = sweep.rows.iter().map(|r| r.system.clone()).collect();
-                systems.dedup();
+                let mut systems = sweep_systems(sweep);
                 // The paired metric is the same on every system's row: draw it once.
                 if metric == "savings_fraction" {
                     systems.truncate(1);
@@ -219,7 +226,10 @@ fn sweep_charts(data: &ReportData, charts: &mut Vec<(String, String)>) {
                 }
                 let title = format!("Sweep: {metric} against {}", sweep.axes[0]);
                 let labels = Labels { title: &title, x: &sweep.axes[0], y };
-                charts.push(("Line: mean over replications; band: its 95% interval.".into(), chart::fan(&format!("sweep-{metric}"), labels, &series)));
+                charts.push((
+                    "Line: mean over replications; band: its 95% interval.".into(),
+                    chart::fan(&format!("sweep-{metric}"), labels, &series),
+                ));
             }
         }
         2 => {
@@ -234,9 +244,9 @@ fn sweep_charts(data: &ReportData, charts: &mut Vec<(String, String)>) {
             };
             let (xs, ys) = (distinct(0), distinct(1));
             for (metric, y, scale) in wanted {
-                let mut systems: Vec<String> = sweep.rows.iter().map(|r| r.system.clone()).collect();
-                systems.dedup();
-                let system = if metric == "utilization" || metric == "operator_yield" { systems.last().cloned() } else { systems.first().cloned() };
+                let systems = sweep_systems(sweep);
+                let system =
+                    if metric == "utilization" || metric == "operator_yield" { systems.last().cloned() } else { systems.first().cloned() };
                 let Some(system) = system else { continue };
                 let cells: Vec<(usize, usize, f64)> = sweep
                     .rows
@@ -255,11 +265,25 @@ fn sweep_charts(data: &ReportData, charts: &mut Vec<(String, String)>) {
                 let who = if metric == "savings_fraction" { "paired".to_string() } else { system.clone() };
                 let title = format!("Sweep: {y}, {who}");
                 let labels = Labels { title: &title, x: &sweep.axes[0], y: &sweep.axes[1] };
-                charts.push(("Each cell: the mean over replications at that point.".into(), chart::heatmap(&format!("sweep-{metric}"), labels, &xs, &ys, &cells)));
+                charts.push((
+                    "Each cell: the mean over replications at that point.".into(),
+                    chart::heatmap(&format!("sweep-{metric}"), labels, &xs, &ys, &cells),
+                ));
             }
         }
         _ => {}
     }
+}
+
+/// The systems of a sweep's rows, in first-seen order.
+fn sweep_systems(sweep: &Sweep) -> Vec<String> {
+    let mut systems: Vec<String> = Vec::new();
+    for row in &sweep.rows {
+        if !systems.contains(&row.system) {
+            systems.push(row.system.clone());
+        }
+    }
+    systems
 }
 
 fn tornado_charts(data: &ReportData, charts: &mut Vec<(String, String)>) {
@@ -276,12 +300,21 @@ fn tornado_charts(data: &ReportData, charts: &mut Vec<(String, String)>) {
             .iter()
             .filter(|e| e.system == system && e.metric == metric)
             .map(|e| Bar {
-                label: format!("{} ({} → {})", e.parameter, chart::tick_text(e.range.0, e.range.0.abs() / 100.0), chart::tick_text(e.range.1, e.range.1.abs() / 100.0)),
+                label: format!(
+                    "{} ({} → {})",
+                    e.parameter,
+                    chart::tick_text(e.range.0, e.range.0.abs() / 100.0),
+                    chart::tick_text(e.range.1, e.range.1.abs() / 100.0)
+                ),
                 value: e.effect.0,
                 low: e.effect.1,
                 high: e.effect.2,
             })
             .collect();
+        // A measure no key moves (the cloud's, under the network's price) has nothing to show.
+        if bars.iter().all(|b| b.value == 0.0 || !b.value.is_finite()) {
+            continue;
+        }
         bars.sort_by(|a, b| b.value.abs().total_cmp(&a.value.abs()));
         let title = format!("What moves {metric} ({system})");
         let labels = Labels { title: &title, x: &format!("change in {metric}, key at low → high"), y: "" };
@@ -396,7 +429,13 @@ fn page(data: &ReportData, charts: &[(String, String)]) -> String {
         escape(&p.capsim_version)
     );
     html.push_str("<h2>Headline</h2>");
-    html.push_str(&headline_table(data));
+    if data.summary.is_empty() {
+        html.push_str(
+            "<p>No run summary in this directory (summary.parquet): the charts below come from its sweep or sensitivity tables.</p>",
+        );
+    } else {
+        html.push_str(&headline_table(data));
+    }
     html.push_str("<h2>Charts</h2>");
     for (caption, svg) in charts {
         let _ = write!(html, "<figure>{svg}<figcaption>{}</figcaption></figure>", escape(caption));

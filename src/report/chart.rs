@@ -122,7 +122,8 @@ pub fn tick_text(value: f64, step: f64) -> String {
     let decimals = if scaled_step >= 1.0 { 0 } else { (-scaled_step.log10()).ceil().clamp(0.0, 6.0) as usize };
     let text = format!("{scaled:.decimals$}");
     // "-0" reads as a different number from "0".
-    let text = if text.trim_start_matches('-').chars().all(|c| c == '0' || c == '.') { text.trim_start_matches('-').to_string() } else { text };
+    let text =
+        if text.trim_start_matches('-').chars().all(|c| c == '0' || c == '.') { text.trim_start_matches('-').to_string() } else { text };
     format!("{text}{suffix}")
 }
 
@@ -208,7 +209,8 @@ pub fn fan(id: &str, labels: Labels<'_>, series: &[Series]) -> String {
             let upper = points.iter().map(|b| format!("{:.1},{:.1}", x.at(b.x), y.at(b.high)));
             let lower = points.iter().rev().map(|b| format!("{:.1},{:.1}", x.at(b.x), y.at(b.low)));
             let outline: Vec<String> = upper.chain(lower).collect();
-            let _ = write!(svg, r#"<polygon class="mark" points="{}" fill="{colour}" fill-opacity="0.25" stroke="none"/>"#, outline.join(" "));
+            let _ =
+                write!(svg, r#"<polygon class="mark" points="{}" fill="{colour}" fill-opacity="0.25" stroke="none"/>"#, outline.join(" "));
             let line: Vec<String> = points.iter().map(|b| format!("{:.1},{:.1}", x.at(b.x), y.at(b.mid))).collect();
             let _ = write!(svg, r#"<polyline class="mark" points="{}" fill="none" stroke="{colour}" stroke-width="2"/>"#, line.join(" "));
         }
@@ -256,7 +258,8 @@ pub fn histogram(id: &str, labels: Labels<'_>, values: &[f64]) -> String {
     if !values.is_empty() {
         let mean = values.iter().sum::<f64>() / values.len() as f64;
         let px = x.at(mean);
-        let _ = write!(svg, r##"<line x1="{px:.1}" x2="{px:.1}" y1="{TOP}" y2="{}" stroke="#000" stroke-dasharray="4 3"/>"##, HEIGHT - BOTTOM);
+        let _ =
+            write!(svg, r##"<line x1="{px:.1}" x2="{px:.1}" y1="{TOP}" y2="{}" stroke="#000" stroke-dasharray="4 3"/>"##, HEIGHT - BOTTOM);
         legend(&mut svg, 0, COLOURS[2], &format!("{} replications", values.len()));
         let _ = write!(svg, r#"<text x="{}" y="{}">mean {}</text>"#, WIDTH - RIGHT + 14.0, TOP + 32.0, tick_text(mean, step / 100.0));
     }
@@ -271,7 +274,7 @@ pub fn tornado(id: &str, labels: Labels<'_>, bars: &[Bar]) -> String {
     // Taller than the other charts: one row per key.
     let height = TOP + BOTTOM + 28.0 * bars.len().max(1) as f64;
     open(&mut svg, id, labels, height);
-    let left = LEFT + 200.0;
+    let left = 290.0;
     let (low, high) = bounds(bars.iter().flat_map(|b| [b.low, b.high, b.value, 0.0]));
     let x = Scale::new(low, high, 6, (left, WIDTH - 30.0));
     let bottom = height - BOTTOM;
@@ -286,14 +289,32 @@ pub fn tornado(id: &str, labels: Labels<'_>, bars: &[Bar]) -> String {
         let y = TOP + 6.0 + 28.0 * row as f64;
         let colour = if bar.value >= 0.0 { COLOURS[0] } else { COLOURS[1] };
         let (from, to) = (zero.min(x.at(bar.value)), zero.max(x.at(bar.value)));
-        let _ = write!(svg, r#"<text x="{}" y="{:.1}" text-anchor="end">{}</text>"#, left - 8.0, y + 14.0, escape(&bar.label));
-        let _ = write!(svg, r#"<rect class="mark" x="{from:.1}" y="{y:.1}" width="{:.1}" height="18" fill="{colour}" fill-opacity="0.7"/>"#, (to - from).max(1.0));
+        let _ = write!(svg, r#"<text x="6" y="{:.1}" font-size="11">{}</text>"#, y + 13.0, escape(&shortened(&bar.label, 48)));
+        let _ = write!(
+            svg,
+            r#"<rect class="mark" x="{from:.1}" y="{y:.1}" width="{:.1}" height="18" fill="{colour}" fill-opacity="0.7"/>"#,
+            (to - from).max(1.0)
+        );
         if bar.low.is_finite() && bar.high.is_finite() {
-            let _ = write!(svg, r##"<line x1="{:.1}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="#000"/>"##, x.at(bar.low), x.at(bar.high), y + 9.0, y + 9.0);
+            let _ = write!(
+                svg,
+                r##"<line x1="{:.1}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="#000"/>"##,
+                x.at(bar.low),
+                x.at(bar.high),
+                y + 9.0,
+                y + 9.0
+            );
         }
     }
     svg.push_str("</svg>");
     svg
+}
+
+/// `text` cut to its last `most` characters behind an ellipsis: the end of a key path
+/// names the key.
+fn shortened(text: &str, most: usize) -> String {
+    let count = text.chars().count();
+    if count <= most { text.to_string() } else { format!("…{}", text.chars().skip(count - most + 1).collect::<String>()) }
 }
 
 /// Heat map of a value over two axes' values (a two-key sweep), each cell labelled.
@@ -305,17 +326,32 @@ pub fn heatmap(id: &str, labels: Labels<'_>, xs: &[String], ys: &[String], cells
     let plot_height = HEIGHT - TOP - BOTTOM;
     let (cell_w, cell_h) = (plot_width / xs.len().max(1) as f64, plot_height / ys.len().max(1) as f64);
     for (i, label) in xs.iter().enumerate() {
-        let _ = write!(svg, r#"<text x="{:.1}" y="{}" text-anchor="middle">{}</text>"#, LEFT + cell_w * (i as f64 + 0.5), HEIGHT - BOTTOM + 16.0, escape(label));
+        let _ = write!(
+            svg,
+            r#"<text x="{:.1}" y="{}" text-anchor="middle">{}</text>"#,
+            LEFT + cell_w * (i as f64 + 0.5),
+            HEIGHT - BOTTOM + 16.0,
+            escape(label)
+        );
     }
     for (j, label) in ys.iter().enumerate() {
-        let _ = write!(svg, r#"<text x="{}" y="{:.1}" text-anchor="end">{}</text>"#, LEFT - 6.0, HEIGHT - BOTTOM - cell_h * (j as f64 + 0.5) + 4.0, escape(label));
+        let _ = write!(
+            svg,
+            r#"<text x="{}" y="{:.1}" text-anchor="end">{}</text>"#,
+            LEFT - 6.0,
+            HEIGHT - BOTTOM - cell_h * (j as f64 + 0.5) + 4.0,
+            escape(label)
+        );
     }
     let step = nice_step((high - low).abs() / 5.0);
     for &(i, j, value) in cells {
         let share = if high > low { (value - low) / (high - low) } else { 0.5 };
         let (x, y) = (LEFT + cell_w * i as f64, HEIGHT - BOTTOM - cell_h * (j as f64 + 1.0));
         let fill = if value.is_finite() { blend(share) } else { "#eee".to_string() };
-        let _ = write!(svg, r##"<rect class="mark" x="{x:.1}" y="{y:.1}" width="{cell_w:.1}" height="{cell_h:.1}" fill="{fill}" stroke="#fff"/>"##);
+        let _ = write!(
+            svg,
+            r##"<rect class="mark" x="{x:.1}" y="{y:.1}" width="{cell_w:.1}" height="{cell_h:.1}" fill="{fill}" stroke="#fff"/>"##
+        );
         let ink = if share > 0.6 { "#fff" } else { "#000" };
         let _ = write!(
             svg,

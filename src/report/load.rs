@@ -35,11 +35,8 @@ pub fn load(dir: &Path) -> Result<ReportData, OutputError> {
     };
     let summary = read("summary")?.map(|f| stats_rows(&f)).transpose().map_err(malformed("summary"))?.unwrap_or_default();
     let weeks = read("timeseries")?.map(|f| weekly(&f)).transpose().map_err(malformed("timeseries"))?.unwrap_or_default();
-    let savings = read("savings")?
-        .map(|f| numbers(&f, "savings_fraction").map(nan))
-        .transpose()
-        .map_err(malformed("savings"))?
-        .unwrap_or_default();
+    let savings =
+        read("savings")?.map(|f| numbers(&f, "savings_fraction").map(nan)).transpose().map_err(malformed("savings"))?.unwrap_or_default();
     let (years, first_year_yield, returns) =
         read("yields_summary")?.map(|f| yearly(&f)).transpose().map_err(malformed("yields_summary"))?.unwrap_or_default();
     let sweep = read("sweep")?.map(|f| sweep(&f)).transpose().map_err(malformed("sweep"))?;
@@ -102,9 +99,10 @@ fn group(rows: impl Iterator<Item = (String, Option<u32>, String, Band)>) -> Vec
 fn weekly(frame: &DataFrame) -> PolarsResult<Vec<Trajectory>> {
     let (system, metric, week) = (texts(frame, "system")?, texts(frame, "metric")?, nan(numbers(frame, "week")?));
     let (p05, p50, p95) = (nan(numbers(frame, "p05")?), nan(numbers(frame, "p50")?), nan(numbers(frame, "p95")?));
-    Ok(group((0..frame.height()).map(|i| {
-        (system[i].clone(), None, metric[i].clone(), Band { x: week[i], low: p05[i], mid: p50[i], high: p95[i] })
-    })))
+    Ok(group(
+        (0..frame.height())
+            .map(|i| (system[i].clone(), None, metric[i].clone(), Band { x: week[i], low: p05[i], mid: p50[i], high: p95[i] })),
+    ))
 }
 
 type Yearly = (Vec<Trajectory>, Vec<Statistic>, Vec<(String, Option<u32>, Statistic)>);

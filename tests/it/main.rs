@@ -14,6 +14,7 @@ mod overrides;
 mod parquet;
 mod properties;
 mod reliability;
+mod report;
 mod scale;
 mod sweep;
 
