@@ -53,6 +53,8 @@ enum Command {
     /// One-at-a-time (tornado) sensitivity of every headline metric to each uncertain key,
     /// from the scenario's `uncertainty:` section and --range; writes sensitivity.parquet.
     Sensitivity(SensitivityArgs),
+    /// Print the JSON Schema of scenario files (for editors: see the README).
+    Schema,
     /// Write DIR/report.html: headline table and charts of the results in DIR (a run,
     /// a merge, a sweep or a sensitivity analysis), one self-contained file.
     Report(ReportArgs),
@@ -356,6 +358,7 @@ pub fn main() -> ExitCode {
         Command::Sweep(args) => sweep::sweep(&args),
         Command::Sensitivity(args) => sweep::sensitivity(&args),
         Command::Report(args) => report_command(&args),
+        Command::Schema => print_ok(io::stdout().write_all(scenario::json_schema().as_bytes())).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

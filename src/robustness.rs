@@ -39,7 +39,7 @@ fn check_refusal(text: &str, error: &ScenarioError) {
     assert!(rendered.starts_with("capsim: error: "), "{rendered}");
     if let ScenarioError::Invalid { diagnostics, .. } = error {
         assert!(!diagnostics.is_empty(), "an invalid scenario without a diagnostic");
-        let lines = text.lines().count().max(1) as u64;
+        let lines = crate::scenario::diagnostic::source_lines(text).count().max(1) as u64;
         for diagnostic in diagnostics {
             // Line 0 means "no position"; a position past the end would point nowhere.
             assert!(diagnostic.line <= lines + 1, "line {} of a {lines}-line text:\n{rendered}", diagnostic.line);

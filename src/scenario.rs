@@ -152,6 +152,44 @@ pub enum ScenarioError {
     },
 }
 
+/// The JSON Schema (draft 2020-12) of the scenario format, derived from the types that
+/// read scenario files, for editors (yaml-language-server) and other tools. It states
+/// each value's type, range and allowed keys; rules relating several values (warm-up
+/// shorter than the horizon, probabilities summing to 1) are capsim's alone.
+pub fn json_schema() -> String {
+    let mut schema = schemars::schema_for!(raw::RawScenario);
+    schema.insert("title".into(), "capsim scenario".into());
+    schema.insert(
+        "description".into(),
+        "A capsim scenario: demand, a centralized cloud and/or a distributed GPU network, and finance. `capsim validate` checks what a schema cannot.".into(),
+    );
+    let mut value = schema.to_value();
+    without_raw_prefix(&mut value);
+    let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// Names definitions after the YAML's sections (`Centralized`), not after the Rust
+/// types that mirror them (`RawCentralized`).
+fn without_raw_prefix(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            if let Some(serde_json::Value::String(target)) = map.get_mut("$ref") {
+                *target = target.replace("#/$defs/Raw", "#/$defs/");
+            }
+            if let Some(serde_json::Value::Object(defs)) = map.get_mut("$defs") {
+                let renamed: serde_json::Map<String, serde_json::Value> =
+                    std::mem::take(defs).into_iter().map(|(k, v)| (k.strip_prefix("Raw").unwrap_or(&k).to_string(), v)).collect();
+                *defs = renamed;
+            }
+            map.values_mut().for_each(without_raw_prefix);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(without_raw_prefix),
+        _ => {}
+    }
+}
+
 /// Reads and checks a scenario file.
 ///
 /// # Errors

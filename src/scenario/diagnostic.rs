@@ -32,7 +32,7 @@ impl Diagnostic {
             None => (message.to_string(), None),
         };
         let source_line =
-            usize::try_from(line).ok().and_then(|line| line.checked_sub(1)).and_then(|idx| text.lines().nth(idx)).map(str::to_string);
+            usize::try_from(line).ok().and_then(|line| line.checked_sub(1)).and_then(|idx| source_lines(text).nth(idx)).map(printable);
         let hint = embedded_hint.or_else(|| suggest(&message, key_path));
         Diagnostic { file: file.to_string(), line, column, key_path: key_path.to_string(), message, hint, source_line }
     }
@@ -250,9 +250,45 @@ fn field_help(field: &str) -> Option<&'static str> {
     })
 }
 
+/// A quoted source line with control characters (a stray NUL, an escape sequence) shown
+/// as `�`, one for one, so the caret below still points at the right column and the
+/// terminal is not driven by the file's bytes.
+fn printable(line: &str) -> String {
+    line.chars().map(|c| if c.is_control() && c != '\t' { '\u{FFFD}' } else { c }).collect()
+}
+
+/// The lines of a YAML text as the parser numbers them: a line ends at `\r\n`, `\n`
+/// or a lone `\r` (old Mac files), where `str::lines` knows only the first two. Found
+/// by fuzzing: with lone `\r`s the quoted line was not the one the position named.
+pub fn source_lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        match current.find(['\r', '\n']) {
+            None => {
+                rest = None;
+                (!current.is_empty()).then_some(current)
+            }
+            Some(end) => {
+                let skip = if current[end..].starts_with("\r\n") { 2 } else { 1 };
+                rest = Some(&current[end + skip..]);
+                Some(&current[..end])
+            }
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_end_where_yaml_ends_them() {
+        let lines: Vec<&str> = source_lines("a\r\nb\rc\n\nd").collect();
+        assert_eq!(lines, ["a", "b", "c", "", "d"]);
+        assert_eq!(source_lines("x\n").collect::<Vec<_>>(), ["x"]);
+        assert_eq!(source_lines("").count(), 0);
+    }
 
     #[test]
     fn suggests_the_closest_key() {

@@ -11,6 +11,7 @@
 
 use std::fmt;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_saphyr::Spanned;
@@ -24,30 +25,59 @@ fn invalid<E: de::Error>(message: impl fmt::Display, hint: impl fmt::Display) ->
 }
 
 /// The whole file.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawScenario {
+    #[schemars(with = "ScenarioName")]
     pub name: Spanned<ScenarioName>,
     pub simulation: RawSimulation,
     #[serde(default)]
+    #[schemars(with = "Option<Vec<RawGpuClass>>")]
     pub gpu_classes: Option<Vec<Spanned<RawGpuClass>>>,
     #[serde(default)]
+    #[schemars(with = "Option<Vec<String>>")]
     pub regions: Option<Spanned<Vec<String>>>,
     pub demand: RawDemand,
     #[serde(default)]
+    #[schemars(with = "Option<RawCentralized>")]
     pub centralized: Option<Spanned<RawCentralized>>,
     #[serde(default)]
+    #[schemars(with = "Option<RawDistributed>")]
     pub distributed: Option<Spanned<RawDistributed>>,
     #[serde(default)]
     pub finance: Option<RawFinance>,
     /// Declared ranges of uncertain keys, read by `capsim sensitivity` (which checks them);
     /// a run ignores them.
     #[serde(default, rename = "uncertainty")]
+    #[schemars(with = "Option<UncertaintySchema>")]
     pub _uncertainty: Option<serde::de::IgnoredAny>,
 }
 
+/// The shape of the `uncertainty:` section, for the JSON Schema only (`capsim
+/// sensitivity` reads and checks the section itself).
+pub struct UncertaintySchema;
+
+impl JsonSchema for UncertaintySchema {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Uncertainty".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let number = schemars::json_schema!({"type": "number"});
+        schemars::json_schema!({
+            "description": "uncertain keys for `capsim sensitivity`: KEY.PATH: [LOW, HIGH], {uniform: {min, max}} or {triangular: {min, mode, max}}",
+            "type": "object",
+            "additionalProperties": {"oneOf": [
+                {"type": "array", "items": number, "minItems": 2, "maxItems": 2},
+                {"type": "object", "properties": {"uniform": {"type": "object", "properties": {"min": number, "max": number}, "required": ["min", "max"], "additionalProperties": false}}, "required": ["uniform"], "additionalProperties": false},
+                {"type": "object", "properties": {"triangular": {"type": "object", "properties": {"min": number, "mode": number, "max": number}, "required": ["min", "mode", "max"], "additionalProperties": false}}, "required": ["triangular"], "additionalProperties": false}
+            ]}
+        })
+    }
+}
+
 /// `finance:` — how an investor values the systems' cash flows.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawFinance {
     #[serde(default)]
@@ -61,11 +91,12 @@ pub struct RawFinance {
     #[serde(default)]
     pub terminal_value: Option<TerminalValue>,
     #[serde(default)]
+    #[schemars(with = "Option<Count>")]
     pub horizon_years: Option<Spanned<Count>>,
 }
 
 /// `finance.depreciation`.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DepreciationName {
     StraightLine,
@@ -73,7 +104,7 @@ pub enum DepreciationName {
 }
 
 /// `gpu_classes:` entry — a GPU type added to (or replacing one of) the built-in catalog.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawGpuClass {
     pub name: String,
@@ -83,31 +114,36 @@ pub struct RawGpuClass {
 }
 
 /// `simulation:` — how long, how many replications, which seed.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSimulation {
+    #[schemars(with = "Positive")]
     pub horizon_hours: Spanned<Positive>,
     #[serde(default)]
+    #[schemars(with = "Option<NonNegative>")]
     pub warmup_hours: Option<Spanned<NonNegative>>,
     #[serde(default)]
     pub replications: Option<Count>,
     #[serde(default)]
     pub seed: Option<u64>,
     #[serde(default)]
+    #[schemars(with = "Option<bool>")]
     pub antithetic: Option<Spanned<bool>>,
 }
 
 /// `demand:` — the job streams offered to every system.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawDemand {
+    #[schemars(with = "Vec<RawSegment>")]
     pub segments: Spanned<Vec<RawSegment>>,
 }
 
 /// One demand segment.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSegment {
+    #[schemars(with = "String")]
     pub name: Spanned<String>,
     pub arrivals_per_hour: Positive,
     #[serde(default)]
@@ -117,29 +153,34 @@ pub struct RawSegment {
     #[serde(default)]
     pub shocks: Option<Vec<RawShock>>,
     #[serde(default)]
+    #[schemars(with = "Option<GpuSpec>")]
     pub gpus_per_job: Option<Spanned<GpuSpec>>,
     pub duration_hours: DistSpec,
     #[serde(default)]
     pub patience_hours: Option<DistSpec>,
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub region: Option<Spanned<String>>,
     #[serde(default)]
     pub reserved_share: Option<Fraction>,
     #[serde(default)]
     pub max_price_usd_per_gpu_hour: Option<DistSpec>,
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub min_gpu_class: Option<Spanned<String>>,
     #[serde(default)]
     pub data_gb: Option<DistSpec>,
 }
 
 /// `seasonality:` — relative factors by hour of day and by day of week.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSeasonality {
     #[serde(default, deserialize_with = "factors::<_, 24>")]
+    #[schemars(length(min = 24, max = 24))]
     pub daily: Option<Vec<NonNegative>>,
     #[serde(default, deserialize_with = "factors::<_, 7>")]
+    #[schemars(length(min = 7, max = 7))]
     pub weekly: Option<Vec<NonNegative>>,
 }
 
@@ -157,7 +198,7 @@ fn factors<'de, D: Deserializer<'de>, const N: usize>(deserializer: D) -> Result
 }
 
 /// One demand shock.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawShock {
     pub start_hours: NonNegative,
@@ -166,17 +207,19 @@ pub struct RawShock {
 }
 
 /// `centralized:` — data centers by region, procurement, costs, prices.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawCentralized {
     /// Shorthand: one data center of the reference class in the first region.
     #[serde(default)]
+    #[schemars(with = "Option<Count>")]
     pub gpus: Option<Spanned<Count>>,
     #[serde(default)]
     pub data_centers: Option<Vec<RawDataCenter>>,
     #[serde(default)]
     pub costs: Option<RawCosts>,
     #[serde(default)]
+    #[schemars(with = "Option<RawPricing>")]
     pub pricing: Option<Spanned<RawPricing>>,
     #[serde(default)]
     pub procurement: Option<RawProcurement>,
@@ -187,19 +230,22 @@ pub struct RawCentralized {
 }
 
 /// One data center: a region, a GPU class, a fleet size and an optional power limit.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawDataCenter {
+    #[schemars(with = "String")]
     pub region: Spanned<String>,
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub gpu_class: Option<Spanned<String>>,
+    #[schemars(with = "Count")]
     pub gpus: Spanned<Count>,
     #[serde(default)]
     pub power_mw: Option<Positive>,
 }
 
 /// `procurement:` — periodic review, order when projected utilization passes a target.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawProcurement {
     pub target_utilization: Fraction,
@@ -213,7 +259,7 @@ pub struct RawProcurement {
 }
 
 /// `costs:` — the cost structure of a data center or an operator.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawCosts {
     #[serde(default)]
@@ -235,7 +281,7 @@ pub struct RawCosts {
 }
 
 /// `pricing:` — a policy by name with its parameters.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawPricing {
     #[serde(default)]
@@ -246,6 +292,7 @@ pub struct RawPricing {
     #[serde(default)]
     pub annual_decline: Option<Fraction>,
     #[serde(default)]
+    #[schemars(with = "Option<Vec<RawPricePoint>>")]
     pub path: Option<Spanned<Vec<RawPricePoint>>>,
     #[serde(default)]
     pub target_utilization: Option<Fraction>,
@@ -264,7 +311,7 @@ pub struct RawPricing {
 }
 
 /// One point of a scheduled price path: from `at_hours` on, the reference price is this.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawPricePoint {
     pub at_hours: NonNegative,
@@ -272,15 +319,16 @@ pub struct RawPricePoint {
 }
 
 /// A price for one GPU class, overriding the speed-scaled reference price.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawClassPrice {
+    #[schemars(with = "String")]
     pub gpu_class: Spanned<String>,
     pub usd_per_gpu_hour: Positive,
 }
 
 /// The pricing policies.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PolicyName {
     Fixed,
@@ -289,17 +337,19 @@ pub enum PolicyName {
 }
 
 /// `distributed:` — operators, their dynamics, the take rate and prices.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawDistributed {
     /// Shorthand: one operator with this many GPUs of the reference class.
     #[serde(default)]
+    #[schemars(with = "Option<Count>")]
     pub gpus: Option<Spanned<Count>>,
     #[serde(default)]
     pub operators: Option<Vec<RawOperators>>,
     #[serde(default)]
     pub take_rate: Option<Fraction>,
     #[serde(default)]
+    #[schemars(with = "Option<RawPricing>")]
     pub pricing: Option<Spanned<RawPricing>>,
     #[serde(default)]
     pub entry: Option<RawEntry>,
@@ -314,17 +364,21 @@ pub struct RawDistributed {
 }
 
 /// A group of identical operators.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawOperators {
     #[serde(default)]
     pub count: Option<Count>,
+    #[schemars(with = "GpuSpec")]
     pub gpus: Spanned<GpuSpec>,
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub gpu_class: Option<Spanned<String>>,
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub region: Option<Spanned<String>>,
     #[serde(default)]
+    #[schemars(with = "Option<Fraction>")]
     pub availability: Option<Spanned<Fraction>>,
     #[serde(default)]
     pub availability_cycle_hours: Option<Positive>,
@@ -339,7 +393,7 @@ pub struct RawOperators {
 }
 
 /// `entry:` — new operators join while the network's trailing yield beats a hurdle.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawEntry {
     pub hurdle_yield: YieldRate,
@@ -352,7 +406,7 @@ pub struct RawEntry {
 }
 
 /// `exit:` — an operator leaves after its yield stays below a floor.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawExit {
     pub below_yield: YieldRate,
@@ -361,7 +415,7 @@ pub struct RawExit {
 }
 
 /// `reinvest:` — operators put a share of their cash into more GPUs.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawReinvest {
     pub share: Fraction,
@@ -371,10 +425,20 @@ pub struct RawReinvest {
 /// A number newtype that only deserializes from values passing a check, failing with
 /// "{what}, got {value}" and a hint at the value's position.
 macro_rules! checked_number {
-    ($(#[$doc:meta])* $name:ident, $ok:expr, $what:literal, $hint:literal) => {
+    ($(#[$doc:meta])* $name:ident, $ok:expr, $what:literal, $hint:literal, $schema:tt) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy)]
         pub struct $name(pub f64);
+
+        impl JsonSchema for $name {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($name).into()
+            }
+
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!($schema)
+            }
+        }
 
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -391,68 +455,91 @@ checked_number!(
     Positive,
     |value| value.is_finite() && value > 0.0,
     "must be a number greater than 0",
-    "use a positive finite number such as 1.5"
+    "use a positive finite number such as 1.5",
+    {"type": "number", "exclusiveMinimum": 0, "description": "a number greater than 0"}
 );
 checked_number!(
     /// A finite number ≥ 0.
     NonNegative,
     |value| value.is_finite() && value >= 0.0,
     "must be a number ≥ 0",
-    "use a finite number such as 0 or 2.5"
+    "use a finite number such as 0 or 2.5",
+    {"type": "number", "minimum": 0, "description": "a number ≥ 0"}
 );
 checked_number!(
     /// An annual growth rate: a number > −1 (−1 would mean demand vanishes at once).
     Growth,
     |value| value > -1.0 && value <= 100.0,
     "annual_growth must be greater than −1 and at most 100",
-    "0.25 means +25% a year, −0.1 means −10% a year"
+    "0.25 means +25% a year, −0.1 means −10% a year",
+    {"type": "number", "exclusiveMinimum": -1, "maximum": 100, "description": "annual growth: 0.25 is +25% a year"}
 );
 checked_number!(
     /// An annual yield, as a fraction of capital: between −1 and 10.
     YieldRate,
     |value| (-1.0..=10.0).contains(&value),
     "a yield must be between −1 and 10",
-    "0.08 means 8% a year on capital"
+    "0.08 means 8% a year on capital",
+    {"type": "number", "minimum": -1, "maximum": 10, "description": "a yield per year: 0.08 is 8% on capital"}
 );
 checked_number!(
     /// A rate of return per year: greater than −1, at most 10.
     AnnualRate,
     |value| value > -1.0 && value <= 10.0,
     "a rate must be greater than −1 and at most 10",
-    "0.10 means 10% a year"
+    "0.10 means 10% a year",
+    {"type": "number", "exclusiveMinimum": -1, "maximum": 10, "description": "a rate per year: 0.10 is 10%"}
 );
 checked_number!(
     /// What hardware fetches at the horizon, as a share of its book value.
     TerminalValue,
     |value| (0.0..=2.0).contains(&value),
     "terminal_value must be between 0 and 2 (a share of book value)",
-    "1 sells the hardware at book value at the horizon, 0 counts it worthless"
+    "1 sells the hardware at book value at the horizon, 0 counts it worthless",
+    {"type": "number", "minimum": 0, "maximum": 2, "description": "share of book value the hardware fetches at the horizon"}
 );
 checked_number!(
     /// A number in [0, 1].
     Fraction,
     |value| (0.0..=1.0).contains(&value),
     "must be a fraction between 0 and 1",
-    "write 0.2 for 20%"
+    "write 0.2 for 20%",
+    {"type": "number", "minimum": 0, "maximum": 1, "description": "a fraction: 0.2 is 20%"}
 );
 checked_number!(
     /// A power usage effectiveness: facility power ÷ IT power, between 1 and 5.
     Pue,
     |value| (1.0..=5.0).contains(&value),
     "pue must be between 1 and 5",
-    "hyperscale 1.1–1.2, industry average 1.56 (Uptime Institute 2024)"
+    "hyperscale 1.1–1.2, industry average 1.56 (Uptime Institute 2024)",
+    {"type": "number", "minimum": 1, "maximum": 5, "description": "power usage effectiveness"}
 );
 checked_number!(
     /// A run-time multiplier ≥ 1 for jobs placed outside their region.
     Slowdown,
     |value| (1.0..=10.0).contains(&value),
     "latency_slowdown must be between 1 and 10",
-    "1.1 means a job placed outside its region runs 10% longer"
+    "1.1 means a job placed outside its region runs 10% longer",
+    {"type": "number", "minimum": 1, "maximum": 10, "description": "run-time multiplier outside the job's region"}
 );
 
 /// A scenario name: used as a directory name, so restricted to a safe alphabet.
 #[derive(Debug, Clone)]
 pub struct ScenarioName(pub String);
+
+impl JsonSchema for ScenarioName {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ScenarioName".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}$",
+            "description": "names the output directory: 1 to 100 letters, digits, `-`, `_` or `.` (not leading)"
+        })
+    }
+}
 
 impl<'de> Deserialize<'de> for ScenarioName {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -471,6 +558,16 @@ impl<'de> Deserialize<'de> for ScenarioName {
 /// A whole number ≥ 1 that fits in 32 bits.
 #[derive(Debug, Clone, Copy)]
 pub struct Count(pub u32);
+
+impl JsonSchema for Count {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Count".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({"type": "integer", "minimum": 1, "maximum": 4294967295u64, "description": "a whole number ≥ 1"})
+    }
+}
 
 impl<'de> Deserialize<'de> for Count {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -528,17 +625,49 @@ pub enum DistSpec {
     Uniform { min: f64, max: f64 },
 }
 
+impl JsonSchema for DistSpec {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Distribution".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let one = |kind: &str, params: schemars::Schema| schemars::json_schema!({"type": "object", "properties": {kind: params}, "required": [kind], "additionalProperties": false});
+        let lognormal = schemars::json_schema!({
+            "type": "object",
+            "properties": {"median": {"type": "number", "exclusiveMinimum": 0}, "mean": {"type": "number", "exclusiveMinimum": 0}, "sigma": {"type": "number", "minimum": 0}},
+            "required": ["sigma"],
+            "oneOf": [{"required": ["median"]}, {"required": ["mean"]}],
+            "additionalProperties": false
+        });
+        let exponential = generator.subschema_for::<ExponentialParams>();
+        let triangular = generator.subschema_for::<TriangularParams>();
+        let uniform = generator.subschema_for::<UniformParams>();
+        let constant = generator.subschema_for::<NonNegative>();
+        schemars::json_schema!({
+            "description": "a number (a constant), or one of {exponential: {mean}}, {lognormal: {median or mean, sigma}}, {triangular: {min, mode, max}}, {uniform: {min, max}}, {constant}",
+            "oneOf": [
+                {"type": "number", "minimum": 0},
+                one("constant", constant),
+                one("exponential", exponential),
+                one("lognormal", lognormal),
+                one("triangular", triangular),
+                one("uniform", uniform)
+            ]
+        })
+    }
+}
+
 const DIST_KINDS: &[&str] = &["constant", "exponential", "lognormal", "triangular", "uniform"];
 const DIST_HINT: &str = "write a number, or one of {exponential: {mean: 1.0}}, {lognormal: {median: 0.33, sigma: 2.0}}, \
 {triangular: {min: 1, mode: 2, max: 4}}, {uniform: {min: 1, max: 2}}, {constant: 3}";
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ExponentialParams {
     mean: Positive,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct LogNormalParams {
     #[serde(default)]
@@ -548,7 +677,7 @@ struct LogNormalParams {
     sigma: NonNegative,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct TriangularParams {
     min: NonNegative,
@@ -556,7 +685,7 @@ struct TriangularParams {
     max: NonNegative,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct UniformParams {
     min: NonNegative,
@@ -665,6 +794,27 @@ pub enum GpuSpec {
     Constant(u32),
     /// `{1: 0.8, 2: 0.1, 4: 0.07, 8: 0.03}`: probabilities checked to sum to 1.
     Weights(Vec<(u32, f64)>),
+}
+
+impl JsonSchema for GpuSpec {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "GpusPerJob".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "a whole number of GPUs, or a map of GPU count to probability summing to 1, such as {1: 0.8, 2: 0.1, 4: 0.07, 8: 0.03}",
+            "oneOf": [
+                {"type": "integer", "minimum": 1},
+                {
+                    "type": "object",
+                    "minProperties": 1,
+                    "patternProperties": {"^[1-9][0-9]*$": {"type": "number", "minimum": 0}},
+                    "additionalProperties": false
+                }
+            ]
+        })
+    }
 }
 
 const GPU_HINT: &str = "write a whole number such as 1, or a map of GPU count to probability such as {1: 0.8, 2: 0.1, 4: 0.07, 8: 0.03}";

@@ -16,6 +16,7 @@ mod properties;
 mod reliability;
 mod report;
 mod scale;
+mod schema;
 mod sweep;
 
 use std::path::{Path, PathBuf};
