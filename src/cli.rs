@@ -19,6 +19,7 @@ use crate::results::{RawSource, RawTable, Results};
 use crate::scenario::{self, Scenario, ScenarioError};
 use crate::{montecarlo, verify};
 
+mod compare;
 mod report;
 mod shards;
 mod sweep;
@@ -55,6 +56,9 @@ enum Command {
     Sensitivity(SensitivityArgs),
     /// Print the JSON Schema of scenario files (for editors: see the README).
     Schema,
+    /// Differences B − A of two runs' headline metrics, with 95% intervals (paired when
+    /// the runs share a seed); writes compare.parquet.
+    Compare(compare::CompareArgs),
     /// Write DIR/report.html: headline table and charts of the results in DIR (a run,
     /// a merge, a sweep or a sensitivity analysis), one self-contained file.
     Report(ReportArgs),
@@ -358,6 +362,7 @@ pub fn main() -> ExitCode {
         Command::Sweep(args) => sweep::sweep(&args),
         Command::Sensitivity(args) => sweep::sensitivity(&args),
         Command::Report(args) => report_command(&args),
+        Command::Compare(args) => compare::compare(&args),
         Command::Schema => print_ok(io::stdout().write_all(scenario::json_schema().as_bytes())).map(|()| ExitCode::SUCCESS),
     };
     match result {

@@ -15,6 +15,7 @@
 
 pub mod arrivals;
 pub mod cli;
+pub mod compare;
 pub mod dist;
 pub mod engine;
 pub mod finance;

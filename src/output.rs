@@ -322,6 +322,33 @@ pub fn sensitivity_frame(rows: &[crate::sweep::TornadoRow], provenance: &Provena
     with_provenance(frame, provenance)
 }
 
+/// `compare.parquet`: one row per system × metric present in both runs: each run's mean,
+/// the difference B − A with its 95% interval, the replications counted and the method;
+/// then run A's provenance (`a_…` columns) and run B's (the usual columns).
+///
+/// # Errors
+/// A polars error if the frame cannot be built (a bug).
+pub fn compare_frame(rows: &[crate::compare::Comparison], a: &Provenance, b: &Provenance) -> PolarsResult<DataFrame> {
+    let f = |get: fn(&crate::compare::Comparison) -> f64| rows.iter().map(get).collect::<Vec<f64>>();
+    let n = rows.len();
+    let frame = df!(
+        "system" => rows.iter().map(|r| r.system.clone()).collect::<Vec<String>>(),
+        "metric" => rows.iter().map(|r| r.metric).collect::<Vec<&str>>(),
+        "mean_a" => f(|r| r.means.0),
+        "mean_b" => f(|r| r.means.1),
+        "difference" => f(|r| r.difference),
+        "ci95_low" => f(|r| r.ci95.0),
+        "ci95_high" => f(|r| r.ci95.1),
+        "n_a" => rows.iter().map(|r| r.counts.0).collect::<Vec<u64>>(),
+        "n_b" => rows.iter().map(|r| r.counts.1).collect::<Vec<u64>>(),
+        "method" => rows.iter().map(|r| r.method.as_str()).collect::<Vec<&str>>(),
+        "a_scenario" => vec![a.scenario.as_str(); n],
+        "a_scenario_hash" => vec![a.scenario_hash.as_str(); n],
+        "a_seed" => vec![a.seed; n],
+    )?;
+    with_provenance(frame, b)
+}
+
 /// `sobol.parquet`: one row per uncertain key × measure: first-order and total Sobol
 /// indices and the measure's variance over the design; within a measure, largest total first.
 ///

@@ -108,7 +108,9 @@ fn suggest(message: &str, key_path: &str) -> Option<String> {
         return Some("this is a YAML syntax error: check indentation (spaces, not tabs), quotes, brackets and `key: value` pairs here or on the line above".to_string());
     }
     if message.starts_with("unexpected character") {
-        return Some("YAML allows no control characters (shown as `�`): the file may be binary or damaged; save it as plain UTF-8 text".to_string());
+        return Some(
+            "YAML allows no control characters (shown as `�`): the file may be binary or damaged; save it as plain UTF-8 text".to_string(),
+        );
     }
     if message.starts_with("duplicate mapping key") {
         return Some("each key may appear once in a mapping; delete or rename one of them".to_string());

@@ -3,6 +3,7 @@
 mod antithetic;
 mod cli;
 mod closed_form;
+mod compare;
 mod conservation;
 mod demand;
 mod determinism;
