@@ -416,10 +416,14 @@ mod tests {
     fn a_fan_draws_a_band_and_a_line_per_series() {
         let series = vec![
             Series { label: "a".into(), points: (0..5).map(|i| Band { x: f64::from(i), low: 0.0, mid: 1.0, high: 2.0 }).collect() },
-            Series { label: "b <&>".into(), points: vec![Band { x: 1.0, low: f64::NAN, mid: 1.0, high: 2.0 }] },
+            Series {
+                label: "b <&>".into(),
+                points: vec![Band { x: 1.0, low: f64::NAN, mid: 1.0, high: 2.0 }, Band { x: 2.0, low: 0.5, mid: 1.0, high: 1.5 }],
+            },
         ];
         let svg = fan("f", Labels { title: "t", x: "week", y: "GPUs" }, &series);
-        assert_eq!(svg.matches(r#"class="mark""#).count(), 2, "the NaN point is skipped: {svg}");
+        // a: band and line; b: its one finite point as a whisker and a dot.
+        assert_eq!(svg.matches(r#"class="mark""#).count(), 4, "the NaN point is skipped: {svg}");
         assert!(svg.contains("b &lt;&amp;&gt;"));
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
     }
