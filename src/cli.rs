@@ -436,6 +436,11 @@ fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
             Some(shards::parse_shard(spec, |key| std::env::var(key).ok()).map_err(|e| Failure::Input(format!("capsim: error: {e}\n")))?)
         }
     };
+    if shard.is_some() && args.report {
+        return Err(Failure::Input(
+            "capsim: error: a shard writes raw tables only, so it has nothing to report\n   = hint: merge the shards, then run `capsim report` on the merged directory\n".to_string(),
+        ));
+    }
     let part = shard.map_or(all.clone(), |(k, n)| montecarlo::shard_range(all.clone(), k, n));
     let target = match &args.target_ci {
         None => None,

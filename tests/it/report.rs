@@ -137,4 +137,9 @@ fn sweeps_and_tornadoes_are_drawn_and_reports_never_go_stale() {
     assert!(temp.path().join("run/report.html").exists());
     run(&[]);
     assert!(!temp.path().join("run/report.html").exists(), "a report of replaced results was left");
+    // A shard has no summaries to report: refused before running.
+    let shard = capsim(temp.path(), &["run", path, "--replications", "2", "--shard", "0/2", "--report", "--out", "shards"]);
+    assert_eq!(shard.status.code(), Some(2));
+    assert!(text(&shard).1.contains("merge the shards, then run `capsim report`"), "{:?}", text(&shard));
+    assert!(!temp.path().join("shards").exists());
 }
