@@ -85,8 +85,10 @@ pub struct Effect {
 /// Everything the report shows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReportData {
-    /// Where the numbers came from.
+    /// Where the numbers came from (the first of summary, sweep, sensitivity present).
     pub provenance: Provenance,
+    /// Problems the reader must see first, such as tables of different scenarios.
+    pub warnings: Vec<String>,
     /// `summary.parquet`.
     pub summary: Vec<Statistic>,
     /// Weekly paths from `timeseries.parquet`.
@@ -405,7 +407,8 @@ const STYLE: &str = "body{font-family:sans-serif;max-width:800px;margin:2em auto
 h1{font-size:1.6em;margin-bottom:0.2em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ddd}\
 table{border-collapse:collapse;font-size:0.9em;margin:1em 0}td,th{border-bottom:1px solid #eee;padding:4px 8px;text-align:left}\
 td:nth-child(n+3){font-variant-numeric:tabular-nums}.meta{color:#555;font-size:0.9em}\
-figure{margin:1.5em 0}figcaption{color:#555;font-size:0.85em}#selfcheck{color:#888;font-size:0.8em}";
+figure{margin:1.5em 0}figcaption{color:#555;font-size:0.85em}#selfcheck{color:#888;font-size:0.8em}\
+.warning{background:#fff3cd;border:1px solid #e0b000;padding:0.5em 1em}";
 
 fn page(data: &ReportData, charts: &[(String, String)]) -> String {
     let p = &data.provenance;
@@ -428,6 +431,9 @@ fn page(data: &ReportData, charts: &[(String, String)]) -> String {
         shard,
         escape(&p.capsim_version)
     );
+    for warning in &data.warnings {
+        let _ = write!(html, "<p class=\"warning\">Warning: {}</p>", escape(warning));
+    }
     html.push_str("<h2>Headline</h2>");
     if data.summary.is_empty() {
         html.push_str(

@@ -25,6 +25,20 @@ pub fn load(dir: &Path) -> Result<ReportData, OutputError> {
                 detail: "holds no capsim results (summary.parquet, sweep.parquet or sensitivity.parquet)".into(),
             })
         })?;
+    // Tables of another scenario (a sweep of one file written beside a run of another)
+    // would be drawn under this one's name: say so at the top of the page.
+    let mut warnings = Vec::new();
+    for stem in ["summary", "sweep", "sensitivity"] {
+        if path(stem).is_file() {
+            let other = output::read_provenance(&path(stem))?;
+            if other.scenario_hash != provenance.scenario_hash {
+                warnings.push(format!(
+                    "{stem}.parquet comes from another scenario ({} {}) than the one named above ({} {})",
+                    other.scenario, other.scenario_hash, provenance.scenario, provenance.scenario_hash
+                ));
+            }
+        }
+    }
     // Each table present is read; a missing one leaves its part of the report out.
     let read = |stem: &'static str| -> Result<Option<DataFrame>, OutputError> {
         if path(stem).is_file() { output::read_table(&path(stem)).map(Some) } else { Ok(None) }
@@ -41,7 +55,7 @@ pub fn load(dir: &Path) -> Result<ReportData, OutputError> {
         read("yields_summary")?.map(|f| yearly(&f)).transpose().map_err(malformed("yields_summary"))?.unwrap_or_default();
     let sweep = read("sweep")?.map(|f| sweep(&f)).transpose().map_err(malformed("sweep"))?;
     let sensitivity = read("sensitivity")?.map(|f| effects(&f)).transpose().map_err(malformed("sensitivity"))?.unwrap_or_default();
-    Ok(ReportData { provenance, summary, weeks, savings, years, first_year_yield, returns, sweep, sensitivity })
+    Ok(ReportData { provenance, warnings, summary, weeks, savings, years, first_year_yield, returns, sweep, sensitivity })
 }
 
 fn column<'a>(frame: &'a DataFrame, name: &str) -> PolarsResult<&'a Column> {

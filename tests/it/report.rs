@@ -122,6 +122,27 @@ fn sweeps_and_tornadoes_are_drawn_and_reports_never_go_stale() {
     let ids = check_report(&temp.path().join("both/report.html"), &screenshot_path("sweep-and-tornado"));
     assert!(ids.iter().any(|id| id == "sweep-savings_fraction"), "{ids:?}");
     assert!(ids.iter().any(|id| id.starts_with("tornado-")), "{ids:?}");
+    assert!(!std::fs::read_to_string(temp.path().join("both/report.html")).expect("read").contains(r#"class="warning""#));
+    // A sensitivity analysis of another scenario written into the same place is flagged.
+    let other = root().join("scenarios/mmc-example.yaml");
+    let mixed = capsim(
+        temp.path(),
+        &[
+            "sensitivity",
+            other.to_str().expect("utf-8"),
+            "--range",
+            "centralized.gpus=60..70",
+            "--replications",
+            "1",
+            "--quiet",
+            "--out",
+            "both",
+        ],
+    );
+    assert!(mixed.status.success(), "{:?}", text(&mixed));
+    assert!(capsim(temp.path(), &["report", "both"]).status.success());
+    let html = std::fs::read_to_string(temp.path().join("both/report.html")).expect("read");
+    assert!(html.contains("Warning: sensitivity.parquet comes from another scenario (mmc-example "), "no warning");
 
     std::fs::create_dir(temp.path().join("empty")).expect("mkdir");
     let refused = capsim(temp.path(), &["report", "empty"]);
