@@ -92,19 +92,21 @@ struct SensitivityArgs {
     #[arg(long)]
     out: Option<PathBuf>,
     #[command(flatten)]
-    points_run: PointArgs,
+    common: CommonArgs,
 }
 
-/// How each point of a sweep or sensitivity analysis runs.
+/// How a run (or each point of a sweep or sensitivity analysis) runs.
 #[derive(Debug, Args)]
-struct PointArgs {
-    /// Replications per point [default: the scenario's]; every point uses the same seeds.
+struct CommonArgs {
+    /// Override simulation.replications (a sweep runs them at every point, on the same seeds).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     replications: Option<u32>,
     /// Override simulation.seed.
     #[arg(long)]
     seed: Option<u64>,
-    /// Change a scenario key at every point (as `run --set`).
+    /// Change one scenario key before it is checked, e.g.
+    /// `--set distributed.pricing.target_utilization=0.75` or
+    /// `--set demand.segments[0].arrivals_per_hour=80` (repeatable; VALUE is YAML).
     #[arg(long = "set", value_name = "KEY.PATH=VALUE")]
     set: Vec<String>,
     /// Worker threads [default: all cores]; results do not depend on it.
@@ -115,6 +117,18 @@ struct PointArgs {
     quiet: bool,
     #[command(flatten)]
     size: SizeArgs,
+}
+
+impl CommonArgs {
+    /// `--replications` and `--seed` over the scenario's own.
+    fn apply(&self, scenario: &mut Scenario) {
+        if let Some(replications) = self.replications {
+            scenario.simulation.replications = replications;
+        }
+        if let Some(seed) = self.seed {
+            scenario.simulation.seed = seed;
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -147,7 +161,7 @@ struct SweepArgs {
     #[arg(long)]
     out: Option<PathBuf>,
     #[command(flatten)]
-    points_run: PointArgs,
+    common: CommonArgs,
 }
 
 #[derive(Debug, Args)]
@@ -157,23 +171,8 @@ struct RunArgs {
     /// Output directory [default: notebooks-output/<scenario name>].
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Override simulation.replications.
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
-    replications: Option<u32>,
-    /// Override simulation.seed.
-    #[arg(long)]
-    seed: Option<u64>,
-    /// Change one scenario key before it is checked, e.g.
-    /// `--set distributed.pricing.target_utilization=0.75` or
-    /// `--set demand.segments[0].arrivals_per_hour=80` (repeatable; VALUE is YAML).
-    #[arg(long = "set", value_name = "KEY.PATH=VALUE")]
-    set: Vec<String>,
-    /// Worker threads [default: all cores]; results do not depend on it.
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
-    threads: Option<u16>,
-    /// Print nothing but errors.
-    #[arg(long)]
-    quiet: bool,
+    #[command(flatten)]
+    common: CommonArgs,
     /// Index of the first replication (default 0): run replications FROM…FROM+N−1 to
     /// extend an earlier run, then `capsim merge` both.
     #[arg(long, value_name = "FROM", default_value_t = 0)]
@@ -200,8 +199,6 @@ struct RunArgs {
     /// Upper bound on replications for --target-ci.
     #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
     max_replications: u32,
-    #[command(flatten)]
-    size: SizeArgs,
 }
 
 #[derive(Debug, Args)]
@@ -332,6 +329,11 @@ fn write_failure(out: &Path) -> impl Fn(output::OutputError) -> Failure + Copy +
     }
 }
 
+/// Fails before any work if results could not be saved in `out`.
+fn writable(out: &Path) -> Result<(), Failure> {
+    output::check_writable(out).map_err(|e| Failure::Input(format!("capsim: error: --out {} is not writable: {e}\n", out.display())))
+}
+
 /// Refuses to commit results once a stop was requested during the summaries.
 fn unless_stopped() -> Result<(), Failure> {
     if stop_requested() { Err(Failure::Stopped) } else { Ok(()) }
@@ -414,14 +416,9 @@ pub fn render_scenario_error(error: &ScenarioError) -> String {
 }
 
 fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
-    let overrides = parse_overrides(&args.set)?;
+    let overrides = parse_overrides(&args.common.set)?;
     let mut scenario = scenario::load_with(&args.scenario, &overrides).map_err(|error| Failure::Input(render_scenario_error(&error)))?;
-    if let Some(replications) = args.replications {
-        scenario.simulation.replications = replications;
-    }
-    if let Some(seed) = args.seed {
-        scenario.simulation.seed = seed;
-    }
+    args.common.apply(&mut scenario);
     scenario.simulation.antithetic |= args.antithetic;
     if scenario.simulation.antithetic && (scenario.simulation.replications % 2 == 1 || args.replications_from % 2 == 1) {
         return Err(Failure::Input(format!(
@@ -463,17 +460,17 @@ fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
     if out.exists() && !out.is_dir() {
         return Err(Failure::Input(format!("capsim: error: --out {} exists and is not a directory\n", out.display())));
     }
-    let threads = args.threads.map_or_else(rayon::current_num_threads, usize::from);
+    let threads = args.common.threads.map_or_else(rayon::current_num_threads, usize::from);
     // The size guard and the banner are about this process's share of the run.
     let mut sized = scenario.clone();
     sized.simulation.replications = u32::try_from(part.end - part.start).unwrap_or(u32::MAX);
     let estimate = montecarlo::estimate(&sized);
-    if !args.size.force {
-        check_size(&args.scenario, &estimate, args.size.max_events, threads)?;
+    if !args.common.size.force {
+        check_size(&args.scenario, &estimate, args.common.size.max_events, threads)?;
     }
     // Fail before hours of simulation, not after, if the results could not be saved.
-    output::check_writable(&out).map_err(|e| Failure::Input(format!("capsim: error: --out {} is not writable: {e}\n", out.display())))?;
-    if !args.quiet {
+    writable(&out)?;
+    if !args.common.quiet {
         // Said before starting, so nobody waits an hour for a run they did not mean to make.
         let systems = scenario.systems().len();
         let which = shard.map_or_else(String::new, |(k, n)| format!(" (shard {k} of {n}: replications {}..{})", part.start, part.end));
@@ -487,8 +484,8 @@ fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
     // Wall-clock time is measured here, in the shell, and never enters results.
     #[allow(clippy::disallowed_methods)]
     let started = Instant::now();
-    let threads_wanted = args.threads.map(usize::from);
-    let progress = Progress::new(part.end - part.start, args.quiet);
+    let threads_wanted = args.common.threads.map(usize::from);
+    let progress = Progress::new(part.end - part.start, args.common.quiet);
     let provenance_for = |end: u64| Provenance {
         scenario: scenario.name.clone(),
         scenario_hash: scenario.hash_hex(),
@@ -512,7 +509,8 @@ fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
             // Replications stop at --max-replications, and where the events expected would
             // pass --max-events (unless --force): a narrow target must not run for a week.
             let per_replication = estimate.events / (part.end - part.start).max(1) as f64;
-            let by_events = if args.size.force { u64::MAX } else { (args.size.max_events as f64 / per_replication.max(1.0)) as u64 };
+            let by_events =
+                if args.common.size.force { u64::MAX } else { (args.common.size.max_events as f64 / per_replication.max(1.0)) as u64 };
             let most = u64::from(args.max_replications).min(by_events).max(u64::from(scenario.simulation.replications));
             // Whole antithetic pairs only.
             let most = if scenario.simulation.antithetic { most - most % 2 } else { most };
@@ -524,13 +522,13 @@ fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
     let elapsed = started.elapsed().as_secs_f64();
     let provenance = provenance_for(end);
     let mut staged = spool.finish(&provenance).map_err(output_error)?;
-    let threads = args.threads.map_or_else(|| rayon::current_num_threads().to_string(), |t| t.to_string());
+    let threads = args.common.threads.map_or_else(|| rayon::current_num_threads().to_string(), |t| t.to_string());
     if shard.is_some() {
         let events = summaries::events(&staged.raw()).map_err(output_error)?;
         unless_stopped()?;
         unless_stopped()?;
         let written = staged.commit().map_err(output_error)?;
-        if !args.quiet {
+        if !args.common.quiet {
             let rate = events as f64 / elapsed.max(1e-9) / 1e6;
             println!("{:.1} M events in {elapsed:.2} s ({rate:.1} M events/s on {threads} threads)", events as f64 / 1e6);
             for path in written {
@@ -546,7 +544,7 @@ fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
     if args.report {
         written.push(write_report(&out)?);
     }
-    if !args.quiet {
+    if !args.common.quiet {
         let report = Report { speed: Some((summaries.events, elapsed, threads)), ..Report::of_run(&scenario, &provenance, &summaries) };
         print_ok(print_run_report(&report, &written))?;
     }

@@ -5,6 +5,8 @@
 //! the runs are independent samples and Welch's interval applies.
 #![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
 
+use std::collections::BTreeMap;
+
 use crate::metrics::{summarise, summarise_antithetic, t_critical};
 use crate::results::{ReturnRecord, RunRow, YearRecord, run_columns, year_columns};
 
@@ -109,10 +111,8 @@ pub fn samples(runs: &[RunRow], years: &[YearRecord], returns: &[ReturnRecord]) 
     }
     if systems.len() == 2 {
         let spend = |system| runs.iter().filter(move |r| r.system == system).map(|r| (r.replication, value(r, "spend_usd_per_gpu_hour")));
-        let cloud: Vec<(u64, f64)> = spend(systems[0]).collect();
-        let savings: Samples = spend(systems[1])
-            .filter_map(|(k, network)| cloud.iter().find(|(j, _)| *j == k).map(|(_, cloud)| (k, 1.0 - network / cloud)))
-            .collect();
+        let cloud: BTreeMap<u64, f64> = spend(systems[0]).collect();
+        let savings: Samples = spend(systems[1]).filter_map(|(k, network)| cloud.get(&k).map(|cloud| (k, 1.0 - network / cloud))).collect();
         series.push(("distributed_vs_centralized".to_string(), "savings_fraction", savings));
     }
     RunSamples { series }
@@ -138,11 +138,10 @@ fn finite(values: &[(u64, f64)]) -> Vec<f64> {
 fn one(system: &str, metric: &'static str, a: &[(u64, f64)], b: &[(u64, f64)], paired: bool, antithetic: bool) -> Comparison {
     let (sa, sb) = (summarise(&finite(a)), summarise(&finite(b)));
     let means = (sa.mean, sb.mean);
-    let pairs: Vec<(u64, f64)> = a
-        .iter()
-        .filter_map(|&(k, va)| b.iter().find(|(j, _)| *j == k).map(|&(_, vb)| (k, vb - va)))
-        .filter(|(_, d)| d.is_finite())
-        .collect();
+    // Looked up by replication: runs of 10⁵ replications pair in milliseconds.
+    let by_replication: BTreeMap<u64, f64> = b.iter().copied().collect();
+    let pairs: Vec<(u64, f64)> =
+        a.iter().filter_map(|&(k, va)| by_replication.get(&k).map(|vb| (k, vb - va))).filter(|(_, d)| d.is_finite()).collect();
     if paired {
         // Too few finite pairs (a metric that is NaN in both runs): no estimate.
         if pairs.len() < 2 {

@@ -59,7 +59,7 @@ pub(super) fn compare(args: &CompareArgs) -> Result<ExitCode, Failure> {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("notebooks-output/compare").join(format!("{}-vs-{}", provenance_a.scenario, provenance_b.scenario)));
-    output::check_writable(&out).map_err(|e| Failure::Input(format!("capsim: error: --out {} is not writable: {e}\n", out.display())))?;
+    super::writable(&out)?;
     let frame =
         output::compare_frame(&rows, &provenance_a, &provenance_b).map_err(|e| Failure::Other(format!("cannot build tables: {e}")))?;
     let written = output::write_tables(&out, vec![("compare", frame)], &provenance_b).map_err(write_failure(&out))?;

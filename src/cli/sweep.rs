@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use super::report::number;
 use super::target::Progress;
-use super::{Failure, PointArgs, SensitivityArgs, SweepArgs, count, parse_overrides, print_ok, render_scenario_error};
+use super::{CommonArgs, Failure, SensitivityArgs, SweepArgs, count, parse_overrides, print_ok, render_scenario_error};
 use crate::model::SystemKind;
 use crate::output::{self, Provenance};
 use crate::scenario::overrides::{Node, Override};
@@ -21,7 +21,7 @@ fn input(flag: &str, spec: &str, error: String) -> Failure {
 pub(super) fn sweep(args: &SweepArgs) -> Result<ExitCode, Failure> {
     let axes: Vec<Axis> =
         args.vary.iter().map(|spec| sweep::parse_axis(spec).map_err(|e| input("--vary", spec, e))).collect::<Result<_, _>>()?;
-    let base = parse_overrides(&args.points_run.set)?;
+    let base = parse_overrides(&args.common.set)?;
     let objective = args.objective.as_deref().map(|spec| Objective::parse(spec).map_err(|e| input("--objective", spec, e))).transpose()?;
     let constraints: Vec<Constraint> =
         args.constraint.iter().map(|spec| Constraint::parse(spec).map_err(|e| input("--constraint", spec, e))).collect::<Result<_, _>>()?;
@@ -37,7 +37,7 @@ pub(super) fn sweep(args: &SweepArgs) -> Result<ExitCode, Failure> {
     };
     let (name, values) = {
         let mut template = scenario::load_with(&args.scenario, &base).map_err(|e| Failure::Input(render_scenario_error(&e)))?;
-        configure(&mut template, &args.points_run.settings())?;
+        configure(&mut template, &args.common)?;
         let groups = zip_groups(&axes, &args.zip)?;
         let values = if groups.is_empty() {
             sweep::points(&axes, design, template.simulation.seed)
@@ -50,7 +50,7 @@ pub(super) fn sweep(args: &SweepArgs) -> Result<ExitCode, Failure> {
         (template.name, values)
     };
     let out = args.out.clone().unwrap_or_else(|| Path::new("notebooks-output").join(format!("{name}-sweep")));
-    writable(&out)?;
+    super::writable(&out)?;
     let points: Vec<(Vec<Node>, Vec<Override>)> = values
         .into_iter()
         .map(|point| {
@@ -58,13 +58,12 @@ pub(super) fn sweep(args: &SweepArgs) -> Result<ExitCode, Failure> {
             (point, overrides)
         })
         .collect();
-    let settings = args.points_run.settings();
-    let (template, results) = run_points(&args.scenario, &base, points, &settings)?;
+    let (template, results) = run_points(&args.scenario, &base, points, &args.common)?;
     let provenance = provenance_of(&template);
     let frame = output::sweep_frame(&axes, &results, &provenance).map_err(|e| Failure::Other(format!("cannot build tables: {e}")))?;
     let written = output::write_tables(&out, vec![("sweep", frame)], &provenance).map_err(super::write_failure(&out))?;
     let choice = objective.as_ref().map(|objective| (objective, sweep::choose(&results, objective, &constraints)));
-    if !args.points_run.quiet {
+    if !args.common.quiet {
         print_ok(print_sweep(&axes, &results, choice.as_ref().map(|(o, c)| (*o, c.as_ref())), &constraints, &written))?;
     }
     Ok(ExitCode::SUCCESS)
@@ -93,34 +92,6 @@ fn zip_groups(axes: &[Axis], specs: &[String]) -> Result<Vec<Vec<usize>>, Failur
         .collect()
 }
 
-/// Fails before any work if results could not be saved in `out`.
-pub(super) fn writable(out: &Path) -> Result<(), Failure> {
-    output::check_writable(out).map_err(|e| Failure::Input(format!("capsim: error: --out {} is not writable: {e}\n", out.display())))
-}
-
-/// What every multi-point command shares.
-pub(super) struct Settings {
-    pub(super) replications: Option<u32>,
-    pub(super) seed: Option<u64>,
-    pub(super) threads: Option<u16>,
-    pub(super) quiet: bool,
-    pub(super) max_events: u64,
-    pub(super) force: bool,
-}
-
-impl PointArgs {
-    fn settings(&self) -> Settings {
-        Settings {
-            replications: self.replications,
-            seed: self.seed,
-            threads: self.threads,
-            quiet: self.quiet,
-            max_events: self.size.max_events,
-            force: self.size.force,
-        }
-    }
-}
-
 fn provenance_of(template: &Scenario) -> Provenance {
     Provenance {
         scenario: template.name.clone(),
@@ -140,7 +111,7 @@ pub(super) fn run_points(
     path: &Path,
     base: &[Override],
     points: Vec<(Vec<Node>, Vec<Override>)>,
-    settings: &Settings,
+    settings: &CommonArgs,
 ) -> Result<(Scenario, Vec<PointResult>), Failure> {
     let mut template = scenario::load_with(path, base).map_err(|e| Failure::Input(render_scenario_error(&e)))?;
     configure(&mut template, settings)?;
@@ -167,11 +138,11 @@ pub(super) fn run_points(
             count(events)
         );
     }
-    if events > settings.max_events as f64 && !settings.force {
+    if events > settings.size.max_events as f64 && !settings.size.force {
         return Err(Failure::Input(format!(
             "capsim: error: too large to run: ~{} events expected, more than --max-events {}\n   = hint: fewer points or replications, or --force\n",
             count(events),
-            count(settings.max_events as f64)
+            count(settings.size.max_events as f64)
         )));
     }
     let progress = Progress::counting(runs as u64, "system runs", settings.quiet);
@@ -183,13 +154,8 @@ pub(super) fn run_points(
 }
 
 /// `--replications` and `--seed` apply to every point.
-fn configure(scenario: &mut Scenario, args: &Settings) -> Result<(), Failure> {
-    if let Some(replications) = args.replications {
-        scenario.simulation.replications = replications;
-    }
-    if let Some(seed) = args.seed {
-        scenario.simulation.seed = seed;
-    }
+fn configure(scenario: &mut Scenario, args: &CommonArgs) -> Result<(), Failure> {
+    args.apply(scenario);
     if scenario.simulation.antithetic && scenario.simulation.replications % 2 == 1 {
         return Err(Failure::Input("capsim: error: antithetic replications come in pairs: give an even --replications\n".to_string()));
     }
@@ -271,7 +237,7 @@ fn print_sweep(
 }
 
 pub(super) fn sensitivity(args: &SensitivityArgs) -> Result<ExitCode, Failure> {
-    let base = parse_overrides(&args.points_run.set)?;
+    let base = parse_overrides(&args.common.set)?;
     // The file itself is checked (with a located message) before its section is read.
     let template = scenario::load_with(&args.scenario, &base).map_err(|e| Failure::Input(render_scenario_error(&e)))?;
     let text = std::fs::read_to_string(&args.scenario)
@@ -295,9 +261,9 @@ pub(super) fn sensitivity(args: &SensitivityArgs) -> Result<ExitCode, Failure> {
         other => return Err(input("--method", other, "expected tornado or sobol".to_string())),
     };
     let out = args.out.clone().unwrap_or_else(|| Path::new("notebooks-output").join(format!("{}-sensitivity", template.name)));
-    writable(&out)?;
+    super::writable(&out)?;
     let changes: Vec<Vec<Override>> = if sobol {
-        let seed = args.points_run.seed.unwrap_or(template.simulation.seed);
+        let seed = args.common.seed.unwrap_or(template.simulation.seed);
         sweep::saltelli_points(&ranges, args.samples as usize, seed)
             .into_iter()
             .map(|row| ranges.iter().zip(row).map(|(range, value)| sweep::range_override(range, value)).collect())
@@ -306,14 +272,13 @@ pub(super) fn sensitivity(args: &SensitivityArgs) -> Result<ExitCode, Failure> {
         sweep::tornado_points(&ranges)
     };
     let points = changes.into_iter().map(|changes| (Vec::new(), [base.clone(), changes].concat())).collect();
-    let settings = args.points_run.settings();
-    let (template, results) = run_points(&args.scenario, &base, points, &settings)?;
+    let (template, results) = run_points(&args.scenario, &base, points, &args.common)?;
     let provenance = provenance_of(&template);
     if sobol {
         let rows = sweep::sobol(&results, &ranges);
         let frame = output::sobol_frame(&rows, &provenance).map_err(|e| Failure::Other(format!("cannot build tables: {e}")))?;
         let written = output::write_tables(&out, vec![("sobol", frame)], &provenance).map_err(super::write_failure(&out))?;
-        if !args.points_run.quiet {
+        if !args.common.quiet {
             print_ok(print_sobol(&rows, args.samples, &written))?;
         }
         return Ok(ExitCode::SUCCESS);
@@ -321,7 +286,7 @@ pub(super) fn sensitivity(args: &SensitivityArgs) -> Result<ExitCode, Failure> {
     let rows = sweep::tornado(&results, &ranges);
     let frame = output::sensitivity_frame(&rows, &provenance).map_err(|e| Failure::Other(format!("cannot build tables: {e}")))?;
     let written = output::write_tables(&out, vec![("sensitivity", frame)], &provenance).map_err(super::write_failure(&out))?;
-    if !args.points_run.quiet {
+    if !args.common.quiet {
         print_ok(print_tornado(&rows, &written))?;
     }
     Ok(ExitCode::SUCCESS)

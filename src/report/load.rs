@@ -15,28 +15,24 @@ use crate::output::{self, OutputError};
 /// [`OutputError`] when `dir` holds none of them, or one is unreadable or not capsim's.
 pub fn load(dir: &Path) -> Result<ReportData, OutputError> {
     let path = |stem: &str| dir.join(format!("{stem}.parquet"));
-    let provenance = ["summary", "sweep", "sensitivity"]
-        .into_iter()
-        .find(|stem| path(stem).is_file())
-        .map(|stem| output::read_provenance(&path(stem)))
-        .unwrap_or_else(|| {
-            Err(OutputError::Malformed {
-                path: dir.display().to_string(),
-                detail: "holds no capsim results (summary.parquet, sweep.parquet or sensitivity.parquet)".into(),
-            })
-        })?;
+    let present: Vec<&str> = ["summary", "sweep", "sensitivity"].into_iter().filter(|stem| path(stem).is_file()).collect();
+    let Some((first, others)) = present.split_first() else {
+        return Err(OutputError::Malformed {
+            path: dir.display().to_string(),
+            detail: "holds no capsim results (summary.parquet, sweep.parquet or sensitivity.parquet)".into(),
+        });
+    };
+    let provenance = output::read_provenance(&path(first))?;
     // Tables of another scenario (a sweep of one file written beside a run of another)
     // would be drawn under this one's name: say so at the top of the page.
     let mut warnings = Vec::new();
-    for stem in ["summary", "sweep", "sensitivity"] {
-        if path(stem).is_file() {
-            let other = output::read_provenance(&path(stem))?;
-            if other.scenario_hash != provenance.scenario_hash {
-                warnings.push(format!(
-                    "{stem}.parquet comes from another scenario ({} {}) than the one named above ({} {})",
-                    other.scenario, other.scenario_hash, provenance.scenario, provenance.scenario_hash
-                ));
-            }
+    for stem in others {
+        let other = output::read_provenance(&path(stem))?;
+        if other.scenario_hash != provenance.scenario_hash {
+            warnings.push(format!(
+                "{stem}.parquet comes from another scenario ({} {}) than the one named above ({} {})",
+                other.scenario, other.scenario_hash, provenance.scenario, provenance.scenario_hash
+            ));
         }
     }
     // Each table present is read; a missing one leaves its part of the report out.
