@@ -44,12 +44,21 @@ pub struct RateProfile {
 impl RateProfile {
     /// A constant rate.
     pub fn constant(per_hour: f64) -> Self {
-        RateProfile { base_per_hour: per_hour, annual_growth: 0.0, daily: Vec::new(), weekly: Vec::new(), shocks: Vec::new() }
+        RateProfile {
+            base_per_hour: per_hour,
+            annual_growth: 0.0,
+            daily: Vec::new(),
+            weekly: Vec::new(),
+            shocks: Vec::new(),
+        }
     }
 
     /// True when the rate never changes: arrivals are then drawn without thinning.
     pub fn is_constant(&self) -> bool {
-        self.annual_growth == 0.0 && self.daily.is_empty() && self.weekly.is_empty() && self.shocks.is_empty()
+        self.annual_growth == 0.0
+            && self.daily.is_empty()
+            && self.weekly.is_empty()
+            && self.shocks.is_empty()
     }
 
     /// λ(t), jobs per hour.
@@ -62,7 +71,9 @@ impl RateProfile {
         let shocks: f64 = self
             .shocks
             .iter()
-            .filter(|shock| time >= shock.start_hours && time < shock.start_hours + shock.length_hours)
+            .filter(|shock| {
+                time >= shock.start_hours && time < shock.start_hours + shock.length_hours
+            })
             .map(|shock| shock.factor)
             .product();
         self.base_per_hour * self.seasonal_factor(time) * shocks
@@ -70,13 +81,25 @@ impl RateProfile {
 
     /// Daily × weekly factor at `time` (constant within each hour).
     fn seasonal_factor(&self, time: Hours) -> f64 {
-        let daily = if self.daily.is_empty() { 1.0 } else { self.daily[(time.rem_euclid(24.0) as usize).min(23)] };
-        let weekly = if self.weekly.is_empty() { 1.0 } else { self.weekly[((time / 24.0).rem_euclid(7.0) as usize).min(6)] };
+        let daily = if self.daily.is_empty() {
+            1.0
+        } else {
+            self.daily[(time.rem_euclid(24.0) as usize).min(23)]
+        };
+        let weekly = if self.weekly.is_empty() {
+            1.0
+        } else {
+            self.weekly[((time / 24.0).rem_euclid(7.0) as usize).min(6)]
+        };
         daily * weekly
     }
 
     fn growth_factor(&self, time: Hours) -> f64 {
-        if self.annual_growth == 0.0 { 1.0 } else { (1.0 + self.annual_growth).powf(time / HOURS_PER_YEAR) }
+        if self.annual_growth == 0.0 {
+            1.0
+        } else {
+            (1.0 + self.annual_growth).powf(time / HOURS_PER_YEAR)
+        }
     }
 
     /// An upper bound of λ(t) on `[0, horizon)`, the thinning envelope. Growth is
@@ -84,9 +107,21 @@ impl RateProfile {
     /// bounded by their largest values (shocks below 1 are bounded by 1).
     pub fn max_rate(&self, horizon: Hours) -> f64 {
         let growth = self.growth_factor(0.0).max(self.growth_factor(horizon));
-        let daily = if self.daily.is_empty() { 1.0 } else { self.daily.iter().copied().fold(0.0, f64::max) };
-        let weekly = if self.weekly.is_empty() { 1.0 } else { self.weekly.iter().copied().fold(0.0, f64::max) };
-        let shocks: f64 = self.shocks.iter().map(|shock| shock.factor.max(1.0)).product();
+        let daily = if self.daily.is_empty() {
+            1.0
+        } else {
+            self.daily.iter().copied().fold(0.0, f64::max)
+        };
+        let weekly = if self.weekly.is_empty() {
+            1.0
+        } else {
+            self.weekly.iter().copied().fold(0.0, f64::max)
+        };
+        let shocks: f64 = self
+            .shocks
+            .iter()
+            .map(|shock| shock.factor.max(1.0))
+            .product();
         self.base_per_hour * growth * daily * weekly * shocks
     }
 
@@ -130,14 +165,24 @@ impl RateProfile {
             let step = if self.daily.is_empty() { 24.0 } else { 1.0 };
             let first = (start / step).ceil() as u64;
             let last = (end / step).floor() as u64;
-            cuts.extend((first..=last).map(|k| k as f64 * step).filter(|&t| t > start && t < end));
+            cuts.extend(
+                (first..=last)
+                    .map(|k| k as f64 * step)
+                    .filter(|&t| t > start && t < end),
+            );
         }
         for shock in &self.shocks {
-            cuts.extend([shock.start_hours, shock.start_hours + shock.length_hours].into_iter().filter(|&t| t > start && t < end));
+            cuts.extend(
+                [shock.start_hours, shock.start_hours + shock.length_hours]
+                    .into_iter()
+                    .filter(|&t| t > start && t < end),
+            );
         }
         cuts.sort_by(f64::total_cmp);
         cuts.dedup();
-        cuts.windows(2).map(|piece| self.integral_over_piece(piece[0], piece[1])).sum()
+        cuts.windows(2)
+            .map(|piece| self.integral_over_piece(piece[0], piece[1]))
+            .sum()
     }
 
     /// ∫ λ over `[start, end)` where only growth varies.
@@ -169,7 +214,11 @@ mod tests {
             annual_growth: 1.0,
             daily,
             weekly: Vec::new(),
-            shocks: vec![Shock { start_hours: 100.5, length_hours: 50.0, factor: 3.0 }],
+            shocks: vec![Shock {
+                start_hours: 100.5,
+                length_hours: 50.0,
+                factor: 3.0,
+            }],
         }
     }
 
@@ -179,7 +228,9 @@ mod tests {
         // Hour 12 of day 0, no growth yet to speak of, no shock.
         assert!((profile.rate_at(12.5) - 10.0 * 2f64.powf(12.5 / 8760.0) * 12.5).abs() < 1e-9);
         // Inside the shock.
-        assert!((profile.rate_at(110.0) - 10.0 * 2f64.powf(110.0 / 8760.0) * 0.5 * 3.0).abs() < 1e-9);
+        assert!(
+            (profile.rate_at(110.0) - 10.0 * 2f64.powf(110.0 / 8760.0) * 0.5 * 3.0).abs() < 1e-9
+        );
         // One year later the rate has doubled.
         assert!((profile.rate_at(8760.0 + 12.5) / profile.rate_at(12.5) - 2.0).abs() < 1e-12);
         assert!(profile.max_rate(8760.0) >= 10.0 * 2.0 * 12.5 * 3.0 - 1e-9);
@@ -195,24 +246,41 @@ mod tests {
             let bound = profile.bound_on_hour(time.floor());
             assert!(profile.rate_at(time) <= bound * (1.0 + 1e-12), "t = {time}");
         }
-        let flat = RateProfile { annual_growth: 0.0, shocks: Vec::new(), ..seasonal() };
+        let flat = RateProfile {
+            annual_growth: 0.0,
+            shocks: Vec::new(),
+            ..seasonal()
+        };
         assert_eq!(flat.bound_on_hour(12.0), flat.rate_at(12.5));
     }
 
     #[test]
     fn expected_arrivals_integrates_growth_in_closed_form() {
         // Constant growth only: ∫₀^Y b·2^(t/Y) dt = b·Y/ln 2.
-        let growth = RateProfile { annual_growth: 1.0, ..RateProfile::constant(10.0) };
+        let growth = RateProfile {
+            annual_growth: 1.0,
+            ..RateProfile::constant(10.0)
+        };
         assert!((growth.expected_arrivals(8760.0) - 10.0 * 8760.0 / 2f64.ln()).abs() < 1e-6);
         // Seasonality averaging 1 and no growth: one day gives base · 24.
-        let flat_mean = RateProfile { annual_growth: 0.0, shocks: Vec::new(), ..seasonal() };
+        let flat_mean = RateProfile {
+            annual_growth: 0.0,
+            shocks: Vec::new(),
+            ..seasonal()
+        };
         assert!((flat_mean.expected_arrivals(24.0) - 240.0).abs() < 1e-9);
         // A shock adds (factor − 1) · base · its factor-hours. It covers [100.5, 150.5): 50 h,
         // of which [108, 109) and [132, 133) are hour 12 (factor 12.5) and 48 h are at 0.5,
         // so 48 · 0.5 + 2 · 12.5 = 49 factor-hours and an extra 2 · 10 · 49 = 980 arrivals.
-        let shocked = RateProfile { annual_growth: 0.0, ..seasonal() };
+        let shocked = RateProfile {
+            annual_growth: 0.0,
+            ..seasonal()
+        };
         let extra = shocked.expected_arrivals(480.0) - flat_mean.expected_arrivals(480.0);
         let expected_extra = 980.0;
-        assert!((extra - expected_extra).abs() < 1e-9, "{extra} vs {expected_extra}");
+        assert!(
+            (extra - expected_extra).abs() < 1e-9,
+            "{extra} vs {expected_extra}"
+        );
     }
 }

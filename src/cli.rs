@@ -306,7 +306,9 @@ fn sim_failure(error: montecarlo::SimError) -> Failure {
 }
 
 /// A failed or stopped streamed simulation writing into `out`.
-fn stream_failure(out: &Path) -> impl Fn(montecarlo::StreamError<output::OutputError>) -> Failure + Copy + '_ {
+fn stream_failure(
+    out: &Path,
+) -> impl Fn(montecarlo::StreamError<output::OutputError>) -> Failure + Copy + '_ {
     move |error| match error {
         montecarlo::StreamError::Sim(error) => sim_failure(error),
         montecarlo::StreamError::Sink(error) => write_failure(out)(error),
@@ -319,9 +321,13 @@ fn write_failure(out: &Path) -> impl Fn(output::OutputError) -> Failure + Copy +
     move |error| {
         let place = out.display();
         let fix = if error.is_disk_full() {
-            format!("the disk holding {place} is full: free some space, or write elsewhere with --out")
+            format!(
+                "the disk holding {place} is full: free some space, or write elsewhere with --out"
+            )
         } else {
-            format!("check that {place} and the directory around it can be written, or write elsewhere with --out")
+            format!(
+                "check that {place} and the directory around it can be written, or write elsewhere with --out"
+            )
         };
         Failure::Other(format!(
             "cannot write results to {place}: {error}\n   = hint: {fix}\n   = note: nothing partial was left behind, and results already in {place} are untouched"
@@ -331,12 +337,21 @@ fn write_failure(out: &Path) -> impl Fn(output::OutputError) -> Failure + Copy +
 
 /// Fails before any work if results could not be saved in `out`.
 fn writable(out: &Path) -> Result<(), Failure> {
-    output::check_writable(out).map_err(|e| Failure::Input(format!("capsim: error: --out {} is not writable: {e}\n", out.display())))
+    output::check_writable(out).map_err(|e| {
+        Failure::Input(format!(
+            "capsim: error: --out {} is not writable: {e}\n",
+            out.display()
+        ))
+    })
 }
 
 /// Refuses to commit results once a stop was requested during the summaries.
 fn unless_stopped() -> Result<(), Failure> {
-    if stop_requested() { Err(Failure::Stopped) } else { Ok(()) }
+    if stop_requested() {
+        Err(Failure::Stopped)
+    } else {
+        Ok(())
+    }
 }
 
 /// Runs the command line and returns the process exit code.
@@ -352,7 +367,10 @@ pub fn main() -> ExitCode {
     };
     // Only the commands that look at the stop flag take over Ctrl-C; the others keep
     // the default (the process ends, and committed results are whole by design).
-    if matches!(cli.command, Command::Run(_) | Command::Sweep(_) | Command::Sensitivity(_)) {
+    if matches!(
+        cli.command,
+        Command::Run(_) | Command::Sweep(_) | Command::Sensitivity(_)
+    ) {
         install_stop_handler();
     }
     let result = match cli.command {
@@ -365,7 +383,8 @@ pub fn main() -> ExitCode {
         Command::Sensitivity(args) => sweep::sensitivity(&args),
         Command::Report(args) => report_command(&args),
         Command::Compare(args) => compare::compare(&args),
-        Command::Schema => print_ok(io::stdout().write_all(scenario::json_schema().as_bytes())).map(|()| ExitCode::SUCCESS),
+        Command::Schema => print_ok(io::stdout().write_all(scenario::json_schema().as_bytes()))
+            .map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,
@@ -374,7 +393,9 @@ pub fn main() -> ExitCode {
             ExitCode::from(2)
         }
         Err(Failure::Stopped) => {
-            eprintln!("capsim: stopped on request before the end; nothing was written, and results already in place are untouched");
+            eprintln!(
+                "capsim: stopped on request before the end; nothing was written, and results already in place are untouched"
+            );
             ExitCode::from(130)
         }
         Err(Failure::Other(message)) => {
@@ -387,7 +408,9 @@ pub fn main() -> ExitCode {
 /// Treats a closed stdout as success: the reader has seen what it wanted.
 fn print_ok(result: io::Result<()>) -> Result<(), Failure> {
     match result {
-        Err(error) if error.kind() != io::ErrorKind::BrokenPipe => Err(Failure::Other(format!("cannot write to stdout: {error}"))),
+        Err(error) if error.kind() != io::ErrorKind::BrokenPipe => {
+            Err(Failure::Other(format!("cannot write to stdout: {error}")))
+        }
         _ => Ok(()),
     }
 }
@@ -400,7 +423,10 @@ fn load(path: &Path) -> Result<Scenario, Failure> {
 fn parse_overrides(specs: &[String]) -> Result<Vec<scenario::overrides::Override>, Failure> {
     specs
         .iter()
-        .map(|spec| scenario::overrides::parse_override(spec).map_err(|e| Failure::Input(format!("capsim: error: --set {spec}: {e}\n"))))
+        .map(|spec| {
+            scenario::overrides::parse_override(spec)
+                .map_err(|e| Failure::Input(format!("capsim: error: --set {spec}: {e}\n")))
+        })
         .collect()
 }
 
@@ -417,28 +443,37 @@ pub fn render_scenario_error(error: &ScenarioError) -> String {
 
 fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
     let overrides = parse_overrides(&args.common.set)?;
-    let mut scenario = scenario::load_with(&args.scenario, &overrides).map_err(|error| Failure::Input(render_scenario_error(&error)))?;
+    let mut scenario = scenario::load_with(&args.scenario, &overrides)
+        .map_err(|error| Failure::Input(render_scenario_error(&error)))?;
     args.common.apply(&mut scenario);
     scenario.simulation.antithetic |= args.antithetic;
-    if scenario.simulation.antithetic && (scenario.simulation.replications % 2 == 1 || args.replications_from % 2 == 1) {
+    if scenario.simulation.antithetic
+        && (scenario.simulation.replications % 2 == 1 || args.replications_from % 2 == 1)
+    {
         return Err(Failure::Input(format!(
             "capsim: error: antithetic replications come in mirrored pairs (2k, 2k+1), so the replications ({}) and --replications-from ({}) must be even\n   = hint: use an even --replications and --replications-from\n",
             scenario.simulation.replications, args.replications_from
         )));
     }
-    let all = args.replications_from..args.replications_from.saturating_add(u64::from(scenario.simulation.replications));
+    let all = args.replications_from
+        ..args
+            .replications_from
+            .saturating_add(u64::from(scenario.simulation.replications));
     let shard = match &args.shard {
         None => None,
-        Some(spec) => {
-            Some(shards::parse_shard(spec, |key| std::env::var(key).ok()).map_err(|e| Failure::Input(format!("capsim: error: {e}\n")))?)
-        }
+        Some(spec) => Some(
+            shards::parse_shard(spec, |key| std::env::var(key).ok())
+                .map_err(|e| Failure::Input(format!("capsim: error: {e}\n")))?,
+        ),
     };
     if shard.is_some() && args.report {
         return Err(Failure::Input(
             "capsim: error: a shard writes raw tables only, so it has nothing to report\n   = hint: merge the shards, then run `capsim report` on the merged directory\n".to_string(),
         ));
     }
-    let part = shard.map_or(all.clone(), |(k, n)| montecarlo::shard_range(all.clone(), k, n));
+    let part = shard.map_or(all.clone(), |(k, n)| {
+        montecarlo::shard_range(all.clone(), k, n)
+    });
     let target = match &args.target_ci {
         None => None,
         Some(_) if shard.is_some() => {
@@ -446,7 +481,10 @@ fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
                 "capsim: error: --target-ci decides how many replications to run, so it cannot be split into --shard pieces\n   = hint: run --target-ci on one machine, or give --replications to the shards\n".to_string(),
             ));
         }
-        Some(spec) => Some(parse_target(spec, &scenario).map_err(|e| Failure::Input(format!("capsim: error: --target-ci {spec}: {e}\n")))?),
+        Some(spec) => Some(
+            parse_target(spec, &scenario)
+                .map_err(|e| Failure::Input(format!("capsim: error: --target-ci {spec}: {e}\n")))?,
+        ),
     };
     if part.is_empty() {
         let (k, n) = shard.unwrap_or((0, 1));
@@ -455,25 +493,44 @@ fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
             all.end - all.start
         )));
     }
-    let base = args.out.clone().unwrap_or_else(|| Path::new("notebooks-output").join(&scenario.name));
+    let base = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("notebooks-output").join(&scenario.name));
     let out = shard.map_or_else(|| base.clone(), |(k, _)| base.join(format!("shard={k}")));
     if out.exists() && !out.is_dir() {
-        return Err(Failure::Input(format!("capsim: error: --out {} exists and is not a directory\n", out.display())));
+        return Err(Failure::Input(format!(
+            "capsim: error: --out {} exists and is not a directory\n",
+            out.display()
+        )));
     }
-    let threads = args.common.threads.map_or_else(rayon::current_num_threads, usize::from);
+    let threads = args
+        .common
+        .threads
+        .map_or_else(rayon::current_num_threads, usize::from);
     // The size guard and the banner are about this process's share of the run.
     let mut sized = scenario.clone();
     sized.simulation.replications = u32::try_from(part.end - part.start).unwrap_or(u32::MAX);
     let estimate = montecarlo::estimate(&sized);
     if !args.common.size.force {
-        check_size(&args.scenario, &estimate, args.common.size.max_events, threads)?;
+        check_size(
+            &args.scenario,
+            &estimate,
+            args.common.size.max_events,
+            threads,
+        )?;
     }
     // Fail before hours of simulation, not after, if the results could not be saved.
     writable(&out)?;
     if !args.common.quiet {
         // Said before starting, so nobody waits an hour for a run they did not mean to make.
         let systems = scenario.systems().len();
-        let which = shard.map_or_else(String::new, |(k, n)| format!(" (shard {k} of {n}: replications {}..{})", part.start, part.end));
+        let which = shard.map_or_else(String::new, |(k, n)| {
+            format!(
+                " (shard {k} of {n}: replications {}..{})",
+                part.start, part.end
+            )
+        });
         eprintln!(
             "capsim: running {} replications × {systems} system{}{which} (~{} events expected)",
             part.end - part.start,
@@ -501,28 +558,55 @@ fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
     let end = match &target {
         None => {
             let mut sink = |batch: Results| spool.push(&batch);
-            montecarlo::run_streaming(&scenario, part, threads_wanted, &|events| progress.finished(events), &mut sink, &STOP)
-                .map_err(stream_failure(&out))?;
+            montecarlo::run_streaming(
+                &scenario,
+                part,
+                threads_wanted,
+                &|events| progress.finished(events),
+                &mut sink,
+                &STOP,
+            )
+            .map_err(stream_failure(&out))?;
             all.end
         }
         Some(target) => {
             // Replications stop at --max-replications, and where the events expected would
             // pass --max-events (unless --force): a narrow target must not run for a week.
             let per_replication = estimate.events / (part.end - part.start).max(1) as f64;
-            let by_events =
-                if args.common.size.force { u64::MAX } else { (args.common.size.max_events as f64 / per_replication.max(1.0)) as u64 };
-            let most = u64::from(args.max_replications).min(by_events).max(u64::from(scenario.simulation.replications));
+            let by_events = if args.common.size.force {
+                u64::MAX
+            } else {
+                (args.common.size.max_events as f64 / per_replication.max(1.0)) as u64
+            };
+            let most = u64::from(args.max_replications)
+                .min(by_events)
+                .max(u64::from(scenario.simulation.replications));
             // Whole antithetic pairs only.
-            let most = if scenario.simulation.antithetic { most - most % 2 } else { most };
+            let most = if scenario.simulation.antithetic {
+                most - most % 2
+            } else {
+                most
+            };
             let cap = all.start.saturating_add(most);
-            run_to_target(&scenario, all.clone(), cap, target, threads_wanted, &progress, &mut spool)?
+            run_to_target(
+                &scenario,
+                all.clone(),
+                cap,
+                target,
+                threads_wanted,
+                &progress,
+                &mut spool,
+            )?
         }
     };
     progress.done();
     let elapsed = started.elapsed().as_secs_f64();
     let provenance = provenance_for(end);
     let mut staged = spool.finish(&provenance).map_err(output_error)?;
-    let threads = args.common.threads.map_or_else(|| rayon::current_num_threads().to_string(), |t| t.to_string());
+    let threads = args.common.threads.map_or_else(
+        || rayon::current_num_threads().to_string(),
+        |t| t.to_string(),
+    );
     if shard.is_some() {
         let events = summaries::events(&staged.raw()).map_err(output_error)?;
         unless_stopped()?;
@@ -530,11 +614,18 @@ fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
         let written = staged.commit().map_err(output_error)?;
         if !args.common.quiet {
             let rate = events as f64 / elapsed.max(1e-9) / 1e6;
-            println!("{:.1} M events in {elapsed:.2} s ({rate:.1} M events/s on {threads} threads)", events as f64 / 1e6);
+            println!(
+                "{:.1} M events in {elapsed:.2} s ({rate:.1} M events/s on {threads} threads)",
+                events as f64 / 1e6
+            );
             for path in written {
                 println!("wrote {}", path.display());
             }
-            println!("merge the shards with: capsim merge {} --out {}", base.display(), base.display());
+            println!(
+                "merge the shards with: capsim merge {} --out {}",
+                base.display(),
+                base.display()
+            );
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -545,7 +636,10 @@ fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
         written.push(write_report(&out)?);
     }
     if !args.common.quiet {
-        let report = Report { speed: Some((summaries.events, elapsed, threads)), ..Report::of_run(&scenario, &provenance, &summaries) };
+        let report = Report {
+            speed: Some((summaries.events, elapsed, threads)),
+            ..Report::of_run(&scenario, &provenance, &summaries)
+        };
         print_ok(print_run_report(&report, &written))?;
     }
     Ok(ExitCode::SUCCESS)
@@ -564,30 +658,46 @@ fn report_command(args: &ReportArgs) -> Result<ExitCode, Failure> {
 /// Renders DIR/report.html from the tables in DIR, written beside and renamed into
 /// place so a reader never sees half a page.
 fn write_report(dir: &Path) -> Result<PathBuf, Failure> {
-    let data = crate::report::load(dir).map_err(|e| Failure::Input(format!("capsim: error: cannot make a report: {e}\n")))?;
+    let data = crate::report::load(dir)
+        .map_err(|e| Failure::Input(format!("capsim: error: cannot make a report: {e}\n")))?;
     let html = crate::report::render(&data);
     let path = dir.join("report.html");
     let temporary = dir.join(".report.html.partial");
-    std::fs::write(&temporary, html).and_then(|()| std::fs::rename(&temporary, &path)).map_err(|e| {
-        let _ = std::fs::remove_file(&temporary);
-        Failure::Other(format!("cannot write {}: {e}", path.display()))
-    })?;
+    std::fs::write(&temporary, html)
+        .and_then(|()| std::fs::rename(&temporary, &path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&temporary);
+            Failure::Other(format!("cannot write {}: {e}", path.display()))
+        })?;
     Ok(path)
 }
 
 /// Best effort: the report is written either way, and its path printed.
 fn open_in_browser(path: &Path) {
-    let opener = if cfg!(target_os = "macos") { "open" } else { "xdg-open" };
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    };
     if let Err(error) = std::process::Command::new(opener).arg(path).spawn() {
-        eprintln!("capsim: could not open a browser ({opener}: {error}); open {} yourself", path.display());
+        eprintln!(
+            "capsim: could not open a browser ({opener}: {error}); open {} yourself",
+            path.display()
+        );
     }
 }
 
 /// Computes every summary from the staged raw tables and stages their tables.
-fn summarise_into(staged: &mut output::Staged, provenance: &Provenance, out: &Path) -> Result<Summaries, Failure> {
+fn summarise_into(
+    staged: &mut output::Staged,
+    provenance: &Provenance,
+    out: &Path,
+) -> Result<Summaries, Failure> {
     let output_error = write_failure(out);
-    let summaries = summaries::summarise_all(&staged.raw(), provenance.antithetic).map_err(&output_error)?;
-    let tables = output::summary_tables(&summaries, provenance).map_err(|e| Failure::Other(format!("cannot build tables: {e}")))?;
+    let summaries =
+        summaries::summarise_all(&staged.raw(), provenance.antithetic).map_err(&output_error)?;
+    let tables = output::summary_tables(&summaries, provenance)
+        .map_err(|e| Failure::Other(format!("cannot build tables: {e}")))?;
     for (stem, mut frame) in tables {
         staged.write(stem, &mut frame).map_err(output_error)?;
     }
@@ -595,9 +705,13 @@ fn summarise_into(staged: &mut output::Staged, provenance: &Provenance, out: &Pa
 }
 
 fn merge(args: &MergeArgs) -> Result<ExitCode, Failure> {
-    let plan = shards::gather(&args.inputs).map_err(|e| Failure::Input(format!("capsim: error: cannot merge: {e}\n")))?;
+    let plan = shards::gather(&args.inputs)
+        .map_err(|e| Failure::Input(format!("capsim: error: cannot merge: {e}\n")))?;
     if args.out.exists() && !args.out.is_dir() {
-        return Err(Failure::Input(format!("capsim: error: --out {} exists and is not a directory\n", args.out.display())));
+        return Err(Failure::Input(format!(
+            "capsim: error: --out {} exists and is not a directory\n",
+            args.out.display()
+        )));
     }
     let output_error = write_failure(&args.out);
     let provenance = plan.provenance;
@@ -627,10 +741,11 @@ fn merge(args: &MergeArgs) -> Result<ExitCode, Failure> {
             .systems
             .iter()
             .map(|&(system, gpus)| {
-                let priced = summaries
-                    .summary
-                    .iter()
-                    .any(|row| row.system == system.as_str() && row.metric == "spend_usd_per_gpu_hour" && row.stats.n > 0);
+                let priced = summaries.summary.iter().any(|row| {
+                    row.system == system.as_str()
+                        && row.metric == "spend_usd_per_gpu_hour"
+                        && row.stats.n > 0
+                });
                 (system, gpus, priced)
             })
             .collect();
@@ -656,11 +771,20 @@ fn merge(args: &MergeArgs) -> Result<ExitCode, Failure> {
 }
 
 /// Refuses a run expected to exceed the event budget or the memory available.
-fn check_size(path: &Path, estimate: &montecarlo::RunEstimate, max_events: u64, threads: usize) -> Result<(), Failure> {
+fn check_size(
+    path: &Path,
+    estimate: &montecarlo::RunEstimate,
+    max_events: u64,
+    threads: usize,
+) -> Result<(), Failure> {
     let memory_needed = estimate.bytes_needed(threads);
     let memory_available = available_memory_bytes();
     let problem = if estimate.events > max_events as f64 {
-        Some(format!("~{} events expected, more than --max-events {}", count(estimate.events), count(max_events as f64)))
+        Some(format!(
+            "~{} events expected, more than --max-events {}",
+            count(estimate.events),
+            count(max_events as f64)
+        ))
     } else if memory_needed > 0.8 * memory_available {
         Some(format!(
             "~{:.1} GiB of memory expected (~{} jobs waiting at once × {threads} threads, plus {:.1} GiB of records and Parquet footers kept until the files are finished), more than this machine has available ({:.1} GiB)",
@@ -689,7 +813,13 @@ fn available_memory_bytes() -> f64 {
     meminfo
         .lines()
         .find_map(|line| line.strip_prefix("MemAvailable:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .and_then(|rest| {
+            rest.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
         .map_or(8.0 * GIB, |kib| kib * 1024.0)
 }
 
@@ -733,7 +863,11 @@ fn bench_scaling(path: &Path) -> Result<ExitCode, Failure> {
         timed[0].1 / timed[1].1,
         if identical { "identical" } else { "DIFFER" }
     ))?;
-    Ok(if identical { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if identical {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn validate(args: &ValidateArgs) -> Result<ExitCode, Failure> {
@@ -744,13 +878,21 @@ fn validate(args: &ValidateArgs) -> Result<ExitCode, Failure> {
             Ok(scenario) => {
                 let estimate = montecarlo::estimate(&scenario);
                 if !args.size.force
-                    && let Err(Failure::Input(refusal) | Failure::Other(refusal)) =
-                        check_size(path, &estimate, args.size.max_events, rayon::current_num_threads())
+                    && let Err(Failure::Input(refusal) | Failure::Other(refusal)) = check_size(
+                        path,
+                        &estimate,
+                        args.size.max_events,
+                        rayon::current_num_threads(),
+                    )
                 {
                     errors.push_str(&refusal);
                     continue;
                 }
-                let systems: Vec<&str> = scenario.systems().iter().map(|(kind, _)| kind.as_str()).collect();
+                let systems: Vec<&str> = scenario
+                    .systems()
+                    .iter()
+                    .map(|(kind, _)| kind.as_str())
+                    .collect();
                 report.push_str(&format!(
                     "ok {}: {} ({} segment{}; {}; offered load {:.1} GPUs; ~{} events, ~{} jobs waiting at peak)\n",
                     path.display(),
@@ -767,12 +909,21 @@ fn validate(args: &ValidateArgs) -> Result<ExitCode, Failure> {
         }
     }
     print_ok(io::stdout().lock().write_all(report.as_bytes()))?;
-    if errors.is_empty() { Ok(ExitCode::SUCCESS) } else { Err(Failure::Input(errors)) }
+    if errors.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Err(Failure::Input(errors))
+    }
 }
 
 fn run_verify(args: &VerifyArgs) -> Result<ExitCode, Failure> {
-    let checks = verify::run(&verify::builtin_cases(), args.replications, args.seed, args.threads.map(usize::from))
-        .map_err(|e| Failure::Other(e.to_string()))?;
+    let checks = verify::run(
+        &verify::builtin_cases(),
+        args.replications,
+        args.seed,
+        args.threads.map(usize::from),
+    )
+    .map_err(|e| Failure::Other(e.to_string()))?;
     let mut out = io::stdout().lock();
     let failed = checks.iter().filter(|c| !c.passed()).count();
     let critical = checks.first().map_or(0.0, |c| c.critical);
@@ -800,9 +951,17 @@ fn run_verify(args: &VerifyArgs) -> Result<ExitCode, Failure> {
             if check.passed() { "ok" } else { "FAIL" }
         ));
     }
-    text.push_str(&format!("\n{} of {} checks agree with the closed forms\n", checks.len() - failed, checks.len()));
+    text.push_str(&format!(
+        "\n{} of {} checks agree with the closed forms\n",
+        checks.len() - failed,
+        checks.len()
+    ));
     print_ok(out.write_all(text.as_bytes()))?;
-    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// The M/M/64 example from the README (λ = 57.6/h, exponential 1 h jobs, exponential
@@ -812,7 +971,9 @@ fn bench(args: &BenchArgs) -> Result<ExitCode, Failure> {
         return bench_scaling(path);
     }
     if !(args.horizon_hours.is_finite() && args.horizon_hours > 500.0) {
-        return Err(Failure::Input("capsim: error: --horizon-hours must be a number greater than 500\n".to_string()));
+        return Err(Failure::Input(
+            "capsim: error: --horizon-hours must be a number greater than 500\n".to_string(),
+        ));
     }
     let text = format!(
         "name: bench-mmc\nsimulation: {{horizon_hours: {}, warmup_hours: 500, replications: {}, seed: 7}}\n\
@@ -821,21 +982,39 @@ fn bench(args: &BenchArgs) -> Result<ExitCode, Failure> {
          centralized: {{gpus: 64}}\n",
         args.horizon_hours, args.replications
     );
-    let scenario = scenario::parse("<bench>", &text).map_err(|e| Failure::Other(render_scenario_error(&e)))?;
-    let Some(system) = scenario.centralized.clone() else { return Err(Failure::Other("bench scenario has no pool".to_string())) };
+    let scenario =
+        scenario::parse("<bench>", &text).map_err(|e| Failure::Other(render_scenario_error(&e)))?;
+    let Some(system) = scenario.centralized.clone() else {
+        return Err(Failure::Other("bench scenario has no pool".to_string()));
+    };
     let mut out = io::stdout().lock();
-    print_ok(writeln!(out, "M/M/64+M, λ = 57.6/h, {} h per replication, one thread", args.horizon_hours))?;
+    print_ok(writeln!(
+        out,
+        "M/M/64+M, λ = 57.6/h, {} h per replication, one thread",
+        args.horizon_hours
+    ))?;
     let (mut total_events, mut total_seconds, mut best) = (0u64, 0.0f64, 0.0f64);
     for replication in 0..u64::from(args.replications) {
         #[allow(clippy::disallowed_methods)]
         let started = Instant::now();
-        let (_, events) = montecarlo::simulate(&scenario, replication, SystemKind::Centralized, &system, &STOP).map_err(sim_failure)?;
+        let (_, events) = montecarlo::simulate(
+            &scenario,
+            replication,
+            SystemKind::Centralized,
+            &system,
+            &STOP,
+        )
+        .map_err(sim_failure)?;
         let seconds = started.elapsed().as_secs_f64();
         let rate = events as f64 / seconds;
         best = best.max(rate);
         total_events += events;
         total_seconds += seconds;
-        print_ok(writeln!(out, "  replication {replication}: {events} events in {seconds:.3} s = {:.2} M events/s", rate / 1e6))?;
+        print_ok(writeln!(
+            out,
+            "  replication {replication}: {events} events in {seconds:.3} s = {:.2} M events/s",
+            rate / 1e6
+        ))?;
     }
     print_ok(writeln!(
         out,

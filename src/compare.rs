@@ -72,7 +72,10 @@ pub const RUN_METRICS: [(&str, f64, &str); 6] = [
 pub fn unit(metric: &str) -> (f64, &'static str) {
     match metric {
         "savings_fraction" | "yield_year_1" | "irr" => (100.0, "%"),
-        other => RUN_METRICS.iter().find(|(m, _, _)| *m == other).map_or((1.0, ""), |(_, scale, unit)| (*scale, *unit)),
+        other => RUN_METRICS
+            .iter()
+            .find(|(m, _, _)| *m == other)
+            .map_or((1.0, ""), |(_, scale, unit)| (*scale, *unit)),
     }
 }
 
@@ -80,7 +83,11 @@ pub fn unit(metric: &str) -> (f64, &'static str) {
 pub fn samples(runs: &[RunRow], years: &[YearRecord], returns: &[ReturnRecord]) -> RunSamples {
     let columns = run_columns();
     let value = |row: &RunRow, metric: &str| {
-        columns.iter().position(|c| *c == metric).and_then(|i| row.cells.get(i)).map_or(f64::NAN, |c| c.as_f64())
+        columns
+            .iter()
+            .position(|c| *c == metric)
+            .and_then(|i| row.cells.get(i))
+            .map_or(f64::NAN, |c| c.as_f64())
     };
     let mut systems: Vec<crate::model::SystemKind> = Vec::new();
     for row in runs {
@@ -92,14 +99,24 @@ pub fn samples(runs: &[RunRow], years: &[YearRecord], returns: &[ReturnRecord]) 
     for &system in &systems {
         let rows: Vec<&RunRow> = runs.iter().filter(|r| r.system == system).collect();
         for (metric, _, _) in RUN_METRICS {
-            let values = rows.iter().map(|r| (r.replication, value(r, metric))).collect();
+            let values = rows
+                .iter()
+                .map(|r| (r.replication, value(r, metric)))
+                .collect();
             series.push((system.as_str().to_string(), metric, values));
         }
         let yield_column = year_columns().iter().position(|c| *c == "yield");
         let first_year: Samples = years
             .iter()
             .filter(|y| y.system == system && y.cohort.is_none() && y.year == 1)
-            .map(|y| (y.replication, yield_column.and_then(|i| y.values.get(i).copied().flatten()).unwrap_or(f64::NAN)))
+            .map(|y| {
+                (
+                    y.replication,
+                    yield_column
+                        .and_then(|i| y.values.get(i).copied().flatten())
+                        .unwrap_or(f64::NAN),
+                )
+            })
             .collect();
         series.push((system.as_str().to_string(), "yield_year_1", first_year));
         let irr: Samples = returns
@@ -110,10 +127,20 @@ pub fn samples(runs: &[RunRow], years: &[YearRecord], returns: &[ReturnRecord]) 
         series.push((system.as_str().to_string(), "irr", irr));
     }
     if systems.len() == 2 {
-        let spend = |system| runs.iter().filter(move |r| r.system == system).map(|r| (r.replication, value(r, "spend_usd_per_gpu_hour")));
+        let spend = |system| {
+            runs.iter()
+                .filter(move |r| r.system == system)
+                .map(|r| (r.replication, value(r, "spend_usd_per_gpu_hour")))
+        };
         let cloud: BTreeMap<u64, f64> = spend(systems[0]).collect();
-        let savings: Samples = spend(systems[1]).filter_map(|(k, network)| cloud.get(&k).map(|cloud| (k, 1.0 - network / cloud))).collect();
-        series.push(("distributed_vs_centralized".to_string(), "savings_fraction", savings));
+        let savings: Samples = spend(systems[1])
+            .filter_map(|(k, network)| cloud.get(&k).map(|cloud| (k, 1.0 - network / cloud)))
+            .collect();
+        series.push((
+            "distributed_vs_centralized".to_string(),
+            "savings_fraction",
+            savings,
+        ));
     }
     RunSamples { series }
 }
@@ -125,23 +152,40 @@ pub fn compare(a: &RunSamples, b: &RunSamples, paired: bool, antithetic: bool) -
     a.series
         .iter()
         .filter_map(|(system, metric, values_a)| {
-            let (_, _, values_b) = b.series.iter().find(|(s, m, _)| s == system && m == metric)?;
+            let (_, _, values_b) = b
+                .series
+                .iter()
+                .find(|(s, m, _)| s == system && m == metric)?;
             Some(one(system, metric, values_a, values_b, paired, antithetic))
         })
         .collect()
 }
 
 fn finite(values: &[(u64, f64)]) -> Vec<f64> {
-    values.iter().map(|(_, v)| *v).filter(|v| v.is_finite()).collect()
+    values
+        .iter()
+        .map(|(_, v)| *v)
+        .filter(|v| v.is_finite())
+        .collect()
 }
 
-fn one(system: &str, metric: &'static str, a: &[(u64, f64)], b: &[(u64, f64)], paired: bool, antithetic: bool) -> Comparison {
+fn one(
+    system: &str,
+    metric: &'static str,
+    a: &[(u64, f64)],
+    b: &[(u64, f64)],
+    paired: bool,
+    antithetic: bool,
+) -> Comparison {
     let (sa, sb) = (summarise(&finite(a)), summarise(&finite(b)));
     let means = (sa.mean, sb.mean);
     // Looked up by replication: runs of 10⁵ replications pair in milliseconds.
     let by_replication: BTreeMap<u64, f64> = b.iter().copied().collect();
-    let pairs: Vec<(u64, f64)> =
-        a.iter().filter_map(|&(k, va)| by_replication.get(&k).map(|vb| (k, vb - va))).filter(|(_, d)| d.is_finite()).collect();
+    let pairs: Vec<(u64, f64)> = a
+        .iter()
+        .filter_map(|&(k, va)| by_replication.get(&k).map(|vb| (k, vb - va)))
+        .filter(|(_, d)| d.is_finite())
+        .collect();
     if paired {
         // Too few finite pairs (a metric that is NaN in both runs): no estimate.
         if pairs.len() < 2 {
@@ -156,7 +200,11 @@ fn one(system: &str, metric: &'static str, a: &[(u64, f64)], b: &[(u64, f64)], p
                 method: Method::Paired,
             };
         }
-        let s = if antithetic { summarise_antithetic(&pairs) } else { summarise(&pairs.iter().map(|(_, d)| *d).collect::<Vec<f64>>()) };
+        let s = if antithetic {
+            summarise_antithetic(&pairs)
+        } else {
+            summarise(&pairs.iter().map(|(_, d)| *d).collect::<Vec<f64>>())
+        };
         return Comparison {
             system: system.to_string(),
             metric,
@@ -168,8 +216,18 @@ fn one(system: &str, metric: &'static str, a: &[(u64, f64)], b: &[(u64, f64)], p
         };
     }
     let difference = sb.mean - sa.mean;
-    let ci95 = welch_interval(&finite(a), &finite(b)).map_or((f64::NAN, f64::NAN), |half| (difference - half, difference + half));
-    Comparison { system: system.to_string(), metric, means, difference, ci95, counts: (sa.n, sb.n), method: Method::Welch }
+    let ci95 = welch_interval(&finite(a), &finite(b)).map_or((f64::NAN, f64::NAN), |half| {
+        (difference - half, difference + half)
+    });
+    Comparison {
+        system: system.to_string(),
+        metric,
+        means,
+        difference,
+        ci95,
+        counts: (sa.n, sb.n),
+        method: Method::Welch,
+    }
 }
 
 /// Half-width of Welch's 95% interval for mean(b) − mean(a); `None` with fewer than two
@@ -197,7 +255,11 @@ mod tests {
     use super::*;
 
     fn series(values: &[f64]) -> Samples {
-        values.iter().enumerate().map(|(k, v)| (k as u64, *v)).collect()
+        values
+            .iter()
+            .enumerate()
+            .map(|(k, v)| (k as u64, *v))
+            .collect()
     }
 
     #[test]
@@ -205,7 +267,10 @@ mod tests {
         // a: mean 2, variance 1, n 3; b: mean 5, variance 4, n 3. se² = 1/3 + 4/3 = 5/3;
         // df = (5/3)² / ((1/3)²/2 + (4/3)²/2) = 2.941 → 2; t(0.975, 2) = 4.302653.
         let half = welch_interval(&[1.0, 2.0, 3.0], &[3.0, 5.0, 7.0]).expect("two samples");
-        assert!((half - 4.302_653 * (5.0f64 / 3.0).sqrt()).abs() < 1e-5, "{half}");
+        assert!(
+            (half - 4.302_653 * (5.0f64 / 3.0).sqrt()).abs() < 1e-5,
+            "{half}"
+        );
         assert_eq!(welch_interval(&[1.0], &[2.0, 3.0]), None);
     }
 

@@ -54,7 +54,9 @@ impl Dist {
             Dist::Constant(value) => value,
             Dist::Exponential { mean } => rng.exp1() * mean,
             Dist::LogNormal { mu, sigma } => (mu + sigma * rng.standard_normal()).exp(),
-            Dist::Triangular { min, mode, max } => triangular_inverse_cdf(min, mode, max, rng.random::<f64>()),
+            Dist::Triangular { min, mode, max } => {
+                triangular_inverse_cdf(min, mode, max, rng.random::<f64>())
+            }
             Dist::Uniform { min, max } => min + (max - min) * rng.random::<f64>(),
         }
     }
@@ -75,10 +77,22 @@ impl Dist {
     pub fn scaled(&self, factor: f64) -> Dist {
         match *self {
             Dist::Constant(value) => Dist::Constant(value * factor),
-            Dist::Exponential { mean } => Dist::Exponential { mean: mean * factor },
-            Dist::LogNormal { mu, sigma } => Dist::LogNormal { mu: mu + factor.ln(), sigma },
-            Dist::Triangular { min, mode, max } => Dist::Triangular { min: min * factor, mode: mode * factor, max: max * factor },
-            Dist::Uniform { min, max } => Dist::Uniform { min: min * factor, max: max * factor },
+            Dist::Exponential { mean } => Dist::Exponential {
+                mean: mean * factor,
+            },
+            Dist::LogNormal { mu, sigma } => Dist::LogNormal {
+                mu: mu + factor.ln(),
+                sigma,
+            },
+            Dist::Triangular { min, mode, max } => Dist::Triangular {
+                min: min * factor,
+                mode: mode * factor,
+                max: max * factor,
+            },
+            Dist::Uniform { min, max } => Dist::Uniform {
+                min: min * factor,
+                max: max * factor,
+            },
         }
     }
 
@@ -96,7 +110,11 @@ pub fn triangular_inverse_cdf(min: f64, mode: f64, max: f64, u: f64) -> f64 {
         return min;
     }
     let split = (mode - min) / width;
-    if u < split { min + (u * width * (mode - min)).sqrt() } else { max - ((1.0 - u) * width * (max - mode)).sqrt() }
+    if u < split {
+        min + (u * width * (mode - min)).sqrt()
+    } else {
+        max - ((1.0 - u) * width * (max - mode)).sqrt()
+    }
 }
 
 /// A discrete distribution of GPUs per job, e.g. `{1: 0.8, 2: 0.1, 4: 0.07, 8: 0.03}`.
@@ -111,7 +129,10 @@ pub struct GpuCountDist {
 impl GpuCountDist {
     /// A job size that never varies: no draw is consumed.
     pub fn constant(gpus: u32) -> Self {
-        GpuCountDist { values: vec![gpus], cumulative: vec![1.0] }
+        GpuCountDist {
+            values: vec![gpus],
+            cumulative: vec![1.0],
+        }
     }
 
     /// Builds from `(gpus, probability)` pairs whose probabilities were checked to sum to 1.
@@ -140,7 +161,11 @@ impl GpuCountDist {
             return self.values[0];
         }
         let u = rng.random::<f64>();
-        let idx = self.cumulative.iter().position(|&c| u < c).unwrap_or(self.values.len() - 1);
+        let idx = self
+            .cumulative
+            .iter()
+            .position(|&c| u < c)
+            .unwrap_or(self.values.len() - 1);
         self.values[idx]
     }
 
@@ -172,13 +197,24 @@ mod tests {
     /// runs, plain and mirrored.
     fn assert_mean(dist: &Dist, sd: f64) {
         let stream = Stream::Duration { segment: 0 };
-        let antithetic = Seeding { seed: 1, antithetic: true };
-        for mut rng in [seeds::standard(1, 0, stream), seeds::rng(antithetic, 0, stream), seeds::rng(antithetic, 1, stream)] {
+        let antithetic = Seeding {
+            seed: 1,
+            antithetic: true,
+        };
+        for mut rng in [
+            seeds::standard(1, 0, stream),
+            seeds::rng(antithetic, 0, stream),
+            seeds::rng(antithetic, 1, stream),
+        ] {
             let n = 200_000;
             let total: f64 = (0..n).map(|_| dist.sample(&mut rng)).sum();
             let mean = total / n as f64;
             let se = sd / (n as f64).sqrt();
-            assert!((mean - dist.mean()).abs() < 4.0 * se, "{dist:?}: {mean} vs {} ({rng:?})", dist.mean());
+            assert!(
+                (mean - dist.mean()).abs() < 4.0 * se,
+                "{dist:?}: {mean} vs {} ({rng:?})",
+                dist.mean()
+            );
         }
     }
 
@@ -187,7 +223,14 @@ mod tests {
         assert_mean(&Dist::Exponential { mean: 2.5 }, 2.5);
         assert_mean(&Dist::Uniform { min: 1.0, max: 3.0 }, 2.0 / 12f64.sqrt());
         // Triangular variance = (a²+b²+c²−ab−ac−bc)/18 = (1+4+16−2−4−8)/18 with (1,2,4).
-        assert_mean(&Dist::Triangular { min: 1.0, mode: 2.0, max: 4.0 }, (7.0f64 / 18.0).sqrt());
+        assert_mean(
+            &Dist::Triangular {
+                min: 1.0,
+                mode: 2.0,
+                max: 4.0,
+            },
+            (7.0f64 / 18.0).sqrt(),
+        );
         // Log-normal variance = (e^{σ²} − 1) e^{2μ+σ²}.
         let (mu, sigma): (f64, f64) = (0.0, 0.5);
         let sd = ((sigma * sigma).exp_m1() * (2.0 * mu + sigma * sigma).exp()).sqrt();

@@ -81,7 +81,11 @@ impl<E: Copy> Default for EventQueue<E> {
 impl<E: Copy> EventQueue<E> {
     /// An empty queue.
     pub fn new() -> Self {
-        EventQueue { heap: BinaryHeap::new(), next_seq: 0, top_consumed: false }
+        EventQueue {
+            heap: BinaryHeap::new(),
+            next_seq: 0,
+            top_consumed: false,
+        }
     }
 
     /// Schedules `event` at absolute time `time`.
@@ -98,7 +102,10 @@ impl<E: Copy> EventQueue<E> {
         let time = time + 0.0;
         let seq = self.next_seq;
         self.next_seq += 1;
-        let entry = Entry { key: (u128::from(time.to_bits()) << 64) | u128::from(seq), event };
+        let entry = Entry {
+            key: (u128::from(time.to_bits()) << 64) | u128::from(seq),
+            event,
+        };
         if self.top_consumed {
             self.top_consumed = false;
             // Invariant: top_consumed is only set while the heap has a top entry.
@@ -164,7 +171,12 @@ pub trait Model {
     type Event: Copy;
 
     /// Reacts to `event` at time `now`, scheduling any follow-up events on `queue`.
-    fn handle(&mut self, now: Hours, event: Self::Event, queue: &mut EventQueue<Self::Event>) -> Handled;
+    fn handle(
+        &mut self,
+        now: Hours,
+        event: Self::Event,
+        queue: &mut EventQueue<Self::Event>,
+    ) -> Handled;
 }
 
 /// Counts from one call of [`run`].
@@ -181,7 +193,9 @@ pub struct RunCounts {
 pub enum EngineError {
     /// The run hit its event budget; a bound, so that a runaway scenario ends with a
     /// message instead of running forever.
-    #[error("event limit of {limit} reached at t = {time_hours:.1} h; raise the limit or shorten the horizon")]
+    #[error(
+        "event limit of {limit} reached at t = {time_hours:.1} h; raise the limit or shorten the horizon"
+    )]
     EventLimit {
         /// The budget that was exhausted.
         limit: u64,
@@ -224,7 +238,10 @@ pub fn run<M: Model>(
         queue.settle();
         let handled = counts.processed + counts.stale;
         if handled >= max_events && !queue.is_empty() {
-            return Err(EngineError::EventLimit { limit: max_events, time_hours: now });
+            return Err(EngineError::EventLimit {
+                limit: max_events,
+                time_hours: now,
+            });
         }
         if handled % STOP_CHECK_EVERY == 0 && stop.load(MemoryOrdering::Relaxed) {
             return Err(EngineError::Stopped { time_hours: now });
@@ -244,7 +261,12 @@ mod tests {
 
     impl Model for Recorder {
         type Event = (u32, Option<Hours>);
-        fn handle(&mut self, now: Hours, event: Self::Event, queue: &mut EventQueue<Self::Event>) -> Handled {
+        fn handle(
+            &mut self,
+            now: Hours,
+            event: Self::Event,
+            queue: &mut EventQueue<Self::Event>,
+        ) -> Handled {
             self.fired.push((now, event.0));
             if let Some(delay) = event.1 {
                 queue.schedule(now + delay, (event.0 + 100, None));
@@ -261,10 +283,20 @@ mod tests {
         queue.schedule(2.0, (3, None));
         queue.schedule(0.5, (4, None));
         let mut model = Recorder { fired: Vec::new() };
-        let counts = run(&mut model, &mut queue, 100, &AtomicBool::new(false)).expect("within budget");
+        let counts =
+            run(&mut model, &mut queue, 100, &AtomicBool::new(false)).expect("within budget");
         // Event 2 schedules 102 at t = 2.0, after 1 and 3 were scheduled: it fires last among t = 2.
-        assert_eq!(model.fired, vec![(0.5, 4), (1.0, 2), (2.0, 1), (2.0, 3), (2.0, 102)]);
-        assert_eq!(counts, RunCounts { processed: 5, stale: 0 });
+        assert_eq!(
+            model.fired,
+            vec![(0.5, 4), (1.0, 2), (2.0, 1), (2.0, 3), (2.0, 102)]
+        );
+        assert_eq!(
+            counts,
+            RunCounts {
+                processed: 5,
+                stale: 0
+            }
+        );
     }
 
     #[test]
@@ -274,8 +306,15 @@ mod tests {
             queue.schedule(f64::from(idx), (idx, None));
         }
         let mut model = Recorder { fired: Vec::new() };
-        let error = run(&mut model, &mut queue, 4, &AtomicBool::new(false)).expect_err("budget of 4 < 10 events");
-        assert_eq!(error, EngineError::EventLimit { limit: 4, time_hours: 3.0 });
+        let error = run(&mut model, &mut queue, 4, &AtomicBool::new(false))
+            .expect_err("budget of 4 < 10 events");
+        assert_eq!(
+            error,
+            EngineError::EventLimit {
+                limit: 4,
+                time_hours: 3.0
+            }
+        );
     }
 
     #[test]
@@ -285,7 +324,8 @@ mod tests {
             queue.schedule(f64::from(idx), (idx, None));
         }
         let mut model = Recorder { fired: Vec::new() };
-        let error = run(&mut model, &mut queue, u64::MAX, &AtomicBool::new(true)).expect_err("stopped");
+        let error =
+            run(&mut model, &mut queue, u64::MAX, &AtomicBool::new(true)).expect_err("stopped");
         assert_eq!(error, EngineError::Stopped { time_hours: 4095.0 });
         assert_eq!(model.fired.len(), 4096);
     }

@@ -79,13 +79,19 @@ impl DepreciationMethod {
 pub fn npv(rate: f64, cash_flows: &[f64]) -> f64 {
     // Horner's scheme from the last flow: fewer roundings than summing discounted terms.
     let discount = 1.0 / (1.0 + rate);
-    cash_flows.iter().rev().fold(0.0, |acc, &flow| acc * discount + flow)
+    cash_flows
+        .iter()
+        .rev()
+        .fold(0.0, |acc, &flow| acc * discount + flow)
 }
 
 /// Net present value at `rate` per year of `(time in years, amount)` flows.
 pub fn npv_at(rate: f64, flows: &[(f64, f64)]) -> f64 {
     let growth = 1.0 + rate;
-    flows.iter().map(|&(years, amount)| amount / growth.powf(years)).sum()
+    flows
+        .iter()
+        .map(|&(years, amount)| amount / growth.powf(years))
+        .sum()
 }
 
 /// The internal rate of return of flows at t = 0, 1, 2, … years; see [`irr_at`].
@@ -93,7 +99,11 @@ pub fn npv_at(rate: f64, flows: &[(f64, f64)]) -> f64 {
 /// # Errors
 /// [`IrrError`] when the IRR does not exist or is not unique.
 pub fn irr(cash_flows: &[f64]) -> Result<f64, IrrError> {
-    let timed: Vec<(f64, f64)> = cash_flows.iter().enumerate().map(|(year, &flow)| (year as f64, flow)).collect();
+    let timed: Vec<(f64, f64)> = cash_flows
+        .iter()
+        .enumerate()
+        .map(|(year, &flow)| (year as f64, flow))
+        .collect();
     irr_at(&timed)
 }
 
@@ -108,8 +118,15 @@ pub fn irr(cash_flows: &[f64]) -> Result<f64, IrrError> {
 /// # Errors
 /// [`IrrError`] when the IRR does not exist or is not unique.
 pub fn irr_at(flows: &[(f64, f64)]) -> Result<f64, IrrError> {
-    let signs: Vec<f64> = flows.iter().map(|&(_, amount)| amount).filter(|amount| *amount != 0.0).collect();
-    if !signs.windows(2).any(|pair| pair[0].signum() != pair[1].signum()) {
+    let signs: Vec<f64> = flows
+        .iter()
+        .map(|&(_, amount)| amount)
+        .filter(|amount| *amount != 0.0)
+        .collect();
+    if !signs
+        .windows(2)
+        .any(|pair| pair[0].signum() != pair[1].signum())
+    {
         return Err(IrrError::NoSignChange);
     }
     let grid = rate_grid();
@@ -131,7 +148,10 @@ pub fn irr_at(flows: &[(f64, f64)]) -> Result<f64, IrrError> {
 }
 
 fn push_root(roots: &mut Vec<f64>, root: f64) {
-    if roots.last().is_none_or(|last| (root - last).abs() > 1e-9 * root.abs().max(1.0)) {
+    if roots
+        .last()
+        .is_none_or(|last| (root - last).abs() > 1e-9 * root.abs().max(1.0))
+    {
         roots.push(root);
     }
 }
@@ -139,7 +159,9 @@ fn push_root(roots: &mut Vec<f64>, root: f64) {
 /// Rates to look for sign changes between: −0.999 … 10⁶, steps of 0.005 up to 1
 /// (so two IRRs 1% apart are told apart), then 1% geometric steps.
 fn rate_grid() -> Vec<f64> {
-    let mut grid: Vec<f64> = (0..=400).map(|step| -0.999 + f64::from(step) * (1.999 / 400.0)).collect();
+    let mut grid: Vec<f64> = (0..=400)
+        .map(|step| -0.999 + f64::from(step) * (1.999 / 400.0))
+        .collect();
     let mut rate: f64 = 1.0;
     while rate < 1e6 {
         rate *= 1.01;
@@ -172,7 +194,11 @@ fn bisect(flows: &[(f64, f64)], mut low: f64, mut high: f64, mut at_low: f64) ->
 /// Years until cumulative cash first reaches zero from below, for flows at t = 0, 1, 2,
 /// … years; see [`payback_years_at`].
 pub fn payback_years(cash_flows: &[f64]) -> Option<f64> {
-    let timed: Vec<(f64, f64)> = cash_flows.iter().enumerate().map(|(year, &flow)| (year as f64, flow)).collect();
+    let timed: Vec<(f64, f64)> = cash_flows
+        .iter()
+        .enumerate()
+        .map(|(year, &flow)| (year as f64, flow))
+        .collect();
     payback_years_at(&timed)
 }
 
@@ -201,11 +227,19 @@ pub fn payback_years_at(flows: &[(f64, f64)]) -> Option<f64> {
 
 /// Book value at `age_years` of an asset bought for `cost`, with `residual` (a share of
 /// cost) left at the end of `life_years`: it never falls below `cost × residual`.
-pub fn book_value(method: DepreciationMethod, cost: f64, residual: f64, life_years: f64, age_years: f64) -> f64 {
+pub fn book_value(
+    method: DepreciationMethod,
+    cost: f64,
+    residual: f64,
+    life_years: f64,
+    age_years: f64,
+) -> f64 {
     let floor = cost * residual;
     let age = age_years.max(0.0);
     match method {
-        DepreciationMethod::StraightLine => cost - (cost - floor) * age.min(life_years) / life_years,
+        DepreciationMethod::StraightLine => {
+            cost - (cost - floor) * age.min(life_years) / life_years
+        }
         DepreciationMethod::DecliningBalance => match declining_factor(life_years) {
             None if age > 0.0 => floor,
             None => cost,
@@ -223,7 +257,14 @@ fn declining_factor(life_years: f64) -> Option<f64> {
 
 /// ∫ book value d(age) from `from` to `to` years of age (exact: the value is linear or
 /// exponential between kinks, and the kink where it reaches the residual is split at).
-pub fn book_value_integral(method: DepreciationMethod, cost: f64, residual: f64, life_years: f64, from: f64, to: f64) -> f64 {
+pub fn book_value_integral(
+    method: DepreciationMethod,
+    cost: f64,
+    residual: f64,
+    life_years: f64,
+    from: f64,
+    to: f64,
+) -> f64 {
     if to <= from {
         return 0.0;
     }
@@ -237,7 +278,11 @@ pub fn book_value_integral(method: DepreciationMethod, cost: f64, residual: f64,
             Some(factor) => residual.ln() / factor.ln(),
         },
     };
-    let flat = if to > kink { floor * (to - from.max(kink)) } else { 0.0 };
+    let flat = if to > kink {
+        floor * (to - from.max(kink))
+    } else {
+        0.0
+    };
     let (a, b) = (from.min(kink), to.min(kink));
     let falling = if b <= a {
         0.0
@@ -245,7 +290,9 @@ pub fn book_value_integral(method: DepreciationMethod, cost: f64, residual: f64,
         match method {
             // Linear: the trapezoid is exact.
             DepreciationMethod::StraightLine => {
-                0.5 * (book_value(method, cost, residual, life_years, a) + book_value(method, cost, residual, life_years, b)) * (b - a)
+                0.5 * (book_value(method, cost, residual, life_years, a)
+                    + book_value(method, cost, residual, life_years, b))
+                    * (b - a)
             }
             DepreciationMethod::DecliningBalance => {
                 // `kink` > 0 here, so the factor exists.
@@ -268,7 +315,10 @@ mod tests {
     /// −100 now, 60 in each of two years, at 10%: 60/1.1 + 60/1.21 − 100 = 4.132231405 (to 9 dp).
     #[test]
     fn npv_of_a_hand_computed_series() {
-        assert!(close(npv(0.10, &[-100.0, 60.0, 60.0]), 60.0 / 1.1 + 60.0 / 1.21 - 100.0));
+        assert!(close(
+            npv(0.10, &[-100.0, 60.0, 60.0]),
+            60.0 / 1.1 + 60.0 / 1.21 - 100.0
+        ));
         assert!(close(npv(0.10, &[-100.0, 60.0, 60.0]), 4.132_231_405));
         assert_eq!(npv(0.0, &[-100.0, 60.0, 60.0]), 20.0);
     }
@@ -307,7 +357,10 @@ mod tests {
     /// Cumulative −100, −70, −30, +20: paid back 30/50 of the way through year 3 → 2.6 years.
     #[test]
     fn payback_interpolates_within_the_year() {
-        assert!(close(payback_years(&[-100.0, 30.0, 40.0, 50.0]).expect("pays back"), 2.6));
+        assert!(close(
+            payback_years(&[-100.0, 30.0, 40.0, 50.0]).expect("pays back"),
+            2.6
+        ));
         assert_eq!(payback_years(&[-100.0, 30.0, 40.0]), None);
         assert_eq!(payback_years(&[10.0, 5.0]), Some(0.0));
     }
@@ -320,12 +373,22 @@ mod tests {
         assert!(close(irr_at(&flows).expect("one sign change"), 0.10));
         assert!(close(npv_at(0.10, &flows), 0.0));
         let uneven = [(0.0, -100.0), (1.0, 50.0), (1.5, 60.0)];
-        assert!(close(npv_at(0.10, &uneven), -100.0 + 50.0 / 1.1 + 60.0 / 1.1f64.powf(1.5)));
+        assert!(close(
+            npv_at(0.10, &uneven),
+            -100.0 + 50.0 / 1.1 + 60.0 / 1.1f64.powf(1.5)
+        ));
         let found = irr_at(&uneven).expect("one sign change");
-        assert!(npv_at(found, &uneven).abs() < 1e-9, "NPV at the IRR {found}");
+        assert!(
+            npv_at(found, &uneven).abs() < 1e-9,
+            "NPV at the IRR {found}"
+        );
         // Evenly spaced flows give the same answers through either function.
         let even = [-100.0, 30.0, 40.0, 50.0];
-        let timed: Vec<(f64, f64)> = even.iter().enumerate().map(|(t, &f)| (t as f64, f)).collect();
+        let timed: Vec<(f64, f64)> = even
+            .iter()
+            .enumerate()
+            .map(|(t, &f)| (t as f64, f))
+            .collect();
         assert!(close(npv(0.07, &even), npv_at(0.07, &timed)));
     }
 
@@ -350,8 +413,15 @@ mod tests {
     /// zero flows before anything happens change nothing.
     #[test]
     fn payback_ignores_leading_zeros_and_interpolates_short_years() {
-        assert!(close(payback_years_at(&[(1.0, 0.0), (2.0, -100.0), (3.0, 60.0), (3.5, 80.0)]).expect("pays back"), 3.25));
-        assert!(close(payback_years_at(&[(0.0, -100.0), (1.0, 60.0), (1.5, 80.0)]).expect("pays back"), 1.25));
+        assert!(close(
+            payback_years_at(&[(1.0, 0.0), (2.0, -100.0), (3.0, 60.0), (3.5, 80.0)])
+                .expect("pays back"),
+            3.25
+        ));
+        assert!(close(
+            payback_years_at(&[(0.0, -100.0), (1.0, 60.0), (1.5, 80.0)]).expect("pays back"),
+            1.25
+        ));
         assert_eq!(payback_years_at(&[(0.0, 0.0), (1.0, 5.0)]), Some(0.0));
         assert_eq!(payback_years_at(&[]), None);
     }
@@ -362,15 +432,33 @@ mod tests {
     fn declining_balance_and_book_value_integrals() {
         let method = DepreciationMethod::DecliningBalance;
         // Life 4: half the value goes each year; 25% residual is reached after 2 years.
-        assert!(close(book_value(method, 240_000.0, 0.25, 4.0, 1.0), 120_000.0));
-        assert!(close(book_value(method, 240_000.0, 0.25, 4.0, 3.0), 60_000.0));
+        assert!(close(
+            book_value(method, 240_000.0, 0.25, 4.0, 1.0),
+            120_000.0
+        ));
+        assert!(close(
+            book_value(method, 240_000.0, 0.25, 4.0, 3.0),
+            60_000.0
+        ));
         let first_year = 240_000.0 * 0.5 / 2f64.ln();
-        assert!(close(book_value_integral(method, 240_000.0, 0.25, 4.0, 0.0, 1.0), first_year));
-        assert!(close(book_value_integral(method, 240_000.0, 0.25, 4.0, 2.0, 3.0), 60_000.0));
+        assert!(close(
+            book_value_integral(method, 240_000.0, 0.25, 4.0, 0.0, 1.0),
+            first_year
+        ));
+        assert!(close(
+            book_value_integral(method, 240_000.0, 0.25, 4.0, 2.0, 3.0),
+            60_000.0
+        ));
         // Straight line, 2-year life, 25% residual: a trapezoid, then flat.
         let line = DepreciationMethod::StraightLine;
-        assert!(close(book_value_integral(line, 240_000.0, 0.25, 2.0, 0.0, 1.0), 195_000.0));
-        assert!(close(book_value_integral(line, 240_000.0, 0.25, 2.0, 1.5, 3.0), 0.5 * (105_000.0 + 60_000.0) * 0.5 + 60_000.0));
+        assert!(close(
+            book_value_integral(line, 240_000.0, 0.25, 2.0, 0.0, 1.0),
+            195_000.0
+        ));
+        assert!(close(
+            book_value_integral(line, 240_000.0, 0.25, 2.0, 1.5, 3.0),
+            0.5 * (105_000.0 + 60_000.0) * 0.5 + 60_000.0
+        ));
         // A life of 2 years or less at double-declining writes down to the residual at once.
         assert_eq!(book_value(method, 100.0, 0.1, 2.0, 0.5), 10.0);
         // Nothing to depreciate (GPUs already owned): the integral is 0, not NaN.
@@ -381,9 +469,21 @@ mod tests {
     /// $30,000 with 30% residual over 5 years loses $4,200 a year and stops at $9,000.
     #[test]
     fn book_value_falls_straight_to_the_residual() {
-        assert!(close(book_value(DepreciationMethod::StraightLine, 30_000.0, 0.3, 5.0, 0.0), 30_000.0));
-        assert!(close(book_value(DepreciationMethod::StraightLine, 30_000.0, 0.3, 5.0, 1.0), 25_800.0));
-        assert!(close(book_value(DepreciationMethod::StraightLine, 30_000.0, 0.3, 5.0, 5.0), 9_000.0));
-        assert!(close(book_value(DepreciationMethod::StraightLine, 30_000.0, 0.3, 5.0, 8.0), 9_000.0));
+        assert!(close(
+            book_value(DepreciationMethod::StraightLine, 30_000.0, 0.3, 5.0, 0.0),
+            30_000.0
+        ));
+        assert!(close(
+            book_value(DepreciationMethod::StraightLine, 30_000.0, 0.3, 5.0, 1.0),
+            25_800.0
+        ));
+        assert!(close(
+            book_value(DepreciationMethod::StraightLine, 30_000.0, 0.3, 5.0, 5.0),
+            9_000.0
+        ));
+        assert!(close(
+            book_value(DepreciationMethod::StraightLine, 30_000.0, 0.3, 5.0, 8.0),
+            9_000.0
+        ));
     }
 }

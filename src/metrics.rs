@@ -177,23 +177,47 @@ impl Cell {
 
 impl RunMetrics {
     /// Derives the row from a system's outcome.
-    pub fn from_outcome(replication: u64, system: SystemKind, outcome: &Outcome, finance: Statements, events: u64) -> Self {
+    pub fn from_outcome(
+        replication: u64,
+        system: SystemKind,
+        outcome: &Outcome,
+        finance: Statements,
+        events: u64,
+    ) -> Self {
         let jobs = &outcome.window_jobs;
         let at_horizon = &outcome.window_jobs_at_horizon;
         let areas = &outcome.window_areas;
-        let per_arrival = |x: f64| if jobs.arrived == 0 { 0.0 } else { x / jobs.arrived as f64 };
+        let per_arrival = |x: f64| {
+            if jobs.arrived == 0 {
+                0.0
+            } else {
+                x / jobs.arrived as f64
+            }
+        };
         let lost = jobs.abandoned + jobs.priced_out + jobs.unserved + jobs.stranded + jobs.failed;
-        let mut waits: Vec<f64> = outcome.first_waits.iter().map(|&wait| f64::from(wait)).collect();
+        let mut waits: Vec<f64> = outcome
+            .first_waits
+            .iter()
+            .map(|&wait| f64::from(wait))
+            .collect();
         waits.sort_by(f64::total_cmp);
         let queued_or_started = waits.len() as f64;
-        let p95_wait_hours = if waits.is_empty() { 0.0 } else { quantile(&waits, 0.95) };
+        let p95_wait_hours = if waits.is_empty() {
+            0.0
+        } else {
+            quantile(&waits, 0.95)
+        };
         let ledger = &outcome.ledger;
         RunMetrics {
             replication,
             system,
             utilization: areas.utilization(),
             p_wait: per_arrival(jobs.waited as f64),
-            mean_wait_hours: if queued_or_started > 0.0 { jobs.wait_hours / queued_or_started } else { 0.0 },
+            mean_wait_hours: if queued_or_started > 0.0 {
+                jobs.wait_hours / queued_or_started
+            } else {
+                0.0
+            },
             p95_wait_hours,
             mean_wait_hours_reserved: tier_mean(outcome.tier_waits[0]),
             mean_wait_hours_on_demand: tier_mean(outcome.tier_waits[1]),
@@ -201,7 +225,8 @@ impl RunMetrics {
             priced_out_fraction: per_arrival(jobs.priced_out as f64),
             unserved_fraction: per_arrival(jobs.unserved as f64),
             lost_demand_fraction: per_arrival(lost as f64),
-            lost_demand_gpu_hours: outcome.abandoned_work_gpu_hours + outcome.refused_work_gpu_hours,
+            lost_demand_gpu_hours: outcome.abandoned_work_gpu_hours
+                + outcome.refused_work_gpu_hours,
             mean_queue_length: areas.queue_job_hours / areas.hours,
             arrival_rate_per_hour: jobs.arrived as f64 / areas.hours,
             jobs_arrived: jobs.arrived,
@@ -225,7 +250,8 @@ impl RunMetrics {
             gpus_ordered: outcome.gpus_ordered,
             customer_spend_usd: ledger.spend_usd,
             egress_usd: ledger.egress_usd,
-            spend_usd_per_gpu_hour: if outcome.useful_work_gpu_hours > 0.0 && ledger.spend_usd > 0.0 {
+            spend_usd_per_gpu_hour: if outcome.useful_work_gpu_hours > 0.0 && ledger.spend_usd > 0.0
+            {
                 ledger.spend_usd / outcome.useful_work_gpu_hours
             } else {
                 f64::NAN
@@ -248,7 +274,13 @@ impl RunMetrics {
 
     /// Names of [`RunMetrics::columns`], in order.
     pub fn column_names() -> Vec<&'static str> {
-        let empty = RunMetrics::from_outcome(0, SystemKind::Centralized, &Outcome::default(), Statements::default(), 0);
+        let empty = RunMetrics::from_outcome(
+            0,
+            SystemKind::Centralized,
+            &Outcome::default(),
+            Statements::default(),
+            0,
+        );
         empty.columns().into_iter().map(|(name, _)| name).collect()
     }
 
@@ -272,8 +304,14 @@ impl RunMetrics {
             ("p_wait", F64(self.p_wait)),
             ("mean_wait_hours", F64(self.mean_wait_hours)),
             ("p95_wait_hours", F64(self.p95_wait_hours)),
-            ("mean_wait_hours_reserved", F64(self.mean_wait_hours_reserved)),
-            ("mean_wait_hours_on_demand", F64(self.mean_wait_hours_on_demand)),
+            (
+                "mean_wait_hours_reserved",
+                F64(self.mean_wait_hours_reserved),
+            ),
+            (
+                "mean_wait_hours_on_demand",
+                F64(self.mean_wait_hours_on_demand),
+            ),
             ("abandon_fraction", F64(self.abandon_fraction)),
             ("priced_out_fraction", F64(self.priced_out_fraction)),
             ("unserved_fraction", F64(self.unserved_fraction)),
@@ -289,7 +327,10 @@ impl RunMetrics {
             ("jobs_stranded", U64(self.jobs_stranded)),
             ("jobs_failed", U64(self.jobs_failed)),
             ("jobs_interrupted", U64(self.jobs_interrupted)),
-            ("jobs_in_system_at_horizon", U64(self.jobs_in_system_at_horizon)),
+            (
+                "jobs_in_system_at_horizon",
+                U64(self.jobs_in_system_at_horizon),
+            ),
             ("busy_gpu_hours", F64(self.busy_gpu_hours)),
             ("idle_gpu_hours", F64(self.idle_gpu_hours)),
             ("down_gpu_hours", F64(self.down_gpu_hours)),
@@ -319,7 +360,11 @@ impl RunMetrics {
 }
 
 fn tier_mean((jobs, wait_hours): (u64, f64)) -> f64 {
-    if jobs == 0 { f64::NAN } else { wait_hours / jobs as f64 }
+    if jobs == 0 {
+        f64::NAN
+    } else {
+        wait_hours / jobs as f64
+    }
 }
 
 /// One row of `savings.parquet`: the distributed network against the centralized cloud
@@ -346,7 +391,11 @@ impl Savings {
         let (cent, dist) = (centralized[0], distributed[0]);
         Savings {
             replication,
-            savings_fraction: if cent > 0.0 && dist.is_finite() { 1.0 - dist / cent } else { f64::NAN },
+            savings_fraction: if cent > 0.0 && dist.is_finite() {
+                1.0 - dist / cent
+            } else {
+                f64::NAN
+            },
             utilization_difference: distributed[1] - centralized[1],
             p95_wait_hours_difference: distributed[2] - centralized[2],
             lost_demand_fraction_difference: distributed[3] - centralized[3],
@@ -359,7 +408,10 @@ impl Savings {
             ("savings_fraction", self.savings_fraction),
             ("utilization_difference", self.utilization_difference),
             ("p95_wait_hours_difference", self.p95_wait_hours_difference),
-            ("lost_demand_fraction_difference", self.lost_demand_fraction_difference),
+            (
+                "lost_demand_fraction_difference",
+                self.lost_demand_fraction_difference,
+            ),
         ]
     }
 }
@@ -390,7 +442,10 @@ pub struct Summary {
 /// # Panics
 /// If `df` is 0 or `confidence` is outside (0, 1): both are programmer errors.
 pub fn t_critical(confidence: f64, df: u64) -> f64 {
-    assert!(df > 0 && confidence > 0.0 && confidence < 1.0, "t_critical({confidence}, {df})");
+    assert!(
+        df > 0 && confidence > 0.0 && confidence < 1.0,
+        "t_critical({confidence}, {df})"
+    );
     // Invariant: df > 0 was asserted, and StudentsT accepts any positive finite freedom.
     let t = StudentsT::new(0.0, 1.0, df as f64).expect("df > 0");
     t.inverse_cdf(0.5 + confidence / 2.0)
@@ -403,7 +458,10 @@ pub fn summarise(values: &[f64]) -> Summary {
     let (std, half_width) = if n >= 2 {
         let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
         let std = variance.sqrt();
-        (std, t_critical(0.95, n as u64 - 1) * std / (n as f64).sqrt())
+        (
+            std,
+            t_critical(0.95, n as u64 - 1) * std / (n as f64).sqrt(),
+        )
     } else {
         (f64::NAN, f64::NAN)
     };
@@ -432,12 +490,22 @@ pub fn summarise_antithetic(values: &[(u64, f64)]) -> Summary {
     let means: Vec<f64> = pairs.iter().map(|&(a, b)| 0.5 * (a + b)).collect();
     let of_means = summarise(&means);
     let of_singles = summarise(&singles);
-    Summary { mean: of_means.mean, ci95_low: of_means.ci95_low, ci95_high: of_means.ci95_high, n: singles.len() as u64, ..of_singles }
+    Summary {
+        mean: of_means.mean,
+        ci95_low: of_means.ci95_low,
+        ci95_high: of_means.ci95_high,
+        n: singles.len() as u64,
+        ..of_singles
+    }
 }
 
 /// The complete antithetic pairs (2k, 2k + 1) of (replication, value) in replication order.
 pub fn antithetic_pairs(values: &[(u64, f64)]) -> Vec<(f64, f64)> {
-    values.windows(2).filter(|w| w[0].0 % 2 == 0 && w[1].0 == w[0].0 + 1).map(|w| (w[0].1, w[1].1)).collect()
+    values
+        .windows(2)
+        .filter(|w| w[0].0 % 2 == 0 && w[1].0 == w[0].0 + 1)
+        .map(|w| (w[0].1, w[1].1))
+        .collect()
 }
 
 /// How many times antithetic pairs shrink the variance of the mean against as many
@@ -450,8 +518,15 @@ pub fn antithetic_variance_reduction(values: &[(u64, f64)]) -> f64 {
     }
     let singles: Vec<f64> = pairs.iter().flat_map(|&(a, b)| [a, b]).collect();
     let means: Vec<f64> = pairs.iter().map(|&(a, b)| 0.5 * (a + b)).collect();
-    let (single, mean) = (summarise(&singles).std.powi(2), summarise(&means).std.powi(2));
-    if mean > 0.0 { single / 2.0 / mean } else { f64::NAN }
+    let (single, mean) = (
+        summarise(&singles).std.powi(2),
+        summarise(&means).std.powi(2),
+    );
+    if mean > 0.0 {
+        single / 2.0 / mean
+    } else {
+        f64::NAN
+    }
 }
 
 /// Type-7 quantile of sorted data: linear interpolation between order statistics.
@@ -500,11 +575,25 @@ mod tests {
     /// left out.
     #[test]
     fn antithetic_intervals_come_from_pair_means() {
-        let values = [(0, 1.0), (1, 3.0), (2, 0.0), (3, 4.0), (4, 2.5), (5, 1.5), (7, 100.0)];
+        let values = [
+            (0, 1.0),
+            (1, 3.0),
+            (2, 0.0),
+            (3, 4.0),
+            (4, 2.5),
+            (5, 1.5),
+            (7, 100.0),
+        ];
         let summary = summarise_antithetic(&values);
-        assert_eq!((summary.mean, summary.ci95_low, summary.ci95_high, summary.n), (2.0, 2.0, 2.0, 6));
+        assert_eq!(
+            (summary.mean, summary.ci95_low, summary.ci95_high, summary.n),
+            (2.0, 2.0, 2.0, 6)
+        );
         assert_eq!(summary.std, summarise(&[1.0, 3.0, 0.0, 4.0, 2.5, 1.5]).std);
-        assert!(antithetic_variance_reduction(&values).is_nan(), "no spread in the pair means");
+        assert!(
+            antithetic_variance_reduction(&values).is_nan(),
+            "no spread in the pair means"
+        );
         // Pair means 2, 3, 4: variance 1; singles 1,3,2,4,3,5: variance 2 → (2/2)/1 = 1.
         let spread = [(0, 1.0), (1, 3.0), (2, 2.0), (3, 4.0), (4, 3.0), (5, 5.0)];
         assert!((antithetic_variance_reduction(&spread) - 1.0).abs() < 1e-12);

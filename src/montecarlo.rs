@@ -109,11 +109,21 @@ const BYTES_PER_WAITING_JOB: f64 = 150.0;
 pub fn estimate(scenario: &Scenario) -> RunEstimate {
     let arrivals = scenario.expected_arrivals();
     let systems = scenario.systems();
-    let events = 2.0 * arrivals * systems.len() as f64 * f64::from(scenario.simulation.replications);
-    let rate: f64 = scenario.segments.iter().map(|s| s.arrivals.max_rate(scenario.simulation.horizon_hours)).sum();
+    let events =
+        2.0 * arrivals * systems.len() as f64 * f64::from(scenario.simulation.replications);
+    let rate: f64 = scenario
+        .segments
+        .iter()
+        .map(|s| s.arrivals.max_rate(scenario.simulation.horizon_hours))
+        .sum();
     let load = scenario.offered_load_gpus();
     let everyone_gives_up = scenario.segments.iter().all(|s| s.patience_hours.is_some());
-    let longest_patience = scenario.segments.iter().filter_map(|s| s.patience_hours.as_ref()).map(|p| p.mean()).fold(0.0, f64::max);
+    let longest_patience = scenario
+        .segments
+        .iter()
+        .filter_map(|s| s.patience_hours.as_ref())
+        .map(|p| p.mean())
+        .fold(0.0, f64::max);
     let peak_waiting_jobs = systems
         .iter()
         .map(|(_, system)| {
@@ -131,16 +141,20 @@ pub fn estimate(scenario: &Scenario) -> RunEstimate {
     let sites: usize = systems.iter().map(|(_, system)| system.sites.len()).sum();
     let horizon = scenario.simulation.horizon_hours;
     let years = f64::from(crate::model::system::finance_years(horizon));
-    let per_system =
-        BYTES_RECORDS_PER_SYSTEM + (horizon / 168.0).floor() * BYTES_RECORDS_PER_WEEK + (years + 1.0) * years * BYTES_RECORDS_PER_YEAR;
+    let per_system = BYTES_RECORDS_PER_SYSTEM
+        + (horizon / 168.0).floor() * BYTES_RECORDS_PER_WEEK
+        + (years + 1.0) * years * BYTES_RECORDS_PER_YEAR;
     let records = per_system * systems.len() as f64;
     let replications = f64::from(scenario.simulation.replications);
     let row_groups = (replications / crate::results::REPLICATIONS_PER_ROW_GROUP as f64).ceil();
     RunEstimate {
         events,
         peak_waiting_jobs,
-        bytes_per_replication: peak_waiting_jobs * BYTES_PER_WAITING_JOB + sites as f64 * BYTES_PER_SITE,
-        bytes_retained: records * replications.min(crate::results::REPLICATIONS_PER_ROW_GROUP as f64) + row_groups * BYTES_PER_ROW_GROUP,
+        bytes_per_replication: peak_waiting_jobs * BYTES_PER_WAITING_JOB
+            + sites as f64 * BYTES_PER_SITE,
+        bytes_retained: records
+            * replications.min(crate::results::REPLICATIONS_PER_ROW_GROUP as f64)
+            + row_groups * BYTES_PER_ROW_GROUP,
         bytes_records_per_replication: records,
     }
 }
@@ -157,8 +171,14 @@ fn event_budget(scenario: &Scenario) -> u64 {
         .iter()
         .flat_map(|(_, system)| system.sites.iter())
         .map(|site| {
-            let failures = site.reliability.as_ref().map_or(0.0, |r| horizon / r.mtbf_hours);
-            let withdrawals = site.owner_use.as_ref().map_or(0.0, |o| horizon / o.offered_mean_hours);
+            let failures = site
+                .reliability
+                .as_ref()
+                .map_or(0.0, |r| horizon / r.mtbf_hours);
+            let withdrawals = site
+                .owner_use
+                .as_ref()
+                .map_or(0.0, |o| horizon / o.offered_mean_hours);
             f64::from(site.gpus) * 2.0 * (failures + withdrawals)
         })
         .sum();
@@ -184,12 +204,25 @@ pub fn simulate(
     let mut model = SystemModel::new(scenario, spec, system, replication);
     let mut events = EventQueue::new();
     model.prime(&mut events);
-    let counts = engine::run(&mut model, &mut events, event_budget(scenario), stop).map_err(|source| match source {
-        EngineError::Stopped { .. } => SimError::Stopped,
-        source => SimError::Engine { replication, system, source },
-    })?;
+    let counts =
+        engine::run(&mut model, &mut events, event_budget(scenario), stop).map_err(|source| {
+            match source {
+                EngineError::Stopped { .. } => SimError::Stopped,
+                source => SimError::Engine {
+                    replication,
+                    system,
+                    source,
+                },
+            }
+        })?;
     let outcome = model.finish();
-    outcome.check_invariants().map_err(|detail| SimError::Invariant { replication, system, detail })?;
+    outcome
+        .check_invariants()
+        .map_err(|detail| SimError::Invariant {
+            replication,
+            system,
+            detail,
+        })?;
     Ok((outcome, counts.processed))
 }
 
@@ -205,8 +238,19 @@ pub fn run_system(
     stop: &AtomicBool,
 ) -> Result<RunMetrics, SimError> {
     let (outcome, events) = simulate(scenario, replication, system, spec, stop)?;
-    let finance = statements(&scenario.finance, spec.take_rate, &outcome, system == SystemKind::Distributed);
-    Ok(RunMetrics::from_outcome(replication, system, &outcome, finance, events))
+    let finance = statements(
+        &scenario.finance,
+        spec.take_rate,
+        &outcome,
+        system == SystemKind::Distributed,
+    );
+    Ok(RunMetrics::from_outcome(
+        replication,
+        system,
+        &outcome,
+        finance,
+        events,
+    ))
 }
 
 /// Runs every system of one replication on the same demand.
@@ -214,7 +258,11 @@ pub fn run_system(
 /// # Errors
 /// As [`simulate`].
 pub fn run_replication(scenario: &Scenario, replication: u64) -> Result<Vec<RunMetrics>, SimError> {
-    scenario.systems().into_iter().map(|(system, spec)| run_system(scenario, replication, system, spec, &NEVER_STOP)).collect()
+    scenario
+        .systems()
+        .into_iter()
+        .map(|(system, spec)| run_system(scenario, replication, system, spec, &NEVER_STOP))
+        .collect()
 }
 
 /// Runs every system of every replication of `replications` as its own task (the
@@ -234,7 +282,9 @@ fn run_batch(
     let per_replication = systems.len().max(1);
     let count = usize::try_from(replications.end - replications.start).unwrap_or(usize::MAX);
     // Systems done and events so far, per replication of the batch.
-    let progress: Vec<(AtomicUsize, AtomicU64)> = (0..count).map(|_| (AtomicUsize::new(0), AtomicU64::new(0))).collect();
+    let progress: Vec<(AtomicUsize, AtomicU64)> = (0..count)
+        .map(|_| (AtomicUsize::new(0), AtomicU64::new(0)))
+        .collect();
     let rows: Vec<Result<RunMetrics, SimError>> = pool.install(|| {
         (0..count * systems.len())
             .into_par_iter()
@@ -242,8 +292,15 @@ fn run_batch(
                 if stop.load(Ordering::Relaxed) {
                     return Err(SimError::Stopped);
                 }
-                let (offset, (system, spec)) = (task / per_replication, systems[task % per_replication]);
-                let row = run_system(scenario, replications.start + offset as u64, system, spec, stop)?;
+                let (offset, (system, spec)) =
+                    (task / per_replication, systems[task % per_replication]);
+                let row = run_system(
+                    scenario,
+                    replications.start + offset as u64,
+                    system,
+                    spec,
+                    stop,
+                )?;
                 let (done, events) = &progress[offset];
                 events.fetch_add(row.events, SeqCst);
                 // The last system to finish sees every event count added before its own.
@@ -255,7 +312,9 @@ fn run_batch(
             .collect()
     });
     let mut rows = rows.into_iter();
-    (0..count).map(|_| rows.by_ref().take(per_replication).collect()).collect()
+    (0..count)
+        .map(|_| rows.by_ref().take(per_replication).collect())
+        .collect()
 }
 
 /// Runs replications `0..scenario.simulation.replications` on `threads` threads (all
@@ -264,7 +323,11 @@ fn run_batch(
 /// # Errors
 /// The first failing replication's error (by index), or [`SimError::Threads`].
 pub fn run(scenario: &Scenario, threads: Option<usize>) -> Result<Vec<RunMetrics>, SimError> {
-    run_range(scenario, 0..u64::from(scenario.simulation.replications), threads)
+    run_range(
+        scenario,
+        0..u64::from(scenario.simulation.replications),
+        threads,
+    )
 }
 
 /// Why a streamed run stopped.
@@ -322,16 +385,25 @@ pub fn run_streaming<E: std::error::Error + 'static>(
 
 /// Runs every replication of `replications` in parallel and returns its rows, in
 /// replication order whatever the threads did.
-fn each_replication(scenario: &Scenario, replications: Range<u64>, threads: Option<usize>) -> Result<Vec<Vec<RunMetrics>>, SimError> {
+fn each_replication(
+    scenario: &Scenario,
+    replications: Range<u64>,
+    threads: Option<usize>,
+) -> Result<Vec<Vec<RunMetrics>>, SimError> {
     let pool = thread_pool(threads)?;
-    run_batch(&pool, scenario, replications, &|_| {}, &NEVER_STOP).into_iter().collect()
+    run_batch(&pool, scenario, replications, &|_| {}, &NEVER_STOP)
+        .into_iter()
+        .collect()
 }
 
 fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, SimError> {
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads.unwrap_or(0))
         .build()
-        .map_err(|e| SimError::Threads { threads: threads.unwrap_or(0), reason: e.to_string() })
+        .map_err(|e| SimError::Threads {
+            threads: threads.unwrap_or(0),
+            reason: e.to_string(),
+        })
 }
 
 /// Shard `shard` (from 0) of `shards` of `replications`: consecutive blocks whose sizes
@@ -349,6 +421,13 @@ pub fn shard_range(replications: Range<u64>, shard: u32, shards: u32) -> Range<u
 ///
 /// # Errors
 /// As [`run`].
-pub fn run_range(scenario: &Scenario, replications: Range<u64>, threads: Option<usize>) -> Result<Vec<RunMetrics>, SimError> {
-    Ok(each_replication(scenario, replications, threads)?.into_iter().flatten().collect())
+pub fn run_range(
+    scenario: &Scenario,
+    replications: Range<u64>,
+    threads: Option<usize>,
+) -> Result<Vec<RunMetrics>, SimError> {
+    Ok(each_replication(scenario, replications, threads)?
+        .into_iter()
+        .flatten()
+        .collect())
 }

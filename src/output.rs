@@ -19,9 +19,12 @@ use crate::model::SystemKind;
 use crate::model::outcome::Week;
 pub use crate::results::REPLICATIONS_PER_ROW_GROUP;
 pub use crate::results::summaries::{
-    ANTITHETIC_VARIANCE_REDUCTION, CRN_VARIANCE_REDUCTION, PAIRED, Summaries, SummaryRow, TimeseriesRow, YieldSummaryRow,
+    ANTITHETIC_VARIANCE_REDUCTION, CRN_VARIANCE_REDUCTION, PAIRED, Summaries, SummaryRow,
+    TimeseriesRow, YieldSummaryRow,
 };
-use crate::results::{RawTable, Results, ReturnRecord, RunRow, WeekRow, YearRecord, run_columns, year_columns};
+use crate::results::{
+    RawTable, Results, ReturnRecord, RunRow, WeekRow, YearRecord, run_columns, year_columns,
+};
 pub use spool::{RawDir, Spool, Staged, write_tables};
 
 /// Where a table's numbers came from.
@@ -81,10 +84,13 @@ impl OutputError {
         // ENOSPC and EDQUOT; polars keeps only the text of the I/O errors it wraps.
         const FULL: [i32; 2] = [28, 122];
         match self {
-            OutputError::Io { source, .. } => source.raw_os_error().is_some_and(|code| FULL.contains(&code)),
+            OutputError::Io { source, .. } => source
+                .raw_os_error()
+                .is_some_and(|code| FULL.contains(&code)),
             OutputError::Table { source, .. } => {
                 let text = source.to_string();
-                FULL.iter().any(|code| text.contains(&format!("(os error {code})")))
+                FULL.iter()
+                    .any(|code| text.contains(&format!("(os error {code})")))
             }
             OutputError::Malformed { .. } => false,
         }
@@ -94,10 +100,19 @@ impl OutputError {
 /// Appends the provenance columns to a frame of `height` rows.
 fn with_provenance(mut frame: DataFrame, provenance: &Provenance) -> PolarsResult<DataFrame> {
     let height = frame.height();
-    frame.with_column(Column::new("scenario".into(), vec![provenance.scenario.as_str(); height]))?;
-    frame.with_column(Column::new("scenario_hash".into(), vec![provenance.scenario_hash.as_str(); height]))?;
+    frame.with_column(Column::new(
+        "scenario".into(),
+        vec![provenance.scenario.as_str(); height],
+    ))?;
+    frame.with_column(Column::new(
+        "scenario_hash".into(),
+        vec![provenance.scenario_hash.as_str(); height],
+    ))?;
     frame.with_column(Column::new("seed".into(), vec![provenance.seed; height]))?;
-    frame.with_column(Column::new("capsim_version".into(), vec![provenance.capsim_version.as_str(); height]))?;
+    frame.with_column(Column::new(
+        "capsim_version".into(),
+        vec![provenance.capsim_version.as_str(); height],
+    ))?;
     Ok(frame)
 }
 
@@ -108,13 +123,29 @@ fn with_provenance(mut frame: DataFrame, provenance: &Provenance) -> PolarsResul
 pub fn runs_frame(results: &Results, provenance: &Provenance) -> PolarsResult<DataFrame> {
     let rows = &results.runs;
     let mut columns = vec![
-        Column::new("replication".into(), rows.iter().map(|r| r.replication).collect::<Vec<u64>>()),
-        Column::new("system".into(), rows.iter().map(|r| r.system.as_str()).collect::<Vec<_>>()),
+        Column::new(
+            "replication".into(),
+            rows.iter().map(|r| r.replication).collect::<Vec<u64>>(),
+        ),
+        Column::new(
+            "system".into(),
+            rows.iter().map(|r| r.system.as_str()).collect::<Vec<_>>(),
+        ),
     ];
     for (idx, name) in run_columns().into_iter().enumerate() {
         let column = match rows.first().map(|row| row.cells[idx]) {
-            Some(Cell::U64(_)) => Column::new(name.into(), rows.iter().map(|row| row.cells[idx].as_u64()).collect::<Vec<u64>>()),
-            _ => Column::new(name.into(), rows.iter().map(|row| row.cells[idx].as_f64()).collect::<Vec<f64>>()),
+            Some(Cell::U64(_)) => Column::new(
+                name.into(),
+                rows.iter()
+                    .map(|row| row.cells[idx].as_u64())
+                    .collect::<Vec<u64>>(),
+            ),
+            _ => Column::new(
+                name.into(),
+                rows.iter()
+                    .map(|row| row.cells[idx].as_f64())
+                    .collect::<Vec<f64>>(),
+            ),
         };
         columns.push(column);
     }
@@ -125,7 +156,11 @@ pub fn runs_frame(results: &Results, provenance: &Provenance) -> PolarsResult<Da
 ///
 /// # Errors
 /// A polars error if the frame cannot be built (a bug).
-pub fn raw_frame(table: RawTable, results: &Results, provenance: &Provenance) -> PolarsResult<DataFrame> {
+pub fn raw_frame(
+    table: RawTable,
+    results: &Results,
+    provenance: &Provenance,
+) -> PolarsResult<DataFrame> {
     match table {
         RawTable::Runs => runs_frame(results, provenance),
         RawTable::Weeks => weeks_frame(results, provenance),
@@ -138,15 +173,24 @@ pub fn raw_frame(table: RawTable, results: &Results, provenance: &Provenance) ->
 ///
 /// # Errors
 /// A polars error if a frame cannot be built (a bug).
-pub fn summary_tables(summaries: &Summaries, provenance: &Provenance) -> PolarsResult<Vec<(&'static str, DataFrame)>> {
+pub fn summary_tables(
+    summaries: &Summaries,
+    provenance: &Provenance,
+) -> PolarsResult<Vec<(&'static str, DataFrame)>> {
     let mut tables = vec![
         ("summary", summary_frame(&summaries.summary, provenance)?),
-        ("timeseries", timeseries_frame(&summaries.timeseries, provenance)?),
+        (
+            "timeseries",
+            timeseries_frame(&summaries.timeseries, provenance)?,
+        ),
     ];
     if !summaries.savings.is_empty() {
         tables.push(("savings", savings_frame(&summaries.savings, provenance)?));
     }
-    tables.push(("yields_summary", yields_summary_frame(&summaries.yields, provenance)?));
+    tables.push((
+        "yields_summary",
+        yields_summary_frame(&summaries.yields, provenance)?,
+    ));
     Ok(tables)
 }
 
@@ -155,15 +199,27 @@ pub fn summary_tables(summaries: &Summaries, provenance: &Provenance) -> PolarsR
 /// # Errors
 /// A polars error if the frame cannot be built (a bug).
 pub fn savings_frame(savings: &[Savings], provenance: &Provenance) -> PolarsResult<DataFrame> {
-    let mut columns = vec![Column::new("replication".into(), savings.iter().map(|r| r.replication).collect::<Vec<u64>>())];
-    let names = savings.first().map(|row| row.columns().map(|(name, _)| name)).unwrap_or([
-        "savings_fraction",
-        "utilization_difference",
-        "p95_wait_hours_difference",
-        "lost_demand_fraction_difference",
-    ]);
+    let mut columns = vec![Column::new(
+        "replication".into(),
+        savings.iter().map(|r| r.replication).collect::<Vec<u64>>(),
+    )];
+    let names = savings
+        .first()
+        .map(|row| row.columns().map(|(name, _)| name))
+        .unwrap_or([
+            "savings_fraction",
+            "utilization_difference",
+            "p95_wait_hours_difference",
+            "lost_demand_fraction_difference",
+        ]);
     for (idx, name) in names.iter().enumerate() {
-        columns.push(Column::new((*name).into(), savings.iter().map(|row| row.columns()[idx].1).collect::<Vec<f64>>()));
+        columns.push(Column::new(
+            (*name).into(),
+            savings
+                .iter()
+                .map(|row| row.columns()[idx].1)
+                .collect::<Vec<f64>>(),
+        ));
     }
     with_provenance(DataFrame::new_infer_height(columns)?, provenance)
 }
@@ -173,7 +229,10 @@ pub fn savings_frame(savings: &[Savings], provenance: &Provenance) -> PolarsResu
 ///
 /// # Errors
 /// A polars error if the frame cannot be built (a bug).
-pub fn timeseries_frame(rows: &[TimeseriesRow], provenance: &Provenance) -> PolarsResult<DataFrame> {
+pub fn timeseries_frame(
+    rows: &[TimeseriesRow],
+    provenance: &Provenance,
+) -> PolarsResult<DataFrame> {
     let stat = |f: fn(&TimeseriesRow) -> f64| rows.iter().map(f).collect::<Vec<f64>>();
     let frame = df!(
         "system" => rows.iter().map(|r| r.system.as_str()).collect::<Vec<_>>(),
@@ -195,13 +254,31 @@ pub fn timeseries_frame(rows: &[TimeseriesRow], provenance: &Provenance) -> Pola
 pub fn yields_frame(results: &Results, provenance: &Provenance) -> PolarsResult<DataFrame> {
     let years = &results.years;
     let mut columns = vec![
-        Column::new("replication".into(), years.iter().map(|y| y.replication).collect::<Vec<u64>>()),
-        Column::new("system".into(), years.iter().map(|y| y.system.as_str()).collect::<Vec<_>>()),
-        Column::new("cohort".into(), years.iter().map(|y| y.cohort).collect::<Vec<Option<u32>>>()),
-        Column::new("year".into(), years.iter().map(|y| y.year).collect::<Vec<u32>>()),
+        Column::new(
+            "replication".into(),
+            years.iter().map(|y| y.replication).collect::<Vec<u64>>(),
+        ),
+        Column::new(
+            "system".into(),
+            years.iter().map(|y| y.system.as_str()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "cohort".into(),
+            years.iter().map(|y| y.cohort).collect::<Vec<Option<u32>>>(),
+        ),
+        Column::new(
+            "year".into(),
+            years.iter().map(|y| y.year).collect::<Vec<u32>>(),
+        ),
     ];
     for (idx, name) in year_columns().into_iter().enumerate() {
-        columns.push(Column::new(name.into(), years.iter().map(|y| y.values[idx]).collect::<Vec<Option<f64>>>()));
+        columns.push(Column::new(
+            name.into(),
+            years
+                .iter()
+                .map(|y| y.values[idx])
+                .collect::<Vec<Option<f64>>>(),
+        ));
     }
     with_provenance(DataFrame::new_infer_height(columns)?, provenance)
 }
@@ -252,14 +329,27 @@ pub fn weeks_frame(results: &Results, provenance: &Provenance) -> PolarsResult<D
 ///
 /// # Errors
 /// A polars error if the frame cannot be built (a bug).
-pub fn sweep_frame(axes: &[crate::sweep::Axis], results: &[crate::sweep::PointResult], provenance: &Provenance) -> PolarsResult<DataFrame> {
+pub fn sweep_frame(
+    axes: &[crate::sweep::Axis],
+    results: &[crate::sweep::PointResult],
+    provenance: &Provenance,
+) -> PolarsResult<DataFrame> {
     use crate::scenario::overrides::Node;
     use crate::sweep::{METRICS, PAIRED_METRIC, node_text, stats};
-    let rows: Vec<(usize, SystemKind)> =
-        results.iter().enumerate().flat_map(|(p, point)| point.systems.iter().map(move |(kind, _)| (p, *kind))).collect();
+    let rows: Vec<(usize, SystemKind)> = results
+        .iter()
+        .enumerate()
+        .flat_map(|(p, point)| point.systems.iter().map(move |(kind, _)| (p, *kind)))
+        .collect();
     let mut columns = vec![
-        Column::new("point".into(), rows.iter().map(|(p, _)| *p as u32).collect::<Vec<u32>>()),
-        Column::new("system".into(), rows.iter().map(|(_, k)| k.as_str()).collect::<Vec<_>>()),
+        Column::new(
+            "point".into(),
+            rows.iter().map(|(p, _)| *p as u32).collect::<Vec<u32>>(),
+        ),
+        Column::new(
+            "system".into(),
+            rows.iter().map(|(_, k)| k.as_str()).collect::<Vec<_>>(),
+        ),
     ];
     for (idx, axis) in axes.iter().enumerate() {
         let name = crate::sweep::column_name(&axis.path);
@@ -270,30 +360,57 @@ pub fn sweep_frame(axes: &[crate::sweep::Axis], results: &[crate::sweep::PointRe
             _ => None,
         };
         if values.iter().all(|v| number(v).is_some()) {
-            columns.push(Column::new(name.into(), values.iter().map(|v| number(v).unwrap_or(f64::NAN)).collect::<Vec<f64>>()));
+            columns.push(Column::new(
+                name.into(),
+                values
+                    .iter()
+                    .map(|v| number(v).unwrap_or(f64::NAN))
+                    .collect::<Vec<f64>>(),
+            ));
         } else {
-            columns.push(Column::new(name.into(), values.iter().map(|v| node_text(v)).collect::<Vec<String>>()));
+            columns.push(Column::new(
+                name.into(),
+                values.iter().map(|v| node_text(v)).collect::<Vec<String>>(),
+            ));
         }
     }
-    let mut metric_columns = |metric: &str, series: &dyn Fn(usize, SystemKind) -> Option<Vec<f64>>| {
-        let summaries: Vec<crate::metrics::Summary> =
-            rows.iter().map(|&(p, kind)| series(p, kind).map_or_else(|| stats(&[]), |values| stats(&values))).collect();
-        let stat = |suffix: &str, f: fn(&crate::metrics::Summary) -> f64| {
-            Column::new(format!("{metric}_{suffix}").into(), summaries.iter().map(f).collect::<Vec<f64>>())
+    let mut metric_columns =
+        |metric: &str, series: &dyn Fn(usize, SystemKind) -> Option<Vec<f64>>| {
+            let summaries: Vec<crate::metrics::Summary> = rows
+                .iter()
+                .map(|&(p, kind)| {
+                    series(p, kind).map_or_else(|| stats(&[]), |values| stats(&values))
+                })
+                .collect();
+            let stat = |suffix: &str, f: fn(&crate::metrics::Summary) -> f64| {
+                Column::new(
+                    format!("{metric}_{suffix}").into(),
+                    summaries.iter().map(f).collect::<Vec<f64>>(),
+                )
+            };
+            columns.extend([
+                stat("mean", |s| s.mean),
+                stat("ci95_low", |s| s.ci95_low),
+                stat("ci95_high", |s| s.ci95_high),
+                stat("p50", |s| s.p50),
+            ]);
         };
-        columns.extend([
-            stat("mean", |s| s.mean),
-            stat("ci95_low", |s| s.ci95_low),
-            stat("ci95_high", |s| s.ci95_high),
-            stat("p50", |s| s.p50),
-        ]);
-    };
     for metric in METRICS {
-        metric_columns(metric, &|p, kind| results[p].series(Some(kind), metric).map(<[f64]>::to_vec));
+        metric_columns(metric, &|p, kind| {
+            results[p].series(Some(kind), metric).map(<[f64]>::to_vec)
+        });
     }
-    metric_columns(PAIRED_METRIC, &|p, _| results[p].series(None, PAIRED_METRIC).map(<[f64]>::to_vec));
-    let replications = results.first().and_then(|r| r.systems.first()).map_or(0, |(_, c)| c.first().map_or(0, Vec::len) as u64);
-    columns.push(Column::new("replications".into(), vec![replications; rows.len()]));
+    metric_columns(PAIRED_METRIC, &|p, _| {
+        results[p].series(None, PAIRED_METRIC).map(<[f64]>::to_vec)
+    });
+    let replications = results
+        .first()
+        .and_then(|r| r.systems.first())
+        .map_or(0, |(_, c)| c.first().map_or(0, Vec::len) as u64);
+    columns.push(Column::new(
+        "replications".into(),
+        vec![replications; rows.len()],
+    ));
     with_provenance(DataFrame::new_infer_height(columns)?, provenance)
 }
 
@@ -303,7 +420,10 @@ pub fn sweep_frame(axes: &[crate::sweep::Axis], results: &[crate::sweep::PointRe
 ///
 /// # Errors
 /// A polars error if the frame cannot be built (a bug).
-pub fn sensitivity_frame(rows: &[crate::sweep::TornadoRow], provenance: &Provenance) -> PolarsResult<DataFrame> {
+pub fn sensitivity_frame(
+    rows: &[crate::sweep::TornadoRow],
+    provenance: &Provenance,
+) -> PolarsResult<DataFrame> {
     let f = |get: fn(&crate::sweep::TornadoRow) -> f64| rows.iter().map(get).collect::<Vec<f64>>();
     let frame = df!(
         "parameter" => rows.iter().map(|r| r.parameter.clone()).collect::<Vec<String>>(),
@@ -328,8 +448,13 @@ pub fn sensitivity_frame(rows: &[crate::sweep::TornadoRow], provenance: &Provena
 ///
 /// # Errors
 /// A polars error if the frame cannot be built (a bug).
-pub fn compare_frame(rows: &[crate::compare::Comparison], a: &Provenance, b: &Provenance) -> PolarsResult<DataFrame> {
-    let f = |get: fn(&crate::compare::Comparison) -> f64| rows.iter().map(get).collect::<Vec<f64>>();
+pub fn compare_frame(
+    rows: &[crate::compare::Comparison],
+    a: &Provenance,
+    b: &Provenance,
+) -> PolarsResult<DataFrame> {
+    let f =
+        |get: fn(&crate::compare::Comparison) -> f64| rows.iter().map(get).collect::<Vec<f64>>();
     let n = rows.len();
     let frame = df!(
         "system" => rows.iter().map(|r| r.system.clone()).collect::<Vec<String>>(),
@@ -354,7 +479,10 @@ pub fn compare_frame(rows: &[crate::compare::Comparison], a: &Provenance, b: &Pr
 ///
 /// # Errors
 /// A polars error if the frame cannot be built (a bug).
-pub fn sobol_frame(rows: &[crate::sweep::SobolRow], provenance: &Provenance) -> PolarsResult<DataFrame> {
+pub fn sobol_frame(
+    rows: &[crate::sweep::SobolRow],
+    provenance: &Provenance,
+) -> PolarsResult<DataFrame> {
     let frame = df!(
         "parameter" => rows.iter().map(|r| r.parameter.clone()).collect::<Vec<String>>(),
         "system" => rows.iter().map(|r| r.system.map_or(PAIRED, |s| s.as_str())).collect::<Vec<&str>>(),
@@ -370,22 +498,50 @@ pub fn sobol_frame(rows: &[crate::sweep::SobolRow], provenance: &Provenance) -> 
 ///
 /// # Errors
 /// A polars error if the frame cannot be built (a bug).
-pub fn yields_summary_frame(summary: &[YieldSummaryRow], provenance: &Provenance) -> PolarsResult<DataFrame> {
+pub fn yields_summary_frame(
+    summary: &[YieldSummaryRow],
+    provenance: &Provenance,
+) -> PolarsResult<DataFrame> {
     let mut columns = vec![
-        Column::new("system".into(), summary.iter().map(|r| r.system.as_str()).collect::<Vec<_>>()),
-        Column::new("cohort".into(), summary.iter().map(|r| r.cohort).collect::<Vec<Option<u32>>>()),
-        Column::new("year".into(), summary.iter().map(|r| r.year).collect::<Vec<Option<u32>>>()),
-        Column::new("metric".into(), summary.iter().map(|r| r.metric).collect::<Vec<_>>()),
+        Column::new(
+            "system".into(),
+            summary
+                .iter()
+                .map(|r| r.system.as_str())
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "cohort".into(),
+            summary
+                .iter()
+                .map(|r| r.cohort)
+                .collect::<Vec<Option<u32>>>(),
+        ),
+        Column::new(
+            "year".into(),
+            summary.iter().map(|r| r.year).collect::<Vec<Option<u32>>>(),
+        ),
+        Column::new(
+            "metric".into(),
+            summary.iter().map(|r| r.metric).collect::<Vec<_>>(),
+        ),
     ];
-    columns.extend(stats_columns(&summary.iter().map(|r| r.stats).collect::<Vec<_>>()));
-    columns.push(Column::new("n_undefined".into(), summary.iter().map(|r| r.undefined).collect::<Vec<u64>>()));
+    columns.extend(stats_columns(
+        &summary.iter().map(|r| r.stats).collect::<Vec<_>>(),
+    ));
+    columns.push(Column::new(
+        "n_undefined".into(),
+        summary.iter().map(|r| r.undefined).collect::<Vec<u64>>(),
+    ));
     with_provenance(DataFrame::new_infer_height(columns)?, provenance)
 }
 
 /// The statistics columns shared by the summary tables: mean, std, ci95_low,
 /// ci95_high, p05, p50, p95, n.
 fn stats_columns(stats: &[crate::metrics::Summary]) -> Vec<Column> {
-    let stat = |name: &str, f: fn(&crate::metrics::Summary) -> f64| Column::new(name.into(), stats.iter().map(f).collect::<Vec<f64>>());
+    let stat = |name: &str, f: fn(&crate::metrics::Summary) -> f64| {
+        Column::new(name.into(), stats.iter().map(f).collect::<Vec<f64>>())
+    };
     vec![
         stat("mean", |s| s.mean),
         stat("std", |s| s.std),
@@ -404,17 +560,29 @@ fn stats_columns(stats: &[crate::metrics::Summary]) -> Vec<Column> {
 /// A polars error if the frame cannot be built (a bug).
 pub fn summary_frame(summary: &[SummaryRow], provenance: &Provenance) -> PolarsResult<DataFrame> {
     let mut columns = vec![
-        Column::new("system".into(), summary.iter().map(|r| r.system).collect::<Vec<_>>()),
-        Column::new("metric".into(), summary.iter().map(|r| r.metric).collect::<Vec<_>>()),
+        Column::new(
+            "system".into(),
+            summary.iter().map(|r| r.system).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "metric".into(),
+            summary.iter().map(|r| r.metric).collect::<Vec<_>>(),
+        ),
     ];
-    columns.extend(stats_columns(&summary.iter().map(|r| r.stats).collect::<Vec<_>>()));
+    columns.extend(stats_columns(
+        &summary.iter().map(|r| r.stats).collect::<Vec<_>>(),
+    ));
     with_provenance(DataFrame::new_infer_height(columns)?, provenance)
 }
 
 /// Maps an I/O error to [`OutputError::Io`] naming the action and path.
 fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> OutputError {
     let path = path.display().to_string();
-    move |source| OutputError::Io { action, path, source }
+    move |source| OutputError::Io {
+        action,
+        path,
+        source,
+    }
 }
 
 /// Checks, before any work is done, that results could be written beside `dir`: the
@@ -432,8 +600,13 @@ pub fn check_writable(dir: &Path) -> Result<(), OutputError> {
 
 /// The parent of `dir` and the prefix of its staging directories.
 fn staging_prefix(dir: &Path) -> (PathBuf, String) {
-    let name = dir.file_name().map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
-    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = dir
+        .file_name()
+        .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     (parent.to_path_buf(), format!(".{name}.capsim-staging-"))
 }
 
@@ -454,11 +627,17 @@ fn remove_abandoned_staging(dir: &Path) {
         return;
     }
     let (parent, prefix) = staging_prefix(dir);
-    let Ok(entries) = std::fs::read_dir(&parent) else { return };
+    let Ok(entries) = std::fs::read_dir(&parent) else {
+        return;
+    };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let owner = name.strip_prefix(&prefix).map(|rest| rest.split('-').next().unwrap_or(rest));
-        let Some(pid) = owner.and_then(|pid| pid.parse::<u32>().ok()) else { continue };
+        let owner = name
+            .strip_prefix(&prefix)
+            .map(|rest| rest.split('-').next().unwrap_or(rest));
+        let Some(pid) = owner.and_then(|pid| pid.parse::<u32>().ok()) else {
+            continue;
+        };
         if !Path::new("/proc").join(pid.to_string()).exists() {
             let _ = std::fs::remove_dir_all(entry.path());
         }
@@ -470,7 +649,10 @@ pub const RAW_TABLES: [&str; 4] = ["runs", "weeks", "yields", "returns"];
 
 /// The records of one raw table's frame (read from `path`).
 fn read_records(table: RawTable, frame: &DataFrame, path: &Path) -> Result<Results, OutputError> {
-    let malformed = |e: PolarsError| OutputError::Malformed { path: path.display().to_string(), detail: e.to_string() };
+    let malformed = |e: PolarsError| OutputError::Malformed {
+        path: path.display().to_string(),
+        detail: e.to_string(),
+    };
     let mut results = Results::default();
     match table {
         RawTable::Runs => results.runs = read_runs(frame).map_err(malformed)?,
@@ -483,15 +665,28 @@ fn read_records(table: RawTable, frame: &DataFrame, path: &Path) -> Result<Resul
 
 /// The provenance in a table's key-value metadata.
 pub fn read_provenance(path: &Path) -> Result<Provenance, OutputError> {
-    let file = File::open(path).map_err(|source| OutputError::Io { action: "open", path: path.display().to_string(), source })?;
+    let file = File::open(path).map_err(|source| OutputError::Io {
+        action: "open",
+        path: path.display().to_string(),
+        source,
+    })?;
     let mut reader = ParquetReader::new(file);
     let table = || path.display().to_string();
-    let metadata = reader.get_metadata().map_err(|source| OutputError::Table { table: table(), source })?;
-    let pairs: Vec<(String, String)> =
-        metadata.key_value_metadata().iter().flatten().filter_map(|kv| kv.value.clone().map(|value| (kv.key.clone(), value))).collect();
+    let metadata = reader.get_metadata().map_err(|source| OutputError::Table {
+        table: table(),
+        source,
+    })?;
+    let pairs: Vec<(String, String)> = metadata
+        .key_value_metadata()
+        .iter()
+        .flatten()
+        .filter_map(|kv| kv.value.clone().map(|value| (kv.key.clone(), value)))
+        .collect();
     let get = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
-    let missing =
-        |key: &str| OutputError::Malformed { path: table(), detail: format!("no `{key}` in its metadata: not written by this capsim") };
+    let missing = |key: &str| OutputError::Malformed {
+        path: table(),
+        detail: format!("no `{key}` in its metadata: not written by this capsim"),
+    };
     let require = |key: &str| get(key).ok_or_else(|| missing(key));
     let range = require("capsim.replications")?;
     let replications = range
@@ -500,14 +695,18 @@ pub fn read_provenance(path: &Path) -> Result<Provenance, OutputError> {
         .ok_or_else(|| missing("capsim.replications"))?;
     let shard = match get("capsim.shard") {
         None => None,
-        Some(text) => {
-            Some(text.split_once('/').and_then(|(k, n)| Some((k.parse().ok()?, n.parse().ok()?))).ok_or_else(|| missing("capsim.shard"))?)
-        }
+        Some(text) => Some(
+            text.split_once('/')
+                .and_then(|(k, n)| Some((k.parse().ok()?, n.parse().ok()?)))
+                .ok_or_else(|| missing("capsim.shard"))?,
+        ),
     };
     Ok(Provenance {
         scenario: require("capsim.scenario")?,
         scenario_hash: require("capsim.scenario_hash")?,
-        seed: require("capsim.seed")?.parse().map_err(|_| missing("capsim.seed"))?,
+        seed: require("capsim.seed")?
+            .parse()
+            .map_err(|_| missing("capsim.seed"))?,
         capsim_version: require("capsim.version")?,
         replications,
         shard,
@@ -520,7 +719,9 @@ fn system_of(name: Option<&str>) -> PolarsResult<SystemKind> {
     match name {
         Some("centralized") => Ok(SystemKind::Centralized),
         Some("distributed") => Ok(SystemKind::Distributed),
-        other => Err(PolarsError::ComputeError(format!("unknown system {other:?}").into())),
+        other => Err(PolarsError::ComputeError(
+            format!("unknown system {other:?}").into(),
+        )),
     }
 }
 
@@ -528,7 +729,10 @@ fn read_runs(frame: &DataFrame) -> PolarsResult<Vec<RunRow>> {
     let replication = frame.column("replication")?.u64()?;
     let system = frame.column("system")?.str()?;
     let names = run_columns();
-    let columns: Vec<&Column> = names.iter().map(|name| frame.column(name)).collect::<PolarsResult<_>>()?;
+    let columns: Vec<&Column> = names
+        .iter()
+        .map(|name| frame.column(name))
+        .collect::<PolarsResult<_>>()?;
     let mut rows = Vec::with_capacity(frame.height());
     for idx in 0..frame.height() {
         let cells = columns
@@ -538,16 +742,32 @@ fn read_runs(frame: &DataFrame) -> PolarsResult<Vec<RunRow>> {
                 _ => Ok(Cell::F64(column.f64()?.get(idx).unwrap_or(f64::NAN))),
             })
             .collect::<PolarsResult<Vec<Cell>>>()?;
-        rows.push(RunRow { replication: replication.get(idx).unwrap_or(0), system: system_of(system.get(idx))?, cells });
+        rows.push(RunRow {
+            replication: replication.get(idx).unwrap_or(0),
+            system: system_of(system.get(idx))?,
+            cells,
+        });
     }
     Ok(rows)
 }
 
 fn read_weeks(frame: &DataFrame) -> PolarsResult<Vec<WeekRow>> {
-    let (replication, system) = (frame.column("replication")?.u64()?, frame.column("system")?.str()?);
-    let (week, installed) = (frame.column("week")?.u32()?, frame.column("installed_gpus")?.u32()?);
-    let (utilization, queue) = (frame.column("utilization")?.f64()?, frame.column("queue_length")?.f64()?);
-    let (price, lost) = (frame.column("price_usd_per_gpu_hour")?.f64()?, frame.column("lost_jobs")?.u64()?);
+    let (replication, system) = (
+        frame.column("replication")?.u64()?,
+        frame.column("system")?.str()?,
+    );
+    let (week, installed) = (
+        frame.column("week")?.u32()?,
+        frame.column("installed_gpus")?.u32()?,
+    );
+    let (utilization, queue) = (
+        frame.column("utilization")?.f64()?,
+        frame.column("queue_length")?.f64()?,
+    );
+    let (price, lost) = (
+        frame.column("price_usd_per_gpu_hour")?.f64()?,
+        frame.column("lost_jobs")?.u64()?,
+    );
     (0..frame.height())
         .map(|i| {
             Ok(WeekRow {
@@ -567,10 +787,16 @@ fn read_weeks(frame: &DataFrame) -> PolarsResult<Vec<WeekRow>> {
 }
 
 fn read_years(frame: &DataFrame) -> PolarsResult<Vec<YearRecord>> {
-    let (replication, system) = (frame.column("replication")?.u64()?, frame.column("system")?.str()?);
+    let (replication, system) = (
+        frame.column("replication")?.u64()?,
+        frame.column("system")?.str()?,
+    );
     let (cohort, year) = (frame.column("cohort")?.u32()?, frame.column("year")?.u32()?);
     let names = year_columns();
-    let columns = names.iter().map(|name| frame.column(name)?.f64()).collect::<PolarsResult<Vec<_>>>()?;
+    let columns = names
+        .iter()
+        .map(|name| frame.column(name)?.f64())
+        .collect::<PolarsResult<Vec<_>>>()?;
     (0..frame.height())
         .map(|i| {
             Ok(YearRecord {
@@ -585,11 +811,21 @@ fn read_years(frame: &DataFrame) -> PolarsResult<Vec<YearRecord>> {
 }
 
 fn read_returns(frame: &DataFrame) -> PolarsResult<Vec<ReturnRecord>> {
-    let (replication, system, cohort) =
-        (frame.column("replication")?.u64()?, frame.column("system")?.str()?, frame.column("cohort")?.u32()?);
-    let (npv, irr, irr_note) = (frame.column("npv_usd")?.f64()?, frame.column("irr")?.f64()?, frame.column("irr_note")?.str()?);
+    let (replication, system, cohort) = (
+        frame.column("replication")?.u64()?,
+        frame.column("system")?.str()?,
+        frame.column("cohort")?.u32()?,
+    );
+    let (npv, irr, irr_note) = (
+        frame.column("npv_usd")?.f64()?,
+        frame.column("irr")?.f64()?,
+        frame.column("irr_note")?.str()?,
+    );
     let beats = frame.column("beats_hurdle")?.bool()?;
-    let (payback, payback_note) = (frame.column("payback_years")?.f64()?, frame.column("payback_note")?.str()?);
+    let (payback, payback_note) = (
+        frame.column("payback_years")?.f64()?,
+        frame.column("payback_note")?.str()?,
+    );
     (0..frame.height())
         .map(|i| {
             Ok(ReturnRecord {
@@ -612,6 +848,15 @@ fn read_returns(frame: &DataFrame) -> PolarsResult<Vec<ReturnRecord>> {
 /// # Errors
 /// If the file cannot be opened or parsed.
 pub fn read_table(path: &Path) -> Result<DataFrame, OutputError> {
-    let file = File::open(path).map_err(|source| OutputError::Io { action: "open", path: path.display().to_string(), source })?;
-    ParquetReader::new(file).finish().map_err(|source| OutputError::Table { table: path.display().to_string(), source })
+    let file = File::open(path).map_err(|source| OutputError::Io {
+        action: "open",
+        path: path.display().to_string(),
+        source,
+    })?;
+    ParquetReader::new(file)
+        .finish()
+        .map_err(|source| OutputError::Table {
+            table: path.display().to_string(),
+            source,
+        })
 }

@@ -109,11 +109,21 @@ pub struct ReportData {
 
 /// A headline row: label, unit multiplier and suffix, the metric, and the system.
 const HEADLINE: [(&str, &str, f64, &str); 5] = [
-    ("Customer cost savings (paired)", "savings_fraction", 100.0, "%"),
+    (
+        "Customer cost savings (paired)",
+        "savings_fraction",
+        100.0,
+        "%",
+    ),
     ("GPU utilization", "utilization", 100.0, "%"),
     ("Wait, 95th percentile", "p95_wait_hours", 1.0, " h"),
     ("Lost demand", "lost_demand_fraction", 100.0, "%"),
-    ("Spend per useful GPU-hour", "spend_usd_per_gpu_hour", 1.0, " $/GPU-h"),
+    (
+        "Spend per useful GPU-hour",
+        "spend_usd_per_gpu_hour",
+        1.0,
+        " $/GPU-h",
+    ),
 ];
 
 /// The page, as one string.
@@ -129,7 +139,8 @@ pub fn render(data: &ReportData) -> String {
             y: "replications",
         };
         charts.push((
-            "Each replication serves the same jobs on both systems; the dashed line is the mean.".into(),
+            "Each replication serves the same jobs on both systems; the dashed line is the mean."
+                .into(),
             chart::histogram("savings", labels, &values),
         ));
     }
@@ -141,24 +152,57 @@ pub fn render(data: &ReportData) -> String {
 
 fn weekly_charts(data: &ReportData, charts: &mut Vec<(String, String)>) {
     let charts_of = [
-        ("installed_gpus", "Installed GPUs", "GPUs installed (end of week)", 1.0),
-        ("utilization", "GPU utilization", "utilization (% of GPU-hours up)", 100.0),
-        ("price_usd_per_gpu_hour", "Price paths", "price ($ per reference GPU-hour)", 1.0),
-        ("queue_length", "Jobs waiting", "jobs waiting (time average)", 1.0),
+        (
+            "installed_gpus",
+            "Installed GPUs",
+            "GPUs installed (end of week)",
+            1.0,
+        ),
+        (
+            "utilization",
+            "GPU utilization",
+            "utilization (% of GPU-hours up)",
+            100.0,
+        ),
+        (
+            "price_usd_per_gpu_hour",
+            "Price paths",
+            "price ($ per reference GPU-hour)",
+            1.0,
+        ),
+        (
+            "queue_length",
+            "Jobs waiting",
+            "jobs waiting (time average)",
+            1.0,
+        ),
     ];
     for (metric, title, y, scale) in charts_of {
         let series: Vec<Series> = data
             .weeks
             .iter()
             .filter(|p| p.metric == metric)
-            .map(|p| Series { label: p.system.clone(), points: scaled(&p.points, scale) })
+            .map(|p| Series {
+                label: p.system.clone(),
+                points: scaled(&p.points, scale),
+            })
             .collect();
-        if series.iter().all(|s| s.points.iter().all(|b| !b.mid.is_finite())) {
+        if series
+            .iter()
+            .all(|s| s.points.iter().all(|b| !b.mid.is_finite()))
+        {
             continue;
         }
         let id = format!("weeks-{metric}");
-        let labels = Labels { title, x: "week since the start (warm-up included)", y };
-        charts.push(("Band: P05–P95 across replications; line: median.".into(), chart::fan(&id, labels, &series)));
+        let labels = Labels {
+            title,
+            x: "week since the start (warm-up included)",
+            y,
+        };
+        charts.push((
+            "Band: P05–P95 across replications; line: median.".into(),
+            chart::fan(&id, labels, &series),
+        ));
     }
 }
 
@@ -167,10 +211,17 @@ fn yearly_charts(data: &ReportData, charts: &mut Vec<(String, String)>) {
         .years
         .iter()
         .filter(|p| p.metric == "yield" && p.cohort.is_none())
-        .map(|p| Series { label: p.system.clone(), points: scaled(&p.points, 100.0) })
+        .map(|p| Series {
+            label: p.system.clone(),
+            points: scaled(&p.points, 100.0),
+        })
         .collect();
     if !whole.is_empty() {
-        let labels = Labels { title: "Investor yield per year", x: "year", y: "yield (% of capital employed)" };
+        let labels = Labels {
+            title: "Investor yield per year",
+            x: "year",
+            y: "yield (% of capital employed)",
+        };
         charts.push((
             "Operating cash flow ÷ capital employed. Band: P05–P95 across replications; line: median.".into(),
             chart::fan("years-yield", labels, &whole),
@@ -180,10 +231,17 @@ fn yearly_charts(data: &ReportData, charts: &mut Vec<(String, String)>) {
         .years
         .iter()
         .filter(|p| p.metric == "yield" && p.cohort.is_some())
-        .map(|p| Series { label: format!("{} cohort {}", p.system, p.cohort.unwrap_or(0)), points: scaled(&p.points, 100.0) })
+        .map(|p| Series {
+            label: format!("{} cohort {}", p.system, p.cohort.unwrap_or(0)),
+            points: scaled(&p.points, 100.0),
+        })
         .collect();
     if !cohorts.is_empty() {
-        let labels = Labels { title: "Operator yield per year, by cohort", x: "year", y: "yield (% of capital employed)" };
+        let labels = Labels {
+            title: "Operator yield per year, by cohort",
+            x: "year",
+            y: "yield (% of capital employed)",
+        };
         charts.push((
             "Cohort k: operators that joined in year k (0: present at the start).".into(),
             chart::fan("years-yield-cohorts", labels, &cohorts),
@@ -209,7 +267,11 @@ fn sweep_charts(data: &ReportData, charts: &mut Vec<(String, String)>) {
                 let series: Vec<Series> = systems
                     .iter()
                     .map(|system| Series {
-                        label: if metric == "savings_fraction" { "distributed vs centralized".into() } else { system.clone() },
+                        label: if metric == "savings_fraction" {
+                            "distributed vs centralized".into()
+                        } else {
+                            system.clone()
+                        },
                         points: sweep
                             .rows
                             .iter()
@@ -217,17 +279,30 @@ fn sweep_charts(data: &ReportData, charts: &mut Vec<(String, String)>) {
                             .filter(|(_, r)| &r.system == system)
                             .filter_map(|(i, r)| {
                                 let x = r.numbers.as_ref().map_or(i as f64, |n| n[0]);
-                                let (_, mean, low, high) = r.metrics.iter().find(|m| m.0 == metric)?;
-                                Some(Band { x, low: low * scale, mid: mean * scale, high: high * scale })
+                                let (_, mean, low, high) =
+                                    r.metrics.iter().find(|m| m.0 == metric)?;
+                                Some(Band {
+                                    x,
+                                    low: low * scale,
+                                    mid: mean * scale,
+                                    high: high * scale,
+                                })
                             })
                             .collect(),
                     })
                     .collect();
-                if series.iter().all(|s| s.points.iter().all(|b| !b.mid.is_finite())) {
+                if series
+                    .iter()
+                    .all(|s| s.points.iter().all(|b| !b.mid.is_finite()))
+                {
                     continue;
                 }
                 let title = format!("Sweep: {metric} against {}", sweep.axes[0]);
-                let labels = Labels { title: &title, x: &sweep.axes[0], y };
+                let labels = Labels {
+                    title: &title,
+                    x: &sweep.axes[0],
+                    y,
+                };
                 charts.push((
                     "Line: mean over replications; band: its 95% interval.".into(),
                     chart::fan(&format!("sweep-{metric}"), labels, &series),
@@ -247,8 +322,11 @@ fn sweep_charts(data: &ReportData, charts: &mut Vec<(String, String)>) {
             let (xs, ys) = (distinct(0), distinct(1));
             for (metric, y, scale) in wanted {
                 let systems = sweep_systems(sweep);
-                let system =
-                    if metric == "utilization" || metric == "operator_yield" { systems.last().cloned() } else { systems.first().cloned() };
+                let system = if metric == "utilization" || metric == "operator_yield" {
+                    systems.last().cloned()
+                } else {
+                    systems.first().cloned()
+                };
                 let Some(system) = system else { continue };
                 let cells: Vec<(usize, usize, f64)> = sweep
                     .rows
@@ -264,9 +342,17 @@ fn sweep_charts(data: &ReportData, charts: &mut Vec<(String, String)>) {
                 if cells.iter().all(|c| !c.2.is_finite()) {
                     continue;
                 }
-                let who = if metric == "savings_fraction" { "paired".to_string() } else { system.clone() };
+                let who = if metric == "savings_fraction" {
+                    "paired".to_string()
+                } else {
+                    system.clone()
+                };
                 let title = format!("Sweep: {y}, {who}");
-                let labels = Labels { title: &title, x: &sweep.axes[0], y: &sweep.axes[1] };
+                let labels = Labels {
+                    title: &title,
+                    x: &sweep.axes[0],
+                    y: &sweep.axes[1],
+                };
                 charts.push((
                     "Each cell: the mean over replications at that point.".into(),
                     chart::heatmap(&format!("sweep-{metric}"), labels, &xs, &ys, &cells),
@@ -319,7 +405,11 @@ fn tornado_charts(data: &ReportData, charts: &mut Vec<(String, String)>) {
         }
         bars.sort_by(|a, b| b.value.abs().total_cmp(&a.value.abs()));
         let title = format!("What moves {metric} ({system})");
-        let labels = Labels { title: &title, x: &format!("change in {metric}, key at low → high"), y: "" };
+        let labels = Labels {
+            title: &title,
+            x: &format!("change in {metric}, key at low → high"),
+            y: "",
+        };
         charts.push((
             "Each bar: the paired change when one key goes from its low to its high value; whisker: its 95% interval.".into(),
             chart::tornado(&format!("tornado-{system}-{metric}"), labels, &bars),
@@ -328,7 +418,15 @@ fn tornado_charts(data: &ReportData, charts: &mut Vec<(String, String)>) {
 }
 
 fn scaled(points: &[Band], by: f64) -> Vec<Band> {
-    points.iter().map(|b| Band { x: b.x, low: b.low * by, mid: b.mid * by, high: b.high * by }).collect()
+    points
+        .iter()
+        .map(|b| Band {
+            x: b.x,
+            low: b.low * by,
+            mid: b.mid * by,
+            high: b.high * by,
+        })
+        .collect()
 }
 
 /// A number with the precision the reader needs.
@@ -371,7 +469,11 @@ fn headline_table(data: &ReportData) -> String {
     for s in &data.first_year_yield {
         row("Investor yield, year 1", &s.system, s, 100.0, "%");
     }
-    for (system, _, s) in data.returns.iter().filter(|(_, cohort, s)| cohort.is_none() && s.metric == "irr") {
+    for (system, _, s) in data
+        .returns
+        .iter()
+        .filter(|(_, cohort, s)| cohort.is_none() && s.metric == "irr")
+    {
         row("Internal rate of return", system, s, 100.0, "%");
     }
     html.push_str("</tbody></table>");
@@ -419,7 +521,9 @@ fn page(data: &ReportData, charts: &[(String, String)]) -> String {
         name = escape(&p.scenario)
     );
     let _ = write!(html, "<h1>{}</h1>", escape(&p.scenario));
-    let shard = p.shard.map_or_else(String::new, |(k, n)| format!(", shard {k} of {n}"));
+    let shard = p
+        .shard
+        .map_or_else(String::new, |(k, n)| format!(", shard {k} of {n}"));
     let _ = write!(
         html,
         "<p class=\"meta\">scenario hash <code>{}</code> · seed {} · replications {}–{}{}{} · capsim {}</p>",
@@ -427,12 +531,20 @@ fn page(data: &ReportData, charts: &[(String, String)]) -> String {
         p.seed,
         p.replications.0,
         p.replications.1.saturating_sub(1),
-        if p.antithetic { " (antithetic pairs)" } else { "" },
+        if p.antithetic {
+            " (antithetic pairs)"
+        } else {
+            ""
+        },
         shard,
         escape(&p.capsim_version)
     );
     for warning in &data.warnings {
-        let _ = write!(html, "<p class=\"warning\">Warning: {}</p>", escape(warning));
+        let _ = write!(
+            html,
+            "<p class=\"warning\">Warning: {}</p>",
+            escape(warning)
+        );
     }
     html.push_str("<h2>Headline</h2>");
     if data.summary.is_empty() {
@@ -444,7 +556,11 @@ fn page(data: &ReportData, charts: &[(String, String)]) -> String {
     }
     html.push_str("<h2>Charts</h2>");
     for (caption, svg) in charts {
-        let _ = write!(html, "<figure>{svg}<figcaption>{}</figcaption></figure>", escape(caption));
+        let _ = write!(
+            html,
+            "<figure>{svg}<figcaption>{}</figcaption></figure>",
+            escape(caption)
+        );
     }
     html.push_str("<p id=\"selfcheck\" data-ok=\"pending\">Checking the charts…</p>");
     html.push_str(SELF_CHECK);

@@ -79,7 +79,11 @@ pub struct ReturnRecord {
 impl ReturnRecord {
     /// The `(name, value)` measures summarised in `yields_summary.parquet`.
     pub fn measures(&self) -> [(&'static str, Option<f64>); 3] {
-        [("npv_usd", Some(self.npv_usd)), ("irr", self.irr), ("payback_years", self.payback_years)]
+        [
+            ("npv_usd", Some(self.npv_usd)),
+            ("irr", self.irr),
+            ("payback_years", self.payback_years),
+        ]
     }
 }
 
@@ -106,7 +110,11 @@ pub fn run_columns() -> Vec<&'static str> {
 
 /// Names of the `yields.parquet` value columns after `replication`, `system`, `cohort`, `year`.
 pub fn year_columns() -> Vec<&'static str> {
-    YearRow::default().columns().iter().map(|(name, _)| *name).collect()
+    YearRow::default()
+        .columns()
+        .iter()
+        .map(|(name, _)| *name)
+        .collect()
 }
 
 impl Results {
@@ -115,11 +123,25 @@ impl Results {
         let mut results = Results::default();
         for row in rows {
             let (replication, system) = (row.replication, row.system);
-            results.runs.push(RunRow { replication, system, cells: row.columns().into_iter().map(|(_, cell)| cell).collect() });
-            results.weeks.extend(row.weeks.iter().map(|&week| WeekRow { replication, system, week }));
+            results.runs.push(RunRow {
+                replication,
+                system,
+                cells: row.columns().into_iter().map(|(_, cell)| cell).collect(),
+            });
+            results.weeks.extend(row.weeks.iter().map(|&week| WeekRow {
+                replication,
+                system,
+                week,
+            }));
             for year in &row.finance.years {
                 let values = year.columns().into_iter().map(|(_, value)| value).collect();
-                results.years.push(YearRecord { replication, system, cohort: year.cohort, year: year.year, values });
+                results.years.push(YearRecord {
+                    replication,
+                    system,
+                    cohort: year.cohort,
+                    year: year.year,
+                    values,
+                });
             }
             for r in &row.finance.returns {
                 results.returns.push(ReturnRecord {
@@ -157,9 +179,9 @@ impl Results {
         }
         // Stable sorts: within a replication and system the parts keep their own order.
         merged.runs.sort_by_key(|r| (r.replication, r.system));
-        if let Some(pair) =
-            merged.runs.windows(2).find(|pair| (pair[0].replication, pair[0].system) == (pair[1].replication, pair[1].system))
-        {
+        if let Some(pair) = merged.runs.windows(2).find(|pair| {
+            (pair[0].replication, pair[0].system) == (pair[1].replication, pair[1].system)
+        }) {
             return Err((pair[0].replication, pair[0].system));
         }
         merged.weeks.sort_by_key(|w| (w.replication, w.system));
@@ -186,7 +208,13 @@ impl Results {
     /// `summary.parquet`'s rows (see [`summaries::summary_rows`]).
     pub fn summary_rows(&self, antithetic: bool) -> Vec<summaries::SummaryRow> {
         let pairs = infallible(summaries::paired_values(self));
-        infallible(summaries::summary_rows(self, &self.systems(), &summaries::savings_of(&pairs), &pairs, antithetic))
+        infallible(summaries::summary_rows(
+            self,
+            &self.systems(),
+            &summaries::savings_of(&pairs),
+            &pairs,
+            antithetic,
+        ))
     }
 }
 
@@ -205,7 +233,12 @@ pub enum RawTable {
 
 impl RawTable {
     /// All of them, in the order they are written.
-    pub const ALL: [RawTable; 4] = [RawTable::Runs, RawTable::Weeks, RawTable::Years, RawTable::Returns];
+    pub const ALL: [RawTable; 4] = [
+        RawTable::Runs,
+        RawTable::Weeks,
+        RawTable::Years,
+        RawTable::Returns,
+    ];
 
     /// File stem.
     pub fn stem(self) -> &'static str {

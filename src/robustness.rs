@@ -20,13 +20,23 @@ const MAX_HOURS_TO_SIMULATE: f64 = 20_000.0;
 /// # Panics
 /// When a property fails: that is a bug in capsim.
 pub fn check_scenario_text(bytes: &[u8]) {
-    let Ok(text) = std::str::from_utf8(bytes) else { return };
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return;
+    };
     match scenario::parse("fuzz.yaml", text) {
         Err(error) => check_refusal(text, &error),
         Ok(parsed) => {
             let estimate = montecarlo::estimate(&parsed);
-            assert!(estimate.events.is_finite() && estimate.events >= 0.0, "events estimate {}", estimate.events);
-            assert!(estimate.bytes_needed(2).is_finite(), "memory estimate {:?}", estimate);
+            assert!(
+                estimate.events.is_finite() && estimate.events >= 0.0,
+                "events estimate {}",
+                estimate.events
+            );
+            assert!(
+                estimate.bytes_needed(2).is_finite(),
+                "memory estimate {:?}",
+                estimate
+            );
             check_round_trip(text, &parsed);
             simulate_if_small(&parsed, estimate.events);
         }
@@ -38,11 +48,20 @@ fn check_refusal(text: &str, error: &ScenarioError) {
     let rendered = crate::cli::render_scenario_error(error);
     assert!(rendered.starts_with("capsim: error: "), "{rendered}");
     if let ScenarioError::Invalid { diagnostics, .. } = error {
-        assert!(!diagnostics.is_empty(), "an invalid scenario without a diagnostic");
-        let lines = crate::scenario::diagnostic::source_lines(text).count().max(1) as u64;
+        assert!(
+            !diagnostics.is_empty(),
+            "an invalid scenario without a diagnostic"
+        );
+        let lines = crate::scenario::diagnostic::source_lines(text)
+            .count()
+            .max(1) as u64;
         for diagnostic in diagnostics {
             // Line 0 means "no position"; a position past the end would point nowhere.
-            assert!(diagnostic.line <= lines + 1, "line {} of a {lines}-line text:\n{rendered}", diagnostic.line);
+            assert!(
+                diagnostic.line <= lines + 1,
+                "line {} of a {lines}-line text:\n{rendered}",
+                diagnostic.line
+            );
         }
     }
 }
@@ -52,15 +71,28 @@ fn check_refusal(text: &str, error: &ScenarioError) {
 fn check_round_trip(text: &str, parsed: &scenario::Scenario) {
     let spec = format!("simulation.seed={}", parsed.simulation.seed);
     let same = scenario::overrides::parse_override(&spec).expect("a well-formed override");
-    let rewritten = scenario::overrides::apply(text, &[same]).unwrap_or_else(|e| panic!("cannot rewrite a valid scenario: {e}"));
-    let reparsed = scenario::parse("fuzz.yaml with --set", &rewritten)
-        .unwrap_or_else(|e| panic!("the rewritten scenario is refused:\n{}\n{rewritten}", crate::cli::render_scenario_error(&e)));
-    assert_eq!(reparsed.hash_hex(), parsed.hash_hex(), "the round trip changed the scenario:\n{rewritten}");
+    let rewritten = scenario::overrides::apply(text, &[same])
+        .unwrap_or_else(|e| panic!("cannot rewrite a valid scenario: {e}"));
+    let reparsed = scenario::parse("fuzz.yaml with --set", &rewritten).unwrap_or_else(|e| {
+        panic!(
+            "the rewritten scenario is refused:\n{}\n{rewritten}",
+            crate::cli::render_scenario_error(&e)
+        )
+    });
+    assert_eq!(
+        reparsed.hash_hex(),
+        parsed.hash_hex(),
+        "the round trip changed the scenario:\n{rewritten}"
+    );
 }
 
 /// Runs one replication of a small scenario; conservation laws are checked inside.
 fn simulate_if_small(parsed: &scenario::Scenario, events: f64) {
-    let gpus: u64 = parsed.systems().iter().map(|(_, system)| system.initial_gpus()).sum();
+    let gpus: u64 = parsed
+        .systems()
+        .iter()
+        .map(|(_, system)| system.initial_gpus())
+        .sum();
     let small = events <= MAX_EVENTS_TO_SIMULATE * f64::from(parsed.simulation.replications)
         && gpus <= MAX_GPUS_TO_SIMULATE
         && parsed.simulation.horizon_hours <= MAX_HOURS_TO_SIMULATE;
@@ -70,7 +102,11 @@ fn simulate_if_small(parsed: &scenario::Scenario, events: f64) {
     match montecarlo::run_replication(parsed, 0) {
         Ok(rows) => {
             for row in rows {
-                assert!((0.0..=1.0).contains(&row.utilization), "utilization {} out of [0, 1]", row.utilization);
+                assert!(
+                    (0.0..=1.0).contains(&row.utilization),
+                    "utilization {} out of [0, 1]",
+                    row.utilization
+                );
             }
         }
         // A runaway model is stopped by its event budget: a refusal, not a bug.

@@ -75,7 +75,10 @@ pub struct Simulation {
 impl Simulation {
     /// How replications are seeded.
     pub fn seeding(&self) -> crate::montecarlo::seeds::Seeding {
-        crate::montecarlo::seeds::Seeding { seed: self.seed, antithetic: self.antithetic }
+        crate::montecarlo::seeds::Seeding {
+            seed: self.seed,
+            antithetic: self.antithetic,
+        }
     }
 }
 
@@ -179,8 +182,10 @@ fn without_raw_prefix(value: &mut serde_json::Value) {
                 *target = target.replace("#/$defs/Raw", "#/$defs/");
             }
             if let Some(serde_json::Value::Object(defs)) = map.get_mut("$defs") {
-                let renamed: serde_json::Map<String, serde_json::Value> =
-                    std::mem::take(defs).into_iter().map(|(k, v)| (k.strip_prefix("Raw").unwrap_or(&k).to_string(), v)).collect();
+                let renamed: serde_json::Map<String, serde_json::Value> = std::mem::take(defs)
+                    .into_iter()
+                    .map(|(k, v)| (k.strip_prefix("Raw").unwrap_or(&k).to_string(), v))
+                    .collect();
                 *defs = renamed;
             }
             map.values_mut().for_each(without_raw_prefix);
@@ -205,9 +210,15 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 ///
 /// # Errors
 /// As [`load`], and [`ScenarioError::Override`] for a path that cannot exist.
-pub fn load_with(path: &Path, overrides: &[overrides::Override]) -> Result<Scenario, ScenarioError> {
+pub fn load_with(
+    path: &Path,
+    overrides: &[overrides::Override],
+) -> Result<Scenario, ScenarioError> {
     let label = path.display().to_string();
-    let read_error = |reason: String| ScenarioError::Read { path: label.clone(), reason };
+    let read_error = |reason: String| ScenarioError::Read {
+        path: label.clone(),
+        reason,
+    };
     let metadata = std::fs::metadata(path).map_err(|e| read_error(e.to_string()))?;
     if !metadata.is_file() {
         return Err(read_error("not a regular file".to_string()));
@@ -226,7 +237,10 @@ pub fn load_with(path: &Path, overrides: &[overrides::Override]) -> Result<Scena
     }
     // A broken file is reported as it is, located in the user's own text.
     if let Err(error @ ScenarioError::Invalid { .. }) =
-        parse_raw(&label, &text).map_err(|d| ScenarioError::Invalid { file: label.clone(), diagnostics: vec![*d] })
+        parse_raw(&label, &text).map_err(|d| ScenarioError::Invalid {
+            file: label.clone(),
+            diagnostics: vec![*d],
+        })
     {
         return Err(error);
     }
@@ -239,9 +253,16 @@ pub fn load_with(path: &Path, overrides: &[overrides::Override]) -> Result<Scena
 /// # Errors
 /// [`ScenarioError::Invalid`] with every problem found.
 pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
-    let invalid = |diagnostics: Vec<Diagnostic>| ScenarioError::Invalid { file: file.to_string(), diagnostics };
+    let invalid = |diagnostics: Vec<Diagnostic>| ScenarioError::Invalid {
+        file: file.to_string(),
+        diagnostics,
+    };
     let raw = parse_raw(file, text).map_err(|diagnostic| invalid(vec![*diagnostic]))?;
-    let mut checker = Checker { file, text, diagnostics: Vec::new() };
+    let mut checker = Checker {
+        file,
+        text,
+        diagnostics: Vec::new(),
+    };
     let scenario = checker.resolve(raw);
     if checker.diagnostics.is_empty() {
         Ok(scenario)
@@ -255,17 +276,20 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
 fn parse_raw(file: &str, text: &str) -> Result<RawScenario, Box<Diagnostic>> {
     let options = serde_saphyr::options! { with_snippet: false };
     let mut key_path = String::new();
-    let parsed = serde_saphyr::with_deserializer_from_str_with_options(text, options, |deserializer| {
-        serde_path_to_error::deserialize::<_, RawScenario>(deserializer).map_err(|error| {
-            key_path = error.path().to_string();
-            error.into_inner()
-        })
-    });
+    let parsed =
+        serde_saphyr::with_deserializer_from_str_with_options(text, options, |deserializer| {
+            serde_path_to_error::deserialize::<_, RawScenario>(deserializer).map_err(|error| {
+                key_path = error.path().to_string();
+                error.into_inner()
+            })
+        });
     parsed.map_err(|error| {
         let (line, column) = error.location().map_or((0, 0), |l| (l.line(), l.column()));
         let message = bare_message(&error.to_string(), line, column);
         let key_path = clean_key_path(&key_path);
-        Box::new(Diagnostic::new(file, text, line, column, &key_path, &message))
+        Box::new(Diagnostic::new(
+            file, text, line, column, &key_path, &message,
+        ))
     })
 }
 
@@ -277,7 +301,9 @@ fn clean_key_path(path: &str) -> String {
     }
     let mut cleaned = String::with_capacity(path.len());
     for step in path.split('.').filter(|step| *step != "?") {
-        let rest = step.strip_prefix("value").filter(|rest| rest.is_empty() || rest.starts_with('['));
+        let rest = step
+            .strip_prefix("value")
+            .filter(|rest| rest.is_empty() || rest.starts_with('['));
         match rest {
             Some(index) => cleaned.push_str(index),
             None => {
@@ -298,7 +324,9 @@ fn bare_message(message: &str, line: u64, column: u64) -> String {
     let message = message.strip_suffix(&suffix).unwrap_or(message);
     let message = message.replace(", set DuplicateKeyPolicy in Options if acceptable", "");
     // The parser's wording, in the words of the scenario format.
-    if let Some(value) = message.strip_prefix("non-finite float ").and_then(|rest| rest.strip_suffix(" rejected by the configured policy"))
+    if let Some(value) = message
+        .strip_prefix("non-finite float ")
+        .and_then(|rest| rest.strip_suffix(" rejected by the configured policy"))
     {
         return format!("{value} is not a finite number");
     }
@@ -317,13 +345,30 @@ struct Checker<'a> {
 
 impl Checker<'_> {
     fn report(&mut self, at: &Location, key_path: &str, message: &str) {
-        self.diagnostics.push(Diagnostic::new(self.file, self.text, at.line(), at.column(), key_path, message));
+        self.diagnostics.push(Diagnostic::new(
+            self.file,
+            self.text,
+            at.line(),
+            at.column(),
+            key_path,
+            message,
+        ));
     }
 
     fn resolve(&mut self, raw: RawScenario) -> Scenario {
         let simulation = self.simulation(&raw);
-        let ctx = supply::Context { classes: self.classes(&raw), regions: self.regions(&raw) };
-        let segments: Vec<Segment> = raw.demand.segments.value.iter().enumerate().map(|(idx, s)| self.segment(idx, s, &ctx)).collect();
+        let ctx = supply::Context {
+            classes: self.classes(&raw),
+            regions: self.regions(&raw),
+        };
+        let segments: Vec<Segment> = raw
+            .demand
+            .segments
+            .value
+            .iter()
+            .enumerate()
+            .map(|(idx, s)| self.segment(idx, s, &ctx))
+            .collect();
         if segments.is_empty() {
             let message = format!(
                 "at least one demand segment is needed{}add a segment with name, arrivals_per_hour and duration_hours",
@@ -332,18 +377,31 @@ impl Checker<'_> {
             self.report(&raw.demand.segments.referenced, "demand.segments", &message);
         }
         self.unique_segment_names(&raw.demand.segments.value);
-        let centralized = raw.centralized.as_ref().map(|block| self.centralized(block, &ctx));
-        let distributed = raw.distributed.as_ref().map(|block| self.distributed(block, &ctx));
+        let centralized = raw
+            .centralized
+            .as_ref()
+            .map(|block| self.centralized(block, &ctx));
+        let distributed = raw
+            .distributed
+            .as_ref()
+            .map(|block| self.distributed(block, &ctx));
         if centralized.is_none() && distributed.is_none() {
-            let message =
-                format!("no system to simulate{}add `centralized: {{gpus: 64}}`, `distributed: {{gpus: 64}}` or both", raw::HINT_SEPARATOR);
+            let message = format!(
+                "no system to simulate{}add `centralized: {{gpus: 64}}`, `distributed: {{gpus: 64}}` or both",
+                raw::HINT_SEPARATOR
+            );
             self.report(&raw.name.referenced, "", &message);
         }
         let largest: Vec<u32> = segments.iter().map(|s| s.gpus_per_job.max()).collect();
         if let Some(system) = &centralized
             && system.procurement.is_none()
         {
-            self.jobs_fit("centralized", &system.sites.iter().collect::<Vec<_>>(), &raw.demand.segments.value, &largest);
+            self.jobs_fit(
+                "centralized",
+                &system.sites.iter().collect::<Vec<_>>(),
+                &raw.demand.segments.value,
+                &largest,
+            );
         }
         if let Some(system) = &distributed {
             let mut sites: Vec<&supply::Site> = system.sites.iter().collect();
@@ -352,13 +410,26 @@ impl Checker<'_> {
         }
         let supply::Context { classes, regions } = ctx;
         let finance = self.finance(&raw, &simulation);
-        Scenario { name: raw.name.value.0, simulation, classes, regions, segments, centralized, distributed, finance }
+        Scenario {
+            name: raw.name.value.0,
+            simulation,
+            classes,
+            regions,
+            segments,
+            centralized,
+            distributed,
+            finance,
+        }
     }
 
     fn finance(&mut self, raw: &RawScenario, simulation: &Simulation) -> Terms {
         let defaults = Terms::default();
-        let Some(finance) = &raw.finance else { return defaults };
-        let discount_rate = finance.discount_rate.map_or(defaults.discount_rate, |r| r.0);
+        let Some(finance) = &raw.finance else {
+            return defaults;
+        };
+        let discount_rate = finance
+            .discount_rate
+            .map_or(defaults.discount_rate, |r| r.0);
         let simulated_years = crate::model::system::finance_years(simulation.horizon_hours);
         if let Some(years) = &finance.horizon_years
             && years.value.0 > simulated_years
@@ -377,10 +448,16 @@ impl Checker<'_> {
             hurdle_rate: finance.hurdle_rate.map_or(discount_rate, |r| r.0),
             tax_rate: finance.tax_rate.map_or(defaults.tax_rate, |r| r.0),
             depreciation: match finance.depreciation {
-                None | Some(raw::DepreciationName::StraightLine) => DepreciationMethod::StraightLine,
-                Some(raw::DepreciationName::DecliningBalance) => DepreciationMethod::DecliningBalance,
+                None | Some(raw::DepreciationName::StraightLine) => {
+                    DepreciationMethod::StraightLine
+                }
+                Some(raw::DepreciationName::DecliningBalance) => {
+                    DepreciationMethod::DecliningBalance
+                }
             },
-            terminal_value_fraction: finance.terminal_value.map_or(defaults.terminal_value_fraction, |v| v.0),
+            terminal_value_fraction: finance
+                .terminal_value
+                .map_or(defaults.terminal_value_fraction, |v| v.0),
             horizon_years: finance.horizon_years.as_ref().map(|years| years.value.0),
         }
     }
@@ -388,7 +465,10 @@ impl Checker<'_> {
     fn simulation(&mut self, raw: &RawScenario) -> Simulation {
         let sim = &raw.simulation;
         let horizon_hours = sim.horizon_hours.value.0;
-        let warmup_hours = sim.warmup_hours.as_ref().map_or(defaults::WARMUP_HOURS, |w| w.value.0);
+        let warmup_hours = sim
+            .warmup_hours
+            .as_ref()
+            .map_or(defaults::WARMUP_HOURS, |w| w.value.0);
         if let Some(warmup) = &sim.warmup_hours
             && warmup_hours >= horizon_hours
         {
@@ -412,7 +492,13 @@ impl Checker<'_> {
             );
             self.report(&flag.referenced, "simulation.antithetic", &message);
         }
-        Simulation { horizon_hours, warmup_hours, replications, seed: sim.seed.unwrap_or(defaults::SEED), antithetic }
+        Simulation {
+            horizon_hours,
+            warmup_hours,
+            replications,
+            seed: sim.seed.unwrap_or(defaults::SEED),
+            antithetic,
+        }
     }
 
     fn segment(&mut self, idx: usize, raw: &RawSegment, ctx: &supply::Context) -> Segment {
@@ -427,12 +513,24 @@ impl Checker<'_> {
             gpus_per_job,
             duration_hours: dist(&raw.duration_hours),
             patience_hours: raw.patience_hours.as_ref().map(dist),
-            region: raw.region.as_ref().map_or(0, |r| self.lookup(&ctx.regions, r, &format!("demand.segments[{idx}].region"), "region")),
+            region: raw.region.as_ref().map_or(0, |r| {
+                self.lookup(
+                    &ctx.regions,
+                    r,
+                    &format!("demand.segments[{idx}].region"),
+                    "region",
+                )
+            }),
             reserved_share: raw.reserved_share.map_or(0.0, |r| r.0),
             max_price_usd_per_gpu_hour: raw.max_price_usd_per_gpu_hour.as_ref().map(dist),
             min_class_speed: raw.min_gpu_class.as_ref().map_or(0.0, |name| {
                 let names: Vec<String> = ctx.classes.iter().map(|c| c.name.clone()).collect();
-                let class = self.lookup(&names, name, &format!("demand.segments[{idx}].min_gpu_class"), "GPU class");
+                let class = self.lookup(
+                    &names,
+                    name,
+                    &format!("demand.segments[{idx}].min_gpu_class"),
+                    "GPU class",
+                );
                 ctx.classes[class].speed
             }),
             data_gb: raw.data_gb.as_ref().map(dist),
@@ -441,10 +539,20 @@ impl Checker<'_> {
 
     fn unique_segment_names(&mut self, segments: &[RawSegment]) {
         for (idx, segment) in segments.iter().enumerate() {
-            if segments[..idx].iter().any(|earlier| earlier.name.value == segment.name.value) {
-                let message =
-                    format!("segment name `{}` is used twice{}give each segment its own name", segment.name.value, raw::HINT_SEPARATOR);
-                self.report(&segment.name.referenced, &format!("demand.segments[{idx}].name"), &message);
+            if segments[..idx]
+                .iter()
+                .any(|earlier| earlier.name.value == segment.name.value)
+            {
+                let message = format!(
+                    "segment name `{}` is used twice{}give each segment its own name",
+                    segment.name.value,
+                    raw::HINT_SEPARATOR
+                );
+                self.report(
+                    &segment.name.referenced,
+                    &format!("demand.segments[{idx}].name"),
+                    &message,
+                );
             }
         }
     }
@@ -453,7 +561,9 @@ impl Checker<'_> {
 /// The rate profile of a segment; seasonal factors are rescaled to average 1.
 fn rate_profile(raw: &RawSegment) -> RateProfile {
     let normalised = |factors: &Option<Vec<raw::NonNegative>>| -> Vec<f64> {
-        let Some(factors) = factors else { return Vec::new() };
+        let Some(factors) = factors else {
+            return Vec::new();
+        };
         let mean = factors.iter().map(|f| f.0).sum::<f64>() / factors.len() as f64;
         factors.iter().map(|f| f.0 / mean).collect()
     };
@@ -467,7 +577,11 @@ fn rate_profile(raw: &RawSegment) -> RateProfile {
             .shocks
             .iter()
             .flatten()
-            .map(|shock| Shock { start_hours: shock.start_hours.0, length_hours: shock.length_hours.0, factor: shock.factor.0 })
+            .map(|shock| Shock {
+                start_hours: shock.start_hours.0,
+                length_hours: shock.length_hours.0,
+                factor: shock.factor.0,
+            })
             .collect(),
     }
 }
@@ -519,12 +633,19 @@ impl Scenario {
         let horizon = self.simulation.horizon_hours;
         self.segments
             .iter()
-            .map(|s| s.arrivals.expected_arrivals(horizon) / horizon * s.gpus_per_job.mean() * s.duration_hours.mean())
+            .map(|s| {
+                s.arrivals.expected_arrivals(horizon) / horizon
+                    * s.gpus_per_job.mean()
+                    * s.duration_hours.mean()
+            })
             .sum()
     }
 
     /// Expected number of arrivals per replication over the horizon.
     pub fn expected_arrivals(&self) -> f64 {
-        self.segments.iter().map(|s| s.arrivals.expected_arrivals(self.simulation.horizon_hours)).sum()
+        self.segments
+            .iter()
+            .map(|s| s.arrivals.expected_arrivals(self.simulation.horizon_hours))
+            .sum()
     }
 }

@@ -42,20 +42,34 @@ pub enum Design {
 /// # Errors
 /// What is wrong with the text.
 pub fn parse_axis(spec: &str) -> Result<Axis, String> {
-    let (path, values) = spec.split_once('=').ok_or("expected KEY.PATH=LIST or KEY.PATH=A..B:STEP, e.g. centralized.gpus=40,48,64")?;
+    let (path, values) = spec
+        .split_once('=')
+        .ok_or("expected KEY.PATH=LIST or KEY.PATH=A..B:STEP, e.g. centralized.gpus=40,48,64")?;
     let path = path.trim().to_string();
     // The path is checked as an override would be.
     parse_override(&format!("{path}=0"))?;
     if let Some((low, rest)) = values.split_once("..") {
-        let (high, step) = rest.split_once(':').map_or((rest, None), |(h, s)| (h, Some(s)));
+        let (high, step) = rest
+            .split_once(':')
+            .map_or((rest, None), |(h, s)| (h, Some(s)));
         let number = |text: &str| {
-            text.trim().parse::<f64>().ok().filter(|v| v.is_finite()).ok_or(format!("`{text}` is not a number in the range `{values}`"))
+            text.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or(format!("`{text}` is not a number in the range `{values}`"))
         };
         let (low, high) = (number(low)?, number(high)?);
         if high < low {
             return Err(format!("the range `{values}` runs backwards"));
         }
-        let Some(step) = step else { return Ok(Axis { path, values: Vec::new(), range: Some((low, high)) }) };
+        let Some(step) = step else {
+            return Ok(Axis {
+                path,
+                values: Vec::new(),
+                range: Some((low, high)),
+            });
+        };
         let step = number(step)?;
         if step <= 0.0 {
             return Err(format!("the step of `{values}` must be > 0"));
@@ -65,11 +79,23 @@ pub fn parse_axis(spec: &str) -> Result<Axis, String> {
             return Err(format!("`{values}` has {count} values; at most 10,000"));
         }
         // Rounded to the decimals written, so 1.2..2.4:0.4 ends at 2.4, not 2.4000000000000004.
-        let decimals = |text: &str| text.trim().split_once('.').map_or(0, |(_, d)| d.len()).min(12);
-        let places = decimals(values.split_once("..").map_or("", |(l, _)| l)).max(decimals(values.rsplit_once(':').map_or("", |(_, s)| s)));
+        let decimals = |text: &str| {
+            text.trim()
+                .split_once('.')
+                .map_or(0, |(_, d)| d.len())
+                .min(12)
+        };
+        let places = decimals(values.split_once("..").map_or("", |(l, _)| l))
+            .max(decimals(values.rsplit_once(':').map_or("", |(_, s)| s)));
         let round = |v: f64| format!("{v:.places$}").parse::<f64>().unwrap_or(v);
-        let values = (0..count).map(|k| Node::Float(round(low + step * k as f64))).collect();
-        return Ok(Axis { path, values, range: None });
+        let values = (0..count)
+            .map(|k| Node::Float(round(low + step * k as f64)))
+            .collect();
+        return Ok(Axis {
+            path,
+            values,
+            range: None,
+        });
     }
     let values = values
         .split(',')
@@ -78,7 +104,11 @@ pub fn parse_axis(spec: &str) -> Result<Axis, String> {
     if values.is_empty() || values.contains(&Node::Null) {
         return Err("an empty value in the list".to_string());
     }
-    Ok(Axis { path, values, range: None })
+    Ok(Axis {
+        path,
+        values,
+        range: None,
+    })
 }
 
 /// The points of a design: each the value of every axis, in axis order.
@@ -90,15 +120,27 @@ pub fn points(axes: &[Axis], design: Design, seed: u64) -> Result<Vec<Vec<Node>>
     if axes.is_empty() {
         return Err("give at least one --vary".to_string());
     }
-    if let Some(axis) = axes.iter().find(|a| a.range.is_some() && !matches!(design, Design::Lhs(_))) {
-        return Err(format!("{}: a range without a step (`A..B`) needs --design lhs; give `A..B:STEP` for a grid", axis.path));
+    if let Some(axis) = axes
+        .iter()
+        .find(|a| a.range.is_some() && !matches!(design, Design::Lhs(_)))
+    {
+        return Err(format!(
+            "{}: a range without a step (`A..B`) needs --design lhs; give `A..B:STEP` for a grid",
+            axis.path
+        ));
     }
     match design {
         Design::Grid => {
             let mut out: Vec<Vec<Node>> = vec![Vec::new()];
             for axis in axes {
-                out =
-                    out.into_iter().flat_map(|point| axis.values.iter().map(move |v| [point.clone(), vec![v.clone()]].concat())).collect();
+                out = out
+                    .into_iter()
+                    .flat_map(|point| {
+                        axis.values
+                            .iter()
+                            .map(move |v| [point.clone(), vec![v.clone()]].concat())
+                    })
+                    .collect();
             }
             Ok(out)
         }
@@ -112,7 +154,9 @@ pub fn points(axes: &[Axis], design: Design, seed: u64) -> Result<Vec<Vec<Node>>
                     axes[0].path
                 ));
             }
-            Ok((0..len).map(|k| axes.iter().map(|a| a.values[k].clone()).collect()).collect())
+            Ok((0..len)
+                .map(|k| axes.iter().map(|a| a.values[k].clone()).collect())
+                .collect())
         }
         Design::Lhs(n) => {
             if n == 0 {
@@ -120,7 +164,15 @@ pub fn points(axes: &[Axis], design: Design, seed: u64) -> Result<Vec<Vec<Node>>
             }
             let mut columns = Vec::with_capacity(axes.len());
             for (idx, axis) in axes.iter().enumerate() {
-                let mut rng = seeds::standard(seed, idx as u64, Stream::Supply { system: 2, site: u32::MAX, kind: 5 });
+                let mut rng = seeds::standard(
+                    seed,
+                    idx as u64,
+                    Stream::Supply {
+                        system: 2,
+                        site: u32::MAX,
+                        kind: 5,
+                    },
+                );
                 let mut strata: Vec<usize> = (0..n).collect();
                 // Fisher–Yates with the seeded stream: the pairing of strata across axes.
                 for k in (1..n).rev() {
@@ -129,13 +181,20 @@ pub fn points(axes: &[Axis], design: Design, seed: u64) -> Result<Vec<Vec<Node>>
                 let column: Vec<Node> = strata
                     .into_iter()
                     .map(|stratum| match axis.range {
-                        Some((low, high)) => Node::Float(low + (high - low) * (stratum as f64 + rng.random::<f64>()) / n as f64),
-                        None => axis.values[((stratum as f64 + 0.5) / n as f64 * axis.values.len() as f64) as usize].clone(),
+                        Some((low, high)) => Node::Float(
+                            low + (high - low) * (stratum as f64 + rng.random::<f64>()) / n as f64,
+                        ),
+                        None => axis.values[((stratum as f64 + 0.5) / n as f64
+                            * axis.values.len() as f64)
+                            as usize]
+                            .clone(),
                     })
                     .collect();
                 columns.push(column);
             }
-            Ok((0..n).map(|k| columns.iter().map(|c| c[k].clone()).collect()).collect())
+            Ok((0..n)
+                .map(|k| columns.iter().map(|c| c[k].clone()).collect())
+                .collect())
         }
     }
 }
@@ -148,7 +207,10 @@ pub fn points(axes: &[Axis], design: Design, seed: u64) -> Result<Vec<Vec<Node>>
 /// A group whose lists differ in length, an axis in two groups, or a bare range.
 pub fn grid_with_groups(axes: &[Axis], groups: &[Vec<usize>]) -> Result<Vec<Vec<Node>>, String> {
     if let Some(axis) = axes.iter().find(|a| a.range.is_some()) {
-        return Err(format!("{}: a range without a step (`A..B`) needs --design lhs; give `A..B:STEP` for a grid", axis.path));
+        return Err(format!(
+            "{}: a range without a step (`A..B`) needs --design lhs; give `A..B:STEP` for a grid",
+            axis.path
+        ));
     }
     let mut group_of: Vec<Option<usize>> = vec![None; axes.len()];
     for (g, group) in groups.iter().enumerate() {
@@ -191,7 +253,10 @@ pub fn grid_with_groups(axes: &[Axis], groups: &[Vec<usize>]) -> Result<Vec<Vec<
             })
             .collect();
     }
-    Ok(out.into_iter().map(|point| point.into_iter().map(|v| v.unwrap_or(Node::Null)).collect()).collect())
+    Ok(out
+        .into_iter()
+        .map(|point| point.into_iter().map(|v| v.unwrap_or(Node::Null)).collect())
+        .collect())
 }
 
 /// The overrides of one point.
@@ -199,7 +264,8 @@ pub fn point_overrides(axes: &[Axis], values: &[Node]) -> Vec<Override> {
     axes.iter()
         .zip(values)
         .map(|(axis, value)| {
-            let mut change = parse_override(&format!("{}=0", axis.path)).expect("axis paths were checked when read");
+            let mut change = parse_override(&format!("{}=0", axis.path))
+                .expect("axis paths were checked when read");
             change.value = value.clone();
             change.spec = format!("{}={}", axis.path, node_text(value));
             change
@@ -215,7 +281,10 @@ pub fn node_text(node: &Node) -> String {
         Node::Int(n) => n.to_string(),
         Node::Float(x) => format!("{x}"),
         Node::Str(s) => s.clone(),
-        other => serde_saphyr::to_string(other).map_or_else(|_| format!("{other:?}"), |text| text.trim().replace('\n', " ")),
+        other => serde_saphyr::to_string(other).map_or_else(
+            |_| format!("{other:?}"),
+            |text| text.trim().replace('\n', " "),
+        ),
     }
 }
 
@@ -235,8 +304,18 @@ pub const PAIRED_METRIC: &str = "savings_fraction";
 
 fn values_of(row: &RunMetrics) -> [f64; 7] {
     // Whole-system yield averaged over the simulated years after year 0.
-    let yields: Vec<f64> = row.finance.years.iter().filter(|y| y.cohort.is_none() && y.year > 0).filter_map(|y| y.yield_fraction).collect();
-    let operator_yield = if yields.is_empty() { f64::NAN } else { yields.iter().sum::<f64>() / yields.len() as f64 };
+    let yields: Vec<f64> = row
+        .finance
+        .years
+        .iter()
+        .filter(|y| y.cohort.is_none() && y.year > 0)
+        .filter_map(|y| y.yield_fraction)
+        .collect();
+    let operator_yield = if yields.is_empty() {
+        f64::NAN
+    } else {
+        yields.iter().sum::<f64>() / yields.len() as f64
+    };
     [
         row.utilization,
         row.p95_wait_hours,
@@ -264,10 +343,14 @@ impl PointResult {
     /// Per-replication values of `system.metric` (or the paired `savings_fraction`).
     pub fn series(&self, system: Option<SystemKind>, metric: &str) -> Option<&[f64]> {
         match system {
-            None => (metric == PAIRED_METRIC && !self.savings.is_empty()).then_some(self.savings.as_slice()),
+            None => (metric == PAIRED_METRIC && !self.savings.is_empty())
+                .then_some(self.savings.as_slice()),
             Some(kind) => {
                 let idx = METRICS.iter().position(|m| *m == metric)?;
-                self.systems.iter().find(|(s, _)| *s == kind).map(|(_, columns)| columns[idx].as_slice())
+                self.systems
+                    .iter()
+                    .find(|(s, _)| *s == kind)
+                    .map(|(_, columns)| columns[idx].as_slice())
             }
         }
     }
@@ -275,7 +358,13 @@ impl PointResult {
 
 /// Statistics over replications, NaN values left out.
 pub fn stats(values: &[f64]) -> Summary {
-    summarise(&values.iter().copied().filter(|v| !v.is_nan()).collect::<Vec<f64>>())
+    summarise(
+        &values
+            .iter()
+            .copied()
+            .filter(|v| !v.is_nan())
+            .collect::<Vec<f64>>(),
+    )
 }
 
 /// Runs every point on replications `0..replications` (the same seeds at every point),
@@ -295,14 +384,22 @@ pub fn run(
         .iter()
         .enumerate()
         .flat_map(|(p, (_, scenario))| {
-            let kinds: Vec<SystemKind> = scenario.systems().into_iter().map(|(kind, _)| kind).collect();
-            (0..replications).flat_map(move |r| kinds.clone().into_iter().map(move |kind| (p, r, kind)))
+            let kinds: Vec<SystemKind> = scenario
+                .systems()
+                .into_iter()
+                .map(|(kind, _)| kind)
+                .collect();
+            (0..replications)
+                .flat_map(move |r| kinds.clone().into_iter().map(move |kind| (p, r, kind)))
         })
         .collect();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.unwrap_or(0))
         .build()
-        .map_err(|e| SimError::Threads { threads: threads.unwrap_or(0), reason: e.to_string() })?;
+        .map_err(|e| SimError::Threads {
+            threads: threads.unwrap_or(0),
+            reason: e.to_string(),
+        })?;
     let samples: Vec<Result<[f64; 7], SimError>> = pool.install(|| {
         tasks
             .par_iter()
@@ -329,8 +426,15 @@ pub fn run(
     let mut samples = samples.into_iter();
     let mut out = Vec::with_capacity(scenarios.len());
     for (values, scenario) in scenarios {
-        let kinds: Vec<SystemKind> = scenario.systems().into_iter().map(|(kind, _)| kind).collect();
-        let mut systems: Vec<(SystemKind, Vec<Vec<f64>>)> = kinds.iter().map(|&k| (k, vec![Vec::new(); METRICS.len()])).collect();
+        let kinds: Vec<SystemKind> = scenario
+            .systems()
+            .into_iter()
+            .map(|(kind, _)| kind)
+            .collect();
+        let mut systems: Vec<(SystemKind, Vec<Vec<f64>>)> = kinds
+            .iter()
+            .map(|&k| (k, vec![Vec::new(); METRICS.len()]))
+            .collect();
         let mut savings = Vec::new();
         for _ in 0..replications {
             let mut spend = Vec::new();
@@ -342,10 +446,21 @@ pub fn run(
                 spend.push(sample[4]);
             }
             if let [centralized, distributed] = spend[..] {
-                savings.push(crate::metrics::Savings::pair(0, [centralized, 0.0, 0.0, 0.0], [distributed, 0.0, 0.0, 0.0]).savings_fraction);
+                savings.push(
+                    crate::metrics::Savings::pair(
+                        0,
+                        [centralized, 0.0, 0.0, 0.0],
+                        [distributed, 0.0, 0.0, 0.0],
+                    )
+                    .savings_fraction,
+                );
             }
         }
-        out.push(PointResult { values: values.clone(), systems, savings });
+        out.push(PointResult {
+            values: values.clone(),
+            systems,
+            savings,
+        });
     }
     Ok(out)
 }
@@ -375,11 +490,17 @@ impl Measure {
         let (system, rest) = match text.split_once('.') {
             Some(("centralized", rest)) => (Some(SystemKind::Centralized), rest),
             Some(("distributed", rest)) => (Some(SystemKind::Distributed), rest),
-            Some((other, _)) => return Err(format!("unknown system `{other}`: centralized or distributed")),
+            Some((other, _)) => {
+                return Err(format!(
+                    "unknown system `{other}`: centralized or distributed"
+                ));
+            }
             None => (None, text),
         };
-        let (metric, stat) =
-            STATS.iter().find_map(|stat| rest.strip_suffix(&format!("_{stat}")).map(|m| (m, *stat))).unwrap_or((rest, "mean"));
+        let (metric, stat) = STATS
+            .iter()
+            .find_map(|stat| rest.strip_suffix(&format!("_{stat}")).map(|m| (m, *stat)))
+            .unwrap_or((rest, "mean"));
         let metric = match system {
             None => (metric == PAIRED_METRIC).then_some(PAIRED_METRIC),
             Some(_) => METRICS.iter().find(|m| **m == metric).copied(),
@@ -391,12 +512,19 @@ impl Measure {
                 STATS.join(", ")
             )
         })?;
-        Ok(Measure { system, metric, stat, text: text.to_string() })
+        Ok(Measure {
+            system,
+            metric,
+            stat,
+            text: text.to_string(),
+        })
     }
 
     /// Its value at a point (NaN when the point has no such values).
     pub fn of(&self, point: &PointResult) -> f64 {
-        let Some(series) = point.series(self.system, self.metric) else { return f64::NAN };
+        let Some(series) = point.series(self.system, self.metric) else {
+            return f64::NAN;
+        };
         let s = stats(series);
         match self.stat {
             "p50" => s.p50,
@@ -424,14 +552,18 @@ impl Objective {
     /// # Errors
     /// Unknown direction or measure.
     pub fn parse(text: &str) -> Result<Objective, String> {
-        let (direction, measure) =
-            text.split_once(':').ok_or("expected max:MEASURE or min:MEASURE, e.g. max:distributed.operator_yield_p50")?;
+        let (direction, measure) = text.split_once(':').ok_or(
+            "expected max:MEASURE or min:MEASURE, e.g. max:distributed.operator_yield_p50",
+        )?;
         let maximize = match direction.trim() {
             "max" | "maximize" => true,
             "min" | "minimize" => false,
             other => return Err(format!("`{other}` is not a direction: max or min")),
         };
-        Ok(Objective { maximize, measure: Measure::parse(measure)? })
+        Ok(Objective {
+            maximize,
+            measure: Measure::parse(measure)?,
+        })
     }
 }
 
@@ -457,16 +589,32 @@ impl Constraint {
         } else if let Some((m, b)) = text.split_once(">=") {
             (m, b, false)
         } else {
-            return Err("expected MEASURE<=X or MEASURE>=X, e.g. distributed.abandon_fraction<=0.02".to_string());
+            return Err(
+                "expected MEASURE<=X or MEASURE>=X, e.g. distributed.abandon_fraction<=0.02"
+                    .to_string(),
+            );
         };
-        let bound = bound.trim().parse::<f64>().ok().filter(|b| b.is_finite()).ok_or(format!("`{}` is not a number", bound.trim()))?;
-        Ok(Constraint { measure: Measure::parse(measure)?, at_most, bound })
+        let bound = bound
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|b| b.is_finite())
+            .ok_or(format!("`{}` is not a number", bound.trim()))?;
+        Ok(Constraint {
+            measure: Measure::parse(measure)?,
+            at_most,
+            bound,
+        })
     }
 
     /// Whether a point satisfies it (a NaN value never does).
     pub fn holds(&self, point: &PointResult) -> bool {
         let value = self.measure.of(point);
-        if self.at_most { value <= self.bound } else { value >= self.bound }
+        if self.at_most {
+            value <= self.bound
+        } else {
+            value >= self.bound
+        }
     }
 }
 
@@ -485,7 +633,11 @@ pub struct Choice {
 }
 
 /// Picks the best feasible point. `None` when no point meets the constraints.
-pub fn choose(results: &[PointResult], objective: &Objective, constraints: &[Constraint]) -> Option<Choice> {
+pub fn choose(
+    results: &[PointResult],
+    objective: &Objective,
+    constraints: &[Constraint],
+) -> Option<Choice> {
     let mut feasible: Vec<(usize, f64)> = results
         .iter()
         .enumerate()
@@ -494,7 +646,13 @@ pub fn choose(results: &[PointResult], objective: &Objective, constraints: &[Con
         .filter(|(_, value)| !value.is_nan())
         .collect();
     // Best first; ties keep the earlier point.
-    feasible.sort_by(|a, b| if objective.maximize { b.1.total_cmp(&a.1) } else { a.1.total_cmp(&b.1) });
+    feasible.sort_by(|a, b| {
+        if objective.maximize {
+            b.1.total_cmp(&a.1)
+        } else {
+            a.1.total_cmp(&b.1)
+        }
+    });
     let (best, _) = *feasible.first()?;
     let runner_up = feasible.get(1).map(|(idx, _)| *idx);
     let difference = runner_up.and_then(|other| {
@@ -502,15 +660,28 @@ pub fn choose(results: &[PointResult], objective: &Objective, constraints: &[Con
             results[best].series(objective.measure.system, objective.measure.metric)?,
             results[other].series(objective.measure.system, objective.measure.metric)?,
         );
-        let paired: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).filter(|d| !d.is_nan()).collect();
+        let paired: Vec<f64> = a
+            .iter()
+            .zip(b)
+            .map(|(x, y)| x - y)
+            .filter(|d| !d.is_nan())
+            .collect();
         Some(summarise(&paired))
     });
-    Some(Choice { best, runner_up, difference, feasible: feasible.len() })
+    Some(Choice {
+        best,
+        runner_up,
+        difference,
+        feasible: feasible.len(),
+    })
 }
 
 /// The path steps of an axis (for column names).
 pub fn column_name(path: &str) -> String {
-    parse_override(&format!("{path}=0")).map_or_else(|_| path.to_string(), |o| crate::scenario::overrides::path_text(&o.path))
+    parse_override(&format!("{path}=0")).map_or_else(
+        |_| path.to_string(),
+        |o| crate::scenario::overrides::path_text(&o.path),
+    )
 }
 
 #[cfg(test)]
@@ -520,30 +691,87 @@ mod tests {
     #[test]
     fn axes_and_designs() {
         let gpus = parse_axis("centralized.gpus=40,48,64").expect("list");
-        assert_eq!(gpus.values, vec![Node::Int(40), Node::Int(48), Node::Int(64)]);
+        assert_eq!(
+            gpus.values,
+            vec![Node::Int(40), Node::Int(48), Node::Int(64)]
+        );
         let price = parse_axis("centralized.pricing.usd_per_gpu_hour=1.0..2.5:0.5").expect("range");
-        assert_eq!(price.values, vec![Node::Float(1.0), Node::Float(1.5), Node::Float(2.0), Node::Float(2.5)]);
+        assert_eq!(
+            price.values,
+            vec![
+                Node::Float(1.0),
+                Node::Float(1.5),
+                Node::Float(2.0),
+                Node::Float(2.5)
+            ]
+        );
         let tenths = parse_axis("x=1.2..2.4:0.4").expect("range");
-        assert_eq!(tenths.values, vec![Node::Float(1.2), Node::Float(1.6), Node::Float(2.0), Node::Float(2.4)]);
-        assert_eq!(points(&[gpus.clone(), price.clone()], Design::Grid, 1).expect("grid").len(), 12);
-        assert!(points(&[gpus.clone(), price.clone()], Design::Zip, 1).unwrap_err().contains("one length"));
-        let lhs = points(&[gpus.clone(), parse_axis("x=0..1").expect("range")], Design::Lhs(10), 3).expect("lhs");
+        assert_eq!(
+            tenths.values,
+            vec![
+                Node::Float(1.2),
+                Node::Float(1.6),
+                Node::Float(2.0),
+                Node::Float(2.4)
+            ]
+        );
+        assert_eq!(
+            points(&[gpus.clone(), price.clone()], Design::Grid, 1)
+                .expect("grid")
+                .len(),
+            12
+        );
+        assert!(
+            points(&[gpus.clone(), price.clone()], Design::Zip, 1)
+                .unwrap_err()
+                .contains("one length")
+        );
+        let lhs = points(
+            &[gpus.clone(), parse_axis("x=0..1").expect("range")],
+            Design::Lhs(10),
+            3,
+        )
+        .expect("lhs");
         assert_eq!(lhs.len(), 10);
         // Each tenth of the continuous range is used exactly once.
-        let mut strata: Vec<usize> = lhs.iter().map(|p| if let Node::Float(x) = p[1] { (x * 10.0) as usize } else { 99 }).collect();
+        let mut strata: Vec<usize> = lhs
+            .iter()
+            .map(|p| {
+                if let Node::Float(x) = p[1] {
+                    (x * 10.0) as usize
+                } else {
+                    99
+                }
+            })
+            .collect();
         strata.sort_unstable();
         assert_eq!(strata, (0..10).collect::<Vec<_>>());
-        assert!(points(&[parse_axis("x=0..1").expect("range")], Design::Grid, 1).unwrap_err().contains("needs --design lhs"));
+        assert!(
+            points(&[parse_axis("x=0..1").expect("range")], Design::Grid, 1)
+                .unwrap_err()
+                .contains("needs --design lhs")
+        );
         // A group varies together and is crossed with the rest: 3 (gpus) × 2 (zipped pair).
-        let (a, b) = (parse_axis("a=1,2").expect("a"), parse_axis("b=10,20").expect("b"));
-        let grouped = grid_with_groups(&[gpus.clone(), a.clone(), b.clone()], &[vec![1, 2]]).expect("groups");
+        let (a, b) = (
+            parse_axis("a=1,2").expect("a"),
+            parse_axis("b=10,20").expect("b"),
+        );
+        let grouped =
+            grid_with_groups(&[gpus.clone(), a.clone(), b.clone()], &[vec![1, 2]]).expect("groups");
         assert_eq!(grouped.len(), 6);
-        assert!(grouped.iter().all(|p| matches!((&p[1], &p[2]), (Node::Int(1), Node::Int(10)) | (Node::Int(2), Node::Int(20)))));
+        assert!(grouped.iter().all(|p| matches!(
+            (&p[1], &p[2]),
+            (Node::Int(1), Node::Int(10)) | (Node::Int(2), Node::Int(20))
+        )));
         assert_eq!(
             grid_with_groups(&[gpus.clone(), a.clone(), b.clone()], &[]).expect("plain"),
             points(&[gpus.clone(), a.clone(), b.clone()], Design::Grid, 0).expect("grid")
         );
-        assert!(grid_with_groups(&[gpus.clone(), a.clone()], &[vec![0, 1]]).unwrap_err().contains("one length"));
+        assert!(
+            grid_with_groups(&[gpus.clone(), a.clone()], &[vec![0, 1]])
+                .unwrap_err()
+                .contains("one length")
+        );
         assert!(parse_axis("x=3..1:1").unwrap_err().contains("backwards"));
         assert!(parse_axis("x").unwrap_err().contains("KEY.PATH=LIST"));
     }
@@ -551,10 +779,24 @@ mod tests {
     #[test]
     fn measures_objectives_and_constraints_are_read() {
         let m = Measure::parse("distributed.operator_yield_p50").expect("measure");
-        assert_eq!((m.system, m.metric, m.stat), (Some(SystemKind::Distributed), "operator_yield", "p50"));
-        assert_eq!(Measure::parse("savings_fraction").expect("paired").system, None);
-        assert!(Measure::parse("distributed.yeld").unwrap_err().contains("unknown measure"));
-        assert!(Objective::parse("max:centralized.utilization").expect("objective").maximize);
+        assert_eq!(
+            (m.system, m.metric, m.stat),
+            (Some(SystemKind::Distributed), "operator_yield", "p50")
+        );
+        assert_eq!(
+            Measure::parse("savings_fraction").expect("paired").system,
+            None
+        );
+        assert!(
+            Measure::parse("distributed.yeld")
+                .unwrap_err()
+                .contains("unknown measure")
+        );
+        assert!(
+            Objective::parse("max:centralized.utilization")
+                .expect("objective")
+                .maximize
+        );
         let c = Constraint::parse("distributed.abandon_fraction <= 0.02").expect("constraint");
         assert!(c.at_most && c.bound == 0.02);
         assert!(Constraint::parse("x < 1").is_err());
@@ -566,13 +808,34 @@ mod tests {
     fn uncertainty_sections_are_read() {
         let text = "name: x\nuncertainty:\n  a.b: [1, 3]\n  c: {uniform: {min: 0.5, max: 1.5}}\n  d[0].e: {triangular: {min: 0, mode: 10, max: 10}}\n";
         let ranges = declared_ranges(text).expect("ranges");
-        assert_eq!((ranges[0].low, ranges[0].high, ranges[0].integer), (1.0, 3.0, true));
-        assert_eq!((ranges[1].low, ranges[1].high, ranges[1].integer), (0.5, 1.5, false));
-        assert!((ranges[2].low - 10.0 * 0.05f64.sqrt()).abs() < 1e-12, "{:?}", ranges[2]);
+        assert_eq!(
+            (ranges[0].low, ranges[0].high, ranges[0].integer),
+            (1.0, 3.0, true)
+        );
+        assert_eq!(
+            (ranges[1].low, ranges[1].high, ranges[1].integer),
+            (0.5, 1.5, false)
+        );
+        assert!(
+            (ranges[2].low - 10.0 * 0.05f64.sqrt()).abs() < 1e-12,
+            "{:?}",
+            ranges[2]
+        );
         assert!((ranges[2].high - 10.0 * 0.95f64.sqrt()).abs() < 1e-12);
         assert!((ranges[2].quantile(0.25) - 5.0).abs() < 1e-12);
-        for bad in ["a: [3, 1]", "a: [1]", "a: {triangular: {min: 0, max: 1}}", "a: {normal: {mean: 1}}", "a: 2"] {
-            assert!(declared_ranges(&format!("uncertainty:\n  {bad}\n")).unwrap_err().contains("expected [LOW, HIGH]"), "{bad}");
+        for bad in [
+            "a: [3, 1]",
+            "a: [1]",
+            "a: {triangular: {min: 0, max: 1}}",
+            "a: {normal: {mean: 1}}",
+            "a: 2",
+        ] {
+            assert!(
+                declared_ranges(&format!("uncertainty:\n  {bad}\n"))
+                    .unwrap_err()
+                    .contains("expected [LOW, HIGH]"),
+                "{bad}"
+            );
         }
     }
 }
@@ -605,7 +868,11 @@ impl Range {
 
     /// The YAML value for `value` (a whole number for an integer range).
     pub fn node(&self, value: f64) -> Node {
-        if self.integer { Node::Int(value.round() as i128) } else { Node::Float(value) }
+        if self.integer {
+            Node::Int(value.round() as i128)
+        } else {
+            Node::Float(value)
+        }
     }
 }
 
@@ -616,7 +883,10 @@ impl Range {
 pub fn parse_range(spec: &str) -> Result<Range, String> {
     let axis = parse_axis(spec)?;
     let whole = |text: &str| text.trim().parse::<i64>().is_ok();
-    let integer = spec.split_once('=').and_then(|(_, v)| v.split_once("..")).is_some_and(|(low, high)| whole(low) && whole(high));
+    let integer = spec
+        .split_once('=')
+        .and_then(|(_, v)| v.split_once(".."))
+        .is_some_and(|(low, high)| whole(low) && whole(high));
     match axis.range {
         Some((low, high)) if high > low => Ok(Range { path: axis.path, low, high, integer, triangular: None }),
         _ => Err("expected KEY.PATH=LOW..HIGH with LOW < HIGH, e.g. distributed.pricing.usd_per_gpu_hour=1.5..2.5".to_string()),
@@ -629,9 +899,18 @@ pub fn parse_range(spec: &str) -> Result<Range, String> {
 /// An entry that is not a key with two increasing numbers, named by its key.
 pub fn declared_ranges(text: &str) -> Result<Vec<Range>, String> {
     let root: Node = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
-    let Node::Map(entries) = root else { return Ok(Vec::new()) };
-    let Some((_, section)) = entries.into_iter().find(|(k, _)| *k == Node::Str("uncertainty".into())) else { return Ok(Vec::new()) };
-    let Node::Map(ranges) = section else { return Err("uncertainty: expected a map of KEY.PATH: [LOW, HIGH]".to_string()) };
+    let Node::Map(entries) = root else {
+        return Ok(Vec::new());
+    };
+    let Some((_, section)) = entries
+        .into_iter()
+        .find(|(k, _)| *k == Node::Str("uncertainty".into()))
+    else {
+        return Ok(Vec::new());
+    };
+    let Node::Map(ranges) = section else {
+        return Err("uncertainty: expected a map of KEY.PATH: [LOW, HIGH]".to_string());
+    };
     let number = |node: &Node| match node {
         Node::Int(n) => Some(*n as f64),
         Node::Float(x) if x.is_finite() => Some(*x),
@@ -689,7 +968,8 @@ pub fn tornado_points(ranges: &[Range]) -> Vec<Vec<Override>> {
 
 /// The override that sets a range's key to `value`.
 pub fn range_override(range: &Range, value: f64) -> Override {
-    let mut change = parse_override(&format!("{}=0", range.path)).expect("range paths were checked when read");
+    let mut change =
+        parse_override(&format!("{}=0", range.path)).expect("range paths were checked when read");
     change.value = range.node(value);
     change.spec = format!("{}={}", range.path, node_text(&change.value));
     change
@@ -697,8 +977,11 @@ pub fn range_override(range: &Range, value: f64) -> Override {
 
 /// Every measure a point has: each system's [`METRICS`], then the paired savings.
 fn measures_of(point: &PointResult) -> Vec<(Option<SystemKind>, &'static str)> {
-    let mut measures: Vec<(Option<SystemKind>, &'static str)> =
-        point.systems.iter().flat_map(|(kind, _)| METRICS.iter().map(move |m| (Some(*kind), *m))).collect();
+    let mut measures: Vec<(Option<SystemKind>, &'static str)> = point
+        .systems
+        .iter()
+        .flat_map(|(kind, _)| METRICS.iter().map(move |m| (Some(*kind), *m)))
+        .collect();
     if !point.savings.is_empty() {
         measures.push((None, PAIRED_METRIC));
     }
@@ -733,7 +1016,11 @@ pub struct TornadoRow {
 pub fn tornado(results: &[PointResult], ranges: &[Range]) -> Vec<TornadoRow> {
     let base = &results[0];
     let measures = measures_of(base);
-    let mean = |point: &PointResult, system, metric| point.series(system, metric).map_or(f64::NAN, |s| stats(s).mean);
+    let mean = |point: &PointResult, system, metric| {
+        point
+            .series(system, metric)
+            .map_or(f64::NAN, |s| stats(s).mean)
+    };
     let mut rows = Vec::new();
     for (system, metric) in measures {
         let mut group: Vec<TornadoRow> = ranges
@@ -741,10 +1028,16 @@ pub fn tornado(results: &[PointResult], ranges: &[Range]) -> Vec<TornadoRow> {
             .enumerate()
             .map(|(idx, range)| {
                 let (low, high) = (&results[1 + 2 * idx], &results[2 + 2 * idx]);
-                let paired: Vec<f64> = match (low.series(system, metric), high.series(system, metric)) {
-                    (Some(a), Some(b)) => a.iter().zip(b).map(|(x, y)| y - x).filter(|d| !d.is_nan()).collect(),
-                    _ => Vec::new(),
-                };
+                let paired: Vec<f64> =
+                    match (low.series(system, metric), high.series(system, metric)) {
+                        (Some(a), Some(b)) => a
+                            .iter()
+                            .zip(b)
+                            .map(|(x, y)| y - x)
+                            .filter(|d| !d.is_nan())
+                            .collect(),
+                        _ => Vec::new(),
+                    };
                 TornadoRow {
                     parameter: range.path.clone(),
                     low: range.low,
@@ -768,8 +1061,21 @@ pub fn tornado(results: &[PointResult], ranges: &[Range]) -> Vec<TornadoRow> {
 /// N of B, then for each key i the N rows of A with column i taken from B. Values are
 /// drawn from each key's belief (uniform in its range, or triangular), seeded by `seed`.
 pub fn saltelli_points(ranges: &[Range], samples: usize, seed: u64) -> Vec<Vec<f64>> {
-    let mut rng = seeds::standard(seed, 0, Stream::Supply { system: 2, site: u32::MAX, kind: 6 });
-    let mut draw = || -> Vec<f64> { ranges.iter().map(|r| r.quantile(rng.random::<f64>())).collect() };
+    let mut rng = seeds::standard(
+        seed,
+        0,
+        Stream::Supply {
+            system: 2,
+            site: u32::MAX,
+            kind: 6,
+        },
+    );
+    let mut draw = || -> Vec<f64> {
+        ranges
+            .iter()
+            .map(|r| r.quantile(rng.random::<f64>()))
+            .collect()
+    };
     let a: Vec<Vec<f64>> = (0..samples).map(|_| draw()).collect();
     let b: Vec<Vec<f64>> = (0..samples).map(|_| draw()).collect();
     let mut points = [a.clone(), b.clone()].concat();
@@ -799,9 +1105,16 @@ pub fn sobol_indices(outputs: &[f64], keys: usize) -> Vec<(f64, f64)> {
             let ab_i = &ab[i * n..(i + 1) * n];
             // Centred: the estimator's expectation does not depend on the mean, but its
             // variance does, badly so for outputs far from 0 (savings ≈ 0.74 ± 0.05).
-            let first = (0..n).map(|j| (b[j] - mean) * (ab_i[j] - a[j])).sum::<f64>() / n as f64;
+            let first = (0..n)
+                .map(|j| (b[j] - mean) * (ab_i[j] - a[j]))
+                .sum::<f64>()
+                / n as f64;
             let total = (0..n).map(|j| (a[j] - ab_i[j]).powi(2)).sum::<f64>() / (2.0 * n as f64);
-            if variance > 0.0 { (first / variance, total / variance) } else { (f64::NAN, f64::NAN) }
+            if variance > 0.0 {
+                (first / variance, total / variance)
+            } else {
+                (f64::NAN, f64::NAN)
+            }
         })
         .collect()
 }
@@ -826,18 +1139,30 @@ pub struct SobolRow {
 /// Sobol rows of `results` (at the points of [`saltelli_points`]): each point's output
 /// is the mean over its replications; within a measure, largest total index first.
 pub fn sobol(results: &[PointResult], ranges: &[Range]) -> Vec<SobolRow> {
-    let Some(first) = results.first() else { return Vec::new() };
+    let Some(first) = results.first() else {
+        return Vec::new();
+    };
     let measures = measures_of(first);
     let mut rows = Vec::new();
     for (system, metric) in measures {
-        let outputs: Vec<f64> = results.iter().map(|p| p.series(system, metric).map_or(f64::NAN, |s| stats(s).mean)).collect();
+        let outputs: Vec<f64> = results
+            .iter()
+            .map(|p| p.series(system, metric).map_or(f64::NAN, |s| stats(s).mean))
+            .collect();
         let n = outputs.len() / (ranges.len() + 2);
         let both = &outputs[..2 * n];
         let variance = stats(both).std.powi(2);
         let mut group: Vec<SobolRow> = sobol_indices(&outputs, ranges.len())
             .into_iter()
             .zip(ranges)
-            .map(|((first_order, total), range)| SobolRow { parameter: range.path.clone(), system, metric, first_order, total, variance })
+            .map(|((first_order, total), range)| SobolRow {
+                parameter: range.path.clone(),
+                system,
+                metric,
+                first_order,
+                total,
+                variance,
+            })
             .collect();
         group.sort_by(|x, y| y.total.total_cmp(&x.total));
         rows.extend(group);
@@ -855,10 +1180,20 @@ mod sobol_tests {
     #[test]
     fn sobol_indices_of_the_ishigami_function() {
         let pi = std::f64::consts::PI;
-        let ranges: Vec<Range> =
-            (1..=3).map(|i| Range { path: format!("x{i}"), low: -pi, high: pi, integer: false, triangular: None }).collect();
+        let ranges: Vec<Range> = (1..=3)
+            .map(|i| Range {
+                path: format!("x{i}"),
+                low: -pi,
+                high: pi,
+                integer: false,
+                triangular: None,
+            })
+            .collect();
         let points = saltelli_points(&ranges, 1 << 14, 42);
-        let outputs: Vec<f64> = points.iter().map(|x| x[0].sin() + 7.0 * x[1].sin().powi(2) + 0.1 * x[2].powi(4) * x[0].sin()).collect();
+        let outputs: Vec<f64> = points
+            .iter()
+            .map(|x| x[0].sin() + 7.0 * x[1].sin().powi(2) + 0.1 * x[2].powi(4) * x[0].sin())
+            .collect();
         let indices = sobol_indices(&outputs, 3);
         let expected = [(0.3139, 0.5576), (0.4424, 0.4424), (0.0, 0.2437)];
         for ((first, total), (s, st)) in indices.iter().zip(expected) {

@@ -35,7 +35,12 @@ pub fn erlang_b(c: u32, offered_load: f64) -> f64 {
 pub fn mmcc(c: u32, arrival_rate: f64, service_rate: f64) -> QueueMeasures {
     let a = arrival_rate / service_rate;
     let blocking = erlang_b(c, a);
-    QueueMeasures { utilization: a * (1.0 - blocking) / f64::from(c), p_wait: blocking, mean_wait_hours: 0.0, p_abandon: blocking }
+    QueueMeasures {
+        utilization: a * (1.0 - blocking) / f64::from(c),
+        p_wait: blocking,
+        mean_wait_hours: 0.0,
+        p_abandon: blocking,
+    }
 }
 
 /// M/M/c with infinite patience (Erlang C); requires ρ = λ/(cμ) < 1.
@@ -48,7 +53,12 @@ pub fn mmc(c: u32, arrival_rate: f64, service_rate: f64) -> QueueMeasures {
     assert!(rho < 1.0, "Erlang C needs rho < 1, got {rho}");
     let blocking = erlang_b(c, arrival_rate / service_rate);
     let p_wait = blocking / (1.0 - rho * (1.0 - blocking));
-    QueueMeasures { utilization: rho, p_wait, mean_wait_hours: p_wait / (servers * service_rate - arrival_rate), p_abandon: 0.0 }
+    QueueMeasures {
+        utilization: rho,
+        p_wait,
+        mean_wait_hours: p_wait / (servers * service_rate - arrival_rate),
+        p_abandon: 0.0,
+    }
 }
 
 /// M/M/c+M (Erlang A) from the closed form with A = Σ_{k≥0} y^k / Π_{i=1..k}(x+i),
@@ -56,8 +66,16 @@ pub fn mmc(c: u32, arrival_rate: f64, service_rate: f64) -> QueueMeasures {
 ///
 /// # Panics
 /// If `patience_rate` is not positive.
-pub fn mmc_abandonment(c: u32, arrival_rate: f64, service_rate: f64, patience_rate: f64) -> QueueMeasures {
-    assert!(patience_rate > 0.0, "Erlang A needs a positive patience rate");
+pub fn mmc_abandonment(
+    c: u32,
+    arrival_rate: f64,
+    service_rate: f64,
+    patience_rate: f64,
+) -> QueueMeasures {
+    assert!(
+        patience_rate > 0.0,
+        "Erlang A needs a positive patience rate"
+    );
     let servers = f64::from(c);
     let x = servers * service_rate / patience_rate;
     let y = arrival_rate / patience_rate;
@@ -96,9 +114,17 @@ fn log_sum_terms(x: f64, y: f64) -> f64 {
 /// M/M/c+M solved exactly from its birth–death chain (birth λ, death min(n,c)μ +
 /// max(n−c,0)θ), as an independent check on [`mmc_abandonment`]. A job arriving to
 /// find n ≥ c in the system is served with probability cμ / (cμ + (n−c+1)θ).
-pub fn mmc_abandonment_chain(c: u32, arrival_rate: f64, service_rate: f64, patience_rate: f64) -> QueueMeasures {
+pub fn mmc_abandonment_chain(
+    c: u32,
+    arrival_rate: f64,
+    service_rate: f64,
+    patience_rate: f64,
+) -> QueueMeasures {
     let servers = f64::from(c);
-    let death = |n: u64| (n.min(u64::from(c)) as f64) * service_rate + (n.saturating_sub(u64::from(c)) as f64) * patience_rate;
+    let death = |n: u64| {
+        (n.min(u64::from(c)) as f64) * service_rate
+            + (n.saturating_sub(u64::from(c)) as f64) * patience_rate
+    };
     // Unnormalised log probabilities; stop far in the tail.
     let mut log_p = vec![0.0f64];
     let mut n = 0u64;
@@ -122,10 +148,16 @@ pub fn mmc_abandonment_chain(c: u32, arrival_rate: f64, service_rate: f64, patie
         if state >= u64::from(c) {
             p_wait += probability;
             let ahead = (state - u64::from(c) + 1) as f64;
-            p_abandon += probability * ahead * patience_rate / (servers * service_rate + ahead * patience_rate);
+            p_abandon += probability * ahead * patience_rate
+                / (servers * service_rate + ahead * patience_rate);
         }
     }
-    QueueMeasures { utilization: busy / servers, p_wait, mean_wait_hours: p_abandon / patience_rate, p_abandon }
+    QueueMeasures {
+        utilization: busy / servers,
+        p_wait,
+        mean_wait_hours: p_abandon / patience_rate,
+        p_abandon,
+    }
 }
 
 #[cfg(test)]
@@ -134,7 +166,10 @@ mod tests {
 
     /// Reference values to 10 digits (shared/notes/queueing-closed-forms.md).
     fn close(actual: f64, expected: f64) {
-        assert!((actual - expected).abs() <= 1e-9 * expected.abs().max(1e-3), "{actual} vs {expected}");
+        assert!(
+            (actual - expected).abs() <= 1e-9 * expected.abs().max(1e-3),
+            "{actual} vs {expected}"
+        );
     }
 
     #[test]
@@ -157,13 +192,19 @@ mod tests {
 
     #[test]
     fn erlang_a_reference_values_by_formula_and_by_chain() {
-        for measures in [mmc_abandonment(50, 48.0, 1.0, 1.0), mmc_abandonment_chain(50, 48.0, 1.0, 1.0)] {
+        for measures in [
+            mmc_abandonment(50, 48.0, 1.0, 1.0),
+            mmc_abandonment_chain(50, 48.0, 1.0, 1.0),
+        ] {
             close(measures.utilization, 0.922_159_185_1);
             close(measures.p_wait, 0.405_404_395_0);
             close(measures.mean_wait_hours, 0.039_417_515_5);
             close(measures.p_abandon, 0.039_417_515_5);
         }
-        for measures in [mmc_abandonment(20, 12.0, 0.5, 0.25), mmc_abandonment_chain(20, 12.0, 0.5, 0.25)] {
+        for measures in [
+            mmc_abandonment(20, 12.0, 0.5, 0.25),
+            mmc_abandonment_chain(20, 12.0, 0.5, 0.25),
+        ] {
             close(measures.utilization, 0.986_666_966_7);
             close(measures.p_wait, 0.908_705_727_7);
             close(measures.mean_wait_hours, 0.711_110_110_9);

@@ -82,7 +82,14 @@ pub fn builtin_cases() -> Vec<Case> {
             service_rate: 1.0,
             horizon_hours: 10_000.0,
         },
-        Case { label: "M/M/20/20", model: QueueModel::ErlangB, gpus: 20, arrival_rate: 15.0, service_rate: 1.0, horizon_hours: 20_000.0 },
+        Case {
+            label: "M/M/20/20",
+            model: QueueModel::ErlangB,
+            gpus: 20,
+            arrival_rate: 15.0,
+            service_rate: 1.0,
+            horizon_hours: 20_000.0,
+        },
         Case {
             label: "M/M/50+M",
             model: QueueModel::ErlangA { patience_rate: 1.0 },
@@ -93,7 +100,9 @@ pub fn builtin_cases() -> Vec<Case> {
         },
         Case {
             label: "M/M/20+M overload",
-            model: QueueModel::ErlangA { patience_rate: 0.25 },
+            model: QueueModel::ErlangA {
+                patience_rate: 0.25,
+            },
             gpus: 20,
             arrival_rate: 12.0,
             service_rate: 0.5,
@@ -108,9 +117,12 @@ impl Case {
         match self.model {
             QueueModel::ErlangB => theory::mmcc(self.gpus, self.arrival_rate, self.service_rate),
             QueueModel::ErlangC => theory::mmc(self.gpus, self.arrival_rate, self.service_rate),
-            QueueModel::ErlangA { patience_rate } => {
-                theory::mmc_abandonment_chain(self.gpus, self.arrival_rate, self.service_rate, patience_rate)
-            }
+            QueueModel::ErlangA { patience_rate } => theory::mmc_abandonment_chain(
+                self.gpus,
+                self.arrival_rate,
+                self.service_rate,
+                patience_rate,
+            ),
         }
     }
 
@@ -119,18 +131,28 @@ impl Case {
         let patience_hours = match self.model {
             QueueModel::ErlangB => Some(Dist::Constant(0.0)),
             QueueModel::ErlangC => None,
-            QueueModel::ErlangA { patience_rate } => Some(Dist::Exponential { mean: 1.0 / patience_rate }),
+            QueueModel::ErlangA { patience_rate } => Some(Dist::Exponential {
+                mean: 1.0 / patience_rate,
+            }),
         };
         let segment = Segment::queueing(
             "jobs",
             RateProfile::constant(self.arrival_rate),
             GpuCountDist::constant(1),
-            Dist::Exponential { mean: 1.0 / self.service_rate },
+            Dist::Exponential {
+                mean: 1.0 / self.service_rate,
+            },
             patience_hours,
         );
         Scenario {
             name: format!("verify-{}", self.label.replace(['/', ' ', '='], "-")),
-            simulation: Simulation { horizon_hours: self.horizon_hours, warmup_hours: 200.0, replications, seed, antithetic: false },
+            simulation: Simulation {
+                horizon_hours: self.horizon_hours,
+                warmup_hours: 200.0,
+                replications,
+                seed,
+                antithetic: false,
+            },
             classes: builtin_classes(),
             regions: vec!["default".to_string()],
             segments: vec![segment],
@@ -145,12 +167,22 @@ impl Case {
         let exact = self.exact();
         let mut targets: Vec<Target> = vec![("utilization", exact.utilization, |m| m.utilization)];
         match self.model {
-            QueueModel::ErlangB => targets.push(("blocking (abandon_fraction)", exact.p_abandon, |m| m.abandon_fraction)),
+            QueueModel::ErlangB => {
+                targets.push(("blocking (abandon_fraction)", exact.p_abandon, |m| {
+                    m.abandon_fraction
+                }))
+            }
             QueueModel::ErlangC | QueueModel::ErlangA { .. } => {
                 targets.push(("p_wait", exact.p_wait, |m| m.p_wait));
-                targets.push(("mean_wait_hours", exact.mean_wait_hours, |m| m.mean_wait_hours));
+                targets.push(("mean_wait_hours", exact.mean_wait_hours, |m| {
+                    m.mean_wait_hours
+                }));
                 // Little's law: Lq = λ Wq.
-                targets.push(("mean_queue_length (Little)", self.arrival_rate * exact.mean_wait_hours, |m| m.mean_queue_length));
+                targets.push((
+                    "mean_queue_length (Little)",
+                    self.arrival_rate * exact.mean_wait_hours,
+                    |m| m.mean_queue_length,
+                ));
             }
         }
         if let QueueModel::ErlangA { .. } = self.model {
@@ -197,8 +229,16 @@ impl Check {
 ///
 /// # Errors
 /// Any simulation error.
-pub fn run(cases: &[Case], replications: u32, seed: u64, threads: Option<usize>) -> Result<Vec<Check>, SimError> {
-    let scenarios: Vec<(Case, Scenario)> = cases.iter().map(|case| (case.clone(), case.scenario(replications, seed))).collect();
+pub fn run(
+    cases: &[Case],
+    replications: u32,
+    seed: u64,
+    threads: Option<usize>,
+) -> Result<Vec<Check>, SimError> {
+    let scenarios: Vec<(Case, Scenario)> = cases
+        .iter()
+        .map(|case| (case.clone(), case.scenario(replications, seed)))
+        .collect();
     run_scenarios(&scenarios, threads)
 }
 
@@ -209,7 +249,10 @@ pub fn run(cases: &[Case], replications: u32, seed: u64, threads: Option<usize>)
 ///
 /// # Errors
 /// Any simulation error.
-pub fn run_scenarios(scenarios: &[(Case, Scenario)], threads: Option<usize>) -> Result<Vec<Check>, SimError> {
+pub fn run_scenarios(
+    scenarios: &[(Case, Scenario)],
+    threads: Option<usize>,
+) -> Result<Vec<Check>, SimError> {
     let systems = [SystemKind::Centralized, SystemKind::Distributed];
     let checks_per_system: usize = scenarios.iter().map(|(case, _)| case.targets().len()).sum();
     let mut checks = Vec::with_capacity(checks_per_system * systems.len());
@@ -217,14 +260,25 @@ pub fn run_scenarios(scenarios: &[(Case, Scenario)], threads: Option<usize>) -> 
         let rows = montecarlo::run(scenario, threads)?;
         // Antithetic pairs are not independent: their means are the observations.
         let antithetic = scenario.simulation.antithetic;
-        let observations = u64::from(scenario.simulation.replications) / if antithetic { 2 } else { 1 };
-        let critical = t_critical(1.0 - FAMILY_ALPHA / checks_per_system as f64, observations.max(2) - 1);
+        let observations =
+            u64::from(scenario.simulation.replications) / if antithetic { 2 } else { 1 };
+        let critical = t_critical(
+            1.0 - FAMILY_ALPHA / checks_per_system as f64,
+            observations.max(2) - 1,
+        );
         for system in systems {
-            let system_rows: Vec<&RunMetrics> = rows.iter().filter(|row| row.system == system).collect();
+            let system_rows: Vec<&RunMetrics> =
+                rows.iter().filter(|row| row.system == system).collect();
             for (metric, exact, extract) in case.targets() {
                 let values: Vec<f64> = if antithetic {
-                    let tagged: Vec<(u64, f64)> = system_rows.iter().map(|row| (row.replication, extract(row))).collect();
-                    crate::metrics::antithetic_pairs(&tagged).into_iter().map(|(a, b)| 0.5 * (a + b)).collect()
+                    let tagged: Vec<(u64, f64)> = system_rows
+                        .iter()
+                        .map(|row| (row.replication, extract(row)))
+                        .collect();
+                    crate::metrics::antithetic_pairs(&tagged)
+                        .into_iter()
+                        .map(|(a, b)| 0.5 * (a + b))
+                        .collect()
                 } else {
                     system_rows.iter().map(|row| extract(row)).collect()
                 };

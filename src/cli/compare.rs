@@ -43,9 +43,13 @@ fn read_run(dir: &Path) -> Result<(Provenance, RunSamples), Failure> {
     let mut records = Results::default();
     let raw = RawDir::new(dir);
     for table in [RawTable::Runs, RawTable::Years, RawTable::Returns] {
-        raw.scan(table, &mut |piece| records.append(piece.clone())).map_err(refused)?;
+        raw.scan(table, &mut |piece| records.append(piece.clone()))
+            .map_err(refused)?;
     }
-    Ok((provenance, compare::samples(&records.runs, &records.years, &records.returns)))
+    Ok((
+        provenance,
+        compare::samples(&records.runs, &records.years, &records.returns),
+    ))
 }
 
 pub(super) fn compare(args: &CompareArgs) -> Result<ExitCode, Failure> {
@@ -55,34 +59,81 @@ pub(super) fn compare(args: &CompareArgs) -> Result<ExitCode, Failure> {
     let paired = provenance_a.seed == provenance_b.seed;
     let antithetic = provenance_a.antithetic && provenance_b.antithetic;
     let rows = compare::compare(&a, &b, paired, antithetic);
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| Path::new("notebooks-output/compare").join(format!("{}-vs-{}", provenance_a.scenario, provenance_b.scenario)));
+    let out = args.out.clone().unwrap_or_else(|| {
+        Path::new("notebooks-output/compare").join(format!(
+            "{}-vs-{}",
+            provenance_a.scenario, provenance_b.scenario
+        ))
+    });
     super::writable(&out)?;
-    let frame =
-        output::compare_frame(&rows, &provenance_a, &provenance_b).map_err(|e| Failure::Other(format!("cannot build tables: {e}")))?;
-    let written = output::write_tables(&out, vec![("compare", frame)], &provenance_b).map_err(write_failure(&out))?;
+    let frame = output::compare_frame(&rows, &provenance_a, &provenance_b)
+        .map_err(|e| Failure::Other(format!("cannot build tables: {e}")))?;
+    let written = output::write_tables(&out, vec![("compare", frame)], &provenance_b)
+        .map_err(write_failure(&out))?;
     if !args.quiet {
-        print_ok(print_comparison(&args.a, &args.b, &provenance_a, &provenance_b, &rows, &written))?;
+        print_ok(print_comparison(
+            &args.a,
+            &args.b,
+            &provenance_a,
+            &provenance_b,
+            &rows,
+            &written,
+        ))?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_comparison(a: &Path, b: &Path, pa: &Provenance, pb: &Provenance, rows: &[Comparison], written: &[PathBuf]) -> io::Result<()> {
+fn print_comparison(
+    a: &Path,
+    b: &Path,
+    pa: &Provenance,
+    pb: &Provenance,
+    rows: &[Comparison],
+    written: &[PathBuf],
+) -> io::Result<()> {
     let mut out = io::stdout().lock();
-    writeln!(out, "A: {} ({}, seed {}, {} replications)", a.display(), pa.scenario, pa.seed, pa.replications.1 - pa.replications.0)?;
-    writeln!(out, "B: {} ({}, seed {}, {} replications)", b.display(), pb.scenario, pb.seed, pb.replications.1 - pb.replications.0)?;
+    writeln!(
+        out,
+        "A: {} ({}, seed {}, {} replications)",
+        a.display(),
+        pa.scenario,
+        pa.seed,
+        pa.replications.1 - pa.replications.0
+    )?;
+    writeln!(
+        out,
+        "B: {} ({}, seed {}, {} replications)",
+        b.display(),
+        pb.scenario,
+        pb.seed,
+        pb.replications.1 - pb.replications.0
+    )?;
     if rows.iter().any(|r| r.method == Method::Paired) {
-        writeln!(out, "same seed: differences are paired replication by replication (common random numbers)")?;
+        writeln!(
+            out,
+            "same seed: differences are paired replication by replication (common random numbers)"
+        )?;
     } else {
-        writeln!(out, "different seeds: independent runs, Welch intervals (use one seed for paired, narrower intervals)")?;
+        writeln!(
+            out,
+            "different seeds: independent runs, Welch intervals (use one seed for paired, narrower intervals)"
+        )?;
     }
     writeln!(out)?;
-    writeln!(out, "{:<28} {:<22} {:>12} {:>12} {:>12}   95% CI of B − A", "system", "metric", "A", "B", "B − A")?;
+    writeln!(
+        out,
+        "{:<28} {:<22} {:>12} {:>12} {:>12}   95% CI of B − A",
+        "system", "metric", "A", "B", "B − A"
+    )?;
     for row in rows {
         let (scale, unit) = compare::unit(row.metric);
-        let show = |v: f64| if v.is_finite() { format!("{:.4}", v * scale) } else { "–".to_string() };
+        let show = |v: f64| {
+            if v.is_finite() {
+                format!("{:.4}", v * scale)
+            } else {
+                "–".to_string()
+            }
+        };
         let verdict = match row.ci95 {
             (0.0, 0.0) if row.difference == 0.0 => "  identical",
             (low, _) if low > 0.0 => "  B higher",

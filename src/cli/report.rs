@@ -23,7 +23,11 @@ pub(super) struct Report<'a> {
 }
 
 impl<'a> Report<'a> {
-    pub(super) fn of_run(scenario: &Scenario, provenance: &Provenance, summaries: &'a output::Summaries) -> Report<'a> {
+    pub(super) fn of_run(
+        scenario: &Scenario,
+        provenance: &Provenance,
+        summaries: &'a output::Summaries,
+    ) -> Report<'a> {
         let sim = &scenario.simulation;
         Report {
             title: format!(
@@ -38,7 +42,13 @@ impl<'a> Report<'a> {
             systems: scenario
                 .systems()
                 .into_iter()
-                .map(|(system, spec)| (system, spec.initial_gpus(), spec.pricing.reference_usd_per_gpu_hour > 0.0))
+                .map(|(system, spec)| {
+                    (
+                        system,
+                        spec.initial_gpus(),
+                        spec.pricing.reference_usd_per_gpu_hour > 0.0,
+                    )
+                })
                 .collect(),
             discount_rate: Some(scenario.finance.discount_rate),
             summary: &summaries.summary,
@@ -52,46 +62,96 @@ pub(super) fn print_run_report(report: &Report, written: &[PathBuf]) -> io::Resu
     let mut out = io::stdout().lock();
     writeln!(out, "{}", report.title)?;
     for &(system, initial_gpus, priced) in &report.systems {
-        writeln!(out, "\n{system} ({initial_gpus} GPUs at the start)          mean   95% CI of the mean")?;
-        let shown =
-            |row: &&SummaryRow| row.system == system.as_str() && HEADLINE.contains(&row.metric) && (priced || !row.metric.contains("usd"));
+        writeln!(
+            out,
+            "\n{system} ({initial_gpus} GPUs at the start)          mean   95% CI of the mean"
+        )?;
+        let shown = |row: &&SummaryRow| {
+            row.system == system.as_str()
+                && HEADLINE.contains(&row.metric)
+                && (priced || !row.metric.contains("usd"))
+        };
         for row in report.summary.iter().filter(shown) {
             let s = &row.stats;
-            writeln!(out, "  {:<24} {:>12}   [{}, {}]", row.metric, number(s.mean), number(s.ci95_low), number(s.ci95_high))?;
+            writeln!(
+                out,
+                "  {:<24} {:>12}   [{}, {}]",
+                row.metric,
+                number(s.mean),
+                number(s.ci95_low),
+                number(s.ci95_high)
+            )?;
         }
         if priced {
             print_yields(&mut out, system, report.yields, report.discount_rate)?;
         }
     }
-    let paired: Vec<&SummaryRow> = report.summary.iter().filter(|row| row.system == output::PAIRED).collect();
+    let paired: Vec<&SummaryRow> = report
+        .summary
+        .iter()
+        .filter(|row| row.system == output::PAIRED)
+        .collect();
     if !paired.is_empty() {
-        writeln!(out, "\ndistributed vs centralized, paired on the same jobs      mean   95% CI of the mean")?;
+        writeln!(
+            out,
+            "\ndistributed vs centralized, paired on the same jobs      mean   95% CI of the mean"
+        )?;
         for row in paired {
             let s = &row.stats;
-            if output::CRN_VARIANCE_REDUCTION.contains(&row.metric) || output::ANTITHETIC_VARIANCE_REDUCTION.contains(&row.metric) {
+            if output::CRN_VARIANCE_REDUCTION.contains(&row.metric)
+                || output::ANTITHETIC_VARIANCE_REDUCTION.contains(&row.metric)
+            {
                 continue;
             }
             if s.n == 0 {
-                writeln!(out, "  {:<32} {:>12}   (give both systems a `pricing:` section)", row.metric, "n/a")?;
+                writeln!(
+                    out,
+                    "  {:<32} {:>12}   (give both systems a `pricing:` section)",
+                    row.metric, "n/a"
+                )?;
                 continue;
             }
-            writeln!(out, "  {:<32} {:>12}   [{}, {}]", row.metric, number(s.mean), number(s.ci95_low), number(s.ci95_high))?;
+            writeln!(
+                out,
+                "  {:<32} {:>12}   [{}, {}]",
+                row.metric,
+                number(s.mean),
+                number(s.ci95_low),
+                number(s.ci95_high)
+            )?;
         }
         let factors = |names: &[&str], suffix: &str| -> Vec<String> {
             report
                 .summary
                 .iter()
                 .filter(|row| names.contains(&row.metric) && row.stats.mean.is_finite())
-                .map(|row| format!("{} {:.2}×", row.metric.trim_end_matches(suffix), row.stats.mean))
+                .map(|row| {
+                    format!(
+                        "{} {:.2}×",
+                        row.metric.trim_end_matches(suffix),
+                        row.stats.mean
+                    )
+                })
                 .collect()
         };
         let crn = factors(&output::CRN_VARIANCE_REDUCTION, "_crn_variance_reduction");
         if !crn.is_empty() {
-            writeln!(out, "  variance cut by pairing on the same jobs (vs independent streams): {}", crn.join(", "))?;
+            writeln!(
+                out,
+                "  variance cut by pairing on the same jobs (vs independent streams): {}",
+                crn.join(", ")
+            )?;
         }
-        let antithetic = factors(&output::ANTITHETIC_VARIANCE_REDUCTION, "_antithetic_variance_reduction");
+        let antithetic = factors(
+            &output::ANTITHETIC_VARIANCE_REDUCTION,
+            "_antithetic_variance_reduction",
+        );
         if !antithetic.is_empty() {
-            writeln!(out, "  variance of the mean cut by antithetic pairs (vs independent replications): {}", antithetic.join(", "))?;
+            writeln!(
+                out,
+                "  variance of the mean cut by antithetic pairs (vs independent replications): {}",
+                antithetic.join(", ")
+            )?;
         }
     }
     if let Some((events, elapsed, threads)) = &report.speed {
@@ -118,37 +178,79 @@ fn print_yields(
     discount_rate: Option<f64>,
 ) -> io::Result<()> {
     let of = |metric: &str, year: Option<u32>| {
-        yields.iter().find(|row| row.system == system && row.cohort.is_none() && row.year == year && row.metric == metric)
+        yields.iter().find(|row| {
+            row.system == system && row.cohort.is_none() && row.year == year && row.metric == metric
+        })
     };
     let band = |row: &output::YieldSummaryRow, percent: bool| {
         let s = &row.stats;
-        let show = |v: f64| if percent { format!("{:.1}%", 100.0 * v) } else { number(v) };
-        if s.n == 0 { "n/a".to_string() } else { format!("{} [{} – {}]", show(s.p50), show(s.p05), show(s.p95)) }
+        let show = |v: f64| {
+            if percent {
+                format!("{:.1}%", 100.0 * v)
+            } else {
+                number(v)
+            }
+        };
+        if s.n == 0 {
+            "n/a".to_string()
+        } else {
+            format!("{} [{} – {}]", show(s.p50), show(s.p05), show(s.p95))
+        }
     };
-    let years = yields.iter().filter(|row| row.system == system && row.cohort.is_none() && row.metric == "yield");
+    let years = yields
+        .iter()
+        .filter(|row| row.system == system && row.cohort.is_none() && row.metric == "yield");
     let mut line = String::new();
     for row in years.filter(|row| row.year.is_some_and(|y| y > 0)) {
-        line.push_str(&format!("  year {}: {}", row.year.unwrap_or(0), band(row, true)));
+        line.push_str(&format!(
+            "  year {}: {}",
+            row.year.unwrap_or(0),
+            band(row, true)
+        ));
     }
-    writeln!(out, "  yield (operating cash ÷ capital employed), P50 [P5 – P95]:{line}")?;
+    writeln!(
+        out,
+        "  yield (operating cash ÷ capital employed), P50 [P5 – P95]:{line}"
+    )?;
     let mut returns = Vec::new();
     let missing = |row: &output::YieldSummaryRow, what: &str| {
         let total = row.undefined + row.stats.n;
-        if row.undefined > 0 { format!(" ({} of {total} {what})", row.undefined) } else { String::new() }
+        if row.undefined > 0 {
+            format!(" ({} of {total} {what})", row.undefined)
+        } else {
+            String::new()
+        }
     };
     if let Some(row) = of("irr", None) {
-        returns.push(format!("IRR {}{}", band(row, true), missing(row, "without one")));
+        returns.push(format!(
+            "IRR {}{}",
+            band(row, true),
+            missing(row, "without one")
+        ));
     }
     if let Some(row) = of("npv_usd", None) {
         let s = &row.stats;
-        let rate = discount_rate.map_or_else(String::new, |rate| format!(" at {:.0}%", 100.0 * rate));
-        returns.push(format!("NPV{rate} {} [{} – {}]", usd(s.p50), usd(s.p05), usd(s.p95)));
+        let rate =
+            discount_rate.map_or_else(String::new, |rate| format!(" at {:.0}%", 100.0 * rate));
+        returns.push(format!(
+            "NPV{rate} {} [{} – {}]",
+            usd(s.p50),
+            usd(s.p05),
+            usd(s.p95)
+        ));
     }
     if let Some(row) = of("payback_years", None) {
         returns.push(if row.stats.n == 0 {
-            format!("payback not within the horizon in any of {} replications", row.undefined)
+            format!(
+                "payback not within the horizon in any of {} replications",
+                row.undefined
+            )
         } else {
-            format!("payback {} years{}", band(row, false), missing(row, "not within the horizon"))
+            format!(
+                "payback {} years{}",
+                band(row, false),
+                missing(row, "not within the horizon")
+            )
         });
     }
     writeln!(out, "  {}", returns.join(" · "))

@@ -9,7 +9,11 @@ use crate::output::{self, Provenance, RawDir};
 use crate::results::{RawSource, RawTable};
 
 /// Environment variables that carry an array job's index, in the order they are tried.
-pub const INDEX_VARIABLES: [&str; 3] = ["SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX", "AWS_BATCH_JOB_ARRAY_INDEX"];
+pub const INDEX_VARIABLES: [&str; 3] = [
+    "SLURM_ARRAY_TASK_ID",
+    "JOB_COMPLETION_INDEX",
+    "AWS_BATCH_JOB_ARRAY_INDEX",
+];
 
 /// Reads `--shard`: `K/N` (K counts from 0), `N` (K from the environment) or `auto`
 /// (K and N from Slurm's array variables).
@@ -17,20 +21,28 @@ pub const INDEX_VARIABLES: [&str; 3] = ["SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_I
 /// # Errors
 /// A message saying what was expected.
 pub fn parse_shard(spec: &str, env: impl Fn(&str) -> Option<String>) -> Result<(u32, u32), String> {
-    let number =
-        |text: &str, what: &str| text.trim().parse::<u32>().map_err(|_| format!("--shard {spec}: {what} `{text}` is not a whole number"));
+    let number = |text: &str, what: &str| {
+        text.trim()
+            .parse::<u32>()
+            .map_err(|_| format!("--shard {spec}: {what} `{text}` is not a whole number"))
+    };
     let (shard, shards) = match spec.split_once('/') {
         Some((k, n)) => (number(k, "shard")?, number(n, "shard count")?),
         None if spec == "auto" => {
             let shards = env("SLURM_ARRAY_TASK_COUNT").ok_or_else(|| {
                 "--shard auto needs SLURM_ARRAY_TASK_COUNT (a Slurm array job); elsewhere give the count, e.g. --shard 8".to_string()
             })?;
-            (index_from_env(spec, &env)?, number(&shards, "SLURM_ARRAY_TASK_COUNT")?)
+            (
+                index_from_env(spec, &env)?,
+                number(&shards, "SLURM_ARRAY_TASK_COUNT")?,
+            )
         }
         None => (index_from_env(spec, &env)?, number(spec, "shard count")?),
     };
     if shards == 0 || shard >= shards {
-        return Err(format!("--shard {spec}: shard {shard} of {shards} does not exist (shards count from 0 to N − 1)"));
+        return Err(format!(
+            "--shard {spec}: shard {shard} of {shards} does not exist (shards count from 0 to N − 1)"
+        ));
     }
     Ok((shard, shards))
 }
@@ -40,16 +52,26 @@ pub fn parse_shard(spec: &str, env: impl Fn(&str) -> Option<String>) -> Result<(
 fn index_from_env(spec: &str, env: &impl Fn(&str) -> Option<String>) -> Result<u32, String> {
     for variable in INDEX_VARIABLES {
         if let Some(value) = env(variable) {
-            let parse =
-                |text: &str| text.trim().parse::<u32>().map_err(|_| format!("--shard {spec}: {variable}={text} is not a whole number"));
+            let parse = |text: &str| {
+                text.trim()
+                    .parse::<u32>()
+                    .map_err(|_| format!("--shard {spec}: {variable}={text} is not a whole number"))
+            };
             let index = parse(&value)?;
-            let first = if variable == "SLURM_ARRAY_TASK_ID" { env("SLURM_ARRAY_TASK_MIN").map_or(Ok(0), |min| parse(&min))? } else { 0 };
-            return index
-                .checked_sub(first)
-                .ok_or_else(|| format!("--shard {spec}: {variable}={index} is below SLURM_ARRAY_TASK_MIN={first}"));
+            let first = if variable == "SLURM_ARRAY_TASK_ID" {
+                env("SLURM_ARRAY_TASK_MIN").map_or(Ok(0), |min| parse(&min))?
+            } else {
+                0
+            };
+            return index.checked_sub(first).ok_or_else(|| {
+                format!("--shard {spec}: {variable}={index} is below SLURM_ARRAY_TASK_MIN={first}")
+            });
         }
     }
-    Err(format!("--shard {spec}: no shard index in the environment (set one of {}), or give it as K/N", INDEX_VARIABLES.join(", ")))
+    Err(format!(
+        "--shard {spec}: no shard index in the environment (set one of {}), or give it as K/N",
+        INDEX_VARIABLES.join(", ")
+    ))
 }
 
 /// The directories holding results under `input`: itself if it holds `runs.parquet`,
@@ -58,7 +80,8 @@ fn parts_of(input: &Path) -> Result<Vec<PathBuf>, String> {
     if input.join("runs.parquet").is_file() {
         return Ok(vec![input.to_path_buf()]);
     }
-    let entries = std::fs::read_dir(input).map_err(|e| format!("cannot read {}: {e}", input.display()))?;
+    let entries =
+        std::fs::read_dir(input).map_err(|e| format!("cannot read {}: {e}", input.display()))?;
     let mut shards: Vec<(u32, PathBuf)> = entries
         .flatten()
         .filter_map(|entry| {
@@ -68,7 +91,10 @@ fn parts_of(input: &Path) -> Result<Vec<PathBuf>, String> {
         })
         .collect();
     if shards.is_empty() {
-        return Err(format!("{} holds no capsim results (no runs.parquet and no shard=K directories)", input.display()));
+        return Err(format!(
+            "{} holds no capsim results (no runs.parquet and no shard=K directories)",
+            input.display()
+        ));
     }
     shards.sort();
     Ok(shards.into_iter().map(|(_, path)| path).collect())
@@ -94,24 +120,44 @@ pub fn gather(inputs: &[PathBuf]) -> Result<MergePlan, String> {
     let mut parts = Vec::new();
     for input in inputs {
         for dir in parts_of(input)? {
-            if let Some(stem) = output::RAW_TABLES.iter().find(|stem| !dir.join(format!("{stem}.parquet")).is_file()) {
-                return Err(format!("{} has no {stem}.parquet: not the output of this capsim version's `run`; rerun it", dir.display()));
+            if let Some(stem) = output::RAW_TABLES
+                .iter()
+                .find(|stem| !dir.join(format!("{stem}.parquet")).is_file())
+            {
+                return Err(format!(
+                    "{} has no {stem}.parquet: not the output of this capsim version's `run`; rerun it",
+                    dir.display()
+                ));
             }
-            let provenance = output::read_provenance(&dir.join("runs.parquet")).map_err(|e| e.to_string())?;
+            let provenance =
+                output::read_provenance(&dir.join("runs.parquet")).map_err(|e| e.to_string())?;
             parts.push((dir, provenance));
         }
     }
-    let Some((first_dir, first)) = parts.first().cloned() else { return Err("nothing to merge".to_string()) };
+    let Some((first_dir, first)) = parts.first().cloned() else {
+        return Err("nothing to merge".to_string());
+    };
     for (dir, provenance) in &parts {
         let differs = [
             ("scenario", &provenance.scenario, &first.scenario),
-            ("scenario hash", &provenance.scenario_hash, &first.scenario_hash),
-            ("capsim version", &provenance.capsim_version, &first.capsim_version),
+            (
+                "scenario hash",
+                &provenance.scenario_hash,
+                &first.scenario_hash,
+            ),
+            (
+                "capsim version",
+                &provenance.capsim_version,
+                &first.capsim_version,
+            ),
         ]
         .into_iter()
         .find(|(_, a, b)| a != b)
         .map(|(what, a, b)| (what, a.clone(), b.clone()))
-        .or_else(|| (provenance.seed != first.seed).then(|| ("seed", provenance.seed.to_string(), first.seed.to_string())));
+        .or_else(|| {
+            (provenance.seed != first.seed)
+                .then(|| ("seed", provenance.seed.to_string(), first.seed.to_string()))
+        });
         if let Some((what, here, there)) = differs {
             return Err(format!(
                 "{} and {} come from different runs: {what} {here} vs {there}; only results of the same scenario, seed and capsim version merge",
@@ -121,23 +167,43 @@ pub fn gather(inputs: &[PathBuf]) -> Result<MergePlan, String> {
         }
     }
     check_shards(&parts)?;
-    let low = parts.iter().map(|(_, p)| p.replications.0).min().unwrap_or(0);
-    let high = parts.iter().map(|(_, p)| p.replications.1).max().unwrap_or(0);
+    let low = parts
+        .iter()
+        .map(|(_, p)| p.replications.0)
+        .min()
+        .unwrap_or(0);
+    let high = parts
+        .iter()
+        .map(|(_, p)| p.replications.1)
+        .max()
+        .unwrap_or(0);
     // Every (replication, system) row of every part, tagged with its part.
     let mut rows: Vec<(u64, SystemKind, usize)> = Vec::new();
     for (idx, (dir, _)) in parts.iter().enumerate() {
         RawDir::new(dir)
-            .scan(RawTable::Runs, &mut |piece| rows.extend(piece.runs.iter().map(|r| (r.replication, r.system, idx))))
+            .scan(RawTable::Runs, &mut |piece| {
+                rows.extend(piece.runs.iter().map(|r| (r.replication, r.system, idx)))
+            })
             .map_err(|e| e.to_string())?;
     }
     rows.sort_unstable();
-    if let Some(pair) = rows.windows(2).find(|pair| (pair[0].0, pair[0].1) == (pair[1].0, pair[1].1)) {
-        return Err(format!("replication {} of the {} system is in more than one input", pair[0].0, pair[0].1));
+    if let Some(pair) = rows
+        .windows(2)
+        .find(|pair| (pair[0].0, pair[0].1) == (pair[1].0, pair[1].1))
+    {
+        return Err(format!(
+            "replication {} of the {} system is in more than one input",
+            pair[0].0, pair[0].1
+        ));
     }
     let mut present: Vec<u64> = rows.iter().map(|r| r.0).collect();
     present.dedup();
     if present.len() as u64 != high - low || present.first() != Some(&low) {
-        let missing: Vec<String> = (low..high).filter(|r| present.binary_search(r).is_err()).take(5).map(|r| r.to_string()).collect();
+        let missing: Vec<String> = (low..high)
+            .filter(|r| present.binary_search(r).is_err())
+            .take(5)
+            .map(|r| r.to_string())
+            .collect();
         return Err(format!(
             "replications {low}..{high} are not all there: missing {}{}",
             missing.join(", "),
@@ -161,7 +227,11 @@ pub fn gather(inputs: &[PathBuf]) -> Result<MergePlan, String> {
     }
     Ok(MergePlan {
         parts: order.into_iter().map(|idx| parts[idx].0.clone()).collect(),
-        provenance: Provenance { replications: (low, high), shard: None, ..first },
+        provenance: Provenance {
+            replications: (low, high),
+            shard: None,
+            ..first
+        },
     })
 }
 
@@ -170,15 +240,22 @@ fn check_shards(parts: &[(PathBuf, Provenance)]) -> Result<(), String> {
     let mut runs: BTreeMap<((u64, u64), u32), Vec<u32>> = BTreeMap::new();
     for (_, provenance) in parts {
         if let Some((shard, shards)) = provenance.shard {
-            runs.entry((provenance.replications, shards)).or_default().push(shard);
+            runs.entry((provenance.replications, shards))
+                .or_default()
+                .push(shard);
         }
     }
     for (((from, to), shards), mut found) in runs {
         found.sort_unstable();
         if found.windows(2).any(|pair| pair[0] == pair[1]) {
-            return Err(format!("a shard of replications {from}..{to} appears twice: shards found {found:?} of {shards}"));
+            return Err(format!(
+                "a shard of replications {from}..{to} appears twice: shards found {found:?} of {shards}"
+            ));
         }
-        let missing: Vec<String> = (0..shards).filter(|k| found.binary_search(k).is_err()).map(|k| k.to_string()).collect();
+        let missing: Vec<String> = (0..shards)
+            .filter(|k| found.binary_search(k).is_err())
+            .map(|k| k.to_string())
+            .collect();
         if !missing.is_empty() {
             return Err(format!(
                 "shard {} of {shards} (replications {from}..{to}) is missing: did that task fail? Found shards {found:?}",
@@ -194,22 +271,65 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |key| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
     }
 
     #[test]
     fn shard_specs_from_flags_and_environment() {
         assert_eq!(parse_shard("2/8", env(&[])), Ok((2, 8)));
-        assert_eq!(parse_shard("8", env(&[("SLURM_ARRAY_TASK_ID", "3")])), Ok((3, 8)));
+        assert_eq!(
+            parse_shard("8", env(&[("SLURM_ARRAY_TASK_ID", "3")])),
+            Ok((3, 8))
+        );
         // Slurm arrays numbered 1..8 map to shards 0..7.
-        assert_eq!(parse_shard("8", env(&[("SLURM_ARRAY_TASK_ID", "8"), ("SLURM_ARRAY_TASK_MIN", "1")])), Ok((7, 8)));
-        assert_eq!(parse_shard("4", env(&[("JOB_COMPLETION_INDEX", "1")])), Ok((1, 4)));
-        assert_eq!(parse_shard("4", env(&[("AWS_BATCH_JOB_ARRAY_INDEX", "0")])), Ok((0, 4)));
-        assert_eq!(parse_shard("auto", env(&[("SLURM_ARRAY_TASK_ID", "5"), ("SLURM_ARRAY_TASK_COUNT", "6")])), Ok((5, 6)));
-        assert!(parse_shard("8/8", env(&[])).unwrap_err().contains("does not exist"));
-        assert!(parse_shard("8", env(&[])).unwrap_err().contains("SLURM_ARRAY_TASK_ID"));
-        assert!(parse_shard("auto", env(&[("SLURM_ARRAY_TASK_ID", "1")])).unwrap_err().contains("SLURM_ARRAY_TASK_COUNT"));
-        assert!(parse_shard("x/4", env(&[])).unwrap_err().contains("not a whole number"));
+        assert_eq!(
+            parse_shard(
+                "8",
+                env(&[("SLURM_ARRAY_TASK_ID", "8"), ("SLURM_ARRAY_TASK_MIN", "1")])
+            ),
+            Ok((7, 8))
+        );
+        assert_eq!(
+            parse_shard("4", env(&[("JOB_COMPLETION_INDEX", "1")])),
+            Ok((1, 4))
+        );
+        assert_eq!(
+            parse_shard("4", env(&[("AWS_BATCH_JOB_ARRAY_INDEX", "0")])),
+            Ok((0, 4))
+        );
+        assert_eq!(
+            parse_shard(
+                "auto",
+                env(&[
+                    ("SLURM_ARRAY_TASK_ID", "5"),
+                    ("SLURM_ARRAY_TASK_COUNT", "6")
+                ])
+            ),
+            Ok((5, 6))
+        );
+        assert!(
+            parse_shard("8/8", env(&[]))
+                .unwrap_err()
+                .contains("does not exist")
+        );
+        assert!(
+            parse_shard("8", env(&[]))
+                .unwrap_err()
+                .contains("SLURM_ARRAY_TASK_ID")
+        );
+        assert!(
+            parse_shard("auto", env(&[("SLURM_ARRAY_TASK_ID", "1")]))
+                .unwrap_err()
+                .contains("SLURM_ARRAY_TASK_COUNT")
+        );
+        assert!(
+            parse_shard("x/4", env(&[]))
+                .unwrap_err()
+                .contains("not a whole number")
+        );
     }
 }

@@ -7,7 +7,10 @@ use std::process::ExitCode;
 
 use super::report::number;
 use super::target::Progress;
-use super::{CommonArgs, Failure, SensitivityArgs, SweepArgs, count, parse_overrides, print_ok, render_scenario_error};
+use super::{
+    CommonArgs, Failure, SensitivityArgs, SweepArgs, count, parse_overrides, print_ok,
+    render_scenario_error,
+};
 use crate::model::SystemKind;
 use crate::output::{self, Provenance};
 use crate::scenario::overrides::{Node, Override};
@@ -19,24 +22,51 @@ fn input(flag: &str, spec: &str, error: String) -> Failure {
 }
 
 pub(super) fn sweep(args: &SweepArgs) -> Result<ExitCode, Failure> {
-    let axes: Vec<Axis> =
-        args.vary.iter().map(|spec| sweep::parse_axis(spec).map_err(|e| input("--vary", spec, e))).collect::<Result<_, _>>()?;
+    let axes: Vec<Axis> = args
+        .vary
+        .iter()
+        .map(|spec| sweep::parse_axis(spec).map_err(|e| input("--vary", spec, e)))
+        .collect::<Result<_, _>>()?;
     let base = parse_overrides(&args.common.set)?;
-    let objective = args.objective.as_deref().map(|spec| Objective::parse(spec).map_err(|e| input("--objective", spec, e))).transpose()?;
-    let constraints: Vec<Constraint> =
-        args.constraint.iter().map(|spec| Constraint::parse(spec).map_err(|e| input("--constraint", spec, e))).collect::<Result<_, _>>()?;
+    let objective = args
+        .objective
+        .as_deref()
+        .map(|spec| Objective::parse(spec).map_err(|e| input("--objective", spec, e)))
+        .transpose()?;
+    let constraints: Vec<Constraint> = args
+        .constraint
+        .iter()
+        .map(|spec| Constraint::parse(spec).map_err(|e| input("--constraint", spec, e)))
+        .collect::<Result<_, _>>()?;
     let design = match (args.design.as_str(), args.points) {
         ("grid", None) => Design::Grid,
         ("zip", None) => Design::Zip,
         ("lhs", Some(points)) => Design::Lhs(points),
-        ("lhs", None) => return Err(input("--design", "lhs", "give the number of points with --points N".to_string())),
-        ("grid" | "zip", Some(_)) => {
-            return Err(input("--points", &args.design, "only a Latin hypercube (--design lhs) takes --points".to_string()));
+        ("lhs", None) => {
+            return Err(input(
+                "--design",
+                "lhs",
+                "give the number of points with --points N".to_string(),
+            ));
         }
-        (other, _) => return Err(input("--design", other, "expected grid, zip or lhs".to_string())),
+        ("grid" | "zip", Some(_)) => {
+            return Err(input(
+                "--points",
+                &args.design,
+                "only a Latin hypercube (--design lhs) takes --points".to_string(),
+            ));
+        }
+        (other, _) => {
+            return Err(input(
+                "--design",
+                other,
+                "expected grid, zip or lhs".to_string(),
+            ));
+        }
     };
     let (name, values) = {
-        let mut template = scenario::load_with(&args.scenario, &base).map_err(|e| Failure::Input(render_scenario_error(&e)))?;
+        let mut template = scenario::load_with(&args.scenario, &base)
+            .map_err(|e| Failure::Input(render_scenario_error(&e)))?;
         configure(&mut template, &args.common)?;
         let groups = zip_groups(&axes, &args.zip)?;
         let values = if groups.is_empty() {
@@ -49,7 +79,10 @@ pub(super) fn sweep(args: &SweepArgs) -> Result<ExitCode, Failure> {
         .map_err(|e| Failure::Input(format!("capsim: error: {e}\n")))?;
         (template.name, values)
     };
-    let out = args.out.clone().unwrap_or_else(|| Path::new("notebooks-output").join(format!("{name}-sweep")));
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("notebooks-output").join(format!("{name}-sweep")));
     super::writable(&out)?;
     let points: Vec<(Vec<Node>, Vec<Override>)> = values
         .into_iter()
@@ -60,11 +93,21 @@ pub(super) fn sweep(args: &SweepArgs) -> Result<ExitCode, Failure> {
         .collect();
     let (template, results) = run_points(&args.scenario, &base, points, &args.common)?;
     let provenance = provenance_of(&template);
-    let frame = output::sweep_frame(&axes, &results, &provenance).map_err(|e| Failure::Other(format!("cannot build tables: {e}")))?;
-    let written = output::write_tables(&out, vec![("sweep", frame)], &provenance).map_err(super::write_failure(&out))?;
-    let choice = objective.as_ref().map(|objective| (objective, sweep::choose(&results, objective, &constraints)));
+    let frame = output::sweep_frame(&axes, &results, &provenance)
+        .map_err(|e| Failure::Other(format!("cannot build tables: {e}")))?;
+    let written = output::write_tables(&out, vec![("sweep", frame)], &provenance)
+        .map_err(super::write_failure(&out))?;
+    let choice = objective
+        .as_ref()
+        .map(|objective| (objective, sweep::choose(&results, objective, &constraints)));
     if !args.common.quiet {
-        print_ok(print_sweep(&axes, &results, choice.as_ref().map(|(o, c)| (*o, c.as_ref())), &constraints, &written))?;
+        print_ok(print_sweep(
+            &axes,
+            &results,
+            choice.as_ref().map(|(o, c)| (*o, c.as_ref())),
+            &constraints,
+            &written,
+        ))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -80,12 +123,20 @@ fn zip_groups(axes: &[Axis], specs: &[String]) -> Result<Vec<Vec<usize>>, Failur
                     let path = path.trim();
                     axes.iter().position(|a| a.path == path).ok_or_else(|| {
                         let known: Vec<&str> = axes.iter().map(|a| a.path.as_str()).collect();
-                        input("--zip", spec, format!("`{path}` is not a --vary key ({})", known.join(", ")))
+                        input(
+                            "--zip",
+                            spec,
+                            format!("`{path}` is not a --vary key ({})", known.join(", ")),
+                        )
                     })
                 })
                 .collect::<Result<_, _>>()?;
             if group.len() < 2 {
-                return Err(input("--zip", spec, "name at least two --vary keys, comma-separated".to_string()));
+                return Err(input(
+                    "--zip",
+                    spec,
+                    "name at least two --vary keys, comma-separated".to_string(),
+                ));
             }
             Ok(group)
         })
@@ -113,12 +164,16 @@ pub(super) fn run_points(
     points: Vec<(Vec<Node>, Vec<Override>)>,
     settings: &CommonArgs,
 ) -> Result<(Scenario, Vec<PointResult>), Failure> {
-    let mut template = scenario::load_with(path, base).map_err(|e| Failure::Input(render_scenario_error(&e)))?;
+    let mut template =
+        scenario::load_with(path, base).map_err(|e| Failure::Input(render_scenario_error(&e)))?;
     configure(&mut template, settings)?;
     let mut scenarios: Vec<(Vec<Node>, Scenario)> = Vec::with_capacity(points.len());
     for (idx, (values, overrides)) in points.into_iter().enumerate() {
         let mut scenario = scenario::load_with(path, &overrides).map_err(|e| {
-            let label: Vec<&str> = overrides[base.len()..].iter().map(|o| o.spec.as_str()).collect();
+            let label: Vec<&str> = overrides[base.len()..]
+                .iter()
+                .map(|o| o.spec.as_str())
+                .collect();
             Failure::Input(format!(
                 "capsim: error: point {idx} ({}) is not a valid scenario:\n{}",
                 label.join(", "),
@@ -129,8 +184,15 @@ pub(super) fn run_points(
         scenarios.push((values, scenario));
     }
     let replications = u64::from(template.simulation.replications);
-    let runs: usize = scenarios.iter().map(|(_, s)| s.systems().len()).sum::<usize>() * replications as usize;
-    let events: f64 = scenarios.iter().map(|(_, s)| crate::montecarlo::estimate(s).events).sum();
+    let runs: usize = scenarios
+        .iter()
+        .map(|(_, s)| s.systems().len())
+        .sum::<usize>()
+        * replications as usize;
+    let events: f64 = scenarios
+        .iter()
+        .map(|(_, s)| crate::montecarlo::estimate(s).events)
+        .sum();
     if !settings.quiet {
         eprintln!(
             "capsim: {} points × {replications} replications = {runs} system runs (~{} events expected)",
@@ -146,9 +208,14 @@ pub(super) fn run_points(
         )));
     }
     let progress = Progress::counting(runs as u64, "system runs", settings.quiet);
-    let results =
-        sweep::run(&scenarios, replications, settings.threads.map(usize::from), &|events| progress.finished(events), &super::STOP)
-            .map_err(super::sim_failure)?;
+    let results = sweep::run(
+        &scenarios,
+        replications,
+        settings.threads.map(usize::from),
+        &|events| progress.finished(events),
+        &super::STOP,
+    )
+    .map_err(super::sim_failure)?;
     progress.done();
     Ok((template, results))
 }
@@ -157,7 +224,10 @@ pub(super) fn run_points(
 fn configure(scenario: &mut Scenario, args: &CommonArgs) -> Result<(), Failure> {
     args.apply(scenario);
     if scenario.simulation.antithetic && scenario.simulation.replications % 2 == 1 {
-        return Err(Failure::Input("capsim: error: antithetic replications come in pairs: give an even --replications\n".to_string()));
+        return Err(Failure::Input(
+            "capsim: error: antithetic replications come in pairs: give an even --replications\n"
+                .to_string(),
+        ));
     }
     Ok(())
 }
@@ -177,13 +247,22 @@ fn print_sweep(
             .collect::<Vec<_>>()
             .join(" ")
     };
-    writeln!(out, "point  values  →  mean over replications (same seeds at every point)")?;
+    writeln!(
+        out,
+        "point  values  →  mean over replications (same seeds at every point)"
+    )?;
     for (idx, point) in results.iter().enumerate() {
         let mut line = format!("{idx:>5}  {}", label(point));
         for (kind, _) in &point.systems {
-            let short = if *kind == SystemKind::Centralized { "cent" } else { "dist" };
+            let short = if *kind == SystemKind::Centralized {
+                "cent"
+            } else {
+                "dist"
+            };
             for metric in ["utilization", "lost_demand_fraction", "operator_yield"] {
-                let value = point.series(Some(*kind), metric).map_or(f64::NAN, |s| sweep::stats(s).mean);
+                let value = point
+                    .series(Some(*kind), metric)
+                    .map_or(f64::NAN, |s| sweep::stats(s).mean);
                 line.push_str(&format!("  {short}.{metric} {}", number(value)));
             }
         }
@@ -194,10 +273,27 @@ fn print_sweep(
     }
     if let Some((objective, choice)) = choice {
         let direction = if objective.maximize { "max" } else { "min" };
-        let bounds: Vec<String> =
-            constraints.iter().map(|c| format!("{} {} {}", c.measure.text, if c.at_most { "≤" } else { "≥" }, c.bound)).collect();
-        let subject = if bounds.is_empty() { String::new() } else { format!(" subject to {}", bounds.join(", ")) };
-        writeln!(out, "\nobjective: {direction} {}{subject}", objective.measure.text)?;
+        let bounds: Vec<String> = constraints
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} {} {}",
+                    c.measure.text,
+                    if c.at_most { "≤" } else { "≥" },
+                    c.bound
+                )
+            })
+            .collect();
+        let subject = if bounds.is_empty() {
+            String::new()
+        } else {
+            format!(" subject to {}", bounds.join(", "))
+        };
+        writeln!(
+            out,
+            "\nobjective: {direction} {}{subject}",
+            objective.measure.text
+        )?;
         match choice {
             None => writeln!(out, "  no point meets the constraints")?,
             Some(choice) => {
@@ -217,7 +313,12 @@ fn print_sweep(
                     } else {
                         "the 95% interval includes 0: the winner may not really win"
                     };
-                    writeln!(out, "  runner-up: point {other} ({}): {}", label(&results[other]), value(other))?;
+                    writeln!(
+                        out,
+                        "  runner-up: point {other} ({}): {}",
+                        label(&results[other]),
+                        value(other)
+                    )?;
                     writeln!(
                         out,
                         "  paired difference of {} (best − runner-up, per replication): {} [{}, {}]: {verdict}",
@@ -239,11 +340,17 @@ fn print_sweep(
 pub(super) fn sensitivity(args: &SensitivityArgs) -> Result<ExitCode, Failure> {
     let base = parse_overrides(&args.common.set)?;
     // The file itself is checked (with a located message) before its section is read.
-    let template = scenario::load_with(&args.scenario, &base).map_err(|e| Failure::Input(render_scenario_error(&e)))?;
-    let text = std::fs::read_to_string(&args.scenario)
-        .map_err(|e| Failure::Input(format!("capsim: error: cannot read scenario {}: {e}\n", args.scenario.display())))?;
-    let mut ranges =
-        sweep::declared_ranges(&text).map_err(|e| Failure::Input(format!("capsim: error: {}: {e}\n", args.scenario.display())))?;
+    let template = scenario::load_with(&args.scenario, &base)
+        .map_err(|e| Failure::Input(render_scenario_error(&e)))?;
+    let text = std::fs::read_to_string(&args.scenario).map_err(|e| {
+        Failure::Input(format!(
+            "capsim: error: cannot read scenario {}: {e}\n",
+            args.scenario.display()
+        ))
+    })?;
+    let mut ranges = sweep::declared_ranges(&text).map_err(|e| {
+        Failure::Input(format!("capsim: error: {}: {e}\n", args.scenario.display()))
+    })?;
     for spec in &args.range {
         let range = sweep::parse_range(spec).map_err(|e| input("--range", spec, e))?;
         ranges.retain(|r| r.path != range.path);
@@ -258,34 +365,55 @@ pub(super) fn sensitivity(args: &SensitivityArgs) -> Result<ExitCode, Failure> {
     let sobol = match args.method.as_str() {
         "tornado" => false,
         "sobol" => true,
-        other => return Err(input("--method", other, "expected tornado or sobol".to_string())),
+        other => {
+            return Err(input(
+                "--method",
+                other,
+                "expected tornado or sobol".to_string(),
+            ));
+        }
     };
-    let out = args.out.clone().unwrap_or_else(|| Path::new("notebooks-output").join(format!("{}-sensitivity", template.name)));
+    let out = args.out.clone().unwrap_or_else(|| {
+        Path::new("notebooks-output").join(format!("{}-sensitivity", template.name))
+    });
     super::writable(&out)?;
     let changes: Vec<Vec<Override>> = if sobol {
         let seed = args.common.seed.unwrap_or(template.simulation.seed);
         sweep::saltelli_points(&ranges, args.samples as usize, seed)
             .into_iter()
-            .map(|row| ranges.iter().zip(row).map(|(range, value)| sweep::range_override(range, value)).collect())
+            .map(|row| {
+                ranges
+                    .iter()
+                    .zip(row)
+                    .map(|(range, value)| sweep::range_override(range, value))
+                    .collect()
+            })
             .collect()
     } else {
         sweep::tornado_points(&ranges)
     };
-    let points = changes.into_iter().map(|changes| (Vec::new(), [base.clone(), changes].concat())).collect();
+    let points = changes
+        .into_iter()
+        .map(|changes| (Vec::new(), [base.clone(), changes].concat()))
+        .collect();
     let (template, results) = run_points(&args.scenario, &base, points, &args.common)?;
     let provenance = provenance_of(&template);
     if sobol {
         let rows = sweep::sobol(&results, &ranges);
-        let frame = output::sobol_frame(&rows, &provenance).map_err(|e| Failure::Other(format!("cannot build tables: {e}")))?;
-        let written = output::write_tables(&out, vec![("sobol", frame)], &provenance).map_err(super::write_failure(&out))?;
+        let frame = output::sobol_frame(&rows, &provenance)
+            .map_err(|e| Failure::Other(format!("cannot build tables: {e}")))?;
+        let written = output::write_tables(&out, vec![("sobol", frame)], &provenance)
+            .map_err(super::write_failure(&out))?;
         if !args.common.quiet {
             print_ok(print_sobol(&rows, args.samples, &written))?;
         }
         return Ok(ExitCode::SUCCESS);
     }
     let rows = sweep::tornado(&results, &ranges);
-    let frame = output::sensitivity_frame(&rows, &provenance).map_err(|e| Failure::Other(format!("cannot build tables: {e}")))?;
-    let written = output::write_tables(&out, vec![("sensitivity", frame)], &provenance).map_err(super::write_failure(&out))?;
+    let frame = output::sensitivity_frame(&rows, &provenance)
+        .map_err(|e| Failure::Other(format!("cannot build tables: {e}")))?;
+    let written = output::write_tables(&out, vec![("sensitivity", frame)], &provenance)
+        .map_err(super::write_failure(&out))?;
     if !args.common.quiet {
         print_ok(print_tornado(&rows, &written))?;
     }
@@ -305,13 +433,27 @@ const HEADLINE: [(Option<SystemKind>, &str); 5] = [
 fn print_tornado(rows: &[sweep::TornadoRow], written: &[std::path::PathBuf]) -> io::Result<()> {
     let mut out = io::stdout().lock();
     for (system, metric) in HEADLINE {
-        let group: Vec<&sweep::TornadoRow> = rows.iter().filter(|r| r.system == system && r.metric == metric).collect();
+        let group: Vec<&sweep::TornadoRow> = rows
+            .iter()
+            .filter(|r| r.system == system && r.metric == metric)
+            .collect();
         let Some(first) = group.first() else { continue };
         let name = system.map_or_else(|| metric.to_string(), |s| format!("{s}.{metric}"));
-        writeln!(out, "\n{name} (base {}): change from each key's low to its high value, paired 95% CI", number(first.at_base))?;
-        let widest = group.iter().map(|r| r.effect.mean.abs()).fold(0.0_f64, f64::max);
+        writeln!(
+            out,
+            "\n{name} (base {}): change from each key's low to its high value, paired 95% CI",
+            number(first.at_base)
+        )?;
+        let widest = group
+            .iter()
+            .map(|r| r.effect.mean.abs())
+            .fold(0.0_f64, f64::max);
         for row in group {
-            let bar = if widest > 0.0 { (row.effect.mean.abs() / widest * 30.0).round() as usize } else { 0 };
+            let bar = if widest > 0.0 {
+                (row.effect.mean.abs() / widest * 30.0).round() as usize
+            } else {
+                0
+            };
             writeln!(
                 out,
                 "  {:<44} {:>10} [{}, {}]  {}",
@@ -330,18 +472,34 @@ fn print_tornado(rows: &[sweep::TornadoRow], written: &[std::path::PathBuf]) -> 
 }
 
 /// The headline measures' Sobol indices, largest total first.
-fn print_sobol(rows: &[sweep::SobolRow], samples: u32, written: &[std::path::PathBuf]) -> io::Result<()> {
+fn print_sobol(
+    rows: &[sweep::SobolRow],
+    samples: u32,
+    written: &[std::path::PathBuf],
+) -> io::Result<()> {
     let mut out = io::stdout().lock();
-    writeln!(out, "Sobol indices from {samples} base samples (first order: the key alone; total: with its interactions)")?;
+    writeln!(
+        out,
+        "Sobol indices from {samples} base samples (first order: the key alone; total: with its interactions)"
+    )?;
     for (system, metric) in HEADLINE {
-        let group: Vec<&sweep::SobolRow> = rows.iter().filter(|r| r.system == system && r.metric == metric).collect();
+        let group: Vec<&sweep::SobolRow> = rows
+            .iter()
+            .filter(|r| r.system == system && r.metric == metric)
+            .collect();
         if group.is_empty() {
             continue;
         }
         let name = system.map_or_else(|| metric.to_string(), |s| format!("{s}.{metric}"));
         writeln!(out, "\n{name}:")?;
         for row in group {
-            writeln!(out, "  {:<44} first {:>7}  total {:>7}", row.parameter, number(row.first_order), number(row.total))?;
+            writeln!(
+                out,
+                "  {:<44} first {:>7}  total {:>7}",
+                row.parameter,
+                number(row.first_order),
+                number(row.total)
+            )?;
         }
     }
     for path in written {

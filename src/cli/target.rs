@@ -29,18 +29,28 @@ impl Progress {
         let shown = !quiet && io::stderr().is_terminal();
         let bar = shown.then(|| {
             let bar = indicatif::ProgressBar::new(total);
-            let template = format!("{{bar:30}} {{pos}}/{{len}} {unit} · {{msg}} · {{elapsed}} elapsed, ~{{eta}} left");
-            let style = indicatif::ProgressStyle::with_template(&template).unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+            let template = format!(
+                "{{bar:30}} {{pos}}/{{len}} {unit} · {{msg}} · {{elapsed}} elapsed, ~{{eta}} left"
+            );
+            let style = indicatif::ProgressStyle::with_template(&template)
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
             bar.set_style(style);
             bar
         });
-        Progress { bar, quiet, events: std::sync::atomic::AtomicU64::new(0) }
+        Progress {
+            bar,
+            quiet,
+            events: std::sync::atomic::AtomicU64::new(0),
+        }
     }
 
     /// One replication ended after `events` events.
     pub(super) fn finished(&self, events: u64) {
         if let Some(bar) = &self.bar {
-            let total = self.events.fetch_add(events, std::sync::atomic::Ordering::Relaxed) + events;
+            let total = self
+                .events
+                .fetch_add(events, std::sync::atomic::Ordering::Relaxed)
+                + events;
             bar.inc(1);
             let seconds = bar.elapsed().as_secs_f64().max(1e-9);
             bar.set_message(format!("{:.1} M events/s", total as f64 / seconds / 1e6));
@@ -80,36 +90,75 @@ pub(super) struct Target {
 }
 
 pub(super) fn parse_target(spec: &str, scenario: &Scenario) -> Result<Target, String> {
-    let (name, width) = spec.split_once('=').ok_or("expected METRIC=HALFWIDTH, e.g. savings_fraction=0.005")?;
-    let half_width: f64 =
-        width.trim().parse().ok().filter(|w: &f64| w.is_finite() && *w > 0.0).ok_or("the half-width must be a number > 0")?;
-    let (system, metric) = name.trim().split_once('.').map_or((None, name.trim()), |(s, m)| (Some(s), m));
-    let paired = crate::metrics::Savings::pair(0, [0.0; 4], [0.0; 4]).columns().map(|(n, _)| n);
+    let (name, width) = spec
+        .split_once('=')
+        .ok_or("expected METRIC=HALFWIDTH, e.g. savings_fraction=0.005")?;
+    let half_width: f64 = width
+        .trim()
+        .parse()
+        .ok()
+        .filter(|w: &f64| w.is_finite() && *w > 0.0)
+        .ok_or("the half-width must be a number > 0")?;
+    let (system, metric) = name
+        .trim()
+        .split_once('.')
+        .map_or((None, name.trim()), |(s, m)| (Some(s), m));
+    let paired = crate::metrics::Savings::pair(0, [0.0; 4], [0.0; 4])
+        .columns()
+        .map(|(n, _)| n);
     let runs = crate::results::run_columns();
-    let present: Vec<&'static str> = scenario.systems().iter().map(|(kind, _)| kind.as_str()).collect();
+    let present: Vec<&'static str> = scenario
+        .systems()
+        .iter()
+        .map(|(kind, _)| kind.as_str())
+        .collect();
     if let Some(metric) = paired.iter().find(|m| **m == metric) {
         if system.is_some() || present.len() < 2 {
-            return Err(format!("{metric} compares the two systems: give it bare, for a scenario with both"));
+            return Err(format!(
+                "{metric} compares the two systems: give it bare, for a scenario with both"
+            ));
         }
-        let unpriced = scenario.systems().iter().any(|(_, spec)| spec.pricing.reference_usd_per_gpu_hour <= 0.0);
+        let unpriced = scenario
+            .systems()
+            .iter()
+            .any(|(_, spec)| spec.pricing.reference_usd_per_gpu_hour <= 0.0);
         if *metric == "savings_fraction" && unpriced {
-            return Err("savings_fraction needs prices: give both systems a `pricing:` section".to_string());
+            return Err(
+                "savings_fraction needs prices: give both systems a `pricing:` section".to_string(),
+            );
         }
-        return Ok(Target { systems: vec![output::PAIRED], metric, half_width });
+        return Ok(Target {
+            systems: vec![output::PAIRED],
+            metric,
+            half_width,
+        });
     }
     let Some(metric) = runs.iter().find(|m| **m == metric) else {
-        let known: Vec<String> = paired.iter().chain(runs.iter()).map(|k| (*k).to_string()).collect();
-        let hint =
-            crate::scenario::diagnostic::closest(metric, &known).map_or_else(String::new, |best| format!(" (did you mean `{best}`?)"));
+        let known: Vec<String> = paired
+            .iter()
+            .chain(runs.iter())
+            .map(|k| (*k).to_string())
+            .collect();
+        let hint = crate::scenario::diagnostic::closest(metric, &known)
+            .map_or_else(String::new, |best| format!(" (did you mean `{best}`?)"));
         return Err(format!(
             "unknown metric `{metric}`{hint}; any summary.parquet metric works, e.g. savings_fraction or centralized.utilization"
         ));
     };
     let systems = match system {
         None => present,
-        Some(system) => vec![present.into_iter().find(|s| *s == system).ok_or_else(|| format!("no system `{system}` in this scenario"))?],
+        Some(system) => vec![
+            present
+                .into_iter()
+                .find(|s| *s == system)
+                .ok_or_else(|| format!("no system `{system}` in this scenario"))?,
+        ],
     };
-    Ok(Target { systems, metric, half_width })
+    Ok(Target {
+        systems,
+        metric,
+        half_width,
+    })
 }
 
 /// Runs replications in deterministic batches until `target` is met or `cap` replications
@@ -136,13 +185,22 @@ pub(super) fn run_to_target(
             runs.runs.extend(batch.runs);
             Ok::<(), output::OutputError>(())
         };
-        montecarlo::run_streaming(scenario, range, threads, &|events| progress.finished(events), &mut sink, &super::STOP)
-            .map_err(super::stream_failure(&out))
+        montecarlo::run_streaming(
+            scenario,
+            range,
+            threads,
+            &|events| progress.finished(events),
+            &mut sink,
+            &super::STOP,
+        )
+        .map_err(super::stream_failure(&out))
     };
     run(first, &mut runs, spool)?;
     loop {
         let summary = runs.summary_rows(scenario.simulation.antithetic);
-        let widths = summary.iter().filter(|row| row.metric == target.metric && target.systems.contains(&row.system));
+        let widths = summary
+            .iter()
+            .filter(|row| row.metric == target.metric && target.systems.contains(&row.system));
         if let Some(empty) = widths.clone().find(|row| row.stats.n == 0) {
             return Err(Failure::Input(format!(
                 "capsim: error: --target-ci: {} has no values for {} in this scenario (nothing priced, or no such jobs), so no number of replications narrows it\n",
@@ -151,7 +209,10 @@ pub(super) fn run_to_target(
         }
         let widest = widths
             .map(|row| (row.stats.ci95_high - row.stats.ci95_low) / 2.0)
-            .fold(0.0_f64, |a, w| if w.is_nan() { f64::INFINITY } else { a.max(w) });
+            .fold(
+                0.0_f64,
+                |a, w| if w.is_nan() { f64::INFINITY } else { a.max(w) },
+            );
         let done = end - start;
         if widest <= target.half_width || end >= cap {
             if !quiet {
@@ -171,9 +232,17 @@ pub(super) fn run_to_target(
         }
         // Enough for the target if the spread stays as it is, 10% over; at least one more.
         let needed = (done as f64 * (widest / target.half_width).powi(2) * 1.1).ceil();
-        let next = if needed.is_finite() { (start + needed as u64).max(end + 1) } else { end + done };
+        let next = if needed.is_finite() {
+            (start + needed as u64).max(end + 1)
+        } else {
+            end + done
+        };
         // Whole antithetic pairs only (`start` and `cap` are even then).
-        let next = if scenario.simulation.antithetic { next + (next - start) % 2 } else { next };
+        let next = if scenario.simulation.antithetic {
+            next + (next - start) % 2
+        } else {
+            next
+        };
         let next = next.min(cap);
         progress.println(&format!(
             "capsim: {} half-width {} after {done} replications; running {} more",

@@ -89,7 +89,10 @@ impl YearRow {
             ("ebitda_usd", Some(self.ebitda_usd)),
             ("depreciation_usd", Some(self.depreciation_usd)),
             ("tax_usd", Some(self.tax_usd)),
-            ("operating_cash_flow_usd", Some(self.operating_cash_flow_usd)),
+            (
+                "operating_cash_flow_usd",
+                Some(self.operating_cash_flow_usd),
+            ),
             ("capex_usd", Some(self.capex_usd)),
             ("owned_hardware_usd", Some(self.owned_hardware_usd)),
             ("disposals_usd", Some(self.disposals_usd)),
@@ -139,7 +142,9 @@ impl Returns {
 
     /// Why there is no payback, in words; `None` when there is one.
     pub fn payback_note(&self) -> Option<&'static str> {
-        self.payback_years.is_none().then_some("cumulative cash is still below zero at the horizon")
+        self.payback_years
+            .is_none()
+            .then_some("cumulative cash is still below zero at the horizon")
     }
 }
 
@@ -175,7 +180,13 @@ impl Holding {
     /// Book value at `at`: the capital, less what the capex has depreciated by then.
     fn book_value(&self, method: DepreciationMethod, at: Hours) -> f64 {
         let age = (at - self.added) / HOURS_PER_YEAR;
-        let remaining = finance::book_value(method, self.capex_usd, self.residual_fraction, self.depreciation_years, age);
+        let remaining = finance::book_value(
+            method,
+            self.capex_usd,
+            self.residual_fraction,
+            self.depreciation_years,
+            age,
+        );
         self.weight * (self.capital_usd - self.capex_usd + remaining)
     }
 
@@ -186,15 +197,25 @@ impl Holding {
             return 0.0;
         }
         let age = |t: Hours| (t - self.added) / HOURS_PER_YEAR;
-        let capex_years =
-            finance::book_value_integral(method, self.capex_usd, self.residual_fraction, self.depreciation_years, age(a), age(b));
+        let capex_years = finance::book_value_integral(
+            method,
+            self.capex_usd,
+            self.residual_fraction,
+            self.depreciation_years,
+            age(a),
+            age(b),
+        );
         self.weight * ((self.capital_usd - self.capex_usd) * (b - a) + capex_years * HOURS_PER_YEAR)
     }
 
     /// Fall in book value over (from, to] ∩ [start, end).
     fn depreciation(&self, method: DepreciationMethod, from: Hours, to: Hours) -> f64 {
         let (a, b) = (from.max(self.start), to.min(self.end));
-        if b <= a { 0.0 } else { self.book_value(method, a) - self.book_value(method, b) }
+        if b <= a {
+            0.0
+        } else {
+            self.book_value(method, a) - self.book_value(method, b)
+        }
     }
 
     fn held_at(&self, at: Hours) -> bool {
@@ -219,14 +240,25 @@ struct Ledger {
 }
 
 fn replay(changes: &[CapitalChange], sites: &[SiteRecord], method: DepreciationMethod) -> Ledger {
-    let mut ledger = Ledger { holdings: Vec::new(), disposals: Vec::new(), arrivals: Vec::new() };
+    let mut ledger = Ledger {
+        holdings: Vec::new(),
+        disposals: Vec::new(),
+        arrivals: Vec::new(),
+    };
     // Indices of the holdings still held, per site.
     let mut held: Vec<Vec<usize>> = vec![Vec::new(); sites.len()];
     for change in changes {
         match *change {
-            CapitalChange::Added { at, site, capital_usd, capex_usd } => {
+            CapitalChange::Added {
+                at,
+                site,
+                capital_usd,
+                capex_usd,
+            } => {
                 let record = &sites[site as usize];
-                ledger.arrivals.push((at, record.cohort, capital_usd, capex_usd));
+                ledger
+                    .arrivals
+                    .push((at, record.cohort, capital_usd, capex_usd));
                 held[site as usize].push(ledger.holdings.len());
                 ledger.holdings.push(Holding {
                     cohort: record.cohort,
@@ -245,12 +277,21 @@ fn replay(changes: &[CapitalChange], sites: &[SiteRecord], method: DepreciationM
                 for idx in std::mem::take(&mut held[site as usize]) {
                     let holding = ledger.holdings[idx];
                     let usd = holding.book_value(method, at) * share;
-                    ledger.disposals.push(Disposal { at, cohort: holding.cohort, usd });
+                    ledger.disposals.push(Disposal {
+                        at,
+                        cohort: holding.cohort,
+                        usd,
+                    });
                     ledger.holdings[idx].end = at;
                     let weight = holding.weight * (1.0 - share);
                     if weight > 0.0 {
                         still.push(ledger.holdings.len());
-                        ledger.holdings.push(Holding { start: at, end: f64::INFINITY, weight, ..holding });
+                        ledger.holdings.push(Holding {
+                            start: at,
+                            end: f64::INFINITY,
+                            weight,
+                            ..holding
+                        });
                     }
                 }
                 held[site as usize] = still;
@@ -263,20 +304,46 @@ fn replay(changes: &[CapitalChange], sites: &[SiteRecord], method: DepreciationM
 /// The statements of a system from its outcome; `by_cohort` adds rows per cohort.
 pub fn statements(terms: &Terms, take_rate: f64, outcome: &Outcome, by_cohort: bool) -> Statements {
     let ledger = replay(&outcome.capital_changes, &outcome.sites, terms.depreciation);
-    let years_held = terms.horizon_years.map_or(outcome.years.len(), |years| (years as usize).min(outcome.years.len()));
+    let years_held = terms.horizon_years.map_or(outcome.years.len(), |years| {
+        (years as usize).min(outcome.years.len())
+    });
     let years = &outcome.years[..years_held];
     let (warmup, horizon) = outcome.window;
-    let window_depreciation_usd = ledger.holdings.iter().map(|h| h.depreciation(terms.depreciation, warmup, horizon)).sum();
-    let mut cohorts: Vec<u32> = outcome.sites.iter().map(|site| site.cohort).filter(|&cohort| (cohort as usize) <= years_held).collect();
+    let window_depreciation_usd = ledger
+        .holdings
+        .iter()
+        .map(|h| h.depreciation(terms.depreciation, warmup, horizon))
+        .sum();
+    let mut cohorts: Vec<u32> = outcome
+        .sites
+        .iter()
+        .map(|site| site.cohort)
+        .filter(|&cohort| (cohort as usize) <= years_held)
+        .collect();
     cohorts.sort_unstable();
     cohorts.dedup();
-    let group = |cohort: Option<u32>| Group { terms, take_rate, ledger: &ledger, years, cohort };
+    let group = |cohort: Option<u32>| Group {
+        terms,
+        take_rate,
+        ledger: &ledger,
+        years,
+        cohort,
+    };
     // Each cohort is taxed as one business; the system pays the sum.
-    let by_cohorts: Vec<(Group, Vec<YearRow>)> = cohorts.iter().map(|&c| (group(Some(c)), group(Some(c)).rows(None))).collect();
-    let taxes: Vec<f64> = (0..=years.len()).map(|year| by_cohorts.iter().map(|(_, rows)| rows[year].tax_usd).sum()).collect();
+    let by_cohorts: Vec<(Group, Vec<YearRow>)> = cohorts
+        .iter()
+        .map(|&c| (group(Some(c)), group(Some(c)).rows(None)))
+        .collect();
+    let taxes: Vec<f64> = (0..=years.len())
+        .map(|year| by_cohorts.iter().map(|(_, rows)| rows[year].tax_usd).sum())
+        .collect();
     let whole = group(None);
     let whole_rows = whole.rows(Some(&taxes));
-    let mut statements = Statements { years: Vec::new(), returns: vec![whole.returns(&whole_rows)], window_depreciation_usd };
+    let mut statements = Statements {
+        years: Vec::new(),
+        returns: vec![whole.returns(&whole_rows)],
+        window_depreciation_usd,
+    };
     statements.years.extend(whole_rows);
     if by_cohort {
         for (group, mut rows) in by_cohorts {
@@ -305,17 +372,29 @@ impl Group<'_> {
     }
 
     fn holdings(&self) -> impl Iterator<Item = &Holding> {
-        self.ledger.holdings.iter().filter(|h| self.includes(h.cohort))
+        self.ledger
+            .holdings
+            .iter()
+            .filter(|h| self.includes(h.cohort))
     }
 
     fn book_value_at(&self, at: Hours) -> f64 {
-        self.holdings().filter(|h| h.held_at(at)).map(|h| h.book_value(self.terms.depreciation, at)).sum()
+        self.holdings()
+            .filter(|h| h.held_at(at))
+            .map(|h| h.book_value(self.terms.depreciation, at))
+            .sum()
     }
 
     /// (capex, owned hardware) of arrivals in `in_year`.
     fn investment(&self, in_year: impl Fn(Hours) -> bool) -> (f64, f64) {
-        let arrivals = self.ledger.arrivals.iter().filter(|&&(at, cohort, _, _)| self.includes(cohort) && in_year(at));
-        arrivals.fold((0.0, 0.0), |(capex, owned), &(_, _, capital, paid)| (capex + paid, owned + capital - paid))
+        let arrivals = self
+            .ledger
+            .arrivals
+            .iter()
+            .filter(|&&(at, cohort, _, _)| self.includes(cohort) && in_year(at));
+        arrivals.fold((0.0, 0.0), |(capex, owned), &(_, _, capital, paid)| {
+            (capex + paid, owned + capital - paid)
+        })
     }
 
     /// Years 0…n; tax is computed from the group's own EBIT unless `taxes` (per year,
@@ -339,14 +418,19 @@ impl Group<'_> {
             let ebit = row.ebitda_usd - row.depreciation_usd;
             let used = carried_loss_usd.min(ebit.max(0.0));
             carried_loss_usd += (-ebit).max(0.0) - used;
-            row.tax_usd = taxes.map_or(self.terms.tax_rate * (ebit.max(0.0) - used), |taxes| taxes[idx + 1]);
+            row.tax_usd = taxes.map_or(self.terms.tax_rate * (ebit.max(0.0) - used), |taxes| {
+                taxes[idx + 1]
+            });
             row.operating_cash_flow_usd = row.ebitda_usd - row.tax_usd;
             row.net_cash_flow_usd =
-                row.operating_cash_flow_usd - row.capex_usd - row.owned_hardware_usd + row.disposals_usd + row.terminal_value_usd;
-            row.cumulative_cash_usd = rows.last().map_or(0.0, |r| r.cumulative_cash_usd) + row.net_cash_flow_usd;
+                row.operating_cash_flow_usd - row.capex_usd - row.owned_hardware_usd
+                    + row.disposals_usd
+                    + row.terminal_value_usd;
+            row.cumulative_cash_usd =
+                rows.last().map_or(0.0, |r| r.cumulative_cash_usd) + row.net_cash_flow_usd;
             let annualise = HOURS_PER_YEAR / row.hours;
-            row.yield_fraction =
-                (row.capital_employed_usd > 0.0).then(|| row.operating_cash_flow_usd / row.capital_employed_usd * annualise);
+            row.yield_fraction = (row.capital_employed_usd > 0.0)
+                .then(|| row.operating_cash_flow_usd / row.capital_employed_usd * annualise);
             rows.push(row);
         }
         rows
@@ -364,10 +448,19 @@ impl Group<'_> {
         let method = self.terms.depreciation;
         let hours = to - from;
         let (capex_usd, owned_hardware_usd) = self.investment(|at| from < at && at <= to);
-        let retired: f64 =
-            self.ledger.disposals.iter().filter(|d| self.includes(d.cohort) && from < d.at && d.at <= to).map(|d| d.usd).sum();
+        let retired: f64 = self
+            .ledger
+            .disposals
+            .iter()
+            .filter(|d| self.includes(d.cohort) && from < d.at && d.at <= to)
+            .map(|d| d.usd)
+            .sum();
         let book_value_usd = self.book_value_at(to);
-        let terminal = if last { self.terms.terminal_value_fraction * book_value_usd } else { 0.0 };
+        let terminal = if last {
+            self.terms.terminal_value_fraction * book_value_usd
+        } else {
+            0.0
+        };
         let protocol_fee_usd = accrued.gross_revenue_usd * self.take_rate;
         let opex = &accrued.opex;
         let opex_usd = opex.total() + protocol_fee_usd;
@@ -384,12 +477,19 @@ impl Group<'_> {
             opex_staff_usd: opex.fixed_usd,
             opex_usd,
             ebitda_usd: accrued.gross_revenue_usd - opex_usd,
-            depreciation_usd: self.holdings().map(|h| h.depreciation(method, from, to)).sum(),
+            depreciation_usd: self
+                .holdings()
+                .map(|h| h.depreciation(method, from, to))
+                .sum(),
             capex_usd,
             owned_hardware_usd,
             disposals_usd: retired,
             terminal_value_usd: terminal,
-            capital_employed_usd: self.holdings().map(|h| h.book_value_hours(method, from, to)).sum::<f64>() / hours,
+            capital_employed_usd: self
+                .holdings()
+                .map(|h| h.book_value_hours(method, from, to))
+                .sum::<f64>()
+                / hours,
             book_value_usd,
             utilization: (up > 0.0).then(|| areas.busy_gpu_hours / up),
             gpus: (up + areas.down_gpu_hours + areas.withdrawn_gpu_hours) / hours,
@@ -398,13 +498,27 @@ impl Group<'_> {
     }
 
     fn returns(&self, rows: &[YearRow]) -> Returns {
-        let at = |row: &YearRow| if row.year == 0 { 0.0 } else { self.years[row.year as usize - 1].span.1 / HOURS_PER_YEAR };
-        let flows: Vec<(f64, f64)> = rows.iter().map(|row| (at(row), row.net_cash_flow_usd)).collect();
+        let at = |row: &YearRow| {
+            if row.year == 0 {
+                0.0
+            } else {
+                self.years[row.year as usize - 1].span.1 / HOURS_PER_YEAR
+            }
+        };
+        let flows: Vec<(f64, f64)> = rows
+            .iter()
+            .map(|row| (at(row), row.net_cash_flow_usd))
+            .collect();
         // Payback is earned back by operating (and exits), not by selling everything at
         // the horizon; it counts, for a cohort, from the start of the year it joined.
-        let earned: Vec<(f64, f64)> = rows.iter().map(|row| (at(row), row.net_cash_flow_usd - row.terminal_value_usd)).collect();
-        let origin_years =
-            self.cohort.and_then(|cohort| self.years.get((cohort as usize).checked_sub(1)?)).map_or(0.0, |y| y.span.0 / HOURS_PER_YEAR);
+        let earned: Vec<(f64, f64)> = rows
+            .iter()
+            .map(|row| (at(row), row.net_cash_flow_usd - row.terminal_value_usd))
+            .collect();
+        let origin_years = self
+            .cohort
+            .and_then(|cohort| self.years.get((cohort as usize).checked_sub(1)?))
+            .map_or(0.0, |y| y.span.0 / HOURS_PER_YEAR);
         Returns {
             cohort: self.cohort,
             npv_usd: finance::npv_at(self.terms.discount_rate, &flows),

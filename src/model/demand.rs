@@ -138,10 +138,20 @@ impl JobSource {
         JobSpec {
             gpus: self.gpus.sample(&mut self.size_rng),
             duration_hours: self.duration.sample(&mut self.duration_rng),
-            patience_hours: self.patience.as_ref().map(|p| p.sample(&mut self.patience_rng)),
-            reserved: self.reserved_share > 0.0 && self.tier_rng.random::<f64>() < self.reserved_share,
-            max_price_usd_per_gpu_hour: self.max_price.as_ref().map_or(f64::INFINITY, |p| p.sample(&mut self.max_price_rng)),
-            data_gb: self.data_gb.as_ref().map_or(0.0, |d| d.sample(&mut self.data_rng)),
+            patience_hours: self
+                .patience
+                .as_ref()
+                .map(|p| p.sample(&mut self.patience_rng)),
+            reserved: self.reserved_share > 0.0
+                && self.tier_rng.random::<f64>() < self.reserved_share,
+            max_price_usd_per_gpu_hour: self
+                .max_price
+                .as_ref()
+                .map_or(f64::INFINITY, |p| p.sample(&mut self.max_price_rng)),
+            data_gb: self
+                .data_gb
+                .as_ref()
+                .map_or(0.0, |d| d.sample(&mut self.data_rng)),
         }
     }
 }

@@ -48,7 +48,14 @@ impl JobTally {
     /// Every arrival is in exactly one state, and every run that began has ended or is running.
     pub fn conserved(&self) -> bool {
         self.arrived
-            == self.completed + self.abandoned + self.priced_out + self.unserved + self.stranded + self.failed + self.waiting + self.running
+            == self.completed
+                + self.abandoned
+                + self.priced_out
+                + self.unserved
+                + self.stranded
+                + self.failed
+                + self.waiting
+                + self.running
             && self.started + self.restarted == self.completed + self.running + self.interrupted
     }
 }
@@ -96,7 +103,11 @@ impl Areas {
     /// Busy ÷ (busy + idle); 0 when nothing was up.
     pub fn utilization(&self) -> f64 {
         let up = self.busy_gpu_hours + self.idle_gpu_hours;
-        if up > 0.0 { self.busy_gpu_hours / up } else { 0.0 }
+        if up > 0.0 {
+            self.busy_gpu_hours / up
+        } else {
+            0.0
+        }
     }
 
     /// Adds another interval's (or another site's) integrals; `hours` then adds up too.
@@ -318,24 +329,62 @@ impl Outcome {
             }
         }
         if self.placement_mismatches != 0 {
-            return Err(format!("placement index out of date for {} sites", self.placement_mismatches));
+            return Err(format!(
+                "placement index out of date for {} sites",
+                self.placement_mismatches
+            ));
         }
         if self.all_jobs.waiting != 0 || self.all_jobs.running != 0 {
-            return Err(format!("run ended with jobs in the system: {:?}", self.all_jobs));
+            return Err(format!(
+                "run ended with jobs in the system: {:?}",
+                self.all_jobs
+            ));
         }
         let window = &self.window_areas;
         let by_site = &self.window_areas_by_site;
         let money = &self.ledger;
         let checks = [
-            ("busy GPU-hours: system = sum over sites (window)", window.busy_gpu_hours, by_site.busy_gpu_hours),
-            ("idle GPU-hours: system = sum over sites (window)", window.idle_gpu_hours, by_site.idle_gpu_hours),
-            ("down GPU-hours: system = sum over sites (window)", window.down_gpu_hours, by_site.down_gpu_hours),
-            ("withdrawn GPU-hours: system = sum over sites (window)", window.withdrawn_gpu_hours, by_site.withdrawn_gpu_hours),
-            ("busy GPU-hours: time integral = sum over jobs (window)", window.busy_gpu_hours, self.window_busy_by_job),
-            ("busy GPU-hours: time integral = sum over runs (whole run)", self.total_areas.busy_gpu_hours, self.held_by_job),
-            ("Little: queue-length integral = sum of waits (whole run)", self.total_areas.queue_job_hours, self.wait_by_job),
+            (
+                "busy GPU-hours: system = sum over sites (window)",
+                window.busy_gpu_hours,
+                by_site.busy_gpu_hours,
+            ),
+            (
+                "idle GPU-hours: system = sum over sites (window)",
+                window.idle_gpu_hours,
+                by_site.idle_gpu_hours,
+            ),
+            (
+                "down GPU-hours: system = sum over sites (window)",
+                window.down_gpu_hours,
+                by_site.down_gpu_hours,
+            ),
+            (
+                "withdrawn GPU-hours: system = sum over sites (window)",
+                window.withdrawn_gpu_hours,
+                by_site.withdrawn_gpu_hours,
+            ),
+            (
+                "busy GPU-hours: time integral = sum over jobs (window)",
+                window.busy_gpu_hours,
+                self.window_busy_by_job,
+            ),
+            (
+                "busy GPU-hours: time integral = sum over runs (whole run)",
+                self.total_areas.busy_gpu_hours,
+                self.held_by_job,
+            ),
+            (
+                "Little: queue-length integral = sum of waits (whole run)",
+                self.total_areas.queue_job_hours,
+                self.wait_by_job,
+            ),
             ("window length", window.hours, self.window.1 - self.window.0),
-            ("money: billed by jobs = accrued by sites (whole run)", self.billed_usd, self.accrued_by_sites_usd),
+            (
+                "money: billed by jobs = accrued by sites (whole run)",
+                self.billed_usd,
+                self.accrued_by_sites_usd,
+            ),
             (
                 "money: customer spend = provider revenue + protocol revenue",
                 money.spend_usd,
@@ -353,6 +402,9 @@ impl Outcome {
     /// Installed GPU-hours over the window: busy + idle + down + withdrawn.
     pub fn installed_gpu_hours(&self) -> f64 {
         let window = &self.window_areas;
-        window.busy_gpu_hours + window.idle_gpu_hours + window.down_gpu_hours + window.withdrawn_gpu_hours
+        window.busy_gpu_hours
+            + window.idle_gpu_hours
+            + window.down_gpu_hours
+            + window.withdrawn_gpu_hours
     }
 }

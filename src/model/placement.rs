@@ -22,7 +22,13 @@ pub struct Group {
 
 impl Group {
     fn new(region: usize, class: usize) -> Group {
-        Group { region, class, sites: Vec::new(), tree: vec![0; 2], leaves: 1 }
+        Group {
+            region,
+            class,
+            sites: Vec::new(),
+            tree: vec![0; 2],
+            leaves: 1,
+        }
     }
 
     /// The most free GPUs on any one site of the group.
@@ -37,7 +43,11 @@ impl Group {
         }
         let mut node = 1;
         while node < self.leaves {
-            node = if self.tree[2 * node] >= gpus { 2 * node } else { 2 * node + 1 };
+            node = if self.tree[2 * node] >= gpus {
+                2 * node
+            } else {
+                2 * node + 1
+            };
         }
         Some(self.sites[node - self.leaves])
     }
@@ -78,7 +88,11 @@ impl Placement {
     /// Registers a new site (sites are numbered in the order they are added).
     pub fn add(&mut self, region: usize, class: usize, free: u32) {
         let site = self.slots.len();
-        let group = match self.groups.iter().position(|g| g.region == region && g.class == class) {
+        let group = match self
+            .groups
+            .iter()
+            .position(|g| g.region == region && g.class == class)
+        {
             Some(group) => group,
             None => {
                 self.groups.push(Group::new(region, class));
@@ -119,7 +133,15 @@ mod tests {
         placement.add(1, 0, 16);
         let group = &placement.groups[0];
         assert_eq!(group.sites, vec![0, 1, 2, 3, 4]);
-        assert_eq!((group.first_with(1), group.first_with(3), group.first_with(5), group.first_with(9)), (Some(0), Some(2), Some(2), None));
+        assert_eq!(
+            (
+                group.first_with(1),
+                group.first_with(3),
+                group.first_with(5),
+                group.first_with(9)
+            ),
+            (Some(0), Some(2), Some(2), None)
+        );
         placement.update(2, 0);
         assert_eq!(placement.groups[0].first_with(3), Some(3));
         assert_eq!(placement.groups[0].max_free(), 4);

@@ -60,7 +60,12 @@ impl WaitQueue {
 
     /// The earliest live entry, in tier order, for a job of at most `free` GPUs that
     /// `accept` takes. Stale entries met at the head of a FIFO are dropped.
-    pub fn first_fit(&mut self, free: u32, live: impl Fn(Entry) -> bool, accept: impl Fn(Entry) -> bool) -> Option<Entry> {
+    pub fn first_fit(
+        &mut self,
+        free: u32,
+        live: impl Fn(Entry) -> bool,
+        accept: impl Fn(Entry) -> bool,
+    ) -> Option<Entry> {
         for tier in 0..2 {
             let mut best: Option<Entry> = None;
             for fifo in self.tiers[tier].range_mut(..=free).map(|(_, fifo)| fifo) {
@@ -93,7 +98,12 @@ impl WaitQueue {
     pub fn in_order(&self, live: impl Fn(Entry) -> bool) -> Vec<Entry> {
         let mut ordered = Vec::new();
         for tier in &self.tiers {
-            let mut entries: Vec<Entry> = tier.values().flatten().copied().filter(|&e| live(e)).collect();
+            let mut entries: Vec<Entry> = tier
+                .values()
+                .flatten()
+                .copied()
+                .filter(|&e| live(e))
+                .collect();
             entries.sort_by_key(|e| e.seq);
             ordered.extend(entries);
         }
@@ -109,7 +119,12 @@ impl WaitQueue {
                 }
                 tier.retain(|_, fifo| !fifo.is_empty());
             }
-            self.entries = self.tiers.iter().flat_map(|tier| tier.values()).map(VecDeque::len).sum();
+            self.entries = self
+                .tiers
+                .iter()
+                .flat_map(|tier| tier.values())
+                .map(VecDeque::len)
+                .sum();
             self.stale = 0;
         }
     }
@@ -137,7 +152,17 @@ mod tests {
         assert_eq!(queue.first_fit(4, all, all).map(|e| e.slot), Some(4));
         // Slot 1 is stale and slot 3 not accepted: the next in order is slot 2.
         let live = |e: Entry| e.slot != 1;
-        assert_eq!(queue.first_fit(2, live, |e| e.slot != 3).map(|e| e.slot), Some(2));
-        assert_eq!(queue.in_order(live).iter().map(|e| e.slot).collect::<Vec<_>>(), vec![4, 3, 0, 2]);
+        assert_eq!(
+            queue.first_fit(2, live, |e| e.slot != 3).map(|e| e.slot),
+            Some(2)
+        );
+        assert_eq!(
+            queue
+                .in_order(live)
+                .iter()
+                .map(|e| e.slot)
+                .collect::<Vec<_>>(),
+            vec![4, 3, 0, 2]
+        );
     }
 }

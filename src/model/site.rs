@@ -109,7 +109,12 @@ pub struct SiteState {
 
 impl SiteState {
     /// A site as the scenario describes it, present from `now`.
-    pub fn new(spec: &Site, class: &GpuClass, now: Hours, outages: [Option<OutageProcess>; 2]) -> SiteState {
+    pub fn new(
+        spec: &Site,
+        class: &GpuClass,
+        now: Hours,
+        outages: [Option<OutageProcess>; 2],
+    ) -> SiteState {
         SiteState {
             region: spec.region,
             class: spec.class,
@@ -144,7 +149,10 @@ impl SiteState {
     pub fn initial_capital(spec: &Site) -> (f64, f64) {
         let share = spec.owner_use.as_ref().map_or(1.0, |owner| owner.share);
         let gpus = f64::from(spec.gpus);
-        (gpus * spec.costs.capital_usd_per_gpu * share, gpus * spec.costs.capex_usd_per_gpu * share)
+        (
+            gpus * spec.costs.capital_usd_per_gpu * share,
+            gpus * spec.costs.capex_usd_per_gpu * share,
+        )
     }
 
     /// Accrued since the last review.
@@ -160,7 +168,11 @@ impl SiteState {
     /// A job paying `usd_per_hour` stops running here (call after [`SiteState::advance`]).
     pub fn stop_paying(&mut self, usd_per_hour: f64, gpus: u32) {
         // With no other job left, the rate is exactly zero: no rounding drift survives.
-        self.revenue_usd_per_hour = if self.busy() == gpus { 0.0 } else { self.revenue_usd_per_hour - usd_per_hour };
+        self.revenue_usd_per_hour = if self.busy() == gpus {
+            0.0
+        } else {
+            self.revenue_usd_per_hour - usd_per_hour
+        };
     }
 
     /// Revenue billed at once (egress), USD.
@@ -175,7 +187,12 @@ impl SiteState {
 
     /// GPUs by state now.
     pub fn states(&self) -> GpuStates {
-        GpuStates { busy: self.busy(), idle: self.free, down: self.down, withdrawn: self.withdrawn }
+        GpuStates {
+            busy: self.busy(),
+            idle: self.free,
+            down: self.down,
+            withdrawn: self.withdrawn,
+        }
     }
 
     /// Accrues GPU-hours, costs and revenue from the last change up to `now`.
@@ -198,11 +215,16 @@ impl SiteState {
     /// Cost rates in the current state, USD per hour.
     fn rates(&self) -> CostRates {
         let costs = &self.costs;
-        let drawn_kw = (f64::from(self.busy()) + f64::from(self.free) * costs.idle_power_fraction) * self.power_kw;
+        let drawn_kw = (f64::from(self.busy()) + f64::from(self.free) * costs.idle_power_fraction)
+            * self.power_kw;
         // GPUs an owner takes back are its own business, not the network's cost.
         let installed_kw = f64::from(self.installed - self.withdrawn) * self.power_kw;
         // A site that has left entirely stops paying its fixed costs.
-        let present = if self.leaving && self.installed == 0 { 0.0 } else { 1.0 };
+        let present = if self.leaving && self.installed == 0 {
+            0.0
+        } else {
+            1.0
+        };
         CostRates {
             power_usd_per_hour: drawn_kw * costs.pue * costs.electricity_usd_per_kwh,
             facility_usd_per_hour: installed_kw * costs.facility_usd_per_kw_month / HOURS_PER_MONTH,
@@ -220,7 +242,11 @@ impl SiteState {
     /// Removes `gpus` GPUs from a leaving site (they were free or just repaired);
     /// returns the share of the site's hardware that left.
     pub fn retire(&mut self, gpus: u32) -> f64 {
-        let share = if self.installed == 0 { 0.0 } else { f64::from(gpus) / f64::from(self.installed) };
+        let share = if self.installed == 0 {
+            0.0
+        } else {
+            f64::from(gpus) / f64::from(self.installed)
+        };
         self.capital_usd -= self.capital_usd * share;
         self.installed -= gpus;
         share
@@ -231,7 +257,8 @@ impl SiteState {
         if self.capital_usd <= 0.0 || period_hours <= 0.0 {
             return 0.0;
         }
-        self.period().operating_cash_usd(take_rate) / self.capital_usd * (HOURS_PER_YEAR / period_hours)
+        self.period().operating_cash_usd(take_rate) / self.capital_usd
+            * (HOURS_PER_YEAR / period_hours)
     }
 
     /// Power the site would draw with `gpus` GPUs, MW (IT load × PUE).

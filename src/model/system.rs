@@ -35,7 +35,9 @@ mod review;
 
 use crate::model::SystemKind;
 use crate::model::demand::{JobSource, JobSpec};
-use crate::model::outcome::{Areas, CapitalChange, FinanceYear, GpuStates, JobTally, Outcome, SiteRecord, Week};
+use crate::model::outcome::{
+    Areas, CapitalChange, FinanceYear, GpuStates, JobTally, Outcome, SiteRecord, Week,
+};
 use crate::model::placement::Placement;
 use crate::model::queue::{Entry, WaitQueue};
 use crate::model::site::{Outage, OutageProcess, SiteIntegrals, SiteState};
@@ -182,7 +184,12 @@ pub struct SystemModel<'a> {
 
 impl<'a> SystemModel<'a> {
     /// The model of `spec` for replication `replication`, fed the scenario's demand.
-    pub fn new(scenario: &'a Scenario, spec: &'a System, kind: SystemKind, replication: u64) -> Self {
+    pub fn new(
+        scenario: &'a Scenario,
+        spec: &'a System,
+        kind: SystemKind,
+        replication: u64,
+    ) -> Self {
         let sim = &scenario.simulation;
         let sources = scenario
             .segments
@@ -191,8 +198,17 @@ impl<'a> SystemModel<'a> {
             // The scenario has far fewer than 2^32 segments (the file is at most 4 MiB).
             .map(|(idx, segment)| JobSource::new(segment, idx as u32, sim.seeding(), replication))
             .collect();
-        let system_stream =
-            |kind_id: u32| seeds::rng(sim.seeding(), replication, Stream::Supply { system: kind as u32, site: u32::MAX, kind: kind_id });
+        let system_stream = |kind_id: u32| {
+            seeds::rng(
+                sim.seeding(),
+                replication,
+                Stream::Supply {
+                    system: kind as u32,
+                    site: u32::MAX,
+                    kind: kind_id,
+                },
+            )
+        };
         let mut model = SystemModel {
             spec,
             classes: &scenario.classes,
@@ -201,7 +217,11 @@ impl<'a> SystemModel<'a> {
             replication,
             sources,
             segment_region: scenario.segments.iter().map(|s| s.region).collect(),
-            segment_min_speed: scenario.segments.iter().map(|s| s.min_class_speed).collect(),
+            segment_min_speed: scenario
+                .segments
+                .iter()
+                .map(|s| s.min_class_speed)
+                .collect(),
             sites: Vec::new(),
             placement: Placement::default(),
             jobs: Vec::new(),
@@ -235,7 +255,11 @@ impl<'a> SystemModel<'a> {
             pending_joins: 0,
             lead_rng: system_stream(2),
             onboarding_rng: system_stream(3),
-            outcome: Outcome { window: (sim.warmup_hours, sim.horizon_hours), initial_gpus: spec.initial_gpus(), ..Outcome::default() },
+            outcome: Outcome {
+                window: (sim.warmup_hours, sim.horizon_hours),
+                initial_gpus: spec.initial_gpus(),
+                ..Outcome::default()
+            },
         };
         for site in &spec.sites {
             model.add_site(site, 0.0);
@@ -248,7 +272,12 @@ impl<'a> SystemModel<'a> {
         let horizon = self.outcome.window.1;
         for (idx, source) in self.sources.iter_mut().enumerate() {
             if let Some(first) = source.next_arrival(0.0, self.arrival_cutoff) {
-                events.schedule(first, SystemEvent::Arrival { segment: idx as u32 });
+                events.schedule(
+                    first,
+                    SystemEvent::Arrival {
+                        segment: idx as u32,
+                    },
+                );
             }
         }
         events.schedule(horizon, SystemEvent::Horizon);
@@ -317,7 +346,10 @@ impl<'a> SystemModel<'a> {
         self.advance_sites(now);
         let start = self.outcome.years.last().map_or(0.0, |year| year.span.1);
         let cohorts = finance_years(self.outcome.window.1) as usize + 1;
-        let mut year = FinanceYear { span: (start, now), cohorts: vec![SiteIntegrals::default(); cohorts] };
+        let mut year = FinanceYear {
+            span: (start, now),
+            cohorts: vec![SiteIntegrals::default(); cohorts],
+        };
         for (site, record) in self.sites.iter_mut().zip(&self.outcome.sites) {
             let accrued = site.total.since(&site.at_year_start);
             year.cohorts[record.cohort as usize].add(&accrued);
@@ -361,24 +393,50 @@ impl<'a> SystemModel<'a> {
 
     fn add_site(&mut self, spec: &Site, now: Hours) -> usize {
         let idx = self.sites.len();
-        let stream =
-            |kind: u32| seeds::rng(self.seeding, self.replication, Stream::Supply { system: self.kind as u32, site: idx as u32, kind });
-        let process = |per_gpu_mean_hours: f64, back_hours: Dist, kinds: (u32, u32)| OutageProcess {
-            per_gpu_mean_hours,
-            back_hours,
-            generation: 0,
-            candidate_rng: stream(kinds.0),
-            back_rng: stream(kinds.1),
+        let stream = |kind: u32| {
+            seeds::rng(
+                self.seeding,
+                self.replication,
+                Stream::Supply {
+                    system: self.kind as u32,
+                    site: idx as u32,
+                    kind,
+                },
+            )
         };
+        let process =
+            |per_gpu_mean_hours: f64, back_hours: Dist, kinds: (u32, u32)| OutageProcess {
+                per_gpu_mean_hours,
+                back_hours,
+                generation: 0,
+                candidate_rng: stream(kinds.0),
+                back_rng: stream(kinds.1),
+            };
         let outages = [
-            spec.reliability.as_ref().map(|r| process(r.mtbf_hours, r.mttr_hours.clone(), (0, 1))),
-            spec.owner_use.as_ref().map(|o| process(o.offered_mean_hours, Dist::Exponential { mean: o.withdrawn_mean_hours }, (5, 6))),
+            spec.reliability
+                .as_ref()
+                .map(|r| process(r.mtbf_hours, r.mttr_hours.clone(), (0, 1))),
+            spec.owner_use.as_ref().map(|o| {
+                process(
+                    o.offered_mean_hours,
+                    Dist::Exponential {
+                        mean: o.withdrawn_mean_hours,
+                    },
+                    (5, 6),
+                )
+            }),
         ];
         let site = SiteState::new(spec, &self.classes[spec.class], now, outages);
         let (capital_usd, capex_usd) = SiteState::initial_capital(spec);
-        self.outcome.capital_changes.push(CapitalChange::Added { at: now, site: idx as u32, capital_usd, capex_usd });
+        self.outcome.capital_changes.push(CapitalChange::Added {
+            at: now,
+            site: idx as u32,
+            capital_usd,
+            capex_usd,
+        });
         // Year k covers (k − 1, k] years: a site joining at its very end belongs to it.
-        let cohort = ((now / HOURS_PER_YEAR).ceil() as u32).min(finance_years(self.outcome.window.1));
+        let cohort =
+            ((now / HOURS_PER_YEAR).ceil() as u32).min(finance_years(self.outcome.window.1));
         self.outcome.sites.push(SiteRecord {
             cohort,
             depreciation_years: spec.costs.depreciation_years,
@@ -394,14 +452,16 @@ impl<'a> SystemModel<'a> {
 
     /// GPUs the system may still add before reaching [`defaults::MAX_SYSTEM_GPUS`].
     pub(super) fn gpu_room(&self) -> u32 {
-        defaults::MAX_SYSTEM_GPUS.saturating_sub(self.installed_total.saturating_add(self.on_order_total))
+        defaults::MAX_SYSTEM_GPUS
+            .saturating_sub(self.installed_total.saturating_add(self.on_order_total))
     }
 
     /// Tells the placement index a site's free GPUs changed (a leaving site offers none).
     #[inline]
     fn sync(&mut self, site_idx: usize) {
         let site = &self.sites[site_idx];
-        self.placement.update(site_idx, if site.leaving { 0 } else { site.free });
+        self.placement
+            .update(site_idx, if site.leaving { 0 } else { site.free });
     }
 
     /// Integrates the system's GPU and queue counts from the last event up to `now`.
@@ -410,7 +470,10 @@ impl<'a> SystemModel<'a> {
         let dt = now - self.last_time;
         if dt > 0.0 {
             let states = GpuStates {
-                busy: self.installed_total - self.free_total - self.down_total - self.withdrawn_total,
+                busy: self.installed_total
+                    - self.free_total
+                    - self.down_total
+                    - self.withdrawn_total,
                 idle: self.free_total,
                 down: self.down_total,
                 withdrawn: self.withdrawn_total,
@@ -449,14 +512,20 @@ impl<'a> SystemModel<'a> {
                 continue;
             }
             let remote = group.region != job.region;
-            let slowdown = if remote { self.prices.latency_slowdown } else { 1.0 };
+            let slowdown = if remote {
+                self.prices.latency_slowdown
+            } else {
+                1.0
+            };
             let unit_price = self.prices.price(group.class, job.spec.reserved) / speed * slowdown;
             if unit_price > job.spec.max_price_usd_per_gpu_hour {
                 continue;
             }
             let better = match best {
                 None => true,
-                Some((best_remote, best_price, _)) => (!remote && best_remote) || (remote == best_remote && unit_price < best_price),
+                Some((best_remote, best_price, _)) => {
+                    (!remote && best_remote) || (remote == best_remote && unit_price < best_price)
+                }
             };
             if better {
                 best = Some((remote, unit_price, idx));
@@ -473,11 +542,17 @@ impl<'a> SystemModel<'a> {
                 continue;
             }
             capable = true;
-            if self.prices.price(class_idx, job.spec.reserved) / class.speed <= job.spec.max_price_usd_per_gpu_hour {
+            if self.prices.price(class_idx, job.spec.reserved) / class.speed
+                <= job.spec.max_price_usd_per_gpu_hour
+            {
                 return None;
             }
         }
-        Some(if capable { Refusal::PricedOut } else { Refusal::Unserved })
+        Some(if capable {
+            Refusal::PricedOut
+        } else {
+            Refusal::Unserved
+        })
     }
 
     fn take_slot(&mut self, job: Job) -> u32 {
@@ -502,7 +577,12 @@ impl<'a> SystemModel<'a> {
         self.free_slots.push(slot);
     }
 
-    fn on_arrival(&mut self, now: Hours, segment: u32, events: &mut EventQueue<SystemEvent>) -> Handled {
+    fn on_arrival(
+        &mut self,
+        now: Hours,
+        segment: u32,
+        events: &mut EventQueue<SystemEvent>,
+    ) -> Handled {
         if now >= self.outcome.window.1 {
             self.tail_open = self.tail_open && self.outcome.window_jobs.waiting > 0;
             if !self.tail_open {
@@ -582,16 +662,29 @@ impl<'a> SystemModel<'a> {
         let job = &mut self.jobs[slot as usize];
         job.state = JobState::Waiting;
         job.epoch = job.epoch.wrapping_add(1);
-        let (in_window, tier, gpus, epoch) = (job.in_window, usize::from(!job.spec.reserved), job.spec.gpus, job.epoch);
+        let (in_window, tier, gpus, epoch) = (
+            job.in_window,
+            usize::from(!job.spec.reserved),
+            job.spec.gpus,
+            job.epoch,
+        );
         self.queue.push(tier, gpus, slot, epoch, front);
         self.tally(in_window, |tally| tally.waiting += 1);
     }
 
     /// Starts the job in `slot` on `site` now; `queued` says whether it leaves the queue.
-    fn start(&mut self, now: Hours, slot: u32, site_idx: usize, queued: bool, events: &mut EventQueue<SystemEvent>) {
+    fn start(
+        &mut self,
+        now: Hours,
+        slot: u32,
+        site_idx: usize,
+        queued: bool,
+        events: &mut EventQueue<SystemEvent>,
+    ) {
         let price = {
             let job = &self.jobs[slot as usize];
-            self.prices.price(self.sites[site_idx].class, job.spec.reserved)
+            self.prices
+                .price(self.sites[site_idx].class, job.spec.reserved)
         };
         let site = &mut self.sites[site_idx];
         site.advance(now);
@@ -600,12 +693,19 @@ impl<'a> SystemModel<'a> {
         }
         let job = &mut self.jobs[slot as usize];
         site.start_paying(price * f64::from(job.spec.gpus));
-        debug_assert!(job.spec.gpus <= site.free, "started a job without enough free GPUs");
+        debug_assert!(
+            job.spec.gpus <= site.free,
+            "started a job without enough free GPUs"
+        );
         site.free -= job.spec.gpus;
         self.free_total -= job.spec.gpus;
         let free = site.free;
         self.placement.update(site_idx, free);
-        let slowdown = if site.region == job.region { 1.0 } else { self.prices.latency_slowdown };
+        let slowdown = if site.region == job.region {
+            1.0
+        } else {
+            self.prices.latency_slowdown
+        };
         job.state = JobState::Running;
         job.epoch = job.epoch.wrapping_add(1);
         job.site = site_idx;
@@ -659,7 +759,12 @@ impl<'a> SystemModel<'a> {
         if let Some(running) = &mut site.running {
             running.remove(&slot);
         }
-        self.bill(job.site, job.in_window, job.price * gpus * held_hours, false);
+        self.bill(
+            job.site,
+            job.in_window,
+            job.price * gpus * held_hours,
+            false,
+        );
         (job.site, job.spec.gpus)
     }
 
@@ -682,11 +787,21 @@ impl<'a> SystemModel<'a> {
     }
 
     /// Gives `gpus` GPUs back to a site: free again, or retired if the site is leaving.
-    fn release(&mut self, site_idx: usize, gpus: u32, now: Hours, events: &mut EventQueue<SystemEvent>) {
+    fn release(
+        &mut self,
+        site_idx: usize,
+        gpus: u32,
+        now: Hours,
+        events: &mut EventQueue<SystemEvent>,
+    ) {
         let site = &mut self.sites[site_idx];
         if site.leaving {
             let share = site.retire(gpus);
-            self.outcome.capital_changes.push(CapitalChange::Retired { at: now, site: site_idx as u32, share });
+            self.outcome.capital_changes.push(CapitalChange::Retired {
+                at: now,
+                site: site_idx as u32,
+                share,
+            });
             self.installed_total -= gpus;
             self.reschedule_outages(now, site_idx, events);
         } else {
@@ -696,14 +811,25 @@ impl<'a> SystemModel<'a> {
         }
     }
 
-    fn on_completion(&mut self, now: Hours, slot: u32, epoch: u32, events: &mut EventQueue<SystemEvent>) -> Handled {
+    fn on_completion(
+        &mut self,
+        now: Hours,
+        slot: u32,
+        epoch: u32,
+        events: &mut EventQueue<SystemEvent>,
+    ) -> Handled {
         let job = self.jobs[slot as usize];
         if job.epoch != epoch || job.state != JobState::Running {
             return Handled::Stale;
         }
         let (site, gpus) = self.end_run(now, slot);
         if job.spec.data_gb > 0.0 {
-            self.bill(site, job.in_window, job.spec.data_gb * self.spec.pricing.egress_usd_per_gb, true);
+            self.bill(
+                site,
+                job.in_window,
+                job.spec.data_gb * self.spec.pricing.egress_usd_per_gb,
+                true,
+            );
         }
         if job.in_window {
             self.outcome.useful_work_gpu_hours += f64::from(gpus) * job.spec.duration_hours;
@@ -753,8 +879,14 @@ impl<'a> SystemModel<'a> {
             }
             let (jobs, prices) = (&self.jobs, &self.prices);
             let live = |entry: Entry| is_live(jobs, entry);
-            let accept = |entry: Entry| prices.acceptable(site, &jobs[entry.slot as usize]).is_some();
-            let Some(entry) = self.queue.first_fit(site.free, live, accept) else { break };
+            let accept = |entry: Entry| {
+                prices
+                    .acceptable(site, &jobs[entry.slot as usize])
+                    .is_some()
+            };
+            let Some(entry) = self.queue.first_fit(site.free, live, accept) else {
+                break;
+            };
             self.start(now, entry.slot, site_idx, true, events);
         }
         let jobs = &self.jobs;
@@ -779,21 +911,41 @@ impl<'a> SystemModel<'a> {
     /// is ignored, so each GPU in service is hit at exactly that rate (thinning).
     /// Outages stop once the window is over and no window job is running (they could
     /// then only delay waiting jobs).
-    fn schedule_outage(&mut self, now: Hours, site_idx: usize, kind: Outage, events: &mut EventQueue<SystemEvent>) {
+    fn schedule_outage(
+        &mut self,
+        now: Hours,
+        site_idx: usize,
+        kind: Outage,
+        events: &mut EventQueue<SystemEvent>,
+    ) {
         let site = &mut self.sites[site_idx];
         let installed = site.installed;
-        let Some(process) = &mut site.outages[kind.index()] else { return };
+        let Some(process) = &mut site.outages[kind.index()] else {
+            return;
+        };
         process.generation = process.generation.wrapping_add(1);
         if installed == 0 {
             return;
         }
         let unit = process.candidate_rng.exp1();
         let at = now + unit * process.per_gpu_mean_hours / f64::from(installed);
-        events.schedule(at, SystemEvent::Outage { site: site_idx as u32, kind, generation: process.generation });
+        events.schedule(
+            at,
+            SystemEvent::Outage {
+                site: site_idx as u32,
+                kind,
+                generation: process.generation,
+            },
+        );
     }
 
     /// A site's size changed: its outage rates change with it.
-    pub(super) fn reschedule_outages(&mut self, now: Hours, site_idx: usize, events: &mut EventQueue<SystemEvent>) {
+    pub(super) fn reschedule_outages(
+        &mut self,
+        now: Hours,
+        site_idx: usize,
+        events: &mut EventQueue<SystemEvent>,
+    ) {
         self.schedule_outage(now, site_idx, Outage::Failure, events);
         self.schedule_outage(now, site_idx, Outage::Withdrawal, events);
     }
@@ -802,15 +954,26 @@ impl<'a> SystemModel<'a> {
         self.outcome.window_jobs.running > 0
     }
 
-    fn on_outage(&mut self, now: Hours, site_idx: usize, kind: Outage, generation: u32, events: &mut EventQueue<SystemEvent>) -> Handled {
-        let current = self.sites[site_idx].outages[kind.index()].as_ref().is_some_and(|p| p.generation == generation);
+    fn on_outage(
+        &mut self,
+        now: Hours,
+        site_idx: usize,
+        kind: Outage,
+        generation: u32,
+        events: &mut EventQueue<SystemEvent>,
+    ) -> Handled {
+        let current = self.sites[site_idx].outages[kind.index()]
+            .as_ref()
+            .is_some_and(|p| p.generation == generation);
         if !current || (now >= self.outcome.window.1 && !self.window_jobs_running()) {
             return Handled::Stale;
         }
         let site = &mut self.sites[site_idx];
         site.advance(now);
         let installed = f64::from(site.installed);
-        let Some(process) = &mut site.outages[kind.index()] else { return Handled::Stale };
+        let Some(process) = &mut site.outages[kind.index()] else {
+            return Handled::Stale;
+        };
         let pick = (process.candidate_rng.random::<f64>() * installed) as u32;
         self.take_gpu(now, site_idx, pick, kind, events);
         self.schedule_outage(now, site_idx, kind, events);
@@ -820,7 +983,14 @@ impl<'a> SystemModel<'a> {
     /// A GPU leaves service: `pick` numbers the site's GPUs, those already out of
     /// service first (a candidate on one of those is no event: thinning), then busy ones
     /// (the job on it is interrupted), then idle ones.
-    fn take_gpu(&mut self, now: Hours, site_idx: usize, pick: u32, kind: Outage, events: &mut EventQueue<SystemEvent>) {
+    fn take_gpu(
+        &mut self,
+        now: Hours,
+        site_idx: usize,
+        pick: u32,
+        kind: Outage,
+        events: &mut EventQueue<SystemEvent>,
+    ) {
         let site = &self.sites[site_idx];
         let (unavailable, busy) = (site.down + site.withdrawn, site.busy());
         if pick < unavailable {
@@ -848,17 +1018,37 @@ impl<'a> SystemModel<'a> {
     }
 
     /// Counts one more GPU of a site as out of service, and schedules its return.
-    fn go_out(&mut self, now: Hours, site_idx: usize, kind: Outage, events: &mut EventQueue<SystemEvent>) {
+    fn go_out(
+        &mut self,
+        now: Hours,
+        site_idx: usize,
+        kind: Outage,
+        events: &mut EventQueue<SystemEvent>,
+    ) {
         let (at_site, in_system) = self.out_counts(site_idx, kind);
         *at_site += 1;
         *in_system += 1;
-        let Some(process) = &mut self.sites[site_idx].outages[kind.index()] else { return };
+        let Some(process) = &mut self.sites[site_idx].outages[kind.index()] else {
+            return;
+        };
         let hours = process.back_hours.sample(&mut process.back_rng);
-        events.schedule(now + hours, SystemEvent::Back { site: site_idx as u32, kind });
+        events.schedule(
+            now + hours,
+            SystemEvent::Back {
+                site: site_idx as u32,
+                kind,
+            },
+        );
     }
 
     /// A GPU is back in service: repaired, or returned by its owner.
-    fn on_back(&mut self, now: Hours, site_idx: usize, kind: Outage, events: &mut EventQueue<SystemEvent>) {
+    fn on_back(
+        &mut self,
+        now: Hours,
+        site_idx: usize,
+        kind: Outage,
+        events: &mut EventQueue<SystemEvent>,
+    ) {
         self.sites[site_idx].advance(now);
         let (at_site, in_system) = self.out_counts(site_idx, kind);
         *at_site -= 1;
@@ -885,20 +1075,33 @@ impl<'a> SystemModel<'a> {
     /// its last checkpoint and goes back to the head of its queue (or, after
     /// [`MAX_INTERRUPTIONS`], its customer gives up and all its work is lost); the GPU
     /// goes down or back to its owner.
-    fn interrupt(&mut self, now: Hours, slot: u32, outage: Outage, events: &mut EventQueue<SystemEvent>) {
+    fn interrupt(
+        &mut self,
+        now: Hours,
+        slot: u32,
+        outage: Outage,
+        events: &mut EventQueue<SystemEvent>,
+    ) {
         let (site_idx, gpus) = self.end_run(now, slot);
         let job = &mut self.jobs[slot as usize];
         let held_hours = now - job.started;
         let progress = held_hours * job.rate;
         let checkpoint = self.sites[site_idx].checkpoint_every_hours;
-        let saved = checkpoint.map_or(0.0, |every| ((held_hours / every).floor() * every * job.rate).min(progress));
+        let saved = checkpoint.map_or(0.0, |every| {
+            ((held_hours / every).floor() * every * job.rate).min(progress)
+        });
         job.work_hours -= saved;
         job.queued_at = now;
         job.interruptions += 1;
         let given_up = job.interruptions >= MAX_INTERRUPTIONS;
         let done_before = job.spec.duration_hours - job.work_hours;
         let (in_window, work) = (job.in_window, f64::from(gpus) * job.spec.duration_hours);
-        let lost = f64::from(gpus) * if given_up { progress - saved + done_before } else { progress - saved };
+        let lost = f64::from(gpus)
+            * if given_up {
+                progress - saved + done_before
+            } else {
+                progress - saved
+            };
         if in_window {
             self.outcome.lost_work_gpu_hours += lost;
             if given_up {
@@ -929,7 +1132,13 @@ impl<'a> SystemModel<'a> {
     /// order. The interrupted job goes where placement prefers: elsewhere at once (no
     /// job ahead of it can use another site), or that site in its turn, or, if jobs
     /// ahead of it took the room there, the next best site after them.
-    fn restart_after_interruption(&mut self, now: Hours, slot: u32, site_idx: usize, events: &mut EventQueue<SystemEvent>) {
+    fn restart_after_interruption(
+        &mut self,
+        now: Hours,
+        slot: u32,
+        site_idx: usize,
+        events: &mut EventQueue<SystemEvent>,
+    ) {
         let waiting = |model: &Self| model.jobs[slot as usize].state == JobState::Waiting;
         if waiting(self)
             && let Some(best) = self.place(&self.jobs[slot as usize])
@@ -956,7 +1165,12 @@ impl<'a> SystemModel<'a> {
         }
         site.add_gpus(order.gpus, order.capex_usd_per_gpu);
         let capex_usd = f64::from(order.gpus) * order.capex_usd_per_gpu;
-        self.outcome.capital_changes.push(CapitalChange::Added { at: now, site: order.site as u32, capital_usd: capex_usd, capex_usd });
+        self.outcome.capital_changes.push(CapitalChange::Added {
+            at: now,
+            site: order.site as u32,
+            capital_usd: capex_usd,
+            capex_usd,
+        });
         self.installed_total += order.gpus;
         self.free_total += order.gpus;
         self.class_installed[site.class] += u64::from(order.gpus);
@@ -995,7 +1209,11 @@ impl<'a> SystemModel<'a> {
             week,
             installed_gpus: self.installed_total,
             utilization: areas.utilization(),
-            queue_length: if areas.hours > 0.0 { areas.queue_job_hours / areas.hours } else { 0.0 },
+            queue_length: if areas.hours > 0.0 {
+                areas.queue_job_hours / areas.hours
+            } else {
+                0.0
+            },
             price_usd_per_gpu_hour: self.reference_price(),
             lost_jobs: lost - self.week_start_lost,
         });
@@ -1051,7 +1269,11 @@ impl Prices {
     /// Price per GPU-hour of a class now, for a job of the given tier.
     #[inline]
     fn price(&self, class: usize, reserved: bool) -> f64 {
-        let discount = if reserved { 1.0 - self.reserved_discount } else { 1.0 };
+        let discount = if reserved {
+            1.0 - self.reserved_discount
+        } else {
+            1.0
+        };
         self.base_usd_per_gpu_hour[class] * self.factor * discount
     }
 
@@ -1061,7 +1283,11 @@ impl Prices {
         if site.leaving || site.free < job.spec.gpus || site.speed < job.min_speed {
             return None;
         }
-        let slowdown = if site.region == job.region { 1.0 } else { self.latency_slowdown };
+        let slowdown = if site.region == job.region {
+            1.0
+        } else {
+            self.latency_slowdown
+        };
         let unit_price = self.price(site.class, job.spec.reserved) / site.speed * slowdown;
         (unit_price <= job.spec.max_price_usd_per_gpu_hour).then_some(unit_price)
     }
@@ -1077,13 +1303,24 @@ impl Model for SystemModel<'_> {
     type Event = SystemEvent;
 
     #[inline]
-    fn handle(&mut self, now: Hours, event: SystemEvent, events: &mut EventQueue<SystemEvent>) -> Handled {
+    fn handle(
+        &mut self,
+        now: Hours,
+        event: SystemEvent,
+        events: &mut EventQueue<SystemEvent>,
+    ) -> Handled {
         self.advance(now);
         match event {
             SystemEvent::Arrival { segment } => return self.on_arrival(now, segment, events),
-            SystemEvent::Completion { slot, epoch } => return self.on_completion(now, slot, epoch, events),
+            SystemEvent::Completion { slot, epoch } => {
+                return self.on_completion(now, slot, epoch, events);
+            }
             SystemEvent::Abandon { slot, epoch } => return self.on_abandon(now, slot, epoch),
-            SystemEvent::Outage { site, kind, generation } => return self.on_outage(now, site as usize, kind, generation, events),
+            SystemEvent::Outage {
+                site,
+                kind,
+                generation,
+            } => return self.on_outage(now, site as usize, kind, generation, events),
             SystemEvent::Back { site, kind } => self.on_back(now, site as usize, kind, events),
             SystemEvent::Delivery { order } => self.on_delivery(now, order, events),
             SystemEvent::Join => self.on_join(now, events),

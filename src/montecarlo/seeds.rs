@@ -190,7 +190,9 @@ impl Stream {
             Stream::MaxPrice { segment } => u64::from(segment) * KINDS + 6,
             Stream::Data { segment } => u64::from(segment) * KINDS + 7,
             // Above every segment stream (segments < 2^32 → ids < 2^36).
-            Stream::Supply { system, site, kind } => (1 << 62) | (u64::from(system) << 40) | (u64::from(site) << 4) | u64::from(kind),
+            Stream::Supply { system, site, kind } => {
+                (1 << 62) | (u64::from(system) << 40) | (u64::from(site) << 4) | u64::from(kind)
+            }
         }
     }
 }
@@ -215,14 +217,22 @@ pub fn rng(seeding: Seeding, replication: u64, stream: Stream) -> SimRng {
             mask: if mirrored { u64::MAX } else { 0 },
         }
     } else {
-        SimRng { inner: xoshiro(seeding.seed, replication, stream), draws: Draws::Standard, mask: 0 }
+        SimRng {
+            inner: xoshiro(seeding.seed, replication, stream),
+            draws: Draws::Standard,
+            mask: 0,
+        }
     }
 }
 
 /// A generator seeded by one (master seed, index, stream) outside any run (the fixed
 /// draws of a scenario file, tests).
 pub fn standard(master_seed: u64, index: u64, stream: Stream) -> SimRng {
-    SimRng { inner: xoshiro(master_seed, index, stream), draws: Draws::Standard, mask: 0 }
+    SimRng {
+        inner: xoshiro(master_seed, index, stream),
+        draws: Draws::Standard,
+        mask: 0,
+    }
 }
 
 fn xoshiro(master_seed: u64, replication: u64, stream: Stream) -> Xoshiro256PlusPlus {
@@ -254,7 +264,11 @@ mod tests {
         assert_eq!(first, PINNED_FIRST_OUTPUTS);
     }
 
-    const PINNED_FIRST_OUTPUTS: [u64; 3] = [16_952_325_622_244_263_635, 13_403_855_731_906_573_151, 8_355_527_981_390_463_759];
+    const PINNED_FIRST_OUTPUTS: [u64; 3] = [
+        16_952_325_622_244_263_635,
+        13_403_855_731_906_573_151,
+        8_355_527_981_390_463_759,
+    ];
 
     #[test]
     fn streams_and_replications_differ() {
@@ -263,17 +277,30 @@ mod tests {
         assert_ne!(base, draw(1, Stream::Arrivals { segment: 0 }));
         assert_ne!(base, draw(0, Stream::Duration { segment: 0 }));
         assert_ne!(base, draw(0, Stream::Arrivals { segment: 1 }));
-        assert_ne!(draw(0, Stream::Arrivals { segment: 0 }), standard(8, 0, Stream::Arrivals { segment: 0 }).next_u64());
+        assert_ne!(
+            draw(0, Stream::Arrivals { segment: 0 }),
+            standard(8, 0, Stream::Arrivals { segment: 0 }).next_u64()
+        );
         assert_eq!(base, draw(0, Stream::Arrivals { segment: 0 }));
-        let plain = Seeding { seed: 7, antithetic: false };
-        assert_eq!(base, rng(plain, 0, Stream::Arrivals { segment: 0 }).next_u64(), "runs draw the standard streams");
+        let plain = Seeding {
+            seed: 7,
+            antithetic: false,
+        };
+        assert_eq!(
+            base,
+            rng(plain, 0, Stream::Arrivals { segment: 0 }).next_u64(),
+            "runs draw the standard streams"
+        );
     }
 
     /// The second replication of an antithetic pair draws exactly 1 − u where the first
     /// draws u, and mirrored variates move the opposite way; pairs differ from each other.
     #[test]
     fn antithetic_pairs_mirror_their_uniforms() {
-        let seeding = Seeding { seed: 11, antithetic: true };
+        let seeding = Seeding {
+            seed: 11,
+            antithetic: true,
+        };
         let stream = Stream::Duration { segment: 2 };
         let (mut first, mut second) = (rng(seeding, 4, stream), rng(seeding, 5, stream));
         for _ in 0..1000 {
@@ -284,12 +311,29 @@ mod tests {
         for _ in 0..1000 {
             let (x, y) = (first.exp1(), second.exp1());
             // Inverse transforms of u and 1 − u: one below the median ln 2, one above.
-            assert!((x - std::f64::consts::LN_2) * (y - std::f64::consts::LN_2) <= 0.0, "{x} {y}");
+            assert!(
+                (x - std::f64::consts::LN_2) * (y - std::f64::consts::LN_2) <= 0.0,
+                "{x} {y}"
+            );
             let (z, w) = (first.standard_normal(), second.standard_normal());
             assert!((z + w).abs() < 1e-9 * (1.0 + z.abs()), "{z} {w}");
         }
-        assert_ne!(rng(seeding, 4, stream).open01(), rng(seeding, 6, stream).open01());
-        assert_ne!(rng(seeding, 4, stream).open01(), rng(Seeding { seed: 11, antithetic: false }, 4, stream).open01());
+        assert_ne!(
+            rng(seeding, 4, stream).open01(),
+            rng(seeding, 6, stream).open01()
+        );
+        assert_ne!(
+            rng(seeding, 4, stream).open01(),
+            rng(
+                Seeding {
+                    seed: 11,
+                    antithetic: false
+                },
+                4,
+                stream
+            )
+            .open01()
+        );
     }
 
     /// Inverse-transform variates have the right distribution: exponential mean and
@@ -299,7 +343,14 @@ mod tests {
         assert!((normal_quantile(0.975) - 1.959_963_984_540_054).abs() < 1e-12);
         assert!((normal_quantile(0.025) + 1.959_963_984_540_054).abs() < 1e-12);
         assert!(normal_quantile(0.5).abs() < 1e-15);
-        let mut generator = rng(Seeding { seed: 3, antithetic: true }, 1, Stream::Arrivals { segment: 0 });
+        let mut generator = rng(
+            Seeding {
+                seed: 3,
+                antithetic: true,
+            },
+            1,
+            Stream::Arrivals { segment: 0 },
+        );
         let n = 200_000;
         let draws: Vec<f64> = (0..n).map(|_| generator.exp1()).collect();
         let mean = draws.iter().sum::<f64>() / n as f64;

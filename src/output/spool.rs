@@ -12,12 +12,25 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
-use super::{OutputError, Provenance, io, raw_frame, read_records, remove_abandoned_staging, staging_dir};
+use super::{
+    OutputError, Provenance, io, raw_frame, read_records, remove_abandoned_staging, staging_dir,
+};
 use crate::results::{REPLICATIONS_PER_ROW_GROUP, RawSource, RawTable, Results};
 
 /// The order in which the tables of a run are listed.
-const TABLE_ORDER: [&str; 11] =
-    ["runs", "summary", "timeseries", "savings", "yields", "returns", "yields_summary", "weeks", "sweep", "sensitivity", "sobol"];
+const TABLE_ORDER: [&str; 11] = [
+    "runs",
+    "summary",
+    "timeseries",
+    "savings",
+    "yields",
+    "returns",
+    "yields_summary",
+    "weeks",
+    "sweep",
+    "sensitivity",
+    "sobol",
+];
 
 /// A staging directory beside the output, removed when dropped: files reach the output
 /// only by [`Staged::commit`].
@@ -45,15 +58,49 @@ struct TableWriter {
 
 impl TableWriter {
     fn new(table: RawTable) -> TableWriter {
-        TableWriter { table, pending: Results::default(), block: None, writer: None }
+        TableWriter {
+            table,
+            pending: Results::default(),
+            block: None,
+            writer: None,
+        }
     }
 
-    fn push(&mut self, piece: &Results, staging: &Path, provenance: &Provenance) -> Result<(), OutputError> {
+    fn push(
+        &mut self,
+        piece: &Results,
+        staging: &Path,
+        provenance: &Provenance,
+    ) -> Result<(), OutputError> {
         match self.table {
-            RawTable::Runs => self.push_rows(&piece.runs, |r| r.replication, |p| &mut p.runs, staging, provenance),
-            RawTable::Weeks => self.push_rows(&piece.weeks, |r| r.replication, |p| &mut p.weeks, staging, provenance),
-            RawTable::Years => self.push_rows(&piece.years, |r| r.replication, |p| &mut p.years, staging, provenance),
-            RawTable::Returns => self.push_rows(&piece.returns, |r| r.replication, |p| &mut p.returns, staging, provenance),
+            RawTable::Runs => self.push_rows(
+                &piece.runs,
+                |r| r.replication,
+                |p| &mut p.runs,
+                staging,
+                provenance,
+            ),
+            RawTable::Weeks => self.push_rows(
+                &piece.weeks,
+                |r| r.replication,
+                |p| &mut p.weeks,
+                staging,
+                provenance,
+            ),
+            RawTable::Years => self.push_rows(
+                &piece.years,
+                |r| r.replication,
+                |p| &mut p.years,
+                staging,
+                provenance,
+            ),
+            RawTable::Returns => self.push_rows(
+                &piece.returns,
+                |r| r.replication,
+                |p| &mut p.returns,
+                staging,
+                provenance,
+            ),
         }
     }
 
@@ -66,7 +113,8 @@ impl TableWriter {
         provenance: &Provenance,
     ) -> Result<(), OutputError> {
         for row in rows {
-            let block = replication(row).saturating_sub(provenance.replications.0) / REPLICATIONS_PER_ROW_GROUP;
+            let block = replication(row).saturating_sub(provenance.replications.0)
+                / REPLICATIONS_PER_ROW_GROUP;
             if self.block != Some(block) {
                 self.flush(staging, provenance)?;
                 self.block = Some(block);
@@ -89,11 +137,18 @@ impl TableWriter {
             return Ok(());
         }
         let stem = self.table.stem();
-        let failed = |source| OutputError::Table { table: stem.to_string(), source };
+        let failed = |source| OutputError::Table {
+            table: stem.to_string(),
+            source,
+        };
         let mut frame = raw_frame(self.table, &pending, provenance).map_err(failed)?;
         frame.rechunk_mut();
         if self.writer.is_none() {
-            self.writer = Some(batched_writer(&staging.join(format!("{stem}.parquet")), frame.schema(), provenance)?);
+            self.writer = Some(batched_writer(
+                &staging.join(format!("{stem}.parquet")),
+                frame.schema(),
+                provenance,
+            )?);
         }
         if let Some(writer) = &mut self.writer {
             writer.write_batch(&frame).map_err(failed)?;
@@ -105,12 +160,21 @@ impl TableWriter {
     fn close(mut self, staging: &Path, provenance: &Provenance) -> Result<(), OutputError> {
         self.flush(staging, provenance)?;
         let stem = self.table.stem();
-        let failed = |source| OutputError::Table { table: stem.to_string(), source };
+        let failed = |source| OutputError::Table {
+            table: stem.to_string(),
+            source,
+        };
         match self.writer {
             Some(writer) => writer.finish().map(|_| ()).map_err(failed),
             None => {
-                let mut frame = raw_frame(self.table, &Results::default(), provenance).map_err(failed)?;
-                write_file(&staging.join(format!("{stem}.parquet")), &mut frame, provenance, stem)
+                let mut frame =
+                    raw_frame(self.table, &Results::default(), provenance).map_err(failed)?;
+                write_file(
+                    &staging.join(format!("{stem}.parquet")),
+                    &mut frame,
+                    provenance,
+                    stem,
+                )
             }
         }
     }
@@ -120,11 +184,26 @@ impl TableWriter {
 fn metadata(provenance: &Provenance) -> KeyValueMetadata {
     let mut pairs = vec![
         ("capsim.scenario".to_string(), provenance.scenario.clone()),
-        ("capsim.scenario_hash".to_string(), provenance.scenario_hash.clone()),
+        (
+            "capsim.scenario_hash".to_string(),
+            provenance.scenario_hash.clone(),
+        ),
         ("capsim.seed".to_string(), provenance.seed.to_string()),
-        ("capsim.version".to_string(), provenance.capsim_version.clone()),
-        ("capsim.replications".to_string(), format!("{}..{}", provenance.replications.0, provenance.replications.1)),
-        ("capsim.antithetic".to_string(), provenance.antithetic.to_string()),
+        (
+            "capsim.version".to_string(),
+            provenance.capsim_version.clone(),
+        ),
+        (
+            "capsim.replications".to_string(),
+            format!(
+                "{}..{}",
+                provenance.replications.0, provenance.replications.1
+            ),
+        ),
+        (
+            "capsim.antithetic".to_string(),
+            provenance.antithetic.to_string(),
+        ),
     ];
     if let Some((shard, shards)) = provenance.shard {
         pairs.push(("capsim.shard".to_string(), format!("{shard}/{shards}")));
@@ -132,22 +211,37 @@ fn metadata(provenance: &Provenance) -> KeyValueMetadata {
     KeyValueMetadata::from_static(pairs)
 }
 
-fn batched_writer(path: &Path, schema: &Schema, provenance: &Provenance) -> Result<BatchedWriter<File>, OutputError> {
+fn batched_writer(
+    path: &Path,
+    schema: &Schema,
+    provenance: &Provenance,
+) -> Result<BatchedWriter<File>, OutputError> {
     let file = File::create(path).map_err(io("create", path))?;
     ParquetWriter::new(file)
         .with_key_value_metadata(Some(metadata(provenance)))
         .batched(schema)
-        .map_err(|source| OutputError::Table { table: path.display().to_string(), source })
+        .map_err(|source| OutputError::Table {
+            table: path.display().to_string(),
+            source,
+        })
 }
 
 /// Writes a whole frame as one file.
-fn write_file(path: &Path, frame: &mut DataFrame, provenance: &Provenance, stem: &str) -> Result<(), OutputError> {
+fn write_file(
+    path: &Path,
+    frame: &mut DataFrame,
+    provenance: &Provenance,
+    stem: &str,
+) -> Result<(), OutputError> {
     let file = File::create(path).map_err(io("create", path))?;
     ParquetWriter::new(file)
         .with_key_value_metadata(Some(metadata(provenance)))
         .finish(frame)
         .map(|_| ())
-        .map_err(|source| OutputError::Table { table: stem.to_string(), source })
+        .map_err(|source| OutputError::Table {
+            table: stem.to_string(),
+            source,
+        })
 }
 
 /// Writes whole tables (file stem, frame) into `dir`, all or nothing: staged beside it
@@ -155,11 +249,22 @@ fn write_file(path: &Path, frame: &mut DataFrame, provenance: &Provenance, stem:
 ///
 /// # Errors
 /// [`OutputError`] if any table cannot be written; `dir` is then untouched.
-pub fn write_tables(dir: &Path, tables: Vec<(&'static str, DataFrame)>, provenance: &Provenance) -> Result<Vec<PathBuf>, OutputError> {
+pub fn write_tables(
+    dir: &Path,
+    tables: Vec<(&'static str, DataFrame)>,
+    provenance: &Provenance,
+) -> Result<Vec<PathBuf>, OutputError> {
     remove_abandoned_staging(dir);
     let path = staging_dir(dir);
     std::fs::create_dir_all(&path).map_err(io("create", &path))?;
-    let mut staged = Staged { staging: Staging { target: dir.to_path_buf(), path }, provenance: provenance.clone(), files: Vec::new() };
+    let mut staged = Staged {
+        staging: Staging {
+            target: dir.to_path_buf(),
+            path,
+        },
+        provenance: provenance.clone(),
+        files: Vec::new(),
+    };
     for (stem, mut frame) in tables {
         staged.write(stem, &mut frame)?;
     }
@@ -183,8 +288,15 @@ impl Spool {
         remove_abandoned_staging(dir);
         let path = staging_dir(dir);
         std::fs::create_dir_all(&path).map_err(io("create", &path))?;
-        let staging = Staging { target: dir.to_path_buf(), path };
-        Ok(Spool { staging, provenance: provenance.clone(), tables: RawTable::ALL.map(TableWriter::new).into() })
+        let staging = Staging {
+            target: dir.to_path_buf(),
+            path,
+        };
+        Ok(Spool {
+            staging,
+            provenance: provenance.clone(),
+            tables: RawTable::ALL.map(TableWriter::new).into(),
+        })
     }
 
     /// Where the results will be committed.
@@ -210,17 +322,28 @@ impl Spool {
     /// # Errors
     /// [`OutputError`] if a file cannot be finished or rewritten.
     pub fn finish(self, provenance: &Provenance) -> Result<Staged, OutputError> {
-        let Spool { staging, provenance: started, tables } = self;
+        let Spool {
+            staging,
+            provenance: started,
+            tables,
+        } = self;
         for writer in tables {
             writer.close(&staging.path, &started)?;
         }
         if *provenance != started {
             for table in RawTable::ALL {
-                restamp(&staging.path.join(format!("{}.parquet", table.stem())), provenance)?;
+                restamp(
+                    &staging.path.join(format!("{}.parquet", table.stem())),
+                    provenance,
+                )?;
             }
         }
         let files = RawTable::ALL.iter().map(|t| t.stem()).collect();
-        Ok(Staged { staging, provenance: provenance.clone(), files })
+        Ok(Staged {
+            staging,
+            provenance: provenance.clone(),
+            files,
+        })
     }
 }
 
@@ -228,7 +351,10 @@ impl Spool {
 fn restamp(path: &Path, provenance: &Provenance) -> Result<(), OutputError> {
     let fresh = path.with_extension("parquet.restamped");
     let table = path.display().to_string();
-    let failed = |source| OutputError::Table { table: table.clone(), source };
+    let failed = |source| OutputError::Table {
+        table: table.clone(),
+        source,
+    };
     let mut writer: Option<BatchedWriter<File>> = None;
     for_each_row_group(path, &mut |mut frame| {
         frame.rechunk_mut();
@@ -251,17 +377,32 @@ fn restamp(path: &Path, provenance: &Provenance) -> Result<(), OutputError> {
 }
 
 /// Calls `each` with every row group of a Parquet file, in order, as a frame.
-fn for_each_row_group(path: &Path, each: &mut dyn FnMut(DataFrame) -> Result<(), OutputError>) -> Result<(), OutputError> {
+fn for_each_row_group(
+    path: &Path,
+    each: &mut dyn FnMut(DataFrame) -> Result<(), OutputError>,
+) -> Result<(), OutputError> {
     let table = || path.display().to_string();
     let open = || File::open(path).map_err(io("open", path));
     let mut reader = ParquetReader::new(open()?);
-    let metadata = reader.get_metadata().map_err(|source| OutputError::Table { table: table(), source })?.clone();
+    let metadata = reader
+        .get_metadata()
+        .map_err(|source| OutputError::Table {
+            table: table(),
+            source,
+        })?
+        .clone();
     let mut offset = 0;
     for group in &metadata.row_groups {
         let rows = group.num_rows();
         let mut reader = ParquetReader::new(open()?);
         reader.set_metadata(metadata.clone());
-        let frame = reader.with_slice(Some((offset, rows))).finish().map_err(|source| OutputError::Table { table: table(), source })?;
+        let frame = reader
+            .with_slice(Some((offset, rows)))
+            .finish()
+            .map_err(|source| OutputError::Table {
+                table: table(),
+                source,
+            })?;
         offset += rows;
         each(frame)?;
     }
@@ -277,7 +418,9 @@ pub struct RawDir {
 impl RawDir {
     /// The raw tables in `path`.
     pub fn new(path: &Path) -> RawDir {
-        RawDir { path: path.to_path_buf() }
+        RawDir {
+            path: path.to_path_buf(),
+        }
     }
 }
 
@@ -312,7 +455,12 @@ impl Staged {
     /// # Errors
     /// [`OutputError`] if it cannot be written.
     pub fn write(&mut self, stem: &'static str, frame: &mut DataFrame) -> Result<(), OutputError> {
-        write_file(&self.staging.path.join(format!("{stem}.parquet")), frame, &self.provenance, stem)?;
+        write_file(
+            &self.staging.path.join(format!("{stem}.parquet")),
+            frame,
+            &self.provenance,
+            stem,
+        )?;
         self.files.push(stem);
         Ok(())
     }
@@ -331,12 +479,14 @@ impl Staged {
         if report.exists() {
             std::fs::remove_file(&report).map_err(io("remove the outdated", &report))?;
         }
-        self.files.sort_by_key(|stem| TABLE_ORDER.iter().position(|s| s == stem));
+        self.files
+            .sort_by_key(|stem| TABLE_ORDER.iter().position(|s| s == stem));
         let mut finals = Vec::with_capacity(self.files.len());
         for stem in &self.files {
             let name = format!("{stem}.parquet");
             let target = dir.join(&name);
-            std::fs::rename(self.staging.path.join(&name), &target).map_err(io("move into place", &target))?;
+            std::fs::rename(self.staging.path.join(&name), &target)
+                .map_err(io("move into place", &target))?;
             finals.push(target);
         }
         Ok(finals)

@@ -15,11 +15,16 @@ use crate::output::{self, OutputError};
 /// [`OutputError`] when `dir` holds none of them, or one is unreadable or not capsim's.
 pub fn load(dir: &Path) -> Result<ReportData, OutputError> {
     let path = |stem: &str| dir.join(format!("{stem}.parquet"));
-    let present: Vec<&str> = ["summary", "sweep", "sensitivity"].into_iter().filter(|stem| path(stem).is_file()).collect();
+    let present: Vec<&str> = ["summary", "sweep", "sensitivity"]
+        .into_iter()
+        .filter(|stem| path(stem).is_file())
+        .collect();
     let Some((first, others)) = present.split_first() else {
         return Err(OutputError::Malformed {
             path: dir.display().to_string(),
-            detail: "holds no capsim results (summary.parquet, sweep.parquet or sensitivity.parquet)".into(),
+            detail:
+                "holds no capsim results (summary.parquet, sweep.parquet or sensitivity.parquet)"
+                    .into(),
         });
     };
     let provenance = output::read_provenance(&path(first))?;
@@ -37,21 +42,60 @@ pub fn load(dir: &Path) -> Result<ReportData, OutputError> {
     }
     // Each table present is read; a missing one leaves its part of the report out.
     let read = |stem: &'static str| -> Result<Option<DataFrame>, OutputError> {
-        if path(stem).is_file() { output::read_table(&path(stem)).map(Some) } else { Ok(None) }
+        if path(stem).is_file() {
+            output::read_table(&path(stem)).map(Some)
+        } else {
+            Ok(None)
+        }
     };
     let malformed = |stem: &'static str| {
         let shown = path(stem).display().to_string();
-        move |e: polars::prelude::PolarsError| OutputError::Malformed { path: shown.clone(), detail: e.to_string() }
+        move |e: polars::prelude::PolarsError| OutputError::Malformed {
+            path: shown.clone(),
+            detail: e.to_string(),
+        }
     };
-    let summary = read("summary")?.map(|f| stats_rows(&f)).transpose().map_err(malformed("summary"))?.unwrap_or_default();
-    let weeks = read("timeseries")?.map(|f| weekly(&f)).transpose().map_err(malformed("timeseries"))?.unwrap_or_default();
-    let savings =
-        read("savings")?.map(|f| numbers(&f, "savings_fraction").map(nan)).transpose().map_err(malformed("savings"))?.unwrap_or_default();
-    let (years, first_year_yield, returns) =
-        read("yields_summary")?.map(|f| yearly(&f)).transpose().map_err(malformed("yields_summary"))?.unwrap_or_default();
-    let sweep = read("sweep")?.map(|f| sweep(&f)).transpose().map_err(malformed("sweep"))?;
-    let sensitivity = read("sensitivity")?.map(|f| effects(&f)).transpose().map_err(malformed("sensitivity"))?.unwrap_or_default();
-    Ok(ReportData { provenance, warnings, summary, weeks, savings, years, first_year_yield, returns, sweep, sensitivity })
+    let summary = read("summary")?
+        .map(|f| stats_rows(&f))
+        .transpose()
+        .map_err(malformed("summary"))?
+        .unwrap_or_default();
+    let weeks = read("timeseries")?
+        .map(|f| weekly(&f))
+        .transpose()
+        .map_err(malformed("timeseries"))?
+        .unwrap_or_default();
+    let savings = read("savings")?
+        .map(|f| numbers(&f, "savings_fraction").map(nan))
+        .transpose()
+        .map_err(malformed("savings"))?
+        .unwrap_or_default();
+    let (years, first_year_yield, returns) = read("yields_summary")?
+        .map(|f| yearly(&f))
+        .transpose()
+        .map_err(malformed("yields_summary"))?
+        .unwrap_or_default();
+    let sweep = read("sweep")?
+        .map(|f| sweep(&f))
+        .transpose()
+        .map_err(malformed("sweep"))?;
+    let sensitivity = read("sensitivity")?
+        .map(|f| effects(&f))
+        .transpose()
+        .map_err(malformed("sensitivity"))?
+        .unwrap_or_default();
+    Ok(ReportData {
+        provenance,
+        warnings,
+        summary,
+        weeks,
+        savings,
+        years,
+        first_year_yield,
+        returns,
+        sweep,
+        sensitivity,
+    })
 }
 
 fn column<'a>(frame: &'a DataFrame, name: &str) -> PolarsResult<&'a Column> {
@@ -67,7 +111,9 @@ fn numbers(frame: &DataFrame, name: &str) -> PolarsResult<Vec<Option<f64>>> {
 
 fn texts(frame: &DataFrame, name: &str) -> PolarsResult<Vec<String>> {
     let values = column(frame, name)?.str()?;
-    Ok((0..values.len()).map(|i| values.get(i).unwrap_or_default().to_string()).collect())
+    Ok((0..values.len())
+        .map(|i| values.get(i).unwrap_or_default().to_string())
+        .collect())
 }
 
 fn nan(values: Vec<Option<f64>>) -> Vec<f64> {
@@ -78,8 +124,15 @@ fn nan(values: Vec<Option<f64>>) -> Vec<f64> {
 fn stats_rows(frame: &DataFrame) -> PolarsResult<Vec<Statistic>> {
     let (system, metric) = (texts(frame, "system")?, texts(frame, "metric")?);
     let mean = nan(numbers(frame, "mean")?);
-    let (low, high) = (nan(numbers(frame, "ci95_low")?), nan(numbers(frame, "ci95_high")?));
-    let (p05, p50, p95) = (nan(numbers(frame, "p05")?), nan(numbers(frame, "p50")?), nan(numbers(frame, "p95")?));
+    let (low, high) = (
+        nan(numbers(frame, "ci95_low")?),
+        nan(numbers(frame, "ci95_high")?),
+    );
+    let (p05, p50, p95) = (
+        nan(numbers(frame, "p05")?),
+        nan(numbers(frame, "p50")?),
+        nan(numbers(frame, "p95")?),
+    );
     Ok((0..frame.height())
         .map(|i| Statistic {
             system: system[i].clone(),
@@ -95,9 +148,17 @@ fn stats_rows(frame: &DataFrame) -> PolarsResult<Vec<Statistic>> {
 fn group(rows: impl Iterator<Item = (String, Option<u32>, String, Band)>) -> Vec<Trajectory> {
     let mut paths: Vec<Trajectory> = Vec::new();
     for (system, cohort, metric, band) in rows {
-        match paths.iter_mut().find(|p| p.system == system && p.cohort == cohort && p.metric == metric) {
+        match paths
+            .iter_mut()
+            .find(|p| p.system == system && p.cohort == cohort && p.metric == metric)
+        {
             Some(path) => path.points.push(band),
-            None => paths.push(Trajectory { system, cohort, metric, points: vec![band] }),
+            None => paths.push(Trajectory {
+                system,
+                cohort,
+                metric,
+                points: vec![band],
+            }),
         }
     }
     for path in &mut paths {
@@ -107,20 +168,44 @@ fn group(rows: impl Iterator<Item = (String, Option<u32>, String, Band)>) -> Vec
 }
 
 fn weekly(frame: &DataFrame) -> PolarsResult<Vec<Trajectory>> {
-    let (system, metric, week) = (texts(frame, "system")?, texts(frame, "metric")?, nan(numbers(frame, "week")?));
-    let (p05, p50, p95) = (nan(numbers(frame, "p05")?), nan(numbers(frame, "p50")?), nan(numbers(frame, "p95")?));
-    Ok(group(
-        (0..frame.height())
-            .map(|i| (system[i].clone(), None, metric[i].clone(), Band { x: week[i], low: p05[i], mid: p50[i], high: p95[i] })),
-    ))
+    let (system, metric, week) = (
+        texts(frame, "system")?,
+        texts(frame, "metric")?,
+        nan(numbers(frame, "week")?),
+    );
+    let (p05, p50, p95) = (
+        nan(numbers(frame, "p05")?),
+        nan(numbers(frame, "p50")?),
+        nan(numbers(frame, "p95")?),
+    );
+    Ok(group((0..frame.height()).map(|i| {
+        (
+            system[i].clone(),
+            None,
+            metric[i].clone(),
+            Band {
+                x: week[i],
+                low: p05[i],
+                mid: p50[i],
+                high: p95[i],
+            },
+        )
+    })))
 }
 
-type Yearly = (Vec<Trajectory>, Vec<Statistic>, Vec<(String, Option<u32>, Statistic)>);
+type Yearly = (
+    Vec<Trajectory>,
+    Vec<Statistic>,
+    Vec<(String, Option<u32>, Statistic)>,
+);
 
 fn yearly(frame: &DataFrame) -> PolarsResult<Yearly> {
     let stats = stats_rows(frame)?;
     let year = numbers(frame, "year")?;
-    let cohort: Vec<Option<u32>> = numbers(frame, "cohort")?.into_iter().map(|c| c.map(|c| c as u32)).collect();
+    let cohort: Vec<Option<u32>> = numbers(frame, "cohort")?
+        .into_iter()
+        .map(|c| c.map(|c| c as u32))
+        .collect();
     let mut first_year = Vec::new();
     let mut returns = Vec::new();
     let mut rows = Vec::new();
@@ -133,7 +218,12 @@ fn yearly(frame: &DataFrame) -> PolarsResult<Yearly> {
                 }
                 // Year 0 is the investment itself: no yield to draw.
                 if y >= 1.0 {
-                    let band = Band { x: y, low: s.quantiles[0], mid: s.quantiles[1], high: s.quantiles[2] };
+                    let band = Band {
+                        x: y,
+                        low: s.quantiles[0],
+                        mid: s.quantiles[1],
+                        high: s.quantiles[2],
+                    };
                     rows.push((s.system, cohort[i], s.metric, band));
                 }
             }
@@ -144,10 +234,20 @@ fn yearly(frame: &DataFrame) -> PolarsResult<Yearly> {
 
 /// Axis columns sit between `system` and the first metric column (`…_mean`).
 fn sweep(frame: &DataFrame) -> PolarsResult<Sweep> {
-    let names: Vec<String> = frame.get_column_names().iter().map(|n| n.to_string()).collect();
-    let first_metric = names.iter().position(|n| n.ends_with("_mean")).unwrap_or(names.len());
+    let names: Vec<String> = frame
+        .get_column_names()
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    let first_metric = names
+        .iter()
+        .position(|n| n.ends_with("_mean"))
+        .unwrap_or(names.len());
     let axes: Vec<String> = names.iter().take(first_metric).skip(2).cloned().collect();
-    let metrics: Vec<String> = names.iter().filter_map(|n| n.strip_suffix("_mean").map(str::to_string)).collect();
+    let metrics: Vec<String> = names
+        .iter()
+        .filter_map(|n| n.strip_suffix("_mean").map(str::to_string))
+        .collect();
     let system = texts(frame, "system")?;
     let mut axis_values: Vec<(Vec<String>, Option<Vec<f64>>)> = Vec::new();
     for axis in &axes {
@@ -156,22 +256,36 @@ fn sweep(frame: &DataFrame) -> PolarsResult<Sweep> {
             axis_values.push((texts(frame, axis)?, None));
         } else {
             let values = nan(numbers(frame, axis)?);
-            axis_values.push((values.iter().map(|v| format!("{v}")).collect(), Some(values)));
+            axis_values.push((
+                values.iter().map(|v| format!("{v}")).collect(),
+                Some(values),
+            ));
         }
     }
     let mut metric_values = Vec::new();
     for metric in &metrics {
         let get = |suffix: &str| numbers(frame, &format!("{metric}_{suffix}")).map(nan);
-        metric_values.push((metric.clone(), get("mean")?, get("ci95_low")?, get("ci95_high")?));
+        metric_values.push((
+            metric.clone(),
+            get("mean")?,
+            get("ci95_low")?,
+            get("ci95_high")?,
+        ));
     }
     let rows = (0..frame.height())
         .map(|i| {
-            let numbers: Option<Vec<f64>> = axis_values.iter().map(|(_, n)| n.as_ref().map(|n| n[i])).collect();
+            let numbers: Option<Vec<f64>> = axis_values
+                .iter()
+                .map(|(_, n)| n.as_ref().map(|n| n[i]))
+                .collect();
             SweepRow {
                 values: axis_values.iter().map(|(t, _)| t[i].clone()).collect(),
                 numbers,
                 system: system[i].clone(),
-                metrics: metric_values.iter().map(|(m, mean, low, high)| (m.clone(), mean[i], low[i], high[i])).collect(),
+                metrics: metric_values
+                    .iter()
+                    .map(|(m, mean, low, high)| (m.clone(), mean[i], low[i], high[i]))
+                    .collect(),
             }
         })
         .collect();
@@ -179,10 +293,17 @@ fn sweep(frame: &DataFrame) -> PolarsResult<Sweep> {
 }
 
 fn effects(frame: &DataFrame) -> PolarsResult<Vec<Effect>> {
-    let (parameter, system, metric) = (texts(frame, "parameter")?, texts(frame, "system")?, texts(frame, "metric")?);
+    let (parameter, system, metric) = (
+        texts(frame, "parameter")?,
+        texts(frame, "system")?,
+        texts(frame, "metric")?,
+    );
     let (low, high) = (nan(numbers(frame, "low")?), nan(numbers(frame, "high")?));
     let effect = nan(numbers(frame, "effect")?);
-    let (ci_low, ci_high) = (nan(numbers(frame, "effect_ci95_low")?), nan(numbers(frame, "effect_ci95_high")?));
+    let (ci_low, ci_high) = (
+        nan(numbers(frame, "effect_ci95_low")?),
+        nan(numbers(frame, "effect_ci95_high")?),
+    );
     Ok((0..frame.height())
         .map(|i| Effect {
             parameter: parameter[i].clone(),

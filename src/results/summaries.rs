@@ -8,7 +8,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{RawSource, RawTable, RunRow, run_columns, year_columns};
-use crate::metrics::{Savings, Summary, antithetic_variance_reduction, summarise, summarise_antithetic};
+use crate::metrics::{
+    Savings, Summary, antithetic_variance_reduction, summarise, summarise_antithetic,
+};
 use crate::model::SystemKind;
 use crate::model::outcome::Week;
 
@@ -37,7 +39,11 @@ pub const ANTITHETIC_VARIANCE_REDUCTION: [&str; 4] = [
 /// Statistics of one metric's (replication, value) pairs, in replication order: over
 /// antithetic pairs in an antithetic run.
 fn stats(values: &[(u64, f64)], antithetic: bool) -> Summary {
-    if antithetic { summarise_antithetic(values) } else { summarise(&values.iter().map(|&(_, v)| v).collect::<Vec<f64>>()) }
+    if antithetic {
+        summarise_antithetic(values)
+    } else {
+        summarise(&values.iter().map(|&(_, v)| v).collect::<Vec<f64>>())
+    }
 }
 
 /// One `summary.parquet` row, as computed; also what the CLI prints.
@@ -103,7 +109,10 @@ pub struct Summaries {
 ///
 /// # Errors
 /// The source's error if its records cannot be read.
-pub fn summarise_all<S: RawSource + ?Sized>(source: &S, antithetic: bool) -> Result<Summaries, S::Error> {
+pub fn summarise_all<S: RawSource + ?Sized>(
+    source: &S,
+    antithetic: bool,
+) -> Result<Summaries, S::Error> {
     let pairs = paired_values(source)?;
     let savings = savings_of(&pairs);
     let (events, systems) = systems_and_events(source)?;
@@ -122,7 +131,9 @@ pub fn summarise_all<S: RawSource + ?Sized>(source: &S, antithetic: bool) -> Res
 type SystemsPresent = Vec<(SystemKind, u64)>;
 
 /// Events simulated, and the systems present.
-fn systems_and_events<S: RawSource + ?Sized>(source: &S) -> Result<(u64, SystemsPresent), S::Error> {
+fn systems_and_events<S: RawSource + ?Sized>(
+    source: &S,
+) -> Result<(u64, SystemsPresent), S::Error> {
     let names = run_columns();
     let at = |name: &str| names.iter().position(|n| *n == name);
     let (events_at, initial_at) = (at("events"), at("gpus_initial"));
@@ -131,7 +142,9 @@ fn systems_and_events<S: RawSource + ?Sized>(source: &S) -> Result<(u64, Systems
     source.scan(RawTable::Runs, &mut |piece| {
         for row in &piece.runs {
             events += events_at.map_or(0, |idx| row.cells[idx].as_u64());
-            systems.entry(row.system).or_insert_with(|| initial_at.map_or(0, |idx| row.cells[idx].as_u64()));
+            systems
+                .entry(row.system)
+                .or_insert_with(|| initial_at.map_or(0, |idx| row.cells[idx].as_u64()));
         }
     })?;
     Ok((events, systems.into_iter().collect()))
@@ -142,7 +155,11 @@ fn systems_and_events<S: RawSource + ?Sized>(source: &S) -> Result<(u64, Systems
 /// # Errors
 /// The source's error.
 pub fn systems<S: RawSource + ?Sized>(source: &S) -> Result<Vec<SystemKind>, S::Error> {
-    Ok(systems_and_events(source)?.1.into_iter().map(|(kind, _)| kind).collect())
+    Ok(systems_and_events(source)?
+        .1
+        .into_iter()
+        .map(|(kind, _)| kind)
+        .collect())
 }
 
 /// Events simulated, from the `events` column.
@@ -164,7 +181,12 @@ pub type Paired = (u64, [f64; 4], [f64; 4]);
 pub fn paired_values<S: RawSource + ?Sized>(source: &S) -> Result<Vec<Paired>, S::Error> {
     let names = run_columns();
     let at = |name: &str| names.iter().position(|n| *n == name).unwrap_or(usize::MAX);
-    let idx = [at("spend_usd_per_gpu_hour"), at("utilization"), at("p95_wait_hours"), at("lost_demand_fraction")];
+    let idx = [
+        at("spend_usd_per_gpu_hour"),
+        at("utilization"),
+        at("p95_wait_hours"),
+        at("lost_demand_fraction"),
+    ];
     let values = |row: &RunRow| idx.map(|i| row.cells.get(i).map_or(f64::NAN, |c| c.as_f64()));
     let mut pairs = Vec::new();
     // Rows come ordered by replication, then system (centralized first); a replication's
@@ -175,7 +197,9 @@ pub fn paired_values<S: RawSource + ?Sized>(source: &S) -> Result<Vec<Paired>, S
             match row.system {
                 SystemKind::Centralized => centralized = Some((row.replication, values(row))),
                 SystemKind::Distributed => {
-                    if let Some((replication, c)) = centralized.take().filter(|(r, _)| *r == row.replication) {
+                    if let Some((replication, c)) =
+                        centralized.take().filter(|(r, _)| *r == row.replication)
+                    {
                         pairs.push((replication, c, values(row)));
                     }
                 }
@@ -187,7 +211,10 @@ pub fn paired_values<S: RawSource + ?Sized>(source: &S) -> Result<Vec<Paired>, S
 
 /// The paired comparison of every replication that has both systems.
 pub fn savings_of(pairs: &[Paired]) -> Vec<Savings> {
-    pairs.iter().map(|&(replication, c, d)| Savings::pair(replication, c, d)).collect()
+    pairs
+        .iter()
+        .map(|&(replication, c, d)| Savings::pair(replication, c, d))
+        .collect()
 }
 
 /// How much common random numbers shrink the variance of each paired metric
@@ -199,16 +226,30 @@ pub fn savings_of(pairs: &[Paired]) -> Vec<Savings> {
 pub fn crn_variance_reduction(pairs: &[Paired], antithetic: bool) -> [f64; 4] {
     let n = pairs.len();
     let shift = if antithetic { 2 } else { 1 };
-    let of = |pair: &dyn Fn(usize) -> Savings| -> Vec<[f64; 4]> { (0..n).map(|k| pair(k).columns().map(|(_, v)| v)).collect() };
+    let of = |pair: &dyn Fn(usize) -> Savings| -> Vec<[f64; 4]> {
+        (0..n).map(|k| pair(k).columns().map(|(_, v)| v)).collect()
+    };
     let paired = of(&|k| Savings::pair(0, pairs[k].1, pairs[k].2));
     let crossed = of(&|k| Savings::pair(0, pairs[k].1, pairs[(k + shift) % n].2));
     let variance = |rows: &[[f64; 4]], idx: usize| {
-        let values: Vec<f64> = rows.iter().map(|row| row[idx]).filter(|v| !v.is_nan()).collect();
-        if values.len() < 3 { f64::NAN } else { summarise(&values).std.powi(2) }
+        let values: Vec<f64> = rows
+            .iter()
+            .map(|row| row[idx])
+            .filter(|v| !v.is_nan())
+            .collect();
+        if values.len() < 3 {
+            f64::NAN
+        } else {
+            summarise(&values).std.powi(2)
+        }
     };
     std::array::from_fn(|idx| {
         let (same, independent) = (variance(&paired, idx), variance(&crossed, idx));
-        if same > 0.0 { independent / same } else { f64::NAN }
+        if same > 0.0 {
+            independent / same
+        } else {
+            f64::NAN
+        }
     })
 }
 
@@ -240,15 +281,26 @@ pub fn summary_rows<S: RawSource + ?Sized>(
             }
         })?;
         for (metric, column) in names.iter().zip(&values) {
-            out.push(SummaryRow { system: system.as_str(), metric, stats: stats(column, antithetic) });
+            out.push(SummaryRow {
+                system: system.as_str(),
+                metric,
+                stats: stats(column, antithetic),
+            });
         }
     }
     if let Some(first) = savings.first() {
         let mut paired_values = Vec::new();
         for (idx, (metric, _)) in first.columns().iter().enumerate() {
-            let values: Vec<(u64, f64)> =
-                savings.iter().map(|row| (row.replication, row.columns()[idx].1)).filter(|(_, v)| !v.is_nan()).collect();
-            out.push(SummaryRow { system: PAIRED, metric, stats: stats(&values, antithetic) });
+            let values: Vec<(u64, f64)> = savings
+                .iter()
+                .map(|row| (row.replication, row.columns()[idx].1))
+                .filter(|(_, v)| !v.is_nan())
+                .collect();
+            out.push(SummaryRow {
+                system: PAIRED,
+                metric,
+                stats: stats(&values, antithetic),
+            });
             paired_values.push(values);
         }
         // One number each, not a distribution: only `mean` (the factor) and `n` (pairs) are set.
@@ -258,14 +310,29 @@ pub fn summary_rows<S: RawSource + ?Sized>(
             SummaryRow {
                 system: PAIRED,
                 metric,
-                stats: Summary { mean: factor, std: nan, ci95_low: nan, ci95_high: nan, p05: nan, p50: nan, p95: nan, n },
+                stats: Summary {
+                    mean: factor,
+                    std: nan,
+                    ci95_low: nan,
+                    ci95_high: nan,
+                    p05: nan,
+                    p50: nan,
+                    p95: nan,
+                    n,
+                },
             }
         };
-        for (metric, factor) in CRN_VARIANCE_REDUCTION.into_iter().zip(crn_variance_reduction(pairs, antithetic)) {
+        for (metric, factor) in CRN_VARIANCE_REDUCTION
+            .into_iter()
+            .zip(crn_variance_reduction(pairs, antithetic))
+        {
             out.push(factor_row(metric, factor));
         }
         if antithetic {
-            for (metric, values) in ANTITHETIC_VARIANCE_REDUCTION.into_iter().zip(&paired_values) {
+            for (metric, values) in ANTITHETIC_VARIANCE_REDUCTION
+                .into_iter()
+                .zip(&paired_values)
+            {
                 out.push(factor_row(metric, antithetic_variance_reduction(values)));
             }
         }
@@ -289,7 +356,10 @@ const WEEK_METRICS: [WeekMetric; 5] = [
 ///
 /// # Errors
 /// The source's error.
-pub fn timeseries_rows<S: RawSource + ?Sized>(source: &S, systems: &[SystemKind]) -> Result<Vec<TimeseriesRow>, S::Error> {
+pub fn timeseries_rows<S: RawSource + ?Sized>(
+    source: &S,
+    systems: &[SystemKind],
+) -> Result<Vec<TimeseriesRow>, S::Error> {
     let mut out = Vec::new();
     for &system in systems {
         let mut rows: BTreeMap<u32, Vec<TimeseriesRow>> = BTreeMap::new();
@@ -320,7 +390,12 @@ pub fn timeseries_rows<S: RawSource + ?Sized>(source: &S, systems: &[SystemKind]
             let weeks = if replications == 0 { 0 } else { fewest };
             for (week, values) in by_week.iter().take(weeks).enumerate() {
                 let week = week as u32;
-                rows.entry(week).or_default().push(TimeseriesRow { system, week, metric, stats: summarise(values) });
+                rows.entry(week).or_default().push(TimeseriesRow {
+                    system,
+                    week,
+                    metric,
+                    stats: summarise(values),
+                });
             }
         }
         // Week-major, metrics in order within a week.
@@ -339,44 +414,64 @@ type Collected = (&'static str, Vec<(u64, f64)>, u64);
 ///
 /// # Errors
 /// The source's error.
-pub fn yield_summary_rows<S: RawSource + ?Sized>(source: &S, antithetic: bool) -> Result<Vec<YieldSummaryRow>, S::Error> {
+pub fn yield_summary_rows<S: RawSource + ?Sized>(
+    source: &S,
+    antithetic: bool,
+) -> Result<Vec<YieldSummaryRow>, S::Error> {
     let mut groups: BTreeSet<(SystemKind, Option<u32>)> = BTreeSet::new();
-    source.scan(RawTable::Years, &mut |piece| groups.extend(piece.years.iter().map(|y| (y.system, y.cohort))))?;
-    source.scan(RawTable::Returns, &mut |piece| groups.extend(piece.returns.iter().map(|r| (r.system, r.cohort))))?;
+    source.scan(RawTable::Years, &mut |piece| {
+        groups.extend(piece.years.iter().map(|y| (y.system, y.cohort)))
+    })?;
+    source.scan(RawTable::Returns, &mut |piece| {
+        groups.extend(piece.returns.iter().map(|r| (r.system, r.cohort)))
+    })?;
     let names = year_columns();
     let mut out = Vec::new();
     for (system, cohort) in groups {
         // Keyed by (year, column); the returns by a year past any real one so they sort last.
         let mut values: BTreeMap<(u32, usize), Collected> = BTreeMap::new();
-        let mut record = |key: (u32, usize), metric: &'static str, replication: u64, value: Option<f64>| {
-            let entry = values.entry(key).or_insert((metric, Vec::new(), 0));
-            match value {
-                Some(v) => entry.1.push((replication, v)),
-                None => entry.2 += 1,
-            }
-        };
+        let mut record =
+            |key: (u32, usize), metric: &'static str, replication: u64, value: Option<f64>| {
+                let entry = values.entry(key).or_insert((metric, Vec::new(), 0));
+                match value {
+                    Some(v) => entry.1.push((replication, v)),
+                    None => entry.2 += 1,
+                }
+            };
         source.scan(RawTable::Years, &mut |piece| {
-            for year in piece.years.iter().filter(|y| (y.system, y.cohort) == (system, cohort)) {
+            for year in piece
+                .years
+                .iter()
+                .filter(|y| (y.system, y.cohort) == (system, cohort))
+            {
                 for (idx, (metric, value)) in names.iter().zip(&year.values).enumerate() {
                     record((year.year, idx), metric, year.replication, *value);
                 }
             }
         })?;
         source.scan(RawTable::Returns, &mut |piece| {
-            for returns in piece.returns.iter().filter(|r| (r.system, r.cohort) == (system, cohort)) {
+            for returns in piece
+                .returns
+                .iter()
+                .filter(|r| (r.system, r.cohort) == (system, cohort))
+            {
                 for (idx, (metric, value)) in returns.measures().into_iter().enumerate() {
                     record((u32::MAX, idx), metric, returns.replication, value);
                 }
             }
         })?;
-        out.extend(values.into_iter().map(|((year, _), (metric, values, undefined))| YieldSummaryRow {
-            system,
-            cohort,
-            year: (year != u32::MAX).then_some(year),
-            metric,
-            stats: stats(&values, antithetic),
-            undefined,
-        }));
+        out.extend(
+            values
+                .into_iter()
+                .map(|((year, _), (metric, values, undefined))| YieldSummaryRow {
+                    system,
+                    cohort,
+                    year: (year != u32::MAX).then_some(year),
+                    metric,
+                    stats: stats(&values, antithetic),
+                    undefined,
+                }),
+        );
     }
     Ok(out)
 }

@@ -26,15 +26,33 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// Builds a diagnostic, taking the source line from `text` and splitting any hint
     /// embedded in `message` by the raw deserializers.
-    pub fn new(file: &str, text: &str, line: u64, column: u64, key_path: &str, message: &str) -> Self {
+    pub fn new(
+        file: &str,
+        text: &str,
+        line: u64,
+        column: u64,
+        key_path: &str,
+        message: &str,
+    ) -> Self {
         let (message, embedded_hint) = match message.split_once(HINT_SEPARATOR) {
             Some((message, hint)) => (message.to_string(), Some(hint.to_string())),
             None => (message.to_string(), None),
         };
-        let source_line =
-            usize::try_from(line).ok().and_then(|line| line.checked_sub(1)).and_then(|idx| source_lines(text).nth(idx)).map(printable);
+        let source_line = usize::try_from(line)
+            .ok()
+            .and_then(|line| line.checked_sub(1))
+            .and_then(|idx| source_lines(text).nth(idx))
+            .map(printable);
         let hint = embedded_hint.or_else(|| suggest(&message, key_path));
-        Diagnostic { file: file.to_string(), line, column, key_path: key_path.to_string(), message, hint, source_line }
+        Diagnostic {
+            file: file.to_string(),
+            line,
+            column,
+            key_path: key_path.to_string(),
+            message,
+            hint,
+            source_line,
+        }
     }
 }
 
@@ -87,13 +105,23 @@ fn window(line: &str, caret: usize) -> (String, usize) {
 
 /// Hints for serde's own messages: the closest valid key or kind, or what a field holds.
 fn suggest(message: &str, key_path: &str) -> Option<String> {
-    if let Some(rest) = message.strip_prefix("unknown field `").or_else(|| message.strip_prefix("unknown variant `")) {
+    if let Some(rest) = message
+        .strip_prefix("unknown field `")
+        .or_else(|| message.strip_prefix("unknown variant `"))
+    {
         let (unknown, expected) = rest.split_once('`')?;
         let candidates = expected_names(expected);
         return Some(match closest(unknown, &candidates) {
             Some(best) => format!("did you mean `{best}`?"),
             None if candidates.is_empty() => "remove this key".to_string(),
-            None => format!("valid here: {}", candidates.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")),
+            None => format!(
+                "valid here: {}",
+                candidates
+                    .iter()
+                    .map(|c| format!("`{c}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         });
     }
     if let Some(rest) = message.strip_prefix("missing field `") {
@@ -101,7 +129,9 @@ fn suggest(message: &str, key_path: &str) -> Option<String> {
         return field_help(field).map(|help| format!("add `{field}:` ({help})"));
     }
     let shape = "a scenario is a YAML map with `name`, `simulation`, `demand` and `centralized` and/or `distributed`; start from scenarios/mmc-example.yaml";
-    if message.contains("unexpected end of input") || (key_path.is_empty() && message.starts_with("expected mapping")) {
+    if message.contains("unexpected end of input")
+        || (key_path.is_empty() && message.starts_with("expected mapping"))
+    {
         return Some(shape.to_string());
     }
     if is_syntax_error(message) {
@@ -113,13 +143,16 @@ fn suggest(message: &str, key_path: &str) -> Option<String> {
         );
     }
     if message.starts_with("duplicate mapping key") {
-        return Some("each key may appear once in a mapping; delete or rename one of them".to_string());
+        return Some(
+            "each key may appear once in a mapping; delete or rename one of them".to_string(),
+        );
     }
     let field = key_path.rsplit('.').next().unwrap_or("");
     let field = field.split('[').next().unwrap_or(field);
     let help = field_help(field).map(|help| format!("`{field}` is {help}"));
     if message.starts_with("invalid type: string") && message.ends_with("expected a number") {
-        let units = "write a plain number, without quotes or units (hours are implied by `_hours` keys)";
+        let units =
+            "write a plain number, without quotes or units (hours are implied by `_hours` keys)";
         return Some(help.map_or_else(|| units.to_string(), |help| format!("{units}; {help}")));
     }
     help
@@ -147,7 +180,11 @@ fn expected_names(expected: &str) -> Vec<String> {
     let list = list.trim_start().strip_prefix("one of").unwrap_or(list);
     list.split([',', ' '])
         .map(|word| word.trim_matches(|c: char| c == '`' || c.is_whitespace()))
-        .filter(|word| !word.is_empty() && *word != "or" && word.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|word| {
+            !word.is_empty()
+                && *word != "or"
+                && word.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
         .map(str::to_string)
         .collect()
 }
@@ -165,7 +202,9 @@ pub fn closest(word: &str, candidates: &[String]) -> Option<String> {
     // A key written without its unit or suffix (`discount` for `discount_rate`): the
     // one candidate it is a whole part of.
     near.or_else(|| {
-        let mut whole_part = candidates.iter().filter(|c| word.len() >= 4 && c.split('_').any(|part| part == word));
+        let mut whole_part = candidates
+            .iter()
+            .filter(|c| word.len() >= 4 && c.split('_').any(|part| part == word));
         match (whole_part.next(), whole_part.next()) {
             (Some(only), None) => Some(only.clone()),
             _ => None,
@@ -192,55 +231,101 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 fn field_help(field: &str) -> Option<&'static str> {
     Some(match field {
         "name" => "a name such as `seed-baseline` (letters, digits, `-`, `_`, `.`)",
-        "simulation" => "a map: {horizon_hours: 20000, warmup_hours: 500, replications: 8, seed: 7}",
+        "simulation" => {
+            "a map: {horizon_hours: 20000, warmup_hours: 500, replications: 8, seed: 7}"
+        }
         "horizon_hours" => "the simulated length in hours, a number > 0 (one year = 8760)",
         "warmup_hours" => "hours discarded before measuring, ≥ 0 and less than horizon_hours",
         "replications" => "the number of independent replications, a whole number ≥ 1",
         "seed" => "the master random seed, a whole number ≥ 0",
-        "antithetic" => "`true` or `false` (default): run replications in mirrored pairs to cut variance; needs an even count",
+        "antithetic" => {
+            "`true` or `false` (default): run replications in mirrored pairs to cut variance; needs an even count"
+        }
         "demand" => "a map with `segments:`, a list of job streams",
-        "segments" => "a list of demand segments, each with name, arrivals_per_hour, duration_hours",
-        "arrivals_per_hour" => "the Poisson arrival rate in jobs per hour, a number > 0 such as 57.6",
-        "annual_growth" => "the yearly growth of the arrival rate, e.g. 0.25 for +25% a year (compounded hour by hour)",
-        "seasonality" => "a map {daily: [24 factors], weekly: [7 factors]}, either optional; factors are relative",
+        "segments" => {
+            "a list of demand segments, each with name, arrivals_per_hour, duration_hours"
+        }
+        "arrivals_per_hour" => {
+            "the Poisson arrival rate in jobs per hour, a number > 0 such as 57.6"
+        }
+        "annual_growth" => {
+            "the yearly growth of the arrival rate, e.g. 0.25 for +25% a year (compounded hour by hour)"
+        }
+        "seasonality" => {
+            "a map {daily: [24 factors], weekly: [7 factors]}, either optional; factors are relative"
+        }
         "daily" => "24 relative factors, one per hour of day, rescaled to average 1",
-        "weekly" => "7 relative factors, one per day (day 0 starts at t = 0), rescaled to average 1",
-        "shocks" => "a list of {start_hours, length_hours, factor}: the rate is multiplied by factor while it lasts",
+        "weekly" => {
+            "7 relative factors, one per day (day 0 starts at t = 0), rescaled to average 1"
+        }
+        "shocks" => {
+            "a list of {start_hours, length_hours, factor}: the rate is multiplied by factor while it lasts"
+        }
         "start_hours" => "when the shock starts, hours since the start of the run",
         "length_hours" => "how long the shock lasts, hours > 0",
         "factor" => "the rate multiplier during the shock, ≥ 0",
-        "gpus_per_job" => "a whole number, or a map of GPU count to probability such as {1: 0.8, 2: 0.2}",
+        "gpus_per_job" => {
+            "a whole number, or a map of GPU count to probability such as {1: 0.8, 2: 0.2}"
+        }
         "duration_hours" => "a distribution of run time in hours, e.g. {exponential: {mean: 1.0}}",
-        "patience_hours" => "how long a job waits before giving up: a distribution, 0 = never waits, omit = waits forever",
-        "centralized" => "a map: {gpus: 64} or {data_centers: [...], costs, pricing, procurement, latency_slowdown}",
-        "distributed" => "a map: {gpus: 64} or {operators: [...], take_rate, pricing, entry, exit, reinvest}",
+        "patience_hours" => {
+            "how long a job waits before giving up: a distribution, 0 = never waits, omit = waits forever"
+        }
+        "centralized" => {
+            "a map: {gpus: 64} or {data_centers: [...], costs, pricing, procurement, latency_slowdown}"
+        }
+        "distributed" => {
+            "a map: {gpus: 64} or {operators: [...], take_rate, pricing, entry, exit, reinvest}"
+        }
         "gpus" => "a number of GPUs, a whole number ≥ 1",
-        "gpu_classes" => "a list of {name, speed, power_kw, capex_usd} added to the built-in H100, H200, B200, A100, L40S, RTX4090",
+        "gpu_classes" => {
+            "a list of {name, speed, power_kw, capex_usd} added to the built-in H100, H200, B200, A100, L40S, RTX4090"
+        }
         "regions" => "a list of region names, e.g. [us-east, eu-west]; the first is the default",
         "region" => "a region name from `regions:`",
-        "gpu_class" | "min_gpu_class" => "a GPU class name: H100, H200, B200, A100, L40S, RTX4090 or one from `gpu_classes:`",
-        "reserved_share" => "the share of the segment's jobs in the reserved tier (served first, at the reserved discount), 0–1",
-        "max_price_usd_per_gpu_hour" => "a distribution of the most a job pays per H100-equivalent GPU-hour; omit = any price",
+        "gpu_class" | "min_gpu_class" => {
+            "a GPU class name: H100, H200, B200, A100, L40S, RTX4090 or one from `gpu_classes:`"
+        }
+        "reserved_share" => {
+            "the share of the segment's jobs in the reserved tier (served first, at the reserved discount), 0–1"
+        }
+        "max_price_usd_per_gpu_hour" => {
+            "a distribution of the most a job pays per H100-equivalent GPU-hour; omit = any price"
+        }
         "data_gb" => "a distribution of data moved out per job, GB (billed at egress_usd_per_gb)",
         "data_centers" => "a list of {region, gpu_class, gpus, power_mw}",
         "power_mw" => "power available for GPUs (IT load × PUE), MW; omit = unlimited",
         "costs" => {
             "a map of capex_usd_per_gpu, depreciation_years, residual_fraction, electricity_usd_per_kwh, pue, idle_power_fraction, facility_usd_per_kw_month, fixed_usd_per_year"
         }
-        "pricing" => "a map: {policy: fixed | scheduled | utilization_target, usd_per_gpu_hour, ...}",
-        "policy" => "fixed, scheduled (with annual_decline) or utilization_target (with target_utilization)",
-        "usd_per_gpu_hour" => "the price of one H100-equivalent GPU-hour, USD > 0 (other classes pay it × their speed)",
-        "procurement" => "a map: {target_utilization, lead_time_weeks, order_multiple, forecast_annual_growth, power_lead_time_weeks}",
+        "pricing" => {
+            "a map: {policy: fixed | scheduled | utilization_target, usd_per_gpu_hour, ...}"
+        }
+        "policy" => {
+            "fixed, scheduled (with annual_decline) or utilization_target (with target_utilization)"
+        }
+        "usd_per_gpu_hour" => {
+            "the price of one H100-equivalent GPU-hour, USD > 0 (other classes pay it × their speed)"
+        }
+        "procurement" => {
+            "a map: {target_utilization, lead_time_weeks, order_multiple, forecast_annual_growth, power_lead_time_weeks}"
+        }
         "lead_time_weeks" | "power_lead_time_weeks" | "onboarding_weeks" => {
             "a distribution in weeks, e.g. {triangular: {min: 40, mode: 45, max: 50}}"
         }
         "operators" => {
             "a list of operator groups: {count, gpus, gpu_class, region, availability, mtbf_hours, mttr_hours, checkpoint_every_hours, costs}"
         }
-        "availability" => "the share of an operator's GPUs (or of their time, with availability_cycle_hours) offered to the network, 0–1",
-        "availability_cycle_hours" => "mean length of one offered + taken-back cycle of each GPU, hours; omit for a fixed share of GPUs",
+        "availability" => {
+            "the share of an operator's GPUs (or of their time, with availability_cycle_hours) offered to the network, 0–1"
+        }
+        "availability_cycle_hours" => {
+            "mean length of one offered + taken-back cycle of each GPU, hours; omit for a fixed share of GPUs"
+        }
         "take_rate" => "the protocol's share of customer spend, 0–1 (default 0.2)",
-        "entry" => "a map: {hurdle_yield, onboarding_weeks, operators_per_review, max_operators, template: {operator}}",
+        "entry" => {
+            "a map: {hurdle_yield, onboarding_weeks, operators_per_review, max_operators, template: {operator}}"
+        }
         "exit" => "a map: {below_yield, after_reviews}",
         "reinvest" => "a map: {share, lead_time_weeks}",
         "mean" => "the distribution's mean, a number > 0",
@@ -259,7 +344,15 @@ fn field_help(field: &str) -> Option<&'static str> {
 /// as `�`, one for one, so the caret below still points at the right column and the
 /// terminal is not driven by the file's bytes.
 fn printable(line: &str) -> String {
-    line.chars().map(|c| if c.is_control() && c != '\t' { '\u{FFFD}' } else { c }).collect()
+    line.chars()
+        .map(|c| {
+            if c.is_control() && c != '\t' {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 /// The lines of a YAML text as the parser numbers them: a line ends at `\r\n`, `\n`
@@ -275,7 +368,11 @@ pub fn source_lines(text: &str) -> impl Iterator<Item = &str> {
                 (!current.is_empty()).then_some(current)
             }
             Some(end) => {
-                let skip = if current[end..].starts_with("\r\n") { 2 } else { 1 };
+                let skip = if current[end..].starts_with("\r\n") {
+                    2
+                } else {
+                    1
+                };
                 rest = Some(&current[end + skip..]);
                 Some(&current[..end])
             }
@@ -297,9 +394,15 @@ mod tests {
 
     #[test]
     fn suggests_the_closest_key() {
-        let hint = suggest("unknown field `arrival_per_hour`, expected one of name, arrivals_per_hour, gpus_per_job", "x");
+        let hint = suggest(
+            "unknown field `arrival_per_hour`, expected one of name, arrivals_per_hour, gpus_per_job",
+            "x",
+        );
         assert_eq!(hint.as_deref(), Some("did you mean `arrivals_per_hour`?"));
-        let hint = suggest("unknown variant `expnential`, expected one of `constant`, `exponential`", "x");
+        let hint = suggest(
+            "unknown variant `expnential`, expected one of `constant`, `exponential`",
+            "x",
+        );
         assert_eq!(hint.as_deref(), Some("did you mean `exponential`?"));
         let hint = suggest("unknown field `zzz`, expected `gpus`", "x");
         assert_eq!(hint.as_deref(), Some("valid here: `gpus`"));

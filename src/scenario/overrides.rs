@@ -78,12 +78,18 @@ pub fn path_text(path: &[Step]) -> String {
 /// # Errors
 /// What is wrong with the text, for a message about `--set`.
 pub fn parse_override(spec: &str) -> Result<Override, String> {
-    let (path, value) = spec.split_once('=').ok_or("expected KEY.PATH=VALUE, e.g. distributed.pricing.target_utilization=0.75")?;
+    let (path, value) = spec
+        .split_once('=')
+        .ok_or("expected KEY.PATH=VALUE, e.g. distributed.pricing.target_utilization=0.75")?;
     let mut steps = Vec::new();
     for part in path.trim().split('.') {
-        let (key, indices) = part.split_once('[').map_or((part, ""), |(key, rest)| (key, rest));
+        let (key, indices) = part
+            .split_once('[')
+            .map_or((part, ""), |(key, rest)| (key, rest));
         if key.is_empty() && indices.is_empty() {
-            return Err(format!("`{path}` has an empty key; keys are separated by single dots"));
+            return Err(format!(
+                "`{path}` has an empty key; keys are separated by single dots"
+            ));
         }
         if !key.is_empty() {
             match key.parse::<usize>() {
@@ -100,7 +106,11 @@ pub fn parse_override(spec: &str) -> Result<Override, String> {
         }
     }
     let value = parse_value(value).map_err(|e| format!("the value `{value}` is not YAML: {e}"))?;
-    Ok(Override { path: steps, value, spec: spec.to_string() })
+    Ok(Override {
+        path: steps,
+        value,
+        spec: spec.to_string(),
+    })
 }
 
 fn parse_value(text: &str) -> Result<Node, String> {
@@ -117,11 +127,14 @@ fn parse_value(text: &str) -> Result<Node, String> {
 /// a key below a number); a key that merely does not exist yet is added, so the
 /// scenario check reports it, with its closest valid name, if it is not a key at all.
 pub fn apply(text: &str, overrides: &[Override]) -> Result<String, String> {
-    let mut root = serde_saphyr::from_str::<Node>(text).map_err(|e| format!("cannot read the scenario to apply --set: {e}"))?;
+    let mut root = serde_saphyr::from_str::<Node>(text)
+        .map_err(|e| format!("cannot read the scenario to apply --set: {e}"))?;
     for change in overrides {
-        set(&mut root, &change.path, 0, change.value.clone()).map_err(|e| format!("--set {}: {e}", change.spec))?;
+        set(&mut root, &change.path, 0, change.value.clone())
+            .map_err(|e| format!("--set {}: {e}", change.spec))?;
     }
-    serde_saphyr::to_string(&root).map_err(|e| format!("cannot write the scenario after --set: {e}"))
+    serde_saphyr::to_string(&root)
+        .map_err(|e| format!("cannot write the scenario after --set: {e}"))
 }
 
 /// Puts `value` at `path[depth..]` below `node` (`path[..depth]` leads to it).
@@ -136,7 +149,13 @@ fn set(node: &mut Node, path: &[Step], depth: usize, value: Node) -> Result<(), 
             Step::Index(_) => Node::Seq(Vec::new()),
         };
     }
-    let here = || if depth == 0 { "the scenario".to_string() } else { format!("`{}`", path_text(&path[..depth])) };
+    let here = || {
+        if depth == 0 {
+            "the scenario".to_string()
+        } else {
+            format!("`{}`", path_text(&path[..depth]))
+        }
+    };
     // A number in a path names a position in a list, or a key in a map (`gpus_per_job.8`).
     let step = match (&*node, step) {
         (Node::Map(_), Step::Index(idx)) => &Step::Key(idx.to_string()),
@@ -144,11 +163,16 @@ fn set(node: &mut Node, path: &[Step], depth: usize, value: Node) -> Result<(), 
     };
     match (node, step) {
         (Node::Map(entries), Step::Key(key)) => {
-            let at = match entries.iter().position(|(k, _)| key_text(k).as_deref() == Some(key.as_str())) {
+            let at = match entries
+                .iter()
+                .position(|(k, _)| key_text(k).as_deref() == Some(key.as_str()))
+            {
                 Some(at) => at,
                 None => {
                     // A number stays a number: `gpus_per_job` maps GPU counts.
-                    let new_key = key.parse::<i128>().map_or_else(|_| Node::Str(key.clone()), Node::Int);
+                    let new_key = key
+                        .parse::<i128>()
+                        .map_or_else(|_| Node::Str(key.clone()), Node::Int);
                     entries.push((new_key, Node::Null));
                     entries.len() - 1
                 }
@@ -159,11 +183,21 @@ fn set(node: &mut Node, path: &[Step], depth: usize, value: Node) -> Result<(), 
             let len = items.len();
             match items.get_mut(*idx) {
                 Some(item) => set(item, path, depth + 1, value),
-                None => Err(format!("{} has {len} entries (positions 0 to {}), so [{idx}] does not exist", here(), len.saturating_sub(1))),
+                None => Err(format!(
+                    "{} has {len} entries (positions 0 to {}), so [{idx}] does not exist",
+                    here(),
+                    len.saturating_sub(1)
+                )),
             }
         }
-        (Node::Seq(_), Step::Key(key)) => Err(format!("{} is a list, so `{key}` needs a position before it, such as [0]", here())),
-        (_, step) => Err(format!("{} is a single value, so it has no `{step}` inside", here())),
+        (Node::Seq(_), Step::Key(key)) => Err(format!(
+            "{} is a list, so `{key}` needs a position before it, such as [0]",
+            here()
+        )),
+        (_, step) => Err(format!(
+            "{} is a single value, so it has no `{step}` inside",
+            here()
+        )),
     }
 }
 
@@ -245,7 +279,9 @@ impl Serialize for Node {
             Node::Bool(b) => serializer.serialize_bool(*b),
             Node::Int(n) => match i64::try_from(*n) {
                 Ok(small) => serializer.serialize_i64(small),
-                Err(_) => serializer.serialize_u64(u64::try_from(*n).map_err(serde::ser::Error::custom)?),
+                Err(_) => {
+                    serializer.serialize_u64(u64::try_from(*n).map_err(serde::ser::Error::custom)?)
+                }
             },
             Node::Float(x) => serializer.serialize_f64(*x),
             Node::Str(text) => serializer.serialize_str(text),
@@ -276,17 +312,39 @@ mod tests {
         let change = parse_override("demand.segments[1].arrivals_per_hour=57.6").expect("valid");
         assert_eq!(
             change.path,
-            vec![Step::Key("demand".into()), Step::Key("segments".into()), Step::Index(1), Step::Key("arrivals_per_hour".into())]
+            vec![
+                Step::Key("demand".into()),
+                Step::Key("segments".into()),
+                Step::Index(1),
+                Step::Key("arrivals_per_hour".into())
+            ]
         );
         assert_eq!(change.value, Node::Float(57.6));
-        assert_eq!(parse_override("demand.segments.0.name=x").expect("valid").path[2], Step::Index(0));
+        assert_eq!(
+            parse_override("demand.segments.0.name=x")
+                .expect("valid")
+                .path[2],
+            Step::Index(0)
+        );
         let key = |k: &str| Node::Str(k.to_string());
         assert_eq!(
-            parse_override("a={exponential: {mean: 2}}").expect("valid").value,
-            Node::Map(vec![(key("exponential"), Node::Map(vec![(key("mean"), Node::Int(2))]))])
+            parse_override("a={exponential: {mean: 2}}")
+                .expect("valid")
+                .value,
+            Node::Map(vec![(
+                key("exponential"),
+                Node::Map(vec![(key("mean"), Node::Int(2))])
+            )])
         );
-        assert_eq!(path_text(&change.path), "demand.segments[1].arrivals_per_hour");
-        assert!(parse_override("no-equals").unwrap_err().contains("KEY.PATH=VALUE"));
+        assert_eq!(
+            path_text(&change.path),
+            "demand.segments[1].arrivals_per_hour"
+        );
+        assert!(
+            parse_override("no-equals")
+                .unwrap_err()
+                .contains("KEY.PATH=VALUE")
+        );
         assert!(parse_override("a..b=1").unwrap_err().contains("empty key"));
         assert!(parse_override("a[x]=1").unwrap_err().contains("[N]"));
     }
@@ -297,19 +355,47 @@ mod tests {
     fn overrides_change_only_their_key() {
         let text = "name: t\nsimulation: {horizon_hours: 100.5, seed: 18446744073709551615}\nlist: [1, 'two', null, true]\nb: 0.1\nsizes: {1: 0.5, 8: 0.5}\n";
         let same = apply(text, &[]).expect("round trip");
-        let (before, after): (Node, Node) = (serde_saphyr::from_str(text).expect("yaml"), serde_saphyr::from_str(&same).expect("yaml"));
+        let (before, after): (Node, Node) = (
+            serde_saphyr::from_str(text).expect("yaml"),
+            serde_saphyr::from_str(&same).expect("yaml"),
+        );
         assert_eq!(before, after);
-        let changes = ["simulation.seed=3", "x.y.z=[1]", "sizes.8=0.25", "sizes.2=0.25"].map(|spec| parse_override(spec).expect("ok"));
+        let changes = [
+            "simulation.seed=3",
+            "x.y.z=[1]",
+            "sizes.8=0.25",
+            "sizes.2=0.25",
+        ]
+        .map(|spec| parse_override(spec).expect("ok"));
         let changed = apply(text, &changes).expect("applies");
-        let Node::Map(entries) = serde_saphyr::from_str::<Node>(&changed).expect("yaml") else { panic!("a map") };
+        let Node::Map(entries) = serde_saphyr::from_str::<Node>(&changed).expect("yaml") else {
+            panic!("a map")
+        };
         let keys: Vec<Option<String>> = entries.iter().map(|(k, _)| key_text(k)).collect();
-        assert_eq!(keys, ["name", "simulation", "list", "b", "sizes", "x"].map(|k| Some(k.to_string())));
+        assert_eq!(
+            keys,
+            ["name", "simulation", "list", "b", "sizes", "x"].map(|k| Some(k.to_string()))
+        );
         let key = |k: &str| Node::Str(k.to_string());
-        assert_eq!(entries[1].1, Node::Map(vec![(key("horizon_hours"), Node::Float(100.5)), (key("seed"), Node::Int(3))]));
-        let sizes = Node::Map(vec![(Node::Int(1), Node::Float(0.5)), (Node::Int(8), Node::Float(0.25)), (Node::Int(2), Node::Float(0.25))]);
+        assert_eq!(
+            entries[1].1,
+            Node::Map(vec![
+                (key("horizon_hours"), Node::Float(100.5)),
+                (key("seed"), Node::Int(3))
+            ])
+        );
+        let sizes = Node::Map(vec![
+            (Node::Int(1), Node::Float(0.5)),
+            (Node::Int(8), Node::Float(0.25)),
+            (Node::Int(2), Node::Float(0.25)),
+        ]);
         assert_eq!(entries[4].1, sizes, "numeric keys stay numbers");
         let refused = |spec: &str| apply(text, &[parse_override(spec).expect("ok")]).unwrap_err();
-        assert!(refused("list[9]=1").contains("`list` has 4 entries"), "{}", refused("list[9]=1"));
+        assert!(
+            refused("list[9]=1").contains("`list` has 4 entries"),
+            "{}",
+            refused("list[9]=1")
+        );
         assert!(refused("name.x=1").contains("`name` is a single value"));
         assert!(refused("list.x=1").contains("`list` is a list"));
     }

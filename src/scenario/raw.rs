@@ -185,14 +185,26 @@ pub struct RawSeasonality {
 }
 
 /// Exactly `N` non-negative factors, not all zero.
-fn factors<'de, D: Deserializer<'de>, const N: usize>(deserializer: D) -> Result<Option<Vec<NonNegative>>, D::Error> {
+fn factors<'de, D: Deserializer<'de>, const N: usize>(
+    deserializer: D,
+) -> Result<Option<Vec<NonNegative>>, D::Error> {
     let values: Vec<NonNegative> = Vec::deserialize(deserializer)?;
-    let what = if N == 24 { "daily needs 24 factors, one per hour of day (0–23)" } else { "weekly needs 7 factors, one per day" };
+    let what = if N == 24 {
+        "daily needs 24 factors, one per hour of day (0–23)"
+    } else {
+        "weekly needs 7 factors, one per day"
+    };
     if values.len() != N {
-        return Err(invalid(format!("{what}, got {}", values.len()), "factors are relative: they are rescaled to average 1"));
+        return Err(invalid(
+            format!("{what}, got {}", values.len()),
+            "factors are relative: they are rescaled to average 1",
+        ));
     }
     if values.iter().all(|v| v.0 == 0.0) {
-        return Err(invalid("seasonal factors are all 0", "at least one period must have demand"));
+        return Err(invalid(
+            "seasonal factors are all 0",
+            "at least one period must have demand",
+        ));
     }
     Ok(Some(values))
 }
@@ -572,7 +584,9 @@ impl JsonSchema for Count {
 impl<'de> Deserialize<'de> for Count {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let value = deserializer.deserialize_any(NumberVisitor)?;
-        count_from_f64(value).map(Count).map_err(|message| invalid(message, "use a whole number such as 1 or 64"))
+        count_from_f64(value)
+            .map(Count)
+            .map_err(|message| invalid(message, "use a whole number such as 1 or 64"))
     }
 }
 
@@ -657,7 +671,13 @@ impl JsonSchema for DistSpec {
     }
 }
 
-const DIST_KINDS: &[&str] = &["constant", "exponential", "lognormal", "triangular", "uniform"];
+const DIST_KINDS: &[&str] = &[
+    "constant",
+    "exponential",
+    "lognormal",
+    "triangular",
+    "uniform",
+];
 const DIST_HINT: &str = "write a number, or one of {exponential: {mean: 1.0}}, {lognormal: {median: 0.33, sigma: 2.0}}, \
 {triangular: {min: 1, mode: 2, max: 4}}, {uniform: {min: 1, max: 2}}, {constant: 3}";
 
@@ -720,7 +740,10 @@ impl<'de> Visitor<'de> for DistVisitor {
     }
 
     fn visit_str<E: de::Error>(self, value: &str) -> Result<DistSpec, E> {
-        Err(invalid(format!("expected a number or a distribution, got the text {value:?}"), DIST_HINT))
+        Err(invalid(
+            format!("expected a number or a distribution, got the text {value:?}"),
+            DIST_HINT,
+        ))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<DistSpec, A::Error> {
@@ -734,30 +757,48 @@ impl<'de> Visitor<'de> for DistVisitor {
             }
             "exponential" => {
                 let params: ExponentialParams = map.next_value()?;
-                DistSpec::Exponential { mean: params.mean.0 }
+                DistSpec::Exponential {
+                    mean: params.mean.0,
+                }
             }
             "lognormal" => lognormal(map.next_value()?)?,
             "triangular" => {
                 let TriangularParams { min, mode, max } = map.next_value()?;
                 if !(min.0 <= mode.0 && mode.0 <= max.0 && min.0 < max.0) {
                     return Err(invalid(
-                        format!("triangular needs min ≤ mode ≤ max and min < max, got min {}, mode {}, max {}", min.0, mode.0, max.0),
+                        format!(
+                            "triangular needs min ≤ mode ≤ max and min < max, got min {}, mode {}, max {}",
+                            min.0, mode.0, max.0
+                        ),
                         "order the three values, e.g. {min: 40, mode: 45, max: 50}",
                     ));
                 }
-                DistSpec::Triangular { min: min.0, mode: mode.0, max: max.0 }
+                DistSpec::Triangular {
+                    min: min.0,
+                    mode: mode.0,
+                    max: max.0,
+                }
             }
             "uniform" => {
                 let UniformParams { min, max } = map.next_value()?;
                 if min.0 >= max.0 {
-                    return Err(invalid(format!("uniform needs min < max, got min {}, max {}", min.0, max.0), "e.g. {min: 40, max: 50}"));
+                    return Err(invalid(
+                        format!("uniform needs min < max, got min {}, max {}", min.0, max.0),
+                        "e.g. {min: 40, max: 50}",
+                    ));
                 }
-                DistSpec::Uniform { min: min.0, max: max.0 }
+                DistSpec::Uniform {
+                    min: min.0,
+                    max: max.0,
+                }
             }
             other => return Err(de::Error::unknown_variant(other, DIST_KINDS)),
         };
         if let Some(extra) = map.next_key::<String>()? {
-            return Err(invalid(format!("a distribution has exactly one kind, found a second key `{extra}`"), DIST_HINT));
+            return Err(invalid(
+                format!("a distribution has exactly one kind, found a second key `{extra}`"),
+                DIST_HINT,
+            ));
         }
         Ok(spec)
     }
@@ -767,7 +808,10 @@ fn constant<E: de::Error>(value: f64) -> Result<DistSpec, E> {
     if value.is_finite() && value >= 0.0 {
         Ok(DistSpec::Constant(value))
     } else {
-        Err(invalid(format!("must be a number ≥ 0, got {value}"), DIST_HINT))
+        Err(invalid(
+            format!("must be a number ≥ 0, got {value}"),
+            DIST_HINT,
+        ))
     }
 }
 
@@ -835,7 +879,9 @@ impl<'de> Visitor<'de> for GpuVisitor {
     }
 
     fn visit_f64<E: de::Error>(self, value: f64) -> Result<GpuSpec, E> {
-        count_from_f64(value).map(GpuSpec::Constant).map_err(|message| invalid(message, GPU_HINT))
+        count_from_f64(value)
+            .map(GpuSpec::Constant)
+            .map_err(|message| invalid(message, GPU_HINT))
     }
 
     fn visit_i64<E: de::Error>(self, value: i64) -> Result<GpuSpec, E> {
@@ -847,7 +893,10 @@ impl<'de> Visitor<'de> for GpuVisitor {
     }
 
     fn visit_str<E: de::Error>(self, value: &str) -> Result<GpuSpec, E> {
-        Err(invalid(format!("expected GPUs per job, got the text {value:?}"), GPU_HINT))
+        Err(invalid(
+            format!("expected GPUs per job, got the text {value:?}"),
+            GPU_HINT,
+        ))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<GpuSpec, A::Error> {
@@ -855,7 +904,10 @@ impl<'de> Visitor<'de> for GpuVisitor {
         while let Some(Count(gpus)) = map.next_key::<Count>()? {
             let NonNegative(probability) = map.next_value()?;
             if pairs.iter().any(|&(seen, _)| seen == gpus) {
-                return Err(invalid(format!("GPU count {gpus} is listed twice"), GPU_HINT));
+                return Err(invalid(
+                    format!("GPU count {gpus} is listed twice"),
+                    GPU_HINT,
+                ));
             }
             pairs.push((gpus, probability));
         }

@@ -5,7 +5,8 @@
 use serde_saphyr::{Location, Spanned};
 
 use super::raw::{
-    self, GpuSpec, RawCentralized, RawCosts, RawDistributed, RawGpuClass, RawOperators, RawPricing, RawProcurement, RawScenario, RawSegment,
+    self, GpuSpec, RawCentralized, RawCosts, RawDistributed, RawGpuClass, RawOperators, RawPricing,
+    RawProcurement, RawScenario, RawSegment,
 };
 use super::{Checker, dist};
 use crate::dist::{Dist, GpuCountDist};
@@ -37,7 +38,12 @@ pub struct GpuClass {
 /// networking). The other speeds are rough training-throughput ratios and their prices
 /// approximate 2024–2025 street prices: assumptions to override with `gpu_classes:`.
 pub fn builtin_classes() -> Vec<GpuClass> {
-    let class = |name: &str, speed, power_kw, capex_usd| GpuClass { name: name.to_string(), speed, power_kw, capex_usd };
+    let class = |name: &str, speed, power_kw, capex_usd| GpuClass {
+        name: name.to_string(),
+        speed,
+        power_kw,
+        capex_usd,
+    };
     vec![
         class("H100", 1.0, 0.70, 30_000.0),
         class("H200", 1.3, 0.70, 35_000.0),
@@ -376,8 +382,18 @@ impl Checker<'_> {
     pub(super) fn classes(&mut self, raw: &RawScenario) -> Vec<GpuClass> {
         let mut classes = builtin_classes();
         for entry in raw.gpu_classes.iter().flatten() {
-            let RawGpuClass { name, speed, power_kw, capex_usd } = &entry.value;
-            let class = GpuClass { name: name.clone(), speed: speed.0, power_kw: power_kw.0, capex_usd: capex_usd.0 };
+            let RawGpuClass {
+                name,
+                speed,
+                power_kw,
+                capex_usd,
+            } = &entry.value;
+            let class = GpuClass {
+                name: name.clone(),
+                speed: speed.0,
+                power_kw: power_kw.0,
+                capex_usd: capex_usd.0,
+            };
             match classes.iter_mut().find(|c| c.name == *name) {
                 Some(existing) => *existing = class,
                 None => classes.push(class),
@@ -388,12 +404,17 @@ impl Checker<'_> {
 
     /// Region names: as listed, or one region called `default`.
     pub(super) fn regions(&mut self, raw: &RawScenario) -> Vec<String> {
-        let Some(regions) = &raw.regions else { return vec!["default".to_string()] };
+        let Some(regions) = &raw.regions else {
+            return vec!["default".to_string()];
+        };
         if regions.value.is_empty() {
             self.report(
                 &regions.referenced,
                 "regions",
-                &hinted("the region list is empty", "list at least one region name, or omit `regions`"),
+                &hinted(
+                    "the region list is empty",
+                    "list at least one region name, or omit `regions`",
+                ),
             );
             return vec!["default".to_string()];
         }
@@ -402,7 +423,10 @@ impl Checker<'_> {
                 self.report(
                     &regions.referenced,
                     "regions",
-                    &hinted(&format!("region `{name}` is listed twice"), "region names must be unique"),
+                    &hinted(
+                        &format!("region `{name}` is listed twice"),
+                        "region names must be unique",
+                    ),
                 );
             }
         }
@@ -410,14 +434,29 @@ impl Checker<'_> {
     }
 
     /// Looks `name` up in `names`, reporting an unknown name with the valid ones.
-    pub(super) fn lookup(&mut self, names: &[String], name: &Spanned<String>, key_path: &str, what: &str) -> usize {
+    pub(super) fn lookup(
+        &mut self,
+        names: &[String],
+        name: &Spanned<String>,
+        key_path: &str,
+        what: &str,
+    ) -> usize {
         if let Some(idx) = names.iter().position(|n| *n == name.value) {
             return idx;
         }
         let valid: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
-        let closest = names.iter().min_by_key(|n| super::diagnostic::edit_distance(n, &name.value)).cloned().unwrap_or_default();
-        let message =
-            hinted(&format!("unknown {what} `{}`", name.value), &format!("did you mean `{closest}`? valid {what}s: {}", valid.join(", ")));
+        let closest = names
+            .iter()
+            .min_by_key(|n| super::diagnostic::edit_distance(n, &name.value))
+            .cloned()
+            .unwrap_or_default();
+        let message = hinted(
+            &format!("unknown {what} `{}`", name.value),
+            &format!(
+                "did you mean `{closest}`? valid {what}s: {}",
+                valid.join(", ")
+            ),
+        );
         self.report(&name.referenced, key_path, &message);
         0
     }
@@ -435,13 +474,23 @@ impl Checker<'_> {
             (None, Some(centers)) if !centers.is_empty() => {
                 for (idx, center) in centers.iter().enumerate() {
                     let key = format!("centralized.data_centers[{idx}]");
-                    let region = self.lookup(&ctx.regions, &center.region, &format!("{key}.region"), "region");
-                    let class = center
-                        .gpu_class
-                        .as_ref()
-                        .map_or(0, |c| self.lookup(&ctx.class_names(), c, &format!("{key}.gpu_class"), "GPU class"));
+                    let region = self.lookup(
+                        &ctx.regions,
+                        &center.region,
+                        &format!("{key}.region"),
+                        "region",
+                    );
+                    let class = center.gpu_class.as_ref().map_or(0, |c| {
+                        self.lookup(
+                            &ctx.class_names(),
+                            c,
+                            &format!("{key}.gpu_class"),
+                            "GPU class",
+                        )
+                    });
                     self.site_size(&center.gpus, &format!("{key}.gpus"));
-                    let costs = self.costs(block.costs.as_ref(), side, ctx.classes[class].capex_usd);
+                    let costs =
+                        self.costs(block.costs.as_ref(), side, ctx.classes[class].capex_usd);
                     let name = format!("{}-{}", ctx.regions[region], ctx.classes[class].name);
                     sites.push(Site {
                         name,
@@ -471,7 +520,9 @@ impl Checker<'_> {
             pricing: self.pricing(block.pricing.as_ref(), side, ctx),
             latency_slowdown: block.latency_slowdown.map_or(1.0, |s| s.0),
             take_rate: 0.0,
-            review_every_hours: block.review_every_hours.map_or(defaults::REVIEW_EVERY_HOURS, |h| h.0),
+            review_every_hours: block
+                .review_every_hours
+                .map_or(defaults::REVIEW_EVERY_HOURS, |h| h.0),
             procurement: block.procurement.as_ref().map(|p| self.procurement(p)),
             entry: None,
             exit: None,
@@ -485,7 +536,10 @@ impl Checker<'_> {
             lead_time_hours: dist(&raw.lead_time_weeks).scaled(HOURS_PER_WEEK),
             order_multiple: raw.order_multiple.map_or(defaults::ORDER_MULTIPLE, |c| c.0),
             forecast_annual_growth: raw.forecast_annual_growth.map_or(0.0, |g| g.0),
-            power_lead_time_hours: raw.power_lead_time_weeks.as_ref().map(|d| dist(d).scaled(HOURS_PER_WEEK)),
+            power_lead_time_hours: raw
+                .power_lead_time_weeks
+                .as_ref()
+                .map(|d| dist(d).scaled(HOURS_PER_WEEK)),
         }
     }
 
@@ -500,7 +554,11 @@ impl Checker<'_> {
                 sites.push(Site::plain("operator-0", 0, 0, gpus.value.0, costs));
             }
             (None, Some(groups)) if !groups.is_empty() => {
-                let groups: &[RawOperators] = if self.too_many_operators(groups, &raw.referenced) { &[] } else { groups };
+                let groups: &[RawOperators] = if self.too_many_operators(groups, &raw.referenced) {
+                    &[]
+                } else {
+                    groups
+                };
                 for (group_idx, group) in groups.iter().enumerate() {
                     let key = format!("distributed.operators[{group_idx}]");
                     let template = self.operator(group, &key, ctx);
@@ -510,7 +568,11 @@ impl Checker<'_> {
                     };
                     let mut population = population_rng(group_idx);
                     let availability = group.availability.as_ref().map_or(1.0, |a| a.value.0);
-                    let share = if template.owner_use.is_some() { 1.0 } else { availability };
+                    let share = if template.owner_use.is_some() {
+                        1.0
+                    } else {
+                        availability
+                    };
                     for number in 0..group.count.map_or(1, |c| c.0) {
                         let mut site = template.clone();
                         site.name = format!("group{group_idx}-{number}");
@@ -531,13 +593,22 @@ impl Checker<'_> {
         let entry = block.entry.as_ref().map(|entry| Entry {
             hurdle_yield: entry.hurdle_yield.0,
             onboarding_hours: dist(&entry.onboarding_weeks).scaled(HOURS_PER_WEEK),
-            per_review: entry.operators_per_review.map_or(defaults::OPERATORS_PER_REVIEW, |c| c.0),
+            per_review: entry
+                .operators_per_review
+                .map_or(defaults::OPERATORS_PER_REVIEW, |c| c.0),
             max_operators: entry.max_operators.map_or(defaults::MAX_OPERATORS, |c| c.0),
             template: {
                 let key = "distributed.entry.template";
                 if let GpuSpec::Weights(_) = entry.template.gpus.value {
-                    let message = hinted("a template's gpus must be a whole number", "every operator that joins has the same size");
-                    self.report(&entry.template.gpus.referenced, &format!("{key}.gpus"), &message);
+                    let message = hinted(
+                        "a template's gpus must be a whole number",
+                        "every operator that joins has the same size",
+                    );
+                    self.report(
+                        &entry.template.gpus.referenced,
+                        &format!("{key}.gpus"),
+                        &message,
+                    );
                 }
                 self.operator(&entry.template, key, ctx)
             },
@@ -548,17 +619,21 @@ impl Checker<'_> {
             pricing: self.pricing(block.pricing.as_ref(), side, ctx),
             latency_slowdown: block.latency_slowdown.map_or(1.0, |s| s.0),
             take_rate: block.take_rate.map_or(defaults::TAKE_RATE, |t| t.0),
-            review_every_hours: block.review_every_hours.map_or(defaults::REVIEW_EVERY_HOURS, |h| h.0),
+            review_every_hours: block
+                .review_every_hours
+                .map_or(defaults::REVIEW_EVERY_HOURS, |h| h.0),
             procurement: None,
             entry,
             exit: block.exit.as_ref().map(|exit| Exit {
                 below_yield: exit.below_yield.0,
-                after_reviews: exit.after_reviews.map_or(defaults::EXIT_AFTER_REVIEWS, |c| c.0),
+                after_reviews: exit
+                    .after_reviews
+                    .map_or(defaults::EXIT_AFTER_REVIEWS, |c| c.0),
             }),
-            reinvest: block
-                .reinvest
-                .as_ref()
-                .map(|r| Reinvest { share: r.share.0, lead_time_hours: dist(&r.lead_time_weeks).scaled(HOURS_PER_WEEK) }),
+            reinvest: block.reinvest.as_ref().map(|r| Reinvest {
+                share: r.share.0,
+                lead_time_hours: dist(&r.lead_time_weeks).scaled(HOURS_PER_WEEK),
+            }),
         }
     }
 
@@ -567,7 +642,11 @@ impl Checker<'_> {
         let total: u64 = sites.iter().map(|site| u64::from(site.gpus)).sum();
         if total > u64::from(defaults::MAX_SYSTEM_GPUS) {
             let message = hinted(
-                &format!("{total} GPUs in {} is more than the {} capsim accepts", side.key(), defaults::MAX_SYSTEM_GPUS),
+                &format!(
+                    "{total} GPUs in {} is more than the {} capsim accepts",
+                    side.key(),
+                    defaults::MAX_SYSTEM_GPUS
+                ),
                 "model a representative slice and scale results (see seed-baseline's comments)",
             );
             self.report(at, side.key(), &message);
@@ -579,7 +658,11 @@ impl Checker<'_> {
     fn site_size(&mut self, gpus: &Spanned<raw::Count>, key: &str) {
         if gpus.value.0 > defaults::MAX_SITE_GPUS {
             let message = hinted(
-                &format!("{} GPUs at one site is more than the {} capsim accepts", gpus.value.0, defaults::MAX_SITE_GPUS),
+                &format!(
+                    "{} GPUs at one site is more than the {} capsim accepts",
+                    gpus.value.0,
+                    defaults::MAX_SITE_GPUS
+                ),
                 "the largest clusters hold ~100,000 GPUs; split capacity into several sites",
             );
             self.report(&gpus.referenced, key, &message);
@@ -588,10 +671,16 @@ impl Checker<'_> {
 
     /// More than [`defaults::MAX_SITES`] operators are refused before any is built.
     fn too_many_operators(&mut self, groups: &[RawOperators], at: &Location) -> bool {
-        let operators: u64 = groups.iter().map(|g| u64::from(g.count.map_or(1, |c| c.0))).sum();
+        let operators: u64 = groups
+            .iter()
+            .map(|g| u64::from(g.count.map_or(1, |c| c.0)))
+            .sum();
         if operators > defaults::MAX_SITES {
             let message = hinted(
-                &format!("{operators} operators is more than the {} capsim accepts", defaults::MAX_SITES),
+                &format!(
+                    "{operators} operators is more than the {} capsim accepts",
+                    defaults::MAX_SITES
+                ),
                 "model groups of similar operators as fewer, larger ones",
             );
             self.report(at, "distributed.operators", &message);
@@ -602,41 +691,73 @@ impl Checker<'_> {
     /// One operator of a group, with the group's largest size; availability scales the
     /// GPUs it offers.
     fn operator(&mut self, raw: &RawOperators, key: &str, ctx: &Context) -> Site {
-        let region = raw.region.as_ref().map_or(0, |r| self.lookup(&ctx.regions, r, &format!("{key}.region"), "region"));
-        let class = raw.gpu_class.as_ref().map_or(0, |c| self.lookup(&ctx.class_names(), c, &format!("{key}.gpu_class"), "GPU class"));
+        let region = raw.region.as_ref().map_or(0, |r| {
+            self.lookup(&ctx.regions, r, &format!("{key}.region"), "region")
+        });
+        let class = raw.gpu_class.as_ref().map_or(0, |c| {
+            self.lookup(
+                &ctx.class_names(),
+                c,
+                &format!("{key}.gpu_class"),
+                "GPU class",
+            )
+        });
         let (smallest, owned) = match &raw.gpus.value {
             GpuSpec::Constant(gpus) => (*gpus, *gpus),
             GpuSpec::Weights(pairs) => {
-                let sizes = pairs.iter().filter(|&&(_, p)| p > 0.0).map(|&(gpus, _)| gpus);
+                let sizes = pairs
+                    .iter()
+                    .filter(|&&(_, p)| p > 0.0)
+                    .map(|&(gpus, _)| gpus);
                 (sizes.clone().min().unwrap_or(1), sizes.max().unwrap_or(1))
             }
         };
         if owned > defaults::MAX_SITE_GPUS {
             let message = hinted(
-                &format!("{owned} GPUs at one operator is more than the {} capsim accepts", defaults::MAX_SITE_GPUS),
+                &format!(
+                    "{owned} GPUs at one operator is more than the {} capsim accepts",
+                    defaults::MAX_SITE_GPUS
+                ),
                 "split the capacity into several operators",
             );
             self.report(&raw.gpus.referenced, &format!("{key}.gpus"), &message);
         }
         let availability = raw.availability.as_ref().map_or(1.0, |a| a.value.0);
-        let owner_use = raw.availability_cycle_hours.filter(|_| availability < 1.0).map(|cycle| OwnerUse {
-            share: availability,
-            offered_mean_hours: availability * cycle.0,
-            withdrawn_mean_hours: (1.0 - availability) * cycle.0,
-        });
+        let owner_use = raw
+            .availability_cycle_hours
+            .filter(|_| availability < 1.0)
+            .map(|cycle| OwnerUse {
+                share: availability,
+                offered_mean_hours: availability * cycle.0,
+                withdrawn_mean_hours: (1.0 - availability) * cycle.0,
+            });
         // With periods every GPU is listed and offered part of the time; without, a
         // fixed share of them is offered all the time.
-        let listed = |owned: u32| if owner_use.is_some() { owned } else { offered(owned, availability) };
+        let listed = |owned: u32| {
+            if owner_use.is_some() {
+                owned
+            } else {
+                offered(owned, availability)
+            }
+        };
         if listed(smallest) == 0 {
             let owned = smallest;
-            let at = raw.availability.as_ref().map_or(&raw.gpus.referenced, |a| &a.referenced);
-            let message =
-                hinted(&format!("{owned} GPUs × availability {availability} rounds to 0 GPUs offered"), "raise availability or gpus");
+            let at = raw
+                .availability
+                .as_ref()
+                .map_or(&raw.gpus.referenced, |a| &a.referenced);
+            let message = hinted(
+                &format!("{owned} GPUs × availability {availability} rounds to 0 GPUs offered"),
+                "raise availability or gpus",
+            );
             self.report(at, &format!("{key}.availability"), &message);
         }
         let reliability = raw.mtbf_hours.map(|mtbf| Reliability {
             mtbf_hours: mtbf.0,
-            mttr_hours: raw.mttr_hours.as_ref().map_or(Dist::Constant(defaults_mttr()), dist),
+            mttr_hours: raw
+                .mttr_hours
+                .as_ref()
+                .map_or(Dist::Constant(defaults_mttr()), dist),
         });
         Site {
             name: String::new(),
@@ -644,7 +765,11 @@ impl Checker<'_> {
             class,
             gpus: listed(owned).max(1),
             power_mw: None,
-            costs: self.costs(raw.costs.as_ref(), Side::Distributed, ctx.classes[class].capex_usd),
+            costs: self.costs(
+                raw.costs.as_ref(),
+                Side::Distributed,
+                ctx.classes[class].capex_usd,
+            ),
             reliability,
             owner_use,
             checkpoint_every_hours: raw.checkpoint_every_hours.map(|c| c.0),
@@ -654,30 +779,63 @@ impl Checker<'_> {
     fn costs(&mut self, raw: Option<&RawCosts>, side: Side, class_capex_usd: f64) -> Costs {
         let empty = RawCosts::default();
         let raw = raw.unwrap_or(&empty);
-        let residual_fraction = raw.residual_fraction.map_or(defaults::RESIDUAL_FRACTION, |f| f.0);
+        let residual_fraction = raw
+            .residual_fraction
+            .map_or(defaults::RESIDUAL_FRACTION, |f| f.0);
         // Data centers buy their GPUs; operators already own theirs unless told otherwise.
-        let default_capex = if side == Side::Centralized { class_capex_usd } else { 0.0 };
+        let default_capex = if side == Side::Centralized {
+            class_capex_usd
+        } else {
+            0.0
+        };
         let capex_usd_per_gpu = raw.capex_usd_per_gpu.map_or(default_capex, |c| c.0);
-        let capital_usd_per_gpu = if capex_usd_per_gpu > 0.0 { capex_usd_per_gpu } else { class_capex_usd * residual_fraction };
+        let capital_usd_per_gpu = if capex_usd_per_gpu > 0.0 {
+            capex_usd_per_gpu
+        } else {
+            class_capex_usd * residual_fraction
+        };
         Costs {
             capex_usd_per_gpu,
             capital_usd_per_gpu,
-            depreciation_years: raw.depreciation_years.map_or(defaults::DEPRECIATION_YEARS, |y| y.0),
+            depreciation_years: raw
+                .depreciation_years
+                .map_or(defaults::DEPRECIATION_YEARS, |y| y.0),
             residual_fraction,
-            electricity_usd_per_kwh: raw.electricity_usd_per_kwh.map_or(defaults::ELECTRICITY_USD_PER_KWH, |e| e.0),
-            pue: raw.pue.map_or(if side == Side::Centralized { defaults::PUE_CENTRALIZED } else { defaults::PUE_OPERATOR }, |p| p.0),
-            idle_power_fraction: raw.idle_power_fraction.map_or(defaults::IDLE_POWER_FRACTION, |f| f.0),
+            electricity_usd_per_kwh: raw
+                .electricity_usd_per_kwh
+                .map_or(defaults::ELECTRICITY_USD_PER_KWH, |e| e.0),
+            pue: raw.pue.map_or(
+                if side == Side::Centralized {
+                    defaults::PUE_CENTRALIZED
+                } else {
+                    defaults::PUE_OPERATOR
+                },
+                |p| p.0,
+            ),
+            idle_power_fraction: raw
+                .idle_power_fraction
+                .map_or(defaults::IDLE_POWER_FRACTION, |f| f.0),
             facility_usd_per_kw_month: raw.facility_usd_per_kw_month.map_or(0.0, |f| f.0),
             fixed_usd_per_year: raw.fixed_usd_per_year.map_or(0.0, |f| f.0),
         }
     }
 
     fn pricing(&mut self, raw: Option<&Spanned<RawPricing>>, side: Side, ctx: &Context) -> Pricing {
-        let Some(Spanned { value: raw, referenced: at, .. }) = raw else { return Pricing::none() };
+        let Some(Spanned {
+            value: raw,
+            referenced: at,
+            ..
+        }) = raw
+        else {
+            return Pricing::none();
+        };
         let reference = raw.usd_per_gpu_hour.0;
         let mut class_prices: Vec<f64> = ctx.classes.iter().map(|c| reference * c.speed).collect();
         for (idx, entry) in raw.class_usd_per_gpu_hour.iter().flatten().enumerate() {
-            let key = format!("{}.pricing.class_usd_per_gpu_hour[{idx}].gpu_class", side.key());
+            let key = format!(
+                "{}.pricing.class_usd_per_gpu_hour[{idx}].gpu_class",
+                side.key()
+            );
             let class = self.lookup(&ctx.class_names(), &entry.gpu_class, &key, "GPU class");
             class_prices[class] = entry.usd_per_gpu_hour.0;
         }
@@ -685,9 +843,15 @@ impl Checker<'_> {
         let policy = match raw.policy.unwrap_or(raw::PolicyName::Fixed) {
             raw::PolicyName::Fixed => PricePolicy::Fixed,
             raw::PolicyName::Scheduled => match (raw.annual_decline, &raw.path) {
-                (Some(decline), None) => PricePolicy::Scheduled { annual_decline: decline.0 },
+                (Some(decline), None) => PricePolicy::Scheduled {
+                    annual_decline: decline.0,
+                },
                 (None, Some(path)) => {
-                    let points: Vec<(f64, f64)> = path.value.iter().map(|p| (p.at_hours.0, p.usd_per_gpu_hour.0)).collect();
+                    let points: Vec<(f64, f64)> = path
+                        .value
+                        .iter()
+                        .map(|p| (p.at_hours.0, p.usd_per_gpu_hour.0))
+                        .collect();
                     if points.is_empty() || points.windows(2).any(|pair| pair[0].0 >= pair[1].0) {
                         let message = hinted(
                             "a price path needs at least one point, in increasing at_hours",
@@ -714,7 +878,10 @@ impl Checker<'_> {
                     self.report(
                         at,
                         &key("target_utilization"),
-                        &hinted("policy `utilization_target` needs `target_utilization`", "e.g. target_utilization: 0.75"),
+                        &hinted(
+                            "policy `utilization_target` needs `target_utilization`",
+                            "e.g. target_utilization: 0.75",
+                        ),
                     );
                     return Pricing::none();
                 };
@@ -724,7 +891,10 @@ impl Checker<'_> {
                     self.report(
                         at,
                         &key("floor_usd_per_gpu_hour"),
-                        &hinted(&format!("floor {floor_usd} is above ceiling {ceiling_usd}"), "the floor must not exceed the ceiling"),
+                        &hinted(
+                            &format!("floor {floor_usd} is above ceiling {ceiling_usd}"),
+                            "the floor must not exceed the ceiling",
+                        ),
                     );
                 }
                 PricePolicy::UtilizationTarget {
@@ -746,20 +916,34 @@ impl Checker<'_> {
     }
 
     /// A job larger than every site it may run on could never start and would wait forever.
-    pub(super) fn jobs_fit(&mut self, system: &str, sites: &[&Site], segments: &[RawSegment], largest_per_segment: &[u32]) {
+    pub(super) fn jobs_fit(
+        &mut self,
+        system: &str,
+        sites: &[&Site],
+        segments: &[RawSegment],
+        largest_per_segment: &[u32],
+    ) {
         let biggest = sites.iter().map(|site| site.gpus).max().unwrap_or(0);
         for (idx, segment) in segments.iter().enumerate() {
             let largest = largest_per_segment[idx];
             if largest > biggest {
-                let Some(spec) = &segment.gpus_per_job else { continue };
+                let Some(spec) = &segment.gpus_per_job else {
+                    continue;
+                };
                 let message = hinted(
                     &format!(
                         "segment `{}` asks for up to {largest} GPUs per job but the largest {system} site has {biggest}",
                         segment.name.value
                     ),
-                    &format!("a job runs on one site (gang), so it could never start; give a {system} site more GPUs or cap gpus_per_job"),
+                    &format!(
+                        "a job runs on one site (gang), so it could never start; give a {system} site more GPUs or cap gpus_per_job"
+                    ),
                 );
-                self.report(&spec.referenced, &format!("demand.segments[{idx}].gpus_per_job"), &message);
+                self.report(
+                    &spec.referenced,
+                    &format!("demand.segments[{idx}].gpus_per_job"),
+                    &message,
+                );
             }
         }
     }
@@ -775,7 +959,15 @@ fn offered(owned: u32, availability: f64) -> u32 {
 /// operators, and the scenario hash fingerprints them.
 fn population_rng(group_idx: usize) -> SimRng {
     const POPULATION_SEED: u64 = 0x6f70_6572_6174_6f72;
-    seeds::standard(POPULATION_SEED, group_idx as u64, Stream::Supply { system: 1, site: u32::MAX, kind: 4 })
+    seeds::standard(
+        POPULATION_SEED,
+        group_idx as u64,
+        Stream::Supply {
+            system: 1,
+            site: u32::MAX,
+            kind: 4,
+        },
+    )
 }
 
 /// Mean repair time when `mttr_hours` is omitted: one day (an assumption).

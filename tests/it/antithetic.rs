@@ -23,9 +23,20 @@ fn antithetic_pairs_reproduce_the_closed_forms() {
         })
         .collect();
     let checks = verify::run_scenarios(&scenarios, None).expect("cases run");
-    let failures: Vec<String> = checks.iter().filter(|c| !c.passed()).map(|c| format!("{c:?}")).collect();
-    assert!(failures.is_empty(), "checks outside their band:\n{}", failures.join("\n"));
-    assert!(checks.iter().all(|c| c.n == 10), "20 replications are 10 independent pairs");
+    let failures: Vec<String> = checks
+        .iter()
+        .filter(|c| !c.passed())
+        .map(|c| format!("{c:?}"))
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "checks outside their band:\n{}",
+        failures.join("\n")
+    );
+    assert!(
+        checks.iter().all(|c| c.n == 10),
+        "20 replications are 10 independent pairs"
+    );
 }
 
 /// A loaded M/M/8 (ρ = 0.75) measured over 200 hours: a replication with many arrivals
@@ -36,18 +47,34 @@ fn antithetic_pairs_reproduce_the_closed_forms() {
 /// (2.60× and 1.81×) with a margin for the estimate's own noise.
 #[test]
 fn antithetic_pairs_cut_the_variance_of_queue_metrics() {
-    let case = Case { label: "M/M/8", model: QueueModel::ErlangC, gpus: 8, arrival_rate: 6.0, service_rate: 1.0, horizon_hours: 400.0 };
+    let case = Case {
+        label: "M/M/8",
+        model: QueueModel::ErlangC,
+        gpus: 8,
+        arrival_rate: 6.0,
+        service_rate: 1.0,
+        horizon_hours: 400.0,
+    };
     let mut scenario = case.scenario(200, 5);
     scenario.simulation.antithetic = true;
     let rows = capsim::montecarlo::run(&scenario, None).expect("runs");
     let factor = |extract: fn(&capsim::metrics::RunMetrics) -> f64| {
-        let tagged: Vec<(u64, f64)> =
-            rows.iter().filter(|r| r.system == SystemKind::Centralized).map(|r| (r.replication, extract(r))).collect();
+        let tagged: Vec<(u64, f64)> = rows
+            .iter()
+            .filter(|r| r.system == SystemKind::Centralized)
+            .map(|r| (r.replication, extract(r)))
+            .collect();
         capsim::metrics::antithetic_variance_reduction(&tagged)
     };
     let (utilization, p_wait) = (factor(|r| r.utilization), factor(|r| r.p_wait));
-    assert!(utilization > 1.8, "utilization variance cut only {utilization}×");
-    assert!(p_wait > 1.4, "probability-of-waiting variance cut only {p_wait}×");
+    assert!(
+        utilization > 1.8,
+        "utilization variance cut only {utilization}×"
+    );
+    assert!(
+        p_wait > 1.4,
+        "probability-of-waiting variance cut only {p_wait}×"
+    );
 }
 
 const SCENARIO: &str = "name: pairs\nsimulation: {horizon_hours: 300, warmup_hours: 20, replications: 10, seed: 9, antithetic: true}\n\
@@ -57,7 +84,11 @@ distributed:\n  pricing: {usd_per_gpu_hour: 2.0}\n  operators:\n    - {count: 3,
 
 fn ok(dir: &Path, args: &[&str]) {
     let output = capsim(dir, args);
-    assert!(output.status.success(), "capsim {args:?}: {:?}", text(&output));
+    assert!(
+        output.status.success(),
+        "capsim {args:?}: {:?}",
+        text(&output)
+    );
 }
 
 /// The summary's interval for a metric is the Student-t interval of the pair means of
@@ -68,50 +99,120 @@ fn antithetic_runs_summarise_pairs_and_split_anywhere() {
     let temp = crate::TempDir::create();
     let dir = temp.path();
     std::fs::write(dir.join("s.yaml"), SCENARIO).expect("write scenario");
-    ok(dir, &["run", "s.yaml", "--out", "one", "--quiet", "--threads", "1"]);
-    ok(dir, &["run", "s.yaml", "--out", "two", "--quiet", "--threads", "2"]);
+    ok(
+        dir,
+        &["run", "s.yaml", "--out", "one", "--quiet", "--threads", "1"],
+    );
+    ok(
+        dir,
+        &["run", "s.yaml", "--out", "two", "--quiet", "--threads", "2"],
+    );
     // 10 replications in 3 shards: 0..3, 3..6, 6..10 (pairs 2–3 and 4–5 are split).
     for shard in ["0/3", "1/3", "2/3"] {
-        ok(dir, &["run", "s.yaml", "--out", "sharded", "--shard", shard, "--quiet"]);
+        ok(
+            dir,
+            &[
+                "run", "s.yaml", "--out", "sharded", "--shard", shard, "--quiet",
+            ],
+        );
     }
     ok(dir, &["merge", "sharded", "--out", "merged", "--quiet"]);
-    for table in ["runs", "summary", "timeseries", "savings", "yields", "returns", "yields_summary", "weeks"] {
-        let read = |run: &str| std::fs::read(dir.join(format!("{run}/{table}.parquet"))).expect("table");
-        assert!(read("one") == read("two") && read("one") == read("merged"), "{table} differs");
+    for table in [
+        "runs",
+        "summary",
+        "timeseries",
+        "savings",
+        "yields",
+        "returns",
+        "yields_summary",
+        "weeks",
+    ] {
+        let read =
+            |run: &str| std::fs::read(dir.join(format!("{run}/{table}.parquet"))).expect("table");
+        assert!(
+            read("one") == read("two") && read("one") == read("merged"),
+            "{table} differs"
+        );
     }
 
     let runs = capsim::output::read_table(&dir.join("one/runs.parquet")).expect("runs");
     let summary = capsim::output::read_table(&dir.join("one/summary.parquet")).expect("summary");
-    let (system, metric) =
-        (summary.column("system").expect("s").str().expect("str"), summary.column("metric").expect("m").str().expect("str"));
-    let row = |s: &str, m: &str| (0..summary.height()).find(|&i| system.get(i) == Some(s) && metric.get(i) == Some(m)).expect("row");
-    let stat = |i: usize, name: &str| summary.column(name).expect("column").f64().expect("f64").get(i).expect("value");
+    let (system, metric) = (
+        summary.column("system").expect("s").str().expect("str"),
+        summary.column("metric").expect("m").str().expect("str"),
+    );
+    let row = |s: &str, m: &str| {
+        (0..summary.height())
+            .find(|&i| system.get(i) == Some(s) && metric.get(i) == Some(m))
+            .expect("row")
+    };
+    let stat = |i: usize, name: &str| {
+        summary
+            .column(name)
+            .expect("column")
+            .f64()
+            .expect("f64")
+            .get(i)
+            .expect("value")
+    };
 
     let kinds = runs.column("system").expect("system").str().expect("str");
-    let replications = runs.column("replication").expect("replication").u64().expect("u64");
-    let utilization = runs.column("utilization").expect("utilization").f64().expect("f64");
+    let replications = runs
+        .column("replication")
+        .expect("replication")
+        .u64()
+        .expect("u64");
+    let utilization = runs
+        .column("utilization")
+        .expect("utilization")
+        .f64()
+        .expect("f64");
     let tagged: Vec<(u64, f64)> = (0..runs.height())
         .filter(|&i| kinds.get(i) == Some("centralized"))
-        .map(|i| (replications.get(i).expect("r"), utilization.get(i).expect("u")))
+        .map(|i| {
+            (
+                replications.get(i).expect("r"),
+                utilization.get(i).expect("u"),
+            )
+        })
         .collect();
-    let means: Vec<f64> = antithetic_pairs(&tagged).into_iter().map(|(a, b)| 0.5 * (a + b)).collect();
+    let means: Vec<f64> = antithetic_pairs(&tagged)
+        .into_iter()
+        .map(|(a, b)| 0.5 * (a + b))
+        .collect();
     assert_eq!(means.len(), 5);
     let pair = summarise(&means);
     let half_width = t_critical(0.95, 4) * pair.std / 5f64.sqrt();
     let at = row("centralized", "utilization");
     assert!((stat(at, "mean") - pair.mean).abs() < 1e-12);
-    assert!((stat(at, "ci95_high") - stat(at, "ci95_low") - 2.0 * half_width).abs() < 1e-12, "interval over 5 pair means");
-    assert_eq!(summary.column("n").expect("n").u64().expect("u64").get(at), Some(10));
-    let factor = stat(row("distributed_vs_centralized", "utilization_difference_antithetic_variance_reduction"), "mean");
+    assert!(
+        (stat(at, "ci95_high") - stat(at, "ci95_low") - 2.0 * half_width).abs() < 1e-12,
+        "interval over 5 pair means"
+    );
+    assert_eq!(
+        summary.column("n").expect("n").u64().expect("u64").get(at),
+        Some(10)
+    );
+    let factor = stat(
+        row(
+            "distributed_vs_centralized",
+            "utilization_difference_antithetic_variance_reduction",
+        ),
+        "mean",
+    );
     assert!(factor.is_finite() && factor > 0.0, "factor {factor}");
 
     // Odd counts cannot be paired.
-    for args in
-        [&["run", "s.yaml", "--replications", "5", "--out", "odd"][..], &["run", "s.yaml", "--replications-from", "3", "--out", "odd"][..]]
-    {
+    for args in [
+        &["run", "s.yaml", "--replications", "5", "--out", "odd"][..],
+        &["run", "s.yaml", "--replications-from", "3", "--out", "odd"][..],
+    ] {
         let output = capsim(dir, args);
         let (_, stderr) = text(&output);
         assert_eq!(output.status.code(), Some(2), "{stderr}");
-        assert!(stderr.contains("must be even") && !dir.join("odd").exists(), "{stderr}");
+        assert!(
+            stderr.contains("must be even") && !dir.join("odd").exists(),
+            "{stderr}"
+        );
     }
 }

@@ -6,13 +6,36 @@ use crate::{capsim, root, text};
 fn run_prints_a_report_and_writes_tables() {
     let temp = crate::TempDir::create();
     let scenario = root().join("scenarios/mmc-example.yaml");
-    let output = capsim(temp.path(), &["run", scenario.to_str().expect("utf-8"), "--replications", "2", "--out", "out"]);
+    let output = capsim(
+        temp.path(),
+        &[
+            "run",
+            scenario.to_str().expect("utf-8"),
+            "--replications",
+            "2",
+            "--out",
+            "out",
+        ],
+    );
     let (stdout, stderr) = text(&output);
     assert!(output.status.success(), "{stderr}");
-    assert!(stdout.starts_with("mmc-example · 2 replications · seed 7"), "{stdout}");
-    assert!(stdout.contains("centralized (64 GPUs at the start)") && stdout.contains("distributed (64 GPUs at the start)"), "{stdout}");
-    assert!(stdout.contains("utilization") && stdout.contains("M events/s"), "{stdout}");
-    assert!(stdout.contains("wrote out/runs.parquet") && stdout.contains("wrote out/summary.parquet"), "{stdout}");
+    assert!(
+        stdout.starts_with("mmc-example · 2 replications · seed 7"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("centralized (64 GPUs at the start)")
+            && stdout.contains("distributed (64 GPUs at the start)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("utilization") && stdout.contains("M events/s"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("wrote out/runs.parquet") && stdout.contains("wrote out/summary.parquet"),
+        "{stdout}"
+    );
     assert!(temp.path().join("out/runs.parquet").is_file());
 }
 
@@ -20,7 +43,16 @@ fn run_prints_a_report_and_writes_tables() {
 fn quiet_run_prints_nothing() {
     let temp = crate::TempDir::create();
     let scenario = root().join("scenarios/mmc-example.yaml");
-    let output = capsim(temp.path(), &["run", scenario.to_str().expect("utf-8"), "--replications", "1", "--quiet"]);
+    let output = capsim(
+        temp.path(),
+        &[
+            "run",
+            scenario.to_str().expect("utf-8"),
+            "--replications",
+            "1",
+            "--quiet",
+        ],
+    );
     assert!(output.status.success());
     assert!(output.stdout.is_empty() && output.stderr.is_empty());
 }
@@ -39,7 +71,14 @@ fn every_bundled_scenario_validates() {
     let output = capsim(&root(), &args);
     let (stdout, stderr) = text(&output);
     assert!(output.status.success(), "{stderr}");
-    assert_eq!(stdout.lines().filter(|line| line.starts_with("ok ")).count(), paths.len(), "{stdout}");
+    assert_eq!(
+        stdout
+            .lines()
+            .filter(|line| line.starts_with("ok "))
+            .count(),
+        paths.len(),
+        "{stdout}"
+    );
 }
 
 /// Every bundled scenario runs from the CLI and writes every table (two replications
@@ -52,27 +91,69 @@ fn every_bundled_scenario_runs() {
         if path.extension().is_none_or(|ext| ext != "yaml") {
             continue;
         }
-        let name = path.file_stem().expect("stem").to_string_lossy().into_owned();
-        let output = capsim(temp.path(), &["run", path.to_str().expect("utf-8"), "--replications", "2", "--out", &name, "--quiet"]);
+        let name = path
+            .file_stem()
+            .expect("stem")
+            .to_string_lossy()
+            .into_owned();
+        let output = capsim(
+            temp.path(),
+            &[
+                "run",
+                path.to_str().expect("utf-8"),
+                "--replications",
+                "2",
+                "--out",
+                &name,
+                "--quiet",
+            ],
+        );
         assert!(output.status.success(), "{name}: {:?}", text(&output));
         let scenario = capsim::scenario::load(&path).expect("valid");
-        let mut tables = vec!["runs", "summary", "timeseries", "yields", "returns", "yields_summary", "weeks"];
+        let mut tables = vec![
+            "runs",
+            "summary",
+            "timeseries",
+            "yields",
+            "returns",
+            "yields_summary",
+            "weeks",
+        ];
         if scenario.systems().len() == 2 {
             tables.push("savings");
         }
         for table in tables {
-            let frame = capsim::output::read_table(&temp.path().join(&name).join(format!("{table}.parquet"))).expect("table reads");
+            let frame = capsim::output::read_table(
+                &temp.path().join(&name).join(format!("{table}.parquet")),
+            )
+            .expect("table reads");
             assert!(frame.height() > 0, "{name}: {table} is empty");
         }
         // Every system has its whole-system rows for years 0…n in both replications, and
         // a yield in every year after 0 (capital is employed in all bundled scenarios).
-        let yields = capsim::output::read_table(&temp.path().join(&name).join("yields.parquet")).expect("yields reads");
+        let yields = capsim::output::read_table(&temp.path().join(&name).join("yields.parquet"))
+            .expect("yields reads");
         let whole = yields.column("cohort").expect("cohort").null_count();
-        let years = capsim::model::system::finance_years(scenario.simulation.horizon_hours) as usize + 1;
-        assert_eq!(whole, 2 * scenario.systems().len() * years, "{name}: whole-system rows");
+        let years =
+            capsim::model::system::finance_years(scenario.simulation.horizon_hours) as usize + 1;
+        assert_eq!(
+            whole,
+            2 * scenario.systems().len() * years,
+            "{name}: whole-system rows"
+        );
         let yield_nulls = yields.column("yield").expect("yield").null_count();
-        let year_zero = yields.column("year").expect("year").u32().expect("u32").iter().filter(|y| *y == Some(0)).count();
-        assert_eq!(yield_nulls, year_zero, "{name}: a yield in every year but year 0");
+        let year_zero = yields
+            .column("year")
+            .expect("year")
+            .u32()
+            .expect("u32")
+            .iter()
+            .filter(|y| *y == Some(0))
+            .count();
+        assert_eq!(
+            yield_nulls, year_zero,
+            "{name}: a yield in every year but year 0"
+        );
     }
 }
 
@@ -81,17 +162,33 @@ fn validate_reports_every_bad_file_and_exits_2() {
     let good = root().join("scenarios/mmc-example.yaml");
     let bad = root().join("tests/fixtures/invalid/unknown-key.yaml");
     let worse = root().join("tests/fixtures/invalid/negative-count.yaml");
-    let output =
-        capsim(&root(), &["validate", good.to_str().expect("utf-8"), bad.to_str().expect("utf-8"), worse.to_str().expect("utf-8")]);
+    let output = capsim(
+        &root(),
+        &[
+            "validate",
+            good.to_str().expect("utf-8"),
+            bad.to_str().expect("utf-8"),
+            worse.to_str().expect("utf-8"),
+        ],
+    );
     let (stdout, stderr) = text(&output);
     assert_eq!(output.status.code(), Some(2));
-    assert!(stdout.contains("ok ") && stdout.contains("mmc-example"), "{stdout}");
-    assert!(stderr.contains("unknown-key.yaml:6:7") && stderr.contains("negative-count.yaml:8:21"), "{stderr}");
+    assert!(
+        stdout.contains("ok ") && stdout.contains("mmc-example"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("unknown-key.yaml:6:7") && stderr.contains("negative-count.yaml:8:21"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn bench_reports_events_per_second() {
-    let output = capsim(&root(), &["bench", "--replications", "1", "--horizon-hours", "2000"]);
+    let output = capsim(
+        &root(),
+        &["bench", "--replications", "1", "--horizon-hours", "2000"],
+    );
     let (stdout, stderr) = text(&output);
     assert!(output.status.success(), "{stderr}");
     assert!(stdout.contains("M events/s"), "{stdout}");
@@ -116,7 +213,10 @@ distributed: {gpus: 64}                          # either system may be omitted,
     let scenario = crate::scenario(minimal);
     assert_eq!(scenario.simulation.replications, 8);
     assert_eq!(scenario.systems().len(), 2);
-    let with_mix = minimal.replace("gpus_per_job: 1 ", "gpus_per_job: {1: 0.8, 2: 0.1, 4: 0.07, 8: 0.03} ");
+    let with_mix = minimal.replace(
+        "gpus_per_job: 1 ",
+        "gpus_per_job: {1: 0.8, 2: 0.1, 4: 0.07, 8: 0.03} ",
+    );
     assert!((crate::scenario(&with_mix).segments[0].gpus_per_job.mean() - 1.52).abs() < 1e-12);
 }
 
@@ -125,11 +225,21 @@ distributed: {gpus: 64}                          # either system may be omitted,
 fn ci_runs_the_readme_commands_verbatim() {
     let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
     let ci = std::fs::read_to_string(root().join(".ci/run")).expect(".ci/run");
-    let block = readme.split("```sh\n").nth(1).and_then(|rest| rest.split("```").next()).expect("a ```sh block in README");
+    let block = readme
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a ```sh block in README");
     // Whole lines, comments and spacing included: the block is what people copy.
-    let commands: Vec<&str> = block.lines().filter(|line| !line.trim().is_empty()).collect();
+    let commands: Vec<&str> = block
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .collect();
     assert_eq!(commands.len(), 2, "README lists two commands: {commands:?}");
     for command in commands {
-        assert!(ci.lines().any(|line| line == command), ".ci/run does not run `{command}` verbatim");
+        assert!(
+            ci.lines().any(|line| line == command),
+            ".ci/run does not run `{command}` verbatim"
+        );
     }
 }

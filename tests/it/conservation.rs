@@ -32,16 +32,34 @@ fn conservation_laws_hold_in_varied_runs() {
         let scenario = scenario(yaml);
         for replication in 0..u64::from(scenario.simulation.replications) {
             for (system, pool) in scenario.systems() {
-                let (outcome, events) = montecarlo::simulate(&scenario, replication, system, pool, &montecarlo::NEVER_STOP)
-                    .unwrap_or_else(|e| panic!("{}: {e}", scenario.name));
+                let (outcome, events) = montecarlo::simulate(
+                    &scenario,
+                    replication,
+                    system,
+                    pool,
+                    &montecarlo::NEVER_STOP,
+                )
+                .unwrap_or_else(|e| panic!("{}: {e}", scenario.name));
                 let jobs = &outcome.window_jobs;
                 // Every arrival and every completion is an event of its own.
                 let all = &outcome.all_jobs;
-                assert!(jobs.arrived > 0 && events > all.arrived + all.completed, "{}: events missing", scenario.name);
-                assert_eq!(jobs.arrived, jobs.completed + jobs.abandoned, "{}: every window job ends", scenario.name);
+                assert!(
+                    jobs.arrived > 0 && events > all.arrived + all.completed,
+                    "{}: events missing",
+                    scenario.name
+                );
+                assert_eq!(
+                    jobs.arrived,
+                    jobs.completed + jobs.abandoned,
+                    "{}: every window job ends",
+                    scenario.name
+                );
                 let areas = &outcome.window_areas;
                 let installed = outcome.initial_gpus as f64 * areas.hours;
-                let states = areas.busy_gpu_hours + areas.idle_gpu_hours + areas.down_gpu_hours + areas.withdrawn_gpu_hours;
+                let states = areas.busy_gpu_hours
+                    + areas.idle_gpu_hours
+                    + areas.down_gpu_hours
+                    + areas.withdrawn_gpu_hours;
                 assert!((states - installed).abs() < 1e-6 * installed);
                 assert!((0.0..=1.0).contains(&areas.utilization()));
             }
@@ -54,24 +72,51 @@ fn conservation_laws_hold_in_varied_runs() {
 fn a_broken_outcome_is_reported() {
     let scenario = scenario(VARIED[0]);
     let (_, pool) = scenario.systems()[0];
-    let (outcome, _) = montecarlo::simulate(&scenario, 0, SystemKind::Centralized, pool, &montecarlo::NEVER_STOP).expect("valid run");
+    let (outcome, _) = montecarlo::simulate(
+        &scenario,
+        0,
+        SystemKind::Centralized,
+        pool,
+        &montecarlo::NEVER_STOP,
+    )
+    .expect("valid run");
     assert_eq!(outcome.check_invariants(), Ok(()));
 
     let mut lost_job = outcome.clone();
     lost_job.window_jobs_at_horizon.completed += 1;
-    assert!(lost_job.check_invariants().unwrap_err().contains("job conservation"));
+    assert!(
+        lost_job
+            .check_invariants()
+            .unwrap_err()
+            .contains("job conservation")
+    );
 
     let mut extra_work = outcome.clone();
     extra_work.held_by_job *= 1.0 + 1e-6;
-    assert!(extra_work.check_invariants().unwrap_err().contains("sum over runs (whole run)"));
+    assert!(
+        extra_work
+            .check_invariants()
+            .unwrap_err()
+            .contains("sum over runs (whole run)")
+    );
 
     let mut wrong_wait = outcome.clone();
     wrong_wait.wait_by_job += 0.01;
-    assert!(wrong_wait.check_invariants().unwrap_err().contains("Little"));
+    assert!(
+        wrong_wait
+            .check_invariants()
+            .unwrap_err()
+            .contains("Little")
+    );
 
     let mut idle_lost = outcome.clone();
     idle_lost.window_areas.idle_gpu_hours -= 1.0;
-    assert!(idle_lost.check_invariants().unwrap_err().contains("idle GPU-hours: system = sum over sites"));
+    assert!(
+        idle_lost
+            .check_invariants()
+            .unwrap_err()
+            .contains("idle GPU-hours: system = sum over sites")
+    );
 
     let mut money_leak = outcome;
     money_leak.ledger.provider_revenue_usd += 0.01;
@@ -97,7 +142,10 @@ fn systems_see_the_same_jobs() {
         };
         assert_eq!(queueing(&pair[0]), queueing(&pair[1]));
         assert_eq!(pair[0].weeks, pair[1].weeks);
-        assert!(pair[0].opex_power_usd < pair[1].opex_power_usd, "PUE 1.2 < 1.56 on the same load");
+        assert!(
+            pair[0].opex_power_usd < pair[1].opex_power_usd,
+            "PUE 1.2 < 1.56 on the same load"
+        );
     }
     let mut fewer = scenario.clone();
     fewer.simulation.replications = 1;

@@ -32,8 +32,15 @@ fn profile() -> RateProfile {
         base_per_hour: 5.0,
         annual_growth: 1.0,
         daily: daily.iter().map(|f| f / mean).collect(),
-        weekly: [1.0, 1.0, 1.0, 1.0, 1.0, 0.5, 0.5].iter().map(|f| f / (6.0 / 7.0)).collect(),
-        shocks: vec![Shock { start_hours: 9000.0, length_hours: 700.0, factor: 3.0 }],
+        weekly: [1.0, 1.0, 1.0, 1.0, 1.0, 0.5, 0.5]
+            .iter()
+            .map(|f| f / (6.0 / 7.0))
+            .collect(),
+        shocks: vec![Shock {
+            start_hours: 9000.0,
+            length_hours: 700.0,
+            factor: 3.0,
+        }],
     }
 }
 
@@ -52,12 +59,22 @@ fn thinning_reproduces_the_rate_profile() {
     };
     let mut observed = [0u64; 48];
     for replication in 0..20 {
-        let mut source =
-            JobSource::new(&scenario.segments[0], 0, capsim::montecarlo::seeds::Seeding { seed: 3, antithetic: false }, replication);
+        let mut source = JobSource::new(
+            &scenario.segments[0],
+            0,
+            capsim::montecarlo::seeds::Seeding {
+                seed: 3,
+                antithetic: false,
+            },
+            replication,
+        );
         let mut now = 0.0;
         while let Some(time) = source.next_arrival(now, HORIZON) {
             assert!(time > now && time < HORIZON);
-            assert!(time.rem_euclid(24.0) >= 6.0, "an arrival at {time} falls in a zero-rate hour");
+            assert!(
+                time.rem_euclid(24.0) >= 6.0,
+                "an arrival at {time} falls in a zero-rate hour"
+            );
             observed[bin_of(time)] += 1;
             now = time;
         }
@@ -70,15 +87,23 @@ fn thinning_reproduces_the_rate_profile() {
         expected[bin_of(start + 0.5)] += 20.0 * rate.expected_arrivals_between(start, start + 1.0);
     }
     let total_expected: f64 = expected.iter().sum();
-    assert!((total_expected - 20.0 * rate.expected_arrivals(HORIZON)).abs() < 1e-6 * total_expected);
+    assert!(
+        (total_expected - 20.0 * rate.expected_arrivals(HORIZON)).abs() < 1e-6 * total_expected
+    );
     for (bin, (&count, &mean)) in observed.iter().zip(&expected).enumerate() {
         let z = (count as f64 - mean) / mean.sqrt();
-        assert!(z.abs() <= 3.73, "bin {bin}: {count} arrivals, expected {mean:.1} (z = {z:.2})");
+        assert!(
+            z.abs() <= 3.73,
+            "bin {bin}: {count} arrivals, expected {mean:.1} (z = {z:.2})"
+        );
     }
     // Growth is visible: the last month has ~2× the arrivals of the first.
     let first = (observed[0] + observed[1]) as f64;
     let last = (observed[46] + observed[47]) as f64;
-    assert!(last / first > 3.0, "two years of 100% growth: {first} → {last}");
+    assert!(
+        last / first > 3.0,
+        "two years of 100% growth: {first} → {last}"
+    );
 }
 
 /// A constant rate draws no acceptance numbers, so the arrival stream is exactly the
@@ -94,7 +119,15 @@ fn constant_profiles_are_not_thinned() {
 /// The YAML keys reach the profile; seasonal factors are rescaled to average 1.
 #[test]
 fn seasonality_keys_are_read_and_normalised() {
-    let daily: Vec<String> = (0..24).map(|hour| if hour < 12 { "1".to_string() } else { "3".to_string() }).collect();
+    let daily: Vec<String> = (0..24)
+        .map(|hour| {
+            if hour < 12 {
+                "1".to_string()
+            } else {
+                "3".to_string()
+            }
+        })
+        .collect();
     let yaml = format!(
         "name: keys\nsimulation: {{horizon_hours: 1000, seed: 3}}\ndemand:\n  segments:\n    - name: jobs\n      arrivals_per_hour: 5\n\
          \x20     annual_growth: 0.25\n      seasonality: {{daily: [{}], weekly: [2, 2, 2, 2, 2, 1, 1]}}\n\

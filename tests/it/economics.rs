@@ -51,8 +51,15 @@ fn jobs_priced_above_their_maximum_do_not_buy() {
     for row in of(&rows, SystemKind::Distributed) {
         let n = row.jobs_arrived as f64;
         let bound = 4.0 * (0.25 / n).sqrt();
-        assert!((row.priced_out_fraction - 0.5).abs() < bound, "{} vs 0.5 ± {bound}", row.priced_out_fraction);
-        assert!((row.lost_demand_fraction - row.priced_out_fraction).abs() < 0.01, "little queueing at 32 GPUs for ~5 busy");
+        assert!(
+            (row.priced_out_fraction - 0.5).abs() < bound,
+            "{} vs 0.5 ± {bound}",
+            row.priced_out_fraction
+        );
+        assert!(
+            (row.lost_demand_fraction - row.priced_out_fraction).abs() < 0.01,
+            "little queueing at 32 GPUs for ~5 busy"
+        );
     }
 }
 
@@ -71,13 +78,31 @@ fn take_rate_moves_exactly_its_share_of_revenue() {
     let rows = run(&yaml);
     for row in &rows {
         assert!(row.customer_spend_usd > 0.0);
-        assert!(relative_eq(row.customer_spend_usd, row.provider_revenue_usd + row.protocol_revenue_usd));
-        let take = if row.system == SystemKind::Distributed { 0.2 } else { 0.0 };
-        assert!(relative_eq(row.protocol_revenue_usd, take * row.customer_spend_usd), "{row:?}");
+        assert!(relative_eq(
+            row.customer_spend_usd,
+            row.provider_revenue_usd + row.protocol_revenue_usd
+        ));
+        let take = if row.system == SystemKind::Distributed {
+            0.2
+        } else {
+            0.0
+        };
+        assert!(
+            relative_eq(row.protocol_revenue_usd, take * row.customer_spend_usd),
+            "{row:?}"
+        );
     }
     // The distributed pricing section sets no egress price, so egress is free there.
-    assert!(of(&rows, SystemKind::Distributed).iter().all(|r| r.egress_usd == 0.0));
-    assert!(of(&rows, SystemKind::Centralized).iter().all(|r| r.egress_usd > 0.0));
+    assert!(
+        of(&rows, SystemKind::Distributed)
+            .iter()
+            .all(|r| r.egress_usd == 0.0)
+    );
+    assert!(
+        of(&rows, SystemKind::Centralized)
+            .iter()
+            .all(|r| r.egress_usd > 0.0)
+    );
 }
 
 /// Spend per GPU-hour of useful work, by hand: a job of g GPUs and reference duration d
@@ -101,10 +126,22 @@ fn spend_follows_price_speed_slowdown_and_egress_exactly() {
             SystemKind::Centralized => (8.0, 1.25 / 2.0, 0.9),
             SystemKind::Distributed => (1.5, 1.0, 0.1),
         };
-        assert_eq!(row.jobs_completed, row.jobs_arrived, "ample capacity: every job completes");
-        assert!(relative_eq(row.egress_usd, egress_per_job * row.jobs_completed as f64), "{row:?}");
+        assert_eq!(
+            row.jobs_completed, row.jobs_arrived,
+            "ample capacity: every job completes"
+        );
+        assert!(
+            relative_eq(row.egress_usd, egress_per_job * row.jobs_completed as f64),
+            "{row:?}"
+        );
         let compute = row.customer_spend_usd - row.egress_usd;
-        assert!(relative_eq(compute / row.useful_work_gpu_hours, price * slowdown_over_speed), "{row:?}");
+        assert!(
+            relative_eq(
+                compute / row.useful_work_gpu_hours,
+                price * slowdown_over_speed
+            ),
+            "{row:?}"
+        );
     }
 }
 
@@ -114,26 +151,52 @@ fn spend_follows_price_speed_slowdown_and_egress_exactly() {
 #[test]
 fn failures_take_their_expected_share_of_gpu_hours() {
     let operators = |reliability: &str| {
-        format!("distributed:\n  operators: [{{count: 4, gpus: 8{reliability}}}]\n  pricing: {{usd_per_gpu_hour: 2}}\n")
+        format!(
+            "distributed:\n  operators: [{{count: 4, gpus: 8{reliability}}}]\n  pricing: {{usd_per_gpu_hour: 2}}\n"
+        )
     };
     let saturating = "      patience_hours: 0.5\n";
     let reliable = run(&simple(3000.0, 60.0, saturating, &operators("")));
     for row in &reliable {
-        assert_eq!((row.down_gpu_hours, row.lost_work_gpu_hours, row.jobs_interrupted), (0.0, 0.0, 0));
+        assert_eq!(
+            (
+                row.down_gpu_hours,
+                row.lost_work_gpu_hours,
+                row.jobs_interrupted
+            ),
+            (0.0, 0.0, 0)
+        );
     }
-    let failing = run(&simple(3000.0, 60.0, saturating, &operators(", mtbf_hours: 200, mttr_hours: 20")));
-    let down_share: Vec<f64> = failing.iter().map(|r| r.down_gpu_hours / r.installed_gpu_hours).collect();
+    let failing = run(&simple(
+        3000.0,
+        60.0,
+        saturating,
+        &operators(", mtbf_hours: 200, mttr_hours: 20"),
+    ));
+    let down_share: Vec<f64> = failing
+        .iter()
+        .map(|r| r.down_gpu_hours / r.installed_gpu_hours)
+        .collect();
     let (mean, se) = mean_se(&down_share);
     let expected = 20.0 / 220.0;
-    assert!((mean - expected).abs() <= 4.0 * se && se < 0.01, "down share {mean} ± {se} vs {expected}");
+    assert!(
+        (mean - expected).abs() <= 4.0 * se && se < 0.01,
+        "down share {mean} ± {se} vs {expected}"
+    );
     for row in &failing {
         assert!(row.jobs_interrupted > 0 && row.lost_work_gpu_hours > 0.0);
-        assert!(row.idle_gpu_hours / row.installed_gpu_hours < 0.01, "saturated: up GPUs are busy");
+        assert!(
+            row.idle_gpu_hours / row.installed_gpu_hours < 0.01,
+            "saturated: up GPUs are busy"
+        );
     }
     let delivered = |rows: &[RunMetrics]| rows.iter().map(|r| r.busy_gpu_hours).sum::<f64>();
     let ratio = delivered(&failing) / delivered(&reliable);
     // Measured 0.911 against 0.909: the spread of a 6-replication ratio is a few thousandths.
-    assert!((ratio - (1.0 - expected)).abs() < 0.01, "delivered GPU-hours fall by the down share: {ratio}");
+    assert!(
+        (ratio - (1.0 - expected)).abs() < 0.01,
+        "delivered GPU-hours fall by the down share: {ratio}"
+    );
 }
 
 /// Checkpoints limit the work a failure destroys: with a checkpoint every 0.25 h, at
@@ -146,12 +209,27 @@ fn checkpoints_reduce_lost_work() {
         )
     };
     let long_jobs = "      patience_hours: 2\n";
-    let per_interruption =
-        |rows: &[RunMetrics]| rows.iter().map(|r| r.lost_work_gpu_hours / r.jobs_interrupted.max(1) as f64).collect::<Vec<f64>>();
-    let restart = per_interruption(&run(&simple(2000.0, 20.0, long_jobs, &systems("")).replace("{mean: 1}", "{mean: 4}")));
-    let resumed = run(&simple(2000.0, 20.0, long_jobs, &systems(", checkpoint_every_hours: 0.25")).replace("{mean: 1}", "{mean: 4}"));
+    let per_interruption = |rows: &[RunMetrics]| {
+        rows.iter()
+            .map(|r| r.lost_work_gpu_hours / r.jobs_interrupted.max(1) as f64)
+            .collect::<Vec<f64>>()
+    };
+    let restart = per_interruption(&run(
+        &simple(2000.0, 20.0, long_jobs, &systems("")).replace("{mean: 1}", "{mean: 4}")
+    ));
+    let resumed = run(&simple(
+        2000.0,
+        20.0,
+        long_jobs,
+        &systems(", checkpoint_every_hours: 0.25"),
+    )
+    .replace("{mean: 1}", "{mean: 4}"));
     // One-GPU jobs on reference GPUs: the hard bound holds run by run (no job was given up).
-    assert!(resumed.iter().all(|r| r.jobs_failed == 0 && r.jobs_interrupted > 0));
+    assert!(
+        resumed
+            .iter()
+            .all(|r| r.jobs_failed == 0 && r.jobs_interrupted > 0)
+    );
     let resume = per_interruption(&resumed);
     assert!(resume.iter().all(|&lost| lost <= 0.25), "{resume:?}");
     // Without checkpoints a failure hits a 4 h job about half-way on average (measured ~4 GPU-hours).
@@ -170,9 +248,17 @@ fn procurement_with_zero_lead_time_holds_utilization_near_target() {
     for row in &rows {
         // Capacity only ratchets up, so noise in weekly demand leaves utilization a little
         // under target (measured 0.689–0.691 across replications).
-        assert!((row.utilization - 0.7).abs() < 0.02, "utilization {} vs target 0.7", row.utilization);
+        assert!(
+            (row.utilization - 0.7).abs() < 0.02,
+            "utilization {} vs target 0.7",
+            row.utilization
+        );
         assert!(row.gpus_at_horizon > 40 && row.gpus_ordered > 0);
-        assert!(row.lost_demand_fraction < 0.05, "{}", row.lost_demand_fraction);
+        assert!(
+            row.lost_demand_fraction < 0.05,
+            "{}",
+            row.lost_demand_fraction
+        );
     }
 }
 
@@ -212,7 +298,11 @@ fn power_limits_cap_or_delay_growth() {
         )
     };
     for row in run(&fleet("")) {
-        assert!(row.gpus_at_horizon <= 119 && row.gpus_at_horizon > 100, "{}", row.gpus_at_horizon);
+        assert!(
+            row.gpus_at_horizon <= 119 && row.gpus_at_horizon > 100,
+            "{}",
+            row.gpus_at_horizon
+        );
     }
     for row in run(&fleet(", power_lead_time_weeks: 4")) {
         assert!(row.gpus_at_horizon > 150, "{}", row.gpus_at_horizon);
@@ -225,16 +315,37 @@ fn power_limits_cap_or_delay_growth() {
 #[test]
 fn pricing_policies_move_prices_as_specified() {
     let priced = |pricing: &str, rate: f64| {
-        simple(8760.0, rate, "      patience_hours: 1\n", &format!("centralized: {{gpus: 16, pricing: {pricing}}}\n"))
+        simple(
+            8760.0,
+            rate,
+            "      patience_hours: 1\n",
+            &format!("centralized: {{gpus: 16, pricing: {pricing}}}\n"),
+        )
     };
     let last_review = 52.0 * 168.0;
-    for row in run(&priced("{policy: scheduled, usd_per_gpu_hour: 2.0, annual_decline: 0.2}", 8.0)) {
-        assert!(relative_eq(row.price_at_horizon_usd, 2.0 * 0.8f64.powf(last_review / 8760.0)), "{}", row.price_at_horizon_usd);
+    for row in run(&priced(
+        "{policy: scheduled, usd_per_gpu_hour: 2.0, annual_decline: 0.2}",
+        8.0,
+    )) {
+        assert!(
+            relative_eq(
+                row.price_at_horizon_usd,
+                2.0 * 0.8f64.powf(last_review / 8760.0)
+            ),
+            "{}",
+            row.price_at_horizon_usd
+        );
     }
     let path = "{policy: scheduled, usd_per_gpu_hour: 2.0, path: [{at_hours: 2000, usd_per_gpu_hour: 3.0}, {at_hours: 6000, usd_per_gpu_hour: 1.5}]}";
     for row in run(&priced(path, 8.0)) {
         // Week 20 ends at 3,528 h: the 3,528 h review read the 2,000 h step.
-        assert_eq!((row.weeks[0].price_usd_per_gpu_hour, row.weeks[20].price_usd_per_gpu_hour), (2.0, 3.0));
+        assert_eq!(
+            (
+                row.weeks[0].price_usd_per_gpu_hour,
+                row.weeks[20].price_usd_per_gpu_hour
+            ),
+            (2.0, 3.0)
+        );
         assert_eq!(row.price_at_horizon_usd, 1.5);
     }
     let target = "{policy: utilization_target, usd_per_gpu_hour: 2.0, target_utilization: 0.7, floor_usd_per_gpu_hour: 1.0, ceiling_usd_per_gpu_hour: 3.0}";
@@ -255,22 +366,38 @@ fn operators_join_leave_and_reinvest_on_yield() {
             4000.0,
             20.0,
             "      patience_hours: 1\n",
-            &format!("distributed:\n  operators: [{{count: 3, gpus: 8}}]\n  pricing: {{usd_per_gpu_hour: 2.0}}\n{dynamics}"),
+            &format!(
+                "distributed:\n  operators: [{{count: 3, gpus: 8}}]\n  pricing: {{usd_per_gpu_hour: 2.0}}\n{dynamics}"
+            ),
         )
     };
     let template = "template: {gpus: 8}";
-    for row in run(&network(&format!("  entry: {{hurdle_yield: -1, onboarding_weeks: 2, {template}}}\n"))) {
-        assert!(row.operators_joined > 5 && row.gpus_at_horizon > 24 + 40, "{row:?}");
+    for row in run(&network(&format!(
+        "  entry: {{hurdle_yield: -1, onboarding_weeks: 2, {template}}}\n"
+    ))) {
+        assert!(
+            row.operators_joined > 5 && row.gpus_at_horizon > 24 + 40,
+            "{row:?}"
+        );
     }
-    for row in run(&network(&format!("  entry: {{hurdle_yield: 9, onboarding_weeks: 2, {template}}}\n"))) {
+    for row in run(&network(&format!(
+        "  entry: {{hurdle_yield: 9, onboarding_weeks: 2, {template}}}\n"
+    ))) {
         assert_eq!((row.operators_joined, row.gpus_at_horizon), (0, 24));
     }
     for row in run(&network("  exit: {below_yield: 9, after_reviews: 2}\n")) {
         assert_eq!((row.operators_left, row.gpus_at_horizon), (3, 0));
-        assert!(row.unserved_fraction > 0.9, "no GPUs left to serve anyone: {}", row.unserved_fraction);
+        assert!(
+            row.unserved_fraction > 0.9,
+            "no GPUs left to serve anyone: {}",
+            row.unserved_fraction
+        );
     }
     for row in run(&network("  reinvest: {share: 1.0, lead_time_weeks: 0}\n")) {
-        assert!(row.gpus_at_horizon > 24 && row.gpus_ordered > 0 && row.capex_usd > 0.0, "{row:?}");
+        assert!(
+            row.gpus_at_horizon > 24 && row.gpus_ordered > 0 && row.capex_usd > 0.0,
+            "{row:?}"
+        );
     }
 }
 
@@ -284,7 +411,10 @@ fn reserved_jobs_wait_less_than_on_demand() {
         "centralized: {gpus: 16, pricing: {usd_per_gpu_hour: 3, reserved_discount: 0.3}}\n",
     );
     for row in run(&yaml) {
-        assert!(row.mean_wait_hours_reserved * 5.0 < row.mean_wait_hours_on_demand, "{row:?}");
+        assert!(
+            row.mean_wait_hours_reserved * 5.0 < row.mean_wait_hours_on_demand,
+            "{row:?}"
+        );
     }
 }
 
@@ -298,8 +428,16 @@ fn jobs_needing_a_faster_class_are_unserved() {
         "centralized: {gpus: 16}\ndistributed:\n  operators: [{count: 4, gpus: 4, gpu_class: RTX4090}]\n",
     );
     let rows = run(&yaml);
-    assert!(of(&rows, SystemKind::Distributed).iter().all(|r| r.jobs_unserved == r.jobs_arrived));
-    assert!(of(&rows, SystemKind::Centralized).iter().all(|r| r.jobs_unserved == 0));
+    assert!(
+        of(&rows, SystemKind::Distributed)
+            .iter()
+            .all(|r| r.jobs_unserved == r.jobs_arrived)
+    );
+    assert!(
+        of(&rows, SystemKind::Centralized)
+            .iter()
+            .all(|r| r.jobs_unserved == 0)
+    );
 }
 
 /// The paired comparison: whatever the two systems are, replication k offers both the
@@ -316,7 +454,10 @@ fn both_systems_get_the_identical_job_stream() {
     let rows = run(&yaml);
     for pair in rows.chunks(2) {
         assert_eq!(pair[0].jobs_arrived, pair[1].jobs_arrived);
-        assert!(pair[0].jobs_priced_out > pair[1].jobs_priced_out, "the cheaper system prices out fewer of the same jobs");
+        assert!(
+            pair[0].jobs_priced_out > pair[1].jobs_priced_out,
+            "the cheaper system prices out fewer of the same jobs"
+        );
     }
 }
 
@@ -333,14 +474,26 @@ fn operator_populations_can_be_drawn_from_a_distribution() {
     };
     let sizes = |seed: u32| -> Vec<u32> {
         let scenario = scenario(&yaml(seed));
-        scenario.distributed.expect("distributed").sites.iter().map(|site| site.gpus).collect()
+        scenario
+            .distributed
+            .expect("distributed")
+            .sites
+            .iter()
+            .map(|site| site.gpus)
+            .collect()
     };
     let (first, second) = (sizes(1), sizes(2));
     assert_eq!(first, second, "the population does not depend on the seed");
-    assert!(first.iter().all(|&gpus| gpus == 4 || gpus == 8), "availability 0.5 halves 8 and 16");
+    assert!(
+        first.iter().all(|&gpus| gpus == 4 || gpus == 8),
+        "availability 0.5 halves 8 and 16"
+    );
     // 400 draws with p = 0.25: the count of large operators is 100 ± 4·√75 ≈ 100 ± 35.
     let large = first.iter().filter(|&&gpus| gpus == 8).count();
-    assert!((65..=135).contains(&large), "{large} large operators of 400");
+    assert!(
+        (65..=135).contains(&large),
+        "{large} large operators of 400"
+    );
 }
 
 /// Part-time operators as periods: each GPU is offered for Exp(a·T) and taken back for
@@ -359,11 +512,23 @@ fn owners_take_back_their_share_of_gpu_time() {
             ),
         )
     };
-    let periodic = run(&network(", availability_cycle_hours: 48, checkpoint_every_hours: 0.5"));
-    let shares: Vec<f64> = periodic.iter().map(|r| r.withdrawn_gpu_hours / r.installed_gpu_hours).collect();
+    let periodic = run(&network(
+        ", availability_cycle_hours: 48, checkpoint_every_hours: 0.5",
+    ));
+    let shares: Vec<f64> = periodic
+        .iter()
+        .map(|r| r.withdrawn_gpu_hours / r.installed_gpu_hours)
+        .collect();
     let (mean, se) = mean_se(&shares);
-    assert!((mean - 0.4).abs() <= 4.0 * se && se < 0.02, "withdrawn share {mean} ± {se} vs 0.4");
-    assert!(periodic.iter().all(|r| r.jobs_interrupted > 0 && r.gpus_initial == 40));
+    assert!(
+        (mean - 0.4).abs() <= 4.0 * se && se < 0.02,
+        "withdrawn share {mean} ± {se} vs 0.4"
+    );
+    assert!(
+        periodic
+            .iter()
+            .all(|r| r.jobs_interrupted > 0 && r.gpus_initial == 40)
+    );
     // One-GPU jobs checkpointed every 0.5 h lose at most 0.5 GPU-hours per interruption
     // (regression: checkpoints used to apply only to operators with an MTBF).
     for row in &periodic {
@@ -375,11 +540,18 @@ fn owners_take_back_their_share_of_gpu_time() {
         );
     }
     let fixed = run(&network(""));
-    assert!(fixed.iter().all(|r| r.withdrawn_gpu_hours == 0.0 && r.gpus_initial == 24));
+    assert!(
+        fixed
+            .iter()
+            .all(|r| r.withdrawn_gpu_hours == 0.0 && r.gpus_initial == 24)
+    );
     let delivered = |rows: &[RunMetrics]| rows.iter().map(|r| r.busy_gpu_hours).sum::<f64>();
     let ratio = delivered(&periodic) / delivered(&fixed);
     // Measured 1.005.
-    assert!((ratio - 1.0).abs() < 0.015, "same mean capacity, same delivered GPU-hours: {ratio}");
+    assert!(
+        (ratio - 1.0).abs() < 0.015,
+        "same mean capacity, same delivered GPU-hours: {ratio}"
+    );
 }
 
 /// An absurd order size cannot push counts past their bound: orders stop at

@@ -19,7 +19,11 @@ fn close(a: f64, b: f64, relative: f64) -> bool {
 
 /// The whole system's rows of one run, years 0…n.
 fn whole(run: &RunMetrics) -> Vec<&YearRow> {
-    run.finance.years.iter().filter(|row| row.cohort.is_none()).collect()
+    run.finance
+        .years
+        .iter()
+        .filter(|row| row.cohort.is_none())
+        .collect()
 }
 
 /// One operator of 8 H100s it already owns (capital = resale value, 30% of $30,000),
@@ -37,21 +41,41 @@ fn one_operator_earns_the_closed_form_yield_year_by_year() {
     for run in run(yaml) {
         let rows = whole(&run);
         assert_eq!(rows.len(), 3, "years 0, 1, 2");
-        assert!(close(rows[0].owned_hardware_usd, capital, 1e-12) && rows[0].capex_usd == 0.0, "{:?}", rows[0]);
+        assert!(
+            close(rows[0].owned_hardware_usd, capital, 1e-12) && rows[0].capex_usd == 0.0,
+            "{:?}",
+            rows[0]
+        );
         for row in &rows[1..] {
             let hours = row.hours;
             assert_eq!(hours, 8760.0);
             let u = row.utilization.expect("GPUs were up");
-            assert!(u > 1.0 - 1e-4, "year {}: utilization {u} should be 1 but for the first minutes", row.year);
+            assert!(
+                u > 1.0 - 1e-4,
+                "year {}: utilization {u} should be 1 but for the first minutes",
+                row.year
+            );
             let kept = price * gpus * hours * u * (1.0 - take);
             let power = gpus * kw * (u + (1.0 - u) * 0.3) * 1.5 * 0.1 * hours;
             let facility = gpus * kw * 100.0 * 12.0 * hours / 8760.0;
             let staff = 5000.0 * hours / 8760.0;
             let expected = (kept - power - facility - staff) / capital;
             let found = row.yield_fraction.expect("capital employed");
-            assert!(close(found, expected, 1e-9), "year {}: yield {found} vs closed form {expected}", row.year);
+            assert!(
+                close(found, expected, 1e-9),
+                "year {}: yield {found} vs closed form {expected}",
+                row.year
+            );
             // At u = 1 exactly: (2 × 8 × 8760 × 0.8 − 7358.4 − 6720 − 5000) ÷ 72,000 = 1.2921.
-            assert!(close(found, (112_128.0 - 7_358.4 - 6_720.0 - 5_000.0) / 72_000.0, 1e-4), "year {}: {found}", row.year);
+            assert!(
+                close(
+                    found,
+                    (112_128.0 - 7_358.4 - 6_720.0 - 5_000.0) / 72_000.0,
+                    1e-4
+                ),
+                "year {}: {found}",
+                row.year
+            );
             assert_eq!(row.depreciation_usd, 0.0, "owned GPUs are not depreciated");
             assert!(close(row.capital_employed_usd, capital, 1e-12));
         }
@@ -83,18 +107,42 @@ fn book_value_falls_to_the_residual_and_capex_appears_once() {
                 assert!(close(*f, w, 1e-9), "{what}: {found:?} vs {wanted:?}");
             }
         };
-        expect(&book, [240_000.0, 150_000.0, 60_000.0, 60_000.0], "book value");
-        expect(&depreciation, [0.0, 90_000.0, 90_000.0, 0.0], "depreciation");
+        expect(
+            &book,
+            [240_000.0, 150_000.0, 60_000.0, 60_000.0],
+            "book value",
+        );
+        expect(
+            &depreciation,
+            [0.0, 90_000.0, 90_000.0, 0.0],
+            "depreciation",
+        );
         expect(&capex, [240_000.0, 0.0, 0.0, 0.0], "capex");
-        expect(&employed, [0.0, 195_000.0, 105_000.0, 60_000.0], "capital employed");
-        assert!(close(rows[3].terminal_value_usd, 0.5 * 60_000.0, 1e-12), "terminal value: half the book value");
-        let sold: f64 = rows.iter().map(|r| r.disposals_usd + r.terminal_value_usd).sum();
-        assert_eq!(sold, rows[3].terminal_value_usd, "nothing sold before the horizon");
+        expect(
+            &employed,
+            [0.0, 195_000.0, 105_000.0, 60_000.0],
+            "capital employed",
+        );
+        assert!(
+            close(rows[3].terminal_value_usd, 0.5 * 60_000.0, 1e-12),
+            "terminal value: half the book value"
+        );
+        let sold: f64 = rows
+            .iter()
+            .map(|r| r.disposals_usd + r.terminal_value_usd)
+            .sum();
+        assert_eq!(
+            sold, rows[3].terminal_value_usd,
+            "nothing sold before the horizon"
+        );
     }
     for run in run(&yaml("declining_balance")) {
         let book: Vec<f64> = whole(&run).iter().map(|r| r.book_value_usd).collect();
         // Life 2 at double-declining writes everything down to the residual at once.
-        assert!(close(book[1], 60_000.0, 1e-9) && close(book[3], 60_000.0, 1e-9), "{book:?}");
+        assert!(
+            close(book[1], 60_000.0, 1e-9) && close(book[3], 60_000.0, 1e-9),
+            "{book:?}"
+        );
     }
 }
 
@@ -114,28 +162,54 @@ fn additive(row: &YearRow) -> Vec<(&'static str, f64)> {
 pub fn check_statements(run: &RunMetrics, discount_rate: f64) -> Result<(), String> {
     let years = whole(run);
     for total in &years {
-        let parts: Vec<&YearRow> = run.finance.years.iter().filter(|r| r.cohort.is_some() && r.year == total.year).collect();
+        let parts: Vec<&YearRow> = run
+            .finance
+            .years
+            .iter()
+            .filter(|r| r.cohort.is_some() && r.year == total.year)
+            .collect();
         if !parts.is_empty() {
             for (idx, (name, value)) in additive(total).into_iter().enumerate() {
                 let sum: f64 = parts.iter().map(|part| additive(part)[idx].1).sum();
                 if !close(sum, value, 1e-9) {
-                    return Err(format!("year {}: {name}: cohorts {sum} vs system {value}", total.year));
+                    return Err(format!(
+                        "year {}: {name}: cohorts {sum} vs system {value}",
+                        total.year
+                    ));
                 }
             }
         }
-        let parts_sum =
-            total.operating_cash_flow_usd - total.capex_usd - total.owned_hardware_usd + total.disposals_usd + total.terminal_value_usd;
+        let parts_sum = total.operating_cash_flow_usd - total.capex_usd - total.owned_hardware_usd
+            + total.disposals_usd
+            + total.terminal_value_usd;
         if !close(total.net_cash_flow_usd, parts_sum, 1e-12)
-            || !close(total.ebitda_usd - total.tax_usd, total.operating_cash_flow_usd, 1e-12)
+            || !close(
+                total.ebitda_usd - total.tax_usd,
+                total.operating_cash_flow_usd,
+                1e-12,
+            )
         {
-            return Err(format!("year {}: a cash flow is not its parts: {total:?}", total.year));
+            return Err(format!(
+                "year {}: a cash flow is not its parts: {total:?}",
+                total.year
+            ));
         }
     }
-    for pair in run.finance.years.windows(2).filter(|pair| pair[0].cohort == pair[1].cohort) {
+    for pair in run
+        .finance
+        .years
+        .windows(2)
+        .filter(|pair| pair[0].cohort == pair[1].cohort)
+    {
         let (before, row) = (pair[0], pair[1]);
-        let rolled = before.book_value_usd + row.capex_usd + row.owned_hardware_usd - row.depreciation_usd - row.disposals_usd;
+        let rolled = before.book_value_usd + row.capex_usd + row.owned_hardware_usd
+            - row.depreciation_usd
+            - row.disposals_usd;
         if !close(rolled, row.book_value_usd, 1e-9) {
-            return Err(format!("cohort {:?} year {}: book value rolls to {rolled}, not {}", row.cohort, row.year, row.book_value_usd));
+            return Err(format!(
+                "cohort {:?} year {}: book value rolls to {rolled}, not {}",
+                row.cohort, row.year, row.book_value_usd
+            ));
         }
     }
     let hours: Vec<f64> = years
@@ -145,10 +219,21 @@ pub fn check_statements(run: &RunMetrics, discount_rate: f64) -> Result<(), Stri
             Some(*end / 8760.0)
         })
         .collect();
-    let flows: Vec<(f64, f64)> = years.iter().zip(&hours).map(|(row, &at)| (at, row.net_cash_flow_usd)).collect();
+    let flows: Vec<(f64, f64)> = years
+        .iter()
+        .zip(&hours)
+        .map(|(row, &at)| (at, row.net_cash_flow_usd))
+        .collect();
     let returns = &run.finance.returns[0];
-    if !close(returns.npv_usd, finance::npv_at(discount_rate, &flows), 1e-12) {
-        return Err(format!("NPV {} is not that of the flows {flows:?}", returns.npv_usd));
+    if !close(
+        returns.npv_usd,
+        finance::npv_at(discount_rate, &flows),
+        1e-12,
+    ) {
+        return Err(format!(
+            "NPV {} is not that of the flows {flows:?}",
+            returns.npv_usd
+        ));
     }
     if let Ok(irr) = returns.irr
         && finance::npv_at(irr, &flows).abs() > 1e-6 * flows[0].1.abs().max(1.0)
@@ -176,12 +261,28 @@ fn cohorts_sum_to_the_network_every_year() {
     let rows = run(&yaml);
     let (mut cohorts_seen, mut disposed) = (0, 0.0);
     for run in rows.iter().filter(|r| r.system == SystemKind::Distributed) {
-        check_statements(run, 0.10).unwrap_or_else(|e| panic!("replication {}: {e}", run.replication));
+        check_statements(run, 0.10)
+            .unwrap_or_else(|e| panic!("replication {}: {e}", run.replication));
         let cohorts = run.finance.returns.len() - 1;
         cohorts_seen = cohorts_seen.max(cohorts);
-        disposed += run.finance.years.iter().filter(|r| r.cohort.is_none()).map(|r| r.disposals_usd).sum::<f64>();
+        disposed += run
+            .finance
+            .years
+            .iter()
+            .filter(|r| r.cohort.is_none())
+            .map(|r| r.disposals_usd)
+            .sum::<f64>();
     }
-    assert!(cohorts_seen >= 2, "operators joined in some replication ({cohorts_seen} cohorts at most)");
-    assert!(disposed > 0.0, "operators left in some replication, so retirements were rolled forward");
-    assert_eq!(DepreciationMethod::default(), DepreciationMethod::StraightLine);
+    assert!(
+        cohorts_seen >= 2,
+        "operators joined in some replication ({cohorts_seen} cohorts at most)"
+    );
+    assert!(
+        disposed > 0.0,
+        "operators left in some replication, so retirements were rolled forward"
+    );
+    assert_eq!(
+        DepreciationMethod::default(),
+        DepreciationMethod::StraightLine
+    );
 }

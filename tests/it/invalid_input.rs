@@ -11,46 +11,116 @@ use crate::{capsim, root, text};
 /// output location (`notebooks-output/…`) can be checked for absence too.
 fn run_fixture(name: &str) -> (i32, String) {
     let temp = crate::TempDir::create();
-    let fixture = root().join("tests/fixtures/invalid").join(format!("{name}.yaml"));
+    let fixture = root()
+        .join("tests/fixtures/invalid")
+        .join(format!("{name}.yaml"));
     std::fs::copy(&fixture, temp.path().join(format!("{name}.yaml"))).expect("copy fixture");
     let output = capsim(temp.path(), &["run", &format!("{name}.yaml")]);
     let (stdout, stderr) = text(&output);
     assert!(stdout.is_empty(), "{name}: nothing on stdout, got {stdout}");
     assert!(!stderr.contains("panicked"), "{name}: panic: {stderr}");
-    let leftovers: Vec<_> = std::fs::read_dir(temp.path()).expect("list").map(|e| e.expect("entry").file_name()).collect();
-    assert_eq!(leftovers.len(), 1, "{name}: something was written: {leftovers:?}");
+    let leftovers: Vec<_> = std::fs::read_dir(temp.path())
+        .expect("list")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(
+        leftovers.len(),
+        1,
+        "{name}: something was written: {leftovers:?}"
+    );
     (output.status.code().unwrap_or(-1), stderr)
 }
 
 fn check_golden(name: &str, stderr: &str) {
-    let golden = root().join("tests/fixtures/invalid").join(format!("{name}.stderr"));
+    let golden = root()
+        .join("tests/fixtures/invalid")
+        .join(format!("{name}.stderr"));
     if std::env::var_os("UPDATE_EXPECT").is_some() {
         std::fs::write(&golden, stderr).expect("write golden");
         return;
     }
-    let expected = std::fs::read_to_string(&golden).unwrap_or_else(|_| panic!("missing {}; run with UPDATE_EXPECT=1", golden.display()));
-    assert_eq!(stderr, expected, "{name}: stderr changed (UPDATE_EXPECT=1 rewrites it)");
+    let expected = std::fs::read_to_string(&golden)
+        .unwrap_or_else(|_| panic!("missing {}; run with UPDATE_EXPECT=1", golden.display()));
+    assert_eq!(
+        stderr, expected,
+        "{name}: stderr changed (UPDATE_EXPECT=1 rewrites it)"
+    );
 }
 
 /// (fixture, "line:col", key path, a phrase of the hint)
 const CASES: &[(&str, &str, &str, &str)] = &[
     ("syntax-error", ":6:27", "", "YAML syntax error"),
-    ("unknown-key", ":6:7", "demand.segments[0].arrival_per_hour", "did you mean `arrivals_per_hour`?"),
-    ("wrong-type", ":7:38", "demand.segments[0].duration_hours.exponential.mean", "hint"),
-    ("negative-count", ":8:21", "centralized.gpus", "whole number"),
-    ("unknown-distribution", ":7:24", "demand.segments[0].duration_hours", "did you mean `exponential`?"),
-    ("cross-field", ":3:", "simulation.warmup_hours", "measurement window"),
-    ("probabilities", ":7:", "demand.segments[0].gpus_per_job", "add up to exactly 1"),
+    (
+        "unknown-key",
+        ":6:7",
+        "demand.segments[0].arrival_per_hour",
+        "did you mean `arrivals_per_hour`?",
+    ),
+    (
+        "wrong-type",
+        ":7:38",
+        "demand.segments[0].duration_hours.exponential.mean",
+        "hint",
+    ),
+    (
+        "negative-count",
+        ":8:21",
+        "centralized.gpus",
+        "whole number",
+    ),
+    (
+        "unknown-distribution",
+        ":7:24",
+        "demand.segments[0].duration_hours",
+        "did you mean `exponential`?",
+    ),
+    (
+        "cross-field",
+        ":3:",
+        "simulation.warmup_hours",
+        "measurement window",
+    ),
+    (
+        "probabilities",
+        ":7:",
+        "demand.segments[0].gpus_per_job",
+        "add up to exactly 1",
+    ),
     ("no-system", ":1:", "", "centralized: {gpus: 64}"),
     ("missing-section", ":1:", "", "add `simulation:`"),
     ("alias-bomb", ":", "name", "hint"),
     ("empty", ":1:1", "", "start from scenarios/mmc-example.yaml"),
-    ("seasonality-length", ":7:", "demand.segments[0].seasonality.daily", "rescaled to average 1"),
-    ("finance-horizon", ":10:18", "finance.horizon_years", "lengthen simulation.horizon_hours"),
-    ("finance-method", ":10:17", "finance.depreciation", "`declining_balance`"),
-    ("finance-rates", ":10:18", "finance.discount_rate", "10% a year"),
+    (
+        "seasonality-length",
+        ":7:",
+        "demand.segments[0].seasonality.daily",
+        "rescaled to average 1",
+    ),
+    (
+        "finance-horizon",
+        ":10:18",
+        "finance.horizon_years",
+        "lengthen simulation.horizon_hours",
+    ),
+    (
+        "finance-method",
+        ":10:17",
+        "finance.depreciation",
+        "`declining_balance`",
+    ),
+    (
+        "finance-rates",
+        ":10:18",
+        "finance.discount_rate",
+        "10% a year",
+    ),
     ("finance-tax", ":10:13", "finance.tax_rate", "0.2 for 20%"),
-    ("finance-typo", ":10:3", "finance.discount", "did you mean `discount_rate`?"),
+    (
+        "finance-typo",
+        ":10:3",
+        "finance.discount",
+        "did you mean `discount_rate`?",
+    ),
 ];
 
 #[test]
@@ -58,10 +128,19 @@ fn invalid_scenarios_are_refused_with_located_messages() {
     for (name, location, key_path, hint) in CASES {
         let (code, stderr) = run_fixture(name);
         assert_eq!(code, 2, "{name}: exit code\n{stderr}");
-        assert!(stderr.starts_with("capsim: error: invalid scenario"), "{name}:\n{stderr}");
-        assert!(stderr.contains(&format!("{name}.yaml{location}")), "{name}: no {location}\n{stderr}");
+        assert!(
+            stderr.starts_with("capsim: error: invalid scenario"),
+            "{name}:\n{stderr}"
+        );
+        assert!(
+            stderr.contains(&format!("{name}.yaml{location}")),
+            "{name}: no {location}\n{stderr}"
+        );
         if !key_path.is_empty() {
-            assert!(stderr.contains(&format!("= key: {key_path}\n")), "{name}: no key path {key_path}\n{stderr}");
+            assert!(
+                stderr.contains(&format!("= key: {key_path}\n")),
+                "{name}: no key path {key_path}\n{stderr}"
+            );
         }
         assert!(stderr.contains(hint), "{name}: no hint {hint:?}\n{stderr}");
     }
@@ -74,7 +153,14 @@ fn invalid_scenarios_are_refused_with_located_messages() {
 fn every_invalid_fixture_is_refused() {
     let mut names: Vec<String> = std::fs::read_dir(root().join("tests/fixtures/invalid"))
         .expect("fixtures")
-        .filter_map(|entry| entry.expect("entry").file_name().to_str()?.strip_suffix(".yaml").map(str::to_string))
+        .filter_map(|entry| {
+            entry
+                .expect("entry")
+                .file_name()
+                .to_str()?
+                .strip_suffix(".yaml")
+                .map(str::to_string)
+        })
         .collect();
     names.sort();
     assert!(names.len() >= 40, "the corpus shrank: {}", names.len());
@@ -83,11 +169,18 @@ fn every_invalid_fixture_is_refused() {
         #[allow(clippy::disallowed_methods)]
         let started = std::time::Instant::now();
         let (code, stderr) = run_fixture(name);
-        assert!(started.elapsed().as_secs_f64() < 1.0, "{name}: took {:?}", started.elapsed());
+        assert!(
+            started.elapsed().as_secs_f64() < 1.0,
+            "{name}: took {:?}",
+            started.elapsed()
+        );
         assert_eq!(code, 2, "{name}: exit code\n{stderr}");
         assert!(stderr.starts_with("capsim: error: "), "{name}:\n{stderr}");
         if !stderr.contains("cannot read scenario") {
-            assert!(stderr.contains(&format!(" --> {name}.yaml:")), "{name}: no location\n{stderr}");
+            assert!(
+                stderr.contains(&format!(" --> {name}.yaml:")),
+                "{name}: no location\n{stderr}"
+            );
             assert!(stderr.contains("   = hint: "), "{name}: no hint\n{stderr}");
         }
         check_golden(name, &stderr);
@@ -100,7 +193,9 @@ fn several_problems_are_reported_together() {
     let (_, stderr) = run_fixture("cross-field");
     assert!(stderr.contains("(2 problems)"), "{stderr}");
     let warmup = stderr.find("warmup_hours").expect("warm-up problem");
-    let gpus = stderr.find("asks for up to 8 GPUs").expect("job-size problem");
+    let gpus = stderr
+        .find("asks for up to 8 GPUs")
+        .expect("job-size problem");
     assert!(warmup < gpus);
 }
 
@@ -109,26 +204,51 @@ fn missing_file_and_bad_flags_exit_2_without_output() {
     let temp = crate::TempDir::create();
     let output = capsim(temp.path(), &["run", "no-such.yaml"]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(text(&output).1.contains("cannot read scenario no-such.yaml"));
+    assert!(
+        text(&output)
+            .1
+            .contains("cannot read scenario no-such.yaml")
+    );
     // A directory, and a file far larger than any scenario (read no further than its size).
     let output = capsim(temp.path(), &["run", "."]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(text(&output).1.contains("not a regular file"), "{:?}", text(&output));
+    assert!(
+        text(&output).1.contains("not a regular file"),
+        "{:?}",
+        text(&output)
+    );
     // 100 MB (sparse: the test costs no disk), refused from its size before any read.
     let huge = temp.path().join("huge.yaml");
-    std::fs::File::create(&huge).and_then(|file| file.set_len(100 * 1024 * 1024)).expect("write");
+    std::fs::File::create(&huge)
+        .and_then(|file| file.set_len(100 * 1024 * 1024))
+        .expect("write");
     let output = capsim(temp.path(), &["validate", "huge.yaml"]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(text(&output).1.contains("larger than the 4194304 byte limit"), "{:?}", text(&output));
+    assert!(
+        text(&output)
+            .1
+            .contains("larger than the 4194304 byte limit"),
+        "{:?}",
+        text(&output)
+    );
     std::fs::remove_file(&huge).expect("remove");
     let scenario = root().join("scenarios/mmc-example.yaml");
-    for flags in [&["--replications", "0"][..], &["--threads", "0"], &["--seed", "-1"], &["--bogus"]] {
+    for flags in [
+        &["--replications", "0"][..],
+        &["--threads", "0"],
+        &["--seed", "-1"],
+        &["--bogus"],
+    ] {
         let mut args = vec!["run", scenario.to_str().expect("utf-8")];
         args.extend_from_slice(flags);
         let output = capsim(temp.path(), &args);
         assert_eq!(output.status.code(), Some(2), "{flags:?}");
     }
-    assert_eq!(std::fs::read_dir(temp.path()).expect("list").count(), 0, "nothing written");
+    assert_eq!(
+        std::fs::read_dir(temp.path()).expect("list").count(),
+        0,
+        "nothing written"
+    );
 }
 
 /// An existing result directory survives a failed run untouched.
@@ -139,9 +259,15 @@ fn existing_results_survive_an_invalid_run() {
     std::fs::create_dir(&out).expect("mkdir");
     std::fs::write(out.join("runs.parquet"), b"previous results").expect("write");
     let fixture = root().join("tests/fixtures/invalid/negative-count.yaml");
-    let output = capsim(temp.path(), &["run", fixture.to_str().expect("utf-8"), "--out", "results"]);
+    let output = capsim(
+        temp.path(),
+        &["run", fixture.to_str().expect("utf-8"), "--out", "results"],
+    );
     assert_eq!(output.status.code(), Some(2));
-    assert_eq!(std::fs::read(out.join("runs.parquet")).expect("still there"), b"previous results");
+    assert_eq!(
+        std::fs::read(out.join("runs.parquet")).expect("still there"),
+        b"previous results"
+    );
     assert!(Path::new(&out).read_dir().expect("list").count() == 1);
 }
 
@@ -149,24 +275,46 @@ fn existing_results_survive_an_invalid_run() {
 /// anything starts: exit 2 within a second, the estimate in the message, nothing written.
 #[test]
 fn absurd_runs_are_refused_before_starting() {
-    for (name, phrase) in [("absurd-rate", "events expected, more than --max-events"), ("unbounded-queue", "GiB of memory expected")] {
+    for (name, phrase) in [
+        ("absurd-rate", "events expected, more than --max-events"),
+        ("unbounded-queue", "GiB of memory expected"),
+    ] {
         let temp = crate::TempDir::create();
-        let fixture = root().join("tests/fixtures/refused").join(format!("{name}.yaml"));
+        let fixture = root()
+            .join("tests/fixtures/refused")
+            .join(format!("{name}.yaml"));
         // Timing the refusal is the point of this test; no result depends on it.
         #[allow(clippy::disallowed_methods)]
         let started = std::time::Instant::now();
         let output = capsim(temp.path(), &["run", fixture.to_str().expect("utf-8")]);
         let (_, stderr) = text(&output);
-        assert!(started.elapsed().as_secs_f64() < 1.0, "{name}: took {:?}", started.elapsed());
+        assert!(
+            started.elapsed().as_secs_f64() < 1.0,
+            "{name}: took {:?}",
+            started.elapsed()
+        );
         assert_eq!(output.status.code(), Some(2), "{name}: {stderr}");
-        assert!(stderr.contains(phrase) && stderr.contains("--force"), "{name}: {stderr}");
-        assert_eq!(std::fs::read_dir(temp.path()).expect("list").count(), 0, "{name}: nothing written");
+        assert!(
+            stderr.contains(phrase) && stderr.contains("--force"),
+            "{name}: {stderr}"
+        );
+        assert_eq!(
+            std::fs::read_dir(temp.path()).expect("list").count(),
+            0,
+            "{name}: nothing written"
+        );
         // `validate` says the same before anyone tries to run it, unless forced.
         let checked = capsim(temp.path(), &["validate", fixture.to_str().expect("utf-8")]);
         assert_eq!(checked.status.code(), Some(2), "{name}: validate");
         assert!(text(&checked).1.contains(phrase));
-        let forced = capsim(temp.path(), &["validate", "--force", fixture.to_str().expect("utf-8")]);
-        assert!(forced.status.success() && text(&forced).0.starts_with("ok "), "{name}: validate --force");
+        let forced = capsim(
+            temp.path(),
+            &["validate", "--force", fixture.to_str().expect("utf-8")],
+        );
+        assert!(
+            forced.status.success() && text(&forced).0.starts_with("ok "),
+            "{name}: validate --force"
+        );
     }
 }
 
@@ -175,7 +323,15 @@ fn absurd_runs_are_refused_before_starting() {
 fn event_budget_can_be_lowered_and_forced() {
     let temp = crate::TempDir::create();
     let scenario = root().join("scenarios/mmc-example.yaml");
-    let base = ["run", scenario.to_str().expect("utf-8"), "--replications", "1", "--quiet", "--max-events", "1000"];
+    let base = [
+        "run",
+        scenario.to_str().expect("utf-8"),
+        "--replications",
+        "1",
+        "--quiet",
+        "--max-events",
+        "1000",
+    ];
     let refused = capsim(temp.path(), &base);
     assert_eq!(refused.status.code(), Some(2));
     let forced = capsim(temp.path(), &[&base[..], &["--force"]].concat());
@@ -240,7 +396,11 @@ fn killed_runs_never_leave_a_broken_file() {
                 "yields.parquet" => 4,
                 _ => 47,
             };
-            assert_eq!(table.height(), expected_rows, "{name} after a kill at {delay_ms} ms");
+            assert_eq!(
+                table.height(),
+                expected_rows,
+                "{name} after a kill at {delay_ms} ms"
+            );
         }
     }
     assert!(capsim(temp.path(), &args).status.success());
@@ -259,10 +419,24 @@ fn unwritable_output_is_refused_up_front() {
     let temp = crate::TempDir::create();
     std::fs::write(temp.path().join("a-file"), b"not a directory").expect("write");
     let scenario = root().join("scenarios/mmc-example.yaml");
-    let output = capsim(temp.path(), &["run", scenario.to_str().expect("utf-8"), "--out", "a-file/results"]);
+    let output = capsim(
+        temp.path(),
+        &[
+            "run",
+            scenario.to_str().expect("utf-8"),
+            "--out",
+            "a-file/results",
+        ],
+    );
     let (stdout, stderr) = text(&output);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("--out a-file/results is not writable"), "{stderr}");
-    assert!(!stderr.contains("running"), "refused before simulating: {stderr}");
+    assert!(
+        stderr.contains("--out a-file/results is not writable"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("running"),
+        "refused before simulating: {stderr}"
+    );
     assert!(stdout.is_empty());
 }

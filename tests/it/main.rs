@@ -31,19 +31,29 @@ pub fn root() -> PathBuf {
 
 /// Runs the `capsim` binary with `args` in `cwd`.
 pub fn capsim(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_capsim")).args(args).current_dir(cwd).output().expect("capsim binary runs")
+    Command::new(env!("CARGO_BIN_EXE_capsim"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("capsim binary runs")
 }
 
 /// stdout and stderr as text, for assertion messages.
 pub fn text(output: &Output) -> (String, String) {
-    (String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 /// Parses a scenario written inline in a test.
 pub fn scenario(yaml: &str) -> capsim::scenario::Scenario {
     match capsim::scenario::parse("<test>", yaml) {
         Ok(scenario) => scenario,
-        Err(error) => panic!("test scenario is invalid:\n{}", capsim::cli::render_scenario_error(&error)),
+        Err(error) => panic!(
+            "test scenario is invalid:\n{}",
+            capsim::cli::render_scenario_error(&error)
+        ),
     }
 }
 
@@ -59,7 +69,11 @@ static NEXT_TEMP: AtomicU64 = AtomicU64::new(0);
 impl TempDir {
     /// Creates the directory.
     pub fn create() -> Self {
-        let unique = format!("capsim-test-{}-{}", std::process::id(), NEXT_TEMP.fetch_add(1, Ordering::Relaxed));
+        let unique = format!(
+            "capsim-test-{}-{}",
+            std::process::id(),
+            NEXT_TEMP.fetch_add(1, Ordering::Relaxed)
+        );
         let path = std::env::temp_dir().join(unique);
         std::fs::create_dir_all(&path).expect("create temp dir");
         TempDir(path)

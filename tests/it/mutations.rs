@@ -11,8 +11,10 @@ use rand::{RngExt, SeedableRng};
 use crate::root;
 
 /// Fragments that steer mutations toward the parser's interesting corners.
-const FRAGMENTS: &[&str] =
-    &["&a ", "*a", "<<: ", "{", "}", "[", "]", ": ", "\n  ", "\t", "-", ".nan", "1e999", "-1", "0", "\"", "'", "#", "!!str ", "~", "null"];
+const FRAGMENTS: &[&str] = &[
+    "&a ", "*a", "<<: ", "{", "}", "[", "]", ": ", "\n  ", "\t", "-", ".nan", "1e999", "-1", "0",
+    "\"", "'", "#", "!!str ", "~", "null",
+];
 
 fn mutate(rng: &mut Xoshiro256PlusPlus, text: &[u8]) -> Vec<u8> {
     let mut bytes = text.to_vec();
@@ -42,19 +44,34 @@ fn mutate(rng: &mut Xoshiro256PlusPlus, text: &[u8]) -> Vec<u8> {
 
 #[test]
 fn mutated_scenarios_never_panic() {
-    let count: u32 = std::env::var("CAPSIM_MUTATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(3000);
+    let count: u32 = std::env::var("CAPSIM_MUTATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3000);
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(7);
     let mut accepted = 0u32;
-    for file in ["mmc-example.yaml", "seed-baseline.yaml", "seasonal-demand.yaml"] {
-        let original = std::fs::read(root().join("scenarios").join(file)).expect("bundled scenario");
+    for file in [
+        "mmc-example.yaml",
+        "seed-baseline.yaml",
+        "seasonal-demand.yaml",
+    ] {
+        let original =
+            std::fs::read(root().join("scenarios").join(file)).expect("bundled scenario");
         for _ in 0..count {
             let bytes = mutate(&mut rng, &original);
-            let Ok(text) = String::from_utf8(bytes) else { continue };
-            let outcome = catch_unwind(AssertUnwindSafe(|| capsim::scenario::parse("mutant.yaml", &text)));
+            let Ok(text) = String::from_utf8(bytes) else {
+                continue;
+            };
+            let outcome = catch_unwind(AssertUnwindSafe(|| {
+                capsim::scenario::parse("mutant.yaml", &text)
+            }));
             match outcome {
                 Err(_) => panic!("the reader panicked on:\n{text}"),
                 Ok(Err(capsim::scenario::ScenarioError::Invalid { diagnostics, .. })) => {
-                    assert!(!diagnostics.is_empty(), "refused without a diagnostic:\n{text}");
+                    assert!(
+                        !diagnostics.is_empty(),
+                        "refused without a diagnostic:\n{text}"
+                    );
                 }
                 Ok(Err(other)) => panic!("unexpected error {other}:\n{text}"),
                 Ok(Ok(mut scenario)) => {
@@ -64,12 +81,16 @@ fn mutated_scenarios_never_panic() {
                     scenario.simulation.horizon_hours = scenario.simulation.horizon_hours.min(50.0);
                     scenario.simulation.warmup_hours = scenario.simulation.warmup_hours.min(10.0);
                     if capsim::montecarlo::estimate(&scenario).events < 5e6 {
-                        capsim::montecarlo::run(&scenario, Some(1))
-                            .unwrap_or_else(|e| panic!("accepted mutant failed to run: {e}\n{text}"));
+                        capsim::montecarlo::run(&scenario, Some(1)).unwrap_or_else(|e| {
+                            panic!("accepted mutant failed to run: {e}\n{text}")
+                        });
                     }
                 }
             }
         }
     }
-    assert!(accepted > 0, "no mutant was valid: the mutations are too destructive to test the model path");
+    assert!(
+        accepted > 0,
+        "no mutant was valid: the mutations are too destructive to test the model path"
+    );
 }

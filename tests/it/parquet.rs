@@ -80,26 +80,57 @@ const SUMMARY_COLUMNS: &[&str] = &[
 ];
 
 fn names(frame: &DataFrame) -> Vec<String> {
-    frame.get_column_names().iter().map(|name| name.to_string()).collect()
+    frame
+        .get_column_names()
+        .iter()
+        .map(|name| name.to_string())
+        .collect()
 }
 
 fn strings(frame: &DataFrame, name: &str) -> Vec<String> {
-    frame.column(name).expect("column").str().expect("string").iter().map(|value| value.expect("no nulls").to_string()).collect()
+    frame
+        .column(name)
+        .expect("column")
+        .str()
+        .expect("string")
+        .iter()
+        .map(|value| value.expect("no nulls").to_string())
+        .collect()
 }
 
 fn floats(frame: &DataFrame, name: &str) -> Vec<f64> {
-    frame.column(name).expect("column").f64().expect("f64").into_no_null_iter().collect()
+    frame
+        .column(name)
+        .expect("column")
+        .f64()
+        .expect("f64")
+        .into_no_null_iter()
+        .collect()
 }
 
 fn counts(frame: &DataFrame, name: &str) -> Vec<u64> {
-    frame.column(name).expect("column").u64().expect("u64").into_no_null_iter().collect()
+    frame
+        .column(name)
+        .expect("column")
+        .u64()
+        .expect("u64")
+        .into_no_null_iter()
+        .collect()
 }
 
 #[test]
 fn tables_round_trip_with_documented_columns() {
     let temp = crate::TempDir::create();
     let scenario = root().join("scenarios/mmc-example.yaml");
-    let output = capsim(temp.path(), &["run", scenario.to_str().expect("utf-8"), "--replications", "3"]);
+    let output = capsim(
+        temp.path(),
+        &[
+            "run",
+            scenario.to_str().expect("utf-8"),
+            "--replications",
+            "3",
+        ],
+    );
     assert!(output.status.success(), "{:?}", text(&output));
     let dir = temp.path().join("notebooks-output/mmc-example");
 
@@ -107,25 +138,58 @@ fn tables_round_trip_with_documented_columns() {
     assert_eq!(names(&runs), RUNS_COLUMNS);
     assert_eq!(runs.height(), 3 * 2, "3 replications × 2 systems");
     assert_eq!(counts(&runs, "replication"), vec![0, 0, 1, 1, 2, 2]);
-    assert_eq!(strings(&runs, "system"), ["centralized", "distributed"].repeat(3));
-    assert!(strings(&runs, "scenario").iter().all(|s| s == "mmc-example"));
+    assert_eq!(
+        strings(&runs, "system"),
+        ["centralized", "distributed"].repeat(3)
+    );
+    assert!(
+        strings(&runs, "scenario")
+            .iter()
+            .all(|s| s == "mmc-example")
+    );
     assert!(counts(&runs, "seed").iter().all(|&s| s == 7));
-    assert!(strings(&runs, "capsim_version").iter().all(|v| v == env!("CARGO_PKG_VERSION")));
+    assert!(
+        strings(&runs, "capsim_version")
+            .iter()
+            .all(|v| v == env!("CARGO_PKG_VERSION"))
+    );
     let hashes = strings(&runs, "scenario_hash");
     assert!(hashes.iter().all(|h| h.len() == 16 && *h == hashes[0]));
     // Each row's counts add up, and its GPU-hours too.
-    let (arrived, completed, abandoned) = (counts(&runs, "jobs_arrived"), counts(&runs, "jobs_completed"), counts(&runs, "jobs_abandoned"));
-    let (priced_out, unserved, stranded) =
-        (counts(&runs, "jobs_priced_out"), counts(&runs, "jobs_unserved"), counts(&runs, "jobs_stranded"));
+    let (arrived, completed, abandoned) = (
+        counts(&runs, "jobs_arrived"),
+        counts(&runs, "jobs_completed"),
+        counts(&runs, "jobs_abandoned"),
+    );
+    let (priced_out, unserved, stranded) = (
+        counts(&runs, "jobs_priced_out"),
+        counts(&runs, "jobs_unserved"),
+        counts(&runs, "jobs_stranded"),
+    );
     let failed = counts(&runs, "jobs_failed");
     for idx in 0..runs.height() {
-        assert_eq!(arrived[idx], completed[idx] + abandoned[idx] + priced_out[idx] + unserved[idx] + stranded[idx] + failed[idx]);
+        assert_eq!(
+            arrived[idx],
+            completed[idx]
+                + abandoned[idx]
+                + priced_out[idx]
+                + unserved[idx]
+                + stranded[idx]
+                + failed[idx]
+        );
     }
-    let (busy, idle, down) = (floats(&runs, "busy_gpu_hours"), floats(&runs, "idle_gpu_hours"), floats(&runs, "down_gpu_hours"));
+    let (busy, idle, down) = (
+        floats(&runs, "busy_gpu_hours"),
+        floats(&runs, "idle_gpu_hours"),
+        floats(&runs, "down_gpu_hours"),
+    );
     let withdrawn = floats(&runs, "withdrawn_gpu_hours");
     let installed = floats(&runs, "installed_gpu_hours");
     for idx in 0..runs.height() {
-        assert!((busy[idx] + idle[idx] + down[idx] + withdrawn[idx] - installed[idx]).abs() < 1e-9 * installed[idx]);
+        assert!(
+            (busy[idx] + idle[idx] + down[idx] + withdrawn[idx] - installed[idx]).abs()
+                < 1e-9 * installed[idx]
+        );
         assert!((installed[idx] - 64.0 * 19_500.0).abs() < 1e-6);
     }
 
@@ -136,10 +200,23 @@ fn tables_round_trip_with_documented_columns() {
     let paired_metrics = 4 + 4;
     assert_eq!(summary.height(), 2 * metrics_per_system + paired_metrics);
     // mmc-example sets no prices, so spend per GPU-hour and savings are undefined (n = 0).
-    let undefined = ["spend_usd_per_gpu_hour", "savings_fraction", "mean_wait_hours_reserved"];
+    let undefined = [
+        "spend_usd_per_gpu_hour",
+        "savings_fraction",
+        "mean_wait_hours_reserved",
+    ];
     let metric = strings(&summary, "metric");
     for (idx, n) in counts(&summary, "n").into_iter().enumerate() {
-        assert_eq!(n, if undefined.contains(&metric[idx].as_str()) { 0 } else { 3 }, "{}", metric[idx]);
+        assert_eq!(
+            n,
+            if undefined.contains(&metric[idx].as_str()) {
+                0
+            } else {
+                3
+            },
+            "{}",
+            metric[idx]
+        );
     }
 
     let savings = read_table(&dir.join("savings.parquet")).expect("savings.parquet reads back");
@@ -158,18 +235,30 @@ fn tables_round_trip_with_documented_columns() {
         ]
     );
     assert_eq!(savings.height(), 3);
-    let timeseries = read_table(&dir.join("timeseries.parquet")).expect("timeseries.parquet reads back");
-    assert_eq!(names(&timeseries)[..7], ["system", "week", "metric", "mean", "p05", "p50", "p95"]);
+    let timeseries =
+        read_table(&dir.join("timeseries.parquet")).expect("timeseries.parquet reads back");
+    assert_eq!(
+        names(&timeseries)[..7],
+        ["system", "week", "metric", "mean", "p05", "p50", "p95"]
+    );
     // The 20,000 h from time 0 hold 119 whole weeks; 5 metrics per week and system.
     assert_eq!(timeseries.height(), 2 * 119 * 5);
     // The summary's mean of utilization is the mean of the runs' column.
     let metric = strings(&summary, "metric");
     let system = strings(&summary, "system");
-    let idx = (0..summary.height()).find(|&i| metric[i] == "utilization" && system[i] == "centralized").expect("row");
-    let from_runs: Vec<f64> = floats(&runs, "utilization").into_iter().step_by(2).collect();
+    let idx = (0..summary.height())
+        .find(|&i| metric[i] == "utilization" && system[i] == "centralized")
+        .expect("row");
+    let from_runs: Vec<f64> = floats(&runs, "utilization")
+        .into_iter()
+        .step_by(2)
+        .collect();
     let mean = from_runs.iter().sum::<f64>() / 3.0;
     assert!((floats(&summary, "mean")[idx] - mean).abs() < 1e-15);
-    let (low, high) = (floats(&summary, "ci95_low")[idx], floats(&summary, "ci95_high")[idx]);
+    let (low, high) = (
+        floats(&summary, "ci95_low")[idx],
+        floats(&summary, "ci95_high")[idx],
+    );
     assert!(low < mean && mean < high);
 }
 
@@ -179,16 +268,32 @@ fn tables_round_trip_with_documented_columns() {
 #[test]
 fn other_readers_see_the_same_tables() {
     if std::env::var("CAPSIM_PYTHON_READERS").as_deref() != Ok("1") {
-        eprintln!("other_readers_see_the_same_tables: set CAPSIM_PYTHON_READERS=1 (needs python3 with pyarrow and duckdb)");
+        eprintln!(
+            "other_readers_see_the_same_tables: set CAPSIM_PYTHON_READERS=1 (needs python3 with pyarrow and duckdb)"
+        );
         return;
     }
     let temp = crate::TempDir::create();
     let scenario = root().join("scenarios/mmc-example.yaml");
-    let output = capsim(temp.path(), &["run", scenario.to_str().expect("utf-8"), "--replications", "2", "--out", "out", "--quiet"]);
+    let output = capsim(
+        temp.path(),
+        &[
+            "run",
+            scenario.to_str().expect("utf-8"),
+            "--replications",
+            "2",
+            "--out",
+            "out",
+            "--quiet",
+        ],
+    );
     assert!(output.status.success(), "{:?}", text(&output));
     let dir = temp.path().join("out");
-    let python =
-        std::process::Command::new("python3").arg(root().join("tests/readers/read_back.py")).arg(&dir).output().expect("python3 runs");
+    let python = std::process::Command::new("python3")
+        .arg(root().join("tests/readers/read_back.py"))
+        .arg(&dir)
+        .output()
+        .expect("python3 runs");
     let (stdout, stderr) = text(&python);
     assert!(python.status.success(), "read_back.py failed: {stderr}");
     let runs = read_table(&dir.join("runs.parquet")).expect("polars reads");
@@ -196,13 +301,22 @@ fn other_readers_see_the_same_tables() {
     let utilization: f64 = floats(&runs, "utilization").iter().sum();
     let yields = read_table(&dir.join("yields.parquet")).expect("polars reads");
     let returns = read_table(&dir.join("returns.parquet")).expect("polars reads");
-    let expected_columns =
-        format!("\"pyarrow_runs_columns\": [{}]", RUNS_COLUMNS.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", "));
+    let expected_columns = format!(
+        "\"pyarrow_runs_columns\": [{}]",
+        RUNS_COLUMNS
+            .iter()
+            .map(|c| format!("\"{c}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     assert!(stdout.contains(&expected_columns), "{stdout}");
     for fragment in [
         "\"pyarrow_runs_rows\": 4".to_string(),
         // Every runs column but the six of identity and provenance, per system, plus the four paired ones.
-        format!("\"pyarrow_summary_rows\": {}", 2 * (RUNS_COLUMNS.len() - 6) + 4 + 4),
+        format!(
+            "\"pyarrow_summary_rows\": {}",
+            2 * (RUNS_COLUMNS.len() - 6) + 4 + 4
+        ),
         format!("\"pyarrow_events\": {events}"),
         "\"pyarrow_scenario_metadata\": \"mmc-example\"".to_string(),
         "\"duckdb_rows\": 4".to_string(),
@@ -211,22 +325,37 @@ fn other_readers_see_the_same_tables() {
         "\"duckdb_timeseries_weeks\": 119".to_string(),
         format!("\"duckdb_events\": {events}"),
         format!("\"duckdb_yields_rows\": {}", yields.height()),
-        format!("\"duckdb_yields_cohort_rows\": {}", yields.height() - yields.column("cohort").expect("cohort").null_count()),
+        format!(
+            "\"duckdb_yields_cohort_rows\": {}",
+            yields.height() - yields.column("cohort").expect("cohort").null_count()
+        ),
         format!("\"pyarrow_returns_rows\": {}", returns.height()),
-        format!("\"pyarrow_returns_null_irr\": {}", returns.column("irr").expect("irr").null_count()),
+        format!(
+            "\"pyarrow_returns_null_irr\": {}",
+            returns.column("irr").expect("irr").null_count()
+        ),
     ] {
         assert!(stdout.contains(&fragment), "missing {fragment} in {stdout}");
     }
-    let duck_sum: f64 =
-        stdout.split("\"duckdb_utilization_sum\": ").nth(1).and_then(|rest| rest.trim_end_matches(['}', '\n']).parse().ok()).expect("sum");
-    assert!((duck_sum - utilization).abs() < 1e-12, "{duck_sum} vs {utilization}");
+    let duck_sum: f64 = stdout
+        .split("\"duckdb_utilization_sum\": ")
+        .nth(1)
+        .and_then(|rest| rest.trim_end_matches(['}', '\n']).parse().ok())
+        .expect("sum");
+    assert!(
+        (duck_sum - utilization).abs() < 1e-12,
+        "{duck_sum} vs {utilization}"
+    );
     let book_value: f64 = floats(&yields, "book_value_usd").iter().sum();
     let duck_book: f64 = stdout
         .split("\"duckdb_book_value_sum\": ")
         .nth(1)
         .and_then(|rest| rest.split([',', '}']).next()?.trim().parse().ok())
         .expect("sum");
-    assert!((duck_book - book_value).abs() <= 1e-9 * book_value.abs().max(1.0), "{duck_book} vs {book_value}");
+    assert!(
+        (duck_book - book_value).abs() <= 1e-9 * book_value.abs().max(1.0),
+        "{duck_book} vs {book_value}"
+    );
 }
 
 /// The documented columns of `yields.parquet`, in order.
@@ -277,23 +406,48 @@ fn yield_tables_round_trip_with_nulls_where_undefined() {
          \x20 entry: {hurdle_yield: 0.05, onboarding_weeks: 1, template: {gpus: 4}}\n",
     )
     .expect("write scenario");
-    let output = capsim(temp.path(), &["run", "yields.yaml", "--out", "out", "--quiet"]);
+    let output = capsim(
+        temp.path(),
+        &["run", "yields.yaml", "--out", "out", "--quiet"],
+    );
     assert!(output.status.success(), "{:?}", text(&output));
     let dir = temp.path().join("out");
 
     let yields = read_table(&dir.join("yields.parquet")).expect("yields.parquet reads back");
     assert_eq!(names(&yields), YIELDS_COLUMNS);
-    let cohort = yields.column("cohort").expect("cohort").u32().expect("u32").clone();
-    let year = yields.column("year").expect("year").u32().expect("u32").clone();
+    let cohort = yields
+        .column("cohort")
+        .expect("cohort")
+        .u32()
+        .expect("u32")
+        .clone();
+    let year = yields
+        .column("year")
+        .expect("year")
+        .u32()
+        .expect("u32")
+        .clone();
     let system = strings(&yields, "system");
-    let whole_rows = (0..yields.height()).filter(|&i| cohort.get(i).is_none()).count();
+    let whole_rows = (0..yields.height())
+        .filter(|&i| cohort.get(i).is_none())
+        .count();
     // 13,140 h = a full year and a half year; years 0, 1, 2 for each system and replication.
     assert_eq!(whole_rows, 3 * 2 * 3);
-    assert!((0..yields.height()).all(|i| cohort.get(i).is_none() || system[i] == "distributed"), "cohorts only for the network");
-    let joined_later = (0..yields.height()).filter(|&i| cohort.get(i).is_some_and(|c| c > 0)).count();
+    assert!(
+        (0..yields.height()).all(|i| cohort.get(i).is_none() || system[i] == "distributed"),
+        "cohorts only for the network"
+    );
+    let joined_later = (0..yields.height())
+        .filter(|&i| cohort.get(i).is_some_and(|c| c > 0))
+        .count();
     assert!(joined_later > 0, "operators joined after the start");
     let hours = floats(&yields, "hours");
-    let yield_column = yields.column("yield").expect("yield").f64().expect("f64").clone();
+    let yield_column = yields
+        .column("yield")
+        .expect("yield")
+        .f64()
+        .expect("f64")
+        .clone();
     for (i, hours) in hours.iter().enumerate() {
         let expected_hours = match year.get(i) {
             Some(0) => 0.0,
@@ -302,31 +456,102 @@ fn yield_tables_round_trip_with_nulls_where_undefined() {
         };
         assert_eq!(*hours, expected_hours);
         // No capital is employed in year 0, so its yield is null.
-        assert_eq!(yield_column.get(i).is_none(), year.get(i) == Some(0), "row {i}");
+        assert_eq!(
+            yield_column.get(i).is_none(),
+            year.get(i) == Some(0),
+            "row {i}"
+        );
     }
 
     let returns = read_table(&dir.join("returns.parquet")).expect("returns.parquet reads back");
     assert_eq!(
         names(&returns)[..9],
-        ["replication", "system", "cohort", "npv_usd", "irr", "irr_note", "beats_hurdle", "payback_years", "payback_note"]
+        [
+            "replication",
+            "system",
+            "cohort",
+            "npv_usd",
+            "irr",
+            "irr_note",
+            "beats_hurdle",
+            "payback_years",
+            "payback_note"
+        ]
     );
-    let irr = returns.column("irr").expect("irr").f64().expect("f64").clone();
-    let irr_note = returns.column("irr_note").expect("note").str().expect("str").clone();
-    let payback = returns.column("payback_years").expect("payback").f64().expect("f64").clone();
-    let payback_note = returns.column("payback_note").expect("note").str().expect("str").clone();
+    let irr = returns
+        .column("irr")
+        .expect("irr")
+        .f64()
+        .expect("f64")
+        .clone();
+    let irr_note = returns
+        .column("irr_note")
+        .expect("note")
+        .str()
+        .expect("str")
+        .clone();
+    let payback = returns
+        .column("payback_years")
+        .expect("payback")
+        .f64()
+        .expect("f64")
+        .clone();
+    let payback_note = returns
+        .column("payback_note")
+        .expect("note")
+        .str()
+        .expect("str")
+        .clone();
     for i in 0..returns.height() {
-        assert_eq!(irr.get(i).is_none(), irr_note.get(i).is_some(), "an IRR or a reason, never both: row {i}");
-        assert_eq!(payback.get(i).is_none(), payback_note.get(i).is_some(), "a payback or a reason: row {i}");
+        assert_eq!(
+            irr.get(i).is_none(),
+            irr_note.get(i).is_some(),
+            "an IRR or a reason, never both: row {i}"
+        );
+        assert_eq!(
+            payback.get(i).is_none(),
+            payback_note.get(i).is_some(),
+            "a payback or a reason: row {i}"
+        );
     }
 
-    let summary = read_table(&dir.join("yields_summary.parquet")).expect("yields_summary.parquet reads back");
+    let summary =
+        read_table(&dir.join("yields_summary.parquet")).expect("yields_summary.parquet reads back");
     assert_eq!(
         names(&summary)[..13],
-        ["system", "cohort", "year", "metric", "mean", "std", "ci95_low", "ci95_high", "p05", "p50", "p95", "n", "n_undefined"]
+        [
+            "system",
+            "cohort",
+            "year",
+            "metric",
+            "mean",
+            "std",
+            "ci95_low",
+            "ci95_high",
+            "p05",
+            "p50",
+            "p95",
+            "n",
+            "n_undefined"
+        ]
     );
-    let (metric, n, undefined) = (strings(&summary, "metric"), counts(&summary, "n"), counts(&summary, "n_undefined"));
-    let summary_cohort = summary.column("cohort").expect("cohort").u32().expect("u32").clone();
+    let (metric, n, undefined) = (
+        strings(&summary, "metric"),
+        counts(&summary, "n"),
+        counts(&summary, "n_undefined"),
+    );
+    let summary_cohort = summary
+        .column("cohort")
+        .expect("cohort")
+        .u32()
+        .expect("u32")
+        .clone();
     for i in (0..summary.height()).filter(|&i| summary_cohort.get(i).is_none()) {
-        assert_eq!(n[i] + undefined[i], 3, "{}: every replication counted once", metric[i]);
+        assert_eq!(
+            n[i] + undefined[i],
+            3,
+            "{}: every replication counted once",
+            metric[i]
+        );
     }
 }

@@ -18,10 +18,23 @@ fn dist(rng: &mut Xoshiro256PlusPlus, scale: f64) -> String {
     match rng.random_range(0..6) {
         0 => format!("{scale}"),
         1 => format!("{{exponential: {{mean: {scale}}}}}"),
-        2 => format!("{{lognormal: {{median: {scale}, sigma: {}}}}}", rng.random_range(0.0..2.0)),
-        3 => format!("{{lognormal: {{mean: {scale}, sigma: {}}}}}", rng.random_range(0.0..2.0)),
-        4 => format!("{{triangular: {{min: 0, mode: {scale}, max: {}}}}}", 3.0 * scale),
-        _ => format!("{{uniform: {{min: {}, max: {}}}}}", 0.5 * scale, 1.5 * scale),
+        2 => format!(
+            "{{lognormal: {{median: {scale}, sigma: {}}}}}",
+            rng.random_range(0.0..2.0)
+        ),
+        3 => format!(
+            "{{lognormal: {{mean: {scale}, sigma: {}}}}}",
+            rng.random_range(0.0..2.0)
+        ),
+        4 => format!(
+            "{{triangular: {{min: 0, mode: {scale}, max: {}}}}}",
+            3.0 * scale
+        ),
+        _ => format!(
+            "{{uniform: {{min: {}, max: {}}}}}",
+            0.5 * scale,
+            1.5 * scale
+        ),
     }
 }
 
@@ -50,11 +63,17 @@ fn random_scenario(rng: &mut Xoshiro256PlusPlus, case: u32) -> String {
             "    - name: s{segment}\n      arrivals_per_hour: {rate}\n      gpus_per_job: {gpus}\n      duration_hours: {duration}\n"
         ));
         if rng.random_bool(0.3) {
-            yaml.push_str(&format!("      reserved_share: {}\n", rng.random_range(0.0..1.0)));
+            yaml.push_str(&format!(
+                "      reserved_share: {}\n",
+                rng.random_range(0.0..1.0)
+            ));
         }
         if rng.random_bool(0.3) {
             let typical = rng.random_range(0.5..8.0);
-            yaml.push_str(&format!("      max_price_usd_per_gpu_hour: {}\n", dist(rng, typical)));
+            yaml.push_str(&format!(
+                "      max_price_usd_per_gpu_hour: {}\n",
+                dist(rng, typical)
+            ));
         }
         if rng.random_bool(0.2) {
             yaml.push_str(&format!("      data_gb: {}\n", dist(rng, 20.0)));
@@ -70,7 +89,11 @@ fn random_scenario(rng: &mut Xoshiro256PlusPlus, case: u32) -> String {
         }
     }
     if rng.random_bool(0.5) {
-        let method = if rng.random_bool(0.5) { "straight_line" } else { "declining_balance" };
+        let method = if rng.random_bool(0.5) {
+            "straight_line"
+        } else {
+            "declining_balance"
+        };
         yaml.push_str(&format!(
             "finance: {{discount_rate: {}, tax_rate: {}, depreciation: {method}, terminal_value: {}}}\n",
             rng.random_range(0.0..0.3),
@@ -94,8 +117,14 @@ fn pricing(rng: &mut Xoshiro256PlusPlus) -> String {
     let price = rng.random_range(0.5..8.0);
     let policy = match rng.random_range(0..3) {
         0 => String::new(),
-        1 => format!(", policy: scheduled, annual_decline: {}", rng.random_range(0.0..0.9)),
-        _ => format!(", policy: utilization_target, target_utilization: {}, max_step: 0.2", rng.random_range(0.3..0.95)),
+        1 => format!(
+            ", policy: scheduled, annual_decline: {}",
+            rng.random_range(0.0..0.9)
+        ),
+        _ => format!(
+            ", policy: utilization_target, target_utilization: {}, max_step: 0.2",
+            rng.random_range(0.3..0.95)
+        ),
     };
     format!(
         "  review_every_hours: {}\n  pricing: {{usd_per_gpu_hour: {price}, reserved_discount: 0.2, egress_usd_per_gb: 0.05{policy}}}\n",
@@ -104,7 +133,10 @@ fn pricing(rng: &mut Xoshiro256PlusPlus) -> String {
 }
 
 fn centralized(rng: &mut Xoshiro256PlusPlus, largest_job: u32) -> String {
-    let mut yaml = format!("centralized:\n  gpus: {}\n", largest_job + rng.random_range(0..40));
+    let mut yaml = format!(
+        "centralized:\n  gpus: {}\n",
+        largest_job + rng.random_range(0..40)
+    );
     if rng.random_bool(0.6) {
         yaml.push_str(&pricing(rng));
     }
@@ -121,12 +153,22 @@ fn centralized(rng: &mut Xoshiro256PlusPlus, largest_job: u32) -> String {
 }
 
 fn distributed(rng: &mut Xoshiro256PlusPlus, largest_job: u32) -> String {
-    let mut operator = format!("{{count: {}, gpus: {}", rng.random_range(1..6), largest_job + rng.random_range(0..12));
+    let mut operator = format!(
+        "{{count: {}, gpus: {}",
+        rng.random_range(1..6),
+        largest_job + rng.random_range(0..12)
+    );
     if rng.random_bool(0.5) {
         let (mtbf, mttr) = (rng.random_range(5.0..300.0), rng.random_range(0.1..10.0));
-        operator.push_str(&format!(", mtbf_hours: {mtbf}, mttr_hours: {}", dist(rng, mttr)));
+        operator.push_str(&format!(
+            ", mtbf_hours: {mtbf}, mttr_hours: {}",
+            dist(rng, mttr)
+        ));
         if rng.random_bool(0.5) {
-            operator.push_str(&format!(", checkpoint_every_hours: {}", rng.random_range(0.05..2.0)));
+            operator.push_str(&format!(
+                ", checkpoint_every_hours: {}",
+                rng.random_range(0.05..2.0)
+            ));
         }
     }
     if rng.random_bool(0.4) {
@@ -137,7 +179,10 @@ fn distributed(rng: &mut Xoshiro256PlusPlus, largest_job: u32) -> String {
         ));
     }
     operator.push('}');
-    let mut yaml = format!("distributed:\n  operators: [{operator}]\n  take_rate: {}\n", rng.random_range(0.0..0.5));
+    let mut yaml = format!(
+        "distributed:\n  operators: [{operator}]\n  take_rate: {}\n",
+        rng.random_range(0.0..0.5)
+    );
     if rng.random_bool(0.6) {
         yaml.push_str(&pricing(rng));
     }
@@ -149,37 +194,59 @@ fn distributed(rng: &mut Xoshiro256PlusPlus, largest_job: u32) -> String {
         ));
     }
     if rng.random_bool(0.3) {
-        yaml.push_str(&format!("  exit: {{below_yield: {}, after_reviews: {}}}\n", rng.random_range(-1.0..2.0), rng.random_range(1..4)));
+        yaml.push_str(&format!(
+            "  exit: {{below_yield: {}, after_reviews: {}}}\n",
+            rng.random_range(-1.0..2.0),
+            rng.random_range(1..4)
+        ));
     }
     if rng.random_bool(0.3) {
-        yaml.push_str(&format!("  reinvest: {{share: {}, lead_time_weeks: {}}}\n", rng.random_range(0.0..1.0), dist(rng, 0.2)));
+        yaml.push_str(&format!(
+            "  reinvest: {{share: {}, lead_time_weeks: {}}}\n",
+            rng.random_range(0.0..1.0),
+            dist(rng, 0.2)
+        ));
     }
     yaml
 }
 
 #[test]
 fn random_valid_scenarios_keep_every_invariant() {
-    let cases: u32 = std::env::var("CAPSIM_PROPERTY_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
+    let cases: u32 = std::env::var("CAPSIM_PROPERTY_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(20261126);
     for case in 0..cases {
         let yaml = random_scenario(&mut rng, case);
         let scenario = scenario(&yaml);
-        let one = montecarlo::run(&scenario, Some(1)).unwrap_or_else(|e| panic!("case {case}: {e}\n{yaml}"));
-        let two = montecarlo::run(&scenario, Some(2)).unwrap_or_else(|e| panic!("case {case}: {e}\n{yaml}"));
-        assert_eq!(one, two, "case {case}: thread count changed the results\n{yaml}");
+        let one = montecarlo::run(&scenario, Some(1))
+            .unwrap_or_else(|e| panic!("case {case}: {e}\n{yaml}"));
+        let two = montecarlo::run(&scenario, Some(2))
+            .unwrap_or_else(|e| panic!("case {case}: {e}\n{yaml}"));
+        assert_eq!(
+            one, two,
+            "case {case}: thread count changed the results\n{yaml}"
+        );
         assert_eq!(one.len(), 2 * scenario.systems().len());
         // Each replication on its own (two shards), merged, is the whole run.
         let hurdle = scenario.finance.hurdle_rate;
         let shards: Vec<capsim::results::Results> = [0..1, 1..2]
             .into_iter()
             .map(|range| {
-                capsim::results::Results::from_rows(&montecarlo::run_range(&scenario, range, Some(1)).expect("shard runs"), hurdle)
+                capsim::results::Results::from_rows(
+                    &montecarlo::run_range(&scenario, range, Some(1)).expect("shard runs"),
+                    hurdle,
+                )
             })
             .collect();
         let merged = capsim::results::Results::merge(shards).expect("disjoint shards");
         // Compared as text: f64's Debug form round-trips exactly, and NaN equals NaN there.
         let whole = capsim::results::Results::from_rows(&one, hurdle);
-        assert!(format!("{merged:?}") == format!("{whole:?}"), "case {case}: shards merged differ from the run\n{yaml}");
+        assert!(
+            format!("{merged:?}") == format!("{whole:?}"),
+            "case {case}: shards merged differ from the run\n{yaml}"
+        );
         for row in &one {
             let fractions = [
                 ("utilization", row.utilization),
@@ -188,20 +255,43 @@ fn random_valid_scenarios_keep_every_invariant() {
                 ("lost_demand_fraction", row.lost_demand_fraction),
             ];
             for (name, value) in fractions {
-                assert!((0.0..=1.0).contains(&value), "case {case}: {name} = {value}\n{yaml}");
+                assert!(
+                    (0.0..=1.0).contains(&value),
+                    "case {case}: {name} = {value}\n{yaml}"
+                );
             }
             assert!(row.mean_wait_hours >= 0.0 && row.mean_queue_length >= 0.0);
-            let ended =
-                row.jobs_completed + row.jobs_abandoned + row.jobs_priced_out + row.jobs_unserved + row.jobs_stranded + row.jobs_failed;
+            let ended = row.jobs_completed
+                + row.jobs_abandoned
+                + row.jobs_priced_out
+                + row.jobs_unserved
+                + row.jobs_stranded
+                + row.jobs_failed;
             assert_eq!(row.jobs_arrived, ended, "case {case}\n{yaml}");
-            let up_and_down = row.busy_gpu_hours + row.idle_gpu_hours + row.down_gpu_hours + row.withdrawn_gpu_hours;
-            assert!((up_and_down - row.installed_gpu_hours).abs() <= 1e-9 * row.installed_gpu_hours.max(1.0));
+            let up_and_down = row.busy_gpu_hours
+                + row.idle_gpu_hours
+                + row.down_gpu_hours
+                + row.withdrawn_gpu_hours;
+            assert!(
+                (up_and_down - row.installed_gpu_hours).abs()
+                    <= 1e-9 * row.installed_gpu_hours.max(1.0)
+            );
             let paid = row.provider_revenue_usd + row.protocol_revenue_usd;
-            assert!((row.customer_spend_usd - paid).abs() <= 1e-9 * paid.max(1.0), "case {case}: money\n{yaml}");
-            crate::finance::check_statements(row, scenario.finance.discount_rate).unwrap_or_else(|e| panic!("case {case}: {e}\n{yaml}"));
+            assert!(
+                (row.customer_spend_usd - paid).abs() <= 1e-9 * paid.max(1.0),
+                "case {case}: money\n{yaml}"
+            );
+            crate::finance::check_statements(row, scenario.finance.discount_rate)
+                .unwrap_or_else(|e| panic!("case {case}: {e}\n{yaml}"));
             for year in row.finance.years.iter().filter(|year| year.year > 0) {
-                assert!(year.utilization.is_none_or(|u| (0.0..=1.0).contains(&u)), "case {case}: {year:?}\n{yaml}");
-                assert!(year.yield_fraction.is_none_or(f64::is_finite) && year.book_value_usd >= 0.0, "case {case}: {year:?}\n{yaml}");
+                assert!(
+                    year.utilization.is_none_or(|u| (0.0..=1.0).contains(&u)),
+                    "case {case}: {year:?}\n{yaml}"
+                );
+                assert!(
+                    year.yield_fraction.is_none_or(f64::is_finite) && year.book_value_usd >= 0.0,
+                    "case {case}: {year:?}\n{yaml}"
+                );
             }
         }
     }

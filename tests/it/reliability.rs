@@ -37,7 +37,10 @@ fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
         .expect("list")
         .map(|entry| {
             let entry = entry.expect("entry");
-            (entry.file_name().to_string_lossy().into_owned(), std::fs::read(entry.path()).expect("read"))
+            (
+                entry.file_name().to_string_lossy().into_owned(),
+                std::fs::read(entry.path()).expect("read"),
+            )
         })
         .collect();
     files.sort();
@@ -59,7 +62,14 @@ fn stop_with(signal: &str) {
     let temp = crate::TempDir::create();
     std::fs::write(temp.path().join("tiny.yaml"), TINY).expect("write");
     std::fs::write(temp.path().join("long.yaml"), LONG).expect("write");
-    assert!(capsim(temp.path(), &["run", "tiny.yaml", "--out", "out", "--quiet"]).status.success());
+    assert!(
+        capsim(
+            temp.path(),
+            &["run", "tiny.yaml", "--out", "out", "--quiet"]
+        )
+        .status
+        .success()
+    );
     let before = snapshot(&temp.path().join("out"));
     let child = Command::new(env!("CARGO_BIN_EXE_capsim"))
         .args(["run", "long.yaml", "--out", "out", "--threads", "1"])
@@ -70,15 +80,24 @@ fn stop_with(signal: &str) {
         .expect("spawn");
     // Well into the replication: parsing and the banner take milliseconds.
     std::thread::sleep(Duration::from_millis(700));
-    let sent = Command::new("kill").args([signal, &child.id().to_string()]).status().expect("kill runs");
-    assert!(sent.success(), "{signal} could not be sent: the run ended early?");
+    let sent = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(
+        sent.success(),
+        "{signal} could not be sent: the run ended early?"
+    );
     // Timing the stop is the point of this test; no result depends on it.
     #[allow(clippy::disallowed_methods)]
     let signalled = std::time::Instant::now();
     let output = child.wait_with_output().expect("wait");
     let waited = signalled.elapsed();
     let (stdout, stderr) = text(&output);
-    assert!(waited < Duration::from_secs(5), "{signal}: took {waited:?} to stop");
+    assert!(
+        waited < Duration::from_secs(5),
+        "{signal}: took {waited:?} to stop"
+    );
     assert_eq!(output.status.code(), Some(130), "{signal}: {stderr}");
     assert!(stderr.contains("capsim: stopping"), "{signal}: {stderr}");
     assert!(
@@ -87,8 +106,15 @@ fn stop_with(signal: &str) {
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(stdout.is_empty(), "no report for a stopped run: {stdout}");
-    assert_eq!(snapshot(&temp.path().join("out")), before, "{signal}: the earlier results changed");
-    assert!(staging_left(temp.path()).is_empty(), "{signal}: staging left behind");
+    assert_eq!(
+        snapshot(&temp.path().join("out")),
+        before,
+        "{signal}: the earlier results changed"
+    );
+    assert!(
+        staging_left(temp.path()).is_empty(),
+        "{signal}: staging left behind"
+    );
 }
 
 #[test]
@@ -109,7 +135,9 @@ fn on_small_disk(cwd: &Path, size: &str, script: &str) -> Output {
     std::fs::create_dir_all(cwd.join("disk")).expect("mkdir");
     let output = Command::new("unshare")
         .args(["--user", "--map-root-user", "--mount", "sh", "-c"])
-        .arg(format!("set -e; mount -t tmpfs -o size={size} tmpfs disk; cd disk; {script}"))
+        .arg(format!(
+            "set -e; mount -t tmpfs -o size={size} tmpfs disk; cd disk; {script}"
+        ))
         .env("CAPSIM", env!("CARGO_BIN_EXE_capsim"))
         .current_dir(cwd)
         .output()
@@ -138,17 +166,36 @@ fn a_full_disk_gives_a_clear_error_and_keeps_earlier_results() {
     );
     let (stdout, stderr) = text(&output);
     assert!(stdout.contains("exit 1"), "{stdout}\n{stderr}");
-    assert!(stderr.contains("capsim: error: cannot write results to out: "), "{stderr}");
+    assert!(
+        stderr.contains("capsim: error: cannot write results to out: "),
+        "{stderr}"
+    );
     assert!(stderr.contains("No space left on device"), "{stderr}");
-    assert!(stderr.contains("= hint: the disk holding out is full: free some space, or write elsewhere with --out"), "{stderr}");
-    assert!(stderr.contains("results already in out are untouched"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "= hint: the disk holding out is full: free some space, or write elsewhere with --out"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("results already in out are untouched"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
     let after = temp.path().join("after");
-    assert_eq!(snapshot(&after.join("out")), snapshot(&temp.path().join("before")), "the earlier results changed");
+    assert_eq!(
+        snapshot(&after.join("out")),
+        snapshot(&temp.path().join("before")),
+        "the earlier results changed"
+    );
     for (name, _) in snapshot(&after.join("out")) {
-        capsim::output::read_table(&after.join("out").join(&name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        capsim::output::read_table(&after.join("out").join(&name))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
     }
-    assert!(staging_left(&after).is_empty(), "staging left behind on the full disk");
+    assert!(
+        staging_left(&after).is_empty(),
+        "staging left behind on the full disk"
+    );
 }
 
 /// A directory that cannot be written (a read-only file system: permissions do not
@@ -165,10 +212,19 @@ fn a_read_only_directory_is_refused_up_front() {
     );
     let (stdout, stderr) = text(&output);
     assert_eq!(stdout.matches("exit 2").count(), 2, "{stdout}\n{stderr}");
-    assert!(stderr.contains("capsim: error: --out out is not writable: "), "{stderr}");
-    assert!(stderr.contains("--out elsewhere/new is not writable: "), "{stderr}");
+    assert!(
+        stderr.contains("capsim: error: --out out is not writable: "),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("--out elsewhere/new is not writable: "),
+        "{stderr}"
+    );
     assert!(stderr.contains("Read-only file system"), "{stderr}");
-    assert!(!stderr.contains("running"), "refused before simulating: {stderr}");
+    assert!(
+        !stderr.contains("running"),
+        "refused before simulating: {stderr}"
+    );
 }
 
 /// Every input the fuzzer found or kept, every bundled scenario and every bad-input
@@ -176,13 +232,24 @@ fn a_read_only_directory_is_refused_up_front() {
 #[test]
 fn fuzz_corpus_keeps_its_properties() {
     let mut checked = 0;
-    for dir in ["tests/fixtures/fuzz", "tests/fixtures/invalid", "tests/fixtures/refused", "scenarios", "scenarios/validation"] {
+    for dir in [
+        "tests/fixtures/fuzz",
+        "tests/fixtures/invalid",
+        "tests/fixtures/refused",
+        "scenarios",
+        "scenarios/validation",
+    ] {
         for entry in std::fs::read_dir(root().join(dir)).expect("list") {
             let path = entry.expect("entry").path();
             if path.is_file() {
                 let bytes = std::fs::read(&path).expect("read");
-                let result = std::panic::catch_unwind(|| capsim::robustness::check_scenario_text(&bytes));
-                assert!(result.is_ok(), "{} breaks a property (see the panic above)", path.display());
+                let result =
+                    std::panic::catch_unwind(|| capsim::robustness::check_scenario_text(&bytes));
+                assert!(
+                    result.is_ok(),
+                    "{} breaks a property (see the panic above)",
+                    path.display()
+                );
                 checked += 1;
             }
         }

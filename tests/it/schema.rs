@@ -15,13 +15,37 @@ fn the_committed_schema_is_the_one_capsim_prints() {
     if std::env::var_os("UPDATE_EXPECT").is_some() {
         std::fs::write(&committed, &printed).expect("write");
     }
-    assert_eq!(printed, std::fs::read_to_string(&committed).expect("docs/scenario.schema.json"), "UPDATE_EXPECT=1 rewrites it");
+    assert_eq!(
+        printed,
+        std::fs::read_to_string(&committed).expect("docs/scenario.schema.json"),
+        "UPDATE_EXPECT=1 rewrites it"
+    );
     let schema: serde_json::Value = serde_json::from_str(&printed).expect("JSON");
-    assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
-    let required: Vec<&str> = schema["required"].as_array().expect("required").iter().filter_map(|v| v.as_str()).collect();
+    assert_eq!(
+        schema["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
+    let required: Vec<&str> = schema["required"]
+        .as_array()
+        .expect("required")
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
     assert_eq!(required, ["name", "simulation", "demand"]);
-    assert_eq!(schema["additionalProperties"], false, "unknown top-level keys are refused");
-    for section in ["simulation", "demand", "centralized", "distributed", "finance", "gpu_classes", "regions", "uncertainty"] {
+    assert_eq!(
+        schema["additionalProperties"], false,
+        "unknown top-level keys are refused"
+    );
+    for section in [
+        "simulation",
+        "demand",
+        "centralized",
+        "distributed",
+        "finance",
+        "gpu_classes",
+        "regions",
+        "uncertainty",
+    ] {
         assert!(schema["properties"].get(section).is_some(), "no {section}");
     }
 }
@@ -31,7 +55,9 @@ fn the_committed_schema_is_the_one_capsim_prints() {
 #[test]
 fn bundled_scenarios_validate_and_bad_ones_do_not() {
     if std::env::var("CAPSIM_PYTHON_READERS").as_deref() != Ok("1") {
-        eprintln!("bundled_scenarios_validate_and_bad_ones_do_not: set CAPSIM_PYTHON_READERS=1 (needs python3 with jsonschema and pyyaml)");
+        eprintln!(
+            "bundled_scenarios_validate_and_bad_ones_do_not: set CAPSIM_PYTHON_READERS=1 (needs python3 with jsonschema and pyyaml)"
+        );
         return;
     }
     let mut valid: Vec<std::path::PathBuf> = Vec::new();
@@ -58,7 +84,10 @@ fn bundled_scenarios_validate_and_bad_ones_do_not() {
         "negative-count",
         "fractional-gpus",
     ];
-    let invalid: Vec<std::path::PathBuf> = invalid.iter().map(|n| root().join(format!("tests/fixtures/invalid/{n}.yaml"))).collect();
+    let invalid: Vec<std::path::PathBuf> = invalid
+        .iter()
+        .map(|n| root().join(format!("tests/fixtures/invalid/{n}.yaml")))
+        .collect();
     let output = std::process::Command::new("python3")
         .arg(root().join("tests/readers/validate_schema.py"))
         .arg(root().join("docs/scenario.schema.json"))
@@ -67,13 +96,24 @@ fn bundled_scenarios_validate_and_bad_ones_do_not() {
         .output()
         .expect("python3 runs");
     let (stdout, stderr) = text(&output);
-    assert!(output.status.success(), "validate_schema.py failed: {stderr}");
-    let results: Vec<serde_json::Value> = stdout.lines().map(|line| serde_json::from_str(line).expect("a JSON line")).collect();
+    assert!(
+        output.status.success(),
+        "validate_schema.py failed: {stderr}"
+    );
+    let results: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect();
     assert_eq!(results.len(), valid.len() + invalid.len());
     for (result, path) in results.iter().zip(valid.iter().chain(&invalid)) {
         let errors = result["errors"].as_array().expect("errors");
         let should_pass = valid.contains(path);
-        assert_eq!(errors.is_empty(), should_pass, "{}: {errors:?}", path.display());
+        assert_eq!(
+            errors.is_empty(),
+            should_pass,
+            "{}: {errors:?}",
+            path.display()
+        );
     }
     assert!(valid.len() >= 10, "{} bundled scenarios", valid.len());
 }

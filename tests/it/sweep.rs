@@ -19,33 +19,62 @@ fn write(dir: &std::path::Path, text: &str) -> std::path::PathBuf {
 }
 
 /// Runs a grid over one axis through the library.
-fn grid(path: &std::path::Path, axis: &str, replications: u64, seed: Option<u64>) -> Vec<sweep::PointResult> {
+fn grid(
+    path: &std::path::Path,
+    axis: &str,
+    replications: u64,
+    seed: Option<u64>,
+) -> Vec<sweep::PointResult> {
     let axes = vec![sweep::parse_axis(axis).expect("axis")];
     let points = sweep::points(&axes, Design::Grid, 0).expect("points");
     let scenarios: Vec<_> = points
         .into_iter()
         .map(|values| {
-            let mut s = scenario::load_with(path, &sweep::point_overrides(&axes, &values)).expect("valid point");
+            let mut s = scenario::load_with(path, &sweep::point_overrides(&axes, &values))
+                .expect("valid point");
             if let Some(seed) = seed {
                 s.simulation.seed = seed;
             }
             (values, s)
         })
         .collect();
-    sweep::run(&scenarios, replications, None, &|_| {}, &capsim::montecarlo::NEVER_STOP).expect("sweep runs")
+    sweep::run(
+        &scenarios,
+        replications,
+        None,
+        &|_| {},
+        &capsim::montecarlo::NEVER_STOP,
+    )
+    .expect("sweep runs")
 }
 
 fn mean(point: &sweep::PointResult, metric: &str) -> f64 {
-    sweep::stats(point.series(Some(SystemKind::Centralized), metric).expect("series")).mean
+    sweep::stats(
+        point
+            .series(Some(SystemKind::Centralized), metric)
+            .expect("series"),
+    )
+    .mean
 }
 
 #[test]
 fn a_higher_price_loses_more_demand_at_every_step() {
     let temp = crate::TempDir::create();
     let path = write(temp.path(), PRICED);
-    let results = grid(&path, "centralized.pricing.usd_per_gpu_hour=1,2,4,6,8", 6, None);
-    let lost: Vec<f64> = results.iter().map(|p| mean(p, "lost_demand_fraction")).collect();
-    assert!(lost.windows(2).all(|w| w[0] < w[1]), "lost demand by price: {lost:?}");
+    let results = grid(
+        &path,
+        "centralized.pricing.usd_per_gpu_hour=1,2,4,6,8",
+        6,
+        None,
+    );
+    let lost: Vec<f64> = results
+        .iter()
+        .map(|p| mean(p, "lost_demand_fraction"))
+        .collect();
+    assert!(
+        lost.windows(2).all(|w| w[0] < w[1]),
+        "lost demand by price: {lost:?}"
+    );
     // At $8 the jobs whose maximum is under $8 (7/9 of them) are priced out.
     assert!((lost[4] - 7.0 / 9.0).abs() < 0.03, "{lost:?}");
 }
@@ -59,7 +88,11 @@ fn common_seeds_cut_the_variance_of_differences_between_points() {
     let path = write(temp.path(), PRICED);
     let same = grid(&path, "centralized.gpus=14,15", 30, None);
     let other = grid(&path, "centralized.gpus=14,15", 30, Some(1_000));
-    let series = |p: &sweep::PointResult| p.series(Some(SystemKind::Centralized), "utilization").expect("series").to_vec();
+    let series = |p: &sweep::PointResult| {
+        p.series(Some(SystemKind::Centralized), "utilization")
+            .expect("series")
+            .to_vec()
+    };
     let variance = |a: &[f64], b: &[f64]| {
         let d: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).collect();
         capsim::metrics::summarise(&d).std.powi(2)
@@ -67,7 +100,10 @@ fn common_seeds_cut_the_variance_of_differences_between_points() {
     let paired = variance(&series(&same[0]), &series(&same[1]));
     let independent = variance(&series(&same[0]), &series(&other[1]));
     let factor = independent / paired;
-    assert!(factor > 50.0, "common seeds cut the variance only {factor}×");
+    assert!(
+        factor > 50.0,
+        "common seeds cut the variance only {factor}×"
+    );
 }
 
 /// λ = 10, 1-hour jobs, patience 0.5 h: 8 GPUs lose far more than 5% of the demand, 20
@@ -76,15 +112,28 @@ fn common_seeds_cut_the_variance_of_differences_between_points() {
 #[test]
 fn the_objective_picks_the_best_feasible_point() {
     let temp = crate::TempDir::create();
-    let path = write(temp.path(), &PRICED.replace("      max_price_usd_per_gpu_hour: {uniform: {min: 1, max: 10}}\n", ""));
+    let path = write(
+        temp.path(),
+        &PRICED.replace(
+            "      max_price_usd_per_gpu_hour: {uniform: {min: 1, max: 10}}\n",
+            "",
+        ),
+    );
     let results = grid(&path, "centralized.gpus=8,20,40", 6, None);
     let objective = Objective::parse("max:centralized.utilization").expect("objective");
-    let constraint = Constraint::parse("centralized.lost_demand_fraction<=0.05").expect("constraint");
+    let constraint =
+        Constraint::parse("centralized.lost_demand_fraction<=0.05").expect("constraint");
     assert!(!constraint.holds(&results[0]), "8 GPUs lose more than 5%");
     let choice = sweep::choose(&results, &objective, &[constraint]).expect("a feasible point");
-    assert_eq!((choice.best, choice.runner_up, choice.feasible), (1, Some(2), 2));
+    assert_eq!(
+        (choice.best, choice.runner_up, choice.feasible),
+        (1, Some(2), 2)
+    );
     let difference = choice.difference.expect("paired difference");
-    assert!(difference.ci95_low > 0.2, "20 GPUs are about twice as busy as 40: {difference:?}");
+    assert!(
+        difference.ci95_low > 0.2,
+        "20 GPUs are about twice as busy as 40: {difference:?}"
+    );
     let impossible = Constraint::parse("centralized.lost_demand_fraction<=-1").expect("constraint");
     assert!(sweep::choose(&results, &objective, &[impossible]).is_none());
 }
@@ -118,20 +167,52 @@ fn sweep_command_writes_the_same_table_on_any_thread_count() {
         .map(String::from)
         .collect::<Vec<String>>()
     };
-    let one = capsim(dir, &args("one", "1").iter().map(String::as_str).collect::<Vec<_>>());
+    let one = capsim(
+        dir,
+        &args("one", "1")
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
     let (stdout, stderr) = text(&one);
     assert!(one.status.success(), "{stderr}");
-    assert!(stderr.contains("3 points × 4 replications = 12 system runs"), "{stderr}");
-    assert!(stdout.contains("best: point 0 (centralized.pricing.usd_per_gpu_hour=2)"), "{stdout}");
-    let two = capsim(dir, &args("two", "2").iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        stderr.contains("3 points × 4 replications = 12 system runs"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("best: point 0 (centralized.pricing.usd_per_gpu_hour=2)"),
+        "{stdout}"
+    );
+    let two = capsim(
+        dir,
+        &args("two", "2")
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
     assert!(two.status.success());
-    let read = |run: &str| std::fs::read(dir.join(format!("{run}/sweep.parquet"))).expect("sweep.parquet");
-    assert!(read("one") == read("two"), "sweep.parquet differs between 1 and 2 threads");
+    let read =
+        |run: &str| std::fs::read(dir.join(format!("{run}/sweep.parquet"))).expect("sweep.parquet");
+    assert!(
+        read("one") == read("two"),
+        "sweep.parquet differs between 1 and 2 threads"
+    );
     let table = capsim::output::read_table(&dir.join("one/sweep.parquet")).expect("table");
     assert_eq!(table.height(), 3);
-    let prices = table.column("centralized.pricing.usd_per_gpu_hour").expect("axis column").f64().expect("f64");
-    assert_eq!((0..3).map(|i| prices.get(i)).collect::<Vec<_>>(), vec![Some(2.0), Some(4.0), Some(6.0)]);
-    assert!(table.column("lost_demand_fraction_ci95_high").is_ok() && table.column("savings_fraction_mean").is_ok());
+    let prices = table
+        .column("centralized.pricing.usd_per_gpu_hour")
+        .expect("axis column")
+        .f64()
+        .expect("f64");
+    assert_eq!(
+        (0..3).map(|i| prices.get(i)).collect::<Vec<_>>(),
+        vec![Some(2.0), Some(4.0), Some(6.0)]
+    );
+    assert!(
+        table.column("lost_demand_fraction_ci95_high").is_ok()
+            && table.column("savings_fraction_mean").is_ok()
+    );
 
     // A --zip group varies together and is crossed with the other axis: 2 × 2 points.
     let zipped = capsim(
@@ -156,10 +237,25 @@ fn sweep_command_writes_the_same_table_on_any_thread_count() {
     );
     assert!(zipped.status.success(), "{:?}", text(&zipped));
     let table = capsim::output::read_table(&dir.join("zipped/sweep.parquet")).expect("table");
-    let price = table.column("centralized.pricing.usd_per_gpu_hour").expect("price").f64().expect("f64").clone();
-    let rate = table.column("demand.segments[0].arrivals_per_hour").expect("rate").f64().expect("f64").clone();
-    let pairs: Vec<(f64, f64)> = (0..table.height()).map(|i| (price.get(i).expect("p"), rate.get(i).expect("r"))).collect();
-    assert_eq!(pairs, vec![(2.0, 8.0), (4.0, 12.0), (2.0, 8.0), (4.0, 12.0)]);
+    let price = table
+        .column("centralized.pricing.usd_per_gpu_hour")
+        .expect("price")
+        .f64()
+        .expect("f64")
+        .clone();
+    let rate = table
+        .column("demand.segments[0].arrivals_per_hour")
+        .expect("rate")
+        .f64()
+        .expect("f64")
+        .clone();
+    let pairs: Vec<(f64, f64)> = (0..table.height())
+        .map(|i| (price.get(i).expect("p"), rate.get(i).expect("r")))
+        .collect();
+    assert_eq!(
+        pairs,
+        vec![(2.0, 8.0), (4.0, 12.0), (2.0, 8.0), (4.0, 12.0)]
+    );
 
     for (flag, value, phrase) in [
         ("--zip", "centralized.gpus,nope", "not a --vary key"),
@@ -176,7 +272,10 @@ fn sweep_command_writes_the_same_table_on_any_thread_count() {
         let output = capsim(dir, &bad);
         let (_, stderr) = text(&output);
         assert_eq!(output.status.code(), Some(2), "{flag} {value}: {stderr}");
-        assert!(stderr.contains(phrase) && !dir.join("never").exists(), "{flag} {value}: {stderr}");
+        assert!(
+            stderr.contains(phrase) && !dir.join("never").exists(),
+            "{flag} {value}: {stderr}"
+        );
     }
 }
 
@@ -187,33 +286,78 @@ fn sweep_command_writes_the_same_table_on_any_thread_count() {
 fn sensitivity_ranks_keys_by_their_effect() {
     let temp = crate::TempDir::create();
     let dir = temp.path();
-    write(dir, &format!("{PRICED}uncertainty:\n  centralized.pricing.usd_per_gpu_hour: [2, 6]\n"));
-    let output = capsim(dir, &["sensitivity", "s.yaml", "--range", "centralized.gpus=12..16", "--replications", "4", "--out", "sens"]);
+    write(
+        dir,
+        &format!("{PRICED}uncertainty:\n  centralized.pricing.usd_per_gpu_hour: [2, 6]\n"),
+    );
+    let output = capsim(
+        dir,
+        &[
+            "sensitivity",
+            "s.yaml",
+            "--range",
+            "centralized.gpus=12..16",
+            "--replications",
+            "4",
+            "--out",
+            "sens",
+        ],
+    );
     let (stdout, stderr) = text(&output);
     assert!(output.status.success(), "{stderr}");
     assert!(stderr.contains("5 points × 4 replications"), "{stderr}");
-    assert!(stdout.contains("centralized.lost_demand_fraction"), "{stdout}");
+    assert!(
+        stdout.contains("centralized.lost_demand_fraction"),
+        "{stdout}"
+    );
     let table = capsim::output::read_table(&dir.join("sens/sensitivity.parquet")).expect("table");
     let column = |name: &str| table.column(name).expect("column").clone();
     let (metric, parameter) = (column("metric"), column("parameter"));
-    let (metric, parameter, effect) = (metric.str().expect("str"), parameter.str().expect("str"), column("effect"));
+    let (metric, parameter, effect) = (
+        metric.str().expect("str"),
+        parameter.str().expect("str"),
+        column("effect"),
+    );
     let effect = effect.f64().expect("f64");
     let lost: Vec<(String, f64)> = (0..table.height())
         .filter(|&i| {
             metric.get(i) == Some("lost_demand_fraction")
-                && table.column("system").expect("s").str().expect("str").get(i) == Some("centralized")
+                && table
+                    .column("system")
+                    .expect("s")
+                    .str()
+                    .expect("str")
+                    .get(i)
+                    == Some("centralized")
         })
-        .map(|i| (parameter.get(i).expect("p").to_string(), effect.get(i).expect("e")))
+        .map(|i| {
+            (
+                parameter.get(i).expect("p").to_string(),
+                effect.get(i).expect("e"),
+            )
+        })
         .collect();
     assert_eq!(lost.len(), 2);
-    assert_eq!(lost[0].0, "centralized.pricing.usd_per_gpu_hour", "the price matters most: {lost:?}");
-    assert!(lost[0].1 > 0.3 && lost[1].1 < 0.0 && lost[0].1 > lost[1].1.abs(), "{lost:?}");
+    assert_eq!(
+        lost[0].0, "centralized.pricing.usd_per_gpu_hour",
+        "the price matters most: {lost:?}"
+    );
+    assert!(
+        lost[0].1 > 0.3 && lost[1].1 < 0.0 && lost[0].1 > lost[1].1.abs(),
+        "{lost:?}"
+    );
 
-    write(dir, &format!("{PRICED}uncertainty:\n  centralized.gpus: [5]\n"));
+    write(
+        dir,
+        &format!("{PRICED}uncertainty:\n  centralized.gpus: [5]\n"),
+    );
     let bad = capsim(dir, &["sensitivity", "s.yaml", "--out", "never"]);
     let (_, stderr) = text(&bad);
     assert_eq!(bad.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("uncertainty.centralized.gpus") && !dir.join("never").exists(), "{stderr}");
+    assert!(
+        stderr.contains("uncertainty.centralized.gpus") && !dir.join("never").exists(),
+        "{stderr}"
+    );
     write(dir, PRICED);
     let none = capsim(dir, &["sensitivity", "s.yaml", "--out", "never"]);
     assert_eq!(none.status.code(), Some(2));
@@ -227,28 +371,74 @@ fn sensitivity_ranks_keys_by_their_effect() {
 fn sobol_indices_single_out_the_price() {
     let temp = crate::TempDir::create();
     let dir = temp.path();
-    write(dir, &format!("{PRICED}uncertainty:\n  centralized.pricing.usd_per_gpu_hour: [2, 6]\n  centralized.gpus: [12, 16]\n"));
+    write(
+        dir,
+        &format!(
+            "{PRICED}uncertainty:\n  centralized.pricing.usd_per_gpu_hour: [2, 6]\n  centralized.gpus: [12, 16]\n"
+        ),
+    );
     let output = capsim(
         dir,
-        &["sensitivity", "s.yaml", "--method", "sobol", "--samples", "256", "--replications", "2", "--out", "sobol", "--quiet"],
+        &[
+            "sensitivity",
+            "s.yaml",
+            "--method",
+            "sobol",
+            "--samples",
+            "256",
+            "--replications",
+            "2",
+            "--out",
+            "sobol",
+            "--quiet",
+        ],
     );
     assert!(output.status.success(), "{:?}", text(&output));
     let table = capsim::output::read_table(&dir.join("sobol/sobol.parquet")).expect("table");
-    let strings = |name: &str| table.column(name).expect("column").str().expect("str").clone();
-    let numbers = |name: &str| table.column(name).expect("column").f64().expect("f64").clone();
+    let strings = |name: &str| {
+        table
+            .column(name)
+            .expect("column")
+            .str()
+            .expect("str")
+            .clone()
+    };
+    let numbers = |name: &str| {
+        table
+            .column(name)
+            .expect("column")
+            .f64()
+            .expect("f64")
+            .clone()
+    };
     let (parameter, system, metric) = (strings("parameter"), strings("system"), strings("metric"));
     let (first, total) = (numbers("first_order"), numbers("total"));
     let index = |key: &str| {
         (0..table.height())
             .find(|&i| {
-                parameter.get(i) == Some(key) && system.get(i) == Some("centralized") && metric.get(i) == Some("lost_demand_fraction")
+                parameter.get(i) == Some(key)
+                    && system.get(i) == Some("centralized")
+                    && metric.get(i) == Some("lost_demand_fraction")
             })
             .map(|i| (first.get(i).expect("first"), total.get(i).expect("total")))
             .expect("row")
     };
-    let (price, gpus) = (index("centralized.pricing.usd_per_gpu_hour"), index("centralized.gpus"));
+    let (price, gpus) = (
+        index("centralized.pricing.usd_per_gpu_hour"),
+        index("centralized.gpus"),
+    );
     assert!(price.0 > 0.6 && price.1 > 0.7, "price {price:?}");
     assert!(gpus.1.abs() < 0.1 && gpus.0.abs() < 0.1, "gpus {gpus:?}");
-    let bad = capsim(dir, &["sensitivity", "s.yaml", "--method", "morris", "--out", "never"]);
+    let bad = capsim(
+        dir,
+        &[
+            "sensitivity",
+            "s.yaml",
+            "--method",
+            "morris",
+            "--out",
+            "never",
+        ],
+    );
     assert_eq!(bad.status.code(), Some(2));
 }

@@ -26,7 +26,9 @@ impl<'a> SystemModel<'a> {
         }
         self.period_start = now;
         self.period_start_areas = self.outcome.total_areas;
-        self.period_abandoned_work.iter_mut().for_each(|work| *work = 0.0);
+        self.period_abandoned_work
+            .iter_mut()
+            .for_each(|work| *work = 0.0);
         if self.prices.factor < old_factor {
             self.start_anywhere(now, events);
         }
@@ -40,16 +42,29 @@ impl<'a> SystemModel<'a> {
         let reference = self.spec.pricing.reference_usd_per_gpu_hour;
         match self.spec.pricing.policy {
             PricePolicy::Fixed => {}
-            PricePolicy::Scheduled { annual_decline } => self.prices.factor = (1.0 - annual_decline).powf(now / HOURS_PER_YEAR),
+            PricePolicy::Scheduled { annual_decline } => {
+                self.prices.factor = (1.0 - annual_decline).powf(now / HOURS_PER_YEAR)
+            }
             PricePolicy::Path { ref points } => {
-                let current = points.iter().take_while(|&&(at, _)| at <= now).last().map_or(reference, |&(_, price)| price);
+                let current = points
+                    .iter()
+                    .take_while(|&&(at, _)| at <= now)
+                    .last()
+                    .map_or(reference, |&(_, price)| price);
                 if reference > 0.0 {
                     self.prices.factor = current / reference;
                 }
             }
-            PricePolicy::UtilizationTarget { target, sensitivity, max_step, floor_usd, ceiling_usd } => {
+            PricePolicy::UtilizationTarget {
+                target,
+                sensitivity,
+                max_step,
+                floor_usd,
+                ceiling_usd,
+            } => {
                 let step = (sensitivity * (utilization - target)).clamp(-max_step, max_step);
-                let price = (reference * self.prices.factor * (1.0 + step)).clamp(floor_usd, ceiling_usd);
+                let price =
+                    (reference * self.prices.factor * (1.0 + step)).clamp(floor_usd, ceiling_usd);
                 if reference > 0.0 {
                     self.prices.factor = price / reference;
                 }
@@ -62,16 +77,31 @@ impl<'a> SystemModel<'a> {
     /// ordered GPUs; orders whole servers to bring projected utilization to the target.
     fn procure(&mut self, now: Hours, period_hours: f64, events: &mut EventQueue<SystemEvent>) {
         let spec: &'a System = self.spec;
-        let Some(plan) = &spec.procurement else { return };
+        let Some(plan) = &spec.procurement else {
+            return;
+        };
         if period_hours <= 0.0 {
             return;
         }
-        let growth = (1.0 + plan.forecast_annual_growth).powf(plan.lead_time_hours.mean() / HOURS_PER_YEAR);
+        let growth =
+            (1.0 + plan.forecast_annual_growth).powf(plan.lead_time_hours.mean() / HOURS_PER_YEAR);
         for region in 0..self.period_abandoned_work.len() {
-            let Some(target_site) = self.sites.iter().position(|s| s.region == region && !s.leaving) else { continue };
-            let in_region = self.sites.iter().filter(|s| s.region == region && !s.leaving);
+            let Some(target_site) = self
+                .sites
+                .iter()
+                .position(|s| s.region == region && !s.leaving)
+            else {
+                continue;
+            };
+            let in_region = self
+                .sites
+                .iter()
+                .filter(|s| s.region == region && !s.leaving);
             let (busy, capacity) = in_region.fold((0.0, 0.0), |(busy, capacity), s| {
-                (busy + s.period().areas.busy_gpu_hours, capacity + f64::from(s.installed + s.on_order))
+                (
+                    busy + s.period().areas.busy_gpu_hours,
+                    capacity + f64::from(s.installed + s.on_order),
+                )
             });
             let demand_gpus = (busy + self.period_abandoned_work[region]) / period_hours * growth;
             if demand_gpus <= plan.target_utilization * capacity {
@@ -81,9 +111,18 @@ impl<'a> SystemModel<'a> {
             let multiple = f64::from(plan.order_multiple);
             let gpus = ((needed / multiple).ceil() * multiple) as u32;
             let lead = plan.lead_time_hours.sample(&mut self.lead_rng);
-            let Some((gpus, ready)) = self.power_for(now, target_site, gpus) else { continue };
+            let Some((gpus, ready)) = self.power_for(now, target_site, gpus) else {
+                continue;
+            };
             let capex = self.sites[target_site].costs.capex_usd_per_gpu;
-            self.order(now, target_site, gpus, capex, (now + lead).max(ready), events);
+            self.order(
+                now,
+                target_site,
+                gpus,
+                capex,
+                (now + lead).max(ready),
+                events,
+            );
         }
     }
 
@@ -91,12 +130,18 @@ impl<'a> SystemModel<'a> {
     /// Without a power lead time the limit is hard and the order is cut to fit.
     fn power_for(&mut self, now: Hours, site_idx: usize, gpus: u32) -> Option<(u32, Hours)> {
         let site = &self.sites[site_idx];
-        let Some(limit_mw) = site.power_mw else { return Some((gpus, now)) };
+        let Some(limit_mw) = site.power_mw else {
+            return Some((gpus, now));
+        };
         let after = site.installed + site.on_order + gpus;
         if site.power_needed_mw(after) <= limit_mw {
             return Some((gpus, now));
         }
-        let power_lead = self.spec.procurement.as_ref().and_then(|p| p.power_lead_time_hours.clone());
+        let power_lead = self
+            .spec
+            .procurement
+            .as_ref()
+            .and_then(|p| p.power_lead_time_hours.clone());
         match power_lead {
             Some(lead) => {
                 let ready = now + lead.sample(&mut self.lead_rng);
@@ -106,7 +151,9 @@ impl<'a> SystemModel<'a> {
             }
             None => {
                 let per_gpu = site.power_needed_mw(1);
-                let room = ((limit_mw - site.power_needed_mw(site.installed + site.on_order)) / per_gpu).floor();
+                let room = ((limit_mw - site.power_needed_mw(site.installed + site.on_order))
+                    / per_gpu)
+                    .floor();
                 (room >= 1.0).then(|| ((room as u32).min(gpus), now))
             }
         }
@@ -114,7 +161,15 @@ impl<'a> SystemModel<'a> {
 
     /// Orders GPUs for a site, at most up to `MAX_SYSTEM_GPUS` installed and
     /// ordered in the whole system (a bound, so counts stay far inside 32 bits).
-    fn order(&mut self, now: Hours, site: usize, gpus: u32, capex_usd_per_gpu: f64, arrives: Hours, events: &mut EventQueue<SystemEvent>) {
+    fn order(
+        &mut self,
+        now: Hours,
+        site: usize,
+        gpus: u32,
+        capex_usd_per_gpu: f64,
+        arrives: Hours,
+        events: &mut EventQueue<SystemEvent>,
+    ) {
         let gpus = gpus.min(self.gpu_room());
         if gpus == 0 {
             return;
@@ -124,8 +179,17 @@ impl<'a> SystemModel<'a> {
         if self.in_window(now) {
             self.outcome.gpus_ordered += u64::from(gpus);
         }
-        self.orders.push(Order { site, gpus, capex_usd_per_gpu });
-        events.schedule(arrives, SystemEvent::Delivery { order: (self.orders.len() - 1) as u32 });
+        self.orders.push(Order {
+            site,
+            gpus,
+            capex_usd_per_gpu,
+        });
+        events.schedule(
+            arrives,
+            SystemEvent::Delivery {
+                order: (self.orders.len() - 1) as u32,
+            },
+        );
     }
 
     /// Operators whose trailing yield stayed below the floor leave: their free GPUs go
@@ -148,7 +212,11 @@ impl<'a> SystemModel<'a> {
                 let free = site.free;
                 site.free = 0;
                 let share = site.retire(free);
-                self.outcome.capital_changes.push(CapitalChange::Retired { at: now, site: idx as u32, share });
+                self.outcome.capital_changes.push(CapitalChange::Retired {
+                    at: now,
+                    site: idx as u32,
+                    share,
+                });
                 self.class_installed[site.class] -= u64::from(site.installed + free);
                 self.installed_total -= free;
                 self.free_total -= free;
@@ -166,14 +234,25 @@ impl<'a> SystemModel<'a> {
         let spec: &'a System = self.spec;
         let Some(entry) = &spec.entry else { return };
         let (active, take_rate) = (self.sites.iter().filter(|s| !s.leaving), spec.take_rate);
-        let (cash, capital) =
-            active.fold((0.0, 0.0), |(cash, capital), s| (cash + s.period().operating_cash_usd(take_rate), capital + s.capital_usd));
-        let network_yield = if capital > 0.0 && period_hours > 0.0 { cash / capital * HOURS_PER_YEAR / period_hours } else { 0.0 };
+        let (cash, capital) = active.fold((0.0, 0.0), |(cash, capital), s| {
+            (
+                cash + s.period().operating_cash_usd(take_rate),
+                capital + s.capital_usd,
+            )
+        });
+        let network_yield = if capital > 0.0 && period_hours > 0.0 {
+            cash / capital * HOURS_PER_YEAR / period_hours
+        } else {
+            0.0
+        };
         if network_yield <= entry.hurdle_yield {
             return;
         }
-        let present = self.sites.iter().filter(|s| !s.leaving).count() as u64 + u64::from(self.pending_joins);
-        let room = u64::from(entry.max_operators).saturating_sub(present).min(u64::from(entry.per_review));
+        let present =
+            self.sites.iter().filter(|s| !s.leaving).count() as u64 + u64::from(self.pending_joins);
+        let room = u64::from(entry.max_operators)
+            .saturating_sub(present)
+            .min(u64::from(entry.per_review));
         for _ in 0..room {
             let delay = entry.onboarding_hours.sample(&mut self.onboarding_rng);
             self.pending_joins += 1;
