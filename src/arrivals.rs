@@ -9,14 +9,14 @@
 //! a homogeneous Poisson process draws, so adding this feature moved no earlier result.
 #![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
 
-use crate::engine::Hours;
+use crate::units::Hours;
 
 /// Hours in a (365-day) year, the unit of `annual_growth`.
 pub const HOURS_PER_YEAR: f64 = 8760.0;
 
 /// A temporary change of demand: the rate is multiplied by `factor` during
 /// `[start_hours, start_hours + length_hours)`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Shock {
     /// When it starts, hours since the start of the run.
     pub start_hours: Hours,
@@ -27,7 +27,7 @@ pub struct Shock {
 }
 
 /// The arrival rate of one segment over time.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct RateProfile {
     /// Rate at t = 0 before seasonality, jobs per hour.
     pub base_per_hour: f64,

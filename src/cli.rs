@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::metrics::catalog::Metric;
 use crate::model::SystemKind;
 use crate::output::{self, Provenance, RawDir, Spool};
 use crate::results::summaries::{self, Summaries};
@@ -432,13 +433,7 @@ fn parse_overrides(specs: &[String]) -> Result<Vec<scenario::overrides::Override
 
 /// `capsim: error: …` followed by each located diagnostic.
 pub fn render_scenario_error(error: &ScenarioError) -> String {
-    let mut text = format!("capsim: error: {error}\n");
-    if let ScenarioError::Invalid { diagnostics, .. } = error {
-        for diagnostic in diagnostics {
-            text.push_str(&diagnostic.to_string());
-        }
-    }
-    text
+    error.render()
 }
 
 fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
@@ -743,7 +738,7 @@ fn merge(args: &MergeArgs) -> Result<ExitCode, Failure> {
             .map(|&(system, gpus)| {
                 let priced = summaries.summary.iter().any(|row| {
                     row.system == system.as_str()
-                        && row.metric == "spend_usd_per_gpu_hour"
+                        && row.metric == Metric::SpendUsdPerGpuHour.name()
                         && row.stats.n > 0
                 });
                 (system, gpus, priced)

@@ -7,8 +7,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::metrics::catalog::{Finance, Measure, Metric, Paired};
 use crate::metrics::{summarise, summarise_antithetic, t_critical};
-use crate::results::{ReturnRecord, RunRow, YearRecord, run_columns, year_columns};
+use crate::results::{ReturnRecord, RunRow, YearRecord, year_columns};
 
 /// Per-replication values of one metric of one system: (replication, value).
 pub type Samples = Vec<(u64, f64)>;
@@ -58,37 +59,36 @@ pub struct Comparison {
     pub method: Method,
 }
 
-/// Run metrics compared, with the multiplier and unit they are shown in.
-pub const RUN_METRICS: [(&str, f64, &str); 6] = [
-    ("utilization", 100.0, "%"),
-    ("p95_wait_hours", 1.0, "h"),
-    ("lost_demand_fraction", 100.0, "%"),
-    ("spend_usd_per_gpu_hour", 1.0, "$/GPU-h"),
-    ("gpus_at_horizon", 1.0, "GPUs"),
-    ("provider_revenue_usd", 1e-6, "$M"),
+/// Run metrics compared (then each system's [`Finance::YieldYear1`] and
+/// [`Finance::Irr`], and the paired [`Paired::SavingsFraction`]).
+pub const RUN_METRICS: [Metric; 6] = [
+    Metric::Utilization,
+    Metric::P95WaitHours,
+    Metric::LostDemandFraction,
+    Metric::SpendUsdPerGpuHour,
+    Metric::GpusAtHorizon,
+    Metric::ProviderRevenueUsd,
 ];
 
-/// Display scale and unit of a metric.
+/// Every measure compared.
+fn measures() -> impl Iterator<Item = Measure> {
+    RUN_METRICS
+        .into_iter()
+        .map(Measure::Run)
+        .chain([Finance::YieldYear1, Finance::Irr].map(Measure::Finance))
+        .chain([Measure::Paired(Paired::SavingsFraction)])
+}
+
+/// Display scale and unit of a compared metric (from the catalog).
 pub fn unit(metric: &str) -> (f64, &'static str) {
-    match metric {
-        "savings_fraction" | "yield_year_1" | "irr" => (100.0, "%"),
-        other => RUN_METRICS
-            .iter()
-            .find(|(m, _, _)| *m == other)
-            .map_or((1.0, ""), |(_, scale, unit)| (*scale, *unit)),
-    }
+    measures()
+        .find(|m| m.name() == metric)
+        .map_or((1.0, ""), |m| m.unit().display())
 }
 
 /// Collects the compared metrics from a run's raw records.
 pub fn samples(runs: &[RunRow], years: &[YearRecord], returns: &[ReturnRecord]) -> RunSamples {
-    let columns = run_columns();
-    let value = |row: &RunRow, metric: &str| {
-        columns
-            .iter()
-            .position(|c| *c == metric)
-            .and_then(|i| row.cells.get(i))
-            .map_or(f64::NAN, |c| c.as_f64())
-    };
+    let value = |row: &RunRow, metric: Metric| row.get(metric).as_f64();
     let mut systems: Vec<crate::model::SystemKind> = Vec::new();
     for row in runs {
         if !systems.contains(&row.system) {
@@ -98,12 +98,12 @@ pub fn samples(runs: &[RunRow], years: &[YearRecord], returns: &[ReturnRecord]) 
     let mut series = Vec::new();
     for &system in &systems {
         let rows: Vec<&RunRow> = runs.iter().filter(|r| r.system == system).collect();
-        for (metric, _, _) in RUN_METRICS {
+        for metric in RUN_METRICS {
             let values = rows
                 .iter()
                 .map(|r| (r.replication, value(r, metric)))
                 .collect();
-            series.push((system.as_str().to_string(), metric, values));
+            series.push((system.as_str().to_string(), metric.name(), values));
         }
         let yield_column = year_columns().iter().position(|c| *c == "yield");
         let first_year: Samples = years
@@ -118,27 +118,32 @@ pub fn samples(runs: &[RunRow], years: &[YearRecord], returns: &[ReturnRecord]) 
                 )
             })
             .collect();
-        series.push((system.as_str().to_string(), "yield_year_1", first_year));
+        let name = Finance::YieldYear1.name();
+        series.push((system.as_str().to_string(), name, first_year));
         let irr: Samples = returns
             .iter()
             .filter(|r| r.system == system && r.cohort.is_none())
             .map(|r| (r.replication, r.irr.unwrap_or(f64::NAN)))
             .collect();
-        series.push((system.as_str().to_string(), "irr", irr));
+        series.push((system.as_str().to_string(), Finance::Irr.name(), irr));
     }
     if systems.len() == 2 {
         let spend = |system| {
             runs.iter()
                 .filter(move |r| r.system == system)
-                .map(|r| (r.replication, value(r, "spend_usd_per_gpu_hour")))
+                .map(|r| (r.replication, value(r, Paired::SavingsFraction.compared())))
         };
         let cloud: BTreeMap<u64, f64> = spend(systems[0]).collect();
         let savings: Samples = spend(systems[1])
-            .filter_map(|(k, network)| cloud.get(&k).map(|cloud| (k, 1.0 - network / cloud)))
+            .filter_map(|(k, network)| {
+                cloud
+                    .get(&k)
+                    .map(|&cloud| (k, Paired::SavingsFraction.of(cloud, network)))
+            })
             .collect();
         series.push((
-            "distributed_vs_centralized".to_string(),
-            "savings_fraction",
+            crate::results::summaries::PAIRED.to_string(),
+            Paired::SavingsFraction.name(),
             savings,
         ));
     }

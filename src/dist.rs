@@ -5,11 +5,11 @@
 //! given and nothing else: the caller decides which seeded stream feeds which quantity,
 //! which is what keeps common random numbers intact.
 
-use crate::montecarlo::seeds::SimRng;
+use crate::seeds::SimRng;
 use rand::RngExt;
 
 /// A continuous distribution of a non-negative quantity (hours, GPU counts before rounding).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub enum Dist {
     /// Always the same value.
     Constant(f64),
@@ -118,7 +118,7 @@ pub fn triangular_inverse_cdf(min: f64, mode: f64, max: f64, u: f64) -> f64 {
 }
 
 /// A discrete distribution of GPUs per job, e.g. `{1: 0.8, 2: 0.1, 4: 0.07, 8: 0.03}`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct GpuCountDist {
     /// GPU counts in ascending order.
     values: Vec<u32>,
@@ -189,7 +189,7 @@ impl GpuCountDist {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::montecarlo::seeds::{self, Seeding, Stream};
+    use crate::seeds::{self, Seeding, Stream};
 
     /// The sample mean of 200k draws lies within 4 standard errors of the exact mean
     /// (standard error = sd / sqrt(n)); a wrong parameterisation would be off by far more.

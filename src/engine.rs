@@ -16,8 +16,7 @@ use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::sync::atomic::{AtomicBool, Ordering as MemoryOrdering};
 
-/// Simulated time, in hours since the start of the replication.
-pub type Hours = f64;
+pub use crate::units::Hours;
 
 /// One scheduled event.
 ///

@@ -8,37 +8,7 @@
 
 pub mod statements;
 
-/// The investor's terms: how cash flows are valued. Defaults in [`Terms::default`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct Terms {
-    /// Discount rate for NPV, per year.
-    pub discount_rate: f64,
-    /// Return an investor requires; an IRR above it beats the hurdle.
-    pub hurdle_rate: f64,
-    /// Tax on EBIT, after losses carried forward.
-    pub tax_rate: f64,
-    /// How hardware loses book value (life and residual are each site's).
-    pub depreciation: DepreciationMethod,
-    /// Share of book value the hardware fetches at the horizon.
-    pub terminal_value_fraction: f64,
-    /// Years of cash flows valued; `None`: every year up to the simulation horizon.
-    pub horizon_years: Option<u32>,
-}
-
-impl Default for Terms {
-    /// 10% discount rate and hurdle, no tax, straight-line depreciation, hardware sold
-    /// at book value at the horizon, every simulated year.
-    fn default() -> Self {
-        Terms {
-            discount_rate: 0.10,
-            hurdle_rate: 0.10,
-            tax_rate: 0.0,
-            depreciation: DepreciationMethod::StraightLine,
-            terminal_value_fraction: 1.0,
-            horizon_years: None,
-        }
-    }
-}
+pub use crate::scenario::terms::{DepreciationMethod, Terms};
 
 /// Why an IRR could not be given.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -52,27 +22,6 @@ pub enum IrrError {
     /// NPV has no root above −100% within the search range (up to 10⁶ = 100,000,000%).
     #[error("no IRR above -100% found")]
     NotFound,
-}
-
-/// How hardware loses book value over its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum DepreciationMethod {
-    /// The same amount every year, down to the residual at the end of the life.
-    #[default]
-    StraightLine,
-    /// Double-declining balance: 2 ÷ life of the remaining value a year, compounded
-    /// continuously over fractional years, never below the residual.
-    DecliningBalance,
-}
-
-impl DepreciationMethod {
-    /// The scenario spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DepreciationMethod::StraightLine => "straight_line",
-            DepreciationMethod::DecliningBalance => "declining_balance",
-        }
-    }
 }
 
 /// Net present value at `rate` per year of flows at t = 0, 1, 2, … years.

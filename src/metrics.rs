@@ -7,6 +7,10 @@
 
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
+pub mod catalog;
+
+use catalog::{Metric, Paired};
+
 use crate::finance::statements::Statements;
 use crate::model::SystemKind;
 use crate::model::outcome::{Outcome, Week};
@@ -272,18 +276,6 @@ impl RunMetrics {
         }
     }
 
-    /// Names of [`RunMetrics::columns`], in order.
-    pub fn column_names() -> Vec<&'static str> {
-        let empty = RunMetrics::from_outcome(
-            0,
-            SystemKind::Centralized,
-            &Outcome::default(),
-            Statements::default(),
-            0,
-        );
-        empty.columns().into_iter().map(|(name, _)| name).collect()
-    }
-
     /// The columns with each value as its bits, for exact comparisons (NaN = NaN).
     pub fn column_bits(&self) -> Vec<(&'static str, u64)> {
         self.columns()
@@ -295,67 +287,14 @@ impl RunMetrics {
             .collect()
     }
 
-    /// The `runs.parquet` columns after `replication` and `system`, in order; every one
-    /// is also summarised in `summary.parquet`.
+    /// The `runs.parquet` columns after `replication` and `system`, in order: the
+    /// catalog's run metrics ([`Metric::ALL`]); every one is also summarised in
+    /// `summary.parquet`.
     pub fn columns(&self) -> Vec<(&'static str, Cell)> {
-        use Cell::{F64, U64};
-        vec![
-            ("utilization", F64(self.utilization)),
-            ("p_wait", F64(self.p_wait)),
-            ("mean_wait_hours", F64(self.mean_wait_hours)),
-            ("p95_wait_hours", F64(self.p95_wait_hours)),
-            (
-                "mean_wait_hours_reserved",
-                F64(self.mean_wait_hours_reserved),
-            ),
-            (
-                "mean_wait_hours_on_demand",
-                F64(self.mean_wait_hours_on_demand),
-            ),
-            ("abandon_fraction", F64(self.abandon_fraction)),
-            ("priced_out_fraction", F64(self.priced_out_fraction)),
-            ("unserved_fraction", F64(self.unserved_fraction)),
-            ("lost_demand_fraction", F64(self.lost_demand_fraction)),
-            ("lost_demand_gpu_hours", F64(self.lost_demand_gpu_hours)),
-            ("mean_queue_length", F64(self.mean_queue_length)),
-            ("arrival_rate_per_hour", F64(self.arrival_rate_per_hour)),
-            ("jobs_arrived", U64(self.jobs_arrived)),
-            ("jobs_completed", U64(self.jobs_completed)),
-            ("jobs_abandoned", U64(self.jobs_abandoned)),
-            ("jobs_priced_out", U64(self.jobs_priced_out)),
-            ("jobs_unserved", U64(self.jobs_unserved)),
-            ("jobs_stranded", U64(self.jobs_stranded)),
-            ("jobs_failed", U64(self.jobs_failed)),
-            ("jobs_interrupted", U64(self.jobs_interrupted)),
-            (
-                "jobs_in_system_at_horizon",
-                U64(self.jobs_in_system_at_horizon),
-            ),
-            ("busy_gpu_hours", F64(self.busy_gpu_hours)),
-            ("idle_gpu_hours", F64(self.idle_gpu_hours)),
-            ("down_gpu_hours", F64(self.down_gpu_hours)),
-            ("withdrawn_gpu_hours", F64(self.withdrawn_gpu_hours)),
-            ("installed_gpu_hours", F64(self.installed_gpu_hours)),
-            ("useful_work_gpu_hours", F64(self.useful_work_gpu_hours)),
-            ("lost_work_gpu_hours", F64(self.lost_work_gpu_hours)),
-            ("gpus_initial", U64(self.gpus_initial)),
-            ("gpus_at_horizon", U64(self.gpus_at_horizon)),
-            ("gpus_ordered", U64(self.gpus_ordered)),
-            ("customer_spend_usd", F64(self.customer_spend_usd)),
-            ("egress_usd", F64(self.egress_usd)),
-            ("spend_usd_per_gpu_hour", F64(self.spend_usd_per_gpu_hour)),
-            ("provider_revenue_usd", F64(self.provider_revenue_usd)),
-            ("protocol_revenue_usd", F64(self.protocol_revenue_usd)),
-            ("opex_power_usd", F64(self.opex_power_usd)),
-            ("opex_facility_usd", F64(self.opex_facility_usd)),
-            ("opex_fixed_usd", F64(self.opex_fixed_usd)),
-            ("depreciation_usd", F64(self.depreciation_usd)),
-            ("capex_usd", F64(self.capex_usd)),
-            ("operators_joined", U64(self.operators_joined)),
-            ("operators_left", U64(self.operators_left)),
-            ("price_at_horizon_usd", F64(self.price_at_horizon_usd)),
-            ("events", U64(self.events)),
-        ]
+        Metric::ALL
+            .iter()
+            .map(|metric| (metric.name(), metric.of(self)))
+            .collect()
     }
 }
 
@@ -385,34 +324,37 @@ pub struct Savings {
 }
 
 impl Savings {
-    /// The paired comparison of one replication's two systems, each given as
-    /// [spend per GPU-hour, utilization, p95 wait, lost-demand share].
+    /// The paired comparison of one replication's two systems, each given as the values
+    /// of [`Paired::compared`] in [`Paired::ALL`] order.
     pub fn pair(replication: u64, centralized: [f64; 4], distributed: [f64; 4]) -> Savings {
-        let (cent, dist) = (centralized[0], distributed[0]);
+        let [
+            savings_fraction,
+            utilization_difference,
+            p95_wait_hours_difference,
+            lost_demand_fraction_difference,
+        ] = std::array::from_fn(|idx| Paired::ALL[idx].of(centralized[idx], distributed[idx]));
         Savings {
             replication,
-            savings_fraction: if cent > 0.0 && dist.is_finite() {
-                1.0 - dist / cent
-            } else {
-                f64::NAN
-            },
-            utilization_difference: distributed[1] - centralized[1],
-            p95_wait_hours_difference: distributed[2] - centralized[2],
-            lost_demand_fraction_difference: distributed[3] - centralized[3],
+            savings_fraction,
+            utilization_difference,
+            p95_wait_hours_difference,
+            lost_demand_fraction_difference,
         }
     }
 
-    /// The columns after `replication`, in order.
+    /// The value of one paired metric.
+    pub fn get(&self, metric: Paired) -> f64 {
+        match metric {
+            Paired::SavingsFraction => self.savings_fraction,
+            Paired::UtilizationDifference => self.utilization_difference,
+            Paired::P95WaitHoursDifference => self.p95_wait_hours_difference,
+            Paired::LostDemandFractionDifference => self.lost_demand_fraction_difference,
+        }
+    }
+
+    /// The columns after `replication`, in order ([`Paired::ALL`]).
     pub fn columns(&self) -> [(&'static str, f64); 4] {
-        [
-            ("savings_fraction", self.savings_fraction),
-            ("utilization_difference", self.utilization_difference),
-            ("p95_wait_hours_difference", self.p95_wait_hours_difference),
-            (
-                "lost_demand_fraction_difference",
-                self.lost_demand_fraction_difference,
-            ),
-        ]
+        Paired::ALL.map(|metric| (metric.name(), self.get(metric)))
     }
 }
 

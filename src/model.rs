@@ -14,29 +14,4 @@ pub mod queue;
 pub mod site;
 pub mod system;
 
-use std::fmt;
-
-/// Which system a result belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum SystemKind {
-    /// Hyperscale data centers buying GPUs on long lead times.
-    Centralized,
-    /// Many operators contributing GPUs they already own.
-    Distributed,
-}
-
-impl SystemKind {
-    /// The name used in output tables.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SystemKind::Centralized => "centralized",
-            SystemKind::Distributed => "distributed",
-        }
-    }
-}
-
-impl fmt::Display for SystemKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::scenario::SystemKind;

@@ -5,8 +5,6 @@
 //! *what* it computes: so output is bit-identical whatever the thread count.
 #![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
 
-pub mod seeds;
-
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -140,7 +138,7 @@ pub fn estimate(scenario: &Scenario) -> RunEstimate {
         .fold(0.0, f64::max);
     let sites: usize = systems.iter().map(|(_, system)| system.sites.len()).sum();
     let horizon = scenario.simulation.horizon_hours;
-    let years = f64::from(crate::model::system::finance_years(horizon));
+    let years = f64::from(crate::units::finance_years(horizon));
     let per_system = BYTES_RECORDS_PER_SYSTEM
         + (horizon / 168.0).floor() * BYTES_RECORDS_PER_WEEK
         + (years + 1.0) * years * BYTES_RECORDS_PER_YEAR;

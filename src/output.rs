@@ -19,8 +19,8 @@ use crate::model::SystemKind;
 use crate::model::outcome::Week;
 pub use crate::results::REPLICATIONS_PER_ROW_GROUP;
 pub use crate::results::summaries::{
-    ANTITHETIC_VARIANCE_REDUCTION, CRN_VARIANCE_REDUCTION, PAIRED, Summaries, SummaryRow,
-    TimeseriesRow, YieldSummaryRow,
+    PAIRED, Summaries, SummaryRow, TimeseriesRow, YieldSummaryRow,
+    antithetic_variance_reduction_names, crn_variance_reduction_names,
 };
 use crate::results::{
     RawTable, Results, ReturnRecord, RunRow, WeekRow, YearRecord, run_columns, year_columns,
@@ -203,21 +203,12 @@ pub fn savings_frame(savings: &[Savings], provenance: &Provenance) -> PolarsResu
         "replication".into(),
         savings.iter().map(|r| r.replication).collect::<Vec<u64>>(),
     )];
-    let names = savings
-        .first()
-        .map(|row| row.columns().map(|(name, _)| name))
-        .unwrap_or([
-            "savings_fraction",
-            "utilization_difference",
-            "p95_wait_hours_difference",
-            "lost_demand_fraction_difference",
-        ]);
-    for (idx, name) in names.iter().enumerate() {
+    for metric in crate::metrics::catalog::Paired::ALL {
         columns.push(Column::new(
-            (*name).into(),
+            metric.name().into(),
             savings
                 .iter()
-                .map(|row| row.columns()[idx].1)
+                .map(|row| row.get(metric))
                 .collect::<Vec<f64>>(),
         ));
     }
@@ -395,13 +386,14 @@ pub fn sweep_frame(
                 stat("p50", |s| s.p50),
             ]);
         };
-    for metric in METRICS {
+    for metric in METRICS.map(|m| m.name()) {
         metric_columns(metric, &|p, kind| {
             results[p].series(Some(kind), metric).map(<[f64]>::to_vec)
         });
     }
-    metric_columns(PAIRED_METRIC, &|p, _| {
-        results[p].series(None, PAIRED_METRIC).map(<[f64]>::to_vec)
+    let paired = PAIRED_METRIC.name();
+    metric_columns(paired, &|p, _| {
+        results[p].series(None, paired).map(<[f64]>::to_vec)
     });
     let replications = results
         .first()

@@ -14,6 +14,7 @@ use std::fmt::Write;
 use chart::{Band, Bar, Labels, Series, escape};
 pub use load::load;
 
+use crate::metrics::catalog::{Finance, Measure, Metric, Paired, Weekly};
 use crate::output::Provenance;
 
 /// One row of `summary.parquet`: a metric's statistics for one system.
@@ -107,24 +108,23 @@ pub struct ReportData {
     pub sensitivity: Vec<Effect>,
 }
 
-/// A headline row: label, unit multiplier and suffix, the metric, and the system.
-const HEADLINE: [(&str, &str, f64, &str); 5] = [
-    (
-        "Customer cost savings (paired)",
-        "savings_fraction",
-        100.0,
-        "%",
-    ),
-    ("GPU utilization", "utilization", 100.0, "%"),
-    ("Wait, 95th percentile", "p95_wait_hours", 1.0, " h"),
-    ("Lost demand", "lost_demand_fraction", 100.0, "%"),
-    (
-        "Spend per useful GPU-hour",
-        "spend_usd_per_gpu_hour",
-        1.0,
-        " $/GPU-h",
-    ),
+/// The headline rows, in order (labels and units from the catalog).
+const HEADLINE: [Measure; 5] = [
+    Measure::Paired(Paired::SavingsFraction),
+    Measure::Run(Metric::Utilization),
+    Measure::Run(Metric::P95WaitHours),
+    Measure::Run(Metric::LostDemandFraction),
+    Measure::Run(Metric::SpendUsdPerGpuHour),
 ];
+
+/// A unit as it follows a number on the page: `%` directly, others after a space.
+fn suffix(unit: &str) -> String {
+    if unit == "%" {
+        unit.to_string()
+    } else {
+        format!(" {unit}")
+    }
+}
 
 /// The page, as one string.
 pub fn render(data: &ReportData) -> String {
@@ -153,25 +153,25 @@ pub fn render(data: &ReportData) -> String {
 fn weekly_charts(data: &ReportData, charts: &mut Vec<(String, String)>) {
     let charts_of = [
         (
-            "installed_gpus",
+            Weekly::InstalledGpus.name(),
             "Installed GPUs",
             "GPUs installed (end of week)",
             1.0,
         ),
         (
-            "utilization",
+            Weekly::Utilization.name(),
             "GPU utilization",
             "utilization (% of GPU-hours up)",
             100.0,
         ),
         (
-            "price_usd_per_gpu_hour",
+            Weekly::PriceUsdPerGpuHour.name(),
             "Price paths",
             "price ($ per reference GPU-hour)",
             1.0,
         ),
         (
-            "queue_length",
+            Weekly::QueueLength.name(),
             "Jobs waiting",
             "jobs waiting (time average)",
             1.0,
@@ -251,23 +251,24 @@ fn yearly_charts(data: &ReportData, charts: &mut Vec<(String, String)>) {
 
 fn sweep_charts(data: &ReportData, charts: &mut Vec<(String, String)>) {
     let Some(sweep) = &data.sweep else { return };
+    let savings = Paired::SavingsFraction.name();
     let wanted = [
-        ("savings_fraction", "paired savings (%)", 100.0),
-        ("utilization", "utilization (%)", 100.0),
-        ("operator_yield", "yield (%)", 100.0),
+        (savings, "paired savings (%)", 100.0),
+        (Metric::Utilization.name(), "utilization (%)", 100.0),
+        (Finance::OperatorYield.name(), "yield (%)", 100.0),
     ];
     match sweep.axes.len() {
         1 => {
             for (metric, y, scale) in wanted {
                 let mut systems = sweep_systems(sweep);
                 // The paired metric is the same on every system's row: draw it once.
-                if metric == "savings_fraction" {
+                if metric == savings {
                     systems.truncate(1);
                 }
                 let series: Vec<Series> = systems
                     .iter()
                     .map(|system| Series {
-                        label: if metric == "savings_fraction" {
+                        label: if metric == savings {
                             "distributed vs centralized".into()
                         } else {
                             system.clone()
@@ -322,7 +323,7 @@ fn sweep_charts(data: &ReportData, charts: &mut Vec<(String, String)>) {
             let (xs, ys) = (distinct(0), distinct(1));
             for (metric, y, scale) in wanted {
                 let systems = sweep_systems(sweep);
-                let system = if metric == "utilization" || metric == "operator_yield" {
+                let system = if metric != savings {
                     systems.last().cloned()
                 } else {
                     systems.first().cloned()
@@ -342,7 +343,7 @@ fn sweep_charts(data: &ReportData, charts: &mut Vec<(String, String)>) {
                 if cells.iter().all(|c| !c.2.is_finite()) {
                     continue;
                 }
-                let who = if metric == "savings_fraction" {
+                let who = if metric == savings {
                     "paired".to_string()
                 } else {
                     system.clone()
@@ -460,9 +461,10 @@ fn headline_table(data: &ReportData) -> String {
             number(s.quantiles[2] * scale)
         );
     };
-    for (label, metric, scale, unit) in HEADLINE {
-        for s in data.summary.iter().filter(|s| s.metric == metric) {
-            row(label, &s.system, s, scale, unit);
+    for measure in HEADLINE {
+        let (scale, unit) = measure.unit().display();
+        for s in data.summary.iter().filter(|s| s.metric == measure.name()) {
+            row(measure.label(), &s.system, s, scale, &suffix(unit));
         }
     }
     // An investor's two numbers: the first year's yield, and the return over the horizon.
@@ -472,7 +474,7 @@ fn headline_table(data: &ReportData) -> String {
     for (system, _, s) in data
         .returns
         .iter()
-        .filter(|(_, cohort, s)| cohort.is_none() && s.metric == "irr")
+        .filter(|(_, cohort, s)| cohort.is_none() && s.metric == Finance::Irr.name())
     {
         row("Internal rate of return", system, s, 100.0, "%");
     }

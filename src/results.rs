@@ -6,6 +6,7 @@
 pub mod summaries;
 
 use crate::finance::statements::YearRow;
+use crate::metrics::catalog::Metric;
 use crate::metrics::{Cell, RunMetrics, Savings};
 use crate::model::SystemKind;
 use crate::model::outcome::Week;
@@ -23,8 +24,16 @@ pub struct RunRow {
     pub replication: u64,
     /// System.
     pub system: SystemKind,
-    /// Values in the order of [`run_columns`].
+    /// Values in the order of [`run_columns`] (the catalog's [`Metric::ALL`]).
     pub cells: Vec<Cell>,
+}
+
+impl RunRow {
+    /// The value of one metric: every row holds every catalog metric (rows are built
+    /// from the catalog, and reading a table without one of its columns is an error).
+    pub fn get(&self, metric: Metric) -> Cell {
+        self.cells[metric.index()]
+    }
 }
 
 /// One week of one replication of one system.
@@ -105,7 +114,7 @@ pub struct Results {
 
 /// Names of the `runs.parquet` columns after `replication` and `system`.
 pub fn run_columns() -> Vec<&'static str> {
-    RunMetrics::column_names()
+    Metric::ALL.iter().map(|metric| metric.name()).collect()
 }
 
 /// Names of the `yields.parquet` value columns after `replication`, `system`, `cohort`, `year`.

@@ -9,6 +9,8 @@ pub mod diagnostic;
 pub mod overrides;
 mod raw;
 pub mod supply;
+pub mod terms;
+pub mod uncertainty;
 
 use std::path::Path;
 
@@ -16,10 +18,10 @@ use serde_saphyr::Location;
 
 use crate::arrivals::{RateProfile, Shock};
 use crate::dist::{Dist, GpuCountDist};
-use crate::finance::{DepreciationMethod, Terms};
 pub use diagnostic::Diagnostic;
 use raw::{DistSpec, GpuSpec, RawScenario, RawSegment};
 pub use supply::{GpuClass, System};
+use terms::{DepreciationMethod, Terms};
 
 /// Documented defaults for optional keys.
 pub mod defaults {
@@ -37,7 +39,7 @@ pub mod defaults {
 }
 
 /// A checked scenario, ready to simulate.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Scenario {
     /// Scenario name; names the output directory.
     pub name: String,
@@ -55,10 +57,14 @@ pub struct Scenario {
     pub centralized: Option<System>,
     /// The distributed network, if modelled.
     pub distributed: Option<System>,
+    /// Beliefs about uncertain keys (`uncertainty:`), for sensitivity analyses: not a
+    /// model input, so not part of the hash.
+    #[serde(skip)]
+    pub uncertainty: Vec<uncertainty::Range>,
 }
 
 /// Run length, replications and seed.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Simulation {
     /// End of the measurement window (no arrivals after it), hours.
     pub horizon_hours: f64,
@@ -68,14 +74,14 @@ pub struct Simulation {
     pub replications: u32,
     /// Master seed.
     pub seed: u64,
-    /// Replications come in antithetic pairs (2k, 2k + 1): see [`crate::montecarlo::seeds`].
+    /// Replications come in antithetic pairs (2k, 2k + 1): see [`crate::seeds`].
     pub antithetic: bool,
 }
 
 impl Simulation {
     /// How replications are seeded.
-    pub fn seeding(&self) -> crate::montecarlo::seeds::Seeding {
-        crate::montecarlo::seeds::Seeding {
+    pub fn seeding(&self) -> crate::seeds::Seeding {
+        crate::seeds::Seeding {
             seed: self.seed,
             antithetic: self.antithetic,
         }
@@ -83,7 +89,7 @@ impl Simulation {
 }
 
 /// One demand segment.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Segment {
     /// Segment name.
     pub name: String,
@@ -153,6 +159,20 @@ pub enum ScenarioError {
         /// Every problem found, sorted by position.
         diagnostics: Vec<Diagnostic>,
     },
+}
+
+impl ScenarioError {
+    /// `capsim: error: …` followed by each located diagnostic: what the command line
+    /// prints.
+    pub fn render(&self) -> String {
+        let mut text = format!("capsim: error: {self}\n");
+        if let ScenarioError::Invalid { diagnostics, .. } = self {
+            for diagnostic in diagnostics {
+                text.push_str(&diagnostic.to_string());
+            }
+        }
+        text
+    }
 }
 
 /// The JSON Schema (draft 2020-12) of the scenario format, derived from the types that
@@ -410,6 +430,7 @@ impl Checker<'_> {
         }
         let supply::Context { classes, regions } = ctx;
         let finance = self.finance(&raw, &simulation);
+        let uncertainty = self.uncertainty(&raw);
         Scenario {
             name: raw.name.value.0,
             simulation,
@@ -419,7 +440,22 @@ impl Checker<'_> {
             centralized,
             distributed,
             finance,
+            uncertainty,
         }
+    }
+
+    fn uncertainty(&mut self, raw: &RawScenario) -> Vec<uncertainty::Range> {
+        let entries = raw.uncertainty.iter().flat_map(|section| &section.0);
+        let mut ranges = Vec::new();
+        for (key, belief) in entries {
+            match uncertainty::resolve_entry(key, belief) {
+                Ok(range) => ranges.push(range),
+                Err((at, message)) => {
+                    self.report(&at, &format!("uncertainty.{key}"), &message);
+                }
+            }
+        }
+        ranges
     }
 
     fn finance(&mut self, raw: &RawScenario, simulation: &Simulation) -> Terms {
@@ -430,7 +466,7 @@ impl Checker<'_> {
         let discount_rate = finance
             .discount_rate
             .map_or(defaults.discount_rate, |r| r.0);
-        let simulated_years = crate::model::system::finance_years(simulation.horizon_hours);
+        let simulated_years = crate::units::finance_years(simulation.horizon_hours);
         if let Some(years) = &finance.horizon_years
             && years.value.0 > simulated_years
         {
@@ -558,6 +594,60 @@ impl Checker<'_> {
     }
 }
 
+/// Removes, recursively, every object member whose value is off (see
+/// [`Scenario::canonical`]); array elements stay, since their position means something.
+fn drop_off_values(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Object(members) => {
+            members.retain(|_, member| match member {
+                Value::Null => false,
+                Value::Bool(flag) => *flag,
+                Value::Number(number) => number.as_f64() != Some(0.0),
+                Value::String(text) => !text.is_empty(),
+                Value::Array(items) => !items.is_empty(),
+                Value::Object(_) => true,
+            });
+            members.values_mut().for_each(drop_off_values);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_off_values),
+        _ => {}
+    }
+}
+
+/// JSON with every object's keys in sorted order, whatever order the map keeps (that
+/// depends on serde_json's features, which other crates may switch on).
+fn write_sorted(value: &serde_json::Value, out: &mut String) {
+    use serde_json::Value;
+    match value {
+        Value::Object(members) => {
+            let mut keys: Vec<&String> = members.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (idx, key) in keys.into_iter().enumerate() {
+                if idx > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push(':');
+                write_sorted(&members[key], out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (idx, item) in items.iter().enumerate() {
+                if idx > 0 {
+                    out.push(',');
+                }
+                write_sorted(item, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
 /// The rate profile of a segment; seasonal factors are rescaled to average 1.
 fn rate_profile(raw: &RawSegment) -> RateProfile {
     let normalised = |factors: &Option<Vec<raw::NonNegative>>| -> Vec<f64> {
@@ -597,26 +687,40 @@ fn dist(spec: &DistSpec) -> Dist {
 }
 
 impl Scenario {
-    /// A fingerprint of the model's inputs: FNV-1a 64 of the resolved scenario with the
-    /// seed and replication count left out, since those have their own columns and a
-    /// run extended with more replications, or split into shards, is the same scenario.
-    /// Comments and key order do not change it; renaming a field in capsim's code does.
+    /// A fingerprint of the model's inputs: FNV-1a 64 of [`Scenario::canonical`]. It
+    /// is the same for every text that resolves to the same scenario (key order,
+    /// comments, a default written out or left out) and changes with any model input.
     pub fn hash_hex(&self) -> String {
-        let mut inputs = self.clone();
-        inputs.simulation.seed = 0;
-        inputs.simulation.replications = 0;
-        let text = format!("{inputs:?}");
         let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        for byte in text.bytes() {
+        for byte in self.canonical().bytes() {
             hash ^= u64::from(byte);
             hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
         }
         format!("{hash:016x}")
     }
 
+    /// The resolved scenario as canonical JSON (object keys sorted, floats in their
+    /// shortest round-trip form), without the seed and replication count — they have
+    /// their own columns, and a run extended with more replications or split into
+    /// shards is the same scenario — and without every member whose value is off:
+    /// absent (`null`), `false`, `0`, `""` or `[]`. So a mechanism added later whose
+    /// default is off leaves every earlier hash as it was; one whose default is
+    /// anything else must be left out at that default with `skip_serializing_if`, and
+    /// a renamed field keeps its old name with `#[serde(rename)]` (a test pins the
+    /// hashes of the bundled scenarios).
+    pub fn canonical(&self) -> String {
+        let mut inputs = self.clone();
+        inputs.simulation.seed = 0;
+        inputs.simulation.replications = 0;
+        let mut value = serde_json::to_value(&inputs).expect("a resolved scenario serializes");
+        drop_off_values(&mut value);
+        let mut text = String::new();
+        write_sorted(&value, &mut text);
+        text
+    }
+
     /// The systems present, in a fixed order (centralized first).
-    pub fn systems(&self) -> Vec<(crate::model::SystemKind, &System)> {
-        use crate::model::SystemKind;
+    pub fn systems(&self) -> Vec<(SystemKind, &System)> {
         let mut systems = Vec::new();
         if let Some(system) = &self.centralized {
             systems.push((SystemKind::Centralized, system));
@@ -647,5 +751,38 @@ impl Scenario {
             .iter()
             .map(|s| s.arrivals.expected_arrivals(self.simulation.horizon_hours))
             .sum()
+    }
+}
+
+/// Which system a result belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub enum SystemKind {
+    /// Hyperscale data centers buying GPUs on long lead times.
+    Centralized,
+    /// Many operators contributing GPUs they already own.
+    Distributed,
+}
+
+impl SystemKind {
+    /// The system's part in the numbers of its random streams.
+    pub fn stream_index(self) -> crate::seeds::SystemIndex {
+        match self {
+            SystemKind::Centralized => crate::seeds::SystemIndex::Centralized,
+            SystemKind::Distributed => crate::seeds::SystemIndex::Distributed,
+        }
+    }
+
+    /// The name used in output tables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SystemKind::Centralized => "centralized",
+            SystemKind::Distributed => "distributed",
+        }
+    }
+}
+
+impl std::fmt::Display for SystemKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }

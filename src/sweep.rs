@@ -7,12 +7,14 @@ use rand::RngExt;
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::metrics::catalog::{Finance, Measure as CatalogMeasure, Metric, Paired};
 use crate::metrics::{RunMetrics, Summary, summarise};
 use crate::model::SystemKind;
-use crate::montecarlo::seeds::{self, Stream};
 use crate::montecarlo::{self, SimError};
 use crate::scenario::Scenario;
-use crate::scenario::overrides::{Node, Override, parse_override};
+pub use crate::scenario::overrides::node_text;
+use crate::scenario::overrides::{Node, Override, parse_path, parse_value, setting};
+use crate::seeds::{self, Stream};
 
 /// One varied key and the values it takes.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,8 +48,7 @@ pub fn parse_axis(spec: &str) -> Result<Axis, String> {
         .split_once('=')
         .ok_or("expected KEY.PATH=LIST or KEY.PATH=A..B:STEP, e.g. centralized.gpus=40,48,64")?;
     let path = path.trim().to_string();
-    // The path is checked as an override would be.
-    parse_override(&format!("{path}=0"))?;
+    parse_path(&path)?;
     if let Some((low, rest)) = values.split_once("..") {
         let (high, step) = rest
             .split_once(':')
@@ -99,7 +100,7 @@ pub fn parse_axis(spec: &str) -> Result<Axis, String> {
     }
     let values = values
         .split(',')
-        .map(|text| parse_override(&format!("x={}", text.trim())).map(|o| o.value))
+        .map(|text| parse_value(text.trim()))
         .collect::<Result<Vec<Node>, String>>()?;
     if values.is_empty() || values.contains(&Node::Null) {
         return Err("an empty value in the list".to_string());
@@ -164,15 +165,7 @@ pub fn points(axes: &[Axis], design: Design, seed: u64) -> Result<Vec<Vec<Node>>
             }
             let mut columns = Vec::with_capacity(axes.len());
             for (idx, axis) in axes.iter().enumerate() {
-                let mut rng = seeds::standard(
-                    seed,
-                    idx as u64,
-                    Stream::Supply {
-                        system: 2,
-                        site: u32::MAX,
-                        kind: 5,
-                    },
-                );
+                let mut rng = seeds::standard(seed, idx as u64, Stream::LatinHypercube);
                 let mut strata: Vec<usize> = (0..n).collect();
                 // Fisher–Yates with the seeded stream: the pairing of strata across axes.
                 for k in (1..n).rev() {
@@ -264,67 +257,50 @@ pub fn point_overrides(axes: &[Axis], values: &[Node]) -> Vec<Override> {
     axes.iter()
         .zip(values)
         .map(|(axis, value)| {
-            let mut change = parse_override(&format!("{}=0", axis.path))
-                .expect("axis paths were checked when read");
-            change.value = value.clone();
-            change.spec = format!("{}={}", axis.path, node_text(value));
-            change
+            setting(&axis.path, value.clone()).expect("axis paths were checked when read")
         })
         .collect()
 }
 
-/// A value as a person writes it.
-pub fn node_text(node: &Node) -> String {
-    match node {
-        Node::Null => "null".to_string(),
-        Node::Bool(b) => b.to_string(),
-        Node::Int(n) => n.to_string(),
-        Node::Float(x) => format!("{x}"),
-        Node::Str(s) => s.clone(),
-        other => serde_saphyr::to_string(other).map_or_else(
-            |_| format!("{other:?}"),
-            |text| text.trim().replace('\n', " "),
-        ),
-    }
-}
-
 /// The metrics a sweep reports per point and system, from a run's row.
-pub const METRICS: [&str; 7] = [
-    "utilization",
-    "p95_wait_hours",
-    "lost_demand_fraction",
-    "abandon_fraction",
-    "spend_usd_per_gpu_hour",
-    "operator_yield",
-    "protocol_revenue_usd",
+pub const METRICS: [CatalogMeasure; 7] = [
+    CatalogMeasure::Run(Metric::Utilization),
+    CatalogMeasure::Run(Metric::P95WaitHours),
+    CatalogMeasure::Run(Metric::LostDemandFraction),
+    CatalogMeasure::Run(Metric::AbandonFraction),
+    CatalogMeasure::Run(Metric::SpendUsdPerGpuHour),
+    CatalogMeasure::Finance(Finance::OperatorYield),
+    CatalogMeasure::Run(Metric::ProtocolRevenueUsd),
 ];
 
 /// The paired metric reported per point (system `distributed_vs_centralized`).
-pub const PAIRED_METRIC: &str = "savings_fraction";
+pub const PAIRED_METRIC: Paired = Paired::SavingsFraction;
+
+/// The value of one of [`METRICS`] in a run's row.
+fn value_of(measure: CatalogMeasure, row: &RunMetrics) -> f64 {
+    match measure {
+        CatalogMeasure::Run(metric) => metric.of(row).as_f64(),
+        CatalogMeasure::Finance(Finance::OperatorYield) => {
+            // Whole-system yield averaged over the simulated years after year 0.
+            let yields: Vec<f64> = row
+                .finance
+                .years
+                .iter()
+                .filter(|y| y.cohort.is_none() && y.year > 0)
+                .filter_map(|y| y.yield_fraction)
+                .collect();
+            if yields.is_empty() {
+                f64::NAN
+            } else {
+                yields.iter().sum::<f64>() / yields.len() as f64
+            }
+        }
+        other => unreachable!("{other:?} is not a sweep metric"),
+    }
+}
 
 fn values_of(row: &RunMetrics) -> [f64; 7] {
-    // Whole-system yield averaged over the simulated years after year 0.
-    let yields: Vec<f64> = row
-        .finance
-        .years
-        .iter()
-        .filter(|y| y.cohort.is_none() && y.year > 0)
-        .filter_map(|y| y.yield_fraction)
-        .collect();
-    let operator_yield = if yields.is_empty() {
-        f64::NAN
-    } else {
-        yields.iter().sum::<f64>() / yields.len() as f64
-    };
-    [
-        row.utilization,
-        row.p95_wait_hours,
-        row.lost_demand_fraction,
-        row.abandon_fraction,
-        row.spend_usd_per_gpu_hour,
-        operator_yield,
-        row.protocol_revenue_usd,
-    ]
+    METRICS.map(|measure| value_of(measure, row))
 }
 
 /// What one point measured: per system, per metric, the value of every replication in
@@ -343,10 +319,10 @@ impl PointResult {
     /// Per-replication values of `system.metric` (or the paired `savings_fraction`).
     pub fn series(&self, system: Option<SystemKind>, metric: &str) -> Option<&[f64]> {
         match system {
-            None => (metric == PAIRED_METRIC && !self.savings.is_empty())
+            None => (metric == PAIRED_METRIC.name() && !self.savings.is_empty())
                 .then_some(self.savings.as_slice()),
             Some(kind) => {
-                let idx = METRICS.iter().position(|m| *m == metric)?;
+                let idx = METRICS.iter().position(|m| m.name() == metric)?;
                 self.systems
                     .iter()
                     .find(|(s, _)| *s == kind)
@@ -443,17 +419,14 @@ pub fn run(
                 for (column, value) in columns.iter_mut().zip(sample) {
                     column.push(value);
                 }
-                spend.push(sample[4]);
+                let spend_at = METRICS
+                    .iter()
+                    .position(|m| *m == CatalogMeasure::Run(PAIRED_METRIC.compared()))
+                    .expect("spend is a sweep metric");
+                spend.push(sample[spend_at]);
             }
             if let [centralized, distributed] = spend[..] {
-                savings.push(
-                    crate::metrics::Savings::pair(
-                        0,
-                        [centralized, 0.0, 0.0, 0.0],
-                        [distributed, 0.0, 0.0, 0.0],
-                    )
-                    .savings_fraction,
-                );
+                savings.push(PAIRED_METRIC.of(centralized, distributed));
             }
         }
         out.push(PointResult {
@@ -502,13 +475,13 @@ impl Measure {
             .find_map(|stat| rest.strip_suffix(&format!("_{stat}")).map(|m| (m, *stat)))
             .unwrap_or((rest, "mean"));
         let metric = match system {
-            None => (metric == PAIRED_METRIC).then_some(PAIRED_METRIC),
-            Some(_) => METRICS.iter().find(|m| **m == metric).copied(),
+            None => (metric == PAIRED_METRIC.name()).then_some(PAIRED_METRIC.name()),
+            Some(_) => METRICS.iter().map(|m| m.name()).find(|m| *m == metric),
         }
         .ok_or_else(|| {
             format!(
                 "unknown measure `{text}`: SYSTEM.METRIC[_STAT] with METRIC one of {} (or savings_fraction[_STAT] without a system), STAT one of {}",
-                METRICS.join(", "),
+                METRICS.map(|m| m.name()).join(", "),
                 STATS.join(", ")
             )
         })?;
@@ -678,9 +651,9 @@ pub fn choose(
 
 /// The path steps of an axis (for column names).
 pub fn column_name(path: &str) -> String {
-    parse_override(&format!("{path}=0")).map_or_else(
+    parse_path(path).map_or_else(
         |_| path.to_string(),
-        |o| crate::scenario::overrides::path_text(&o.path),
+        |steps| crate::scenario::overrides::path_text(&steps),
     )
 }
 
@@ -801,80 +774,9 @@ mod tests {
         assert!(c.at_most && c.bound == 0.02);
         assert!(Constraint::parse("x < 1").is_err());
     }
-
-    /// Declared beliefs: ranges, uniform and triangular (tornado ends at its P5 and P95:
-    /// for (0, 0, 10), P(X ≤ x) = x²/100, so P5 = √5 and P95 = 10 − √5).
-    #[test]
-    fn uncertainty_sections_are_read() {
-        let text = "name: x\nuncertainty:\n  a.b: [1, 3]\n  c: {uniform: {min: 0.5, max: 1.5}}\n  d[0].e: {triangular: {min: 0, mode: 10, max: 10}}\n";
-        let ranges = declared_ranges(text).expect("ranges");
-        assert_eq!(
-            (ranges[0].low, ranges[0].high, ranges[0].integer),
-            (1.0, 3.0, true)
-        );
-        assert_eq!(
-            (ranges[1].low, ranges[1].high, ranges[1].integer),
-            (0.5, 1.5, false)
-        );
-        assert!(
-            (ranges[2].low - 10.0 * 0.05f64.sqrt()).abs() < 1e-12,
-            "{:?}",
-            ranges[2]
-        );
-        assert!((ranges[2].high - 10.0 * 0.95f64.sqrt()).abs() < 1e-12);
-        assert!((ranges[2].quantile(0.25) - 5.0).abs() < 1e-12);
-        for bad in [
-            "a: [3, 1]",
-            "a: [1]",
-            "a: {triangular: {min: 0, max: 1}}",
-            "a: {normal: {mean: 1}}",
-            "a: 2",
-        ] {
-            assert!(
-                declared_ranges(&format!("uncertainty:\n  {bad}\n"))
-                    .unwrap_err()
-                    .contains("expected [LOW, HIGH]"),
-                "{bad}"
-            );
-        }
-    }
 }
 
-/// A declared range of one uncertain key.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Range {
-    /// The key path.
-    pub path: String,
-    /// Low value.
-    pub low: f64,
-    /// High value.
-    pub high: f64,
-    /// Both ends written as whole numbers: the key counts something (GPUs, operators),
-    /// so values drawn inside the range are rounded.
-    pub integer: bool,
-    /// A triangular belief `(min, mode, max)`; `None`: uniform between `low` and `high`.
-    /// With one, `low` and `high` are its 5th and 95th percentiles.
-    pub triangular: Option<(f64, f64, f64)>,
-}
-
-impl Range {
-    /// The value at probability `p` of the key's belief (uniform or triangular).
-    pub fn quantile(&self, p: f64) -> f64 {
-        match self.triangular {
-            Some((min, mode, max)) => crate::dist::triangular_inverse_cdf(min, mode, max, p),
-            None => self.low + (self.high - self.low) * p,
-        }
-    }
-
-    /// The YAML value for `value` (a whole number for an integer range).
-    pub fn node(&self, value: f64) -> Node {
-        if self.integer {
-            Node::Int(value.round() as i128)
-        } else {
-            Node::Float(value)
-        }
-    }
-}
+pub use crate::scenario::uncertainty::Range;
 
 /// Reads `KEY.PATH=LOW..HIGH`.
 ///
@@ -893,68 +795,6 @@ pub fn parse_range(spec: &str) -> Result<Range, String> {
     }
 }
 
-/// The `uncertainty:` section of a scenario text: `KEY.PATH: [LOW, HIGH]` entries.
-///
-/// # Errors
-/// An entry that is not a key with two increasing numbers, named by its key.
-pub fn declared_ranges(text: &str) -> Result<Vec<Range>, String> {
-    let root: Node = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
-    let Node::Map(entries) = root else {
-        return Ok(Vec::new());
-    };
-    let Some((_, section)) = entries
-        .into_iter()
-        .find(|(k, _)| *k == Node::Str("uncertainty".into()))
-    else {
-        return Ok(Vec::new());
-    };
-    let Node::Map(ranges) = section else {
-        return Err("uncertainty: expected a map of KEY.PATH: [LOW, HIGH]".to_string());
-    };
-    let number = |node: &Node| match node {
-        Node::Int(n) => Some(*n as f64),
-        Node::Float(x) if x.is_finite() => Some(*x),
-        _ => None,
-    };
-    ranges
-        .into_iter()
-        .map(|(key, value)| {
-            let path = node_text(&key);
-            parse_override(&format!("{path}=0")).map_err(|e| format!("uncertainty.{path}: {e}"))?;
-            let expected = format!("uncertainty.{path}: expected [LOW, HIGH] (two numbers, LOW < HIGH), {{uniform: {{min, max}}}} or {{triangular: {{min, mode, max}}}}");
-            let field = |map: &[(Node, Node)], name: &str| map.iter().find(|(k, _)| *k == Node::Str(name.into())).and_then(|(_, v)| number(v));
-            match value {
-                Node::Seq(pair) if pair.len() == 2 => match (number(&pair[0]), number(&pair[1])) {
-                    (Some(low), Some(high)) if low < high => {
-                        let integer = matches!((&pair[0], &pair[1]), (Node::Int(_), Node::Int(_)));
-                        Ok(Range { path, low, high, integer, triangular: None })
-                    }
-                    _ => Err(expected),
-                },
-                Node::Map(shape) if shape.len() == 1 => match (&shape[0].0, &shape[0].1) {
-                    (Node::Str(kind), Node::Map(params)) if kind == "uniform" => match (field(params, "min"), field(params, "max")) {
-                        (Some(low), Some(high)) if low < high && params.len() == 2 => Ok(Range { path, low, high, integer: false, triangular: None }),
-                        _ => Err(expected),
-                    },
-                    (Node::Str(kind), Node::Map(params)) if kind == "triangular" => {
-                        match (field(params, "min"), field(params, "mode"), field(params, "max")) {
-                            (Some(min), Some(mode), Some(max)) if min <= mode && mode <= max && min < max && params.len() == 3 => {
-                                let shape = Some((min, mode, max));
-                                let mut range = Range { path, low: min, high: max, integer: false, triangular: shape };
-                                (range.low, range.high) = (range.quantile(0.05), range.quantile(0.95));
-                                Ok(range)
-                            }
-                            _ => Err(expected),
-                        }
-                    }
-                    _ => Err(expected),
-                },
-                _ => Err(expected),
-            }
-        })
-        .collect()
-}
-
 /// The points of a one-at-a-time design: the base (no override), then each range's low
 /// and high with every other key at its base value.
 pub fn tornado_points(ranges: &[Range]) -> Vec<Vec<Override>> {
@@ -968,11 +808,7 @@ pub fn tornado_points(ranges: &[Range]) -> Vec<Vec<Override>> {
 
 /// The override that sets a range's key to `value`.
 pub fn range_override(range: &Range, value: f64) -> Override {
-    let mut change =
-        parse_override(&format!("{}=0", range.path)).expect("range paths were checked when read");
-    change.value = range.node(value);
-    change.spec = format!("{}={}", range.path, node_text(&change.value));
-    change
+    setting(&range.path, range.node(value)).expect("range paths were checked when read")
 }
 
 /// Every measure a point has: each system's [`METRICS`], then the paired savings.
@@ -980,10 +816,10 @@ fn measures_of(point: &PointResult) -> Vec<(Option<SystemKind>, &'static str)> {
     let mut measures: Vec<(Option<SystemKind>, &'static str)> = point
         .systems
         .iter()
-        .flat_map(|(kind, _)| METRICS.iter().map(move |m| (Some(*kind), *m)))
+        .flat_map(|(kind, _)| METRICS.iter().map(move |m| (Some(*kind), m.name())))
         .collect();
     if !point.savings.is_empty() {
-        measures.push((None, PAIRED_METRIC));
+        measures.push((None, PAIRED_METRIC.name()));
     }
     measures
 }
@@ -1061,15 +897,7 @@ pub fn tornado(results: &[PointResult], ranges: &[Range]) -> Vec<TornadoRow> {
 /// N of B, then for each key i the N rows of A with column i taken from B. Values are
 /// drawn from each key's belief (uniform in its range, or triangular), seeded by `seed`.
 pub fn saltelli_points(ranges: &[Range], samples: usize, seed: u64) -> Vec<Vec<f64>> {
-    let mut rng = seeds::standard(
-        seed,
-        0,
-        Stream::Supply {
-            system: 2,
-            site: u32::MAX,
-            kind: 6,
-        },
-    );
+    let mut rng = seeds::standard(seed, 0, Stream::SaltelliDesign);
     let mut draw = || -> Vec<f64> {
         ranges
             .iter()

@@ -158,6 +158,7 @@ impl Case {
             segments: vec![segment],
             centralized: Some(System::pool(self.gpus)),
             distributed: Some(System::pool(self.gpus)),
+            uncertainty: Vec::new(),
             finance: crate::finance::Terms::default(),
         }
     }

@@ -1,4 +1,8 @@
-//! Any bytes as a scenario file: see `capsim::robustness` for the properties checked.
+//! Any bytes as a scenario file: see `tests/support/robustness.rs` for the properties
+//! checked.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| capsim::robustness::check_scenario_text(data));
+#[path = "../../tests/support/robustness.rs"]
+mod robustness;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| robustness::check_scenario_text(data));

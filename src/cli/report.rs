@@ -4,6 +4,7 @@
 use std::io::{self, Write};
 use std::path::PathBuf;
 
+use crate::metrics::catalog::{Metric, Unit};
 use crate::model::SystemKind;
 use crate::output::{self, Provenance, SummaryRow};
 use crate::scenario::Scenario;
@@ -67,9 +68,9 @@ pub(super) fn print_run_report(report: &Report, written: &[PathBuf]) -> io::Resu
             "\n{system} ({initial_gpus} GPUs at the start)          mean   95% CI of the mean"
         )?;
         let shown = |row: &&SummaryRow| {
-            row.system == system.as_str()
-                && HEADLINE.contains(&row.metric)
-                && (priced || !row.metric.contains("usd"))
+            let metric = HEADLINE.iter().find(|m| m.name() == row.metric);
+            let money = |m: &&Metric| matches!(m.unit(), Unit::Usd | Unit::UsdPerGpuHour);
+            row.system == system.as_str() && metric.is_some_and(|m| priced || !money(&m))
         };
         for row in report.summary.iter().filter(shown) {
             let s = &row.stats;
@@ -98,8 +99,8 @@ pub(super) fn print_run_report(report: &Report, written: &[PathBuf]) -> io::Resu
         )?;
         for row in paired {
             let s = &row.stats;
-            if output::CRN_VARIANCE_REDUCTION.contains(&row.metric)
-                || output::ANTITHETIC_VARIANCE_REDUCTION.contains(&row.metric)
+            if output::crn_variance_reduction_names().contains(&row.metric)
+                || output::antithetic_variance_reduction_names().contains(&row.metric)
             {
                 continue;
             }
@@ -134,7 +135,10 @@ pub(super) fn print_run_report(report: &Report, written: &[PathBuf]) -> io::Resu
                 })
                 .collect()
         };
-        let crn = factors(&output::CRN_VARIANCE_REDUCTION, "_crn_variance_reduction");
+        let crn = factors(
+            &output::crn_variance_reduction_names(),
+            "_crn_variance_reduction",
+        );
         if !crn.is_empty() {
             writeln!(
                 out,
@@ -143,7 +147,7 @@ pub(super) fn print_run_report(report: &Report, written: &[PathBuf]) -> io::Resu
             )?;
         }
         let antithetic = factors(
-            &output::ANTITHETIC_VARIANCE_REDUCTION,
+            &output::antithetic_variance_reduction_names(),
             "_antithetic_variance_reduction",
         );
         if !antithetic.is_empty() {
@@ -288,13 +292,13 @@ pub(super) fn number(value: f64) -> String {
 }
 
 /// Metrics shown in the terminal report; the rest are in summary.parquet.
-const HEADLINE: [&str; 8] = [
-    "utilization",
-    "p_wait",
-    "mean_wait_hours",
-    "p95_wait_hours",
-    "lost_demand_fraction",
-    "spend_usd_per_gpu_hour",
-    "gpus_at_horizon",
-    "jobs_arrived",
+const HEADLINE: [Metric; 8] = [
+    Metric::Utilization,
+    Metric::PWait,
+    Metric::MeanWaitHours,
+    Metric::P95WaitHours,
+    Metric::LostDemandFraction,
+    Metric::SpendUsdPerGpuHour,
+    Metric::GpusAtHorizon,
+    Metric::JobsArrived,
 ];

@@ -11,6 +11,7 @@ use super::{
     CommonArgs, Failure, SensitivityArgs, SweepArgs, count, parse_overrides, print_ok,
     render_scenario_error,
 };
+use crate::metrics::catalog::{Finance, Measure, Metric, Paired};
 use crate::model::SystemKind;
 use crate::output::{self, Provenance};
 use crate::scenario::overrides::{Node, Override};
@@ -167,6 +168,16 @@ pub(super) fn run_points(
     let mut template =
         scenario::load_with(path, base).map_err(|e| Failure::Input(render_scenario_error(&e)))?;
     configure(&mut template, settings)?;
+    // Points that choose a pricing policy drop the keys it does not read (see
+    // `scenario::overrides::apply`); the design printout says so.
+    let mut policy_keys: Vec<String> = points
+        .iter()
+        .flat_map(|(_, overrides)| &overrides[base.len()..])
+        .map(|o| scenario::overrides::path_text(&o.path))
+        .filter(|path| path.ends_with("pricing.policy"))
+        .collect();
+    policy_keys.sort();
+    policy_keys.dedup();
     let mut scenarios: Vec<(Vec<Node>, Scenario)> = Vec::with_capacity(points.len());
     for (idx, (values, overrides)) in points.into_iter().enumerate() {
         let mut scenario = scenario::load_with(path, &overrides).map_err(|e| {
@@ -199,6 +210,11 @@ pub(super) fn run_points(
             scenarios.len(),
             count(events)
         );
+        for key in &policy_keys {
+            eprintln!(
+                "capsim: {key} varies: each point keeps only the pricing keys its policy reads (the others are dropped)"
+            );
+        }
     }
     if events > settings.size.max_events as f64 && !settings.size.force {
         return Err(Failure::Input(format!(
@@ -259,14 +275,19 @@ fn print_sweep(
             } else {
                 "dist"
             };
-            for metric in ["utilization", "lost_demand_fraction", "operator_yield"] {
+            let shown = [
+                Measure::Run(Metric::Utilization),
+                Measure::Run(Metric::LostDemandFraction),
+                Measure::Finance(Finance::OperatorYield),
+            ];
+            for metric in shown.map(Measure::name) {
                 let value = point
                     .series(Some(*kind), metric)
                     .map_or(f64::NAN, |s| sweep::stats(s).mean);
                 line.push_str(&format!("  {short}.{metric} {}", number(value)));
             }
         }
-        if let Some(savings) = point.series(None, sweep::PAIRED_METRIC) {
+        if let Some(savings) = point.series(None, sweep::PAIRED_METRIC.name()) {
             line.push_str(&format!("  savings {}", number(sweep::stats(savings).mean)));
         }
         writeln!(out, "{line}")?;
@@ -342,15 +363,7 @@ pub(super) fn sensitivity(args: &SensitivityArgs) -> Result<ExitCode, Failure> {
     // The file itself is checked (with a located message) before its section is read.
     let template = scenario::load_with(&args.scenario, &base)
         .map_err(|e| Failure::Input(render_scenario_error(&e)))?;
-    let text = std::fs::read_to_string(&args.scenario).map_err(|e| {
-        Failure::Input(format!(
-            "capsim: error: cannot read scenario {}: {e}\n",
-            args.scenario.display()
-        ))
-    })?;
-    let mut ranges = sweep::declared_ranges(&text).map_err(|e| {
-        Failure::Input(format!("capsim: error: {}: {e}\n", args.scenario.display()))
-    })?;
+    let mut ranges = template.uncertainty.clone();
     for spec in &args.range {
         let range = sweep::parse_range(spec).map_err(|e| input("--range", spec, e))?;
         ranges.retain(|r| r.path != range.path);
@@ -421,18 +434,30 @@ pub(super) fn sensitivity(args: &SensitivityArgs) -> Result<ExitCode, Failure> {
 }
 
 /// The measures a sensitivity analysis prints (all are in its table).
-const HEADLINE: [(Option<SystemKind>, &str); 5] = [
-    (None, "savings_fraction"),
-    (Some(SystemKind::Distributed), "operator_yield"),
-    (Some(SystemKind::Centralized), "operator_yield"),
-    (Some(SystemKind::Distributed), "lost_demand_fraction"),
-    (Some(SystemKind::Centralized), "lost_demand_fraction"),
+const HEADLINE: [(Option<SystemKind>, Measure); 5] = [
+    (None, Measure::Paired(Paired::SavingsFraction)),
+    (
+        Some(SystemKind::Distributed),
+        Measure::Finance(Finance::OperatorYield),
+    ),
+    (
+        Some(SystemKind::Centralized),
+        Measure::Finance(Finance::OperatorYield),
+    ),
+    (
+        Some(SystemKind::Distributed),
+        Measure::Run(Metric::LostDemandFraction),
+    ),
+    (
+        Some(SystemKind::Centralized),
+        Measure::Run(Metric::LostDemandFraction),
+    ),
 ];
 
 /// The headline measures' tornados: each key's effect, largest first.
 fn print_tornado(rows: &[sweep::TornadoRow], written: &[std::path::PathBuf]) -> io::Result<()> {
     let mut out = io::stdout().lock();
-    for (system, metric) in HEADLINE {
+    for (system, metric) in HEADLINE.map(|(system, m)| (system, m.name())) {
         let group: Vec<&sweep::TornadoRow> = rows
             .iter()
             .filter(|r| r.system == system && r.metric == metric)
@@ -482,7 +507,7 @@ fn print_sobol(
         out,
         "Sobol indices from {samples} base samples (first order: the key alone; total: with its interactions)"
     )?;
-    for (system, metric) in HEADLINE {
+    for (system, metric) in HEADLINE.map(|(system, m)| (system, m.name())) {
         let group: Vec<&sweep::SobolRow> = rows
             .iter()
             .filter(|r| r.system == system && r.metric == metric)

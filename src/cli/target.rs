@@ -5,6 +5,7 @@ use std::io;
 
 use crate::cli::Failure;
 use crate::cli::report::number;
+use crate::metrics::catalog::Paired;
 use crate::montecarlo;
 use crate::output;
 use crate::results::Results;
@@ -103,16 +104,14 @@ pub(super) fn parse_target(spec: &str, scenario: &Scenario) -> Result<Target, St
         .trim()
         .split_once('.')
         .map_or((None, name.trim()), |(s, m)| (Some(s), m));
-    let paired = crate::metrics::Savings::pair(0, [0.0; 4], [0.0; 4])
-        .columns()
-        .map(|(n, _)| n);
+    let paired = Paired::ALL.map(Paired::name);
     let runs = crate::results::run_columns();
     let present: Vec<&'static str> = scenario
         .systems()
         .iter()
         .map(|(kind, _)| kind.as_str())
         .collect();
-    if let Some(metric) = paired.iter().find(|m| **m == metric) {
+    if let Some(&metric) = paired.iter().find(|m| **m == metric) {
         if system.is_some() || present.len() < 2 {
             return Err(format!(
                 "{metric} compares the two systems: give it bare, for a scenario with both"
@@ -122,7 +121,7 @@ pub(super) fn parse_target(spec: &str, scenario: &Scenario) -> Result<Target, St
             .systems()
             .iter()
             .any(|(_, spec)| spec.pricing.reference_usd_per_gpu_hour <= 0.0);
-        if *metric == "savings_fraction" && unpriced {
+        if metric == Paired::SavingsFraction.name() && unpriced {
             return Err(
                 "savings_fraction needs prices: give both systems a `pricing:` section".to_string(),
             );
@@ -133,7 +132,7 @@ pub(super) fn parse_target(spec: &str, scenario: &Scenario) -> Result<Target, St
             half_width,
         });
     }
-    let Some(metric) = runs.iter().find(|m| **m == metric) else {
+    let Some(&metric) = runs.iter().find(|m| **m == metric) else {
         let known: Vec<String> = paired
             .iter()
             .chain(runs.iter())

@@ -16,7 +16,7 @@ use crate::engine::Hours;
 use crate::finance::{self, DepreciationMethod, IrrError, Terms};
 use crate::model::outcome::{CapitalChange, FinanceYear, Outcome, SiteRecord};
 use crate::model::site::SiteIntegrals;
-use crate::scenario::supply::HOURS_PER_YEAR;
+use crate::units::HOURS_PER_YEAR;
 
 /// One year of one system (or one of its cohorts) in one replication. Money in USD.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]

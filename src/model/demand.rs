@@ -10,8 +10,8 @@ use rand::RngExt;
 use crate::arrivals::RateProfile;
 use crate::dist::{Dist, GpuCountDist};
 use crate::engine::Hours;
-use crate::montecarlo::seeds::{self, Seeding, SimRng, Stream};
 use crate::scenario::Segment;
+use crate::seeds::{self, Seeding, SimRng, Stream};
 
 /// One job's demand, as drawn at its arrival.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -9,9 +9,10 @@ use std::collections::BTreeSet;
 use crate::dist::Dist;
 use crate::engine::Hours;
 use crate::model::outcome::{Areas, GpuStates, Opex};
-use crate::montecarlo::seeds::SimRng;
 use crate::scenario::GpuClass;
-use crate::scenario::supply::{Costs, HOURS_PER_MONTH, HOURS_PER_YEAR, Site};
+use crate::scenario::supply::{Costs, Site};
+use crate::seeds::SimRng;
+use crate::units::{HOURS_PER_MONTH, HOURS_PER_YEAR};
 
 /// GPU-hours, costs and revenue of a site over an interval.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]

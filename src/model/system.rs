@@ -41,9 +41,10 @@ use crate::model::outcome::{
 use crate::model::placement::Placement;
 use crate::model::queue::{Entry, WaitQueue};
 use crate::model::site::{Outage, OutageProcess, SiteIntegrals, SiteState};
-use crate::montecarlo::seeds::{self, SimRng, Stream};
-use crate::scenario::supply::{HOURS_PER_WEEK, HOURS_PER_YEAR, Site, System, defaults};
+use crate::scenario::supply::{Site, System, defaults};
 use crate::scenario::{GpuClass, Scenario};
+use crate::seeds::{self, SimRng, Stream};
+use crate::units::{HOURS_PER_WEEK, HOURS_PER_YEAR, finance_years};
 
 /// Events of the system model. Indices refer to the model's own tables.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -198,17 +199,7 @@ impl<'a> SystemModel<'a> {
             // The scenario has far fewer than 2^32 segments (the file is at most 4 MiB).
             .map(|(idx, segment)| JobSource::new(segment, idx as u32, sim.seeding(), replication))
             .collect();
-        let system_stream = |kind_id: u32| {
-            seeds::rng(
-                sim.seeding(),
-                replication,
-                Stream::Supply {
-                    system: kind as u32,
-                    site: u32::MAX,
-                    kind: kind_id,
-                },
-            )
-        };
+        let system = kind.stream_index();
         let mut model = SystemModel {
             spec,
             classes: &scenario.classes,
@@ -253,8 +244,8 @@ impl<'a> SystemModel<'a> {
             week_start_lost: 0,
             orders: Vec::new(),
             pending_joins: 0,
-            lead_rng: system_stream(2),
-            onboarding_rng: system_stream(3),
+            lead_rng: seeds::rng(sim.seeding(), replication, Stream::LeadTimes { system }),
+            onboarding_rng: seeds::rng(sim.seeding(), replication, Stream::Onboarding { system }),
             outcome: Outcome {
                 window: (sim.warmup_hours, sim.horizon_hours),
                 initial_gpus: spec.initial_gpus(),
@@ -393,37 +384,33 @@ impl<'a> SystemModel<'a> {
 
     fn add_site(&mut self, spec: &Site, now: Hours) -> usize {
         let idx = self.sites.len();
-        let stream = |kind: u32| {
-            seeds::rng(
-                self.seeding,
-                self.replication,
-                Stream::Supply {
-                    system: self.kind as u32,
-                    site: idx as u32,
-                    kind,
-                },
-            )
-        };
+        let (system, site) = (self.kind.stream_index(), idx as u32);
+        let rng = |stream: Stream| seeds::rng(self.seeding, self.replication, stream);
         let process =
-            |per_gpu_mean_hours: f64, back_hours: Dist, kinds: (u32, u32)| OutageProcess {
+            |per_gpu_mean_hours: f64, back_hours: Dist, streams: (Stream, Stream)| OutageProcess {
                 per_gpu_mean_hours,
                 back_hours,
                 generation: 0,
-                candidate_rng: stream(kinds.0),
-                back_rng: stream(kinds.1),
+                candidate_rng: rng(streams.0),
+                back_rng: rng(streams.1),
             };
         let outages = [
-            spec.reliability
-                .as_ref()
-                .map(|r| process(r.mtbf_hours, r.mttr_hours.clone(), (0, 1))),
+            spec.reliability.as_ref().map(|r| {
+                let streams = (
+                    Stream::SiteFailures { system, site },
+                    Stream::SiteRepairs { system, site },
+                );
+                process(r.mtbf_hours, r.mttr_hours.clone(), streams)
+            }),
             spec.owner_use.as_ref().map(|o| {
-                process(
-                    o.offered_mean_hours,
-                    Dist::Exponential {
-                        mean: o.withdrawn_mean_hours,
-                    },
-                    (5, 6),
-                )
+                let back = Dist::Exponential {
+                    mean: o.withdrawn_mean_hours,
+                };
+                let streams = (
+                    Stream::SiteOwnerTakesBack { system, site },
+                    Stream::SiteOwnerReturns { system, site },
+                );
+                process(o.offered_mean_hours, back, streams)
             }),
         ];
         let site = SiteState::new(spec, &self.classes[spec.class], now, outages);
@@ -1237,11 +1224,6 @@ impl<'a> SystemModel<'a> {
         self.outcome.price_at_horizon = self.reference_price();
         self.tail_open = self.outcome.window_jobs.waiting > 0;
     }
-}
-
-/// Finance years from time 0 to `horizon` (the last one may be short).
-pub fn finance_years(horizon: Hours) -> u32 {
-    (horizon / HOURS_PER_YEAR).ceil().max(1.0) as u32
 }
 
 /// Interruptions after which a job's customer gives up (counted as failed, lost

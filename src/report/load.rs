@@ -6,6 +6,7 @@ use polars::prelude::{Column, DataFrame, DataType, PolarsResult};
 
 use super::chart::Band;
 use super::{Effect, Path as Trajectory, ReportData, Statistic, Sweep, SweepRow};
+use crate::metrics::catalog::Paired;
 use crate::output::{self, OutputError};
 
 /// Reads what `dir` holds of a run's tables (`summary`, `timeseries`, `savings`,
@@ -66,7 +67,7 @@ pub fn load(dir: &Path) -> Result<ReportData, OutputError> {
         .map_err(malformed("timeseries"))?
         .unwrap_or_default();
     let savings = read("savings")?
-        .map(|f| numbers(&f, "savings_fraction").map(nan))
+        .map(|f| numbers(&f, Paired::SavingsFraction.name()).map(nan))
         .transpose()
         .map_err(malformed("savings"))?
         .unwrap_or_default();

@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{RawSource, RawTable, RunRow, run_columns, year_columns};
+use crate::metrics::catalog::{Metric, Paired as PairedMetric, Weekly};
 use crate::metrics::{
     Savings, Summary, antithetic_variance_reduction, summarise, summarise_antithetic,
 };
@@ -19,22 +20,16 @@ pub const PAIRED: &str = "distributed_vs_centralized";
 
 /// The `summary.parquet` metrics holding how many times common random numbers reduce
 /// the variance of each paired metric (see [`crn_variance_reduction`]).
-pub const CRN_VARIANCE_REDUCTION: [&str; 4] = [
-    "savings_fraction_crn_variance_reduction",
-    "utilization_difference_crn_variance_reduction",
-    "p95_wait_hours_difference_crn_variance_reduction",
-    "lost_demand_fraction_difference_crn_variance_reduction",
-];
+pub fn crn_variance_reduction_names() -> [&'static str; 4] {
+    PairedMetric::ALL.map(PairedMetric::crn_variance_reduction_name)
+}
 
 /// The `summary.parquet` metrics holding how many times antithetic pairs reduce the
 /// variance of each paired metric's mean (antithetic runs only; see
 /// [`antithetic_variance_reduction`]).
-pub const ANTITHETIC_VARIANCE_REDUCTION: [&str; 4] = [
-    "savings_fraction_antithetic_variance_reduction",
-    "utilization_difference_antithetic_variance_reduction",
-    "p95_wait_hours_difference_antithetic_variance_reduction",
-    "lost_demand_fraction_difference_antithetic_variance_reduction",
-];
+pub fn antithetic_variance_reduction_names() -> [&'static str; 4] {
+    PairedMetric::ALL.map(PairedMetric::antithetic_variance_reduction_name)
+}
 
 /// Statistics of one metric's (replication, value) pairs, in replication order: over
 /// antithetic pairs in an antithetic run.
@@ -134,17 +129,14 @@ type SystemsPresent = Vec<(SystemKind, u64)>;
 fn systems_and_events<S: RawSource + ?Sized>(
     source: &S,
 ) -> Result<(u64, SystemsPresent), S::Error> {
-    let names = run_columns();
-    let at = |name: &str| names.iter().position(|n| *n == name);
-    let (events_at, initial_at) = (at("events"), at("gpus_initial"));
     let mut events = 0;
     let mut systems = BTreeMap::new();
     source.scan(RawTable::Runs, &mut |piece| {
         for row in &piece.runs {
-            events += events_at.map_or(0, |idx| row.cells[idx].as_u64());
+            events += row.get(Metric::Events).as_u64();
             systems
                 .entry(row.system)
-                .or_insert_with(|| initial_at.map_or(0, |idx| row.cells[idx].as_u64()));
+                .or_insert_with(|| row.get(Metric::GpusInitial).as_u64());
         }
     })?;
     Ok((events, systems.into_iter().collect()))
@@ -171,7 +163,7 @@ pub fn events<S: RawSource + ?Sized>(source: &S) -> Result<u64, S::Error> {
 }
 
 /// The values a replication's two systems are compared on: (replication, centralized,
-/// distributed), each [spend per GPU-hour, utilization, p95 wait, lost-demand share].
+/// distributed), each the [`PairedMetric::compared`] metrics in catalog order.
 pub type Paired = (u64, [f64; 4], [f64; 4]);
 
 /// Each replication with both systems, in replication order.
@@ -179,15 +171,7 @@ pub type Paired = (u64, [f64; 4], [f64; 4]);
 /// # Errors
 /// The source's error.
 pub fn paired_values<S: RawSource + ?Sized>(source: &S) -> Result<Vec<Paired>, S::Error> {
-    let names = run_columns();
-    let at = |name: &str| names.iter().position(|n| *n == name).unwrap_or(usize::MAX);
-    let idx = [
-        at("spend_usd_per_gpu_hour"),
-        at("utilization"),
-        at("p95_wait_hours"),
-        at("lost_demand_fraction"),
-    ];
-    let values = |row: &RunRow| idx.map(|i| row.cells.get(i).map_or(f64::NAN, |c| c.as_f64()));
+    let values = |row: &RunRow| PairedMetric::ALL.map(|m| row.get(m.compared()).as_f64());
     let mut pairs = Vec::new();
     // Rows come ordered by replication, then system (centralized first); a replication's
     // rows may straddle two pieces.
@@ -322,14 +306,14 @@ pub fn summary_rows<S: RawSource + ?Sized>(
                 },
             }
         };
-        for (metric, factor) in CRN_VARIANCE_REDUCTION
+        for (metric, factor) in crn_variance_reduction_names()
             .into_iter()
             .zip(crn_variance_reduction(pairs, antithetic))
         {
             out.push(factor_row(metric, factor));
         }
         if antithetic {
-            for (metric, values) in ANTITHETIC_VARIANCE_REDUCTION
+            for (metric, values) in antithetic_variance_reduction_names()
                 .into_iter()
                 .zip(&paired_values)
             {
@@ -339,17 +323,6 @@ pub fn summary_rows<S: RawSource + ?Sized>(
     }
     Ok(out)
 }
-
-type WeekMetric = (&'static str, fn(&Week) -> f64);
-
-/// The weekly metrics summarised in `timeseries.parquet`.
-const WEEK_METRICS: [WeekMetric; 5] = [
-    ("installed_gpus", |w| f64::from(w.installed_gpus)),
-    ("utilization", |w| w.utilization),
-    ("queue_length", |w| w.queue_length),
-    ("price_usd_per_gpu_hour", |w| w.price_usd_per_gpu_hour),
-    ("lost_jobs", |w| w.lost_jobs as f64),
-];
 
 /// Per system × week × metric, statistics across replications, over the weeks every
 /// replication has. One pass over the weeks per system and metric.
@@ -363,7 +336,8 @@ pub fn timeseries_rows<S: RawSource + ?Sized>(
     let mut out = Vec::new();
     for &system in systems {
         let mut rows: BTreeMap<u32, Vec<TimeseriesRow>> = BTreeMap::new();
-        for (metric, value) in WEEK_METRICS {
+        for series in Weekly::ALL {
+            let (metric, value) = (series.name(), |week: &Week| series.of(week));
             // by_week[i]: the i-th week of each replication, in replication order.
             let mut by_week: Vec<Vec<f64>> = Vec::new();
             let (mut last, mut position, mut replications) = (None, 0, 0_usize);

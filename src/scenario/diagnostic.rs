@@ -124,6 +124,9 @@ fn suggest(message: &str, key_path: &str) -> Option<String> {
             ),
         });
     }
+    if key_path == "uncertainty" || key_path.starts_with("uncertainty.") {
+        return Some("each entry is KEY.PATH: [LOW, HIGH], {uniform: {min, max}} or {triangular: {min, mode, max}}, e.g. distributed.pricing.usd_per_gpu_hour: [1.5, 2.5]".to_string());
+    }
     if let Some(rest) = message.strip_prefix("missing field `") {
         let field = rest.split('`').next()?;
         return field_help(field).map(|help| format!("add `{field}:` ({help})"));

@@ -12,6 +12,8 @@ use std::fmt;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
+use super::raw::PolicyName;
+
 /// A YAML document as a plain tree, keys in file order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Node {
@@ -72,8 +74,7 @@ pub fn path_text(path: &[Step]) -> String {
     text
 }
 
-/// Reads `PATH=VALUE`. Keys are separated by dots; a list position is written `[N]`
-/// after its key or as a numeric step (`segments.0`).
+/// Reads `PATH=VALUE`: a key path ([`parse_path`]) and a YAML value.
 ///
 /// # Errors
 /// What is wrong with the text, for a message about `--set`.
@@ -81,6 +82,22 @@ pub fn parse_override(spec: &str) -> Result<Override, String> {
     let (path, value) = spec
         .split_once('=')
         .ok_or("expected KEY.PATH=VALUE, e.g. distributed.pricing.target_utilization=0.75")?;
+    let steps = parse_path(path)?;
+    let value = parse_value(value).map_err(|e| format!("the value `{value}` is not YAML: {e}"))?;
+    Ok(Override {
+        path: steps,
+        value,
+        spec: spec.to_string(),
+    })
+}
+
+/// Reads a key path, the one syntax for `--set`, sweep axes, sensitivity ranges and
+/// `uncertainty:` keys. Keys are separated by dots; a list position is written `[N]`
+/// after its key or as a numeric step (`segments.0`).
+///
+/// # Errors
+/// What is wrong with the text.
+pub fn parse_path(path: &str) -> Result<Vec<Step>, String> {
     let mut steps = Vec::new();
     for part in path.trim().split('.') {
         let (key, indices) = part
@@ -105,15 +122,38 @@ pub fn parse_override(spec: &str) -> Result<Override, String> {
             steps.push(Step::Index(idx));
         }
     }
-    let value = parse_value(value).map_err(|e| format!("the value `{value}` is not YAML: {e}"))?;
+    Ok(steps)
+}
+
+/// The override that puts `value` at `path` (already checked by [`parse_path`]).
+pub fn setting(path: &str, value: Node) -> Result<Override, String> {
     Ok(Override {
-        path: steps,
+        path: parse_path(path)?,
+        spec: format!("{path}={}", node_text(&value)),
         value,
-        spec: spec.to_string(),
     })
 }
 
-fn parse_value(text: &str) -> Result<Node, String> {
+/// A value as a person writes it.
+pub fn node_text(node: &Node) -> String {
+    match node {
+        Node::Null => "null".to_string(),
+        Node::Bool(b) => b.to_string(),
+        Node::Int(n) => n.to_string(),
+        Node::Float(x) => format!("{x}"),
+        Node::Str(s) => s.clone(),
+        other => serde_saphyr::to_string(other).map_or_else(
+            |_| format!("{other:?}"),
+            |text| text.trim().replace('\n', " "),
+        ),
+    }
+}
+
+/// Reads a YAML value as `--set` does (empty text is `null`).
+///
+/// # Errors
+/// The parser's message.
+pub fn parse_value(text: &str) -> Result<Node, String> {
     if text.trim().is_empty() {
         return Ok(Node::Null);
     }
@@ -133,8 +173,65 @@ pub fn apply(text: &str, overrides: &[Override]) -> Result<String, String> {
         set(&mut root, &change.path, 0, change.value.clone())
             .map_err(|e| format!("--set {}: {e}", change.spec))?;
     }
+    for change in overrides {
+        drop_keys_of_other_policies(&mut root, &change.path);
+    }
     serde_saphyr::to_string(&root)
         .map_err(|e| format!("cannot write the scenario after --set: {e}"))
+}
+
+/// After an override that chooses a pricing policy (`….pricing.policy`), the keys only
+/// other policies use are removed from that `pricing:` map: a file may not mix them
+/// (the check refuses it), but a sweep or `--set` that switches a policy means "this
+/// policy, with its own keys at their defaults or as set", and a sweep over `policy`
+/// could not run otherwise. It runs after every override is in place, so a point
+/// that sets such a key and a policy that does not read it drops the key too.
+fn drop_keys_of_other_policies(root: &mut Node, path: &[Step]) {
+    let [parent @ .., Step::Key(pricing), Step::Key(policy)] = path else {
+        return;
+    };
+    if pricing != "pricing" || policy != "policy" {
+        return;
+    }
+    let Some(Node::Map(entries)) = node_at(root, &path[..parent.len() + 1]) else {
+        return;
+    };
+    let Some(chosen) = entries
+        .iter()
+        .find_map(|(key, value)| match (key_text(key), value) {
+            (Some(key), Node::Str(name)) if key == "policy" => PolicyName::from_name(name),
+            _ => None,
+        })
+    else {
+        return;
+    };
+    entries.retain(|(key, _)| {
+        let Some(key) = key_text(key) else {
+            return true;
+        };
+        let foreign = PolicyName::ALL
+            .iter()
+            .any(|other| other.keys().contains(&key.as_str()))
+            && !chosen.keys().contains(&key.as_str());
+        !foreign
+    });
+}
+
+/// The node at `path`, if it exists.
+fn node_at<'a>(node: &'a mut Node, path: &[Step]) -> Option<&'a mut Node> {
+    let Some((step, rest)) = path.split_first() else {
+        return Some(node);
+    };
+    match (node, step) {
+        (Node::Map(entries), Step::Key(key)) => {
+            let (_, child) = entries
+                .iter_mut()
+                .find(|(k, _)| key_text(k).as_deref() == Some(key.as_str()))?;
+            node_at(child, rest)
+        }
+        (Node::Seq(items), Step::Index(idx)) => node_at(items.get_mut(*idx)?, rest),
+        _ => None,
+    }
 }
 
 /// Puts `value` at `path[depth..]` below `node` (`path[..depth]` leads to it).

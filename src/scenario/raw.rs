@@ -14,7 +14,7 @@ use std::fmt;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
-use serde_saphyr::Spanned;
+use serde_saphyr::{Location, Spanned};
 
 /// Separates a message from its hint inside a serde error string. Printable on
 /// purpose: the YAML parser escapes control characters in messages.
@@ -46,34 +46,10 @@ pub struct RawScenario {
     pub distributed: Option<Spanned<RawDistributed>>,
     #[serde(default)]
     pub finance: Option<RawFinance>,
-    /// Declared ranges of uncertain keys, read by `capsim sensitivity` (which checks them);
-    /// a run ignores them.
-    #[serde(default, rename = "uncertainty")]
-    #[schemars(with = "Option<UncertaintySchema>")]
-    pub _uncertainty: Option<serde::de::IgnoredAny>,
-}
-
-/// The shape of the `uncertainty:` section, for the JSON Schema only (`capsim
-/// sensitivity` reads and checks the section itself).
-pub struct UncertaintySchema;
-
-impl JsonSchema for UncertaintySchema {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "Uncertainty".into()
-    }
-
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let number = schemars::json_schema!({"type": "number"});
-        schemars::json_schema!({
-            "description": "uncertain keys for `capsim sensitivity`: KEY.PATH: [LOW, HIGH], {uniform: {min, max}} or {triangular: {min, mode, max}}",
-            "type": "object",
-            "additionalProperties": {"oneOf": [
-                {"type": "array", "items": number, "minItems": 2, "maxItems": 2},
-                {"type": "object", "properties": {"uniform": {"type": "object", "properties": {"min": number, "max": number}, "required": ["min", "max"], "additionalProperties": false}}, "required": ["uniform"], "additionalProperties": false},
-                {"type": "object", "properties": {"triangular": {"type": "object", "properties": {"min": number, "mode": number, "max": number}, "required": ["min", "mode", "max"], "additionalProperties": false}}, "required": ["triangular"], "additionalProperties": false}
-            ]}
-        })
-    }
+    /// Declared beliefs about uncertain keys, for `capsim sensitivity`; a run ignores
+    /// them.
+    #[serde(default)]
+    pub uncertainty: Option<super::uncertainty::RawUncertainty>,
 }
 
 /// `finance:` — how an investor values the systems' cash flows.
@@ -301,25 +277,74 @@ pub struct RawPricing {
     pub usd_per_gpu_hour: Positive,
     #[serde(default)]
     pub class_usd_per_gpu_hour: Option<Vec<RawClassPrice>>,
+    // The policy-specific keys keep their place in the file, so a key the chosen policy
+    // does not use can be refused where it is written.
     #[serde(default)]
-    pub annual_decline: Option<Fraction>,
+    #[schemars(with = "Option<Fraction>")]
+    pub annual_decline: Option<Spanned<Fraction>>,
     #[serde(default)]
     #[schemars(with = "Option<Vec<RawPricePoint>>")]
     pub path: Option<Spanned<Vec<RawPricePoint>>>,
     #[serde(default)]
-    pub target_utilization: Option<Fraction>,
+    #[schemars(with = "Option<Fraction>")]
+    pub target_utilization: Option<Spanned<Fraction>>,
     #[serde(default)]
-    pub sensitivity: Option<NonNegative>,
+    #[schemars(with = "Option<NonNegative>")]
+    pub sensitivity: Option<Spanned<NonNegative>>,
     #[serde(default)]
-    pub max_step: Option<Fraction>,
+    #[schemars(with = "Option<Fraction>")]
+    pub max_step: Option<Spanned<Fraction>>,
     #[serde(default)]
-    pub floor_usd_per_gpu_hour: Option<NonNegative>,
+    #[schemars(with = "Option<NonNegative>")]
+    pub floor_usd_per_gpu_hour: Option<Spanned<NonNegative>>,
     #[serde(default)]
-    pub ceiling_usd_per_gpu_hour: Option<Positive>,
+    #[schemars(with = "Option<Positive>")]
+    pub ceiling_usd_per_gpu_hour: Option<Spanned<Positive>>,
     #[serde(default)]
     pub reserved_discount: Option<Fraction>,
     #[serde(default)]
     pub egress_usd_per_gb: Option<NonNegative>,
+}
+
+impl RawPricing {
+    /// The policy-specific keys written in the file, with where each is.
+    pub fn policy_keys(&self) -> Vec<(&'static str, &Location)> {
+        fn at<'a>(
+            value: Option<&'a Location>,
+            name: &'static str,
+        ) -> Option<(&'static str, &'a Location)> {
+            value.map(|at| (name, at))
+        }
+        [
+            at(
+                self.annual_decline.as_ref().map(|v| &v.referenced),
+                "annual_decline",
+            ),
+            at(self.path.as_ref().map(|v| &v.referenced), "path"),
+            at(
+                self.target_utilization.as_ref().map(|v| &v.referenced),
+                "target_utilization",
+            ),
+            at(
+                self.sensitivity.as_ref().map(|v| &v.referenced),
+                "sensitivity",
+            ),
+            at(self.max_step.as_ref().map(|v| &v.referenced), "max_step"),
+            at(
+                self.floor_usd_per_gpu_hour.as_ref().map(|v| &v.referenced),
+                "floor_usd_per_gpu_hour",
+            ),
+            at(
+                self.ceiling_usd_per_gpu_hour
+                    .as_ref()
+                    .map(|v| &v.referenced),
+                "ceiling_usd_per_gpu_hour",
+            ),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
 }
 
 /// One point of a scheduled price path: from `at_hours` on, the reference price is this.
@@ -347,6 +372,56 @@ pub enum PolicyName {
     Scheduled,
     UtilizationTarget,
 }
+
+impl PolicyName {
+    /// Every policy, in the order the docs list them.
+    pub const ALL: [PolicyName; 3] = [
+        PolicyName::Fixed,
+        PolicyName::Scheduled,
+        PolicyName::UtilizationTarget,
+    ];
+
+    /// The scenario spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PolicyName::Fixed => "fixed",
+            PolicyName::Scheduled => "scheduled",
+            PolicyName::UtilizationTarget => "utilization_target",
+        }
+    }
+
+    /// The `pricing:` keys this policy reads beyond the ones every policy shares
+    /// ([`SHARED_PRICING_KEYS`]); any other policy-specific key is refused under it.
+    pub fn keys(self) -> &'static [&'static str] {
+        match self {
+            PolicyName::Fixed => &[],
+            PolicyName::Scheduled => &["annual_decline", "path"],
+            PolicyName::UtilizationTarget => &[
+                "target_utilization",
+                "sensitivity",
+                "max_step",
+                "floor_usd_per_gpu_hour",
+                "ceiling_usd_per_gpu_hour",
+            ],
+        }
+    }
+
+    /// The policy of a scenario spelling.
+    pub fn from_name(name: &str) -> Option<PolicyName> {
+        PolicyName::ALL
+            .into_iter()
+            .find(|policy| policy.as_str() == name)
+    }
+}
+
+/// The `pricing:` keys valid under every policy.
+pub const SHARED_PRICING_KEYS: [&str; 5] = [
+    "policy",
+    "usd_per_gpu_hour",
+    "class_usd_per_gpu_hour",
+    "reserved_discount",
+    "egress_usd_per_gb",
+];
 
 /// `distributed:` — operators, their dynamics, the take rate and prices.
 #[derive(Debug, Deserialize, JsonSchema)]

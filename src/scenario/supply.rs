@@ -10,17 +10,11 @@ use super::raw::{
 };
 use super::{Checker, dist};
 use crate::dist::{Dist, GpuCountDist};
-use crate::montecarlo::seeds::{self, SimRng, Stream};
-
-/// Hours per week, for `*_weeks` keys.
-pub const HOURS_PER_WEEK: f64 = 168.0;
-/// Hours per year (365 days), for annual rates and `*_per_year` costs.
-pub const HOURS_PER_YEAR: f64 = 8760.0;
-/// Hours per month (a twelfth of a year), for `*_per_kw_month` costs.
-pub const HOURS_PER_MONTH: f64 = HOURS_PER_YEAR / 12.0;
+use crate::seeds::{self, SimRng, Stream};
+use crate::units::HOURS_PER_WEEK;
 
 /// A GPU type.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct GpuClass {
     /// Name used in scenario files (`H100`, …).
     pub name: String,
@@ -55,7 +49,7 @@ pub fn builtin_classes() -> Vec<GpuClass> {
 }
 
 /// One system: its sites (data centers or operators) and the rules that change them.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct System {
     /// Sites present at time 0. A multi-GPU job runs on a single site (gang).
     pub sites: Vec<Site>,
@@ -110,7 +104,7 @@ impl System {
 }
 
 /// A data center or an operator.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Site {
     /// Label (data center region/class, or operator group and number).
     pub name: String,
@@ -137,7 +131,7 @@ pub struct Site {
 /// `share × cycle`, then taken back for one with mean `(1 − share) × cycle`, so a
 /// share `share` of GPU-time is offered. Taking back a busy GPU interrupts its job as a
 /// failure would.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct OwnerUse {
     /// Long-run share of GPU-time offered.
     pub share: f64,
@@ -164,7 +158,7 @@ impl Site {
 }
 
 /// What a site's GPUs cost to own and run.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Costs {
     /// Paid per GPU when it is delivered; 0 for GPUs already owned (sunk).
     pub capex_usd_per_gpu: f64,
@@ -205,7 +199,7 @@ impl Costs {
 }
 
 /// GPU failures: each GPU fails at rate 1/MTBF while up and is repaired after MTTR.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Reliability {
     /// Mean time between failures of one GPU, hours.
     pub mtbf_hours: f64,
@@ -214,7 +208,7 @@ pub struct Reliability {
 }
 
 /// Prices of one system.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Pricing {
     /// How prices move.
     pub policy: PricePolicy,
@@ -242,7 +236,7 @@ impl Pricing {
 }
 
 /// A pricing policy; every class's price moves by the same factor.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub enum PricePolicy {
     /// Prices never change.
     Fixed,
@@ -274,7 +268,7 @@ pub enum PricePolicy {
 }
 
 /// Centralized capacity planning by periodic review.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Procurement {
     /// Order when projected utilization exceeds this.
     pub target_utilization: f64,
@@ -290,7 +284,7 @@ pub struct Procurement {
 }
 
 /// Operators joining the network.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Entry {
     /// Operators join while the network's trailing yield exceeds this.
     pub hurdle_yield: f64,
@@ -305,7 +299,7 @@ pub struct Entry {
 }
 
 /// Operators leaving the network.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Exit {
     /// An operator whose trailing yield is below this …
     pub below_yield: f64,
@@ -314,7 +308,7 @@ pub struct Exit {
 }
 
 /// Operators buying more GPUs.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Reinvest {
     /// Share of each review's positive operating cash set aside for GPUs.
     pub share: f64,
@@ -840,11 +834,30 @@ impl Checker<'_> {
             class_prices[class] = entry.usd_per_gpu_hour.0;
         }
         let key = |field: &str| format!("{}.pricing.{field}", side.key());
-        let policy = match raw.policy.unwrap_or(raw::PolicyName::Fixed) {
+        let name = raw.policy.unwrap_or(raw::PolicyName::Fixed);
+        for (field, at) in raw.policy_keys() {
+            if !name.keys().contains(&field) {
+                let users: Vec<&str> = raw::PolicyName::ALL
+                    .into_iter()
+                    .filter(|other| other.keys().contains(&field))
+                    .map(raw::PolicyName::as_str)
+                    .collect();
+                let message = hinted(
+                    &format!("policy `{}` does not use `{field}`", name.as_str()),
+                    &format!(
+                        "remove `{field}`, or choose the policy that uses it (policy: {}); keys every policy reads: {}",
+                        users.join(" or "),
+                        raw::SHARED_PRICING_KEYS.join(", ")
+                    ),
+                );
+                self.report(at, &key(field), &message);
+            }
+        }
+        let policy = match name {
             raw::PolicyName::Fixed => PricePolicy::Fixed,
-            raw::PolicyName::Scheduled => match (raw.annual_decline, &raw.path) {
+            raw::PolicyName::Scheduled => match (&raw.annual_decline, &raw.path) {
                 (Some(decline), None) => PricePolicy::Scheduled {
-                    annual_decline: decline.0,
+                    annual_decline: decline.value.0,
                 },
                 (None, Some(path)) => {
                     let points: Vec<(f64, f64)> = path
@@ -874,7 +887,7 @@ impl Checker<'_> {
                 }
             },
             raw::PolicyName::UtilizationTarget => {
-                let Some(target) = raw.target_utilization else {
+                let Some(target) = &raw.target_utilization else {
                     self.report(
                         at,
                         &key("target_utilization"),
@@ -885,8 +898,14 @@ impl Checker<'_> {
                     );
                     return Pricing::none();
                 };
-                let floor_usd = raw.floor_usd_per_gpu_hour.map_or(0.0, |f| f.0);
-                let ceiling_usd = raw.ceiling_usd_per_gpu_hour.map_or(f64::MAX, |c| c.0);
+                let floor_usd = raw
+                    .floor_usd_per_gpu_hour
+                    .as_ref()
+                    .map_or(0.0, |f| f.value.0);
+                let ceiling_usd = raw
+                    .ceiling_usd_per_gpu_hour
+                    .as_ref()
+                    .map_or(f64::MAX, |c| c.value.0);
                 if floor_usd > ceiling_usd {
                     self.report(
                         at,
@@ -898,9 +917,15 @@ impl Checker<'_> {
                     );
                 }
                 PricePolicy::UtilizationTarget {
-                    target: target.0,
-                    sensitivity: raw.sensitivity.map_or(defaults::SENSITIVITY, |s| s.0),
-                    max_step: raw.max_step.map_or(defaults::MAX_STEP, |s| s.0),
+                    target: target.value.0,
+                    sensitivity: raw
+                        .sensitivity
+                        .as_ref()
+                        .map_or(defaults::SENSITIVITY, |s| s.value.0),
+                    max_step: raw
+                        .max_step
+                        .as_ref()
+                        .map_or(defaults::MAX_STEP, |s| s.value.0),
                     floor_usd,
                     ceiling_usd,
                 }
@@ -959,15 +984,7 @@ fn offered(owned: u32, availability: f64) -> u32 {
 /// operators, and the scenario hash fingerprints them.
 fn population_rng(group_idx: usize) -> SimRng {
     const POPULATION_SEED: u64 = 0x6f70_6572_6174_6f72;
-    seeds::standard(
-        POPULATION_SEED,
-        group_idx as u64,
-        Stream::Supply {
-            system: 1,
-            site: u32::MAX,
-            kind: 4,
-        },
-    )
+    seeds::standard(POPULATION_SEED, group_idx as u64, Stream::OperatorSizes)
 }
 
 /// Mean repair time when `mttr_hours` is omitted: one day (an assumption).

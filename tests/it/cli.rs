@@ -134,8 +134,7 @@ fn every_bundled_scenario_runs() {
         let yields = capsim::output::read_table(&temp.path().join(&name).join("yields.parquet"))
             .expect("yields reads");
         let whole = yields.column("cohort").expect("cohort").null_count();
-        let years =
-            capsim::model::system::finance_years(scenario.simulation.horizon_hours) as usize + 1;
+        let years = capsim::units::finance_years(scenario.simulation.horizon_hours) as usize + 1;
         assert_eq!(
             whole,
             2 * scenario.systems().len() * years,

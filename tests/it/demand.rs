@@ -62,7 +62,7 @@ fn thinning_reproduces_the_rate_profile() {
         let mut source = JobSource::new(
             &scenario.segments[0],
             0,
-            capsim::montecarlo::seeds::Seeding {
+            capsim::seeds::Seeding {
                 seed: 3,
                 antithetic: false,
             },

@@ -121,6 +121,54 @@ const CASES: &[(&str, &str, &str, &str)] = &[
         "finance.discount",
         "did you mean `discount_rate`?",
     ),
+    (
+        "pricing-foreign-key",
+        ":13:25",
+        "distributed.pricing.target_utilization",
+        "choose the policy that uses it (policy: utilization_target)",
+    ),
+    (
+        "pricing-scheduled-foreign-key",
+        ":14:15",
+        "centralized.pricing.max_step",
+        "remove `max_step`",
+    ),
+    (
+        "uncertainty-inverted",
+        ":11:31",
+        "uncertainty.training.arrivals_per_hour",
+        "expected [LOW, HIGH]",
+    ),
+    (
+        "uncertainty-short",
+        ":11:3",
+        "uncertainty.training.arrivals_per_hour",
+        "each entry is KEY.PATH",
+    ),
+    (
+        "uncertainty-scalar",
+        ":11:3",
+        "uncertainty.training.arrivals_per_hour",
+        "each entry is KEY.PATH",
+    ),
+    (
+        "uncertainty-triangular-missing-mode",
+        ":11:53",
+        "uncertainty.training.arrivals_per_hour.triangular",
+        "{triangular: {min, mode, max}}",
+    ),
+    (
+        "uncertainty-unknown-belief",
+        ":11:32",
+        "uncertainty.training.arrivals_per_hour",
+        "valid here: `uniform`, `triangular`",
+    ),
+    (
+        "uncertainty-bad-path",
+        ":11:21",
+        "uncertainty.demand..segments",
+        "a key path such as",
+    ),
 ];
 
 #[test]

@@ -1,6 +1,7 @@
 //! capsim's integration tests, one binary (faster to link), a module per concern.
 
 mod antithetic;
+mod catalog;
 mod cli;
 mod closed_form;
 mod compare;
@@ -9,13 +10,17 @@ mod demand;
 mod determinism;
 mod economics;
 mod finance;
+mod hash;
 mod invalid_input;
+mod layers;
 mod mutations;
 mod overrides;
 mod parquet;
 mod properties;
 mod reliability;
 mod report;
+#[path = "../support/robustness.rs"]
+mod robustness;
 mod scale;
 mod schema;
 mod sweep;

@@ -1,7 +1,7 @@
 //! Runs interrupted or starved of disk: Ctrl-C and SIGTERM stop cleanly, a full disk
 //! and a read-only directory give clear errors, and in every case the results already
 //! in place stay whole. Also: every input the fuzzer kept still has the properties in
-//! `capsim::robustness`.
+//! `tests/support/robustness.rs`.
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -228,7 +228,7 @@ fn a_read_only_directory_is_refused_up_front() {
 }
 
 /// Every input the fuzzer found or kept, every bundled scenario and every bad-input
-/// fixture: the properties of `capsim::robustness` hold (it panics otherwise).
+/// fixture: the properties of `tests/support/robustness.rs` hold (it panics otherwise).
 #[test]
 fn fuzz_corpus_keeps_its_properties() {
     let mut checked = 0;
@@ -244,7 +244,7 @@ fn fuzz_corpus_keeps_its_properties() {
             if path.is_file() {
                 let bytes = std::fs::read(&path).expect("read");
                 let result =
-                    std::panic::catch_unwind(|| capsim::robustness::check_scenario_text(&bytes));
+                    std::panic::catch_unwind(|| crate::robustness::check_scenario_text(&bytes));
                 assert!(
                     result.is_ok(),
                     "{} breaks a property (see the panic above)",

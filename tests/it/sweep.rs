@@ -442,3 +442,75 @@ fn sobol_indices_single_out_the_price() {
     );
     assert_eq!(bad.status.code(), Some(2));
 }
+
+/// A sweep over `policy` runs every point: each drops the pricing keys its policy does
+/// not use (a file that mixed them would be refused), and the policy that reads
+/// `target_utilization` moves the price while `fixed` keeps it.
+#[test]
+fn a_sweep_over_the_pricing_policy_drops_the_keys_a_policy_does_not_use() {
+    let temp = crate::TempDir::create();
+    let text = PRICED.replace(
+        "pricing: {usd_per_gpu_hour: 2.0}",
+        "pricing: {policy: utilization_target, usd_per_gpu_hour: 2.0, target_utilization: 0.3, max_step: 0.2}",
+    );
+    let path = write(temp.path(), &text);
+    let points = grid(
+        &path,
+        "centralized.pricing.policy=fixed,utilization_target",
+        2,
+        None,
+    );
+    let price = |point: &sweep::PointResult| mean(point, "spend_usd_per_gpu_hour");
+    assert_eq!(points.len(), 2);
+    assert!(
+        price(&points[1]) > price(&points[0]) * 1.2,
+        "a busy pool above its 0.3 target raises its price: {} vs {}",
+        price(&points[1]),
+        price(&points[0])
+    );
+    // The same keys written in a file under `policy: fixed` are refused, where written.
+    let mixed = text.replace("policy: utilization_target", "policy: fixed");
+    let error = scenario::parse("mixed.yaml", &mixed).expect_err("foreign keys");
+    let rendered = error.render();
+    assert!(
+        rendered.contains("policy `fixed` does not use `target_utilization`")
+            && rendered.contains("policy `fixed` does not use `max_step`"),
+        "{rendered}"
+    );
+}
+
+/// `uncertainty:` is read with the rest of the file: ranges, uniform and triangular
+/// beliefs (a tornado's ends are a triangular belief's P5 and P95: for (0, 10, 10),
+/// P(X ≤ x) = x²/100, so P5 = √5 and P95 = √95), and whole-number ranges stay whole.
+#[test]
+fn uncertainty_sections_are_read_with_the_scenario() {
+    let text = format!(
+        "{PRICED}uncertainty:\n  centralized.gpus: [10, 18]\n  centralized.pricing.usd_per_gpu_hour: {{uniform: {{min: 1.5, max: 2.5}}}}\n  demand.segments[0].arrivals_per_hour: {{triangular: {{min: 0, mode: 10, max: 10}}}}\n"
+    );
+    let parsed = scenario::parse("u.yaml", &text).unwrap_or_else(|e| panic!("{}", e.render()));
+    let ranges = &parsed.uncertainty;
+    assert_eq!(ranges.len(), 3);
+    assert_eq!(
+        (
+            ranges[0].path.as_str(),
+            ranges[0].low,
+            ranges[0].high,
+            ranges[0].integer
+        ),
+        ("centralized.gpus", 10.0, 18.0, true)
+    );
+    assert_eq!(
+        (ranges[1].low, ranges[1].high, ranges[1].integer),
+        (1.5, 2.5, false)
+    );
+    assert!(
+        (ranges[2].low - 10.0 * 0.05f64.sqrt()).abs() < 1e-12,
+        "{:?}",
+        ranges[2]
+    );
+    assert!((ranges[2].high - 10.0 * 0.95f64.sqrt()).abs() < 1e-12);
+    assert!((ranges[2].quantile(0.25) - 5.0).abs() < 1e-12);
+    // Not a model input: the hash is that of the scenario without the section.
+    let plain = scenario::parse("p.yaml", PRICED).expect("valid");
+    assert_eq!(parsed.hash_hex(), plain.hash_hex());
+}

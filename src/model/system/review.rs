@@ -6,7 +6,8 @@ use crate::engine::{EventQueue, Hours};
 use crate::model::outcome::CapitalChange;
 use crate::model::system::{Order, SystemEvent, SystemModel};
 use crate::scenario::System;
-use crate::scenario::supply::{HOURS_PER_YEAR, PricePolicy};
+use crate::scenario::supply::PricePolicy;
+use crate::units::HOURS_PER_YEAR;
 
 impl<'a> SystemModel<'a> {
     pub(super) fn on_review(&mut self, now: Hours, events: &mut EventQueue<SystemEvent>) {

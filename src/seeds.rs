@@ -162,24 +162,89 @@ pub enum Stream {
         /// Segment index in the scenario.
         segment: u32,
     },
-    /// Supply-side draws of one system: failures and repairs of one site, or (with
-    /// `site` = `u32::MAX`) the system's procurement lead times and onboarding delays.
-    Supply {
-        /// 0 = centralized, 1 = distributed.
-        system: u32,
-        /// Site index in order of creation, or `u32::MAX` for system-wide draws.
+    /// Outage candidates (failures) of one site.
+    SiteFailures {
+        /// Which system.
+        system: SystemIndex,
+        /// Site index in order of creation.
         site: u32,
-        /// 0 = failure candidates, 1 = repair times, 2 = lead times, 3 = onboarding,
-        /// 4 = operator sizes (drawn once per scenario file, with a fixed seed).
-        kind: u32,
     },
+    /// Repair times of one site.
+    SiteRepairs {
+        /// Which system.
+        system: SystemIndex,
+        /// Site index in order of creation.
+        site: u32,
+    },
+    /// Times an owner takes one site's GPUs back (part-time availability cycles).
+    SiteOwnerTakesBack {
+        /// Which system.
+        system: SystemIndex,
+        /// Site index in order of creation.
+        site: u32,
+    },
+    /// How long an owner keeps one site's GPUs before offering them again.
+    SiteOwnerReturns {
+        /// Which system.
+        system: SystemIndex,
+        /// Site index in order of creation.
+        site: u32,
+    },
+    /// Procurement lead times of a system.
+    LeadTimes {
+        /// Which system.
+        system: SystemIndex,
+    },
+    /// Onboarding delays of a system's joining operators.
+    Onboarding {
+        /// Which system.
+        system: SystemIndex,
+    },
+    /// Operator sizes of a scenario's operator groups, drawn once per scenario file
+    /// (with a fixed seed, the group as index), not per replication.
+    OperatorSizes,
+    /// A sweep's Latin-hypercube design (the axis as index).
+    LatinHypercube,
+    /// A sensitivity analysis's Saltelli design for Sobol indices.
+    SaltelliDesign,
 }
 
+/// A system in a stream's number, below the scenario layer that names systems.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SystemIndex {
+    /// The centralized cloud.
+    Centralized = 0,
+    /// The distributed network.
+    Distributed = 1,
+}
+
+/// What a supply-side stream draws, as numbered in its id (the low 4 bits).
+#[derive(Debug, Clone, Copy)]
+enum SupplyDraw {
+    Failures = 0,
+    Repairs = 1,
+    LeadTimes = 2,
+    Onboarding = 3,
+    OperatorSizes = 4,
+    OwnerTakesBack = 5,
+    OwnerReturns = 6,
+}
+
+/// The "system" of draws that belong to no system (designs), and the "site" of
+/// system-wide draws.
+const NO_SYSTEM: u64 = 2;
+const NO_SITE: u32 = u32::MAX;
+
 impl Stream {
-    /// The stream number. Per-segment streams interleave so that adding a kind of draw
-    /// later takes a new slot without renumbering the existing ones.
+    /// The stream number: the only place numbers are given out. Per-segment streams
+    /// interleave so that adding a kind of draw later takes a new slot without
+    /// renumbering the existing ones; supply streams lie above every segment stream
+    /// (segments < 2^32 → ids < 2^36). Every id is pinned by a value-stability test.
     fn id(self) -> u64 {
         const KINDS: u64 = 16;
+        let supply = |system: u64, site: u32, draw: SupplyDraw| {
+            (1 << 62) | (system << 40) | (u64::from(site) << 4) | draw as u64
+        };
         match self {
             Stream::Arrivals { segment } => u64::from(segment) * KINDS,
             Stream::JobSize { segment } => u64::from(segment) * KINDS + 1,
@@ -189,10 +254,27 @@ impl Stream {
             Stream::Tier { segment } => u64::from(segment) * KINDS + 5,
             Stream::MaxPrice { segment } => u64::from(segment) * KINDS + 6,
             Stream::Data { segment } => u64::from(segment) * KINDS + 7,
-            // Above every segment stream (segments < 2^32 → ids < 2^36).
-            Stream::Supply { system, site, kind } => {
-                (1 << 62) | (u64::from(system) << 40) | (u64::from(site) << 4) | u64::from(kind)
+            Stream::SiteFailures { system, site } => {
+                supply(system as u64, site, SupplyDraw::Failures)
             }
+            Stream::SiteRepairs { system, site } => {
+                supply(system as u64, site, SupplyDraw::Repairs)
+            }
+            Stream::SiteOwnerTakesBack { system, site } => {
+                supply(system as u64, site, SupplyDraw::OwnerTakesBack)
+            }
+            Stream::SiteOwnerReturns { system, site } => {
+                supply(system as u64, site, SupplyDraw::OwnerReturns)
+            }
+            Stream::LeadTimes { system } => supply(system as u64, NO_SITE, SupplyDraw::LeadTimes),
+            Stream::Onboarding { system } => supply(system as u64, NO_SITE, SupplyDraw::Onboarding),
+            Stream::OperatorSizes => supply(
+                SystemIndex::Distributed as u64,
+                NO_SITE,
+                SupplyDraw::OperatorSizes,
+            ),
+            Stream::LatinHypercube => supply(NO_SYSTEM, NO_SITE, SupplyDraw::OwnerTakesBack),
+            Stream::SaltelliDesign => supply(NO_SYSTEM, NO_SITE, SupplyDraw::OwnerReturns),
         }
     }
 }
@@ -269,6 +351,91 @@ mod tests {
         13_403_855_731_906_573_151,
         8_355_527_981_390_463_759,
     ];
+
+    /// Every stream's number, pinned: a new random quantity gets a new variant and a
+    /// new number here, and reusing one fails this test instead of silently breaking
+    /// common random numbers.
+    #[test]
+    fn every_stream_number_is_pinned_and_distinct() {
+        use SystemIndex::{Centralized, Distributed};
+        let pinned: [(Stream, u64); 19] = [
+            (Stream::Arrivals { segment: 0 }, 0),
+            (Stream::JobSize { segment: 0 }, 1),
+            (Stream::Duration { segment: 0 }, 2),
+            (Stream::Patience { segment: 0 }, 3),
+            (Stream::Thinning { segment: 0 }, 4),
+            (Stream::Tier { segment: 0 }, 5),
+            (Stream::MaxPrice { segment: 0 }, 6),
+            (Stream::Data { segment: 0 }, 7),
+            (Stream::Data { segment: 2 }, 39),
+            (
+                Stream::SiteFailures {
+                    system: Centralized,
+                    site: 3,
+                },
+                (1 << 62) | (3 << 4),
+            ),
+            (
+                Stream::SiteRepairs {
+                    system: Centralized,
+                    site: 3,
+                },
+                (1 << 62) | (3 << 4) | 1,
+            ),
+            (
+                Stream::SiteOwnerTakesBack {
+                    system: Distributed,
+                    site: 0,
+                },
+                (1 << 62) | (1 << 40) | 5,
+            ),
+            (
+                Stream::SiteOwnerReturns {
+                    system: Distributed,
+                    site: 0,
+                },
+                (1 << 62) | (1 << 40) | 6,
+            ),
+            (
+                Stream::LeadTimes {
+                    system: Centralized,
+                },
+                (1 << 62) | (0xFFFF_FFFF << 4) | 2,
+            ),
+            (
+                Stream::Onboarding {
+                    system: Distributed,
+                },
+                (1 << 62) | (1 << 40) | (0xFFFF_FFFF << 4) | 3,
+            ),
+            (
+                Stream::OperatorSizes,
+                (1 << 62) | (1 << 40) | (0xFFFF_FFFF << 4) | 4,
+            ),
+            (
+                Stream::LatinHypercube,
+                (1 << 62) | (2 << 40) | (0xFFFF_FFFF << 4) | 5,
+            ),
+            (
+                Stream::SaltelliDesign,
+                (1 << 62) | (2 << 40) | (0xFFFF_FFFF << 4) | 6,
+            ),
+            (
+                Stream::SiteFailures {
+                    system: Distributed,
+                    site: 1,
+                },
+                (1 << 62) | (1 << 40) | 16,
+            ),
+        ];
+        for (stream, id) in pinned {
+            assert_eq!(stream.id(), id, "{stream:?}");
+        }
+        let mut ids: Vec<u64> = pinned.iter().map(|(stream, _)| stream.id()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), pinned.len(), "two streams share a number");
+    }
 
     #[test]
     fn streams_and_replications_differ() {

@@ -2,10 +2,12 @@
 //! fuzz target (`fuzz/fuzz_targets/scenario.rs`) runs on generated inputs and the test
 //! suite runs on every input the fuzzer ever kept (`tests/fixtures/fuzz/`), so a
 //! finding stays fixed. Each violated property panics, which is what a fuzzer detects.
-#![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
+//!
+//! Test support, not part of the library: included by the integration tests
+//! (`tests/it/main.rs`) and the fuzz target with `#[path]`.
 
-use crate::montecarlo;
-use crate::scenario::{self, ScenarioError};
+use capsim::montecarlo;
+use capsim::scenario::{self, ScenarioError};
 
 /// Largest run the checks simulate: enough for every model path to fire, small enough
 /// that the fuzzer keeps trying thousands of inputs a second.
@@ -45,14 +47,14 @@ pub fn check_scenario_text(bytes: &[u8]) {
 
 /// A refusal names positions that exist in the text.
 fn check_refusal(text: &str, error: &ScenarioError) {
-    let rendered = crate::cli::render_scenario_error(error);
+    let rendered = error.render();
     assert!(rendered.starts_with("capsim: error: "), "{rendered}");
     if let ScenarioError::Invalid { diagnostics, .. } = error {
         assert!(
             !diagnostics.is_empty(),
             "an invalid scenario without a diagnostic"
         );
-        let lines = crate::scenario::diagnostic::source_lines(text)
+        let lines = capsim::scenario::diagnostic::source_lines(text)
             .count()
             .max(1) as u64;
         for diagnostic in diagnostics {
@@ -76,7 +78,7 @@ fn check_round_trip(text: &str, parsed: &scenario::Scenario) {
     let reparsed = scenario::parse("fuzz.yaml with --set", &rewritten).unwrap_or_else(|e| {
         panic!(
             "the rewritten scenario is refused:\n{}\n{rewritten}",
-            crate::cli::render_scenario_error(&e)
+            e.render()
         )
     });
     assert_eq!(
