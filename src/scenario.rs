@@ -23,20 +23,7 @@ use raw::{DistSpec, GpuSpec, RawScenario, RawSegment};
 pub use supply::{GpuClass, System};
 use terms::{DepreciationMethod, Terms};
 
-/// Documented defaults for optional keys.
-pub mod defaults {
-    /// `simulation.warmup_hours`: measure from the start.
-    pub const WARMUP_HOURS: f64 = 0.0;
-    /// `simulation.replications`: enough for a first look; use more for tight intervals.
-    pub const REPLICATIONS: u32 = 10;
-    /// `simulation.seed`.
-    pub const SEED: u64 = 1;
-    /// `gpus_per_job`.
-    pub const GPUS_PER_JOB: u32 = 1;
-    /// Largest scenario file read, in bytes: scenarios are hand-written, and a bound
-    /// keeps a wrong path (a video, a dataset) from being slurped into memory.
-    pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
-}
+pub mod defaults;
 
 /// A checked scenario, ready to simulate.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -557,7 +544,7 @@ impl Checker<'_> {
                     "region",
                 )
             }),
-            reserved_share: raw.reserved_share.map_or(0.0, |r| r.0),
+            reserved_share: raw.reserved_share.map_or(defaults::RESERVED_SHARE, |r| r.0),
             max_price_usd_per_gpu_hour: raw.max_price_usd_per_gpu_hour.as_ref().map(dist),
             min_class_speed: raw.min_gpu_class.as_ref().map_or(0.0, |name| {
                 let names: Vec<String> = ctx.classes.iter().map(|c| c.name.clone()).collect();
@@ -660,7 +647,7 @@ fn rate_profile(raw: &RawSegment) -> RateProfile {
     let seasonality = raw.seasonality.as_ref();
     RateProfile {
         base_per_hour: raw.arrivals_per_hour.0,
-        annual_growth: raw.annual_growth.map_or(0.0, |g| g.0),
+        annual_growth: raw.annual_growth.map_or(defaults::ANNUAL_GROWTH, |g| g.0),
         daily: seasonality.map_or_else(Vec::new, |s| normalised(&s.daily)),
         weekly: seasonality.map_or_else(Vec::new, |s| normalised(&s.weekly)),
         shocks: raw

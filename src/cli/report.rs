@@ -47,7 +47,7 @@ impl<'a> Report<'a> {
                     (
                         system,
                         spec.initial_gpus(),
-                        spec.pricing.reference_usd_per_gpu_hour > 0.0,
+                        spec.pricing.is_some(),
                     )
                 })
                 .collect(),

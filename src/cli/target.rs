@@ -120,7 +120,7 @@ pub(super) fn parse_target(spec: &str, scenario: &Scenario) -> Result<Target, St
         let unpriced = scenario
             .systems()
             .iter()
-            .any(|(_, spec)| spec.pricing.reference_usd_per_gpu_hour <= 0.0);
+            .any(|(_, spec)| spec.pricing.is_none());
         if metric == Paired::SavingsFraction.name() && unpriced {
             return Err(
                 "savings_fraction needs prices: give both systems a `pricing:` section".to_string(),

@@ -16,6 +16,7 @@ use crate::engine::Hours;
 use crate::finance::{self, DepreciationMethod, IrrError, Terms};
 use crate::model::outcome::{CapitalChange, FinanceYear, Outcome, SiteRecord};
 use crate::model::site::SiteIntegrals;
+use crate::scenario::supply::TakeRate;
 use crate::units::HOURS_PER_YEAR;
 
 /// One year of one system (or one of its cohorts) in one replication. Money in USD.
@@ -302,7 +303,12 @@ fn replay(changes: &[CapitalChange], sites: &[SiteRecord], method: DepreciationM
 }
 
 /// The statements of a system from its outcome; `by_cohort` adds rows per cohort.
-pub fn statements(terms: &Terms, take_rate: f64, outcome: &Outcome, by_cohort: bool) -> Statements {
+pub fn statements(
+    terms: &Terms,
+    take_rate: TakeRate,
+    outcome: &Outcome,
+    by_cohort: bool,
+) -> Statements {
     let ledger = replay(&outcome.capital_changes, &outcome.sites, terms.depreciation);
     let years_held = terms.horizon_years.map_or(outcome.years.len(), |years| {
         (years as usize).min(outcome.years.len())
@@ -360,7 +366,7 @@ pub fn statements(terms: &Terms, take_rate: f64, outcome: &Outcome, by_cohort: b
 /// The statements of one group of sites: the whole system or one cohort.
 struct Group<'a> {
     terms: &'a Terms,
-    take_rate: f64,
+    take_rate: TakeRate,
     ledger: &'a Ledger,
     years: &'a [FinanceYear],
     cohort: Option<u32>,
@@ -461,7 +467,7 @@ impl Group<'_> {
         } else {
             0.0
         };
-        let protocol_fee_usd = accrued.gross_revenue_usd * self.take_rate;
+        let protocol_fee_usd = self.take_rate.split(accrued.gross_revenue_usd).protocol_usd;
         let opex = &accrued.opex;
         let opex_usd = opex.total() + protocol_fee_usd;
         let areas = &accrued.areas;

@@ -10,7 +10,7 @@ use crate::dist::Dist;
 use crate::engine::Hours;
 use crate::model::outcome::{Areas, GpuStates, Opex};
 use crate::scenario::GpuClass;
-use crate::scenario::supply::{Costs, Site};
+use crate::scenario::supply::{Costs, Site, TakeRate};
 use crate::seeds::SimRng;
 use crate::units::{HOURS_PER_MONTH, HOURS_PER_YEAR};
 
@@ -48,8 +48,8 @@ impl SiteIntegrals {
     }
 
     /// Revenue kept after the protocol's take, less operating costs, USD.
-    pub fn operating_cash_usd(&self, take_rate: f64) -> f64 {
-        self.gross_revenue_usd * (1.0 - take_rate) - self.opex.total()
+    pub fn operating_cash_usd(&self, take_rate: TakeRate) -> f64 {
+        take_rate.split(self.gross_revenue_usd).provider_usd - self.opex.total()
     }
 }
 
@@ -254,7 +254,7 @@ impl SiteState {
     }
 
     /// Annualised operating yield since the last review: (revenue kept − opex) ÷ capital.
-    pub fn period_yield(&self, period_hours: f64, take_rate: f64) -> f64 {
+    pub fn period_yield(&self, period_hours: f64, take_rate: TakeRate) -> f64 {
         if self.capital_usd <= 0.0 || period_hours <= 0.0 {
             return 0.0;
         }

@@ -41,7 +41,8 @@ use crate::model::outcome::{
 use crate::model::placement::Placement;
 use crate::model::queue::{Entry, WaitQueue};
 use crate::model::site::{Outage, OutageProcess, SiteIntegrals, SiteState};
-use crate::scenario::supply::{Site, System, defaults};
+use crate::scenario::defaults;
+use crate::scenario::supply::{Site, System};
 use crate::scenario::{GpuClass, Scenario};
 use crate::seeds::{self, SimRng, Stream};
 use crate::units::{HOURS_PER_WEEK, HOURS_PER_YEAR, finance_years};
@@ -225,13 +226,12 @@ impl<'a> SystemModel<'a> {
             on_order_total: 0,
             class_installed: vec![0; scenario.classes.len()],
             prices: Prices {
-                base_usd_per_gpu_hour: if spec.pricing.class_usd_per_gpu_hour.is_empty() {
-                    vec![0.0; scenario.classes.len()]
-                } else {
-                    spec.pricing.class_usd_per_gpu_hour.clone()
-                },
+                base_usd_per_gpu_hour: spec.pricing.as_ref().map_or_else(
+                    || vec![0.0; scenario.classes.len()],
+                    |p| p.class_usd_per_gpu_hour.clone(),
+                ),
                 factor: 1.0,
-                reserved_discount: spec.pricing.reserved_discount,
+                reserved_discount: spec.pricing.as_ref().map_or(0.0, |p| p.reserved_discount),
                 latency_slowdown: spec.latency_slowdown,
             },
             last_time: 0.0,
@@ -763,10 +763,11 @@ impl<'a> SystemModel<'a> {
             self.sites[site].bill_now(amount_usd);
         }
         if in_window {
-            self.sites[site].window_jobs_revenue_usd += amount_usd * (1.0 - self.spec.take_rate);
+            let split = self.spec.take_rate.split(amount_usd);
+            self.sites[site].window_jobs_revenue_usd += split.provider_usd;
             let ledger = &mut self.outcome.ledger;
             ledger.spend_usd += amount_usd;
-            ledger.protocol_revenue_usd += amount_usd * self.spec.take_rate;
+            ledger.protocol_revenue_usd += split.protocol_usd;
             if egress {
                 ledger.egress_usd += amount_usd;
             }
@@ -814,7 +815,7 @@ impl<'a> SystemModel<'a> {
             self.bill(
                 site,
                 job.in_window,
-                job.spec.data_gb * self.spec.pricing.egress_usd_per_gb,
+                job.spec.data_gb * self.spec.pricing.as_ref().map_or(0.0, |p| p.egress_usd_per_gb),
                 true,
             );
         }
@@ -1213,7 +1214,8 @@ impl<'a> SystemModel<'a> {
     }
 
     fn reference_price(&self) -> f64 {
-        self.spec.pricing.reference_usd_per_gpu_hour * self.prices.factor
+        let reference = self.spec.pricing.as_ref().map_or(0.0, |p| p.reference_usd_per_gpu_hour);
+        reference * self.prices.factor
     }
 
     fn on_horizon(&mut self, now: Hours) {

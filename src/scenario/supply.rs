@@ -8,7 +8,7 @@ use super::raw::{
     self, GpuSpec, RawCentralized, RawCosts, RawDistributed, RawGpuClass, RawOperators, RawPricing,
     RawProcurement, RawScenario, RawSegment,
 };
-use super::{Checker, dist};
+use super::{Checker, defaults, dist};
 use crate::dist::{Dist, GpuCountDist};
 use crate::seeds::{self, SimRng, Stream};
 use crate::units::HOURS_PER_WEEK;
@@ -53,12 +53,13 @@ pub fn builtin_classes() -> Vec<GpuClass> {
 pub struct System {
     /// Sites present at time 0. A multi-GPU job runs on a single site (gang).
     pub sites: Vec<Site>,
-    /// Prices and the policy that moves them.
-    pub pricing: Pricing,
+    /// Prices and the policy that moves them; `None`: money is not modelled (no
+    /// `pricing:` section), every price is 0 and spend per GPU-hour is NaN.
+    pub pricing: Option<Pricing>,
     /// Run-time multiplier for a job placed outside its own region.
     pub latency_slowdown: f64,
     /// Share of customer spend kept by the protocol (distributed only; 0 otherwise).
-    pub take_rate: f64,
+    pub take_rate: TakeRate,
     /// Hours between reviews (prices, procurement, entry and exit, reinvestment).
     pub review_every_hours: f64,
     /// Centralized capacity planning.
@@ -77,9 +78,9 @@ impl System {
     pub fn pool(gpus: u32) -> System {
         System {
             sites: vec![Site::plain("pool", 0, 0, gpus, Costs::free())],
-            pricing: Pricing::none(),
+            pricing: None,
             latency_slowdown: 1.0,
-            take_rate: 0.0,
+            take_rate: TakeRate(0.0),
             review_every_hours: defaults::REVIEW_EVERY_HOURS,
             procurement: None,
             entry: None,
@@ -99,7 +100,7 @@ impl System {
             || self.entry.is_some()
             || self.exit.is_some()
             || self.reinvest.is_some()
-            || !matches!(self.pricing.policy, PricePolicy::Fixed)
+            || self.pricing.as_ref().is_some_and(|p| !matches!(p.policy, PricePolicy::Fixed))
     }
 }
 
@@ -222,15 +223,29 @@ pub struct Pricing {
     pub egress_usd_per_gb: f64,
 }
 
-impl Pricing {
-    /// Free: money not modelled.
-    pub fn none() -> Pricing {
-        Pricing {
-            policy: PricePolicy::Fixed,
-            reference_usd_per_gpu_hour: 0.0,
-            class_usd_per_gpu_hour: Vec::new(),
-            reserved_discount: 0.0,
-            egress_usd_per_gb: 0.0,
+/// The protocol's share of what customers pay a distributed provider. Every split of a
+/// payment — billing, the revenue sites accrue, operators' cash and yields, the yearly
+/// statements — goes through [`TakeRate::split`], so the fee is one rule.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct TakeRate(pub f64);
+
+/// A payment split between the provider (the operators) and the protocol.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FeeSplit {
+    /// What the provider keeps, USD.
+    pub provider_usd: f64,
+    /// The protocol's fee, USD.
+    pub protocol_usd: f64,
+}
+
+impl TakeRate {
+    /// Splits `amount_usd`: the provider keeps `amount × (1 − take rate)`, the protocol
+    /// `amount × take rate` (each computed from the amount, so both are exact products).
+    #[inline]
+    pub fn split(self, amount_usd: f64) -> FeeSplit {
+        FeeSplit {
+            provider_usd: amount_usd * (1.0 - self.0),
+            protocol_usd: amount_usd * self.0,
         }
     }
 }
@@ -316,44 +331,6 @@ pub struct Reinvest {
     pub lead_time_hours: Dist,
 }
 
-/// Documented defaults of the supply side.
-pub mod defaults {
-    /// `review_every_hours`: weekly.
-    pub const REVIEW_EVERY_HOURS: f64 = 168.0;
-    /// `distributed.take_rate`: 20%, the protocol fee of Aethir and Akash (MISSION.md).
-    pub const TAKE_RATE: f64 = 0.2;
-    /// `costs.depreciation_years`: 5, the low end of hyperscaler filings (5–6 years).
-    pub const DEPRECIATION_YEARS: f64 = 5.0;
-    /// `costs.residual_fraction`: 0.3, mid-range of 25–35% after 36 months.
-    pub const RESIDUAL_FRACTION: f64 = 0.3;
-    /// `costs.electricity_usd_per_kwh`: 0.08, the US industrial average.
-    pub const ELECTRICITY_USD_PER_KWH: f64 = 0.08;
-    /// `costs.pue` of data centers: 1.2 (hyperscale 1.1–1.2).
-    pub const PUE_CENTRALIZED: f64 = 1.2;
-    /// `costs.pue` of operators: 1.56, the industry average (Uptime Institute 2024).
-    pub const PUE_OPERATOR: f64 = 1.56;
-    /// `costs.idle_power_fraction`: 0.15, an assumption (an idle H100 draws ~60–100 W of 700).
-    pub const IDLE_POWER_FRACTION: f64 = 0.15;
-    /// `procurement.order_multiple`: one 8-GPU server.
-    pub const ORDER_MULTIPLE: u32 = 8;
-    /// `entry.operators_per_review`.
-    pub const OPERATORS_PER_REVIEW: u32 = 1;
-    /// `entry.max_operators`.
-    pub const MAX_OPERATORS: u32 = 10_000;
-    /// `exit.after_reviews`: a quarter of weekly reviews.
-    pub const EXIT_AFTER_REVIEWS: u32 = 13;
-    /// `pricing.sensitivity`: a 10-point utilization gap moves the price 10%.
-    pub const SENSITIVITY: f64 = 1.0;
-    /// `pricing.max_step`: at most 5% per review.
-    pub const MAX_STEP: f64 = 0.05;
-    /// Most GPUs at one site: the largest clusters today are ~10⁵; 10⁶ leaves room and
-    /// keeps every count far inside 32 bits.
-    pub const MAX_SITE_GPUS: u32 = 1_000_000;
-    /// Most GPUs in one system, installed and ordered: orders and joins stop there.
-    pub const MAX_SYSTEM_GPUS: u32 = 100_000_000;
-    /// Most sites (data centers or operators) a scenario may list.
-    pub const MAX_SITES: u64 = 1_000_000;
-}
 
 /// Which system a raw block belongs to, for defaults and messages.
 #[derive(Clone, Copy, PartialEq)]
@@ -512,8 +489,8 @@ impl Checker<'_> {
         System {
             sites,
             pricing: self.pricing(block.pricing.as_ref(), side, ctx),
-            latency_slowdown: block.latency_slowdown.map_or(1.0, |s| s.0),
-            take_rate: 0.0,
+            latency_slowdown: block.latency_slowdown.map_or(defaults::LATENCY_SLOWDOWN, |s| s.0),
+            take_rate: TakeRate(0.0),
             review_every_hours: block
                 .review_every_hours
                 .map_or(defaults::REVIEW_EVERY_HOURS, |h| h.0),
@@ -529,7 +506,7 @@ impl Checker<'_> {
             target_utilization: raw.target_utilization.0,
             lead_time_hours: dist(&raw.lead_time_weeks).scaled(HOURS_PER_WEEK),
             order_multiple: raw.order_multiple.map_or(defaults::ORDER_MULTIPLE, |c| c.0),
-            forecast_annual_growth: raw.forecast_annual_growth.map_or(0.0, |g| g.0),
+            forecast_annual_growth: raw.forecast_annual_growth.map_or(defaults::FORECAST_ANNUAL_GROWTH, |g| g.0),
             power_lead_time_hours: raw
                 .power_lead_time_weeks
                 .as_ref()
@@ -561,13 +538,13 @@ impl Checker<'_> {
                         GpuSpec::Weights(pairs) => GpuCountDist::from_weights(pairs.clone()),
                     };
                     let mut population = population_rng(group_idx);
-                    let availability = group.availability.as_ref().map_or(1.0, |a| a.value.0);
+                    let availability = group.availability.as_ref().map_or(defaults::AVAILABILITY, |a| a.value.0);
                     let share = if template.owner_use.is_some() {
                         1.0
                     } else {
                         availability
                     };
-                    for number in 0..group.count.map_or(1, |c| c.0) {
+                    for number in 0..group.count.map_or(defaults::OPERATOR_COUNT, |c| c.0) {
                         let mut site = template.clone();
                         site.name = format!("group{group_idx}-{number}");
                         site.gpus = offered(sizes.sample(&mut population), share).max(1);
@@ -611,8 +588,8 @@ impl Checker<'_> {
         System {
             sites,
             pricing: self.pricing(block.pricing.as_ref(), side, ctx),
-            latency_slowdown: block.latency_slowdown.map_or(1.0, |s| s.0),
-            take_rate: block.take_rate.map_or(defaults::TAKE_RATE, |t| t.0),
+            latency_slowdown: block.latency_slowdown.map_or(defaults::LATENCY_SLOWDOWN, |s| s.0),
+            take_rate: TakeRate(block.take_rate.map_or(defaults::TAKE_RATE, |t| t.0)),
             review_every_hours: block
                 .review_every_hours
                 .map_or(defaults::REVIEW_EVERY_HOURS, |h| h.0),
@@ -667,7 +644,7 @@ impl Checker<'_> {
     fn too_many_operators(&mut self, groups: &[RawOperators], at: &Location) -> bool {
         let operators: u64 = groups
             .iter()
-            .map(|g| u64::from(g.count.map_or(1, |c| c.0)))
+            .map(|g| u64::from(g.count.map_or(defaults::OPERATOR_COUNT, |c| c.0)))
             .sum();
         if operators > defaults::MAX_SITES {
             let message = hinted(
@@ -716,7 +693,7 @@ impl Checker<'_> {
             );
             self.report(&raw.gpus.referenced, &format!("{key}.gpus"), &message);
         }
-        let availability = raw.availability.as_ref().map_or(1.0, |a| a.value.0);
+        let availability = raw.availability.as_ref().map_or(defaults::AVAILABILITY, |a| a.value.0);
         let owner_use = raw
             .availability_cycle_hours
             .filter(|_| availability < 1.0)
@@ -751,7 +728,7 @@ impl Checker<'_> {
             mttr_hours: raw
                 .mttr_hours
                 .as_ref()
-                .map_or(Dist::Constant(defaults_mttr()), dist),
+                .map_or(Dist::Constant(defaults::MTTR_HOURS), dist),
         });
         Site {
             name: String::new(),
@@ -780,7 +757,7 @@ impl Checker<'_> {
         let default_capex = if side == Side::Centralized {
             class_capex_usd
         } else {
-            0.0
+            defaults::OPERATOR_CAPEX_USD_PER_GPU
         };
         let capex_usd_per_gpu = raw.capex_usd_per_gpu.map_or(default_capex, |c| c.0);
         let capital_usd_per_gpu = if capex_usd_per_gpu > 0.0 {
@@ -809,20 +786,22 @@ impl Checker<'_> {
             idle_power_fraction: raw
                 .idle_power_fraction
                 .map_or(defaults::IDLE_POWER_FRACTION, |f| f.0),
-            facility_usd_per_kw_month: raw.facility_usd_per_kw_month.map_or(0.0, |f| f.0),
-            fixed_usd_per_year: raw.fixed_usd_per_year.map_or(0.0, |f| f.0),
+            facility_usd_per_kw_month: raw.facility_usd_per_kw_month.map_or(defaults::FACILITY_USD_PER_KW_MONTH, |f| f.0),
+            fixed_usd_per_year: raw.fixed_usd_per_year.map_or(defaults::FIXED_USD_PER_YEAR, |f| f.0),
         }
     }
 
-    fn pricing(&mut self, raw: Option<&Spanned<RawPricing>>, side: Side, ctx: &Context) -> Pricing {
-        let Some(Spanned {
+    fn pricing(
+        &mut self,
+        raw: Option<&Spanned<RawPricing>>,
+        side: Side,
+        ctx: &Context,
+    ) -> Option<Pricing> {
+        let Spanned {
             value: raw,
             referenced: at,
             ..
-        }) = raw
-        else {
-            return Pricing::none();
-        };
+        } = raw?;
         let reference = raw.usd_per_gpu_hour.0;
         let mut class_prices: Vec<f64> = ctx.classes.iter().map(|c| reference * c.speed).collect();
         for (idx, entry) in raw.class_usd_per_gpu_hour.iter().flatten().enumerate() {
@@ -896,16 +875,16 @@ impl Checker<'_> {
                             "e.g. target_utilization: 0.75",
                         ),
                     );
-                    return Pricing::none();
+                    return None;
                 };
                 let floor_usd = raw
                     .floor_usd_per_gpu_hour
                     .as_ref()
-                    .map_or(0.0, |f| f.value.0);
+                    .map_or(defaults::PRICE_FLOOR_USD, |f| f.value.0);
                 let ceiling_usd = raw
                     .ceiling_usd_per_gpu_hour
                     .as_ref()
-                    .map_or(f64::MAX, |c| c.value.0);
+                    .map_or(defaults::PRICE_CEILING_USD, |c| c.value.0);
                 if floor_usd > ceiling_usd {
                     self.report(
                         at,
@@ -931,13 +910,13 @@ impl Checker<'_> {
                 }
             }
         };
-        Pricing {
+        Some(Pricing {
             policy,
             reference_usd_per_gpu_hour: reference,
             class_usd_per_gpu_hour: class_prices,
-            reserved_discount: raw.reserved_discount.map_or(0.0, |d| d.0),
-            egress_usd_per_gb: raw.egress_usd_per_gb.map_or(0.0, |e| e.0),
-        }
+            reserved_discount: raw.reserved_discount.map_or(defaults::RESERVED_DISCOUNT, |d| d.0),
+            egress_usd_per_gb: raw.egress_usd_per_gb.map_or(defaults::EGRESS_USD_PER_GB, |e| e.0),
+        })
     }
 
     /// A job larger than every site it may run on could never start and would wait forever.
@@ -985,11 +964,6 @@ fn offered(owned: u32, availability: f64) -> u32 {
 fn population_rng(group_idx: usize) -> SimRng {
     const POPULATION_SEED: u64 = 0x6f70_6572_6174_6f72;
     seeds::standard(POPULATION_SEED, group_idx as u64, Stream::OperatorSizes)
-}
-
-/// Mean repair time when `mttr_hours` is omitted: one day (an assumption).
-fn defaults_mttr() -> f64 {
-    24.0
 }
 
 /// What supply resolution needs from the rest of the scenario.

@@ -1,6 +1,8 @@
 //! The investor's terms, read from a scenario's `finance:` section: how the cash flows
 //! a run produces are valued (the finance layer does the arithmetic).
 
+use super::defaults;
+
 /// The investor's terms: how cash flows are valued. Defaults in [`Terms::default`].
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Terms {
@@ -23,11 +25,11 @@ impl Default for Terms {
     /// at book value at the horizon, every simulated year.
     fn default() -> Self {
         Terms {
-            discount_rate: 0.10,
-            hurdle_rate: 0.10,
-            tax_rate: 0.0,
+            discount_rate: defaults::DISCOUNT_RATE,
+            hurdle_rate: defaults::DISCOUNT_RATE,
+            tax_rate: defaults::TAX_RATE,
             depreciation: DepreciationMethod::StraightLine,
-            terminal_value_fraction: 1.0,
+            terminal_value_fraction: defaults::TERMINAL_VALUE_FRACTION,
             horizon_years: None,
         }
     }

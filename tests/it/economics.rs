@@ -564,7 +564,7 @@ fn orders_stop_at_the_system_bound() {
         "      patience_hours: 1\n",
         "centralized:\n  gpus: 8\n  procurement: {target_utilization: 0.5, lead_time_weeks: 0, order_multiple: 4000000000}\n",
     );
-    let bound = u64::from(capsim::scenario::supply::defaults::MAX_SYSTEM_GPUS);
+    let bound = u64::from(capsim::scenario::defaults::MAX_SYSTEM_GPUS);
     for row in run(&yaml) {
         assert_eq!(row.gpus_at_horizon, bound, "{row:?}");
         assert_eq!(row.gpus_ordered, bound - 8);

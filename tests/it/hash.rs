@@ -124,8 +124,8 @@ fn every_model_input_changes_the_hash() {
 fn bundled_scenario_hashes_are_pinned() {
     let pinned = [
         ("glut-2026", "f5af98a71a5a2eaa"),
-        ("mmc-example", "df05fa814924153d"),
-        ("seasonal-demand", "aee669ee262c53e1"),
+        ("mmc-example", "c997e22694f7ae89"),
+        ("seasonal-demand", "c10c3a36286538df"),
         ("seed-baseline", "01b336cb886a499d"),
         ("seed-claims-bought-gpus", "af771f48157048d9"),
         ("seed-claims", "e17e7f3f9bbe0c59"),

@@ -40,8 +40,9 @@ impl<'a> SystemModel<'a> {
     }
 
     fn reprice(&mut self, now: Hours, utilization: f64) {
-        let reference = self.spec.pricing.reference_usd_per_gpu_hour;
-        match self.spec.pricing.policy {
+        let Some(pricing) = &self.spec.pricing else { return };
+        let reference = pricing.reference_usd_per_gpu_hour;
+        match pricing.policy {
             PricePolicy::Fixed => {}
             PricePolicy::Scheduled { annual_decline } => {
                 self.prices.factor = (1.0 - annual_decline).powf(now / HOURS_PER_YEAR)
