@@ -7,6 +7,7 @@
 //! stream ([`demand::JobSource`]) is offered to every system, which is what pairs them.
 #![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
 
+pub mod decisions;
 pub mod demand;
 pub mod outcome;
 pub mod placement;

@@ -43,13 +43,7 @@ impl<'a> Report<'a> {
             systems: scenario
                 .systems()
                 .into_iter()
-                .map(|(system, spec)| {
-                    (
-                        system,
-                        spec.initial_gpus(),
-                        spec.pricing.is_some(),
-                    )
-                })
+                .map(|(system, spec)| (system, spec.initial_gpus(), spec.pricing.is_some()))
                 .collect(),
             discount_rate: Some(scenario.finance.discount_rate),
             summary: &summaries.summary,

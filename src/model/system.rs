@@ -34,6 +34,7 @@ use crate::engine::{EventQueue, Handled, Hours, Model};
 mod review;
 
 use crate::model::SystemKind;
+use crate::model::decisions::ArrivalSeen;
 use crate::model::demand::{JobSource, JobSpec};
 use crate::model::outcome::{
     Areas, CapitalChange, FinanceYear, GpuStates, JobTally, Outcome, SiteRecord, Week,
@@ -175,6 +176,9 @@ pub struct SystemModel<'a> {
     period_start: Hours,
     period_start_areas: Areas,
     period_abandoned_work: Vec<f64>,
+    /// Arrivals since the last review, for the pricing view (systems that review only).
+    period_arrivals: Vec<ArrivalSeen>,
+    records_arrivals: bool,
     week_start_areas: Areas,
     week_start_lost: u64,
     orders: Vec<Order>,
@@ -240,6 +244,8 @@ impl<'a> SystemModel<'a> {
             period_start: 0.0,
             period_start_areas: Areas::default(),
             period_abandoned_work: vec![0.0; scenario.regions.len()],
+            period_arrivals: Vec::new(),
+            records_arrivals: spec.needs_reviews(),
             week_start_areas: Areas::default(),
             week_start_lost: 0,
             orders: Vec::new(),
@@ -583,6 +589,12 @@ impl<'a> SystemModel<'a> {
         }
         let in_window = self.in_window(now);
         self.tally(in_window, |tally| tally.arrived += 1);
+        if self.records_arrivals && now < self.outcome.window.1 {
+            self.period_arrivals.push(ArrivalSeen {
+                max_price_usd: spec.max_price_usd_per_gpu_hour,
+                work_gpu_hours: f64::from(spec.gpus) * spec.duration_hours,
+            });
+        }
         let job = Job {
             epoch: 0,
             state: JobState::Waiting,
@@ -815,7 +827,12 @@ impl<'a> SystemModel<'a> {
             self.bill(
                 site,
                 job.in_window,
-                job.spec.data_gb * self.spec.pricing.as_ref().map_or(0.0, |p| p.egress_usd_per_gb),
+                job.spec.data_gb
+                    * self
+                        .spec
+                        .pricing
+                        .as_ref()
+                        .map_or(0.0, |p| p.egress_usd_per_gb),
                 true,
             );
         }
@@ -1214,7 +1231,11 @@ impl<'a> SystemModel<'a> {
     }
 
     fn reference_price(&self) -> f64 {
-        let reference = self.spec.pricing.as_ref().map_or(0.0, |p| p.reference_usd_per_gpu_hour);
+        let reference = self
+            .spec
+            .pricing
+            .as_ref()
+            .map_or(0.0, |p| p.reference_usd_per_gpu_hour);
         reference * self.prices.factor
     }
 

@@ -100,7 +100,10 @@ impl System {
             || self.entry.is_some()
             || self.exit.is_some()
             || self.reinvest.is_some()
-            || self.pricing.as_ref().is_some_and(|p| !matches!(p.policy, PricePolicy::Fixed))
+            || self
+                .pricing
+                .as_ref()
+                .is_some_and(|p| !matches!(p.policy, PricePolicy::Fixed))
     }
 }
 
@@ -143,7 +146,8 @@ pub struct OwnerUse {
 }
 
 impl Site {
-    fn plain(name: &str, region: usize, class: usize, gpus: u32, costs: Costs) -> Site {
+    /// A site with no power limit, failures, part-time use or checkpoints.
+    pub fn plain(name: &str, region: usize, class: usize, gpus: u32, costs: Costs) -> Site {
         Site {
             name: name.to_string(),
             region,
@@ -331,7 +335,6 @@ pub struct Reinvest {
     pub lead_time_hours: Dist,
 }
 
-
 /// Which system a raw block belongs to, for defaults and messages.
 #[derive(Clone, Copy, PartialEq)]
 enum Side {
@@ -489,7 +492,9 @@ impl Checker<'_> {
         System {
             sites,
             pricing: self.pricing(block.pricing.as_ref(), side, ctx),
-            latency_slowdown: block.latency_slowdown.map_or(defaults::LATENCY_SLOWDOWN, |s| s.0),
+            latency_slowdown: block
+                .latency_slowdown
+                .map_or(defaults::LATENCY_SLOWDOWN, |s| s.0),
             take_rate: TakeRate(0.0),
             review_every_hours: block
                 .review_every_hours
@@ -506,7 +511,9 @@ impl Checker<'_> {
             target_utilization: raw.target_utilization.0,
             lead_time_hours: dist(&raw.lead_time_weeks).scaled(HOURS_PER_WEEK),
             order_multiple: raw.order_multiple.map_or(defaults::ORDER_MULTIPLE, |c| c.0),
-            forecast_annual_growth: raw.forecast_annual_growth.map_or(defaults::FORECAST_ANNUAL_GROWTH, |g| g.0),
+            forecast_annual_growth: raw
+                .forecast_annual_growth
+                .map_or(defaults::FORECAST_ANNUAL_GROWTH, |g| g.0),
             power_lead_time_hours: raw
                 .power_lead_time_weeks
                 .as_ref()
@@ -538,7 +545,10 @@ impl Checker<'_> {
                         GpuSpec::Weights(pairs) => GpuCountDist::from_weights(pairs.clone()),
                     };
                     let mut population = population_rng(group_idx);
-                    let availability = group.availability.as_ref().map_or(defaults::AVAILABILITY, |a| a.value.0);
+                    let availability = group
+                        .availability
+                        .as_ref()
+                        .map_or(defaults::AVAILABILITY, |a| a.value.0);
                     let share = if template.owner_use.is_some() {
                         1.0
                     } else {
@@ -588,7 +598,9 @@ impl Checker<'_> {
         System {
             sites,
             pricing: self.pricing(block.pricing.as_ref(), side, ctx),
-            latency_slowdown: block.latency_slowdown.map_or(defaults::LATENCY_SLOWDOWN, |s| s.0),
+            latency_slowdown: block
+                .latency_slowdown
+                .map_or(defaults::LATENCY_SLOWDOWN, |s| s.0),
             take_rate: TakeRate(block.take_rate.map_or(defaults::TAKE_RATE, |t| t.0)),
             review_every_hours: block
                 .review_every_hours
@@ -693,7 +705,10 @@ impl Checker<'_> {
             );
             self.report(&raw.gpus.referenced, &format!("{key}.gpus"), &message);
         }
-        let availability = raw.availability.as_ref().map_or(defaults::AVAILABILITY, |a| a.value.0);
+        let availability = raw
+            .availability
+            .as_ref()
+            .map_or(defaults::AVAILABILITY, |a| a.value.0);
         let owner_use = raw
             .availability_cycle_hours
             .filter(|_| availability < 1.0)
@@ -786,8 +801,12 @@ impl Checker<'_> {
             idle_power_fraction: raw
                 .idle_power_fraction
                 .map_or(defaults::IDLE_POWER_FRACTION, |f| f.0),
-            facility_usd_per_kw_month: raw.facility_usd_per_kw_month.map_or(defaults::FACILITY_USD_PER_KW_MONTH, |f| f.0),
-            fixed_usd_per_year: raw.fixed_usd_per_year.map_or(defaults::FIXED_USD_PER_YEAR, |f| f.0),
+            facility_usd_per_kw_month: raw
+                .facility_usd_per_kw_month
+                .map_or(defaults::FACILITY_USD_PER_KW_MONTH, |f| f.0),
+            fixed_usd_per_year: raw
+                .fixed_usd_per_year
+                .map_or(defaults::FIXED_USD_PER_YEAR, |f| f.0),
         }
     }
 
@@ -914,8 +933,12 @@ impl Checker<'_> {
             policy,
             reference_usd_per_gpu_hour: reference,
             class_usd_per_gpu_hour: class_prices,
-            reserved_discount: raw.reserved_discount.map_or(defaults::RESERVED_DISCOUNT, |d| d.0),
-            egress_usd_per_gb: raw.egress_usd_per_gb.map_or(defaults::EGRESS_USD_PER_GB, |e| e.0),
+            reserved_discount: raw
+                .reserved_discount
+                .map_or(defaults::RESERVED_DISCOUNT, |d| d.0),
+            egress_usd_per_gb: raw
+                .egress_usd_per_gb
+                .map_or(defaults::EGRESS_USD_PER_GB, |e| e.0),
         })
     }
 

@@ -1,26 +1,30 @@
 //! The periodic review of a system: prices move, the cloud orders GPUs, operators
 //! leave, join and reinvest. Everything here happens at review times only, before the
 //! horizon, and uses the GPU-hours, revenue and costs accrued since the last review.
+//! Each decision is a pure function in `model::decisions`; this file builds what they
+//! read and applies what they decide, keeping the random draws in their order.
 
 use crate::engine::{EventQueue, Hours};
+use crate::model::decisions::{self, ClassHours, PeriodView, RegionView};
 use crate::model::outcome::CapitalChange;
 use crate::model::system::{Order, SystemEvent, SystemModel};
 use crate::scenario::System;
-use crate::scenario::supply::PricePolicy;
-use crate::units::HOURS_PER_YEAR;
 
 impl<'a> SystemModel<'a> {
     pub(super) fn on_review(&mut self, now: Hours, events: &mut EventQueue<SystemEvent>) {
         self.advance_sites(now);
-        let period_hours = now - self.period_start;
-        let period = self.outcome.total_areas.since(&self.period_start_areas);
+        let view = self.period_view(now);
         let old_factor = self.prices.factor;
-        self.reprice(now, period.utilization());
-        if self.spec.procurement.is_some() {
-            self.procure(now, period_hours, events);
+        if let Some(pricing) = &self.spec.pricing {
+            let reference = pricing.reference_usd_per_gpu_hour;
+            self.prices.factor =
+                decisions::next_price_factor(&pricing.policy, reference, old_factor, &view);
         }
-        self.exit(now, period_hours, events);
-        self.enter(now, period_hours, events);
+        if self.spec.procurement.is_some() {
+            self.procure(now, view.period_hours, events);
+        }
+        self.exit(now, view.period_hours, events);
+        self.enter(now, view.period_hours, events);
         self.reinvest(now, events);
         for site in &mut self.sites {
             site.at_review = site.total;
@@ -30,6 +34,8 @@ impl<'a> SystemModel<'a> {
         self.period_abandoned_work
             .iter_mut()
             .for_each(|work| *work = 0.0);
+        self.period_arrivals = view.arrivals;
+        self.period_arrivals.clear();
         if self.prices.factor < old_factor {
             self.start_anywhere(now, events);
         }
@@ -39,54 +45,40 @@ impl<'a> SystemModel<'a> {
         }
     }
 
-    fn reprice(&mut self, now: Hours, utilization: f64) {
-        let Some(pricing) = &self.spec.pricing else { return };
-        let reference = pricing.reference_usd_per_gpu_hour;
-        match pricing.policy {
-            PricePolicy::Fixed => {}
-            PricePolicy::Scheduled { annual_decline } => {
-                self.prices.factor = (1.0 - annual_decline).powf(now / HOURS_PER_YEAR)
-            }
-            PricePolicy::Path { ref points } => {
-                let current = points
-                    .iter()
-                    .take_while(|&&(at, _)| at <= now)
-                    .last()
-                    .map_or(reference, |&(_, price)| price);
-                if reference > 0.0 {
-                    self.prices.factor = current / reference;
-                }
-            }
-            PricePolicy::UtilizationTarget {
-                target,
-                sensitivity,
-                max_step,
-                floor_usd,
-                ceiling_usd,
-            } => {
-                let step = (sensitivity * (utilization - target)).clamp(-max_step, max_step);
-                let price =
-                    (reference * self.prices.factor * (1.0 + step)).clamp(floor_usd, ceiling_usd);
-                if reference > 0.0 {
-                    self.prices.factor = price / reference;
-                }
-            }
+    /// What the period since the last review looked like (taking this period's arrival
+    /// records; the caller hands their buffer back).
+    fn period_view(&mut self, now: Hours) -> PeriodView {
+        let mut class_hours = vec![ClassHours::default(); self.classes.len()];
+        for site in &self.sites {
+            let areas = site.period().areas;
+            let hours = &mut class_hours[site.class];
+            hours.busy += areas.busy_gpu_hours;
+            hours.idle += areas.idle_gpu_hours;
+            hours.down += areas.down_gpu_hours;
+        }
+        PeriodView {
+            now,
+            period_hours: now - self.period_start,
+            utilization: self
+                .outcome
+                .total_areas
+                .since(&self.period_start_areas)
+                .utilization(),
+            class_hours,
+            gpus_on_order: self.on_order_total,
+            arrivals: std::mem::take(&mut self.period_arrivals),
+            reference_price_usd: self.reference_price(),
         }
     }
 
-    /// Centralized planning, region by region: demand over the last period (GPU-hours
-    /// served plus those given up) grown over the mean lead time, against installed and
-    /// ordered GPUs; orders whole servers to bring projected utilization to the target.
+    /// Centralized planning, region by region ([`decisions::gpus_to_order`]); each order
+    /// goes to the region's first site and arrives after a sampled lead time (and the
+    /// power it needs).
     fn procure(&mut self, now: Hours, period_hours: f64, events: &mut EventQueue<SystemEvent>) {
         let spec: &'a System = self.spec;
         let Some(plan) = &spec.procurement else {
             return;
         };
-        if period_hours <= 0.0 {
-            return;
-        }
-        let growth =
-            (1.0 + plan.forecast_annual_growth).powf(plan.lead_time_hours.mean() / HOURS_PER_YEAR);
         for region in 0..self.period_abandoned_work.len() {
             let Some(target_site) = self
                 .sites
@@ -105,13 +97,14 @@ impl<'a> SystemModel<'a> {
                     capacity + f64::from(s.installed + s.on_order),
                 )
             });
-            let demand_gpus = (busy + self.period_abandoned_work[region]) / period_hours * growth;
-            if demand_gpus <= plan.target_utilization * capacity {
+            let view = RegionView {
+                busy_gpu_hours: busy,
+                abandoned_work_gpu_hours: self.period_abandoned_work[region],
+                capacity_gpus: capacity,
+            };
+            let Some(gpus) = decisions::gpus_to_order(plan, period_hours, &view) else {
                 continue;
-            }
-            let needed = demand_gpus / plan.target_utilization - capacity;
-            let multiple = f64::from(plan.order_multiple);
-            let gpus = ((needed / multiple).ceil() * multiple) as u32;
+            };
             let lead = plan.lead_time_hours.sample(&mut self.lead_rng);
             let Some((gpus, ready)) = self.power_for(now, target_site, gpus) else {
                 continue;
@@ -194,8 +187,9 @@ impl<'a> SystemModel<'a> {
         );
     }
 
-    /// Operators whose trailing yield stayed below the floor leave: their free GPUs go
-    /// at once, busy ones as their jobs end.
+    /// Operators whose trailing yield stayed below the floor leave
+    /// ([`decisions::exit_decision`]): their free GPUs go at once, busy ones as their
+    /// jobs end.
     fn exit(&mut self, now: Hours, period_hours: f64, events: &mut EventQueue<SystemEvent>) {
         let spec: &'a System = self.spec;
         let Some(rule) = &spec.exit else { return };
@@ -204,12 +198,11 @@ impl<'a> SystemModel<'a> {
             if site.leaving {
                 continue;
             }
-            if site.period_yield(period_hours, spec.take_rate) < rule.below_yield {
-                site.low_reviews += 1;
-            } else {
-                site.low_reviews = 0;
-            }
-            if site.low_reviews >= rule.after_reviews {
+            let period_yield = site.period_yield(period_hours, spec.take_rate);
+            let (low_reviews, leaves) =
+                decisions::exit_decision(rule, site.low_reviews, period_yield);
+            site.low_reviews = low_reviews;
+            if leaves {
                 site.leaving = true;
                 let free = site.free;
                 site.free = 0;
@@ -231,7 +224,8 @@ impl<'a> SystemModel<'a> {
         }
     }
 
-    /// New operators decide to join while the network's trailing yield beats the hurdle.
+    /// New operators decide to join while the network's trailing yield beats the hurdle
+    /// ([`decisions::operators_joining`]); each onboards after a sampled delay.
     fn enter(&mut self, now: Hours, period_hours: f64, events: &mut EventQueue<SystemEvent>) {
         let spec: &'a System = self.spec;
         let Some(entry) = &spec.entry else { return };
@@ -242,20 +236,10 @@ impl<'a> SystemModel<'a> {
                 capital + s.capital_usd,
             )
         });
-        let network_yield = if capital > 0.0 && period_hours > 0.0 {
-            cash / capital * HOURS_PER_YEAR / period_hours
-        } else {
-            0.0
-        };
-        if network_yield <= entry.hurdle_yield {
-            return;
-        }
+        let network_yield = decisions::network_yield(cash, capital, period_hours);
         let present =
             self.sites.iter().filter(|s| !s.leaving).count() as u64 + u64::from(self.pending_joins);
-        let room = u64::from(entry.max_operators)
-            .saturating_sub(present)
-            .min(u64::from(entry.per_review));
-        for _ in 0..room {
+        for _ in 0..decisions::operators_joining(entry, network_yield, present) {
             let delay = entry.onboarding_hours.sample(&mut self.onboarding_rng);
             self.pending_joins += 1;
             events.schedule(now + delay, SystemEvent::Join);
@@ -263,28 +247,26 @@ impl<'a> SystemModel<'a> {
     }
 
     /// Operators set aside a share of their positive operating cash and buy GPUs of
-    /// their class when the fund covers one, delivered after a sampled lead time.
+    /// their class when the fund covers one ([`decisions::reinvestment`]), delivered
+    /// after a sampled lead time.
     fn reinvest(&mut self, now: Hours, events: &mut EventQueue<SystemEvent>) {
         let spec: &'a System = self.spec;
         let Some(rule) = &spec.reinvest else { return };
-        let (lead_time, share) = (&rule.lead_time_hours, rule.share);
         for idx in 0..self.sites.len() {
             let site = &mut self.sites[idx];
             if site.leaving {
                 continue;
             }
             let cash = site.period().operating_cash_usd(spec.take_rate);
-            if cash > 0.0 {
-                site.reinvest_fund_usd += share * cash;
-            }
             let price = self.classes[site.class].capex_usd;
-            if price <= 0.0 || site.reinvest_fund_usd < price {
+            let (fund, gpus) =
+                decisions::reinvestment(rule.share, site.reinvest_fund_usd, cash, price);
+            site.reinvest_fund_usd = fund;
+            if gpus == 0 {
                 continue;
             }
-            let gpus = (site.reinvest_fund_usd / price).floor();
-            site.reinvest_fund_usd -= gpus * price;
-            let arrives = now + lead_time.sample(&mut self.lead_rng);
-            self.order(now, idx, gpus as u32, price, arrives, events);
+            let arrives = now + rule.lead_time_hours.sample(&mut self.lead_rng);
+            self.order(now, idx, gpus, price, arrives, events);
         }
     }
 }
