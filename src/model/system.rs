@@ -146,7 +146,9 @@ struct Order {
     capex_usd_per_gpu: f64,
 }
 
-/// The model of one system for one replication.
+/// The model of one system for one replication: the shared context, then its parts,
+/// each the one owner of its state — [`Capacity`], [`Jobs`], [`Prices`], [`Accounts`]
+/// — and the random streams of supply-side draws.
 pub struct SystemModel<'a> {
     spec: &'a System,
     classes: &'a [GpuClass],
@@ -156,11 +158,21 @@ pub struct SystemModel<'a> {
     sources: Vec<JobSource>,
     segment_region: Vec<usize>,
     segment_min_speed: Vec<f64>,
+    capacity: Capacity,
+    jobs: Jobs,
+    prices: Prices,
+    accounts: Accounts,
+    last_time: Hours,
+    arrival_cutoff: Hours,
+    tail_open: bool,
+    lead_rng: SimRng,
+    onboarding_rng: SimRng,
+}
+
+/// The sites, the placement index over them, and the system's GPU totals.
+struct Capacity {
     sites: Vec<SiteState>,
     placement: Placement,
-    jobs: Vec<Job>,
-    free_slots: Vec<u32>,
-    queue: WaitQueue,
     installed_total: u32,
     free_total: u32,
     down_total: u32,
@@ -169,10 +181,62 @@ pub struct SystemModel<'a> {
     on_order_total: u32,
     /// GPUs installed per class on sites that are not leaving.
     class_installed: Vec<u64>,
-    prices: Prices,
-    last_time: Hours,
-    arrival_cutoff: Hours,
-    tail_open: bool,
+    orders: Vec<Order>,
+    /// Operators that decided to join and are still onboarding.
+    pending_joins: u32,
+}
+
+impl Capacity {
+    /// Tells the placement index a site's free GPUs changed (a leaving site offers none).
+    #[inline]
+    fn sync(&mut self, site_idx: usize) {
+        let site = &self.sites[site_idx];
+        self.placement
+            .update(site_idx, if site.leaving { 0 } else { site.free });
+    }
+
+    /// GPUs the system may still add before reaching [`defaults::MAX_SYSTEM_GPUS`].
+    fn gpu_room(&self) -> u32 {
+        defaults::MAX_SYSTEM_GPUS
+            .saturating_sub(self.installed_total.saturating_add(self.on_order_total))
+    }
+}
+
+/// The jobs in the system, in reusable slots, and the line of those waiting.
+struct Jobs {
+    slots: Vec<Job>,
+    free_slots: Vec<u32>,
+    queue: WaitQueue,
+}
+
+impl Jobs {
+    fn take(&mut self, job: Job) -> u32 {
+        match self.free_slots.pop() {
+            Some(slot) => {
+                let epoch = self.slots[slot as usize].epoch;
+                self.slots[slot as usize] = Job { epoch, ..job };
+                slot
+            }
+            None => {
+                self.slots.push(job);
+                // Slots are bounded by jobs in the system, far below 2^32.
+                (self.slots.len() - 1) as u32
+            }
+        }
+    }
+
+    fn release(&mut self, slot: u32) {
+        let job = &mut self.slots[slot as usize];
+        job.state = JobState::Free;
+        job.epoch = job.epoch.wrapping_add(1);
+        self.free_slots.push(slot);
+    }
+}
+
+/// What the replication measures (the outcome) and the snapshots that review periods
+/// and weeks are differences of.
+struct Accounts {
+    outcome: Outcome,
     period_start: Hours,
     period_start_areas: Areas,
     period_abandoned_work: Vec<f64>,
@@ -181,11 +245,20 @@ pub struct SystemModel<'a> {
     records_arrivals: bool,
     week_start_areas: Areas,
     week_start_lost: u64,
-    orders: Vec<Order>,
-    pending_joins: u32,
-    lead_rng: SimRng,
-    onboarding_rng: SimRng,
-    outcome: Outcome,
+}
+
+impl Accounts {
+    #[inline]
+    fn tally(&mut self, in_window: bool, update: impl Fn(&mut JobTally)) {
+        update(&mut self.outcome.all_jobs);
+        if in_window {
+            update(&mut self.outcome.window_jobs);
+        }
+    }
+
+    fn in_window(&self, now: Hours) -> bool {
+        now >= self.outcome.window.0 && now < self.outcome.window.1
+    }
 }
 
 impl<'a> SystemModel<'a> {
@@ -218,17 +291,23 @@ impl<'a> SystemModel<'a> {
                 .iter()
                 .map(|s| s.min_class_speed)
                 .collect(),
-            sites: Vec::new(),
-            placement: Placement::default(),
-            jobs: Vec::new(),
-            free_slots: Vec::new(),
-            queue: WaitQueue::default(),
-            installed_total: 0,
-            free_total: 0,
-            down_total: 0,
-            withdrawn_total: 0,
-            on_order_total: 0,
-            class_installed: vec![0; scenario.classes.len()],
+            capacity: Capacity {
+                sites: Vec::new(),
+                placement: Placement::default(),
+                installed_total: 0,
+                free_total: 0,
+                down_total: 0,
+                withdrawn_total: 0,
+                on_order_total: 0,
+                class_installed: vec![0; scenario.classes.len()],
+                orders: Vec::new(),
+                pending_joins: 0,
+            },
+            jobs: Jobs {
+                slots: Vec::new(),
+                free_slots: Vec::new(),
+                queue: WaitQueue::default(),
+            },
             prices: Prices {
                 base_usd_per_gpu_hour: spec.pricing.as_ref().map_or_else(
                     || vec![0.0; scenario.classes.len()],
@@ -241,21 +320,21 @@ impl<'a> SystemModel<'a> {
             last_time: 0.0,
             arrival_cutoff: sim.horizon_hours + (sim.horizon_hours - sim.warmup_hours),
             tail_open: false,
-            period_start: 0.0,
-            period_start_areas: Areas::default(),
-            period_abandoned_work: vec![0.0; scenario.regions.len()],
-            period_arrivals: Vec::new(),
-            records_arrivals: spec.needs_reviews(),
-            week_start_areas: Areas::default(),
-            week_start_lost: 0,
-            orders: Vec::new(),
-            pending_joins: 0,
             lead_rng: seeds::rng(sim.seeding(), replication, Stream::LeadTimes { system }),
             onboarding_rng: seeds::rng(sim.seeding(), replication, Stream::Onboarding { system }),
-            outcome: Outcome {
-                window: (sim.warmup_hours, sim.horizon_hours),
-                initial_gpus: spec.initial_gpus(),
-                ..Outcome::default()
+            accounts: Accounts {
+                outcome: Outcome {
+                    window: (sim.warmup_hours, sim.horizon_hours),
+                    initial_gpus: spec.initial_gpus(),
+                    ..Outcome::default()
+                },
+                period_start: 0.0,
+                period_start_areas: Areas::default(),
+                period_abandoned_work: vec![0.0; scenario.regions.len()],
+                period_arrivals: Vec::new(),
+                records_arrivals: spec.needs_reviews(),
+                week_start_areas: Areas::default(),
+                week_start_lost: 0,
             },
         };
         for site in &spec.sites {
@@ -266,7 +345,7 @@ impl<'a> SystemModel<'a> {
 
     /// Schedules first arrivals, the horizon, weekly snapshots, reviews and failures.
     pub fn prime(&mut self, events: &mut EventQueue<SystemEvent>) {
-        let horizon = self.outcome.window.1;
+        let horizon = self.accounts.outcome.window.1;
         for (idx, source) in self.sources.iter_mut().enumerate() {
             if let Some(first) = source.next_arrival(0.0, self.arrival_cutoff) {
                 events.schedule(
@@ -281,8 +360,8 @@ impl<'a> SystemModel<'a> {
         if HOURS_PER_WEEK <= horizon {
             events.schedule(HOURS_PER_WEEK, SystemEvent::Snapshot);
         }
-        if self.outcome.window.0 > 0.0 {
-            events.schedule(self.outcome.window.0, SystemEvent::WindowStart);
+        if self.accounts.outcome.window.0 > 0.0 {
+            events.schedule(self.accounts.outcome.window.0, SystemEvent::WindowStart);
         }
         if HOURS_PER_YEAR < horizon {
             events.schedule(HOURS_PER_YEAR, SystemEvent::YearEnd);
@@ -290,7 +369,7 @@ impl<'a> SystemModel<'a> {
         if self.spec.needs_reviews() && self.spec.review_every_hours < horizon {
             events.schedule(self.spec.review_every_hours, SystemEvent::Review);
         }
-        for site in 0..self.sites.len() {
+        for site in 0..self.capacity.sites.len() {
             self.reschedule_outages(0.0, site, events);
         }
     }
@@ -298,40 +377,40 @@ impl<'a> SystemModel<'a> {
     /// The measurements, once the engine has drained the queue.
     pub fn finish(mut self) -> Outcome {
         self.strand_waiting_jobs();
-        for (idx, site) in self.sites.iter().enumerate() {
+        for (idx, site) in self.capacity.sites.iter().enumerate() {
             let expected = if site.leaving { 0 } else { site.free };
-            if self.placement.recorded(idx) != expected {
-                self.outcome.placement_mismatches += 1;
+            if self.capacity.placement.recorded(idx) != expected {
+                self.accounts.outcome.placement_mismatches += 1;
             }
         }
         let now = self.last_time;
-        let outcome = &mut self.outcome;
-        for site in &mut self.sites {
+        let outcome = &mut self.accounts.outcome;
+        for site in &mut self.capacity.sites {
             site.advance(now);
             outcome.ledger.provider_revenue_usd += site.window_jobs_revenue_usd;
             outcome.accrued_by_sites_usd += site.total.gross_revenue_usd;
         }
-        self.outcome
+        self.accounts.outcome
     }
 
     /// Brings every site's integrals up to `now` (before a snapshot of them).
     pub(super) fn advance_sites(&mut self, now: Hours) {
-        for site in &mut self.sites {
+        for site in &mut self.capacity.sites {
             site.advance(now);
         }
     }
 
     fn on_window_start(&mut self, now: Hours) {
         self.advance_sites(now);
-        for site in &mut self.sites {
+        for site in &mut self.capacity.sites {
             site.at_window_start = site.total;
         }
     }
 
     /// Sums the window's integrals site by site (an independent count of the system's).
     fn close_window(&mut self) {
-        let outcome = &mut self.outcome;
-        for site in &self.sites {
+        let outcome = &mut self.accounts.outcome;
+        for site in &self.capacity.sites {
             let window = site.total.since(&site.at_window_start);
             outcome.window_areas_by_site.accumulate(&window.areas);
             outcome.opex.add(&window.opex);
@@ -341,24 +420,34 @@ impl<'a> SystemModel<'a> {
     /// Ends the current finance year at `now`: each site's accruals go to its cohort.
     fn close_year(&mut self, now: Hours) {
         self.advance_sites(now);
-        let start = self.outcome.years.last().map_or(0.0, |year| year.span.1);
-        let cohorts = finance_years(self.outcome.window.1) as usize + 1;
+        let start = self
+            .accounts
+            .outcome
+            .years
+            .last()
+            .map_or(0.0, |year| year.span.1);
+        let cohorts = finance_years(self.accounts.outcome.window.1) as usize + 1;
         let mut year = FinanceYear {
             span: (start, now),
             cohorts: vec![SiteIntegrals::default(); cohorts],
         };
-        for (site, record) in self.sites.iter_mut().zip(&self.outcome.sites) {
+        for (site, record) in self
+            .capacity
+            .sites
+            .iter_mut()
+            .zip(&self.accounts.outcome.sites)
+        {
             let accrued = site.total.since(&site.at_year_start);
             year.cohorts[record.cohort as usize].add(&accrued);
             site.at_year_start = site.total;
         }
-        self.outcome.years.push(year);
+        self.accounts.outcome.years.push(year);
     }
 
     fn on_year_end(&mut self, now: Hours, events: &mut EventQueue<SystemEvent>) {
         self.close_year(now);
         let next = now + HOURS_PER_YEAR;
-        if next < self.outcome.window.1 {
+        if next < self.accounts.outcome.window.1 {
             events.schedule(next, SystemEvent::YearEnd);
         }
     }
@@ -367,29 +456,30 @@ impl<'a> SystemModel<'a> {
     /// back and no price will change): they count as lost demand, waiting until the end.
     fn strand_waiting_jobs(&mut self) {
         let now = self.last_time;
-        for slot in 0..self.jobs.len() {
-            let job = self.jobs[slot];
+        for slot in 0..self.jobs.slots.len() {
+            let job = self.jobs.slots[slot];
             if job.state != JobState::Waiting {
                 continue;
             }
             let wait = now - job.queued_at;
-            self.outcome.wait_by_job += wait;
+            self.accounts.outcome.wait_by_job += wait;
             if !job.started_once {
                 self.record_first_wait(job.in_window, job.spec.reserved, now - job.arrived);
             }
             if job.in_window {
-                self.outcome.refused_work_gpu_hours += f64::from(job.spec.gpus) * job.work_hours;
+                self.accounts.outcome.refused_work_gpu_hours +=
+                    f64::from(job.spec.gpus) * job.work_hours;
             }
-            self.tally(job.in_window, |tally| {
+            self.accounts.tally(job.in_window, |tally| {
                 tally.waiting -= 1;
                 tally.stranded += 1;
             });
-            self.release_slot(slot as u32);
+            self.jobs.release(slot as u32);
         }
     }
 
     fn add_site(&mut self, spec: &Site, now: Hours) -> usize {
-        let idx = self.sites.len();
+        let idx = self.capacity.sites.len();
         let (system, site) = (self.kind.stream_index(), idx as u32);
         let rng = |stream: Stream| seeds::rng(self.seeding, self.replication, stream);
         let process =
@@ -421,40 +511,31 @@ impl<'a> SystemModel<'a> {
         ];
         let site = SiteState::new(spec, &self.classes[spec.class], now, outages);
         let (capital_usd, capex_usd) = SiteState::initial_capital(spec);
-        self.outcome.capital_changes.push(CapitalChange::Added {
-            at: now,
-            site: idx as u32,
-            capital_usd,
-            capex_usd,
-        });
+        self.accounts
+            .outcome
+            .capital_changes
+            .push(CapitalChange::Added {
+                at: now,
+                site: idx as u32,
+                capital_usd,
+                capex_usd,
+            });
         // Year k covers (k − 1, k] years: a site joining at its very end belongs to it.
-        let cohort =
-            ((now / HOURS_PER_YEAR).ceil() as u32).min(finance_years(self.outcome.window.1));
-        self.outcome.sites.push(SiteRecord {
+        let cohort = ((now / HOURS_PER_YEAR).ceil() as u32)
+            .min(finance_years(self.accounts.outcome.window.1));
+        self.accounts.outcome.sites.push(SiteRecord {
             cohort,
             depreciation_years: spec.costs.depreciation_years,
             residual_fraction: spec.costs.residual_fraction,
         });
-        self.installed_total += site.installed;
-        self.free_total += site.free;
-        self.class_installed[site.class] += u64::from(site.installed);
-        self.placement.add(site.region, site.class, site.free);
-        self.sites.push(site);
+        self.capacity.installed_total += site.installed;
+        self.capacity.free_total += site.free;
+        self.capacity.class_installed[site.class] += u64::from(site.installed);
+        self.capacity
+            .placement
+            .add(site.region, site.class, site.free);
+        self.capacity.sites.push(site);
         idx
-    }
-
-    /// GPUs the system may still add before reaching [`defaults::MAX_SYSTEM_GPUS`].
-    pub(super) fn gpu_room(&self) -> u32 {
-        defaults::MAX_SYSTEM_GPUS
-            .saturating_sub(self.installed_total.saturating_add(self.on_order_total))
-    }
-
-    /// Tells the placement index a site's free GPUs changed (a leaving site offers none).
-    #[inline]
-    fn sync(&mut self, site_idx: usize) {
-        let site = &self.sites[site_idx];
-        self.placement
-            .update(site_idx, if site.leaving { 0 } else { site.free });
     }
 
     /// Integrates the system's GPU and queue counts from the last event up to `now`.
@@ -463,35 +544,26 @@ impl<'a> SystemModel<'a> {
         let dt = now - self.last_time;
         if dt > 0.0 {
             let states = GpuStates {
-                busy: self.installed_total
-                    - self.free_total
-                    - self.down_total
-                    - self.withdrawn_total,
-                idle: self.free_total,
-                down: self.down_total,
-                withdrawn: self.withdrawn_total,
+                busy: self.capacity.installed_total
+                    - self.capacity.free_total
+                    - self.capacity.down_total
+                    - self.capacity.withdrawn_total,
+                idle: self.capacity.free_total,
+                down: self.capacity.down_total,
+                withdrawn: self.capacity.withdrawn_total,
             };
-            let waiting = self.outcome.all_jobs.waiting;
-            self.outcome.total_areas.add(states, waiting, dt);
-            let (warmup, horizon) = self.outcome.window;
+            let waiting = self.accounts.outcome.all_jobs.waiting;
+            self.accounts.outcome.total_areas.add(states, waiting, dt);
+            let (warmup, horizon) = self.accounts.outcome.window;
             let overlap = now.min(horizon) - self.last_time.max(warmup);
             if overlap > 0.0 {
-                self.outcome.window_areas.add(states, waiting, overlap);
+                self.accounts
+                    .outcome
+                    .window_areas
+                    .add(states, waiting, overlap);
             }
         }
         self.last_time = now;
-    }
-
-    #[inline]
-    fn tally(&mut self, in_window: bool, update: impl Fn(&mut JobTally)) {
-        update(&mut self.outcome.all_jobs);
-        if in_window {
-            update(&mut self.outcome.window_jobs);
-        }
-    }
-
-    fn in_window(&self, now: Hours) -> bool {
-        now >= self.outcome.window.0 && now < self.outcome.window.1
     }
 
     /// The best site for `job` with room now: own region first, then the lowest price
@@ -499,7 +571,7 @@ impl<'a> SystemModel<'a> {
     /// with room.
     fn place(&self, job: &Job) -> Option<usize> {
         let mut best: Option<(bool, f64, usize)> = None;
-        for (idx, group) in self.placement.groups.iter().enumerate() {
+        for (idx, group) in self.capacity.placement.groups.iter().enumerate() {
             let speed = self.classes[group.class].speed;
             if group.max_free() < job.spec.gpus || speed < job.min_speed {
                 continue;
@@ -524,14 +596,16 @@ impl<'a> SystemModel<'a> {
                 best = Some((remote, unit_price, idx));
             }
         }
-        best.and_then(|(_, _, group)| self.placement.groups[group].first_with(job.spec.gpus))
+        best.and_then(|(_, _, group)| {
+            self.capacity.placement.groups[group].first_with(job.spec.gpus)
+        })
     }
 
     /// Why a job refuses the system outright, if it does.
     fn refusal(&self, job: &Job) -> Option<Refusal> {
         let mut capable = false;
         for (class_idx, class) in self.classes.iter().enumerate() {
-            if self.class_installed[class_idx] == 0 || class.speed < job.min_speed {
+            if self.capacity.class_installed[class_idx] == 0 || class.speed < job.min_speed {
                 continue;
             }
             capable = true;
@@ -548,36 +622,14 @@ impl<'a> SystemModel<'a> {
         })
     }
 
-    fn take_slot(&mut self, job: Job) -> u32 {
-        match self.free_slots.pop() {
-            Some(slot) => {
-                let epoch = self.jobs[slot as usize].epoch;
-                self.jobs[slot as usize] = Job { epoch, ..job };
-                slot
-            }
-            None => {
-                self.jobs.push(job);
-                // Slots are bounded by jobs in the system, far below 2^32.
-                (self.jobs.len() - 1) as u32
-            }
-        }
-    }
-
-    fn release_slot(&mut self, slot: u32) {
-        let job = &mut self.jobs[slot as usize];
-        job.state = JobState::Free;
-        job.epoch = job.epoch.wrapping_add(1);
-        self.free_slots.push(slot);
-    }
-
     fn on_arrival(
         &mut self,
         now: Hours,
         segment: u32,
         events: &mut EventQueue<SystemEvent>,
     ) -> Handled {
-        if now >= self.outcome.window.1 {
-            self.tail_open = self.tail_open && self.outcome.window_jobs.waiting > 0;
+        if now >= self.accounts.outcome.window.1 {
+            self.tail_open = self.tail_open && self.accounts.outcome.window_jobs.waiting > 0;
             if !self.tail_open {
                 return Handled::Stale;
             }
@@ -587,10 +639,10 @@ impl<'a> SystemModel<'a> {
         if let Some(next) = source.next_arrival(now, self.arrival_cutoff) {
             events.schedule(next, SystemEvent::Arrival { segment });
         }
-        let in_window = self.in_window(now);
-        self.tally(in_window, |tally| tally.arrived += 1);
-        if self.records_arrivals && now < self.outcome.window.1 {
-            self.period_arrivals.push(ArrivalSeen {
+        let in_window = self.accounts.in_window(now);
+        self.accounts.tally(in_window, |tally| tally.arrived += 1);
+        if self.accounts.records_arrivals && now < self.accounts.outcome.window.1 {
+            self.accounts.period_arrivals.push(ArrivalSeen {
                 max_price_usd: spec.max_price_usd_per_gpu_hour,
                 work_gpu_hours: f64::from(spec.gpus) * spec.duration_hours,
             });
@@ -614,31 +666,36 @@ impl<'a> SystemModel<'a> {
         };
         if let Some(refusal) = self.refusal(&job) {
             if in_window {
-                self.outcome.refused_work_gpu_hours += f64::from(spec.gpus) * spec.duration_hours;
+                self.accounts.outcome.refused_work_gpu_hours +=
+                    f64::from(spec.gpus) * spec.duration_hours;
             }
             match refusal {
-                Refusal::PricedOut => self.tally(in_window, |tally| tally.priced_out += 1),
-                Refusal::Unserved => self.tally(in_window, |tally| tally.unserved += 1),
+                Refusal::PricedOut => self
+                    .accounts
+                    .tally(in_window, |tally| tally.priced_out += 1),
+                Refusal::Unserved => self.accounts.tally(in_window, |tally| tally.unserved += 1),
             }
             return Handled::Processed;
         }
         if let Some(site) = self.place(&job) {
-            let slot = self.take_slot(job);
+            let slot = self.jobs.take(job);
             self.start(now, slot, site, false, events);
         } else if spec.patience_hours == Some(0.0) {
-            self.tally(in_window, |tally| {
+            self.accounts.tally(in_window, |tally| {
                 tally.abandoned += 1;
             });
             self.record_first_wait(in_window, spec.reserved, 0.0);
             if in_window {
-                self.outcome.abandoned_work_gpu_hours += f64::from(spec.gpus) * spec.duration_hours;
+                self.accounts.outcome.abandoned_work_gpu_hours +=
+                    f64::from(spec.gpus) * spec.duration_hours;
             }
-            self.period_abandoned_work[job.region] += f64::from(spec.gpus) * spec.duration_hours;
+            self.accounts.period_abandoned_work[job.region] +=
+                f64::from(spec.gpus) * spec.duration_hours;
         } else {
-            let slot = self.take_slot(job);
+            let slot = self.jobs.take(job);
             self.enqueue(slot, false);
             if let Some(patience) = spec.patience_hours {
-                let epoch = self.jobs[slot as usize].epoch;
+                let epoch = self.jobs.slots[slot as usize].epoch;
                 events.schedule(now + patience, SystemEvent::Abandon { slot, epoch });
             }
         }
@@ -648,8 +705,8 @@ impl<'a> SystemModel<'a> {
     /// Records the wait of a window job before its first start (or until it gave up).
     fn record_first_wait(&mut self, in_window: bool, reserved: bool, wait: Hours) {
         if in_window {
-            self.outcome.first_waits.push(wait as f32);
-            let tier = &mut self.outcome.tier_waits[usize::from(!reserved)];
+            self.accounts.outcome.first_waits.push(wait as f32);
+            let tier = &mut self.accounts.outcome.tier_waits[usize::from(!reserved)];
             tier.0 += 1;
             tier.1 += wait;
         }
@@ -658,7 +715,7 @@ impl<'a> SystemModel<'a> {
     /// Puts a job in its tier's queue: at the back, or at the front for a job whose run
     /// was interrupted (it was already served once).
     fn enqueue(&mut self, slot: u32, front: bool) {
-        let job = &mut self.jobs[slot as usize];
+        let job = &mut self.jobs.slots[slot as usize];
         job.state = JobState::Waiting;
         job.epoch = job.epoch.wrapping_add(1);
         let (in_window, tier, gpus, epoch) = (
@@ -667,8 +724,8 @@ impl<'a> SystemModel<'a> {
             job.spec.gpus,
             job.epoch,
         );
-        self.queue.push(tier, gpus, slot, epoch, front);
-        self.tally(in_window, |tally| tally.waiting += 1);
+        self.jobs.queue.push(tier, gpus, slot, epoch, front);
+        self.accounts.tally(in_window, |tally| tally.waiting += 1);
     }
 
     /// Starts the job in `slot` on `site` now; `queued` says whether it leaves the queue.
@@ -681,25 +738,25 @@ impl<'a> SystemModel<'a> {
         events: &mut EventQueue<SystemEvent>,
     ) {
         let price = {
-            let job = &self.jobs[slot as usize];
+            let job = &self.jobs.slots[slot as usize];
             self.prices
-                .price(self.sites[site_idx].class, job.spec.reserved)
+                .price(self.capacity.sites[site_idx].class, job.spec.reserved)
         };
-        let site = &mut self.sites[site_idx];
+        let site = &mut self.capacity.sites[site_idx];
         site.advance(now);
         if let Some(running) = &mut site.running {
             running.insert(slot);
         }
-        let job = &mut self.jobs[slot as usize];
+        let job = &mut self.jobs.slots[slot as usize];
         site.start_paying(price * f64::from(job.spec.gpus));
         debug_assert!(
             job.spec.gpus <= site.free,
             "started a job without enough free GPUs"
         );
         site.free -= job.spec.gpus;
-        self.free_total -= job.spec.gpus;
+        self.capacity.free_total -= job.spec.gpus;
         let free = site.free;
-        self.placement.update(site_idx, free);
+        self.capacity.placement.update(site_idx, free);
         let slowdown = if site.region == job.region {
             1.0
         } else {
@@ -716,13 +773,13 @@ impl<'a> SystemModel<'a> {
         job.started_once = true;
         let (in_window, epoch, run_hours) = (job.in_window, job.epoch, job.work_hours / job.rate);
         if queued {
-            self.queue.went_stale();
+            self.jobs.queue.went_stale();
         }
-        self.outcome.wait_by_job += wait;
+        self.accounts.outcome.wait_by_job += wait;
         if first {
-            let reserved = self.jobs[slot as usize].spec.reserved;
+            let reserved = self.jobs.slots[slot as usize].spec.reserved;
             self.record_first_wait(in_window, reserved, wait);
-            self.tally(in_window, |tally| {
+            self.accounts.tally(in_window, |tally| {
                 tally.started += 1;
                 tally.running += 1;
                 tally.record_wait(wait);
@@ -731,7 +788,7 @@ impl<'a> SystemModel<'a> {
                 }
             });
         } else {
-            self.tally(in_window, |tally| {
+            self.accounts.tally(in_window, |tally| {
                 tally.restarted += 1;
                 tally.running += 1;
                 tally.waiting -= 1;
@@ -743,16 +800,16 @@ impl<'a> SystemModel<'a> {
     /// Ends the current run of the job in `slot`: bills the GPU-hours held and counts them.
     /// Returns the site and the GPUs to give back.
     fn end_run(&mut self, now: Hours, slot: u32) -> (usize, u32) {
-        let job = self.jobs[slot as usize];
+        let job = self.jobs.slots[slot as usize];
         let held_hours = now - job.started;
         let gpus = f64::from(job.spec.gpus);
-        self.outcome.held_by_job += gpus * held_hours;
-        let (warmup, horizon) = self.outcome.window;
+        self.accounts.outcome.held_by_job += gpus * held_hours;
+        let (warmup, horizon) = self.accounts.outcome.window;
         let overlap = now.min(horizon) - job.started.max(warmup);
         if overlap > 0.0 {
-            self.outcome.window_busy_by_job += gpus * overlap;
+            self.accounts.outcome.window_busy_by_job += gpus * overlap;
         }
-        let site = &mut self.sites[job.site];
+        let site = &mut self.capacity.sites[job.site];
         site.advance(now);
         site.stop_paying(job.price * gpus, job.spec.gpus);
         if let Some(running) = &mut site.running {
@@ -770,14 +827,14 @@ impl<'a> SystemModel<'a> {
     /// Records a customer payment and splits it between the site and the protocol. Run
     /// time was accrued by the site as it ran; egress is accrued now.
     fn bill(&mut self, site: usize, in_window: bool, amount_usd: f64, egress: bool) {
-        self.outcome.billed_usd += amount_usd;
+        self.accounts.outcome.billed_usd += amount_usd;
         if egress {
-            self.sites[site].bill_now(amount_usd);
+            self.capacity.sites[site].bill_now(amount_usd);
         }
         if in_window {
             let split = self.spec.take_rate.split(amount_usd);
-            self.sites[site].window_jobs_revenue_usd += split.provider_usd;
-            let ledger = &mut self.outcome.ledger;
+            self.capacity.sites[site].window_jobs_revenue_usd += split.provider_usd;
+            let ledger = &mut self.accounts.outcome.ledger;
             ledger.spend_usd += amount_usd;
             ledger.protocol_revenue_usd += split.protocol_usd;
             if egress {
@@ -794,20 +851,23 @@ impl<'a> SystemModel<'a> {
         now: Hours,
         events: &mut EventQueue<SystemEvent>,
     ) {
-        let site = &mut self.sites[site_idx];
+        let site = &mut self.capacity.sites[site_idx];
         if site.leaving {
             let share = site.retire(gpus);
-            self.outcome.capital_changes.push(CapitalChange::Retired {
-                at: now,
-                site: site_idx as u32,
-                share,
-            });
-            self.installed_total -= gpus;
+            self.accounts
+                .outcome
+                .capital_changes
+                .push(CapitalChange::Retired {
+                    at: now,
+                    site: site_idx as u32,
+                    share,
+                });
+            self.capacity.installed_total -= gpus;
             self.reschedule_outages(now, site_idx, events);
         } else {
             site.free += gpus;
-            self.free_total += gpus;
-            self.sync(site_idx);
+            self.capacity.free_total += gpus;
+            self.capacity.sync(site_idx);
         }
     }
 
@@ -818,7 +878,7 @@ impl<'a> SystemModel<'a> {
         epoch: u32,
         events: &mut EventQueue<SystemEvent>,
     ) -> Handled {
-        let job = self.jobs[slot as usize];
+        let job = self.jobs.slots[slot as usize];
         if job.epoch != epoch || job.state != JobState::Running {
             return Handled::Stale;
         }
@@ -837,40 +897,41 @@ impl<'a> SystemModel<'a> {
             );
         }
         if job.in_window {
-            self.outcome.useful_work_gpu_hours += f64::from(gpus) * job.spec.duration_hours;
+            self.accounts.outcome.useful_work_gpu_hours +=
+                f64::from(gpus) * job.spec.duration_hours;
         }
-        self.tally(job.in_window, |tally| {
+        self.accounts.tally(job.in_window, |tally| {
             tally.completed += 1;
             tally.running -= 1;
         });
-        self.release_slot(slot);
+        self.jobs.release(slot);
         self.release(site, gpus, now, events);
         self.start_on_site(now, site, events);
         Handled::Processed
     }
 
     fn on_abandon(&mut self, now: Hours, slot: u32, epoch: u32) -> Handled {
-        let job = self.jobs[slot as usize];
+        let job = self.jobs.slots[slot as usize];
         if job.epoch != epoch || job.state != JobState::Waiting {
             return Handled::Stale;
         }
         // First-fit: every waiting job that fits has started, so a job leaving frees
         // nothing another could use; only its queue entry goes stale.
         let wait = now - job.arrived;
-        self.outcome.wait_by_job += wait;
+        self.accounts.outcome.wait_by_job += wait;
         let work = f64::from(job.spec.gpus) * job.spec.duration_hours;
         self.record_first_wait(job.in_window, job.spec.reserved, wait);
         if job.in_window {
-            self.outcome.abandoned_work_gpu_hours += work;
+            self.accounts.outcome.abandoned_work_gpu_hours += work;
         }
-        self.period_abandoned_work[job.region] += work;
-        self.tally(job.in_window, |tally| {
+        self.accounts.period_abandoned_work[job.region] += work;
+        self.accounts.tally(job.in_window, |tally| {
             tally.abandoned += 1;
             tally.waiting -= 1;
             tally.record_wait(wait);
         });
-        self.queue.went_stale();
-        self.release_slot(slot);
+        self.jobs.queue.went_stale();
+        self.jobs.release(slot);
         Handled::Processed
     }
 
@@ -878,37 +939,37 @@ impl<'a> SystemModel<'a> {
     /// each job that fits there (other sites had no room for it, or it would be running).
     fn start_on_site(&mut self, now: Hours, site_idx: usize, events: &mut EventQueue<SystemEvent>) {
         loop {
-            let site = &self.sites[site_idx];
+            let site = &self.capacity.sites[site_idx];
             if site.leaving || site.free == 0 {
                 break;
             }
-            let (jobs, prices) = (&self.jobs, &self.prices);
+            let (jobs, prices) = (&self.jobs.slots, &self.prices);
             let live = |entry: Entry| is_live(jobs, entry);
             let accept = |entry: Entry| {
                 prices
                     .acceptable(site, &jobs[entry.slot as usize])
                     .is_some()
             };
-            let Some(entry) = self.queue.first_fit(site.free, live, accept) else {
+            let Some(entry) = self.jobs.queue.first_fit(site.free, live, accept) else {
                 break;
             };
             self.start(now, entry.slot, site_idx, true, events);
         }
-        let jobs = &self.jobs;
-        self.queue.compact(|entry| is_live(jobs, entry));
+        let jobs = &self.jobs.slots;
+        self.jobs.queue.compact(|entry| is_live(jobs, entry));
     }
 
     /// Starts every waiting job that fits anywhere (after prices or capacity changed broadly).
     fn start_anywhere(&mut self, now: Hours, events: &mut EventQueue<SystemEvent>) {
-        let jobs = &self.jobs;
-        for entry in self.queue.in_order(|entry| is_live(jobs, entry)) {
-            let job = self.jobs[entry.slot as usize];
+        let jobs = &self.jobs.slots;
+        for entry in self.jobs.queue.in_order(|entry| is_live(jobs, entry)) {
+            let job = self.jobs.slots[entry.slot as usize];
             if let Some(site) = self.place(&job) {
                 self.start(now, entry.slot, site, true, events);
             }
         }
-        let jobs = &self.jobs;
-        self.queue.compact(|entry| is_live(jobs, entry));
+        let jobs = &self.jobs.slots;
+        self.jobs.queue.compact(|entry| is_live(jobs, entry));
     }
 
     /// Schedules a site's next candidate of an outage: candidates come at rate
@@ -923,7 +984,7 @@ impl<'a> SystemModel<'a> {
         kind: Outage,
         events: &mut EventQueue<SystemEvent>,
     ) {
-        let site = &mut self.sites[site_idx];
+        let site = &mut self.capacity.sites[site_idx];
         let installed = site.installed;
         let Some(process) = &mut site.outages[kind.index()] else {
             return;
@@ -956,7 +1017,7 @@ impl<'a> SystemModel<'a> {
     }
 
     fn window_jobs_running(&self) -> bool {
-        self.outcome.window_jobs.running > 0
+        self.accounts.outcome.window_jobs.running > 0
     }
 
     fn on_outage(
@@ -967,13 +1028,13 @@ impl<'a> SystemModel<'a> {
         generation: u32,
         events: &mut EventQueue<SystemEvent>,
     ) -> Handled {
-        let current = self.sites[site_idx].outages[kind.index()]
+        let current = self.capacity.sites[site_idx].outages[kind.index()]
             .as_ref()
             .is_some_and(|p| p.generation == generation);
-        if !current || (now >= self.outcome.window.1 && !self.window_jobs_running()) {
+        if !current || (now >= self.accounts.outcome.window.1 && !self.window_jobs_running()) {
             return Handled::Stale;
         }
-        let site = &mut self.sites[site_idx];
+        let site = &mut self.capacity.sites[site_idx];
         site.advance(now);
         let installed = f64::from(site.installed);
         let Some(process) = &mut site.outages[kind.index()] else {
@@ -996,7 +1057,7 @@ impl<'a> SystemModel<'a> {
         kind: Outage,
         events: &mut EventQueue<SystemEvent>,
     ) {
-        let site = &self.sites[site_idx];
+        let site = &self.capacity.sites[site_idx];
         let (unavailable, busy) = (site.down + site.withdrawn, site.busy());
         if pick < unavailable {
             return;
@@ -1006,19 +1067,19 @@ impl<'a> SystemModel<'a> {
             self.interrupt(now, victim, kind, events);
             return;
         }
-        let site = &mut self.sites[site_idx];
+        let site = &mut self.capacity.sites[site_idx];
         site.free -= 1;
-        self.free_total -= 1;
-        self.sync(site_idx);
+        self.capacity.free_total -= 1;
+        self.capacity.sync(site_idx);
         self.go_out(now, site_idx, kind, events);
     }
 
     /// The GPUs of a site out of service for `kind`, and the system's total of them.
     fn out_counts(&mut self, site_idx: usize, kind: Outage) -> (&mut u32, &mut u32) {
-        let site = &mut self.sites[site_idx];
+        let site = &mut self.capacity.sites[site_idx];
         match kind {
-            Outage::Failure => (&mut site.down, &mut self.down_total),
-            Outage::Withdrawal => (&mut site.withdrawn, &mut self.withdrawn_total),
+            Outage::Failure => (&mut site.down, &mut self.capacity.down_total),
+            Outage::Withdrawal => (&mut site.withdrawn, &mut self.capacity.withdrawn_total),
         }
     }
 
@@ -1033,7 +1094,7 @@ impl<'a> SystemModel<'a> {
         let (at_site, in_system) = self.out_counts(site_idx, kind);
         *at_site += 1;
         *in_system += 1;
-        let Some(process) = &mut self.sites[site_idx].outages[kind.index()] else {
+        let Some(process) = &mut self.capacity.sites[site_idx].outages[kind.index()] else {
             return;
         };
         let hours = process.back_hours.sample(&mut process.back_rng);
@@ -1054,7 +1115,7 @@ impl<'a> SystemModel<'a> {
         kind: Outage,
         events: &mut EventQueue<SystemEvent>,
     ) {
-        self.sites[site_idx].advance(now);
+        self.capacity.sites[site_idx].advance(now);
         let (at_site, in_system) = self.out_counts(site_idx, kind);
         *at_site -= 1;
         *in_system -= 1;
@@ -1066,9 +1127,9 @@ impl<'a> SystemModel<'a> {
     fn running_job_on(&self, site_idx: usize, target: u32) -> u32 {
         let mut seen = 0;
         // Sites an outage can hit keep their running jobs.
-        let running = self.sites[site_idx].running.iter().flatten();
+        let running = self.capacity.sites[site_idx].running.iter().flatten();
         for &slot in running {
-            seen += self.jobs[slot as usize].spec.gpus;
+            seen += self.jobs.slots[slot as usize].spec.gpus;
             if seen > target {
                 return slot;
             }
@@ -1088,10 +1149,10 @@ impl<'a> SystemModel<'a> {
         events: &mut EventQueue<SystemEvent>,
     ) {
         let (site_idx, gpus) = self.end_run(now, slot);
-        let job = &mut self.jobs[slot as usize];
+        let job = &mut self.jobs.slots[slot as usize];
         let held_hours = now - job.started;
         let progress = held_hours * job.rate;
-        let checkpoint = self.sites[site_idx].checkpoint_every_hours;
+        let checkpoint = self.capacity.sites[site_idx].checkpoint_every_hours;
         let saved = checkpoint.map_or(0.0, |every| {
             ((held_hours / every).floor() * every * job.rate).min(progress)
         });
@@ -1108,12 +1169,12 @@ impl<'a> SystemModel<'a> {
                 progress - saved
             };
         if in_window {
-            self.outcome.lost_work_gpu_hours += lost;
+            self.accounts.outcome.lost_work_gpu_hours += lost;
             if given_up {
-                self.outcome.refused_work_gpu_hours += work;
+                self.accounts.outcome.refused_work_gpu_hours += work;
             }
         }
-        self.tally(in_window, |tally| {
+        self.accounts.tally(in_window, |tally| {
             tally.interrupted += 1;
             tally.running -= 1;
             if given_up {
@@ -1121,7 +1182,7 @@ impl<'a> SystemModel<'a> {
             }
         });
         if given_up {
-            self.release_slot(slot);
+            self.jobs.release(slot);
         } else {
             self.enqueue(slot, true);
         }
@@ -1144,75 +1205,83 @@ impl<'a> SystemModel<'a> {
         site_idx: usize,
         events: &mut EventQueue<SystemEvent>,
     ) {
-        let waiting = |model: &Self| model.jobs[slot as usize].state == JobState::Waiting;
+        let waiting = |model: &Self| model.jobs.slots[slot as usize].state == JobState::Waiting;
         if waiting(self)
-            && let Some(best) = self.place(&self.jobs[slot as usize])
+            && let Some(best) = self.place(&self.jobs.slots[slot as usize])
             && best != site_idx
         {
             self.start(now, slot, best, true, events);
         }
         self.start_on_site(now, site_idx, events);
         if waiting(self)
-            && let Some(next) = self.place(&self.jobs[slot as usize])
+            && let Some(next) = self.place(&self.jobs.slots[slot as usize])
         {
             self.start(now, slot, next, true, events);
         }
     }
 
     fn on_delivery(&mut self, now: Hours, order_idx: u32, events: &mut EventQueue<SystemEvent>) {
-        let order = self.orders[order_idx as usize];
-        let site = &mut self.sites[order.site];
+        let order = self.capacity.orders[order_idx as usize];
+        let site = &mut self.capacity.sites[order.site];
         site.advance(now);
         site.on_order -= order.gpus;
-        self.on_order_total -= order.gpus;
+        self.capacity.on_order_total -= order.gpus;
         if site.leaving {
             return;
         }
         site.add_gpus(order.gpus, order.capex_usd_per_gpu);
         let capex_usd = f64::from(order.gpus) * order.capex_usd_per_gpu;
-        self.outcome.capital_changes.push(CapitalChange::Added {
-            at: now,
-            site: order.site as u32,
-            capital_usd: capex_usd,
-            capex_usd,
-        });
-        self.installed_total += order.gpus;
-        self.free_total += order.gpus;
-        self.class_installed[site.class] += u64::from(order.gpus);
-        self.sync(order.site);
-        if self.in_window(now) {
-            self.outcome.capex_usd += f64::from(order.gpus) * order.capex_usd_per_gpu;
+        self.accounts
+            .outcome
+            .capital_changes
+            .push(CapitalChange::Added {
+                at: now,
+                site: order.site as u32,
+                capital_usd: capex_usd,
+                capex_usd,
+            });
+        self.capacity.installed_total += order.gpus;
+        self.capacity.free_total += order.gpus;
+        self.capacity.class_installed[site.class] += u64::from(order.gpus);
+        self.capacity.sync(order.site);
+        if self.accounts.in_window(now) {
+            self.accounts.outcome.capex_usd += f64::from(order.gpus) * order.capex_usd_per_gpu;
         }
         self.reschedule_outages(now, order.site, events);
         self.start_on_site(now, order.site, events);
     }
 
     fn on_join(&mut self, now: Hours, events: &mut EventQueue<SystemEvent>) {
-        self.pending_joins -= 1;
+        self.capacity.pending_joins -= 1;
         let spec: &'a System = self.spec;
         let Some(entry) = &spec.entry else { return };
-        if entry.template.gpus > self.gpu_room() {
+        if entry.template.gpus > self.capacity.gpu_room() {
             return;
         }
         let mut template = entry.template.clone();
-        template.name = format!("joined-{}", self.sites.len());
+        template.name = format!("joined-{}", self.capacity.sites.len());
         let site = self.add_site(&template, now);
-        if self.in_window(now) {
-            self.outcome.operators_joined += 1;
-            self.outcome.capex_usd += f64::from(template.gpus) * template.costs.capex_usd_per_gpu;
+        if self.accounts.in_window(now) {
+            self.accounts.outcome.operators_joined += 1;
+            self.accounts.outcome.capex_usd +=
+                f64::from(template.gpus) * template.costs.capex_usd_per_gpu;
         }
         self.reschedule_outages(now, site, events);
         self.start_on_site(now, site, events);
     }
 
     fn on_snapshot(&mut self, now: Hours, events: &mut EventQueue<SystemEvent>) {
-        let areas = self.outcome.total_areas.since(&self.week_start_areas);
-        let all = &self.outcome.all_jobs;
+        let areas = self
+            .accounts
+            .outcome
+            .total_areas
+            .since(&self.accounts.week_start_areas);
+        let all = &self.accounts.outcome.all_jobs;
         let lost = all.abandoned + all.priced_out + all.unserved;
-        let week = self.outcome.weeks.len() as u32;
-        self.outcome.weeks.push(Week {
+        let week = self.accounts.outcome.weeks.len() as u32;
+        self.accounts.outcome.weeks.push(Week {
             week,
-            installed_gpus: self.installed_total,
+            installed_gpus: self.capacity.installed_total,
             utilization: areas.utilization(),
             queue_length: if areas.hours > 0.0 {
                 areas.queue_job_hours / areas.hours
@@ -1220,12 +1289,12 @@ impl<'a> SystemModel<'a> {
                 0.0
             },
             price_usd_per_gpu_hour: self.reference_price(),
-            lost_jobs: lost - self.week_start_lost,
+            lost_jobs: lost - self.accounts.week_start_lost,
         });
-        self.week_start_areas = self.outcome.total_areas;
-        self.week_start_lost = lost;
+        self.accounts.week_start_areas = self.accounts.outcome.total_areas;
+        self.accounts.week_start_lost = lost;
         let next = now + HOURS_PER_WEEK;
-        if next <= self.outcome.window.1 {
+        if next <= self.accounts.outcome.window.1 {
             events.schedule(next, SystemEvent::Snapshot);
         }
     }
@@ -1242,10 +1311,10 @@ impl<'a> SystemModel<'a> {
     fn on_horizon(&mut self, now: Hours) {
         self.close_year(now);
         self.close_window();
-        self.outcome.window_jobs_at_horizon = self.outcome.window_jobs;
-        self.outcome.gpus_at_horizon = u64::from(self.installed_total);
-        self.outcome.price_at_horizon = self.reference_price();
-        self.tail_open = self.outcome.window_jobs.waiting > 0;
+        self.accounts.outcome.window_jobs_at_horizon = self.accounts.outcome.window_jobs;
+        self.accounts.outcome.gpus_at_horizon = u64::from(self.capacity.installed_total);
+        self.accounts.outcome.price_at_horizon = self.reference_price();
+        self.tail_open = self.accounts.outcome.window_jobs.waiting > 0;
     }
 }
 

@@ -26,21 +26,22 @@ impl<'a> SystemModel<'a> {
         self.exit(now, view.period_hours, events);
         self.enter(now, view.period_hours, events);
         self.reinvest(now, events);
-        for site in &mut self.sites {
+        for site in &mut self.capacity.sites {
             site.at_review = site.total;
         }
-        self.period_start = now;
-        self.period_start_areas = self.outcome.total_areas;
-        self.period_abandoned_work
+        self.accounts.period_start = now;
+        self.accounts.period_start_areas = self.accounts.outcome.total_areas;
+        self.accounts
+            .period_abandoned_work
             .iter_mut()
             .for_each(|work| *work = 0.0);
-        self.period_arrivals = view.arrivals;
-        self.period_arrivals.clear();
+        self.accounts.period_arrivals = view.arrivals;
+        self.accounts.period_arrivals.clear();
         if self.prices.factor < old_factor {
             self.start_anywhere(now, events);
         }
         let next = now + self.spec.review_every_hours;
-        if next < self.outcome.window.1 {
+        if next < self.accounts.outcome.window.1 {
             events.schedule(next, SystemEvent::Review);
         }
     }
@@ -49,7 +50,7 @@ impl<'a> SystemModel<'a> {
     /// records; the caller hands their buffer back).
     fn period_view(&mut self, now: Hours) -> PeriodView {
         let mut class_hours = vec![ClassHours::default(); self.classes.len()];
-        for site in &self.sites {
+        for site in &self.capacity.sites {
             let areas = site.period().areas;
             let hours = &mut class_hours[site.class];
             hours.busy += areas.busy_gpu_hours;
@@ -58,15 +59,16 @@ impl<'a> SystemModel<'a> {
         }
         PeriodView {
             now,
-            period_hours: now - self.period_start,
+            period_hours: now - self.accounts.period_start,
             utilization: self
+                .accounts
                 .outcome
                 .total_areas
-                .since(&self.period_start_areas)
+                .since(&self.accounts.period_start_areas)
                 .utilization(),
             class_hours,
-            gpus_on_order: self.on_order_total,
-            arrivals: std::mem::take(&mut self.period_arrivals),
+            gpus_on_order: self.capacity.on_order_total,
+            arrivals: std::mem::take(&mut self.accounts.period_arrivals),
             reference_price_usd: self.reference_price(),
         }
     }
@@ -79,8 +81,9 @@ impl<'a> SystemModel<'a> {
         let Some(plan) = &spec.procurement else {
             return;
         };
-        for region in 0..self.period_abandoned_work.len() {
+        for region in 0..self.accounts.period_abandoned_work.len() {
             let Some(target_site) = self
+                .capacity
                 .sites
                 .iter()
                 .position(|s| s.region == region && !s.leaving)
@@ -88,6 +91,7 @@ impl<'a> SystemModel<'a> {
                 continue;
             };
             let in_region = self
+                .capacity
                 .sites
                 .iter()
                 .filter(|s| s.region == region && !s.leaving);
@@ -99,7 +103,7 @@ impl<'a> SystemModel<'a> {
             });
             let view = RegionView {
                 busy_gpu_hours: busy,
-                abandoned_work_gpu_hours: self.period_abandoned_work[region],
+                abandoned_work_gpu_hours: self.accounts.period_abandoned_work[region],
                 capacity_gpus: capacity,
             };
             let Some(gpus) = decisions::gpus_to_order(plan, period_hours, &view) else {
@@ -109,7 +113,7 @@ impl<'a> SystemModel<'a> {
             let Some((gpus, ready)) = self.power_for(now, target_site, gpus) else {
                 continue;
             };
-            let capex = self.sites[target_site].costs.capex_usd_per_gpu;
+            let capex = self.capacity.sites[target_site].costs.capex_usd_per_gpu;
             self.order(
                 now,
                 target_site,
@@ -124,7 +128,7 @@ impl<'a> SystemModel<'a> {
     /// Power for `gpus` more GPUs at a site: (GPUs that fit, when the power is ready).
     /// Without a power lead time the limit is hard and the order is cut to fit.
     fn power_for(&mut self, now: Hours, site_idx: usize, gpus: u32) -> Option<(u32, Hours)> {
-        let site = &self.sites[site_idx];
+        let site = &self.capacity.sites[site_idx];
         let Some(limit_mw) = site.power_mw else {
             return Some((gpus, now));
         };
@@ -141,7 +145,7 @@ impl<'a> SystemModel<'a> {
             Some(lead) => {
                 let ready = now + lead.sample(&mut self.lead_rng);
                 let needed = site.power_needed_mw(after);
-                self.sites[site_idx].power_mw = Some(needed);
+                self.capacity.sites[site_idx].power_mw = Some(needed);
                 Some((gpus, ready))
             }
             None => {
@@ -165,16 +169,16 @@ impl<'a> SystemModel<'a> {
         arrives: Hours,
         events: &mut EventQueue<SystemEvent>,
     ) {
-        let gpus = gpus.min(self.gpu_room());
+        let gpus = gpus.min(self.capacity.gpu_room());
         if gpus == 0 {
             return;
         }
-        self.sites[site].on_order += gpus;
-        self.on_order_total += gpus;
-        if self.in_window(now) {
-            self.outcome.gpus_ordered += u64::from(gpus);
+        self.capacity.sites[site].on_order += gpus;
+        self.capacity.on_order_total += gpus;
+        if self.accounts.in_window(now) {
+            self.accounts.outcome.gpus_ordered += u64::from(gpus);
         }
-        self.orders.push(Order {
+        self.capacity.orders.push(Order {
             site,
             gpus,
             capex_usd_per_gpu,
@@ -182,7 +186,7 @@ impl<'a> SystemModel<'a> {
         events.schedule(
             arrives,
             SystemEvent::Delivery {
-                order: (self.orders.len() - 1) as u32,
+                order: (self.capacity.orders.len() - 1) as u32,
             },
         );
     }
@@ -193,8 +197,8 @@ impl<'a> SystemModel<'a> {
     fn exit(&mut self, now: Hours, period_hours: f64, events: &mut EventQueue<SystemEvent>) {
         let spec: &'a System = self.spec;
         let Some(rule) = &spec.exit else { return };
-        for idx in 0..self.sites.len() {
-            let site = &mut self.sites[idx];
+        for idx in 0..self.capacity.sites.len() {
+            let site = &mut self.capacity.sites[idx];
             if site.leaving {
                 continue;
             }
@@ -207,17 +211,20 @@ impl<'a> SystemModel<'a> {
                 let free = site.free;
                 site.free = 0;
                 let share = site.retire(free);
-                self.outcome.capital_changes.push(CapitalChange::Retired {
-                    at: now,
-                    site: idx as u32,
-                    share,
-                });
-                self.class_installed[site.class] -= u64::from(site.installed + free);
-                self.installed_total -= free;
-                self.free_total -= free;
-                self.sync(idx);
-                if self.in_window(now) {
-                    self.outcome.operators_left += 1;
+                self.accounts
+                    .outcome
+                    .capital_changes
+                    .push(CapitalChange::Retired {
+                        at: now,
+                        site: idx as u32,
+                        share,
+                    });
+                self.capacity.class_installed[site.class] -= u64::from(site.installed + free);
+                self.capacity.installed_total -= free;
+                self.capacity.free_total -= free;
+                self.capacity.sync(idx);
+                if self.accounts.in_window(now) {
+                    self.accounts.outcome.operators_left += 1;
                 }
                 self.reschedule_outages(now, idx, events);
             }
@@ -229,7 +236,10 @@ impl<'a> SystemModel<'a> {
     fn enter(&mut self, now: Hours, period_hours: f64, events: &mut EventQueue<SystemEvent>) {
         let spec: &'a System = self.spec;
         let Some(entry) = &spec.entry else { return };
-        let (active, take_rate) = (self.sites.iter().filter(|s| !s.leaving), spec.take_rate);
+        let (active, take_rate) = (
+            self.capacity.sites.iter().filter(|s| !s.leaving),
+            spec.take_rate,
+        );
         let (cash, capital) = active.fold((0.0, 0.0), |(cash, capital), s| {
             (
                 cash + s.period().operating_cash_usd(take_rate),
@@ -237,11 +247,11 @@ impl<'a> SystemModel<'a> {
             )
         });
         let network_yield = decisions::network_yield(cash, capital, period_hours);
-        let present =
-            self.sites.iter().filter(|s| !s.leaving).count() as u64 + u64::from(self.pending_joins);
+        let present = self.capacity.sites.iter().filter(|s| !s.leaving).count() as u64
+            + u64::from(self.capacity.pending_joins);
         for _ in 0..decisions::operators_joining(entry, network_yield, present) {
             let delay = entry.onboarding_hours.sample(&mut self.onboarding_rng);
-            self.pending_joins += 1;
+            self.capacity.pending_joins += 1;
             events.schedule(now + delay, SystemEvent::Join);
         }
     }
@@ -252,8 +262,8 @@ impl<'a> SystemModel<'a> {
     fn reinvest(&mut self, now: Hours, events: &mut EventQueue<SystemEvent>) {
         let spec: &'a System = self.spec;
         let Some(rule) = &spec.reinvest else { return };
-        for idx in 0..self.sites.len() {
-            let site = &mut self.sites[idx];
+        for idx in 0..self.capacity.sites.len() {
+            let site = &mut self.capacity.sites[idx];
             if site.leaving {
                 continue;
             }
