@@ -8,7 +8,7 @@
 //! keys in `scenario::raw::PolicyName::keys`, a branch of [`next_price_factor`], its docs
 //! and its tests.
 
-use crate::scenario::supply::{Entry, Exit, PricePolicy, Procurement};
+use crate::scenario::supply::{Costs, Entry, Exit, PricePolicy, Procurement};
 use crate::units::{HOURS_PER_YEAR, Hours};
 
 /// What one review period looked like to the system: the read-only input of every
@@ -31,6 +31,79 @@ pub struct PeriodView {
     pub arrivals: Vec<ArrivalSeen>,
     /// The reference-class price at the start of the review, USD per GPU-hour.
     pub reference_price_usd: f64,
+    /// Per GPU class, the current costs of the sites that offer it ([`class_costs`];
+    /// `None` for a class no site offers): what a cost-based price is built from.
+    pub class_costs: Vec<Option<ClassCosts>>,
+}
+
+/// The costs of one GPU class across a system's sites, weighted by installed GPUs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClassCosts {
+    /// GPUs installed at the sites counted.
+    pub gpus: u64,
+    /// Mean capex per GPU (0 for GPUs already owned).
+    pub capex_usd_per_gpu: f64,
+    /// Mean capital per GPU (capex, or the resale value of owned GPUs).
+    pub capital_usd_per_gpu: f64,
+    /// Mean depreciation life, years.
+    pub depreciation_years: f64,
+    /// Mean residual value, a share of capex.
+    pub residual_fraction: f64,
+    /// Mean electricity price, USD per kWh.
+    pub electricity_usd_per_kwh: f64,
+    /// Mean power usage effectiveness.
+    pub pue: f64,
+    /// Mean idle power, a share of full load.
+    pub idle_power_fraction: f64,
+    /// Mean facility cost per kW of GPU power per month.
+    pub facility_usd_per_kw_month: f64,
+    /// Fixed costs per GPU and year: the sites' fixed costs ÷ their GPUs.
+    pub fixed_usd_per_gpu_year: f64,
+}
+
+/// The [`ClassCosts`] of each of `classes` GPU classes from `(class, installed GPUs,
+/// costs)` of every site counted (sites without GPUs weigh nothing).
+pub fn class_costs<'c>(
+    classes: usize,
+    sites: impl IntoIterator<Item = (usize, u32, &'c Costs)>,
+) -> Vec<Option<ClassCosts>> {
+    let mut sums: Vec<(u64, [f64; 9])> = vec![(0, [0.0; 9]); classes];
+    for (class, gpus, costs) in sites {
+        let w = f64::from(gpus);
+        let (count, sum) = &mut sums[class];
+        *count += u64::from(gpus);
+        let values = [
+            costs.capex_usd_per_gpu * w,
+            costs.capital_usd_per_gpu * w,
+            costs.depreciation_years * w,
+            costs.residual_fraction * w,
+            costs.electricity_usd_per_kwh * w,
+            costs.pue * w,
+            costs.idle_power_fraction * w,
+            costs.facility_usd_per_kw_month * w,
+            costs.fixed_usd_per_year,
+        ];
+        sum.iter_mut().zip(values).for_each(|(s, v)| *s += v);
+    }
+    sums.into_iter()
+        .map(|(count, sum)| {
+            (count > 0).then(|| {
+                let n = count as f64;
+                ClassCosts {
+                    gpus: count,
+                    capex_usd_per_gpu: sum[0] / n,
+                    capital_usd_per_gpu: sum[1] / n,
+                    depreciation_years: sum[2] / n,
+                    residual_fraction: sum[3] / n,
+                    electricity_usd_per_kwh: sum[4] / n,
+                    pue: sum[5] / n,
+                    idle_power_fraction: sum[6] / n,
+                    facility_usd_per_kw_month: sum[7] / n,
+                    fixed_usd_per_gpu_year: sum[8] / n,
+                }
+            })
+        })
+        .collect()
 }
 
 /// GPU-hours of one class over a period.
@@ -341,6 +414,31 @@ mod tests {
         assert_eq!(operators_joining(&rule, 0.2, 0), 3);
         assert_eq!(operators_joining(&rule, 0.2, 8), 2, "room for two");
         assert_eq!(operators_joining(&rule, 0.2, 12), 0);
+    }
+
+    /// 8 GPUs at $30,000 and $0.10/kWh with 24 at $20,000 and $0.06/kWh: means $22,500
+    /// and $0.07; $40,000 of fixed costs on 32 GPUs is $1,250 per GPU-year; a class no
+    /// site offers has none.
+    #[test]
+    fn class_costs_are_gpu_weighted_means() {
+        let costs = |capex, kwh, fixed| Costs {
+            capex_usd_per_gpu: capex,
+            electricity_usd_per_kwh: kwh,
+            fixed_usd_per_year: fixed,
+            ..Costs::free()
+        };
+        let (a, b) = (
+            costs(30_000.0, 0.10, 10_000.0),
+            costs(20_000.0, 0.06, 30_000.0),
+        );
+        let by_class = class_costs(3, [(0, 8, &a), (0, 24, &b), (2, 0, &a)]);
+        let c = by_class[0].expect("class 0 has GPUs");
+        assert_eq!(c.gpus, 32);
+        assert_eq!(c.capex_usd_per_gpu, 22_500.0);
+        assert!((c.electricity_usd_per_kwh - 0.07).abs() < 1e-15);
+        assert_eq!(c.fixed_usd_per_gpu_year, 1_250.0);
+        assert_eq!(by_class[1], None);
+        assert_eq!(by_class[2], None, "a site without GPUs weighs nothing");
     }
 
     /// A fund of $20,000 plus half of $30,000 of cash buys one $30,000 GPU, $5,000 left.

@@ -70,6 +70,14 @@ impl<'a> SystemModel<'a> {
             gpus_on_order: self.capacity.on_order_total,
             arrivals: std::mem::take(&mut self.accounts.period_arrivals),
             reference_price_usd: self.reference_price(),
+            class_costs: decisions::class_costs(
+                self.classes.len(),
+                self.capacity
+                    .sites
+                    .iter()
+                    .filter(|s| !s.leaving)
+                    .map(|s| (s.class, s.installed, &s.costs)),
+            ),
         }
     }
 
