@@ -1407,3 +1407,102 @@ impl Model for SystemModel<'_> {
         Handled::Processed
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(gpus: u32) -> Job {
+        Job {
+            epoch: 0,
+            state: JobState::Waiting,
+            spec: JobSpec {
+                gpus,
+                duration_hours: 1.0,
+                patience_hours: None,
+                reserved: false,
+                max_price_usd_per_gpu_hour: f64::INFINITY,
+                data_gb: 0.0,
+            },
+            work_hours: 1.0,
+            region: 0,
+            min_speed: 0.0,
+            arrived: 0.0,
+            queued_at: 0.0,
+            in_window: true,
+            started_once: false,
+            interruptions: 0,
+            site: 0,
+            started: 0.0,
+            rate: 1.0,
+            price: 0.0,
+        }
+    }
+
+    /// A released slot is reused by the next job, with a new epoch, so an event or a
+    /// queue entry of the job that held it before is recognised as stale.
+    #[test]
+    fn job_slots_are_reused_with_a_new_epoch() {
+        let mut jobs = Jobs {
+            slots: Vec::new(),
+            free_slots: Vec::new(),
+            queue: WaitQueue::default(),
+        };
+        let (a, b) = (jobs.take(job(1)), jobs.take(job(2)));
+        assert_eq!((a, b), (0, 1));
+        jobs.release(a);
+        assert_eq!(jobs.slots[0].state, JobState::Free);
+        let c = jobs.take(job(4));
+        assert_eq!(c, a, "the free slot is taken first");
+        assert_eq!(jobs.slots[0].epoch, 1, "its epoch moved on");
+        assert_eq!(jobs.slots[0].spec.gpus, 4);
+        assert_eq!(jobs.take(job(8)), 2, "no free slot: a new one");
+    }
+
+    /// Windowed tallies count only window jobs; every job is counted in the totals.
+    #[test]
+    fn accounts_tally_window_jobs_separately() {
+        let mut accounts = Accounts {
+            outcome: Outcome {
+                window: (10.0, 20.0),
+                ..Outcome::default()
+            },
+            period_start: 0.0,
+            period_start_areas: Areas::default(),
+            period_abandoned_work: Vec::new(),
+            period_arrivals: Vec::new(),
+            records_arrivals: false,
+            week_start_areas: Areas::default(),
+            week_start_lost: 0,
+        };
+        for now in [5.0, 10.0, 19.9, 20.0] {
+            let in_window = accounts.in_window(now);
+            accounts.tally(in_window, |tally| tally.arrived += 1);
+        }
+        assert_eq!(accounts.outcome.all_jobs.arrived, 4);
+        assert_eq!(
+            accounts.outcome.window_jobs.arrived, 2,
+            "[10, 20) holds 10 and 19.9"
+        );
+    }
+
+    /// Orders and joins stop at the system bound, counting GPUs on order too.
+    #[test]
+    fn capacity_leaves_room_up_to_the_system_bound() {
+        let mut capacity = Capacity {
+            sites: Vec::new(),
+            placement: Placement::default(),
+            installed_total: defaults::MAX_SYSTEM_GPUS - 100,
+            free_total: 0,
+            down_total: 0,
+            withdrawn_total: 0,
+            on_order_total: 40,
+            class_installed: Vec::new(),
+            orders: Vec::new(),
+            pending_joins: 0,
+        };
+        assert_eq!(capacity.gpu_room(), 60);
+        capacity.on_order_total = 200;
+        assert_eq!(capacity.gpu_room(), 0);
+    }
+}

@@ -1,6 +1,6 @@
 //! The crate's modules form layers without cycles: a top-level module may import from a
 //! layer below it (or, within its layer, from a module listed before it), never from
-//! above. Unit tests (`#[cfg(test)] mod …` at the end of a file) are exempt.
+//! above. Unit tests (`#[cfg(test)] mod … { … }` blocks) are exempt.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -16,11 +16,44 @@ const LAYERS: &[&[&str]] = &[
     &["cli"],
 ];
 
+/// The text without its `#[cfg(test)] mod NAME { … }` blocks (braces matched), so
+/// non-test code after a test module is still scanned.
+fn without_test_modules(text: &str) -> String {
+    let mut code = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("#[cfg(test)]") {
+        code.push_str(&rest[..at]);
+        let after = &rest[at..];
+        let Some(open) = after.find('{') else {
+            rest = "";
+            break;
+        };
+        let mut depth = 0;
+        let mut end = after.len();
+        for (i, ch) in after[open..].char_indices() {
+            match ch {
+                '{' => depth += 1,
+                '}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = open + i + 1;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        rest = &after[end..];
+    }
+    code.push_str(rest);
+    code
+}
+
 /// Every `crate::NAME` a file's non-test code mentions, in `use` lists too.
 fn crate_references(text: &str) -> Vec<String> {
-    let code = text.find("#[cfg(test)]").map_or(text, |at| &text[..at]);
+    let code = without_test_modules(text);
     let mut names = Vec::new();
-    let mut rest = code;
+    let mut rest = code.as_str();
     while let Some(at) = rest.find("crate::") {
         rest = &rest[at + "crate::".len()..];
         if let Some(group) = rest.strip_prefix('{') {
@@ -131,10 +164,11 @@ fn no_module_imports_from_a_layer_above_it() {
 #[test]
 fn references_are_found_in_every_form() {
     let text = "use crate::{model::x, scenario::{a, b}, units};\nlet t = crate::engine::run();\n\
-                #[cfg(test)]\nmod tests { use crate::cli; }";
+                #[cfg(test)]\nmod tests { fn f() { use crate::cli; } }\nuse crate::dist;";
+    // The test module is skipped, the code after it is not.
     assert_eq!(
         crate_references(text),
-        ["model", "scenario", "units", "engine"]
+        ["model", "scenario", "units", "engine", "dist"]
     );
 }
 
