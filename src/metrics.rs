@@ -199,17 +199,12 @@ impl RunMetrics {
             }
         };
         let lost = jobs.abandoned + jobs.priced_out + jobs.unserved + jobs.stranded + jobs.failed;
-        let mut waits: Vec<f64> = outcome
-            .first_waits
-            .iter()
-            .map(|&wait| f64::from(wait))
-            .collect();
-        waits.sort_by(f64::total_cmp);
+        let mut waits = outcome.first_waits.clone();
         let queued_or_started = waits.len() as f64;
         let p95_wait_hours = if waits.is_empty() {
             0.0
         } else {
-            quantile(&waits, 0.95)
+            waits.quantile(0.95)
         };
         let ledger = &outcome.ledger;
         RunMetrics {

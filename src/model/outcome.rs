@@ -234,6 +234,91 @@ pub struct FinanceYear {
     pub cohorts: Vec<SiteIntegrals>,
 }
 
+/// A sample of waits kept exactly but compactly: most jobs of an uncongested system do
+/// not wait, so zeros are counted and only positive waits (as `f32`, which is what they
+/// were always recorded as) are kept. Quantiles are the same order statistics as those
+/// of the full sample.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Waits {
+    /// Waits that were exactly 0.
+    pub zeros: u64,
+    /// The positive waits, hours, in the order recorded.
+    pub positive: Vec<f32>,
+}
+
+impl Waits {
+    /// Records one wait.
+    #[inline]
+    pub fn push(&mut self, wait_hours: f32) {
+        if wait_hours == 0.0 {
+            self.zeros += 1;
+        } else {
+            self.positive.push(wait_hours);
+        }
+    }
+
+    /// Waits recorded.
+    pub fn len(&self) -> u64 {
+        self.zeros + self.positive.len() as u64
+    }
+
+    /// Whether none was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The type-7 quantile at `probability` of all waits (zeros included), as
+    /// [`crate::metrics::quantile`] of the sorted sample gives it; NaN when empty. Only
+    /// the two order statistics it needs are selected, in linear time (the positive waits
+    /// are reordered).
+    pub fn quantile(&mut self, probability: f64) -> f64 {
+        let len = self.len();
+        if len == 0 {
+            return f64::NAN;
+        }
+        let position = probability * (len - 1) as f64;
+        let lower = position.floor() as u64;
+        let upper = (lower + 1).min(len - 1);
+        let (low, high) = self.order_statistics(lower, upper);
+        if len == 1 {
+            return low;
+        }
+        let fraction = position - lower as f64;
+        low + fraction * (high - low)
+    }
+
+    /// The `k`-th and `m`-th smallest waits (`k ≤ m ≤ k + 1`, both below `len`).
+    fn order_statistics(&mut self, k: u64, m: u64) -> (f64, f64) {
+        let zeros = self.zeros;
+        let at = |index: u64, positive: &mut Vec<f32>| -> f64 {
+            if index < zeros {
+                0.0
+            } else {
+                let i = (index - zeros) as usize;
+                let (_, value, _) = positive.select_nth_unstable_by(i, f32::total_cmp);
+                f64::from(*value)
+            }
+        };
+        let low = at(k, &mut self.positive);
+        if m == k {
+            return (low, low);
+        }
+        if m < zeros {
+            return (low, 0.0);
+        }
+        // After selecting index k − zeros, everything above it is no smaller: the next
+        // order statistic is the smallest of that part (or, when k is the last zero, the
+        // smallest positive wait).
+        let i = (m - zeros) as usize;
+        let high = if k < zeros {
+            self.positive.iter().copied().min_by(f32::total_cmp)
+        } else {
+            self.positive[i..].iter().copied().min_by(f32::total_cmp)
+        };
+        (low, high.map_or(low, f64::from))
+    }
+}
+
 /// Everything measured in one replication of one system.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Outcome {
@@ -263,7 +348,7 @@ pub struct Outcome {
     /// Sum of every job's time in queue (re-waits after failures included), hours.
     pub wait_by_job: f64,
     /// First waits of window jobs that started or abandoned, hours (for quantiles).
-    pub first_waits: Vec<f32>,
+    pub first_waits: Waits,
     /// (jobs, sum of first waits in hours) of those jobs by tier: reserved, on-demand.
     pub tier_waits: [(u64, f64); 2],
     /// Reference-class GPU-hours of work of window jobs that completed.
@@ -406,5 +491,53 @@ impl Outcome {
             + window.idle_gpu_hours
             + window.down_gpu_hours
             + window.withdrawn_gpu_hours
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::quantile;
+    use rand::{Rng, SeedableRng};
+
+    /// The compact sample gives exactly the quantile of the full sorted sample, bit for
+    /// bit, whether the quantile falls among the zeros, on their edge or above them.
+    #[test]
+    fn wait_quantiles_are_those_of_the_full_sample() {
+        let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(5);
+        for (n, zero_share) in [
+            (1, 0.0),
+            (1, 1.0),
+            (2, 0.5),
+            (20, 0.95),
+            (21, 0.9),
+            (1000, 0.69),
+            (997, 0.0),
+            (50, 1.0),
+        ] {
+            let mut waits = Waits::default();
+            let mut full = Vec::new();
+            for _ in 0..n {
+                let u = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+                let wait = if u < zero_share {
+                    0.0
+                } else {
+                    (u * 7.0) as f32
+                };
+                waits.push(wait);
+                full.push(f64::from(wait));
+            }
+            full.sort_by(f64::total_cmp);
+            for p in [0.0, 0.05, 0.5, 0.9, 0.95, 0.99, 1.0] {
+                let expected = quantile(&full, p);
+                let got = waits.clone().quantile(p);
+                assert_eq!(
+                    got.to_bits(),
+                    expected.to_bits(),
+                    "n {n} zeros {zero_share} p {p}"
+                );
+            }
+        }
+        assert!(Waits::default().quantile(0.95).is_nan());
     }
 }
