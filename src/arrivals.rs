@@ -9,10 +9,7 @@
 //! a homogeneous Poisson process draws, so adding this feature moved no earlier result.
 #![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
 
-use crate::units::Hours;
-
-/// Hours in a (365-day) year, the unit of `annual_growth`.
-pub const HOURS_PER_YEAR: f64 = 8760.0;
+use crate::units::{HOURS_PER_YEAR, Hours};
 
 /// A temporary change of demand: the rate is multiplied by `factor` during
 /// `[start_hours, start_hours + length_hours)`.

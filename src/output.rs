@@ -301,17 +301,43 @@ pub fn returns_frame(results: &Results, provenance: &Provenance) -> PolarsResult
 /// # Errors
 /// A polars error if the frame cannot be built (a bug).
 pub fn weeks_frame(results: &Results, provenance: &Provenance) -> PolarsResult<DataFrame> {
+    use crate::metrics::catalog::Weekly;
     let weeks = &results.weeks;
-    let frame = df!(
-        "replication" => weeks.iter().map(|w| w.replication).collect::<Vec<u64>>(),
-        "system" => weeks.iter().map(|w| w.system.as_str()).collect::<Vec<_>>(),
-        "week" => weeks.iter().map(|w| w.week.week).collect::<Vec<u32>>(),
-        "installed_gpus" => weeks.iter().map(|w| w.week.installed_gpus).collect::<Vec<u32>>(),
-        "utilization" => weeks.iter().map(|w| w.week.utilization).collect::<Vec<f64>>(),
-        "queue_length" => weeks.iter().map(|w| w.week.queue_length).collect::<Vec<f64>>(),
-        "price_usd_per_gpu_hour" => weeks.iter().map(|w| w.week.price_usd_per_gpu_hour).collect::<Vec<f64>>(),
-        "lost_jobs" => weeks.iter().map(|w| w.week.lost_jobs).collect::<Vec<u64>>(),
-    )?;
+    let of = |series: Weekly, f: fn(&Week) -> f64| {
+        Column::new(
+            series.name().into(),
+            weeks.iter().map(|w| f(&w.week)).collect::<Vec<f64>>(),
+        )
+    };
+    let frame = DataFrame::new_infer_height(vec![
+        Column::new(
+            "replication".into(),
+            weeks.iter().map(|w| w.replication).collect::<Vec<u64>>(),
+        ),
+        Column::new(
+            "system".into(),
+            weeks.iter().map(|w| w.system.as_str()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "week".into(),
+            weeks.iter().map(|w| w.week.week).collect::<Vec<u32>>(),
+        ),
+        // Counts keep their integer types; the catalog names every series.
+        Column::new(
+            Weekly::InstalledGpus.name().into(),
+            weeks
+                .iter()
+                .map(|w| w.week.installed_gpus)
+                .collect::<Vec<u32>>(),
+        ),
+        of(Weekly::Utilization, |w| w.utilization),
+        of(Weekly::QueueLength, |w| w.queue_length),
+        of(Weekly::PriceUsdPerGpuHour, |w| w.price_usd_per_gpu_hour),
+        Column::new(
+            Weekly::LostJobs.name().into(),
+            weeks.iter().map(|w| w.week.lost_jobs).collect::<Vec<u64>>(),
+        ),
+    ])?;
     with_provenance(frame, provenance)
 }
 
@@ -748,17 +774,18 @@ fn read_weeks(frame: &DataFrame) -> PolarsResult<Vec<WeekRow>> {
         frame.column("replication")?.u64()?,
         frame.column("system")?.str()?,
     );
+    use crate::metrics::catalog::Weekly;
     let (week, installed) = (
         frame.column("week")?.u32()?,
-        frame.column("installed_gpus")?.u32()?,
+        frame.column(Weekly::InstalledGpus.name())?.u32()?,
     );
     let (utilization, queue) = (
-        frame.column("utilization")?.f64()?,
-        frame.column("queue_length")?.f64()?,
+        frame.column(Weekly::Utilization.name())?.f64()?,
+        frame.column(Weekly::QueueLength.name())?.f64()?,
     );
     let (price, lost) = (
-        frame.column("price_usd_per_gpu_hour")?.f64()?,
-        frame.column("lost_jobs")?.u64()?,
+        frame.column(Weekly::PriceUsdPerGpuHour.name())?.f64()?,
+        frame.column(Weekly::LostJobs.name())?.u64()?,
     );
     (0..frame.height())
         .map(|i| {

@@ -5,8 +5,9 @@
 //! (lead times, onboarding delays) and their order.
 //!
 //! Adding a pricing policy means: its variant in `scenario::supply::PricePolicy`, its
-//! keys in `scenario::raw::PolicyName::keys`, a branch of [`next_price_factor`], its docs
-//! and its tests.
+//! name and keys in `scenario::raw::PolicyName` (and, for a new key, its field in
+//! `RawPricing` and `RawPricing::policy_keys`), its resolution in `scenario::supply`, a
+//! branch of [`next_price_factor`], its docs and its tests.
 
 use crate::scenario::supply::{Costs, Entry, Exit, PricePolicy, Procurement};
 use crate::units::{HOURS_PER_YEAR, Hours};
@@ -68,7 +69,7 @@ pub fn class_costs<'c>(
     sites: impl IntoIterator<Item = (usize, u32, &'c Costs)>,
 ) -> Vec<Option<ClassCosts>> {
     let mut sums: Vec<(u64, [f64; 9])> = vec![(0, [0.0; 9]); classes];
-    for (class, gpus, costs) in sites {
+    for (class, gpus, costs) in sites.into_iter().filter(|&(_, gpus, _)| gpus > 0) {
         let w = f64::from(gpus);
         let (count, sum) = &mut sums[class];
         *count += u64::from(gpus);

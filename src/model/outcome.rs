@@ -268,7 +268,7 @@ impl Waits {
     }
 
     /// The type-7 quantile at `probability` of all waits (zeros included), as
-    /// [`crate::metrics::quantile`] of the sorted sample gives it; NaN when empty. Only
+    /// the metrics layer's `quantile` of the sorted sample gives it; NaN when empty. Only
     /// the two order statistics it needs are selected, in linear time (the positive waits
     /// are reordered).
     pub fn quantile(&mut self, probability: f64) -> f64 {

@@ -46,8 +46,8 @@ pub struct RawScenario {
     pub distributed: Option<Spanned<RawDistributed>>,
     #[serde(default)]
     pub finance: Option<RawFinance>,
-    /// Declared beliefs about uncertain keys, for `capsim sensitivity`; a run ignores
-    /// them.
+    /// Declared beliefs about uncertain keys, for `capsim sensitivity`; checked like
+    /// every key, not used by a run.
     #[serde(default)]
     pub uncertainty: Option<super::uncertainty::RawUncertainty>,
 }

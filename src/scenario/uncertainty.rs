@@ -1,8 +1,8 @@
 //! `uncertainty:` — what an analyst believes about uncertain keys: `KEY.PATH: [LOW,
 //! HIGH]`, `{uniform: {min, max}}` or `{triangular: {min, mode, max}}`. Read by the same
 //! typed reader as the rest of the file (so a bad entry is refused at its line and
-//! column, with its key path), used by `capsim sensitivity`; a run ignores it, and it is
-//! not part of the scenario's hash.
+//! column, with its key path, by every command that reads the file), used by `capsim
+//! sensitivity`; a run does not use it, and it is not part of the scenario's hash.
 
 use std::fmt;
 

@@ -28,6 +28,11 @@ fn without_test_modules(text: &str) -> String {
             rest = "";
             break;
         };
+        // An attribute on a single item (`#[cfg(test)] use …;`) ends at its `;`.
+        if let Some(semicolon) = after.find(';').filter(|&semicolon| semicolon < open) {
+            rest = &after[semicolon + 1..];
+            continue;
+        }
         let mut depth = 0;
         let mut end = after.len();
         for (i, ch) in after[open..].char_indices() {
@@ -49,9 +54,17 @@ fn without_test_modules(text: &str) -> String {
     code
 }
 
+/// The text without `//` comments (doc comments included: a doc link is not an import).
+fn without_comments(text: &str) -> String {
+    text.lines()
+        .map(|line| line.find("//").map_or(line, |at| &line[..at]))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// Every `crate::NAME` a file's non-test code mentions, in `use` lists too.
 fn crate_references(text: &str) -> Vec<String> {
-    let code = without_test_modules(text);
+    let code = without_test_modules(&without_comments(text));
     let mut names = Vec::new();
     let mut rest = code.as_str();
     while let Some(at) = rest.find("crate::") {
@@ -164,8 +177,9 @@ fn no_module_imports_from_a_layer_above_it() {
 #[test]
 fn references_are_found_in_every_form() {
     let text = "use crate::{model::x, scenario::{a, b}, units};\nlet t = crate::engine::run();\n\
+                /// See [`crate::report`].\n#[cfg(test)]\nuse crate::output;\n\
                 #[cfg(test)]\nmod tests { fn f() { use crate::cli; } }\nuse crate::dist;";
-    // The test module is skipped, the code after it is not.
+    // Comments, a test-only item and a test module are skipped, the code after them is not.
     assert_eq!(
         crate_references(text),
         ["model", "scenario", "units", "engine", "dist"]
