@@ -262,7 +262,32 @@ struct BenchArgs {
     /// (and that both gave identical results).
     #[arg(long)]
     scaling: Option<PathBuf>,
+    /// Instead, time the benchmark scenarios built into capsim (`scenarios/bench/`: the
+    /// M/M/64 pool and the seed-scale probe) as whole simulations on one thread: events
+    /// and jobs per second, and peak memory.
+    #[arg(long)]
+    suite: bool,
+    /// With --suite: the share of each benchmark's measured hours to simulate (1 = as
+    /// written; smaller for a quick look).
+    #[arg(long, default_value_t = 1.0, requires = "suite")]
+    scale: f64,
+    /// With --suite: the minimal event loop's binary (`../shared/bench/minimal-loop`),
+    /// run on the same M/M/64 in the same minute; prints the ratio of jobs per second.
+    #[arg(long, requires = "suite")]
+    compare_minimal: Option<PathBuf>,
 }
+
+/// The benchmark scenarios, built in so that `capsim bench --suite` runs anywhere.
+const BENCH_SCENARIOS: [(&str, &str); 2] = [
+    (
+        "scenarios/bench/mm64.yaml",
+        include_str!("../scenarios/bench/mm64.yaml"),
+    ),
+    (
+        "scenarios/bench/seed-scale-probe.yaml",
+        include_str!("../scenarios/bench/seed-scale-probe.yaml"),
+    ),
+];
 
 /// Failures, classified by exit code.
 enum Failure {
@@ -961,9 +986,83 @@ fn run_verify(args: &VerifyArgs) -> Result<ExitCode, Failure> {
 
 /// The M/M/64 example from the README (λ = 57.6/h, exponential 1 h jobs, exponential
 /// patience with mean 2 h), one system, one thread.
+/// Peak resident memory of this process so far, from `/proc/self/status` (Linux).
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// `capsim bench --suite`: each built-in benchmark on one thread, timed around the
+/// simulation (summaries and Parquet are not part of it).
+fn bench_suite(args: &BenchArgs) -> Result<ExitCode, Failure> {
+    if !(args.scale.is_finite() && args.scale > 0.0 && args.scale <= 1.0) {
+        return Err(Failure::Input(
+            "capsim: error: --scale must be a number in (0, 1]\n".to_string(),
+        ));
+    }
+    let mut out = io::stdout().lock();
+    let mut mm64_jobs_per_second = None;
+    for (file, text) in BENCH_SCENARIOS {
+        let mut scenario =
+            scenario::parse(file, text).map_err(|e| Failure::Other(render_scenario_error(&e)))?;
+        let sim = &mut scenario.simulation;
+        sim.horizon_hours = sim.warmup_hours + (sim.horizon_hours - sim.warmup_hours) * args.scale;
+        #[allow(clippy::disallowed_methods)]
+        let started = Instant::now();
+        let rows = montecarlo::run(&scenario, Some(1)).map_err(sim_failure)?;
+        let seconds = started.elapsed().as_secs_f64();
+        let events: u64 = rows.iter().map(|r| r.events).sum();
+        let jobs: u64 = rows.iter().map(|r| r.jobs_arrived).sum();
+        let memory = peak_rss_mb().map_or_else(|| "n/a".to_string(), |mb| format!("{mb:.0} MB"));
+        print_ok(writeln!(
+            out,
+            "{file}: {:.1} M events, {:.1} M jobs in {seconds:.2} s = {:.2} M events/s, {:.2} M jobs/s; peak memory so far {memory}",
+            events as f64 / 1e6,
+            jobs as f64 / 1e6,
+            events as f64 / seconds / 1e6,
+            jobs as f64 / seconds / 1e6
+        ))?;
+        mm64_jobs_per_second.get_or_insert(jobs as f64 / seconds);
+    }
+    if let (Some(binary), Some(capsim)) = (&args.compare_minimal, mm64_jobs_per_second) {
+        let hours = format!("{}", 100_000.0 * args.scale);
+        let output = std::process::Command::new(binary)
+            .args(["64", "57.6", &hours])
+            .output()
+            .map_err(|e| {
+                Failure::Input(format!(
+                    "capsim: error: cannot run {}: {e}\n   = hint: build it with cargo build --release in a copy of ../shared/bench/minimal-loop\n",
+                    binary.display()
+                ))
+            })?;
+        let text = String::from_utf8_lossy(&output.stdout);
+        let minimal = text
+            .split_whitespace()
+            .find_map(|word| word.strip_prefix("jobs/s="))
+            .and_then(|v| v.strip_suffix('M'))
+            .and_then(|v| v.parse::<f64>().ok())
+            .ok_or_else(|| {
+                Failure::Other(format!(
+                    "capsim: error: no jobs/s in the minimal loop's output: {text}\n"
+                ))
+            })?;
+        print_ok(writeln!(
+            out,
+            "minimal loop (M/M/64, {hours} h, its loop only): {minimal:.2} M jobs/s; capsim ÷ minimal = {:.2}×",
+            capsim / 1e6 / minimal
+        ))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn bench(args: &BenchArgs) -> Result<ExitCode, Failure> {
     if let Some(path) = &args.scaling {
         return bench_scaling(path);
+    }
+    if args.suite {
+        return bench_suite(args);
     }
     if !(args.horizon_hours.is_finite() && args.horizon_hours > 500.0) {
         return Err(Failure::Input(

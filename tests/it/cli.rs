@@ -193,6 +193,32 @@ fn bench_reports_events_per_second() {
     assert!(stdout.contains("M events/s"), "{stdout}");
 }
 
+/// `bench --suite` times both built-in benchmarks (here on 0.2% of their hours) with
+/// events and jobs per second and peak memory; a scale outside (0, 1] is refused.
+#[test]
+fn bench_suite_times_both_benchmarks() {
+    let output = capsim(&root(), &["bench", "--suite", "--scale", "0.002"]);
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stderr}");
+    for file in [
+        "scenarios/bench/mm64.yaml",
+        "scenarios/bench/seed-scale-probe.yaml",
+    ] {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(file))
+            .unwrap_or_else(|| panic!("{stdout}"));
+        assert!(
+            line.contains("M events/s")
+                && line.contains("M jobs/s")
+                && line.contains("peak memory"),
+            "{line}"
+        );
+    }
+    let refused = capsim(&root(), &["bench", "--suite", "--scale", "0"]);
+    assert_eq!(refused.status.code(), Some(2));
+}
+
 /// Regression for issue 2: the minimal scenario, exactly as the issue gives it, is valid
 /// and must stay valid as the schema grows.
 #[test]

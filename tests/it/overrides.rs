@@ -15,12 +15,9 @@ fn overrides_rewrite_scenarios_faithfully() {
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
         .collect();
-    paths.extend(
-        std::fs::read_dir(root().join("scenarios/validation"))
-            .expect("validation")
-            .flatten()
-            .map(|e| e.path()),
-    );
+    for dir in ["scenarios/validation", "scenarios/bench"] {
+        paths.extend(std::fs::read_dir(root().join(dir)).expect(dir).flatten().map(|e| e.path()));
+    }
     assert!(paths.len() >= 10);
     for path in paths {
         let original = scenario::load(&path).expect("bundled scenario loads");

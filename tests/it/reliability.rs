@@ -238,6 +238,7 @@ fn fuzz_corpus_keeps_its_properties() {
         "tests/fixtures/refused",
         "scenarios",
         "scenarios/validation",
+        "scenarios/bench",
     ] {
         for entry in std::fs::read_dir(root().join(dir)).expect("list") {
             let path = entry.expect("entry").path();
