@@ -16,7 +16,12 @@ fn overrides_rewrite_scenarios_faithfully() {
         .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
         .collect();
     for dir in ["scenarios/validation", "scenarios/bench"] {
-        paths.extend(std::fs::read_dir(root().join(dir)).expect(dir).flatten().map(|e| e.path()));
+        paths.extend(
+            std::fs::read_dir(root().join(dir))
+                .expect(dir)
+                .flatten()
+                .map(|e| e.path()),
+        );
     }
     assert!(paths.len() >= 10);
     for path in paths {
