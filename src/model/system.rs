@@ -348,12 +348,9 @@ impl<'a> SystemModel<'a> {
         let horizon = self.accounts.outcome.window.1;
         for (idx, source) in self.sources.iter_mut().enumerate() {
             if let Some(first) = source.next_arrival(0.0, self.arrival_cutoff) {
-                events.schedule(
-                    first,
-                    SystemEvent::Arrival {
-                        segment: idx as u32,
-                    },
-                );
+                // Each segment's next arrival waits in its own lane beside the heap.
+                let segment = idx as u32;
+                events.schedule_in_lane(idx, first, SystemEvent::Arrival { segment });
             }
         }
         events.schedule(horizon, SystemEvent::Horizon);
@@ -637,7 +634,7 @@ impl<'a> SystemModel<'a> {
         let source = &mut self.sources[segment as usize];
         let spec = source.next_job();
         if let Some(next) = source.next_arrival(now, self.arrival_cutoff) {
-            events.schedule(next, SystemEvent::Arrival { segment });
+            events.schedule_in_lane(segment as usize, next, SystemEvent::Arrival { segment });
         }
         let in_window = self.accounts.in_window(now);
         self.accounts.tally(in_window, |tally| tally.arrived += 1);
