@@ -219,15 +219,18 @@ pub enum SystemIndex {
 }
 
 /// What a supply-side stream draws, as numbered in its id (the low 4 bits).
-#[derive(Debug, Clone, Copy)]
-enum SupplyDraw {
-    Failures = 0,
-    Repairs = 1,
-    LeadTimes = 2,
-    Onboarding = 3,
-    OperatorSizes = 4,
-    OwnerTakesBack = 5,
-    OwnerReturns = 6,
+mod draw {
+    pub const FAILURES: u64 = 0;
+    pub const REPAIRS: u64 = 1;
+    pub const LEAD_TIMES: u64 = 2;
+    pub const ONBOARDING: u64 = 3;
+    pub const OPERATOR_SIZES: u64 = 4;
+    pub const OWNER_TAKES_BACK: u64 = 5;
+    pub const OWNER_RETURNS: u64 = 6;
+    /// The designs of a sweep and a sensitivity analysis, under "system" 2 (no system):
+    /// the low bits they had when the streams were numbered by hand.
+    pub const LATIN_HYPERCUBE: u64 = 5;
+    pub const SALTELLI_DESIGN: u64 = 6;
 }
 
 /// The "system" of draws that belong to no system (designs), and the "site" of
@@ -242,8 +245,8 @@ impl Stream {
     /// (segments < 2^32 → ids < 2^36). Every id is pinned by a value-stability test.
     fn id(self) -> u64 {
         const KINDS: u64 = 16;
-        let supply = |system: u64, site: u32, draw: SupplyDraw| {
-            (1 << 62) | (system << 40) | (u64::from(site) << 4) | draw as u64
+        let supply = |system: u64, site: u32, draw: u64| {
+            (1 << 62) | (system << 40) | (u64::from(site) << 4) | draw
         };
         match self {
             Stream::Arrivals { segment } => u64::from(segment) * KINDS,
@@ -254,27 +257,23 @@ impl Stream {
             Stream::Tier { segment } => u64::from(segment) * KINDS + 5,
             Stream::MaxPrice { segment } => u64::from(segment) * KINDS + 6,
             Stream::Data { segment } => u64::from(segment) * KINDS + 7,
-            Stream::SiteFailures { system, site } => {
-                supply(system as u64, site, SupplyDraw::Failures)
-            }
-            Stream::SiteRepairs { system, site } => {
-                supply(system as u64, site, SupplyDraw::Repairs)
-            }
+            Stream::SiteFailures { system, site } => supply(system as u64, site, draw::FAILURES),
+            Stream::SiteRepairs { system, site } => supply(system as u64, site, draw::REPAIRS),
             Stream::SiteOwnerTakesBack { system, site } => {
-                supply(system as u64, site, SupplyDraw::OwnerTakesBack)
+                supply(system as u64, site, draw::OWNER_TAKES_BACK)
             }
             Stream::SiteOwnerReturns { system, site } => {
-                supply(system as u64, site, SupplyDraw::OwnerReturns)
+                supply(system as u64, site, draw::OWNER_RETURNS)
             }
-            Stream::LeadTimes { system } => supply(system as u64, NO_SITE, SupplyDraw::LeadTimes),
-            Stream::Onboarding { system } => supply(system as u64, NO_SITE, SupplyDraw::Onboarding),
+            Stream::LeadTimes { system } => supply(system as u64, NO_SITE, draw::LEAD_TIMES),
+            Stream::Onboarding { system } => supply(system as u64, NO_SITE, draw::ONBOARDING),
             Stream::OperatorSizes => supply(
                 SystemIndex::Distributed as u64,
                 NO_SITE,
-                SupplyDraw::OperatorSizes,
+                draw::OPERATOR_SIZES,
             ),
-            Stream::LatinHypercube => supply(NO_SYSTEM, NO_SITE, SupplyDraw::OwnerTakesBack),
-            Stream::SaltelliDesign => supply(NO_SYSTEM, NO_SITE, SupplyDraw::OwnerReturns),
+            Stream::LatinHypercube => supply(NO_SYSTEM, NO_SITE, draw::LATIN_HYPERCUBE),
+            Stream::SaltelliDesign => supply(NO_SYSTEM, NO_SITE, draw::SALTELLI_DESIGN),
         }
     }
 }

@@ -400,6 +400,11 @@ pub fn run(
         return Err(SimError::Stopped);
     }
     let mut samples = samples.into_iter();
+    // Where the metric the paired savings compare sits among the sweep metrics.
+    let spend_at = METRICS
+        .iter()
+        .position(|m| *m == CatalogMeasure::Run(PAIRED_METRIC.compared()))
+        .expect("spend is a sweep metric");
     let mut out = Vec::with_capacity(scenarios.len());
     for (values, scenario) in scenarios {
         let kinds: Vec<SystemKind> = scenario
@@ -419,10 +424,6 @@ pub fn run(
                 for (column, value) in columns.iter_mut().zip(sample) {
                     column.push(value);
                 }
-                let spend_at = METRICS
-                    .iter()
-                    .position(|m| *m == CatalogMeasure::Run(PAIRED_METRIC.compared()))
-                    .expect("spend is a sweep metric");
                 spend.push(sample[spend_at]);
             }
             if let [centralized, distributed] = spend[..] {

@@ -37,74 +37,64 @@ pub struct PeriodView {
     pub class_costs: Vec<Option<ClassCosts>>,
 }
 
-/// The costs of one GPU class across a system's sites, weighted by installed GPUs.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// The costs of one GPU class across a system's sites: each per-GPU cost is the mean
+/// weighted by installed GPUs, and `fixed_usd_per_year` is the class's sites' total (÷
+/// `gpus` for a share per GPU).
+#[derive(Debug, Clone, PartialEq)]
 pub struct ClassCosts {
     /// GPUs installed at the sites counted.
     pub gpus: u64,
-    /// Mean capex per GPU (0 for GPUs already owned).
-    pub capex_usd_per_gpu: f64,
-    /// Mean capital per GPU (capex, or the resale value of owned GPUs).
-    pub capital_usd_per_gpu: f64,
-    /// Mean depreciation life, years.
-    pub depreciation_years: f64,
-    /// Mean residual value, a share of capex.
-    pub residual_fraction: f64,
-    /// Mean electricity price, USD per kWh.
-    pub electricity_usd_per_kwh: f64,
-    /// Mean power usage effectiveness.
-    pub pue: f64,
-    /// Mean idle power, a share of full load.
-    pub idle_power_fraction: f64,
-    /// Mean facility cost per kW of GPU power per month.
-    pub facility_usd_per_kw_month: f64,
-    /// Fixed costs per GPU and year: the sites' fixed costs ÷ their GPUs.
-    pub fixed_usd_per_gpu_year: f64,
+    /// The costs, as above.
+    pub costs: Costs,
 }
 
 /// The [`ClassCosts`] of each of `classes` GPU classes from `(class, installed GPUs,
-/// costs)` of every site counted (sites without GPUs weigh nothing).
+/// costs)` of every site counted (sites without GPUs count for nothing).
 pub fn class_costs<'c>(
     classes: usize,
     sites: impl IntoIterator<Item = (usize, u32, &'c Costs)>,
 ) -> Vec<Option<ClassCosts>> {
-    let mut sums: Vec<(u64, [f64; 9])> = vec![(0, [0.0; 9]); classes];
+    let zero = Costs {
+        depreciation_years: 0.0,
+        pue: 0.0,
+        ..Costs::free()
+    };
+    let mut sums: Vec<Option<ClassCosts>> = vec![None; classes];
     for (class, gpus, costs) in sites.into_iter().filter(|&(_, gpus, _)| gpus > 0) {
         let w = f64::from(gpus);
-        let (count, sum) = &mut sums[class];
-        *count += u64::from(gpus);
-        let values = [
-            costs.capex_usd_per_gpu * w,
-            costs.capital_usd_per_gpu * w,
-            costs.depreciation_years * w,
-            costs.residual_fraction * w,
-            costs.electricity_usd_per_kwh * w,
-            costs.pue * w,
-            costs.idle_power_fraction * w,
-            costs.facility_usd_per_kw_month * w,
-            costs.fixed_usd_per_year,
-        ];
-        sum.iter_mut().zip(values).for_each(|(s, v)| *s += v);
+        let sum = sums[class].get_or_insert_with(|| ClassCosts {
+            gpus: 0,
+            costs: zero.clone(),
+        });
+        sum.gpus += u64::from(gpus);
+        let c = &mut sum.costs;
+        c.capex_usd_per_gpu += costs.capex_usd_per_gpu * w;
+        c.capital_usd_per_gpu += costs.capital_usd_per_gpu * w;
+        c.depreciation_years += costs.depreciation_years * w;
+        c.residual_fraction += costs.residual_fraction * w;
+        c.electricity_usd_per_kwh += costs.electricity_usd_per_kwh * w;
+        c.pue += costs.pue * w;
+        c.idle_power_fraction += costs.idle_power_fraction * w;
+        c.facility_usd_per_kw_month += costs.facility_usd_per_kw_month * w;
+        c.fixed_usd_per_year += costs.fixed_usd_per_year;
     }
-    sums.into_iter()
-        .map(|(count, sum)| {
-            (count > 0).then(|| {
-                let n = count as f64;
-                ClassCosts {
-                    gpus: count,
-                    capex_usd_per_gpu: sum[0] / n,
-                    capital_usd_per_gpu: sum[1] / n,
-                    depreciation_years: sum[2] / n,
-                    residual_fraction: sum[3] / n,
-                    electricity_usd_per_kwh: sum[4] / n,
-                    pue: sum[5] / n,
-                    idle_power_fraction: sum[6] / n,
-                    facility_usd_per_kw_month: sum[7] / n,
-                    fixed_usd_per_gpu_year: sum[8] / n,
-                }
-            })
-        })
-        .collect()
+    for sum in sums.iter_mut().flatten() {
+        let n = sum.gpus as f64;
+        let c = &mut sum.costs;
+        for mean in [
+            &mut c.capex_usd_per_gpu,
+            &mut c.capital_usd_per_gpu,
+            &mut c.depreciation_years,
+            &mut c.residual_fraction,
+            &mut c.electricity_usd_per_kwh,
+            &mut c.pue,
+            &mut c.idle_power_fraction,
+            &mut c.facility_usd_per_kw_month,
+        ] {
+            *mean /= n;
+        }
+    }
+    sums
 }
 
 /// GPU-hours of one class over a period.
@@ -433,11 +423,17 @@ mod tests {
             costs(20_000.0, 0.06, 30_000.0),
         );
         let by_class = class_costs(3, [(0, 8, &a), (0, 24, &b), (2, 0, &a)]);
-        let c = by_class[0].expect("class 0 has GPUs");
-        assert_eq!(c.gpus, 32);
+        let class = by_class[0].clone().expect("class 0 has GPUs");
+        let c = &class.costs;
+        assert_eq!(class.gpus, 32);
         assert_eq!(c.capex_usd_per_gpu, 22_500.0);
         assert!((c.electricity_usd_per_kwh - 0.07).abs() < 1e-15);
-        assert_eq!(c.fixed_usd_per_gpu_year, 1_250.0);
+        assert_eq!(c.fixed_usd_per_year / class.gpus as f64, 1_250.0);
+        assert_eq!(
+            (c.pue, c.depreciation_years),
+            (1.0, 1.0),
+            "means of 1 and 1"
+        );
         assert_eq!(by_class[1], None);
         assert_eq!(by_class[2], None, "a site without GPUs weighs nothing");
     }

@@ -1004,3 +1004,58 @@ impl Context {
 fn hinted(message: &str, hint: &str) -> String {
     format!("{message}{}{hint}", raw::HINT_SEPARATOR)
 }
+
+#[cfg(test)]
+mod tests {
+    /// The two lists of policy keys agree: with every policy-specific key written, each
+    /// policy refuses exactly the keys `PolicyName::keys` does not give it, so the reader's
+    /// list (`RawPricing::policy_keys`) and the policies' lists cannot drift apart.
+    #[test]
+    fn each_policy_refuses_exactly_the_keys_it_does_not_read() {
+        use crate::scenario::raw::PolicyName;
+        const PRICED: &str = "name: p\nsimulation: {horizon_hours: 100, replications: 2, seed: 1}\ndemand:\n  segments:\n    - name: jobs\n      arrivals_per_hour: 2\n      duration_hours: 1\ncentralized:\n  gpus: 8\n  pricing: {usd_per_gpu_hour: 2.0}\n";
+        let all = [
+            "annual_decline: 0.2",
+            "path: [{at_hours: 100, usd_per_gpu_hour: 1.5}]",
+            "target_utilization: 0.7",
+            "sensitivity: 1",
+            "max_step: 0.1",
+            "floor_usd_per_gpu_hour: 1",
+            "ceiling_usd_per_gpu_hour: 4",
+        ];
+        let every_key: Vec<&str> = all.iter().map(|k| k.split(':').next().unwrap()).collect();
+        let listed: std::collections::BTreeSet<&str> = PolicyName::ALL
+            .iter()
+            .flat_map(|p| p.keys().iter().copied())
+            .collect();
+        assert_eq!(
+            listed,
+            every_key.iter().copied().collect(),
+            "every policy key is some policy's"
+        );
+        for policy in PolicyName::ALL {
+            let keys = all.map(|k| format!("    {k}\n")).concat();
+            let text = PRICED.replace(
+                "  pricing: {usd_per_gpu_hour: 2.0}\n",
+                &format!(
+                    "  pricing:\n    policy: {}\n    usd_per_gpu_hour: 2.0\n{keys}",
+                    policy.as_str()
+                ),
+            );
+            let rendered = crate::scenario::parse("p.yaml", &text)
+                .expect_err("foreign keys")
+                .render();
+            for key in &every_key {
+                let refused = rendered.contains(&format!(
+                    "policy `{}` does not use `{key}`",
+                    policy.as_str()
+                ));
+                assert_eq!(
+                    refused,
+                    !policy.keys().contains(key),
+                    "{policy:?} {key}:\n{rendered}"
+                );
+            }
+        }
+    }
+}
