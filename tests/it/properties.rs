@@ -5,7 +5,9 @@
 //! GPU-hours and money (checked inside `montecarlo::simulate` and again here), keeps
 //! utilization and fractions in [0, 1], and gives
 //! identical rows on 1 and 2 threads. `CAPSIM_PROPERTY_CASES` raises the case count
-//! for a long run (default 1000, ~10 s).
+//! for a long run (default 1000, ~10 s). `CAPSIM_PROPERTY_DIGEST=FILE` writes one line
+//! per case with a hash of its rows, so two builds can be shown to give every case the
+//! same values (`diff` the two files; the engine-speed work is checked this way).
 
 use capsim::montecarlo;
 use rand::rngs::Xoshiro256PlusPlus;
@@ -217,6 +219,7 @@ fn random_valid_scenarios_keep_every_invariant() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1000);
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(20261126);
+    let mut digest = String::new();
     for case in 0..cases {
         let yaml = random_scenario(&mut rng, case);
         let scenario = scenario(&yaml);
@@ -229,6 +232,13 @@ fn random_valid_scenarios_keep_every_invariant() {
             "case {case}: thread count changed the results\n{yaml}"
         );
         assert_eq!(one.len(), 2 * scenario.systems().len());
+        {
+            use std::hash::{Hash, Hasher};
+            // f64's Debug form round-trips exactly: equal text is equal values.
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            format!("{one:?}").hash(&mut hasher);
+            digest.push_str(&format!("case {case}: {:016x}\n", hasher.finish()));
+        }
         // Each replication on its own (two shards), merged, is the whole run.
         let hurdle = scenario.finance.hurdle_rate;
         let shards: Vec<capsim::results::Results> = [0..1, 1..2]
@@ -294,5 +304,8 @@ fn random_valid_scenarios_keep_every_invariant() {
                 );
             }
         }
+    }
+    if let Ok(path) = std::env::var("CAPSIM_PROPERTY_DIGEST") {
+        std::fs::write(&path, digest).expect("write the property digest");
     }
 }
