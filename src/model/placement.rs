@@ -57,7 +57,12 @@ impl Group {
         self.tree[node] = free;
         while node > 1 {
             node /= 2;
-            self.tree[node] = self.tree[2 * node].max(self.tree[2 * node + 1]);
+            let max = self.tree[2 * node].max(self.tree[2 * node + 1]);
+            // An unchanged maximum leaves every node above unchanged too.
+            if self.tree[node] == max {
+                break;
+            }
+            self.tree[node] = max;
         }
     }
 

@@ -4,8 +4,6 @@
 //! A site keeps one cumulative integral; the review period, the measurement window and
 //! each finance year are differences of snapshots of it, so the hot path accrues once.
 
-use std::collections::BTreeSet;
-
 use crate::dist::Dist;
 use crate::engine::Hours;
 use crate::model::outcome::{Areas, GpuStates, Opex};
@@ -103,9 +101,10 @@ pub struct SiteState {
     pub at_year_start: SiteIntegrals,
     /// Provider revenue of window jobs billed here (the ledger's site-by-site count), USD.
     pub window_jobs_revenue_usd: f64,
-    /// Slots of the jobs running here, in slot order, kept only where an outage can hit
-    /// one (finding the victim is then O(jobs here), not O(jobs in the system)).
-    pub running: Option<BTreeSet<u32>>,
+    /// Slots of the jobs running here, in no order (each job knows its position, so a
+    /// start pushes and an end swap-removes in O(1)), kept only where an outage can hit
+    /// one: finding the victim is then O(jobs here), not O(jobs in the system).
+    pub running: Option<Vec<u32>>,
 }
 
 impl SiteState {
@@ -140,7 +139,7 @@ impl SiteState {
             at_window_start: SiteIntegrals::default(),
             at_year_start: SiteIntegrals::default(),
             window_jobs_revenue_usd: 0.0,
-            running: outages.iter().any(Option::is_some).then(BTreeSet::new),
+            running: outages.iter().any(Option::is_some).then(Vec::new),
             outages,
         }
     }

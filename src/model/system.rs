@@ -131,6 +131,8 @@ struct Job {
     /// Runs cut short by failures so far.
     interruptions: u32,
     site: usize,
+    /// Position in its site's running list, while it runs there (sites that keep one).
+    running_pos: u32,
     started: Hours,
     /// Reference work done per hour on the current site (speed ÷ slowdown).
     rate: f64,
@@ -657,6 +659,7 @@ impl<'a> SystemModel<'a> {
             started_once: false,
             interruptions: 0,
             site: 0,
+            running_pos: 0,
             started: 0.0,
             rate: 1.0,
             price: 0.0,
@@ -741,10 +744,12 @@ impl<'a> SystemModel<'a> {
         };
         let site = &mut self.capacity.sites[site_idx];
         site.advance(now);
-        if let Some(running) = &mut site.running {
-            running.insert(slot);
-        }
         let job = &mut self.jobs.slots[slot as usize];
+        if let Some(running) = &mut site.running {
+            // Slots are bounded by jobs in the system, far below 2^32.
+            job.running_pos = running.len() as u32;
+            running.push(slot);
+        }
         site.start_paying(price * f64::from(job.spec.gpus));
         debug_assert!(
             job.spec.gpus <= site.free,
@@ -810,7 +815,12 @@ impl<'a> SystemModel<'a> {
         site.advance(now);
         site.stop_paying(job.price * gpus, job.spec.gpus);
         if let Some(running) = &mut site.running {
-            running.remove(&slot);
+            let pos = job.running_pos as usize;
+            debug_assert_eq!(running[pos], slot, "a running job knows its place");
+            running.swap_remove(pos);
+            if let Some(&moved) = running.get(pos) {
+                self.jobs.slots[moved as usize].running_pos = pos as u32;
+            }
         }
         self.bill(
             job.site,
@@ -1121,11 +1131,19 @@ impl<'a> SystemModel<'a> {
     }
 
     /// The running job on a site holding the `target`-th busy GPU (jobs in slot order).
+    /// Sorting the site's list here, at an outage, keeps starts and ends O(1): outages
+    /// are rare next to them.
     fn running_job_on(&self, site_idx: usize, target: u32) -> u32 {
         let mut seen = 0;
         // Sites an outage can hit keep their running jobs.
-        let running = self.capacity.sites[site_idx].running.iter().flatten();
-        for &slot in running {
+        let mut running: Vec<u32> = self.capacity.sites[site_idx]
+            .running
+            .iter()
+            .flatten()
+            .copied()
+            .collect();
+        running.sort_unstable();
+        for slot in running {
             seen += self.jobs.slots[slot as usize].spec.gpus;
             if seen > target {
                 return slot;
@@ -1430,6 +1448,7 @@ mod tests {
             started_once: false,
             interruptions: 0,
             site: 0,
+            running_pos: 0,
             started: 0.0,
             rate: 1.0,
             price: 0.0,
