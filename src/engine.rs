@@ -437,14 +437,21 @@ mod tests {
                 }
             }
         }
-        /// Each event spawns 0–2 successors: the pending events swell to 12k, fall to 300
-        /// and swell again.
-        fn children(rng: &mut Random, growing: &mut bool, pending: usize) -> usize {
-            if *growing && pending > 12_000 || !*growing && pending < 300 {
-                *growing = !*growing;
+        /// Each event spawns 0–2 successors: the pending events swell to 12k, fall below
+        /// 10, stay there for 40k events (one successor each), and swell again. `phase` is
+        /// (growing, events left to hold).
+        fn children(rng: &mut Random, phase: &mut (bool, u32), pending: usize) -> usize {
+            if phase.1 > 0 {
+                phase.1 -= 1;
+                return 1;
+            }
+            if phase.0 && pending > 12_000 {
+                phase.0 = false;
+            } else if !phase.0 && pending < 10 {
+                *phase = (true, 40_000);
             }
             let roll = rng.next();
-            if *growing {
+            if phase.0 {
                 usize::from(roll < 0.8) + usize::from(roll < 0.4)
             } else {
                 usize::from(roll < 0.5)
@@ -458,7 +465,7 @@ mod tests {
             /// Switches between one heap and the calendar seen.
             switches: u32,
             in_calendar: bool,
-            growing: bool,
+            phase: (bool, u32),
         }
         impl Model for Tree {
             type Event = u64;
@@ -470,7 +477,7 @@ mod tests {
                     self.switches += 1;
                 }
                 if self.fired.len() < 250_000 {
-                    for _ in 0..children(&mut self.rng, &mut self.growing, queue.len()) {
+                    for _ in 0..children(&mut self.rng, &mut self.phase, queue.len()) {
                         self.next_id += 1;
                         if self.next_id.is_multiple_of(7) {
                             // Lane 0 holds at most one: only when it is free.
@@ -493,7 +500,7 @@ mod tests {
             most_pending: 0,
             switches: 0,
             in_calendar: false,
-            growing: true,
+            phase: (true, 0),
         };
         for _ in 0..50 {
             model.next_id += 1;
@@ -518,7 +525,7 @@ mod tests {
         push(&mut heap, f64::INFINITY, u64::MAX);
         let mut expected = Vec::new();
         let mut lane_busy: Option<u64> = None;
-        let mut growing = true;
+        let mut phase = (true, 0);
         while let Some(std::cmp::Reverse((bits, _, id))) = heap.pop() {
             let now = f64::from_bits(bits);
             if lane_busy == Some(id) {
@@ -526,7 +533,7 @@ mod tests {
             }
             expected.push((now, id));
             if expected.len() < 250_000 {
-                for _ in 0..children(&mut rng, &mut growing, heap.len()) {
+                for _ in 0..children(&mut rng, &mut phase, heap.len()) {
                     next_id += 1;
                     let delay = rng.delay();
                     if next_id.is_multiple_of(7) && lane_busy.is_none() {

@@ -10,7 +10,8 @@
 //!
 //! How it stays exact: bucket numbers are `⌊time ÷ width⌋`, which never decreases as the
 //! time grows, so every event in an earlier bucket is earlier; the bucket being served is
-//! a small binary heap on the full `(time, seq)` key. Events past the ring of buckets
+//! sorted on the full `(time, seq)` key when its turn comes (an event scheduled into it
+//! meanwhile is inserted in order). Events past the ring of buckets
 //! wait in a second heap and join the ring as it moves forward. The width and the
 //! number of buckets only change how fast this is, never the order: they are retuned
 //! from the event rate seen (simulated hours only, so deterministic) every
@@ -23,13 +24,15 @@ use super::Entry;
 
 /// Events popped between looks at whether the bucket layout still suits the load.
 const RETUNE_EVERY: u64 = 1 << 14;
-/// Below this many pending events one binary heap is faster than buckets (measured on
-/// M/M/64 with about 65 pending, and on the seed-scale probe).
-const CALENDAR_FROM: usize = 1 << 11;
+/// Below this many pending events one binary heap is as fast as buckets. Measured (best
+/// of three, whole process): from 32 on, buckets win even on M/M/64 with ~65 pending
+/// (−10 to −15% against from 2,048) and on seed-baseline with ~1,000 (−20%); 8 gained less.
+const CALENDAR_FROM: usize = 32;
 /// Target events per bucket. Measured on the seed-scale probe (500 h, best of three):
 /// 2 per bucket was slower than the heap (a cache miss per event, on a ring of 32k
-/// buckets), 8 and 16 faster (16 best: −10% run time against the heap); the served
-/// bucket's heap is then about 4 levels deep.
+/// buckets), 8 and 16 faster (16 best: −10% run time against the heap, then −12% more
+/// once the served bucket became a sorted list; 4, 8 and 32 with rings of other sizes
+/// were no better). Sorting 16 events once beats sifting each through a heap.
 const EVENTS_PER_BUCKET: f64 = 16.0;
 /// Pending events per bucket of the ring: the ring spans about four times the pending
 /// events' mean time to fire, so most events are filed straight into their bucket.
@@ -40,14 +43,17 @@ const MAX_BUCKETS: usize = 1 << 16;
 
 /// Pending events in (time, seq) order; see the module's documentation.
 pub(super) struct Calendar<E> {
-    /// The bucket being served (and, in heap mode, every event).
-    near: BinaryHeap<Entry<E>>,
+    /// In heap mode, every event; empty in calendar mode.
+    heap: BinaryHeap<Entry<E>>,
+    /// In calendar mode, the bucket being served, sorted latest first (so the earliest
+    /// pops off the end); empty in heap mode.
+    served: Vec<Entry<E>>,
     /// The ring: bucket `b` is stored at `b & mask`; empty in heap mode.
     buckets: Vec<Vec<Entry<E>>>,
     mask: u64,
     /// Buckets per hour; 0 in heap mode, where every event's bucket is 0.
     buckets_per_hour: f64,
-    /// The bucket whose events are in `near`; the ring holds buckets
+    /// The bucket being served; the ring holds buckets
     /// `current + 1 .. current + buckets.len()`.
     current: u64,
     in_buckets: usize,
@@ -61,7 +67,8 @@ pub(super) struct Calendar<E> {
 impl<E> Calendar<E> {
     pub(super) fn new() -> Self {
         Calendar {
-            near: BinaryHeap::new(),
+            heap: BinaryHeap::new(),
+            served: Vec::new(),
             buckets: Vec::new(),
             mask: 0,
             buckets_per_hour: 0.0,
@@ -81,7 +88,41 @@ impl<E> Calendar<E> {
     }
 
     pub(super) fn len(&self) -> usize {
-        self.near.len() + self.in_buckets + self.far.len()
+        self.heap.len() + self.served.len() + self.in_buckets + self.far.len()
+    }
+
+    #[inline]
+    fn heap_mode(&self) -> bool {
+        self.buckets_per_hour == 0.0
+    }
+
+    /// Adds an event of the bucket being served (every event, in heap mode).
+    #[inline]
+    fn push_near(&mut self, entry: Entry<E>) {
+        if self.heap_mode() {
+            self.heap.push(entry);
+        } else {
+            let at = self.served.partition_point(|other| other.key > entry.key);
+            self.served.insert(at, entry);
+        }
+    }
+
+    #[inline]
+    fn near_top(&self) -> Option<&Entry<E>> {
+        if self.heap_mode() {
+            self.heap.peek()
+        } else {
+            self.served.last()
+        }
+    }
+
+    #[inline]
+    fn pop_near(&mut self) -> Option<Entry<E>> {
+        if self.heap_mode() {
+            self.heap.pop()
+        } else {
+            self.served.pop()
+        }
     }
 
     /// The bucket of an event at `time` (≥ 0): the float-to-integer cast floors and
@@ -97,7 +138,7 @@ impl<E> Calendar<E> {
         // An event for a bucket already passed (a lane event fired while the calendar had
         // moved on to its next non-empty bucket) is earlier than everything in the ring.
         if bucket <= self.current {
-            self.near.push(entry);
+            self.push_near(entry);
         } else if bucket - self.current <= self.mask {
             self.buckets[(bucket & self.mask) as usize].push(entry);
             self.in_buckets += 1;
@@ -109,31 +150,31 @@ impl<E> Calendar<E> {
     /// The earliest event, left in place.
     #[inline]
     pub(super) fn peek(&mut self) -> Option<&Entry<E>> {
-        if self.near.is_empty() {
+        if self.heap.is_empty() && self.served.is_empty() {
             self.refill();
         }
-        self.near.peek()
+        self.near_top()
     }
 
     /// Removes the earliest event (after [`Self::peek`] found it).
     #[inline]
     pub(super) fn pop_top(&mut self) {
-        if let Some(entry) = self.near.pop() {
+        if let Some(entry) = self.pop_near() {
             self.popped(entry.time());
         }
     }
 
-    /// Replaces the earliest event (after [`Self::peek`] found it) by `entry`: one sift
-    /// when `entry` belongs to the bucket being served, else a pop and a push.
+    /// Replaces the earliest event (after [`Self::peek`] found it) by `entry`: in heap
+    /// mode one sift instead of a pop and a push.
     #[inline]
     pub(super) fn replace_top(&mut self, entry: Entry<E>) {
-        let popped_hours = self.near.peek().map(Entry::time);
-        if self.bucket(&entry) <= self.current
-            && let Some(mut top) = self.near.peek_mut()
+        let popped_hours = self.near_top().map(Entry::time);
+        if self.heap_mode()
+            && let Some(mut top) = self.heap.peek_mut()
         {
             *top = entry;
         } else {
-            self.near.pop();
+            self.pop_near();
             self.push(entry);
         }
         if let Some(hours) = popped_hours {
@@ -149,7 +190,10 @@ impl<E> Calendar<E> {
 
     /// Serves the next non-empty bucket, bringing events from past the ring as it moves.
     fn refill(&mut self) {
-        while self.near.is_empty() {
+        if self.heap_mode() {
+            return;
+        }
+        while self.served.is_empty() {
             if self.in_buckets == 0 {
                 // Nothing in the ring: jump straight to the earliest far event's bucket.
                 let Some(top) = self.far.peek() else { return };
@@ -160,7 +204,14 @@ impl<E> Calendar<E> {
             self.pull_far();
             let bucket = &mut self.buckets[(self.current & self.mask) as usize];
             self.in_buckets -= bucket.len();
-            self.near.extend(bucket.drain(..));
+            // The bucket's storage becomes the served list, and the empty served list's
+            // storage the bucket's: no copy (unless far events just joined the list).
+            if self.served.is_empty() {
+                std::mem::swap(&mut self.served, bucket);
+            } else {
+                self.served.append(bucket);
+            }
+            self.served.sort_unstable_by(|a, b| b.key.cmp(&a.key));
         }
     }
 
@@ -174,7 +225,7 @@ impl<E> Calendar<E> {
             }
             let entry = self.far.pop().expect("peeked");
             if bucket <= self.current {
-                self.near.push(entry);
+                self.push_near(entry);
             } else {
                 self.buckets[(bucket & self.mask) as usize].push(entry);
                 self.in_buckets += 1;
@@ -222,7 +273,8 @@ impl<E> Calendar<E> {
 
     fn rebuild(&mut self, buckets_per_hour: f64, ring: usize) {
         let mut entries: Vec<Entry<E>> = Vec::with_capacity(self.len());
-        entries.extend(self.near.drain());
+        entries.extend(self.heap.drain());
+        entries.append(&mut self.served);
         entries.extend(self.far.drain());
         for bucket in &mut self.buckets {
             entries.append(bucket);
