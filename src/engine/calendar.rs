@@ -211,7 +211,7 @@ impl<E> Calendar<E> {
             } else {
                 self.served.append(bucket);
             }
-            self.served.sort_unstable_by(|a, b| b.key.cmp(&a.key));
+            self.served.sort_unstable_by_key(|entry| std::cmp::Reverse(entry.key));
         }
     }
 
