@@ -211,7 +211,8 @@ impl<E> Calendar<E> {
             } else {
                 self.served.append(bucket);
             }
-            self.served.sort_unstable_by_key(|entry| std::cmp::Reverse(entry.key));
+            self.served
+                .sort_unstable_by_key(|entry| std::cmp::Reverse(entry.key));
         }
     }
 

@@ -40,6 +40,8 @@ pub struct JobSource {
     /// The hour whose envelope is cached, and that envelope (recomputed once per hour).
     envelope_hour: Hours,
     hour_envelope_per_hour: f64,
+    /// A lower bound of the rate on that hour: candidates under it need no rate.
+    hour_squeeze_per_hour: f64,
     gpus: GpuCountDist,
     duration: Dist,
     patience: Option<Dist>,
@@ -66,6 +68,7 @@ impl JobSource {
             thinned: !segment.arrivals.is_constant(),
             envelope_hour: f64::NAN,
             hour_envelope_per_hour: 0.0,
+            hour_squeeze_per_hour: 0.0,
             gpus: segment.gpus_per_job.clone(),
             duration: segment.duration_hours.clone(),
             patience: segment.patience_hours.clone(),
@@ -108,7 +111,9 @@ impl JobSource {
                 let candidate = time + unit / bound;
                 if candidate < piece_end {
                     time = candidate;
-                    if self.thinning_rng.random::<f64>() * bound < self.rate.rate_at(time) {
+                    let level = self.thinning_rng.random::<f64>() * bound;
+                    // The squeeze decides most candidates as the rate would, without it.
+                    if level < self.hour_squeeze_per_hour || level < self.rate.rate_at(time) {
                         return Some(time);
                     }
                     continue;
@@ -125,6 +130,7 @@ impl JobSource {
         if self.envelope_hour != hour {
             self.envelope_hour = hour;
             self.hour_envelope_per_hour = self.rate.bound_on_hour(hour);
+            self.hour_squeeze_per_hour = self.rate.squeeze_on_hour(hour);
         }
         self.hour_envelope_per_hour
     }
