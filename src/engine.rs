@@ -61,7 +61,7 @@ impl<E> Ord for Entry<E> {
 
 /// The future-event list.
 ///
-/// Events are kept by [`calendar::Calendar`]: one binary heap while few are pending, a
+/// Events are kept by `calendar::Calendar`: one binary heap while few are pending, a
 /// calendar of time buckets once many are (the seed-scale probe keeps tens of thousands
 /// of completions pending); either way exactly in `(time, seq)` order.
 ///
