@@ -65,12 +65,12 @@ impl<E> Ord for Entry<E> {
 /// calendar of time buckets once many are (the seed-scale probe keeps tens of thousands
 /// of completions pending); either way exactly in `(time, seq)` order.
 ///
-/// While [`run`] hands an event to the model, that event stays at the top of the
-/// bucket being served, marked consumed; the first event the model schedules then
-/// overwrites it with a single sift-down instead of a pop plus a push, when it belongs
-/// to the same bucket (always, in heap mode). Most events schedule a successor (an
-/// arrival schedules the next arrival), so this saves about a third of heap work.
-/// (A 4-ary heap, a radix heap and keys apart from events were measured too: all slower.)
+/// While [`run`] hands an event to the model, that event stays at the top, marked
+/// consumed; the first event the model schedules then takes its place. In heap mode that
+/// is a single sift-down instead of a pop plus a push, and most events schedule a
+/// successor (an arrival the next arrival), which saved about a third of heap work; in
+/// calendar mode it is a pop and an ordinary push. (A 4-ary heap, a radix heap and keys
+/// apart from events were measured too: all slower.)
 ///
 /// Lanes: a stream of events of which at most one is pending at a time (each job
 /// stream's next arrival) waits in its own slot beside the calendar
@@ -410,8 +410,8 @@ mod tests {
         );
     }
 
-    /// The calendar (which takes over from the heap once thousands of events are
-    /// pending, and retunes as the load changes) fires events in exactly the order of a
+    /// The calendar (which takes over from the heap once 32 events are pending, and
+    /// retunes as the load changes) fires events in exactly the order of a
     /// plain binary heap on (time, seq): with ties, zero delays, a heavy tail, lanes,
     /// an infinite time, and a load that grows, shrinks and grows again.
     #[test]

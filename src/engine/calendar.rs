@@ -48,7 +48,7 @@ pub(super) struct Calendar<E> {
     /// In calendar mode, the bucket being served, sorted latest first (so the earliest
     /// pops off the end); empty in heap mode.
     served: Vec<Entry<E>>,
-    /// The ring: bucket `b` is stored at `b & mask`; empty in heap mode.
+    /// The ring: bucket `b` is stored at `b & mask`; unused in heap mode.
     buckets: Vec<Vec<Entry<E>>>,
     mask: u64,
     /// Buckets per hour; 0 in heap mode, where every event's bucket is 0.
@@ -257,10 +257,14 @@ impl<E> Calendar<E> {
             }
             return;
         }
-        if hours <= 0.0 {
+        // No time passed, or an event at t = ∞ was popped: the rate says nothing.
+        if !(hours > 0.0 && hours.is_finite()) {
             return;
         }
         let buckets_per_hour = events / hours / EVENTS_PER_BUCKET;
+        if !(buckets_per_hour > 0.0 && buckets_per_hour.is_finite()) {
+            return;
+        }
         let ring = (pending / PENDING_PER_BUCKET)
             .next_power_of_two()
             .clamp(MIN_BUCKETS, MAX_BUCKETS);

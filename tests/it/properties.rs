@@ -7,7 +7,8 @@
 //! identical rows on 1 and 2 threads. `CAPSIM_PROPERTY_CASES` raises the case count
 //! for a long run (default 1000, ~10 s). `CAPSIM_PROPERTY_DIGEST=FILE` writes one line
 //! per case with a hash of its rows, so two builds can be shown to give every case the
-//! same values (`diff` the two files; the engine-speed work is checked this way).
+//! same values (`diff` the two files; the engine-speed work is checked this way). The hash
+//! is std's `DefaultHasher`: compare files made with the same Rust toolchain.
 
 use capsim::montecarlo;
 use rand::rngs::Xoshiro256PlusPlus;
