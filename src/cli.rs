@@ -361,13 +361,30 @@ fn write_failure(out: &Path) -> impl Fn(output::OutputError) -> Failure + Copy +
     }
 }
 
-/// Fails before any work if results could not be saved in `out`.
-fn writable(out: &Path) -> Result<(), Failure> {
+/// Fails before any work if results could not be saved in `out`, or if another capsim
+/// is writing there; the lock returned is held until the command is done with `out`.
+fn writable(out: &Path) -> Result<output::lock::DirLock, Failure> {
+    let lock = hold(out)?;
     output::check_writable(out).map_err(|e| {
         Failure::Input(format!(
             "capsim: error: --out {} is not writable: {e}\n",
             out.display()
         ))
+    })?;
+    Ok(lock)
+}
+
+/// The one-writer lock of `dir`, or a refusal naming its holder (exit 2).
+fn hold(dir: &Path) -> Result<output::lock::DirLock, Failure> {
+    let command: Vec<String> = std::env::args().collect();
+    output::lock::lock(dir, &command.join(" ")).map_err(|e| match e {
+        output::lock::LockError::Busy { .. } => Failure::Input(format!(
+            "capsim: error: {e}\n   = hint: wait for it to finish, or write elsewhere with --out; its results would be overwritten otherwise\n"
+        )),
+        output::lock::LockError::Io { .. } => Failure::Input(format!(
+            "capsim: error: --out {} is not writable: {e}\n",
+            dir.display()
+        )),
     })
 }
 
@@ -541,7 +558,7 @@ fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
         )?;
     }
     // Fail before hours of simulation, not after, if the results could not be saved.
-    writable(&out)?;
+    let _lock = writable(&out)?;
     if !args.common.quiet {
         // Said before starting, so nobody waits an hour for a run they did not mean to make.
         let systems = scenario.systems().len();
@@ -667,6 +684,12 @@ fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
 
 /// `capsim report DIR [--open]`.
 fn report_command(args: &ReportArgs) -> Result<ExitCode, Failure> {
+    // A directory that is not there has no tables: the report refuses it below.
+    let _lock = if args.dir.is_dir() {
+        Some(hold(&args.dir)?)
+    } else {
+        None
+    };
     let path = write_report(&args.dir)?;
     print_ok(writeln!(io::stdout(), "wrote {}", path.display()))?;
     if args.open {
@@ -733,6 +756,7 @@ fn merge(args: &MergeArgs) -> Result<ExitCode, Failure> {
             args.out.display()
         )));
     }
+    let _lock = writable(&args.out)?;
     let output_error = write_failure(&args.out);
     let provenance = plan.provenance;
     // Each part's tables stream through, one row group at a time, in replication order.

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
+pub mod lock;
 mod spool;
 
 use crate::metrics::{Cell, Savings};
@@ -618,6 +619,13 @@ pub fn check_writable(dir: &Path) -> Result<(), OutputError> {
 
 /// The parent of `dir` and the prefix of its staging directories.
 fn staging_prefix(dir: &Path) -> (PathBuf, String) {
+    let (parent, name) = sibling_name(dir);
+    (parent, format!(".{name}.capsim-staging-"))
+}
+
+/// The directory holding `dir` (`.` for a bare name) and `dir`'s own name: where the
+/// hidden files that go with `dir` (staging, lock) are made.
+fn sibling_name(dir: &Path) -> (PathBuf, String) {
     let name = dir
         .file_name()
         .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
@@ -625,7 +633,7 @@ fn staging_prefix(dir: &Path) -> (PathBuf, String) {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    (parent.to_path_buf(), format!(".{name}.capsim-staging-"))
+    (parent.to_path_buf(), name)
 }
 
 /// A hidden sibling of `dir`, on the same file system so the final rename is atomic.

@@ -65,7 +65,7 @@ pub(super) fn compare(args: &CompareArgs) -> Result<ExitCode, Failure> {
             provenance_a.scenario, provenance_b.scenario
         ))
     });
-    super::writable(&out)?;
+    let _lock = super::writable(&out)?;
     let frame = output::compare_frame(&rows, &provenance_a, &provenance_b)
         .map_err(|e| Failure::Other(format!("cannot build tables: {e}")))?;
     let written = output::write_tables(&out, vec![("compare", frame)], &provenance_b)

@@ -84,7 +84,7 @@ pub(super) fn sweep(args: &SweepArgs) -> Result<ExitCode, Failure> {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("notebooks-output").join(format!("{name}-sweep")));
-    super::writable(&out)?;
+    let _lock = super::writable(&out)?;
     let points: Vec<(Vec<Node>, Vec<Override>)> = values
         .into_iter()
         .map(|point| {
@@ -389,7 +389,7 @@ pub(super) fn sensitivity(args: &SensitivityArgs) -> Result<ExitCode, Failure> {
     let out = args.out.clone().unwrap_or_else(|| {
         Path::new("notebooks-output").join(format!("{}-sensitivity", template.name))
     });
-    super::writable(&out)?;
+    let _lock = super::writable(&out)?;
     let changes: Vec<Vec<Override>> = if sobol {
         let seed = args.common.seed.unwrap_or(template.simulation.seed);
         sweep::saltelli_points(&ranges, args.samples as usize, seed)

@@ -257,3 +257,146 @@ fn fuzz_corpus_keeps_its_properties() {
     }
     assert!(checked > 100, "only {checked} inputs checked");
 }
+
+/// Starts the long run into `out` and waits until it holds the directory's lock.
+fn start_long_writer(cwd: &Path) -> std::process::Child {
+    std::fs::write(cwd.join("long.yaml"), LONG).expect("write");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_capsim"))
+        .args([
+            "run",
+            "long.yaml",
+            "--out",
+            "out",
+            "--threads",
+            "1",
+            "--quiet",
+        ])
+        .current_dir(cwd)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    for _ in 0..200 {
+        let holder = std::fs::read_to_string(cwd.join(".out.capsim-lock")).unwrap_or_default();
+        if holder.starts_with(&format!("pid {}:", child.id())) {
+            return child;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("the long run never took the lock of out/");
+}
+
+/// While one run writes `out/` (over earlier results), a second `run`, `sweep`,
+/// `sensitivity`, `merge`, `compare` and `report` into it are refused at once (exit 2), naming the
+/// directory and the holder's process, and touch nothing; the first is not disturbed,
+/// and once it is killed the lock is free again.
+#[test]
+fn a_second_writer_is_refused_at_once() {
+    let temp = crate::TempDir::create();
+    std::fs::write(temp.path().join("tiny.yaml"), TINY).expect("write");
+    for out in ["done", "out"] {
+        assert!(
+            capsim(temp.path(), &["run", "tiny.yaml", "--out", out, "--quiet"])
+                .status
+                .success()
+        );
+    }
+    let before = snapshot(&temp.path().join("out"));
+    let mut first = start_long_writer(temp.path());
+    let pid = first.id().to_string();
+    let attempts: [&[&str]; 6] = [
+        &["run", "tiny.yaml", "--out", "out", "--quiet"],
+        &[
+            "sweep",
+            "tiny.yaml",
+            "--out",
+            "out",
+            "--quiet",
+            "--vary",
+            "demand.segments[0].arrivals_per_hour=40,45",
+        ],
+        &[
+            "sensitivity",
+            "tiny.yaml",
+            "--out",
+            "out",
+            "--quiet",
+            "--range",
+            "demand.segments[0].arrivals_per_hour=40..50",
+        ],
+        &["merge", "done", "--out", "out"],
+        &["compare", "done", "done", "--out", "out"],
+        &["report", "out"],
+    ];
+    for args in attempts {
+        // Timing the refusal is the point: it must not wait for the holder.
+        #[allow(clippy::disallowed_methods)]
+        let started = std::time::Instant::now();
+        let output = capsim(temp.path(), args);
+        let (_, stderr) = text(&output);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("another capsim is writing to out")
+                && stderr.contains(&format!("pid {pid}: "))
+                && stderr.contains("run long.yaml"),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{args:?} waited"
+        );
+    }
+    assert!(
+        first.try_wait().expect("poll").is_none(),
+        "the first run goes on"
+    );
+    assert_eq!(
+        snapshot(&temp.path().join("out")),
+        before,
+        "the refused writers touched nothing"
+    );
+    let _ = first.kill();
+    let _ = first.wait();
+    // A killed holder leaves no lock behind: the kernel released it.
+    assert!(
+        capsim(
+            temp.path(),
+            &["run", "tiny.yaml", "--out", "out", "--quiet"]
+        )
+        .status
+        .success(),
+        "the lock is free once its holder is gone"
+    );
+    assert!(!temp.path().join(".out.capsim-lock").exists());
+}
+
+/// The shards of one array lock only their own `shard=K/`, so they run side by side.
+#[test]
+fn shards_of_one_run_write_side_by_side() {
+    let temp = crate::TempDir::create();
+    std::fs::write(temp.path().join("tiny.yaml"), TINY).expect("write");
+    let children: Vec<std::process::Child> = (0..2)
+        .map(|k| {
+            Command::new(env!("CARGO_BIN_EXE_capsim"))
+                .args(["run", "tiny.yaml", "--out", "out", "--quiet"])
+                .args(["--shard", &format!("{k}/2")])
+                .current_dir(temp.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().expect("wait");
+        assert!(output.status.success(), "{}", text(&output).1);
+    }
+    assert!(
+        capsim(temp.path(), &["merge", "out", "--out", "out"])
+            .status
+            .success()
+    );
+    assert!(temp.path().join("out/summary.parquet").exists());
+}
