@@ -134,16 +134,23 @@ impl RateProfile {
     /// contributes its factor, one that covers part of it max(factor, 1).
     pub fn bound_on_hour(&self, hour: Hours) -> f64 {
         let growth = self.growth_factor(hour).max(self.growth_factor(hour + 1.0));
-        let mut bound = self.base_per_hour * growth * self.seasonal_factor(hour);
+        let bound = self.base_per_hour * growth * self.seasonal_factor(hour);
+        self.with_shocks_on_hour(bound, hour, |factor| factor.max(1.0))
+    }
+
+    /// `value` times the factor of each shock over the hour, in order: a shock over the
+    /// whole hour by its factor, one over part of it by `partial(factor)`.
+    fn with_shocks_on_hour(&self, value: f64, hour: Hours, partial: fn(f64) -> f64) -> f64 {
+        let mut value = value;
         for shock in &self.shocks {
             let end = shock.start_hours + shock.length_hours;
             if shock.start_hours <= hour && end >= hour + 1.0 {
-                bound *= shock.factor;
+                value *= shock.factor;
             } else if shock.start_hours < hour + 1.0 && end > hour {
-                bound *= shock.factor.max(1.0);
+                value *= partial(shock.factor);
             }
         }
-        bound
+        value
     }
 
     /// A lower bound of λ(t) as [`Self::rate_at`] computes it, for every t in the hour
@@ -158,16 +165,8 @@ impl RateProfile {
         let seasonal = self
             .seasonal_factor(hour)
             .min(self.daily_factor(hour) * self.weekly_factor(hour + 1.0));
-        let mut squeeze = self.base_per_hour * growth * seasonal;
-        for shock in &self.shocks {
-            let end = shock.start_hours + shock.length_hours;
-            if shock.start_hours <= hour && end >= hour + 1.0 {
-                squeeze *= shock.factor;
-            } else if shock.start_hours < hour + 1.0 && end > hour {
-                squeeze *= shock.factor.min(1.0);
-            }
-        }
-        squeeze * (1.0 - 1e-9)
+        let squeeze = self.base_per_hour * growth * seasonal;
+        self.with_shocks_on_hour(squeeze, hour, |factor| factor.min(1.0)) * (1.0 - 1e-9)
     }
 
     /// ∫₀^horizon λ(t) dt: the expected number of arrivals.
