@@ -1008,8 +1008,6 @@ fn run_verify(args: &VerifyArgs) -> Result<ExitCode, Failure> {
     })
 }
 
-/// The M/M/64 example from the README (λ = 57.6/h, exponential 1 h jobs, exponential
-/// patience with mean 2 h), one system, one thread.
 /// Peak resident memory of this process so far, from `/proc/self/status` (Linux).
 fn peak_rss_mb() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -1081,6 +1079,8 @@ fn bench_suite(args: &BenchArgs) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `capsim bench`: by default the M/M/64 example from the README (λ = 57.6/h,
+/// exponential 1 h jobs, exponential patience with mean 2 h), one system, one thread.
 fn bench(args: &BenchArgs) -> Result<ExitCode, Failure> {
     if let Some(path) = &args.scaling {
         return bench_scaling(path);

@@ -238,6 +238,24 @@ pub fn timeseries_frame(
     with_provenance(frame, provenance)
 }
 
+/// The `replication` and `system` columns that begin the per-replication tables.
+fn replication_columns<T>(
+    rows: &[T],
+    replication: fn(&T) -> u64,
+    system: fn(&T) -> &str,
+) -> [Column; 2] {
+    [
+        Column::new(
+            "replication".into(),
+            rows.iter().map(replication).collect::<Vec<u64>>(),
+        ),
+        Column::new(
+            "system".into(),
+            rows.iter().map(system).collect::<Vec<&str>>(),
+        ),
+    ]
+}
+
 /// `yields.parquet`: one row per replication × system × cohort × year (cohort null:
 /// the whole system; per cohort for the distributed network).
 ///
@@ -245,15 +263,12 @@ pub fn timeseries_frame(
 /// A polars error if the frame cannot be built (a bug).
 pub fn yields_frame(results: &Results, provenance: &Provenance) -> PolarsResult<DataFrame> {
     let years = &results.years;
-    let mut columns = vec![
-        Column::new(
-            "replication".into(),
-            years.iter().map(|y| y.replication).collect::<Vec<u64>>(),
-        ),
-        Column::new(
-            "system".into(),
-            years.iter().map(|y| y.system.as_str()).collect::<Vec<_>>(),
-        ),
+    let mut columns = Vec::from(replication_columns(
+        years,
+        |y| y.replication,
+        |y| y.system.as_str(),
+    ));
+    columns.extend([
         Column::new(
             "cohort".into(),
             years.iter().map(|y| y.cohort).collect::<Vec<Option<u32>>>(),
@@ -262,7 +277,7 @@ pub fn yields_frame(results: &Results, provenance: &Provenance) -> PolarsResult<
             "year".into(),
             years.iter().map(|y| y.year).collect::<Vec<u32>>(),
         ),
-    ];
+    ]);
     for (idx, name) in year_columns().into_iter().enumerate() {
         columns.push(Column::new(
             name.into(),
@@ -310,15 +325,11 @@ pub fn weeks_frame(results: &Results, provenance: &Provenance) -> PolarsResult<D
             weeks.iter().map(|w| f(&w.week)).collect::<Vec<f64>>(),
         )
     };
+    let [replication, system] =
+        replication_columns(weeks, |w| w.replication, |w| w.system.as_str());
     let frame = DataFrame::new_infer_height(vec![
-        Column::new(
-            "replication".into(),
-            weeks.iter().map(|w| w.replication).collect::<Vec<u64>>(),
-        ),
-        Column::new(
-            "system".into(),
-            weeks.iter().map(|w| w.system.as_str()).collect::<Vec<_>>(),
-        ),
+        replication,
+        system,
         Column::new(
             "week".into(),
             weeks.iter().map(|w| w.week.week).collect::<Vec<u32>>(),

@@ -84,7 +84,7 @@ impl<E> Calendar<E> {
     /// Whether events are filed in buckets (else all wait in one heap).
     #[cfg(test)]
     pub(super) fn in_calendar_mode(&self) -> bool {
-        self.buckets_per_hour > 0.0
+        !self.heap_mode()
     }
 
     pub(super) fn len(&self) -> usize {

@@ -258,8 +258,9 @@ fn fuzz_corpus_keeps_its_properties() {
     assert!(checked > 100, "only {checked} inputs checked");
 }
 
-/// Starts the long run into `out` and waits until it holds the directory's lock.
-fn start_long_writer(cwd: &Path) -> std::process::Child {
+/// Starts a long run into `out` (with `extra` arguments) and waits until it holds the
+/// lock file `lock` (relative to `cwd`).
+fn start_long_writer(cwd: &Path, extra: &[&str], lock: &str) -> std::process::Child {
     std::fs::write(cwd.join("long.yaml"), LONG).expect("write");
     let mut child = Command::new(env!("CARGO_BIN_EXE_capsim"))
         .args([
@@ -271,13 +272,14 @@ fn start_long_writer(cwd: &Path) -> std::process::Child {
             "1",
             "--quiet",
         ])
+        .args(extra)
         .current_dir(cwd)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn");
     for _ in 0..200 {
-        let holder = std::fs::read_to_string(cwd.join(".out.capsim-lock")).unwrap_or_default();
+        let holder = std::fs::read_to_string(cwd.join(lock)).unwrap_or_default();
         if holder.starts_with(&format!("pid {}:", child.id())) {
             return child;
         }
@@ -285,7 +287,7 @@ fn start_long_writer(cwd: &Path) -> std::process::Child {
     }
     let _ = child.kill();
     let _ = child.wait();
-    panic!("the long run never took the lock of out/");
+    panic!("the long run never took the lock {lock}");
 }
 
 /// While one run writes `out/` (over earlier results), a second `run`, `sweep`,
@@ -304,7 +306,7 @@ fn a_second_writer_is_refused_at_once() {
         );
     }
     let before = snapshot(&temp.path().join("out"));
-    let mut first = start_long_writer(temp.path());
+    let mut first = start_long_writer(temp.path(), &[], ".out.capsim-lock");
     let pid = first.id().to_string();
     let attempts: [&[&str]; 6] = [
         &["run", "tiny.yaml", "--out", "out", "--quiet"],
@@ -372,31 +374,37 @@ fn a_second_writer_is_refused_at_once() {
     assert!(!temp.path().join(".out.capsim-lock").exists());
 }
 
-/// The shards of one array lock only their own `shard=K/`, so they run side by side.
+/// The shards of one array lock only their own `shard=K/`, so they run side by side:
+/// while shard 0 of a long run holds `out/shard=0/`, shard 1 (shortened with `--set`)
+/// writes `out/shard=1/` and succeeds.
 #[test]
 fn shards_of_one_run_write_side_by_side() {
     let temp = crate::TempDir::create();
-    std::fs::write(temp.path().join("tiny.yaml"), TINY).expect("write");
-    let children: Vec<std::process::Child> = (0..2)
-        .map(|k| {
-            Command::new(env!("CARGO_BIN_EXE_capsim"))
-                .args(["run", "tiny.yaml", "--out", "out", "--quiet"])
-                .args(["--shard", &format!("{k}/2")])
-                .current_dir(temp.path())
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("spawn")
-        })
-        .collect();
-    for child in children {
-        let output = child.wait_with_output().expect("wait");
-        assert!(output.status.success(), "{}", text(&output).1);
-    }
-    assert!(
-        capsim(temp.path(), &["merge", "out", "--out", "out"])
-            .status
-            .success()
+    let mut first = start_long_writer(
+        temp.path(),
+        &["--shard", "0/2", "--set", "simulation.replications=2"],
+        "out/.shard=0.capsim-lock",
     );
-    assert!(temp.path().join("out/summary.parquet").exists());
+    let output = capsim(
+        temp.path(),
+        &[
+            "run",
+            "long.yaml",
+            "--out",
+            "out",
+            "--quiet",
+            "--shard",
+            "1/2",
+            "--set",
+            "simulation.replications=2",
+            "--set",
+            "simulation.horizon_hours=300",
+        ],
+    );
+    let still_running = first.try_wait().expect("poll").is_none();
+    let _ = first.kill();
+    let _ = first.wait();
+    assert!(output.status.success(), "{}", text(&output).1);
+    assert!(still_running, "the shards overlapped");
+    assert!(temp.path().join("out/shard=1/runs.parquet").exists());
 }
