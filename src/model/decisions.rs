@@ -9,8 +9,8 @@
 //! `RawPricing` and `RawPricing::policy_keys`), its resolution in `scenario::supply`, a
 //! branch of [`next_price_factor`], its docs and its tests.
 
-use crate::scenario::supply::{Costs, Entry, Exit, PricePolicy, Procurement};
-use crate::units::{HOURS_PER_YEAR, Hours};
+use crate::scenario::supply::{CostPlusTerms, Costs, Entry, Exit, PricePolicy, Procurement};
+use crate::units::{HOURS_PER_MONTH, HOURS_PER_YEAR, Hours};
 
 /// What one review period looked like to the system: the read-only input of every
 /// decision, and what the coming pricing policies read.
@@ -32,69 +32,109 @@ pub struct PeriodView {
     pub arrivals: Vec<ArrivalSeen>,
     /// The reference-class price at the start of the review, USD per GPU-hour.
     pub reference_price_usd: f64,
-    /// Per GPU class, the current costs of the sites that offer it ([`class_costs`];
-    /// `None` for a class no site offers): what a cost-based price is built from.
-    pub class_costs: Vec<Option<ClassCosts>>,
+    /// Up (busy and idle) GPU-hours of the period, each × its class's speed: the work
+    /// the system could have done, in reference GPU-hours.
+    pub capacity_work_gpu_hours: f64,
 }
 
-/// The costs of one GPU class across a system's sites: each per-GPU cost is the mean
-/// weighted by installed GPUs, and `fixed_usd_per_year` is the class's sites' total (÷
-/// `gpus` for a share per GPU).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ClassCosts {
-    /// GPUs installed at the sites counted.
-    pub gpus: u64,
-    /// The costs, as above.
-    pub costs: Costs,
+/// What a cost-based price reads of one site.
+#[derive(Debug, Clone, Copy)]
+pub struct SiteCost<'c> {
+    /// Its GPU class.
+    pub class: usize,
+    /// Its GPUs (installed, or installed and on order): the weight of its cost in its
+    /// class's price, and the GPUs its fixed costs are shared over.
+    pub gpus: u32,
+    /// What its GPUs cost.
+    pub costs: &'c Costs,
+    /// Power one of its GPUs draws at full load, kW.
+    pub power_kw: f64,
 }
 
-/// The [`ClassCosts`] of each of `classes` GPU classes from `(class, installed GPUs,
-/// costs)` of every site counted (sites without GPUs count for nothing).
-pub fn class_costs<'c>(
-    classes: usize,
-    sites: impl IntoIterator<Item = (usize, u32, &'c Costs)>,
-) -> Vec<Option<ClassCosts>> {
-    let zero = Costs {
-        depreciation_years: 0.0,
-        pue: 0.0,
-        ..Costs::free()
+/// Yearly payment that recovers `capex_usd` over `years` at `rate` a year, the hardware
+/// being worth `residual_usd` at the end: the capital recovery factor applied to the
+/// capex less the residual's present value, (V − R·(1+r)^−n) · r ÷ (1 − (1+r)^−n);
+/// straight-line (V − R) ÷ n at a zero rate.
+pub fn capital_recovery_usd_per_year(
+    capex_usd: f64,
+    residual_usd: f64,
+    years: f64,
+    rate: f64,
+) -> f64 {
+    if rate == 0.0 {
+        return (capex_usd - residual_usd) / years;
+    }
+    let discount = (1.0 + rate).powf(-years);
+    (capex_usd - residual_usd * discount) * rate / (1.0 - discount)
+}
+
+/// What one installed GPU-hour of a site costs when `utilization` of its hours are sold:
+/// capital, power (busy for `utilization` of the hours, idle for the rest, × PUE × the
+/// electricity price), facility per kW of board power, and the site's fixed costs shared
+/// over its GPUs. Capital is the recovery of the capex over the depreciation life at
+/// `rate`; for GPUs already owned (no capex) the owner's opportunity cost of keeping them,
+/// `rate` × their current value, plus the value they lose per hour
+/// (`value_loss_usd_per_gpu_year`, 0 while hardware does not age).
+pub fn cost_per_installed_gpu_hour(
+    site: &SiteCost,
+    utilization: f64,
+    rate: f64,
+    value_loss_usd_per_gpu_year: f64,
+) -> f64 {
+    let c = site.costs;
+    let capital_usd_per_year = if c.capex_usd_per_gpu > 0.0 {
+        capital_recovery_usd_per_year(
+            c.capex_usd_per_gpu,
+            c.capex_usd_per_gpu * c.residual_fraction,
+            c.depreciation_years,
+            rate,
+        )
+    } else {
+        rate * c.capital_usd_per_gpu + value_loss_usd_per_gpu_year
     };
-    let mut sums: Vec<Option<ClassCosts>> = vec![None; classes];
-    for (class, gpus, costs) in sites.into_iter().filter(|&(_, gpus, _)| gpus > 0) {
-        let w = f64::from(gpus);
-        let sum = sums[class].get_or_insert_with(|| ClassCosts {
-            gpus: 0,
-            costs: zero.clone(),
-        });
-        sum.gpus += u64::from(gpus);
-        let c = &mut sum.costs;
-        c.capex_usd_per_gpu += costs.capex_usd_per_gpu * w;
-        c.capital_usd_per_gpu += costs.capital_usd_per_gpu * w;
-        c.depreciation_years += costs.depreciation_years * w;
-        c.residual_fraction += costs.residual_fraction * w;
-        c.electricity_usd_per_kwh += costs.electricity_usd_per_kwh * w;
-        c.pue += costs.pue * w;
-        c.idle_power_fraction += costs.idle_power_fraction * w;
-        c.facility_usd_per_kw_month += costs.facility_usd_per_kw_month * w;
-        c.fixed_usd_per_year += costs.fixed_usd_per_year;
+    let drawn_kw = (utilization + (1.0 - utilization) * c.idle_power_fraction) * site.power_kw;
+    let power_usd = drawn_kw * c.pue * c.electricity_usd_per_kwh;
+    let facility_usd = site.power_kw * c.facility_usd_per_kw_month / HOURS_PER_MONTH;
+    let fixed_usd = if site.gpus > 0 {
+        c.fixed_usd_per_year / HOURS_PER_YEAR / f64::from(site.gpus)
+    } else {
+        0.0
+    };
+    capital_usd_per_year / HOURS_PER_YEAR + power_usd + facility_usd + fixed_usd
+}
+
+/// `cost_plus` prices per GPU class, USD per GPU-hour: the GPU-weighted mean over the
+/// class's sites of [`cost_per_installed_gpu_hour`] at the planned utilization, ÷ that
+/// utilization (the hours sold carry the idle ones), × (1 + margin), ÷ (1 − take rate) so
+/// that a network's operators receive the cost plus margin after the protocol's fee.
+/// `None` for a class no site with GPUs offers.
+pub fn cost_plus_prices<'c>(
+    classes: usize,
+    sites: impl IntoIterator<Item = SiteCost<'c>>,
+    policy: &CostPlusTerms,
+    take_rate: f64,
+) -> Vec<Option<f64>> {
+    let mut sums: Vec<Option<(f64, f64)>> = vec![None; classes];
+    for site in sites.into_iter().filter(|site| site.gpus > 0) {
+        let cost = cost_per_installed_gpu_hour(
+            &site,
+            policy.planned_utilization,
+            policy.cost_of_capital,
+            0.0,
+        );
+        let w = f64::from(site.gpus);
+        let sum = sums[site.class].get_or_insert((0.0, 0.0));
+        sum.0 += cost * w;
+        sum.1 += w;
     }
-    for sum in sums.iter_mut().flatten() {
-        let n = sum.gpus as f64;
-        let c = &mut sum.costs;
-        for mean in [
-            &mut c.capex_usd_per_gpu,
-            &mut c.capital_usd_per_gpu,
-            &mut c.depreciation_years,
-            &mut c.residual_fraction,
-            &mut c.electricity_usd_per_kwh,
-            &mut c.pue,
-            &mut c.idle_power_fraction,
-            &mut c.facility_usd_per_kw_month,
-        ] {
-            *mean /= n;
-        }
-    }
-    sums
+    sums.into_iter()
+        .map(|sum| {
+            sum.map(|(weighted, gpus)| {
+                weighted / gpus / policy.planned_utilization * (1.0 + policy.margin)
+                    / (1.0 - take_rate)
+            })
+        })
+        .collect()
 }
 
 /// GPU-hours of one class over a period.
@@ -115,6 +155,40 @@ pub struct ArrivalSeen {
     pub max_price_usd: f64,
     /// Its work, reference GPU-hours (GPUs × reference hours).
     pub work_gpu_hours: f64,
+    /// What it would pay per reference GPU-hour at the list prices (price factor 1): the
+    /// cheapest class it may use, tier discount applied, as the refusal check prices it;
+    /// `f64::INFINITY` when the system has no GPU it may use.
+    pub list_unit_price_usd: f64,
+}
+
+/// The price factor at which the period's demand fills `target` of `capacity_gpu_hours`:
+/// the largest factor f with Σ work × 1[maximum price ≥ f × list unit price] ≥ target ×
+/// capacity, over every arrival the system could serve (priced-out ones included; one
+/// without a maximum counts at any price). `f64::INFINITY` when jobs without a maximum
+/// alone fill it, 0 when all the demand together does not.
+pub fn clearing_factor(arrivals: &[ArrivalSeen], capacity_gpu_hours: f64, target: f64) -> f64 {
+    let wanted = target * capacity_gpu_hours;
+    let mut thresholds: Vec<(f64, f64)> = arrivals
+        .iter()
+        .filter(|a| a.list_unit_price_usd.is_finite())
+        .map(|a| {
+            let threshold = if a.list_unit_price_usd > 0.0 {
+                a.max_price_usd / a.list_unit_price_usd
+            } else {
+                f64::INFINITY
+            };
+            (threshold, a.work_gpu_hours)
+        })
+        .collect();
+    thresholds.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mut work = 0.0;
+    for (threshold, gpu_hours) in thresholds {
+        work += gpu_hours;
+        if work >= wanted {
+            return threshold;
+        }
+    }
+    0.0
 }
 
 /// The price factor (current price ÷ the list's reference price) after a review.
@@ -157,6 +231,21 @@ pub fn next_price_factor(
                 factor
             }
         }
+        PricePolicy::MarketClearing {
+            target,
+            max_step,
+            floor_usd,
+            ceiling_usd,
+        } => {
+            if reference_usd <= 0.0 || view.capacity_work_gpu_hours <= 0.0 {
+                return factor;
+            }
+            let clearing = clearing_factor(&view.arrivals, view.capacity_work_gpu_hours, target);
+            let stepped = clearing.clamp(factor * (1.0 - max_step), factor * (1.0 + max_step));
+            (reference_usd * stepped).clamp(floor_usd, ceiling_usd) / reference_usd
+        }
+        // Prices from costs are set class by class ([`cost_plus_prices`]), not by a factor.
+        PricePolicy::CostPlus(_) => factor,
     }
 }
 
@@ -407,35 +496,226 @@ mod tests {
         assert_eq!(operators_joining(&rule, 0.2, 12), 0);
     }
 
-    /// 8 GPUs at $30,000 and $0.10/kWh with 24 at $20,000 and $0.06/kWh: means $22,500
-    /// and $0.07; $40,000 of fixed costs on 32 GPUs is $1,250 per GPU-year; a class no
-    /// site offers has none.
+    fn data_center() -> Costs {
+        Costs {
+            capex_usd_per_gpu: 30_000.0,
+            capital_usd_per_gpu: 30_000.0,
+            depreciation_years: 5.0,
+            residual_fraction: 0.3,
+            electricity_usd_per_kwh: 0.08,
+            pue: 1.2,
+            idle_power_fraction: 0.15,
+            facility_usd_per_kw_month: 150.0,
+            fixed_usd_per_year: 100_000.0,
+        }
+    }
+
+    /// Capital recovery by hand: $30,000 over 5 years at 10% with $9,000 left is
+    /// (30,000 − 9,000 × 1.1⁻⁵) × 0.1 ÷ (1 − 1.1⁻⁵) = $6,439.75 a year; at 0% it is the
+    /// straight line, $4,200.
     #[test]
-    fn class_costs_are_gpu_weighted_means() {
-        let costs = |capex, kwh, fixed| Costs {
-            capex_usd_per_gpu: capex,
-            electricity_usd_per_kwh: kwh,
-            fixed_usd_per_year: fixed,
+    fn capital_recovery_is_the_annuity_that_repays_capex_less_residual() {
+        let yearly = capital_recovery_usd_per_year(30_000.0, 9_000.0, 5.0, 0.10);
+        assert!((yearly - 6_439.747_096_7).abs() < 1e-6, "{yearly}");
+        assert_eq!(
+            capital_recovery_usd_per_year(30_000.0, 9_000.0, 5.0, 0.0),
+            4_200.0
+        );
+        // Repaying the annuity's present value returns the capex exactly.
+        let pv: f64 = (1..=5).map(|year| yearly * 1.1f64.powi(-year)).sum::<f64>()
+            + 9_000.0 * 1.1f64.powi(-5);
+        assert!((pv - 30_000.0).abs() < 1e-6, "{pv}");
+    }
+
+    /// A data center's H100 (0.7 kW) sold at 70% with a 25% margin, by hand per installed
+    /// hour: capital 6,439.75 ÷ 8,760 = 0.735131; power (0.7 + 0.3 × 0.15) × 0.7 kW × 1.2 ×
+    /// $0.08 = 0.050064; facility 0.7 kW × $150 ÷ 730 h = 0.143836; fixed $100,000 ÷
+    /// 8,760 h ÷ 64 GPUs = 0.178368; total 1.107398, ÷ 0.7 × 1.25 = $1.977497 per hour sold.
+    #[test]
+    fn a_cost_plus_price_is_the_cost_of_an_hour_sold_plus_margin() {
+        let costs = data_center();
+        let site = SiteCost {
+            class: 0,
+            gpus: 64,
+            costs: &costs,
+            power_kw: 0.7,
+        };
+        let per_installed = cost_per_installed_gpu_hour(&site, 0.7, 0.10, 0.0);
+        assert!(
+            (per_installed - 1.107_398_143_5).abs() < 1e-9,
+            "{per_installed}"
+        );
+        let terms = CostPlusTerms {
+            margin: 0.25,
+            planned_utilization: 0.7,
+            cost_of_capital: 0.10,
+        };
+        let prices = cost_plus_prices(2, [site], &terms, 0.0);
+        let price = prices[0].expect("class 0 is offered");
+        assert!((price - 1.977_496_684_7).abs() < 1e-9, "{price}");
+        assert_eq!(prices[1], None, "a class no site offers has no cost price");
+        // Selling fewer of the hours spreads the same costs over fewer: dearer.
+        let half = cost_plus_prices(
+            1,
+            [site],
+            &CostPlusTerms {
+                planned_utilization: 0.5,
+                ..terms
+            },
+            0.0,
+        );
+        assert!(half[0].unwrap() > price * 1.3);
+    }
+
+    /// An owner of sunk H100s worth $9,000 each (no capex) at 10%: 900 ÷ 8,760 = 0.102740
+    /// an hour of opportunity cost, plus power (0.5 + 0.5 × 0.15) × 0.7 kW × 1.56 × $0.12 =
+    /// 0.075348; total 0.178088, ÷ 0.5 sold = 0.356175, ÷ (1 − 0.2 take) = $0.445219 so
+    /// the operator keeps its cost. A value that falls $1,000 a year adds 1,000 ÷ 8,760.
+    #[test]
+    fn an_owner_of_sunk_gpus_prices_their_opportunity_cost() {
+        let costs = Costs {
+            capex_usd_per_gpu: 0.0,
+            capital_usd_per_gpu: 9_000.0,
+            electricity_usd_per_kwh: 0.12,
+            pue: 1.56,
+            idle_power_fraction: 0.15,
             ..Costs::free()
         };
+        let site = SiteCost {
+            class: 0,
+            gpus: 4,
+            costs: &costs,
+            power_kw: 0.7,
+        };
+        let terms = CostPlusTerms {
+            margin: 0.0,
+            planned_utilization: 0.5,
+            cost_of_capital: 0.10,
+        };
+        let price = cost_plus_prices(1, [site], &terms, 0.2)[0].unwrap();
+        assert!((price - 0.445_219_315_07).abs() < 1e-9, "{price}");
+        let aging = cost_per_installed_gpu_hour(&site, 0.5, 0.10, 1_000.0)
+            - cost_per_installed_gpu_hour(&site, 0.5, 0.10, 0.0);
+        assert!((aging - 1_000.0 / 8_760.0).abs() < 1e-12, "{aging}");
+    }
+
+    /// Two sites of one class: 8 GPUs costing a and 24 costing b price at (8a + 24b) ÷ 32;
+    /// a site with no GPUs weighs nothing.
+    #[test]
+    fn a_class_is_priced_from_its_sites_gpu_weighted_cost() {
+        let (cheap, dear) = (
+            Costs {
+                electricity_usd_per_kwh: 0.05,
+                ..data_center()
+            },
+            data_center(),
+        );
+        let site = |gpus, costs| SiteCost {
+            class: 0,
+            gpus,
+            costs,
+            power_kw: 0.7,
+        };
+        let terms = CostPlusTerms {
+            margin: 0.0,
+            planned_utilization: 1.0,
+            cost_of_capital: 0.10,
+        };
         let (a, b) = (
-            costs(30_000.0, 0.10, 10_000.0),
-            costs(20_000.0, 0.06, 30_000.0),
+            cost_per_installed_gpu_hour(&site(8, &cheap), 1.0, 0.10, 0.0),
+            cost_per_installed_gpu_hour(&site(24, &dear), 1.0, 0.10, 0.0),
         );
-        let by_class = class_costs(3, [(0, 8, &a), (0, 24, &b), (2, 0, &a)]);
-        let class = by_class[0].clone().expect("class 0 has GPUs");
-        let c = &class.costs;
-        assert_eq!(class.gpus, 32);
-        assert_eq!(c.capex_usd_per_gpu, 22_500.0);
-        assert!((c.electricity_usd_per_kwh - 0.07).abs() < 1e-15);
-        assert_eq!(c.fixed_usd_per_year / class.gpus as f64, 1_250.0);
+        let price = cost_plus_prices(
+            1,
+            [site(8, &cheap), site(24, &dear), site(0, &cheap)],
+            &terms,
+            0.0,
+        )[0]
+        .unwrap();
+        assert!(
+            (price - (8.0 * a + 24.0 * b) / 32.0).abs() < 1e-12,
+            "{price}"
+        );
+    }
+
+    fn seen(max_price_usd: f64, work_gpu_hours: f64, list_unit_price_usd: f64) -> ArrivalSeen {
+        ArrivalSeen {
+            max_price_usd,
+            work_gpu_hours,
+            list_unit_price_usd,
+        }
+    }
+
+    /// Demand at factor f is the work of arrivals with maximum ≥ f × list. With list $2 and
+    /// maxima $8, $6, $4, $3 (thresholds 4, 3, 2, 1.5) of 10 GPU-hours each, 25 GPU-hours
+    /// wanted are reached at the third: factor 2. Jobs without a maximum count at any
+    /// factor; unserviceable ones not at all.
+    #[test]
+    fn the_clearing_factor_is_where_demand_meets_the_target() {
+        let arrivals = [
+            seen(6.0, 10.0, 2.0),
+            seen(3.0, 10.0, 2.0),
+            seen(8.0, 10.0, 2.0),
+            seen(4.0, 10.0, 2.0),
+            seen(100.0, 50.0, f64::INFINITY),
+        ];
+        assert_eq!(clearing_factor(&arrivals, 50.0, 0.5), 2.0);
         assert_eq!(
-            (c.pue, c.depreciation_years),
-            (1.0, 1.0),
-            "means of 1 and 1"
+            clearing_factor(&arrivals, 50.0, 0.2),
+            4.0,
+            "exactly met at the first"
         );
-        assert_eq!(by_class[1], None);
-        assert_eq!(by_class[2], None, "a site without GPUs weighs nothing");
+        assert_eq!(
+            clearing_factor(&arrivals, 50.0, 0.9),
+            0.0,
+            "demand never fills it"
+        );
+        let mut with_open = arrivals.to_vec();
+        with_open.push(seen(f64::INFINITY, 30.0, 2.0));
+        assert_eq!(clearing_factor(&with_open, 50.0, 0.5), f64::INFINITY);
+        assert_eq!(clearing_factor(&with_open, 50.0, 0.7), 4.0);
+    }
+
+    /// The market-clearing price moves toward the clearing price by at most `max_step`,
+    /// within the floor and the ceiling, and stays put without capacity.
+    #[test]
+    fn a_market_clearing_price_steps_toward_the_clearing_price() {
+        let policy = |max_step, floor_usd, ceiling_usd| PricePolicy::MarketClearing {
+            target: 0.5,
+            max_step,
+            floor_usd,
+            ceiling_usd,
+        };
+        let view = PeriodView {
+            arrivals: vec![
+                seen(6.0, 10.0, 2.0),
+                seen(3.0, 10.0, 2.0),
+                seen(8.0, 10.0, 2.0),
+            ],
+            capacity_work_gpu_hours: 40.0,
+            ..PeriodView::default()
+        };
+        // 20 GPU-hours wanted: reached at the second threshold, 3 (price $6 on a $2 list).
+        let at = |p: &PricePolicy, factor| next_price_factor(p, 2.0, factor, &view);
+        assert_eq!(at(&policy(1.0, 0.0, 100.0), 2.5), 3.0);
+        assert!(
+            (at(&policy(0.1, 0.0, 100.0), 2.5) - 2.75).abs() < 1e-12,
+            "bounded step up"
+        );
+        assert!(
+            (at(&policy(0.1, 0.0, 100.0), 4.0) - 3.6).abs() < 1e-12,
+            "bounded step down"
+        );
+        assert_eq!(at(&policy(1.0, 0.0, 5.0), 2.5), 2.5, "the $5 ceiling");
+        assert_eq!(at(&policy(1.0, 7.0, 100.0), 2.5), 3.5, "the $7 floor");
+        let empty = PeriodView {
+            capacity_work_gpu_hours: 0.0,
+            ..view.clone()
+        };
+        assert_eq!(
+            next_price_factor(&policy(1.0, 0.0, 100.0), 2.0, 1.3, &empty),
+            1.3
+        );
     }
 
     /// A fund of $20,000 plus half of $30,000 of cash buys one $30,000 GPU, $5,000 left.

@@ -6,6 +6,7 @@
 
 use crate::dist::Dist;
 use crate::engine::Hours;
+use crate::model::decisions::SiteCost;
 use crate::model::outcome::{Areas, GpuStates, Opex};
 use crate::scenario::GpuClass;
 use crate::scenario::supply::{Costs, Site, TakeRate};
@@ -259,6 +260,22 @@ impl SiteState {
         }
         self.period().operating_cash_usd(take_rate) / self.capital_usd
             * (HOURS_PER_YEAR / period_hours)
+    }
+
+    /// What a cost-based price reads of this site: its costs weighted by its installed
+    /// GPUs (those on order while it has none yet, so a site receiving its first GPUs is
+    /// priced).
+    pub fn cost_view(&self) -> SiteCost<'_> {
+        SiteCost {
+            class: self.class,
+            gpus: if self.installed > 0 {
+                self.installed
+            } else {
+                self.on_order
+            },
+            costs: &self.costs,
+            power_kw: self.power_kw,
+        }
     }
 
     /// Power the site would draw with `gpus` GPUs, MW (IT load × PUE).

@@ -34,7 +34,7 @@ use crate::engine::{EventQueue, Handled, Hours, Model};
 mod review;
 
 use crate::model::SystemKind;
-use crate::model::decisions::ArrivalSeen;
+use crate::model::decisions::{self, ArrivalSeen};
 use crate::model::demand::{JobSource, JobSpec};
 use crate::model::outcome::{
     Areas, CapitalChange, FinanceYear, GpuStates, JobTally, Outcome, SiteRecord, Week,
@@ -43,7 +43,7 @@ use crate::model::placement::Placement;
 use crate::model::queue::{Entry, WaitQueue};
 use crate::model::site::{Outage, OutageProcess, SiteIntegrals, SiteState};
 use crate::scenario::defaults;
-use crate::scenario::supply::{Site, System};
+use crate::scenario::supply::{PricePolicy, Site, System};
 use crate::scenario::{GpuClass, Scenario};
 use crate::seeds::{self, SimRng, Stream};
 use crate::units::{HOURS_PER_WEEK, HOURS_PER_YEAR, finance_years};
@@ -315,6 +315,10 @@ impl<'a> SystemModel<'a> {
                     || vec![0.0; scenario.classes.len()],
                     |p| p.class_usd_per_gpu_hour.clone(),
                 ),
+                reference_usd_per_gpu_hour: spec
+                    .pricing
+                    .as_ref()
+                    .map_or(0.0, |p| p.reference_usd_per_gpu_hour),
                 factor: 1.0,
                 reserved_discount: spec.pricing.as_ref().map_or(0.0, |p| p.reserved_discount),
                 latency_slowdown: spec.latency_slowdown,
@@ -334,7 +338,10 @@ impl<'a> SystemModel<'a> {
                 period_start_areas: Areas::default(),
                 period_abandoned_work: vec![0.0; scenario.regions.len()],
                 period_arrivals: Vec::new(),
-                records_arrivals: spec.needs_reviews(),
+                records_arrivals: spec
+                    .pricing
+                    .as_ref()
+                    .is_some_and(|p| matches!(p.policy, PricePolicy::MarketClearing { .. })),
                 week_start_areas: Areas::default(),
                 week_start_lost: 0,
             },
@@ -342,6 +349,7 @@ impl<'a> SystemModel<'a> {
         for site in &spec.sites {
             model.add_site(site, 0.0);
         }
+        model.price_from_costs();
         model
     }
 
@@ -601,6 +609,19 @@ impl<'a> SystemModel<'a> {
     }
 
     /// Why a job refuses the system outright, if it does.
+    /// The cheapest price per reference GPU-hour, at the list (factor 1), of a class a job
+    /// of this tier and minimum speed may use; infinite when the system has none.
+    fn list_unit_price(&self, reserved: bool, min_speed: f64) -> f64 {
+        self.classes
+            .iter()
+            .enumerate()
+            .filter(|&(idx, class)| {
+                self.capacity.class_installed[idx] > 0 && class.speed >= min_speed
+            })
+            .map(|(idx, class)| self.prices.list_price(idx, reserved) / class.speed)
+            .fold(f64::INFINITY, f64::min)
+    }
+
     fn refusal(&self, job: &Job) -> Option<Refusal> {
         let mut capable = false;
         for (class_idx, class) in self.classes.iter().enumerate() {
@@ -641,9 +662,12 @@ impl<'a> SystemModel<'a> {
         let in_window = self.accounts.in_window(now);
         self.accounts.tally(in_window, |tally| tally.arrived += 1);
         if self.accounts.records_arrivals && now < self.accounts.outcome.window.1 {
+            let list_unit_price_usd =
+                self.list_unit_price(spec.reserved, self.segment_min_speed[segment as usize]);
             self.accounts.period_arrivals.push(ArrivalSeen {
                 max_price_usd: spec.max_price_usd_per_gpu_hour,
                 work_gpu_hours: f64::from(spec.gpus) * spec.duration_hours,
+                list_unit_price_usd,
             });
         }
         let job = Job {
@@ -1315,12 +1339,78 @@ impl<'a> SystemModel<'a> {
     }
 
     fn reference_price(&self) -> f64 {
-        let reference = self
-            .spec
-            .pricing
-            .as_ref()
-            .map_or(0.0, |p| p.reference_usd_per_gpu_hour);
-        reference * self.prices.factor
+        self.prices.reference_usd_per_gpu_hour * self.prices.factor
+    }
+
+    /// Under `cost_plus`, sets every offered class's price from its sites' current costs
+    /// ([`decisions::cost_plus_prices`]; a class no site offers keeps its price) and the
+    /// reference price to the GPU-weighted mean price per reference GPU-hour. Returns
+    /// whether some price fell and whether some price rose.
+    fn price_from_costs(&mut self) -> (bool, bool) {
+        let Some(PricePolicy::CostPlus(terms)) = self.spec.pricing.as_ref().map(|p| &p.policy)
+        else {
+            return (false, false);
+        };
+        let prices = decisions::cost_plus_prices(
+            self.classes.len(),
+            self.capacity
+                .sites
+                .iter()
+                .filter(|s| !s.leaving)
+                .map(SiteState::cost_view),
+            terms,
+            self.spec.take_rate.0,
+        );
+        let (mut fell, mut rose) = (false, false);
+        for (base, price) in self.prices.base_usd_per_gpu_hour.iter_mut().zip(&prices) {
+            if let Some(price) = *price {
+                fell |= price < *base;
+                rose |= price > *base;
+                *base = price;
+            }
+        }
+        let (mut weighted, mut gpus) = (0.0, 0.0);
+        for (idx, class) in self.classes.iter().enumerate() {
+            let installed = self.capacity.class_installed[idx] as f64;
+            if installed > 0.0 {
+                weighted += installed * self.prices.base_usd_per_gpu_hour[idx] / class.speed;
+                gpus += installed;
+            }
+        }
+        if gpus > 0.0 {
+            self.prices.reference_usd_per_gpu_hour = weighted / gpus;
+        }
+        (fell, rose)
+    }
+
+    /// After prices rose: a waiting job that has never run and can now afford no class it
+    /// may use leaves, counted as priced out (its wait recorded as an abandoner's). Without
+    /// this, jobs queued just before a rise would wait for a fall that may never come, and
+    /// every start would scan past them. An interrupted job keeps its place.
+    fn price_out_waiting(&mut self, now: Hours) {
+        let jobs = &self.jobs.slots;
+        for entry in self.jobs.queue.in_order(|entry| is_live(jobs, entry)) {
+            let job = self.jobs.slots[entry.slot as usize];
+            if job.started_once || !matches!(self.refusal(&job), Some(Refusal::PricedOut)) {
+                continue;
+            }
+            let wait = now - job.arrived;
+            self.accounts.outcome.wait_by_job += wait;
+            self.record_first_wait(job.in_window, job.spec.reserved, wait);
+            if job.in_window {
+                self.accounts.outcome.refused_work_gpu_hours +=
+                    f64::from(job.spec.gpus) * job.spec.duration_hours;
+            }
+            self.accounts.tally(job.in_window, |tally| {
+                tally.priced_out += 1;
+                tally.waiting -= 1;
+                tally.record_wait(wait);
+            });
+            self.jobs.queue.went_stale();
+            self.jobs.release(entry.slot);
+        }
+        let jobs = &self.jobs.slots;
+        self.jobs.queue.compact(|entry| is_live(jobs, entry));
     }
 
     fn on_horizon(&mut self, now: Hours) {
@@ -1348,6 +1438,9 @@ fn is_live(jobs: &[Job], entry: Entry) -> bool {
 struct Prices {
     /// Price per GPU-hour of each class before the policy's factor and tier discount.
     base_usd_per_gpu_hour: Vec<f64>,
+    /// The reference class's price before the factor (under `cost_plus`, the GPU-weighted
+    /// mean price per reference GPU-hour of the classes offered).
+    reference_usd_per_gpu_hour: f64,
     /// Where the pricing policy has moved prices, relative to the base.
     factor: f64,
     reserved_discount: f64,
@@ -1358,12 +1451,22 @@ impl Prices {
     /// Price per GPU-hour of a class now, for a job of the given tier.
     #[inline]
     fn price(&self, class: usize, reserved: bool) -> f64 {
-        let discount = if reserved {
+        self.base_usd_per_gpu_hour[class] * self.factor * self.tier(reserved)
+    }
+
+    /// [`Self::price`] at factor 1 (the list).
+    fn list_price(&self, class: usize, reserved: bool) -> f64 {
+        self.base_usd_per_gpu_hour[class] * self.tier(reserved)
+    }
+
+    /// The share of the price a job of this tier pays.
+    #[inline]
+    fn tier(&self, reserved: bool) -> f64 {
+        if reserved {
             1.0 - self.reserved_discount
         } else {
             1.0
-        };
-        self.base_usd_per_gpu_hour[class] * self.factor * discount
+        }
     }
 
     /// Whether `job` may run on `site` now, and at what price per reference GPU-hour of work.

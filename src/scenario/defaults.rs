@@ -90,6 +90,12 @@ pub const OPERATOR_CAPEX_USD_PER_GPU: f64 = 0.0;
 pub const SENSITIVITY: f64 = 1.0;
 /// `pricing.max_step`: at most 5% per review.
 pub const MAX_STEP: f64 = 0.05;
+/// `pricing.margin` (cost_plus): none, the price is the cost.
+pub const MARGIN: f64 = 0.0;
+/// `pricing.cost_of_capital` (cost_plus): 10% a year, the same as `finance.discount_rate`'s
+/// default (assumption; within the 8–12% weighted cost of capital commonly quoted for
+/// data-center operators).
+pub const COST_OF_CAPITAL: f64 = 0.10;
 /// `pricing.floor_usd_per_gpu_hour`: no floor.
 pub const PRICE_FLOOR_USD: f64 = 0.0;
 /// `pricing.ceiling_usd_per_gpu_hour`: no ceiling.

@@ -302,10 +302,10 @@ fn field_help(field: &str) -> Option<&'static str> {
             "a map of capex_usd_per_gpu, depreciation_years, residual_fraction, electricity_usd_per_kwh, pue, idle_power_fraction, facility_usd_per_kw_month, fixed_usd_per_year"
         }
         "pricing" => {
-            "a map: {policy: fixed | scheduled | utilization_target, usd_per_gpu_hour, ...}"
+            "a map: {policy: fixed | scheduled | utilization_target | market_clearing | cost_plus, usd_per_gpu_hour, ...}"
         }
         "policy" => {
-            "fixed, scheduled (with annual_decline) or utilization_target (with target_utilization)"
+            "fixed, scheduled (with annual_decline), utilization_target or market_clearing (with target_utilization), or cost_plus (with planned_utilization)"
         }
         "usd_per_gpu_hour" => {
             "the price of one H100-equivalent GPU-hour, USD > 0 (other classes pay it × their speed)"

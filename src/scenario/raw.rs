@@ -274,9 +274,13 @@ pub struct RawCosts {
 pub struct RawPricing {
     #[serde(default)]
     pub policy: Option<PolicyName>,
-    pub usd_per_gpu_hour: Positive,
+    // Every policy but `cost_plus` (which prices from costs) needs a price list.
     #[serde(default)]
-    pub class_usd_per_gpu_hour: Option<Vec<RawClassPrice>>,
+    #[schemars(with = "Option<Positive>")]
+    pub usd_per_gpu_hour: Option<Spanned<Positive>>,
+    #[serde(default)]
+    #[schemars(with = "Option<Vec<RawClassPrice>>")]
+    pub class_usd_per_gpu_hour: Option<Spanned<Vec<RawClassPrice>>>,
     // The policy-specific keys keep their place in the file, so a key the chosen policy
     // does not use can be refused where it is written.
     #[serde(default)]
@@ -301,6 +305,15 @@ pub struct RawPricing {
     #[schemars(with = "Option<Positive>")]
     pub ceiling_usd_per_gpu_hour: Option<Spanned<Positive>>,
     #[serde(default)]
+    #[schemars(with = "Option<NonNegative>")]
+    pub margin: Option<Spanned<NonNegative>>,
+    #[serde(default)]
+    #[schemars(with = "Option<Fraction>")]
+    pub planned_utilization: Option<Spanned<Fraction>>,
+    #[serde(default)]
+    #[schemars(with = "Option<NonNegative>")]
+    pub cost_of_capital: Option<Spanned<NonNegative>>,
+    #[serde(default)]
     pub reserved_discount: Option<Fraction>,
     #[serde(default)]
     pub egress_usd_per_gb: Option<NonNegative>,
@@ -316,6 +329,14 @@ impl RawPricing {
             value.map(|at| (name, at))
         }
         [
+            at(
+                self.usd_per_gpu_hour.as_ref().map(|v| &v.referenced),
+                "usd_per_gpu_hour",
+            ),
+            at(
+                self.class_usd_per_gpu_hour.as_ref().map(|v| &v.referenced),
+                "class_usd_per_gpu_hour",
+            ),
             at(
                 self.annual_decline.as_ref().map(|v| &v.referenced),
                 "annual_decline",
@@ -339,6 +360,15 @@ impl RawPricing {
                     .as_ref()
                     .map(|v| &v.referenced),
                 "ceiling_usd_per_gpu_hour",
+            ),
+            at(self.margin.as_ref().map(|v| &v.referenced), "margin"),
+            at(
+                self.planned_utilization.as_ref().map(|v| &v.referenced),
+                "planned_utilization",
+            ),
+            at(
+                self.cost_of_capital.as_ref().map(|v| &v.referenced),
+                "cost_of_capital",
             ),
         ]
         .into_iter()
@@ -371,14 +401,21 @@ pub enum PolicyName {
     Fixed,
     Scheduled,
     UtilizationTarget,
+    MarketClearing,
+    CostPlus,
 }
+
+/// The price-list keys: every policy reads them except `cost_plus`, which prices from costs.
+const PRICE_LIST_KEYS: [&str; 2] = ["usd_per_gpu_hour", "class_usd_per_gpu_hour"];
 
 impl PolicyName {
     /// Every policy, in the order the docs list them.
-    pub const ALL: [PolicyName; 3] = [
+    pub const ALL: [PolicyName; 5] = [
         PolicyName::Fixed,
         PolicyName::Scheduled,
         PolicyName::UtilizationTarget,
+        PolicyName::MarketClearing,
+        PolicyName::CostPlus,
     ];
 
     /// The scenario spelling.
@@ -387,6 +424,8 @@ impl PolicyName {
             PolicyName::Fixed => "fixed",
             PolicyName::Scheduled => "scheduled",
             PolicyName::UtilizationTarget => "utilization_target",
+            PolicyName::MarketClearing => "market_clearing",
+            PolicyName::CostPlus => "cost_plus",
         }
     }
 
@@ -394,15 +433,31 @@ impl PolicyName {
     /// ([`SHARED_PRICING_KEYS`]); any other policy-specific key is refused under it.
     pub fn keys(self) -> &'static [&'static str] {
         match self {
-            PolicyName::Fixed => &[],
-            PolicyName::Scheduled => &["annual_decline", "path"],
+            PolicyName::Fixed => &PRICE_LIST_KEYS,
+            PolicyName::Scheduled => &[
+                PRICE_LIST_KEYS[0],
+                PRICE_LIST_KEYS[1],
+                "annual_decline",
+                "path",
+            ],
             PolicyName::UtilizationTarget => &[
+                PRICE_LIST_KEYS[0],
+                PRICE_LIST_KEYS[1],
                 "target_utilization",
                 "sensitivity",
                 "max_step",
                 "floor_usd_per_gpu_hour",
                 "ceiling_usd_per_gpu_hour",
             ],
+            PolicyName::MarketClearing => &[
+                PRICE_LIST_KEYS[0],
+                PRICE_LIST_KEYS[1],
+                "target_utilization",
+                "max_step",
+                "floor_usd_per_gpu_hour",
+                "ceiling_usd_per_gpu_hour",
+            ],
+            PolicyName::CostPlus => &["margin", "planned_utilization", "cost_of_capital"],
         }
     }
 
@@ -415,13 +470,7 @@ impl PolicyName {
 }
 
 /// The `pricing:` keys valid under every policy.
-pub const SHARED_PRICING_KEYS: [&str; 5] = [
-    "policy",
-    "usd_per_gpu_hour",
-    "class_usd_per_gpu_hour",
-    "reserved_discount",
-    "egress_usd_per_gb",
-];
+pub const SHARED_PRICING_KEYS: [&str; 3] = ["policy", "reserved_discount", "egress_usd_per_gb"];
 
 /// `distributed:` — operators, their dynamics, the take rate and prices.
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -284,6 +284,36 @@ pub enum PricePolicy {
         /// Highest reference-class price, USD per GPU-hour.
         ceiling_usd: f64,
     },
+    /// At each review the price moves toward the one at which the period's demand
+    /// (priced-out arrivals included) would fill `target` of the capacity
+    /// (`model::decisions::clearing_factor`), by at most ±`max_step`, within [floor,
+    /// ceiling]; one factor moves every class.
+    MarketClearing {
+        /// Share of up GPU-hours the price aims to sell.
+        target: f64,
+        /// Largest relative change per review.
+        max_step: f64,
+        /// Lowest reference-class price, USD per GPU-hour.
+        floor_usd: f64,
+        /// Highest reference-class price, USD per GPU-hour.
+        ceiling_usd: f64,
+    },
+    /// Each class's price is its cost per GPU-hour sold at `planned_utilization`, times
+    /// (1 + `margin`), grossed up by the take rate (`model::decisions::cost_plus_prices`);
+    /// set at time 0 and at every review from the sites' current costs.
+    CostPlus(CostPlusTerms),
+}
+
+/// The terms of a cost-based price.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct CostPlusTerms {
+    /// Mark-up on cost, a share of it.
+    pub margin: f64,
+    /// Share of installed GPU-hours the price expects to sell.
+    pub planned_utilization: f64,
+    /// Yearly rate at which capital is recovered (and at which owned hardware's value
+    /// could earn elsewhere).
+    pub cost_of_capital: f64,
 }
 
 /// Centralized capacity planning by periodic review.
@@ -821,9 +851,27 @@ impl Checker<'_> {
             referenced: at,
             ..
         } = raw?;
-        let reference = raw.usd_per_gpu_hour.0;
+        let key = |field: &str| format!("{}.pricing.{field}", side.key());
+        let name = raw.policy.unwrap_or(raw::PolicyName::Fixed);
+        // `cost_plus` prices from costs (the model sets its list at time 0), so it has no list.
+        let reference = match &raw.usd_per_gpu_hour {
+            Some(price) => price.value.0,
+            None if name == raw::PolicyName::CostPlus => 0.0,
+            None => {
+                self.report(
+                    at,
+                    &key("usd_per_gpu_hour"),
+                    &hinted(
+                        &format!("policy `{}` needs `usd_per_gpu_hour`", name.as_str()),
+                        "e.g. usd_per_gpu_hour: 2.0 (the reference class's price), or policy: cost_plus to price from costs",
+                    ),
+                );
+                0.0
+            }
+        };
         let mut class_prices: Vec<f64> = ctx.classes.iter().map(|c| reference * c.speed).collect();
-        for (idx, entry) in raw.class_usd_per_gpu_hour.iter().flatten().enumerate() {
+        let listed = raw.class_usd_per_gpu_hour.as_ref().map(|list| &list.value);
+        for (idx, entry) in listed.into_iter().flatten().enumerate() {
             let key = format!(
                 "{}.pricing.class_usd_per_gpu_hour[{idx}].gpu_class",
                 side.key()
@@ -831,8 +879,6 @@ impl Checker<'_> {
             let class = self.lookup(&ctx.class_names(), &entry.gpu_class, &key, "GPU class");
             class_prices[class] = entry.usd_per_gpu_hour.0;
         }
-        let key = |field: &str| format!("{}.pricing.{field}", side.key());
-        let name = raw.policy.unwrap_or(raw::PolicyName::Fixed);
         for (field, at) in raw.policy_keys() {
             if !name.keys().contains(&field) {
                 let users: Vec<&str> = raw::PolicyName::ALL
@@ -896,24 +942,8 @@ impl Checker<'_> {
                     );
                     return None;
                 };
-                let floor_usd = raw
-                    .floor_usd_per_gpu_hour
-                    .as_ref()
-                    .map_or(defaults::PRICE_FLOOR_USD, |f| f.value.0);
-                let ceiling_usd = raw
-                    .ceiling_usd_per_gpu_hour
-                    .as_ref()
-                    .map_or(defaults::PRICE_CEILING_USD, |c| c.value.0);
-                if floor_usd > ceiling_usd {
-                    self.report(
-                        at,
-                        &key("floor_usd_per_gpu_hour"),
-                        &hinted(
-                            &format!("floor {floor_usd} is above ceiling {ceiling_usd}"),
-                            "the floor must not exceed the ceiling",
-                        ),
-                    );
-                }
+                let (floor_usd, ceiling_usd) =
+                    self.price_bounds(raw, at, &key("floor_usd_per_gpu_hour"));
                 PricePolicy::UtilizationTarget {
                     target: target.value.0,
                     sensitivity: raw
@@ -928,6 +958,61 @@ impl Checker<'_> {
                     ceiling_usd,
                 }
             }
+            raw::PolicyName::MarketClearing => {
+                let Some(target) = &raw.target_utilization else {
+                    self.report(
+                        at,
+                        &key("target_utilization"),
+                        &hinted(
+                            "policy `market_clearing` needs `target_utilization`",
+                            "e.g. target_utilization: 0.8 (the share of capacity the price aims to fill)",
+                        ),
+                    );
+                    return None;
+                };
+                let (floor_usd, ceiling_usd) =
+                    self.price_bounds(raw, at, &key("floor_usd_per_gpu_hour"));
+                PricePolicy::MarketClearing {
+                    target: target.value.0,
+                    max_step: raw
+                        .max_step
+                        .as_ref()
+                        .map_or(defaults::MAX_STEP, |s| s.value.0),
+                    floor_usd,
+                    ceiling_usd,
+                }
+            }
+            raw::PolicyName::CostPlus => {
+                let Some(planned) = &raw.planned_utilization else {
+                    self.report(
+                        at,
+                        &key("planned_utilization"),
+                        &hinted(
+                            "policy `cost_plus` needs `planned_utilization`",
+                            "e.g. planned_utilization: 0.7 (the share of installed GPU-hours the price expects to sell)",
+                        ),
+                    );
+                    return None;
+                };
+                if planned.value.0 <= 0.0 {
+                    self.report(
+                        &planned.referenced,
+                        &key("planned_utilization"),
+                        &hinted(
+                            "planned_utilization must be above 0: costs are spread over the hours sold",
+                            "e.g. planned_utilization: 0.7",
+                        ),
+                    );
+                }
+                PricePolicy::CostPlus(CostPlusTerms {
+                    margin: raw.margin.as_ref().map_or(defaults::MARGIN, |m| m.value.0),
+                    planned_utilization: planned.value.0,
+                    cost_of_capital: raw
+                        .cost_of_capital
+                        .as_ref()
+                        .map_or(defaults::COST_OF_CAPITAL, |r| r.value.0),
+                })
+            }
         };
         Some(Pricing {
             policy,
@@ -940,6 +1025,29 @@ impl Checker<'_> {
                 .egress_usd_per_gb
                 .map_or(defaults::EGRESS_USD_PER_GB, |e| e.0),
         })
+    }
+
+    /// A price policy's floor and ceiling (defaults: none), refused when crossed.
+    fn price_bounds(&mut self, raw: &RawPricing, at: &Location, key: &str) -> (f64, f64) {
+        let floor_usd = raw
+            .floor_usd_per_gpu_hour
+            .as_ref()
+            .map_or(defaults::PRICE_FLOOR_USD, |f| f.value.0);
+        let ceiling_usd = raw
+            .ceiling_usd_per_gpu_hour
+            .as_ref()
+            .map_or(defaults::PRICE_CEILING_USD, |c| c.value.0);
+        if floor_usd > ceiling_usd {
+            self.report(
+                at,
+                key,
+                &hinted(
+                    &format!("floor {floor_usd} is above ceiling {ceiling_usd}"),
+                    "the floor must not exceed the ceiling",
+                ),
+            );
+        }
+        (floor_usd, ceiling_usd)
     }
 
     /// A job larger than every site it may run on could never start and would wait forever.
@@ -1015,6 +1123,8 @@ mod tests {
         use crate::scenario::raw::PolicyName;
         const PRICED: &str = "name: p\nsimulation: {horizon_hours: 100, replications: 2, seed: 1}\ndemand:\n  segments:\n    - name: jobs\n      arrivals_per_hour: 2\n      duration_hours: 1\ncentralized:\n  gpus: 8\n  pricing: {usd_per_gpu_hour: 2.0}\n";
         let all = [
+            "usd_per_gpu_hour: 2.0",
+            "class_usd_per_gpu_hour: [{gpu_class: H100, usd_per_gpu_hour: 2.0}]",
             "annual_decline: 0.2",
             "path: [{at_hours: 100, usd_per_gpu_hour: 1.5}]",
             "target_utilization: 0.7",
@@ -1022,6 +1132,9 @@ mod tests {
             "max_step: 0.1",
             "floor_usd_per_gpu_hour: 1",
             "ceiling_usd_per_gpu_hour: 4",
+            "margin: 0.2",
+            "planned_utilization: 0.7",
+            "cost_of_capital: 0.1",
         ];
         let every_key: Vec<&str> = all.iter().map(|k| k.split(':').next().unwrap()).collect();
         let listed: std::collections::BTreeSet<&str> = PolicyName::ALL
@@ -1037,10 +1150,7 @@ mod tests {
             let keys = all.map(|k| format!("    {k}\n")).concat();
             let text = PRICED.replace(
                 "  pricing: {usd_per_gpu_hour: 2.0}\n",
-                &format!(
-                    "  pricing:\n    policy: {}\n    usd_per_gpu_hour: 2.0\n{keys}",
-                    policy.as_str()
-                ),
+                &format!("  pricing:\n    policy: {}\n{keys}", policy.as_str()),
             );
             let rendered = crate::scenario::parse("p.yaml", &text)
                 .expect_err("foreign keys")

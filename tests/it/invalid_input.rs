@@ -125,7 +125,25 @@ const CASES: &[(&str, &str, &str, &str)] = &[
         "pricing-foreign-key",
         ":13:25",
         "distributed.pricing.target_utilization",
-        "choose the policy that uses it (policy: utilization_target)",
+        "choose the policy that uses it (policy: utilization_target or market_clearing)",
+    ),
+    (
+        "pricing-cost-plus-list",
+        ":13:23",
+        "distributed.pricing.usd_per_gpu_hour",
+        "policy `cost_plus` does not use `usd_per_gpu_hour`",
+    ),
+    (
+        "pricing-cost-plus-planned",
+        ":11:5",
+        "distributed.pricing.planned_utilization",
+        "e.g. planned_utilization: 0.7",
+    ),
+    (
+        "pricing-no-list",
+        ":11:5",
+        "distributed.pricing.usd_per_gpu_hour",
+        "or policy: cost_plus to price from costs",
     ),
     (
         "pricing-scheduled-foreign-key",

@@ -16,6 +16,7 @@ mod layers;
 mod mutations;
 mod overrides;
 mod parquet;
+mod prices;
 mod properties;
 mod reliability;
 mod report;

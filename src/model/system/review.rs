@@ -20,6 +20,10 @@ impl<'a> SystemModel<'a> {
             self.prices.factor =
                 decisions::next_price_factor(&pricing.policy, reference, old_factor, &view);
         }
+        let (cost_fell, cost_rose) = self.price_from_costs();
+        if self.prices.factor > old_factor || cost_rose {
+            self.price_out_waiting(now);
+        }
         if self.spec.procurement.is_some() {
             self.procure(now, view.period_hours, events);
         }
@@ -37,7 +41,7 @@ impl<'a> SystemModel<'a> {
             .for_each(|work| *work = 0.0);
         self.accounts.period_arrivals = view.arrivals;
         self.accounts.period_arrivals.clear();
-        if self.prices.factor < old_factor {
+        if self.prices.factor < old_factor || cost_fell {
             self.start_anywhere(now, events);
         }
         let next = now + self.spec.review_every_hours;
@@ -57,6 +61,11 @@ impl<'a> SystemModel<'a> {
             hours.idle += areas.idle_gpu_hours;
             hours.down += areas.down_gpu_hours;
         }
+        let capacity_work_gpu_hours = class_hours
+            .iter()
+            .zip(self.classes)
+            .map(|(hours, class)| (hours.busy + hours.idle) * class.speed)
+            .sum();
         PeriodView {
             now,
             period_hours: now - self.accounts.period_start,
@@ -70,14 +79,7 @@ impl<'a> SystemModel<'a> {
             gpus_on_order: self.capacity.on_order_total,
             arrivals: std::mem::take(&mut self.accounts.period_arrivals),
             reference_price_usd: self.reference_price(),
-            class_costs: decisions::class_costs(
-                self.classes.len(),
-                self.capacity
-                    .sites
-                    .iter()
-                    .filter(|s| !s.leaving)
-                    .map(|s| (s.class, s.installed, &s.costs)),
-            ),
+            capacity_work_gpu_hours,
         }
     }
 
