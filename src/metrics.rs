@@ -198,7 +198,7 @@ impl RunMetrics {
                 x / jobs.arrived as f64
             }
         };
-        let lost = jobs.abandoned + jobs.priced_out + jobs.unserved + jobs.stranded + jobs.failed;
+        let lost = jobs.lost();
         let mut waits = outcome.first_waits.clone();
         let queued_or_started = waits.len() as f64;
         let p95_wait_hours = if waits.is_empty() {

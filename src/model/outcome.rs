@@ -45,6 +45,12 @@ impl JobTally {
         }
     }
 
+    /// Jobs lost: abandoned, priced out, unserved, stranded or failed (the definition of
+    /// `lost_demand_fraction` and of the weekly `lost_jobs`).
+    pub fn lost(&self) -> u64 {
+        self.abandoned + self.priced_out + self.unserved + self.stranded + self.failed
+    }
+
     /// Every arrival is in exactly one state, and every run that began has ended or is running.
     pub fn conserved(&self) -> bool {
         self.arrived

@@ -1315,8 +1315,9 @@ impl<'a> SystemModel<'a> {
             .outcome
             .total_areas
             .since(&self.accounts.week_start_areas);
-        let all = &self.accounts.outcome.all_jobs;
-        let lost = all.abandoned + all.priced_out + all.unserved;
+        // Window jobs, as the per-run counts: the weeks' sum is the per-run count less
+        // what window jobs lose after the last snapshot.
+        let lost = self.accounts.outcome.window_jobs.lost();
         let week = self.accounts.outcome.weeks.len() as u32;
         self.accounts.outcome.weeks.push(Week {
             week,

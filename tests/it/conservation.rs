@@ -152,3 +152,51 @@ fn systems_see_the_same_jobs() {
     let first = montecarlo::run(&fewer, Some(1)).expect("runs");
     assert_eq!(first[0], rows[0]);
 }
+
+/// Weekly and per-run lost jobs are one count: window jobs abandoned, priced out,
+/// unserved, stranded or failed. With the horizon on a week's end and losses that happen
+/// only at arrival (no patience, a price above some maxima), the weeks sum to the run's
+/// count exactly, the warm-up week losing none of them; with patience, window jobs still
+/// waiting at the horizon may give up after it, so the weeks fall short by at most those.
+#[test]
+fn weekly_and_per_run_lost_jobs_reconcile() {
+    let yaml = |patience: &str, gpus: u32| {
+        format!(
+            "name: lost\nsimulation: {{horizon_hours: 2016, warmup_hours: 168, replications: 3, seed: 4}}\n\
+             demand:\n  segments:\n    - name: a\n      arrivals_per_hour: 12\n      duration_hours: {{exponential: {{mean: 1}}}}\n\
+             \x20     patience_hours: {patience}\n      max_price_usd_per_gpu_hour: {{uniform: {{min: 1, max: 3}}}}\n\
+             centralized: {{gpus: {gpus}, pricing: {{usd_per_gpu_hour: 1.5}}}}\n"
+        )
+    };
+    let lost_by_weeks =
+        |row: &capsim::metrics::RunMetrics| -> u64 { row.weeks.iter().map(|w| w.lost_jobs).sum() };
+    let lost = |row: &capsim::metrics::RunMetrics| {
+        row.jobs_abandoned
+            + row.jobs_priced_out
+            + row.jobs_unserved
+            + row.jobs_stranded
+            + row.jobs_failed
+    };
+    for row in montecarlo::run(&scenario(&yaml("0", 12)), None).unwrap() {
+        assert_eq!(row.weeks.len(), 12);
+        assert_eq!(
+            row.weeks[0].lost_jobs, 0,
+            "warm-up arrivals are not window jobs"
+        );
+        assert!(row.jobs_abandoned > 0 && row.jobs_priced_out > 0);
+        assert_eq!(lost_by_weeks(&row), lost(&row));
+    }
+    let mut short = 0;
+    for row in montecarlo::run(&scenario(&yaml("{exponential: {mean: 2}}", 6)), None).unwrap() {
+        let (weeks, run) = (lost_by_weeks(&row), lost(&row));
+        assert!(
+            weeks <= run && run - weeks <= row.jobs_in_system_at_horizon,
+            "{weeks} {run}"
+        );
+        short += run - weeks;
+    }
+    assert!(
+        short > 0,
+        "some waiting window jobs give up after the horizon"
+    );
+}
