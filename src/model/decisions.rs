@@ -159,6 +159,21 @@ pub struct ArrivalSeen {
     /// cheapest class it may use, tier discount applied, as the refusal check prices it;
     /// `f64::INFINITY` when the system has no GPU it may use.
     pub list_unit_price_usd: f64,
+    /// Its region.
+    pub region: usize,
+    /// Whether it was priced out (it could use some class, but afforded none).
+    pub priced_out: bool,
+}
+
+/// Work of `region`'s priced-out arrivals whose maximum price covers `unit_cost_usd` (the
+/// provider's cost per reference GPU-hour): demand that would buy if there were capacity
+/// to sell it at a price it accepts, reference GPU-hours.
+pub fn work_covering_cost(arrivals: &[ArrivalSeen], region: usize, unit_cost_usd: f64) -> f64 {
+    arrivals
+        .iter()
+        .filter(|a| a.region == region && a.priced_out && a.max_price_usd >= unit_cost_usd)
+        .map(|a| a.work_gpu_hours)
+        .sum()
 }
 
 /// The price factor at which the period's demand fills `target` of `capacity_gpu_hours`:
@@ -256,12 +271,16 @@ pub struct RegionView {
     pub busy_gpu_hours: f64,
     /// Reference GPU-hours of work its customers gave up waiting for.
     pub abandoned_work_gpu_hours: f64,
+    /// Reference GPU-hours of work priced out that would have covered the provider's
+    /// cost ([`work_covering_cost`]; 0 unless the price clears the market).
+    pub unmet_work_gpu_hours: f64,
     /// GPUs installed and on order at its sites.
     pub capacity_gpus: f64,
 }
 
 /// GPUs to order for a region: demand over the period (GPU-hours served plus those
-/// given up), grown over the mean lead time at the forecast growth, against installed
+/// given up plus unmet work that would cover the cost), grown over the mean lead time at
+/// the forecast growth, against installed
 /// and ordered GPUs; whole servers (`order_multiple`) that bring projected utilization
 /// down to the target. `None` when projected demand fits.
 pub fn gpus_to_order(plan: &Procurement, period_hours: f64, region: &RegionView) -> Option<u32> {
@@ -271,7 +290,9 @@ pub fn gpus_to_order(plan: &Procurement, period_hours: f64, region: &RegionView)
     let growth =
         (1.0 + plan.forecast_annual_growth).powf(plan.lead_time_hours.mean() / HOURS_PER_YEAR);
     let demand_gpus =
-        (region.busy_gpu_hours + region.abandoned_work_gpu_hours) / period_hours * growth;
+        (region.busy_gpu_hours + region.abandoned_work_gpu_hours + region.unmet_work_gpu_hours)
+            / period_hours
+            * growth;
     if demand_gpus <= plan.target_utilization * region.capacity_gpus {
         return None;
     }
@@ -422,6 +443,7 @@ mod tests {
         let region = |busy, abandoned, capacity| RegionView {
             busy_gpu_hours: busy,
             abandoned_work_gpu_hours: abandoned,
+            unmet_work_gpu_hours: 0.0,
             capacity_gpus: capacity,
         };
         let period = 168.0;
@@ -450,6 +472,65 @@ mod tests {
         assert_eq!(
             gpus_to_order(&plan(0.8, 0.0), 0.0, &region(1.0, 0.0, 1.0)),
             None
+        );
+    }
+
+    /// A market-clearing cloud holding 64 GPUs at 0.8 is at its procurement target
+    /// (busy 51.2 GPUs: no order); 3,360 GPU-hours a week of priced-out work that would
+    /// cover its cost are 20 GPUs more demand: 71.2 ÷ 0.8 − 64 = 25 → 32 GPUs (servers of 8).
+    /// Only priced-out work of the region at or above the cost counts.
+    #[test]
+    fn priced_out_work_that_covers_the_cost_is_demand_to_plan_for() {
+        let arrivals = [
+            ArrivalSeen {
+                max_price_usd: 3.0,
+                work_gpu_hours: 3_000.0,
+                list_unit_price_usd: 2.0,
+                region: 0,
+                priced_out: true,
+            },
+            ArrivalSeen {
+                max_price_usd: 2.5,
+                work_gpu_hours: 360.0,
+                list_unit_price_usd: 2.0,
+                region: 0,
+                priced_out: true,
+            },
+            ArrivalSeen {
+                max_price_usd: 1.5,
+                work_gpu_hours: 900.0,
+                list_unit_price_usd: 2.0,
+                region: 0,
+                priced_out: true,
+            },
+            ArrivalSeen {
+                max_price_usd: 9.0,
+                work_gpu_hours: 500.0,
+                list_unit_price_usd: 2.0,
+                region: 0,
+                priced_out: false,
+            },
+            ArrivalSeen {
+                max_price_usd: 9.0,
+                work_gpu_hours: 700.0,
+                list_unit_price_usd: 2.0,
+                region: 1,
+                priced_out: true,
+            },
+        ];
+        let unmet = work_covering_cost(&arrivals, 0, 2.5);
+        assert_eq!(unmet, 3_360.0);
+        let period = 168.0;
+        let region = |unmet| RegionView {
+            busy_gpu_hours: 51.2 * period,
+            abandoned_work_gpu_hours: 0.0,
+            unmet_work_gpu_hours: unmet,
+            capacity_gpus: 64.0,
+        };
+        assert_eq!(gpus_to_order(&plan(0.8, 0.0), period, &region(0.0)), None);
+        assert_eq!(
+            gpus_to_order(&plan(0.8, 0.0), period, &region(unmet)),
+            Some(32)
         );
     }
 
@@ -643,6 +724,8 @@ mod tests {
             max_price_usd,
             work_gpu_hours,
             list_unit_price_usd,
+            region: 0,
+            priced_out: false,
         }
     }
 

@@ -169,6 +169,9 @@ pub struct SystemModel<'a> {
     tail_open: bool,
     lead_rng: SimRng,
     onboarding_rng: SimRng,
+    /// The yearly rate at which procurement values capital when it prices the cost of the
+    /// GPUs it would buy (the finance discount rate).
+    planning_rate: f64,
 }
 
 /// The sites, the placement index over them, and the system's GPU totals.
@@ -328,6 +331,7 @@ impl<'a> SystemModel<'a> {
             tail_open: false,
             lead_rng: seeds::rng(sim.seeding(), replication, Stream::LeadTimes { system }),
             onboarding_rng: seeds::rng(sim.seeding(), replication, Stream::Onboarding { system }),
+            planning_rate: scenario.finance.discount_rate,
             accounts: Accounts {
                 outcome: Outcome {
                     window: (sim.warmup_hours, sim.horizon_hours),
@@ -661,15 +665,6 @@ impl<'a> SystemModel<'a> {
         }
         let in_window = self.accounts.in_window(now);
         self.accounts.tally(in_window, |tally| tally.arrived += 1);
-        if self.accounts.records_arrivals && now < self.accounts.outcome.window.1 {
-            let list_unit_price_usd =
-                self.list_unit_price(spec.reserved, self.segment_min_speed[segment as usize]);
-            self.accounts.period_arrivals.push(ArrivalSeen {
-                max_price_usd: spec.max_price_usd_per_gpu_hour,
-                work_gpu_hours: f64::from(spec.gpus) * spec.duration_hours,
-                list_unit_price_usd,
-            });
-        }
         let job = Job {
             epoch: 0,
             state: JobState::Waiting,
@@ -688,7 +683,18 @@ impl<'a> SystemModel<'a> {
             rate: 1.0,
             price: 0.0,
         };
-        if let Some(refusal) = self.refusal(&job) {
+        let refusal = self.refusal(&job);
+        if self.accounts.records_arrivals && now < self.accounts.outcome.window.1 {
+            let list_unit_price_usd = self.list_unit_price(spec.reserved, job.min_speed);
+            self.accounts.period_arrivals.push(ArrivalSeen {
+                max_price_usd: spec.max_price_usd_per_gpu_hour,
+                work_gpu_hours: f64::from(spec.gpus) * spec.duration_hours,
+                list_unit_price_usd,
+                region: job.region,
+                priced_out: matches!(refusal, Some(Refusal::PricedOut)),
+            });
+        }
+        if let Some(refusal) = refusal {
             if in_window {
                 self.accounts.outcome.refused_work_gpu_hours +=
                     f64::from(spec.gpus) * spec.duration_hours;

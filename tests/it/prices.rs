@@ -156,3 +156,40 @@ fn a_cost_plus_price_is_the_hand_calculation_in_a_run() {
         );
     }
 }
+
+/// A market-clearing cloud below its procurement target (the price holds utilization at
+/// 0.7 against a target of 0.8, so served work alone never asks for more) still orders
+/// when the work it prices
+/// out would cover its cost, and the price then falls as the GPUs land; when no customer's
+/// maximum covers the cost (GPUs ten times dearer), it orders nothing.
+#[test]
+fn a_market_clearing_cloud_orders_for_priced_out_work_that_covers_its_cost() {
+    let yaml = |capex: u32| {
+        format!(
+            "name: scarcity\nsimulation: {{horizon_hours: 8760, warmup_hours: 168, replications: 2, seed: 8}}\n\
+             demand:\n  segments:\n    - name: jobs\n      arrivals_per_hour: 150\n\
+             \x20     duration_hours: {{exponential: {{mean: 1}}}}\n\
+             \x20     max_price_usd_per_gpu_hour: {{triangular: {{min: 1, mode: 3, max: 5}}}}\n\
+             centralized:\n  gpus: 64\n  costs: {{capex_usd_per_gpu: {capex}}}\n\
+             \x20 pricing: {{policy: market_clearing, usd_per_gpu_hour: 3.5, target_utilization: 0.7, max_step: 0.1}}\n\
+             \x20 procurement: {{target_utilization: 0.8, lead_time_weeks: 8, order_multiple: 8}}\n"
+        )
+    };
+    // Capex $30,000: cost per hour at 0.8 ≈ (6,440 ÷ 8,760 + power) ÷ 0.8 ≈ $1.0, below
+    // every maximum; $300,000: ≈ $9.2, above all of them. The price starts above the one
+    // that clears 0.7 ($3.45), so the pool is never saturated while it converges.
+    for row in run(&yaml(30_000)) {
+        assert!(row.gpus_ordered >= 32, "ordered {}", row.gpus_ordered);
+        assert!(row.gpus_at_horizon > 64);
+        let first = row.weeks[3].price_usd_per_gpu_hour;
+        assert!(
+            row.price_at_horizon_usd < first - 0.3,
+            "the price falls as capacity lands: {first} → {}",
+            row.price_at_horizon_usd
+        );
+    }
+    for row in run(&yaml(300_000)) {
+        assert_eq!(row.gpus_ordered, 0);
+        assert_eq!(row.gpus_at_horizon, 64);
+    }
+}

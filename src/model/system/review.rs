@@ -7,8 +7,10 @@
 use crate::engine::{EventQueue, Hours};
 use crate::model::decisions::{self, ClassHours, PeriodView, RegionView};
 use crate::model::outcome::CapitalChange;
+use crate::model::site::SiteState;
 use crate::model::system::{Order, SystemEvent, SystemModel};
 use crate::scenario::System;
+use crate::scenario::supply::{CostPlusTerms, PricePolicy};
 
 impl<'a> SystemModel<'a> {
     pub(super) fn on_review(&mut self, now: Hours, events: &mut EventQueue<SystemEvent>) {
@@ -25,7 +27,7 @@ impl<'a> SystemModel<'a> {
             self.price_out_waiting(now);
         }
         if self.spec.procurement.is_some() {
-            self.procure(now, view.period_hours, events);
+            self.procure(now, &view, events);
         }
         self.exit(now, view.period_hours, events);
         self.enter(now, view.period_hours, events);
@@ -85,12 +87,19 @@ impl<'a> SystemModel<'a> {
 
     /// Centralized planning, region by region ([`decisions::gpus_to_order`]); each order
     /// goes to the region's first site and arrives after a sampled lead time (and the
-    /// power it needs).
-    fn procure(&mut self, now: Hours, period_hours: f64, events: &mut EventQueue<SystemEvent>) {
+    /// power it needs). A market-clearing provider also plans for the priced-out work that
+    /// would have covered its cost ([`Self::unmet_work`]): its price rations a shortage,
+    /// it does not end it.
+    fn procure(&mut self, now: Hours, view: &PeriodView, events: &mut EventQueue<SystemEvent>) {
         let spec: &'a System = self.spec;
         let Some(plan) = &spec.procurement else {
             return;
         };
+        let period_hours = view.period_hours;
+        let clears = spec
+            .pricing
+            .as_ref()
+            .is_some_and(|p| matches!(p.policy, PricePolicy::MarketClearing { .. }));
         for region in 0..self.accounts.period_abandoned_work.len() {
             let Some(target_site) = self
                 .capacity
@@ -111,12 +120,17 @@ impl<'a> SystemModel<'a> {
                     capacity + f64::from(s.installed + s.on_order),
                 )
             });
-            let view = RegionView {
+            let region_view = RegionView {
                 busy_gpu_hours: busy,
                 abandoned_work_gpu_hours: self.accounts.period_abandoned_work[region],
+                unmet_work_gpu_hours: if clears {
+                    self.unmet_work(view, region, plan.target_utilization)
+                } else {
+                    0.0
+                },
                 capacity_gpus: capacity,
             };
-            let Some(gpus) = decisions::gpus_to_order(plan, period_hours, &view) else {
+            let Some(gpus) = decisions::gpus_to_order(plan, period_hours, &region_view) else {
                 continue;
             };
             let lead = plan.lead_time_hours.sample(&mut self.lead_rng);
@@ -132,6 +146,38 @@ impl<'a> SystemModel<'a> {
                 (now + lead).max(ready),
                 events,
             );
+        }
+    }
+
+    /// Priced-out work of `region` this period whose maximum price covers the cost of
+    /// serving it: the region's cheapest class's cost-plus price per reference GPU-hour at
+    /// the procurement target's utilization, no margin, capital at the finance discount
+    /// rate (0 when the region has no GPUs to price).
+    fn unmet_work(&self, view: &PeriodView, region: usize, utilization: f64) -> f64 {
+        let terms = CostPlusTerms {
+            margin: 0.0,
+            planned_utilization: utilization,
+            cost_of_capital: self.planning_rate,
+        };
+        let costs = decisions::cost_plus_prices(
+            self.classes.len(),
+            self.capacity
+                .sites
+                .iter()
+                .filter(|s| s.region == region && !s.leaving)
+                .map(SiteState::cost_view),
+            &terms,
+            0.0,
+        );
+        let unit_cost = costs
+            .iter()
+            .zip(self.classes)
+            .filter_map(|(cost, class)| cost.map(|cost| cost / class.speed))
+            .fold(f64::INFINITY, f64::min);
+        if unit_cost.is_finite() {
+            decisions::work_covering_cost(&view.arrivals, region, unit_cost)
+        } else {
+            0.0
         }
     }
 
