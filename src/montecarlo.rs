@@ -107,8 +107,26 @@ const BYTES_PER_WAITING_JOB: f64 = 150.0;
 pub fn estimate(scenario: &Scenario) -> RunEstimate {
     let arrivals = scenario.expected_arrivals();
     let systems = scenario.systems();
-    let events =
-        2.0 * arrivals * systems.len() as f64 * f64::from(scenario.simulation.replications);
+    // Outages add a candidate per GPU per mean time in service (thinned, so an upper
+    // bound) and a return per outage: without them a site whose GPUs fail every few
+    // minutes, or are taken back almost at once, would pass the size check and run for ever.
+    let horizon_hours = scenario.simulation.horizon_hours;
+    let outage_events: f64 = systems
+        .iter()
+        .flat_map(|(_, system)| &system.sites)
+        .map(|site| {
+            let gpu_hours = f64::from(site.gpus) * horizon_hours;
+            site.reliability
+                .as_ref()
+                .map_or(0.0, |r| 2.0 * gpu_hours / r.mtbf_hours)
+                + site
+                    .owner_use
+                    .as_ref()
+                    .map_or(0.0, |o| 2.0 * gpu_hours / o.offered_mean_hours)
+        })
+        .sum();
+    let events = (2.0 * arrivals * systems.len() as f64 + outage_events)
+        * f64::from(scenario.simulation.replications);
     let rate: f64 = scenario
         .segments
         .iter()

@@ -8,7 +8,10 @@
 //! and a merge of its shards cut the same row groups and write the same bytes.
 
 use std::fs::File;
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use polars::prelude::*;
 
@@ -53,7 +56,67 @@ struct TableWriter {
     pending: Results,
     /// The current block's index from the run's first replication.
     block: Option<u64>,
-    writer: Option<BatchedWriter<File>>,
+    writer: Option<TableSink>,
+}
+
+/// A table file that remembers the OS error of a failed write. polars' Parquet writer may
+/// report a write that failed part-way through its footer as a bare "transport error",
+/// losing the cause; the cause (a full disk above all) is what the user can act on.
+struct TableFile {
+    file: File,
+    /// The raw OS error of the last failed write; 0 while none has failed.
+    os_error: Arc<AtomicI32>,
+}
+
+impl Write for TableFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.file.write(buf).inspect_err(|e| self.record(e))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush().inspect_err(|e| self.record(e))
+    }
+}
+
+impl TableFile {
+    fn create(path: &Path) -> Result<(TableFile, Arc<AtomicI32>), OutputError> {
+        let file = File::create(path).map_err(io("create", path))?;
+        let os_error = Arc::new(AtomicI32::new(0));
+        Ok((
+            TableFile {
+                file,
+                os_error: Arc::clone(&os_error),
+            },
+            os_error,
+        ))
+    }
+
+    fn record(&self, error: &std::io::Error) {
+        if let Some(code) = error.raw_os_error() {
+            self.os_error.store(code, Ordering::Relaxed);
+        }
+    }
+}
+
+/// A batched Parquet writer and the OS error its file saw, if any.
+struct TableSink {
+    writer: BatchedWriter<TableFile>,
+    os_error: Arc<AtomicI32>,
+}
+
+/// polars' error for `table`, or, when the file under it saw one, the OS error itself.
+fn table_error(table: &str, os_error: &AtomicI32, source: PolarsError) -> OutputError {
+    match os_error.load(Ordering::Relaxed) {
+        0 => OutputError::Table {
+            table: table.to_string(),
+            source,
+        },
+        code => OutputError::Io {
+            action: "write table",
+            path: table.to_string(),
+            source: std::io::Error::from_raw_os_error(code),
+        },
+    }
 }
 
 impl TableWriter {
@@ -150,8 +213,10 @@ impl TableWriter {
                 provenance,
             )?);
         }
-        if let Some(writer) = &mut self.writer {
-            writer.write_batch(&frame).map_err(failed)?;
+        if let Some(sink) = &mut self.writer {
+            sink.writer
+                .write_batch(&frame)
+                .map_err(|source| table_error(stem, &sink.os_error, source))?;
         }
         Ok(())
     }
@@ -165,7 +230,11 @@ impl TableWriter {
             source,
         };
         match self.writer {
-            Some(writer) => writer.finish().map(|_| ()).map_err(failed),
+            Some(sink) => sink
+                .writer
+                .finish()
+                .map(|_| ())
+                .map_err(|source| table_error(stem, &sink.os_error, source)),
             None => {
                 let mut frame =
                     raw_frame(self.table, &Results::default(), provenance).map_err(failed)?;
@@ -215,15 +284,13 @@ fn batched_writer(
     path: &Path,
     schema: &Schema,
     provenance: &Provenance,
-) -> Result<BatchedWriter<File>, OutputError> {
-    let file = File::create(path).map_err(io("create", path))?;
-    ParquetWriter::new(file)
+) -> Result<TableSink, OutputError> {
+    let (file, os_error) = TableFile::create(path)?;
+    let writer = ParquetWriter::new(file)
         .with_key_value_metadata(Some(metadata(provenance)))
         .batched(schema)
-        .map_err(|source| OutputError::Table {
-            table: path.display().to_string(),
-            source,
-        })
+        .map_err(|source| table_error(&path.display().to_string(), &os_error, source))?;
+    Ok(TableSink { writer, os_error })
 }
 
 /// Writes a whole frame as one file.
@@ -233,15 +300,12 @@ fn write_file(
     provenance: &Provenance,
     stem: &str,
 ) -> Result<(), OutputError> {
-    let file = File::create(path).map_err(io("create", path))?;
+    let (file, os_error) = TableFile::create(path)?;
     ParquetWriter::new(file)
         .with_key_value_metadata(Some(metadata(provenance)))
         .finish(frame)
         .map(|_| ())
-        .map_err(|source| OutputError::Table {
-            table: stem.to_string(),
-            source,
-        })
+        .map_err(|source| table_error(stem, &os_error, source))
 }
 
 /// Writes whole tables (file stem, frame) into `dir`, all or nothing: staged beside it
@@ -351,23 +415,26 @@ impl Spool {
 fn restamp(path: &Path, provenance: &Provenance) -> Result<(), OutputError> {
     let fresh = path.with_extension("parquet.restamped");
     let table = path.display().to_string();
-    let failed = |source| OutputError::Table {
-        table: table.clone(),
-        source,
-    };
-    let mut writer: Option<BatchedWriter<File>> = None;
+    let mut writer: Option<TableSink> = None;
     for_each_row_group(path, &mut |mut frame| {
         frame.rechunk_mut();
         if writer.is_none() {
             writer = Some(batched_writer(&fresh, frame.schema(), provenance)?);
         }
         match &mut writer {
-            Some(writer) => writer.write_batch(&frame).map_err(failed),
+            Some(sink) => sink
+                .writer
+                .write_batch(&frame)
+                .map_err(|source| table_error(&table, &sink.os_error, source)),
             None => Ok(()),
         }
     })?;
     match writer {
-        Some(writer) => writer.finish().map(|_| ()).map_err(failed)?,
+        Some(sink) => sink
+            .writer
+            .finish()
+            .map(|_| ())
+            .map_err(|source| table_error(&table, &sink.os_error, source))?,
         None => {
             let mut frame = super::read_table(path)?;
             write_file(&fresh, &mut frame, provenance, &table)?;

@@ -21,16 +21,23 @@ pub struct GpuClass {
     /// Work per hour relative to the reference class (H100 = 1): a job's duration is
     /// given for the reference class and divided by this.
     pub speed: f64,
-    /// Board power at full load, kW.
+    /// Power a server draws per GPU of this class at full load, kW (host included).
     pub power_kw: f64,
     /// Purchase price per GPU, USD, with its share of server and networking.
     pub capex_usd: f64,
 }
 
 /// The built-in catalog. H100 is the reference (speed 1) and its numbers are the
-/// MISSION.md calibration (700 W; ~$30k per GPU, an 8×H100 server being $300–350k with
-/// networking). The other speeds are rough training-throughput ratios and their prices
-/// approximate 2024–2025 street prices: assumptions to override with `gpu_classes:`.
+/// MISSION.md calibration (~$30k per GPU, an 8×H100 server being $300–350k with
+/// networking). Power is what a server draws per GPU at full load, not the chip's board
+/// power, since the host's CPUs, memory, fans and network draw too, and the facility and
+/// the power envelope are sized for it: an 8×H100 server draws 10.2 kW (MISSION.md; NVIDIA
+/// DGX H100 datasheet, maximum system power), 1.275 kW per GPU against the chip's 0.70;
+/// DGX H200 the same 10.2 kW; DGX B200 14.3 kW (1.79 per GPU); DGX A100 6.5 kW (0.81).
+/// L40S servers: the chip's 0.35 kW × the DGX H100's ratio of 1.82 (assumption, 0.64);
+/// an RTX 4090 rig: the card's 0.45 kW plus a third for its host (assumption, 0.60). The
+/// other speeds are rough training-throughput ratios and their prices approximate
+/// 2024–2025 street prices: assumptions to override with `gpu_classes:`.
 pub fn builtin_classes() -> Vec<GpuClass> {
     let class = |name: &str, speed, power_kw, capex_usd| GpuClass {
         name: name.to_string(),
@@ -39,12 +46,12 @@ pub fn builtin_classes() -> Vec<GpuClass> {
         capex_usd,
     };
     vec![
-        class("H100", 1.0, 0.70, 30_000.0),
-        class("H200", 1.3, 0.70, 35_000.0),
-        class("B200", 2.2, 1.00, 45_000.0),
-        class("A100", 0.45, 0.40, 12_000.0),
-        class("L40S", 0.5, 0.35, 9_000.0),
-        class("RTX4090", 0.3, 0.45, 2_000.0),
+        class("H100", 1.0, 1.275, 30_000.0),
+        class("H200", 1.3, 1.275, 35_000.0),
+        class("B200", 2.2, 1.79, 45_000.0),
+        class("A100", 0.45, 0.81, 12_000.0),
+        class("L40S", 0.5, 0.64, 9_000.0),
+        class("RTX4090", 0.3, 0.60, 2_000.0),
     ]
 }
 
@@ -747,6 +754,17 @@ impl Checker<'_> {
                 offered_mean_hours: availability * cycle.0,
                 withdrawn_mean_hours: (1.0 - availability) * cycle.0,
             });
+        if owner_use.is_some() && availability <= 0.0 {
+            let at = raw
+                .availability
+                .as_ref()
+                .map_or(&raw.gpus.referenced, |a| &a.referenced);
+            let message = hinted(
+                "availability 0 with availability_cycle_hours offers no GPU time: every GPU would be taken back the moment it is offered",
+                "raise availability above 0, or leave this operator out",
+            );
+            self.report(at, &format!("{key}.availability"), &message);
+        }
         // With periods every GPU is listed and offered part of the time; without, a
         // fixed share of them is offered all the time.
         let listed = |owned: u32| {

@@ -285,21 +285,21 @@ fn longer_lead_times_lose_more_demand_in_a_surge() {
     }
 }
 
-/// A hard power limit caps the fleet: 0.1 MW at 0.7 kW × PUE 1.2 per GPU holds 119
-/// GPUs; with a power lead time the site grows past it.
+/// A hard power limit caps the fleet: 0.18 MW at 1.275 kW (an H100 server's share) × PUE
+/// 1.2 per GPU holds 117 GPUs; with a power lead time the site grows past it.
 #[test]
 fn power_limits_cap_or_delay_growth() {
     let fleet = |power: &str| {
         format!(
             "name: power\nsimulation: {{horizon_hours: 4000, warmup_hours: 100, replications: 2, seed: 4}}\n\
              demand:\n  segments:\n    - name: jobs\n      arrivals_per_hour: 150\n      duration_hours: {{exponential: {{mean: 1}}}}\n      patience_hours: 1\n\
-             centralized:\n  data_centers: [{{region: default, gpus: 64, power_mw: 0.1}}]\n\
+             centralized:\n  data_centers: [{{region: default, gpus: 64, power_mw: 0.18}}]\n\
              \x20 procurement: {{target_utilization: 0.8, lead_time_weeks: 1{power}}}\n"
         )
     };
     for row in run(&fleet("")) {
         assert!(
-            row.gpus_at_horizon <= 119 && row.gpus_at_horizon > 100,
+            row.gpus_at_horizon <= 117 && row.gpus_at_horizon > 100,
             "{}",
             row.gpus_at_horizon
         );

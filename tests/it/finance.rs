@@ -37,7 +37,8 @@ fn one_operator_earns_the_closed_form_yield_year_by_year() {
     let yaml = "name: one-operator\nsimulation: {horizon_hours: 17520, replications: 3, seed: 5}\n\
         demand:\n  segments:\n    - name: jobs\n      arrivals_per_hour: 100\n      duration_hours: {exponential: {mean: 10}}\n      patience_hours: 1\n\
         distributed:\n  take_rate: 0.2\n  pricing: {usd_per_gpu_hour: 2.0}\n  operators:\n    - gpus: 8\n      costs: {electricity_usd_per_kwh: 0.1, pue: 1.5, idle_power_fraction: 0.3, facility_usd_per_kw_month: 100, fixed_usd_per_year: 5000, residual_fraction: 0.3}\n";
-    let (gpus, kw, price, take, capital) = (8.0, 0.7, 2.0, 0.2, 8.0 * 30_000.0 * 0.3);
+    // 1.275 kW: the built-in H100 draws a 10.2 kW 8-GPU server's share.
+    let (gpus, kw, price, take, capital) = (8.0, 1.275, 2.0, 0.2, 8.0 * 30_000.0 * 0.3);
     for run in run(yaml) {
         let rows = whole(&run);
         assert_eq!(rows.len(), 3, "years 0, 1, 2");
@@ -66,11 +67,11 @@ fn one_operator_earns_the_closed_form_yield_year_by_year() {
                 "year {}: yield {found} vs closed form {expected}",
                 row.year
             );
-            // At u = 1 exactly: (2 × 8 × 8760 × 0.8 − 7358.4 − 6720 − 5000) ÷ 72,000 = 1.2921.
+            // At u = 1 exactly: (2 × 8 × 8760 × 0.8 − 13,402.8 − 12,240 − 5000) ÷ 72,000 = 1.1317.
             assert!(
                 close(
                     found,
-                    (112_128.0 - 7_358.4 - 6_720.0 - 5_000.0) / 72_000.0,
+                    (112_128.0 - 13_402.8 - 12_240.0 - 5_000.0) / 72_000.0,
                     1e-4
                 ),
                 "year {}: {found}",

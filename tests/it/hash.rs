@@ -123,16 +123,16 @@ fn every_model_input_changes_the_hash() {
 #[test]
 fn bundled_scenario_hashes_are_pinned() {
     let pinned = [
-        ("glut-2026", "f5af98a71a5a2eaa"),
-        ("mmc-example", "c997e22694f7ae89"),
-        ("seasonal-demand", "c10c3a36286538df"),
-        ("seed-baseline", "01b336cb886a499d"),
-        ("seed-claims-bought-gpus", "af771f48157048d9"),
-        ("seed-claims", "e17e7f3f9bbe0c59"),
-        ("shortage-2024", "162635968f609892"),
-        ("validation/mmc-50-erlang-a", "62b15b280c2e7adb"),
-        ("validation/mmc-64-erlang-c", "ea2d87092f513380"),
-        ("validation/mmcc-20-erlang-b", "962410c9da14711a"),
+        ("glut-2026", "cad0939fc9481800"),
+        ("mmc-example", "57e8846e4d59d6ff"),
+        ("seasonal-demand", "b44c4895d127b46b"),
+        ("seed-baseline", "40c20d170ef1c0b5"),
+        ("seed-claims-bought-gpus", "090a9605e989f06f"),
+        ("seed-claims", "a879ebbe801efeb3"),
+        ("shortage-2024", "c6078c2190207022"),
+        ("validation/mmc-50-erlang-a", "26a0aff270250791"),
+        ("validation/mmc-64-erlang-c", "0b5e2a2a8c6533be"),
+        ("validation/mmcc-20-erlang-b", "d39d38da57ec170e"),
     ];
     let mut actual = Vec::new();
     for (name, _) in pinned {

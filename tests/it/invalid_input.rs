@@ -128,6 +128,12 @@ const CASES: &[(&str, &str, &str, &str)] = &[
         "choose the policy that uses it (policy: utilization_target or market_clearing)",
     ),
     (
+        "availability-zero-cycle",
+        ":11:21",
+        "distributed.operators[0].availability",
+        "raise availability above 0",
+    ),
+    (
         "pricing-cost-plus-list",
         ":13:23",
         "distributed.pricing.usd_per_gpu_hour",

@@ -125,19 +125,20 @@ fn a_cost_plus_price_is_the_hand_calculation_in_a_run() {
         \x20 pricing: {policy: cost_plus, planned_utilization: 0.5, cost_of_capital: 0.10}\n";
     let rows = run(yaml);
     // By hand: capital (30,000 − 9,000 × 1.1⁻⁵) × 0.1 ÷ (1 − 1.1⁻⁵) ÷ 8,760; power
-    // (0.7 + 0.3 × 0.15) × 0.7 kW × 1.2 × $0.08; facility 0.7 × 150 ÷ 730; fixed
+    // (0.7 + 0.3 × 0.15) × 1.275 kW (an H100 server's share) × 1.2 × $0.08; facility
+    // 1.275 × 150 ÷ 730; fixed
     // 100,000 ÷ 8,760 ÷ 64; ÷ 0.7 × 1.25.
     let discount = 1.1f64.powi(-5);
     let capital = (30_000.0 - 9_000.0 * discount) * 0.1 / (1.0 - discount) / 8760.0;
     let cloud = (capital
-        + (0.7 + 0.3 * 0.15) * 0.7 * 1.2 * 0.08
-        + 0.7 * 150.0 / 730.0
+        + (0.7 + 0.3 * 0.15) * 1.275 * 1.2 * 0.08
+        + 1.275 * 150.0 / 730.0
         + 100_000.0 / 8760.0 / 64.0)
         / 0.7
         * 1.25;
     // Operators own their H100s (worth 30,000 × 0.3): 10% of that a year, power at 50%
     // busy, ÷ 0.5, grossed up by the 20% take rate.
-    let network = (0.1 * 9_000.0 / 8760.0 + (0.5 + 0.5 * 0.15) * 0.7 * 1.56 * 0.12) / 0.5 / 0.8;
+    let network = (0.1 * 9_000.0 / 8760.0 + (0.5 + 0.5 * 0.15) * 1.275 * 1.56 * 0.12) / 0.5 / 0.8;
     for row in &rows {
         let expected = match row.system {
             SystemKind::Centralized => cloud,

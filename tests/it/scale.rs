@@ -477,3 +477,34 @@ fn runs_too_many_replications_for_memory_are_refused_up_front() {
     );
     assert!(!dir.join("never").exists());
 }
+
+/// The size estimate counts outages: GPUs failing every few minutes, or taken back by their
+/// owners almost at once, make many more events than their jobs (2 per GPU per mean time
+/// in service), and the estimate says so instead of letting such a run go on for ever.
+#[test]
+fn the_size_estimate_counts_failures_and_owners_taking_gpus_back() {
+    let yaml = |extra: &str| {
+        format!(
+            "name: outages\nsimulation: {{horizon_hours: 1000, replications: 2, seed: 1}}\n\
+             demand:\n  segments:\n    - name: jobs\n      arrivals_per_hour: 1\n      duration_hours: 1\n\
+             distributed:\n  operators:\n    - gpus: 100\n{extra}"
+        )
+    };
+    let jobs_only = capsim::montecarlo::estimate(&crate::scenario(&yaml(""))).events;
+    let failing =
+        capsim::montecarlo::estimate(&crate::scenario(&yaml("      mtbf_hours: 0.01\n"))).events;
+    // 2 × 100 GPUs × 1,000 h ÷ 0.01 h × 2 replications = 4·10⁷ more.
+    assert!(
+        (failing - jobs_only - 4e7).abs() < 1.0,
+        "{failing} {jobs_only}"
+    );
+    let cycling = capsim::montecarlo::estimate(&crate::scenario(&yaml(
+        "      availability: 0.001\n      availability_cycle_hours: 10\n",
+    )))
+    .events;
+    // Offered for 0.001 × 10 h at a time: 2 × 100 × 1,000 ÷ 0.01 × 2 = 4·10⁷ again.
+    assert!(
+        (cycling - jobs_only - 4e7).abs() < 1.0,
+        "{cycling} {jobs_only}"
+    );
+}
