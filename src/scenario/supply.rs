@@ -949,17 +949,12 @@ impl Checker<'_> {
                 }
             },
             raw::PolicyName::UtilizationTarget => {
-                let Some(target) = &raw.target_utilization else {
-                    self.report(
-                        at,
-                        &key("target_utilization"),
-                        &hinted(
-                            "policy `utilization_target` needs `target_utilization`",
-                            "e.g. target_utilization: 0.75",
-                        ),
-                    );
-                    return None;
-                };
+                let target = self.needed(
+                    &raw.target_utilization,
+                    (at, &key("target_utilization")),
+                    "utilization_target",
+                    "e.g. target_utilization: 0.75",
+                )?;
                 let (floor_usd, ceiling_usd) =
                     self.price_bounds(raw, at, &key("floor_usd_per_gpu_hour"));
                 PricePolicy::UtilizationTarget {
@@ -977,17 +972,12 @@ impl Checker<'_> {
                 }
             }
             raw::PolicyName::MarketClearing => {
-                let Some(target) = &raw.target_utilization else {
-                    self.report(
-                        at,
-                        &key("target_utilization"),
-                        &hinted(
-                            "policy `market_clearing` needs `target_utilization`",
-                            "e.g. target_utilization: 0.8 (the share of capacity the price aims to fill)",
-                        ),
-                    );
-                    return None;
-                };
+                let target = self.needed(
+                    &raw.target_utilization,
+                    (at, &key("target_utilization")),
+                    "market_clearing",
+                    "e.g. target_utilization: 0.8 (the share of capacity the price aims to fill)",
+                )?;
                 let (floor_usd, ceiling_usd) =
                     self.price_bounds(raw, at, &key("floor_usd_per_gpu_hour"));
                 PricePolicy::MarketClearing {
@@ -1001,17 +991,12 @@ impl Checker<'_> {
                 }
             }
             raw::PolicyName::CostPlus => {
-                let Some(planned) = &raw.planned_utilization else {
-                    self.report(
-                        at,
-                        &key("planned_utilization"),
-                        &hinted(
-                            "policy `cost_plus` needs `planned_utilization`",
-                            "e.g. planned_utilization: 0.7 (the share of installed GPU-hours the price expects to sell)",
-                        ),
-                    );
-                    return None;
-                };
+                let planned = self.needed(
+                    &raw.planned_utilization,
+                    (at, &key("planned_utilization")),
+                    "cost_plus",
+                    "e.g. planned_utilization: 0.7 (the share of installed GPU-hours the price expects to sell)",
+                )?;
                 if planned.value.0 <= 0.0 {
                     self.report(
                         &planned.referenced,
@@ -1043,6 +1028,22 @@ impl Checker<'_> {
                 .egress_usd_per_gb
                 .map_or(defaults::EGRESS_USD_PER_GB, |e| e.0),
         })
+    }
+
+    /// A key `policy` cannot do without; reported at the `pricing:` section when missing.
+    fn needed<'r, T>(
+        &mut self,
+        value: &'r Option<Spanned<T>>,
+        (at, key): (&Location, &str),
+        policy: &str,
+        example: &str,
+    ) -> Option<&'r Spanned<T>> {
+        if value.is_none() {
+            let field = key.rsplit('.').next().unwrap_or(key);
+            let message = hinted(&format!("policy `{policy}` needs `{field}`"), example);
+            self.report(at, key, &message);
+        }
+        value.as_ref()
     }
 
     /// A price policy's floor and ceiling (defaults: none), refused when crossed.
