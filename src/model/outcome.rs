@@ -353,7 +353,8 @@ pub struct Outcome {
     pub held_by_job: f64,
     /// Sum of every job's time in queue (re-waits after failures included), hours.
     pub wait_by_job: f64,
-    /// First waits of window jobs that started or abandoned, hours (for quantiles).
+    /// First waits of window jobs that started, abandoned or were priced out while waiting,
+    /// hours (for quantiles).
     pub first_waits: Waits,
     /// (jobs, sum of first waits in hours) of those jobs by tier: reserved, on-demand.
     pub tier_waits: [(u64, f64); 2],

@@ -546,6 +546,7 @@ impl<'a> SystemModel<'a> {
             .placement
             .add(site.region, site.class, site.free);
         self.capacity.sites.push(site);
+        self.price_unpriced_classes();
         idx
     }
 
@@ -612,7 +613,6 @@ impl<'a> SystemModel<'a> {
         })
     }
 
-    /// Why a job refuses the system outright, if it does.
     /// The cheapest price per reference GPU-hour, at the list (factor 1), of a class a job
     /// of this tier and minimum speed may use; infinite when the system has none.
     fn list_unit_price(&self, reserved: bool, min_speed: f64) -> f64 {
@@ -626,6 +626,7 @@ impl<'a> SystemModel<'a> {
             .fold(f64::INFINITY, f64::min)
     }
 
+    /// Why a job refuses the system outright, if it does.
     fn refusal(&self, job: &Job) -> Option<Refusal> {
         let mut capable = false;
         for (class_idx, class) in self.classes.iter().enumerate() {
@@ -1288,6 +1289,7 @@ impl<'a> SystemModel<'a> {
         self.capacity.installed_total += order.gpus;
         self.capacity.free_total += order.gpus;
         self.capacity.class_installed[site.class] += u64::from(order.gpus);
+        self.price_unpriced_classes();
         self.capacity.sync(order.site);
         if self.accounts.in_window(now) {
             self.accounts.outcome.capex_usd += f64::from(order.gpus) * order.capex_usd_per_gpu;
@@ -1388,6 +1390,19 @@ impl<'a> SystemModel<'a> {
             self.prices.reference_usd_per_gpu_hour = weighted / gpus;
         }
         (fell, rose)
+    }
+
+    /// Under `cost_plus`, a class offered for the first time between reviews (an operator
+    /// joining with it, a first delivery) is priced at once, with every other class, from
+    /// the costs then: until then it has no price, and would be sold for nothing.
+    fn price_unpriced_classes(&mut self) {
+        let unpriced = (0..self.classes.len()).any(|class| {
+            self.capacity.class_installed[class] > 0
+                && self.prices.base_usd_per_gpu_hour[class] == 0.0
+        });
+        if unpriced {
+            self.price_from_costs();
+        }
     }
 
     /// After prices rose: a waiting job that has never run and can now afford no class it

@@ -92,6 +92,13 @@ impl TableFile {
     }
 
     fn record(&self, error: &std::io::Error) {
+        // An interrupted write is retried by the writer; it is not the cause of anything.
+        if matches!(
+            error.kind(),
+            std::io::ErrorKind::Interrupted | std::io::ErrorKind::WouldBlock
+        ) {
+            return;
+        }
         if let Some(code) = error.raw_os_error() {
             self.os_error.store(code, Ordering::Relaxed);
         }

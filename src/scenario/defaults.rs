@@ -73,7 +73,9 @@ pub const ELECTRICITY_USD_PER_KWH: f64 = 0.08;
 pub const PUE_CENTRALIZED: f64 = 1.2;
 /// `costs.pue` of operators: 1.56, the industry average (Uptime Institute 2024).
 pub const PUE_OPERATOR: f64 = 1.56;
-/// `costs.idle_power_fraction`: 0.15, an assumption (an idle H100 draws ~60–100 W of 700).
+/// `costs.idle_power_fraction`: 0.15 of the server's full-load power per GPU, an assumption
+/// (an idle H100 chip draws ~60–100 W of its 700; an idle server's fans, CPUs and memory add
+/// more, so this is a low end to vary).
 pub const IDLE_POWER_FRACTION: f64 = 0.15;
 /// `costs.facility_usd_per_kw_month`: none (the scenario states its facility costs).
 pub const FACILITY_USD_PER_KW_MONTH: f64 = 0.0;

@@ -483,7 +483,8 @@ pub struct RawDistributed {
     #[serde(default)]
     pub operators: Option<Vec<RawOperators>>,
     #[serde(default)]
-    pub take_rate: Option<Fraction>,
+    #[schemars(with = "Option<Fraction>")]
+    pub take_rate: Option<Spanned<Fraction>>,
     #[serde(default)]
     #[schemars(with = "Option<RawPricing>")]
     pub pricing: Option<Spanned<RawPricing>>,

@@ -632,13 +632,32 @@ impl Checker<'_> {
             },
         });
         self.system_size(&sites, &raw.referenced, side);
+        let pricing = self.pricing(block.pricing.as_ref(), side, ctx);
+        let take_rate = block
+            .take_rate
+            .as_ref()
+            .map_or(defaults::TAKE_RATE, |t| t.value.0);
+        let cost_plus = pricing
+            .as_ref()
+            .is_some_and(|p| matches!(p.policy, PricePolicy::CostPlus(_)));
+        if let (true, true, Some(at)) = (
+            cost_plus,
+            take_rate >= 1.0,
+            block.take_rate.as_ref().map(|t| &t.referenced),
+        ) {
+            let message = hinted(
+                "a take rate of 1 leaves operators nothing: a cost-plus price grossed up by it would be infinite",
+                "lower take_rate below 1 (e.g. 0.2), or price by another policy",
+            );
+            self.report(at, &format!("{}.take_rate", side.key()), &message);
+        }
         System {
             sites,
-            pricing: self.pricing(block.pricing.as_ref(), side, ctx),
+            pricing,
             latency_slowdown: block
                 .latency_slowdown
                 .map_or(defaults::LATENCY_SLOWDOWN, |s| s.0),
-            take_rate: TakeRate(block.take_rate.map_or(defaults::TAKE_RATE, |t| t.0)),
+            take_rate: TakeRate(take_rate),
             review_every_hours: block
                 .review_every_hours
                 .map_or(defaults::REVIEW_EVERY_HOURS, |h| h.0),
@@ -963,10 +982,7 @@ impl Checker<'_> {
                         .sensitivity
                         .as_ref()
                         .map_or(defaults::SENSITIVITY, |s| s.value.0),
-                    max_step: raw
-                        .max_step
-                        .as_ref()
-                        .map_or(defaults::MAX_STEP, |s| s.value.0),
+                    max_step: self.max_step(raw, &key("max_step")),
                     floor_usd,
                     ceiling_usd,
                 }
@@ -982,10 +998,7 @@ impl Checker<'_> {
                     self.price_bounds(raw, at, &key("floor_usd_per_gpu_hour"));
                 PricePolicy::MarketClearing {
                     target: target.value.0,
-                    max_step: raw
-                        .max_step
-                        .as_ref()
-                        .map_or(defaults::MAX_STEP, |s| s.value.0),
+                    max_step: self.max_step(raw, &key("max_step")),
                     floor_usd,
                     ceiling_usd,
                 }
@@ -1044,6 +1057,22 @@ impl Checker<'_> {
             self.report(at, key, &message);
         }
         value.as_ref()
+    }
+
+    /// A policy's largest step per review (default 5%); a step of 100% is refused, since
+    /// one review could then take the price to 0, where no relative step moves it again.
+    fn max_step(&mut self, raw: &RawPricing, key: &str) -> f64 {
+        let Some(step) = &raw.max_step else {
+            return defaults::MAX_STEP;
+        };
+        if step.value.0 >= 1.0 {
+            let message = hinted(
+                "max_step 1 can take the price to 0 in one review, and no relative step moves it from there",
+                "use a step below 1, e.g. max_step: 0.5",
+            );
+            self.report(&step.referenced, key, &message);
+        }
+        step.value.0
     }
 
     /// A price policy's floor and ceiling (defaults: none), refused when crossed.

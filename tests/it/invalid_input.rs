@@ -134,6 +134,18 @@ const CASES: &[(&str, &str, &str, &str)] = &[
         "raise availability above 0",
     ),
     (
+        "cost-plus-whole-take",
+        ":10:14",
+        "distributed.take_rate",
+        "lower take_rate below 1",
+    ),
+    (
+        "pricing-full-step",
+        ":14:15",
+        "distributed.pricing.max_step",
+        "use a step below 1",
+    ),
+    (
         "pricing-cost-plus-list",
         ":13:23",
         "distributed.pricing.usd_per_gpu_hour",

@@ -177,7 +177,7 @@ fn a_market_clearing_cloud_orders_for_priced_out_work_that_covers_its_cost() {
         )
     };
     // Capex $30,000: cost per hour at 0.8 ≈ (6,440 ÷ 8,760 + power) ÷ 0.8 ≈ $1.0, below
-    // every maximum; $300,000: ≈ $9.2, above all of them. The price starts above the one
+    // every maximum; $300,000: ≈ $9.3, above all of them. The price starts above the one
     // that clears 0.7 ($3.45), so the pool is never saturated while it converges.
     for row in run(&yaml(30_000)) {
         assert!(row.gpus_ordered >= 32, "ordered {}", row.gpus_ordered);
@@ -192,5 +192,38 @@ fn a_market_clearing_cloud_orders_for_priced_out_work_that_covers_its_cost() {
     for row in run(&yaml(300_000)) {
         assert_eq!(row.gpus_ordered, 0);
         assert_eq!(row.gpus_at_horizon, 64);
+    }
+}
+
+/// Under `cost_plus`, a class that first appears between reviews (operators with A100s
+/// joining, after half a week of onboarding, a network of one H100) is priced the moment it
+/// appears, not sold for nothing until the next review. Costs are power only (no capital at
+/// rate 0, sold at u = 1), the A100s' electricity chosen so that both classes cost the same
+/// per unit of work: H100 1.275 kW × 1.5 × $0.10 ÷ (1 − 0.2) = $0.2390625 per GPU-hour;
+/// A100 0.81 kW × 1.5 × $0.10 × (1.275 ÷ 1.8) ÷ 0.8 ÷ speed 0.45 = the same per H100-hour
+/// of work. So every hour of work is sold at $0.2390625.
+#[test]
+fn a_class_that_appears_between_reviews_is_priced_at_once() {
+    let costs = |kwh: f64| {
+        format!("costs: {{electricity_usd_per_kwh: {kwh}, pue: 1.5, idle_power_fraction: 0}}")
+    };
+    let yaml = format!(
+        "name: new-class\nsimulation: {{horizon_hours: 3000, warmup_hours: 100, replications: 2, seed: 6}}\n\
+         demand:\n  segments:\n    - name: jobs\n      arrivals_per_hour: 30\n      duration_hours: {{exponential: {{mean: 1}}}}\n\
+         \x20     patience_hours: 2\n\
+         distributed:\n  take_rate: 0.2\n  operators: [{{gpus: 1, {}}}]\n\
+         \x20 pricing: {{policy: cost_plus, planned_utilization: 1, cost_of_capital: 0}}\n\
+         \x20 entry: {{hurdle_yield: -1, onboarding_weeks: 0.5, max_operators: 6, template: {{gpus: 8, gpu_class: A100, {}}}}}\n",
+        costs(0.1),
+        costs(0.1 * 1.275 / 1.8),
+    );
+    let per_work = 1.275 * 1.5 * 0.1 / 0.8;
+    for row in run(&yaml) {
+        assert!(row.operators_joined >= 3, "{}", row.operators_joined);
+        assert!(
+            (row.spend_usd_per_gpu_hour - per_work).abs() < 1e-9 * per_work,
+            "{} against {per_work}",
+            row.spend_usd_per_gpu_hour
+        );
     }
 }
