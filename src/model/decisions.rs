@@ -481,42 +481,17 @@ mod tests {
     /// Only priced-out work of the region at or above the cost counts.
     #[test]
     fn priced_out_work_that_covers_the_cost_is_demand_to_plan_for() {
+        let priced_out = |max_price_usd, work_gpu_hours, region| ArrivalSeen {
+            region,
+            priced_out: true,
+            ..seen(max_price_usd, work_gpu_hours, 2.0)
+        };
         let arrivals = [
-            ArrivalSeen {
-                max_price_usd: 3.0,
-                work_gpu_hours: 3_000.0,
-                list_unit_price_usd: 2.0,
-                region: 0,
-                priced_out: true,
-            },
-            ArrivalSeen {
-                max_price_usd: 2.5,
-                work_gpu_hours: 360.0,
-                list_unit_price_usd: 2.0,
-                region: 0,
-                priced_out: true,
-            },
-            ArrivalSeen {
-                max_price_usd: 1.5,
-                work_gpu_hours: 900.0,
-                list_unit_price_usd: 2.0,
-                region: 0,
-                priced_out: true,
-            },
-            ArrivalSeen {
-                max_price_usd: 9.0,
-                work_gpu_hours: 500.0,
-                list_unit_price_usd: 2.0,
-                region: 0,
-                priced_out: false,
-            },
-            ArrivalSeen {
-                max_price_usd: 9.0,
-                work_gpu_hours: 700.0,
-                list_unit_price_usd: 2.0,
-                region: 1,
-                priced_out: true,
-            },
+            priced_out(3.0, 3_000.0, 0),
+            priced_out(2.5, 360.0, 0),
+            priced_out(1.5, 900.0, 0),
+            seen(9.0, 500.0, 2.0),
+            priced_out(9.0, 700.0, 1),
         ];
         let unmet = work_covering_cost(&arrivals, 0, 2.5);
         assert_eq!(unmet, 3_360.0);

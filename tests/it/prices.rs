@@ -85,8 +85,10 @@ fn a_market_clearing_price_converges_to_the_closed_form() {
         means.push((summary.mean, expected));
     }
     let (moved, predicted) = (means[1].0 - means[0].0, means[1].1 - means[0].1);
+    // Each mean has a standard error of about 0.001 (0.012 a week over ~25 weeks and 6
+    // replications), so the difference about 0.0014: 0.005 is 3.5 of those.
     assert!(
-        (moved - predicted).abs() < 0.01,
+        (moved - predicted).abs() < 0.005,
         "+20% demand moved the price {moved:.4}, the closed form {predicted:.4}"
     );
     assert!(predicted > 0.15, "the shock is large against the noise");
