@@ -90,6 +90,8 @@ pub struct RunMetrics {
     pub gpus_at_horizon: u64,
     /// GPUs ordered in the window.
     pub gpus_ordered: u64,
+    /// GPUs retired in the window at the end of their service life.
+    pub gpus_retired: u64,
     /// What window jobs' customers paid (compute + egress), USD.
     pub customer_spend_usd: f64,
     /// The egress part of it, USD.
@@ -247,6 +249,7 @@ impl RunMetrics {
             gpus_initial: outcome.initial_gpus,
             gpus_at_horizon: outcome.gpus_at_horizon,
             gpus_ordered: outcome.gpus_ordered,
+            gpus_retired: outcome.gpus_retired,
             customer_spend_usd: ledger.spend_usd,
             egress_usd: ledger.egress_usd,
             spend_usd_per_gpu_hour: if outcome.useful_work_gpu_hours > 0.0 && ledger.spend_usd > 0.0

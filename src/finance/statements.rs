@@ -7,8 +7,11 @@
 //!   covers (k − 1, k] years; the last one ends at the finance horizon, maybe short.
 //! - Investment is capex for GPUs bought, and the resale value of GPUs an operator
 //!   already owned (what it gives up by not selling them). Hardware leaving (operators
-//!   exiting) and all hardware at the horizon return their book value (at the horizon,
-//!   times the terminal-value fraction).
+//!   exiting, GPUs at the end of their life) and all hardware at the horizon fetch their
+//!   market value on the class's resale curve (at the horizon, times the terminal-value
+//!   fraction); book value beyond it is written off as it leaves.
+//! - Book value: GPUs bought depreciate by the depreciation method; GPUs already owned
+//!   are carried at their market value, so their capital basis falls with age.
 //! - Tax is on EBIT (EBITDA − depreciation) with losses carried forward, per cohort.
 //! - No working capital: customers pay when served, costs are paid when incurred.
 
@@ -43,7 +46,8 @@ pub struct YearRow {
     pub opex_usd: f64,
     /// Revenue − opex.
     pub ebitda_usd: f64,
-    /// Fall in book value of the hardware held (hardware leaving excluded).
+    /// Fall in book value of the hardware held, plus the book value of hardware that left
+    /// beyond what it fetched (a loss on disposal; negative for a gain).
     pub depreciation_usd: f64,
     /// Tax on EBIT after losses carried forward.
     pub tax_usd: f64,
@@ -53,10 +57,11 @@ pub struct YearRow {
     pub capex_usd: f64,
     /// Resale value of GPUs operators already owned when they started offering them.
     pub owned_hardware_usd: f64,
-    /// Book value returned by hardware leaving (operators exiting).
+    /// What hardware leaving (operators exiting, GPUs retired at the end of their life)
+    /// fetched: its market value on the resale curve.
     pub disposals_usd: f64,
-    /// In the last year: what the hardware held fetches at the horizon (its book value
-    /// × the terminal-value fraction).
+    /// In the last year: what the hardware held fetches at the horizon (its market value
+    /// on the resale curve × the terminal-value fraction).
     pub terminal_value_usd: f64,
     /// Operating cash flow − capex − owned hardware + disposals + terminal value.
     pub net_cash_flow_usd: f64,
@@ -170,6 +175,8 @@ struct Holding {
     capex_usd: f64,
     depreciation_years: f64,
     residual_fraction: f64,
+    /// Yearly rate k of the class's resale curve: the batch fetches capital × e^(−k·age).
+    decline_per_year: f64,
     /// Held over [start, end), hours.
     start: Hours,
     end: Hours,
@@ -178,17 +185,32 @@ struct Holding {
 }
 
 impl Holding {
-    /// Book value at `at`: the capital, less what the capex has depreciated by then.
+    /// Years since the batch arrived, at `at`.
+    fn age_years(&self, at: Hours) -> f64 {
+        ((at - self.added) / HOURS_PER_YEAR).max(0.0)
+    }
+
+    /// Share of its value on arrival that the batch fetches at `at` (its resale curve).
+    fn kept(&self, at: Hours) -> f64 {
+        (-self.decline_per_year * self.age_years(at)).exp()
+    }
+
+    /// Book value at `at`: what the capex has depreciated to by the depreciation method,
+    /// plus the owned hardware (capital beyond capex) at its market value then.
     fn book_value(&self, method: DepreciationMethod, at: Hours) -> f64 {
-        let age = (at - self.added) / HOURS_PER_YEAR;
         let remaining = finance::book_value(
             method,
             self.capex_usd,
             self.residual_fraction,
             self.depreciation_years,
-            age,
+            self.age_years(at),
         );
-        self.weight * (self.capital_usd - self.capex_usd + remaining)
+        self.weight * ((self.capital_usd - self.capex_usd) * self.kept(at) + remaining)
+    }
+
+    /// What the batch fetches if sold at `at`: its value on arrival down the resale curve.
+    fn market_value(&self, at: Hours) -> f64 {
+        self.weight * self.capital_usd * self.kept(at)
     }
 
     /// ∫ book value dt over [from, to] ∩ [start, end), USD·hours.
@@ -197,16 +219,23 @@ impl Holding {
         if b <= a {
             return 0.0;
         }
-        let age = |t: Hours| (t - self.added) / HOURS_PER_YEAR;
         let capex_years = finance::book_value_integral(
             method,
             self.capex_usd,
             self.residual_fraction,
             self.depreciation_years,
-            age(a),
-            age(b),
+            self.age_years(a),
+            self.age_years(b),
         );
-        self.weight * ((self.capital_usd - self.capex_usd) * (b - a) + capex_years * HOURS_PER_YEAR)
+        // ∫ e^(−k·age) dt, exact.
+        let k = self.decline_per_year;
+        let kept_hours = if k > 0.0 {
+            (self.kept(a) - self.kept(b)) / k * HOURS_PER_YEAR
+        } else {
+            b - a
+        };
+        self.weight
+            * ((self.capital_usd - self.capex_usd) * kept_hours + capex_years * HOURS_PER_YEAR)
     }
 
     /// Fall in book value over (from, to] ∩ [start, end).
@@ -224,12 +253,16 @@ impl Holding {
     }
 }
 
-/// Book value returned when hardware left.
+/// Hardware that left before the horizon.
 #[derive(Debug, Clone, Copy)]
 struct Disposal {
     at: Hours,
     cohort: u32,
+    /// What it fetched: its market value then.
     usd: f64,
+    /// Its book value then less what it fetched: written off as it leaves (a loss, or a
+    /// gain when negative), so the book rolls forward exactly.
+    write_down_usd: f64,
 }
 
 /// Hardware history replayed: every holding and every disposal.
@@ -246,8 +279,9 @@ fn replay(changes: &[CapitalChange], sites: &[SiteRecord], method: DepreciationM
         disposals: Vec::new(),
         arrivals: Vec::new(),
     };
-    // Indices of the holdings still held, per site.
-    let mut held: Vec<Vec<usize>> = vec![Vec::new(); sites.len()];
+    // Per site, the holding each batch (each `Added`, in order) is held in now; `None`
+    // once it has all left.
+    let mut held: Vec<Vec<Option<usize>>> = vec![Vec::new(); sites.len()];
     for change in changes {
         match *change {
             CapitalChange::Added {
@@ -260,7 +294,7 @@ fn replay(changes: &[CapitalChange], sites: &[SiteRecord], method: DepreciationM
                 ledger
                     .arrivals
                     .push((at, record.cohort, capital_usd, capex_usd));
-                held[site as usize].push(ledger.holdings.len());
+                held[site as usize].push(Some(ledger.holdings.len()));
                 ledger.holdings.push(Holding {
                     cohort: record.cohort,
                     added: at,
@@ -268,34 +302,46 @@ fn replay(changes: &[CapitalChange], sites: &[SiteRecord], method: DepreciationM
                     capex_usd,
                     depreciation_years: record.depreciation_years,
                     residual_fraction: record.residual_fraction,
+                    decline_per_year: record.value_decline_per_year,
                     start: at,
                     end: f64::INFINITY,
                     weight: 1.0,
                 });
             }
-            CapitalChange::Retired { at, site, share } => {
-                let mut still = Vec::new();
-                for idx in std::mem::take(&mut held[site as usize]) {
+            CapitalChange::Retired {
+                at,
+                site,
+                share,
+                batch,
+            } => {
+                let batches = &mut held[site as usize];
+                let leaving = batches
+                    .iter_mut()
+                    .enumerate()
+                    .filter(|(k, _)| batch.is_none_or(|only| only as usize == *k));
+                for (_, slot) in leaving {
+                    let Some(idx) = *slot else { continue };
                     let holding = ledger.holdings[idx];
-                    let usd = holding.book_value(method, at) * share;
+                    // Hardware leaving fetches its market value, whatever its book says.
+                    let usd = holding.market_value(at) * share;
                     ledger.disposals.push(Disposal {
                         at,
                         cohort: holding.cohort,
                         usd,
+                        write_down_usd: holding.book_value(method, at) * share - usd,
                     });
                     ledger.holdings[idx].end = at;
                     let weight = holding.weight * (1.0 - share);
-                    if weight > 0.0 {
-                        still.push(ledger.holdings.len());
+                    *slot = (weight > 0.0).then(|| {
                         ledger.holdings.push(Holding {
                             start: at,
                             end: f64::INFINITY,
                             weight,
                             ..holding
                         });
-                    }
+                        ledger.holdings.len() - 1
+                    });
                 }
-                held[site as usize] = still;
             }
         }
     }
@@ -319,7 +365,13 @@ pub fn statements(
         .holdings
         .iter()
         .map(|h| h.depreciation(terms.depreciation, warmup, horizon))
-        .sum();
+        .sum::<f64>()
+        + ledger
+            .disposals
+            .iter()
+            .filter(|d| warmup < d.at && d.at <= horizon)
+            .map(|d| d.write_down_usd)
+            .sum::<f64>();
     let mut cohorts: Vec<u32> = outcome
         .sites
         .iter()
@@ -391,6 +443,13 @@ impl Group<'_> {
             .sum()
     }
 
+    fn market_value_at(&self, at: Hours) -> f64 {
+        self.holdings()
+            .filter(|h| h.held_at(at))
+            .map(|h| h.market_value(at))
+            .sum()
+    }
+
     /// (capex, owned hardware) of arrivals in `in_year`.
     fn investment(&self, in_year: impl Fn(Hours) -> bool) -> (f64, f64) {
         let arrivals = self
@@ -454,16 +513,17 @@ impl Group<'_> {
         let method = self.terms.depreciation;
         let hours = to - from;
         let (capex_usd, owned_hardware_usd) = self.investment(|at| from < at && at <= to);
-        let retired: f64 = self
+        let disposals = self
             .ledger
             .disposals
             .iter()
-            .filter(|d| self.includes(d.cohort) && from < d.at && d.at <= to)
-            .map(|d| d.usd)
-            .sum();
+            .filter(|d| self.includes(d.cohort) && from < d.at && d.at <= to);
+        let (retired, written_down) = disposals.fold((0.0, 0.0), |(usd, down), d| {
+            (usd + d.usd, down + d.write_down_usd)
+        });
         let book_value_usd = self.book_value_at(to);
         let terminal = if last {
-            self.terms.terminal_value_fraction * book_value_usd
+            self.terms.terminal_value_fraction * self.market_value_at(to)
         } else {
             0.0
         };
@@ -486,7 +546,8 @@ impl Group<'_> {
             depreciation_usd: self
                 .holdings()
                 .map(|h| h.depreciation(method, from, to))
-                .sum(),
+                .sum::<f64>()
+                + written_down,
             capex_usd,
             owned_hardware_usd,
             disposals_usd: retired,

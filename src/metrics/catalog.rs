@@ -134,6 +134,7 @@ run_metrics! {
     GpusInitial: gpus_initial, U64, Gpus, "GPUs at the start";
     GpusAtHorizon: gpus_at_horizon, U64, Gpus, "GPUs at the horizon";
     GpusOrdered: gpus_ordered, U64, Gpus, "GPUs ordered";
+    GpusRetired: gpus_retired, U64, Gpus, "GPUs retired at the end of their life";
     CustomerSpendUsd: customer_spend_usd, F64, Usd, "Customer spend";
     EgressUsd: egress_usd, F64, Usd, "Egress charges";
     SpendUsdPerGpuHour: spend_usd_per_gpu_hour, F64, UsdPerGpuHour, "Spend per useful GPU-hour";

@@ -49,6 +49,10 @@ pub struct SiteCost<'c> {
     pub costs: &'c Costs,
     /// Power one of its GPUs draws at full load, kW.
     pub power_kw: f64,
+    /// Share of a sunk GPU's first value (`costs.capital_usd_per_gpu`) left now.
+    pub value_factor: f64,
+    /// Yearly rate k at which hardware loses value, V′ = −k·V.
+    pub value_decline_per_year: f64,
 }
 
 /// Yearly payment that recovers `capex_usd` over `years` at `rate` a year, the hardware
@@ -72,15 +76,10 @@ pub fn capital_recovery_usd_per_year(
 /// capital, power (busy for `utilization` of the hours, idle for the rest, × PUE × the
 /// electricity price), facility per kW of board power, and the site's fixed costs shared
 /// over its GPUs. Capital is the recovery of the capex over the depreciation life at
-/// `rate`; for GPUs already owned (no capex) the owner's opportunity cost of keeping them,
-/// `rate` × their current value, plus the value they lose per hour
-/// (`value_loss_usd_per_gpu_year`, 0 while hardware does not age).
-pub fn cost_per_installed_gpu_hour(
-    site: &SiteCost,
-    utilization: f64,
-    rate: f64,
-    value_loss_usd_per_gpu_year: f64,
-) -> f64 {
+/// `rate`; for GPUs already owned (no capex) the owner's opportunity cost of keeping them
+/// rather than selling, r·V − V′ with V their current value and V′ = −k·V its rate of
+/// change on the resale curve: (r + k)·V a year.
+pub fn cost_per_installed_gpu_hour(site: &SiteCost, utilization: f64, rate: f64) -> f64 {
     let c = site.costs;
     let capital_usd_per_year = if c.capex_usd_per_gpu > 0.0 {
         capital_recovery_usd_per_year(
@@ -90,7 +89,7 @@ pub fn cost_per_installed_gpu_hour(
             rate,
         )
     } else {
-        rate * c.capital_usd_per_gpu + value_loss_usd_per_gpu_year
+        (rate + site.value_decline_per_year) * c.capital_usd_per_gpu * site.value_factor
     };
     let drawn_kw = (utilization + (1.0 - utilization) * c.idle_power_fraction) * site.power_kw;
     let power_usd = drawn_kw * c.pue * c.electricity_usd_per_kwh;
@@ -116,12 +115,8 @@ pub fn cost_plus_prices<'c>(
 ) -> Vec<Option<f64>> {
     let mut sums: Vec<Option<(f64, f64)>> = vec![None; classes];
     for site in sites.into_iter().filter(|site| site.gpus > 0) {
-        let cost = cost_per_installed_gpu_hour(
-            &site,
-            policy.planned_utilization,
-            policy.cost_of_capital,
-            0.0,
-        );
+        let cost =
+            cost_per_installed_gpu_hour(&site, policy.planned_utilization, policy.cost_of_capital);
         let w = f64::from(site.gpus);
         let sum = sums[site.class].get_or_insert((0.0, 0.0));
         sum.0 += cost * w;
@@ -432,6 +427,7 @@ mod tests {
             order_multiple: 8,
             forecast_annual_growth: growth,
             power_lead_time_hours: None,
+            service_life_years: None,
         }
     }
 
@@ -556,6 +552,7 @@ mod tests {
         Costs {
             capex_usd_per_gpu: 30_000.0,
             capital_usd_per_gpu: 30_000.0,
+            age_years: 0.0,
             depreciation_years: 5.0,
             residual_fraction: 0.3,
             electricity_usd_per_kwh: 0.08,
@@ -595,8 +592,10 @@ mod tests {
             gpus: 64,
             costs: &costs,
             power_kw: 0.7,
+            value_factor: 1.0,
+            value_decline_per_year: 0.0,
         };
-        let per_installed = cost_per_installed_gpu_hour(&site, 0.7, 0.10, 0.0);
+        let per_installed = cost_per_installed_gpu_hour(&site, 0.7, 0.10);
         assert!(
             (per_installed - 1.107_398_143_5).abs() < 1e-9,
             "{per_installed}"
@@ -626,7 +625,9 @@ mod tests {
     /// An owner of sunk H100s worth $9,000 each (no capex) at 10%: 900 ÷ 8,760 = 0.102740
     /// an hour of opportunity cost, plus power (0.5 + 0.5 × 0.15) × 0.7 kW × 1.56 × $0.12 =
     /// 0.075348; total 0.178088, ÷ 0.5 sold = 0.356175, ÷ (1 − 0.2 take) = $0.445219 so
-    /// the operator keeps its cost. A value that falls $1,000 a year adds 1,000 ÷ 8,760.
+    /// the operator keeps its cost. Aged to half that value on the default resale curve
+    /// (k = −ln 0.3 ÷ 3 = 0.401324 a year), the capital term is (0.10 + 0.401324) × $4,500
+    /// ÷ 8,760 = 0.257530 an hour: the value lost a year, V′ = −k·V, adds to the cost.
     #[test]
     fn an_owner_of_sunk_gpus_prices_their_opportunity_cost() {
         let costs = Costs {
@@ -642,6 +643,8 @@ mod tests {
             gpus: 4,
             costs: &costs,
             power_kw: 0.7,
+            value_factor: 1.0,
+            value_decline_per_year: 0.0,
         };
         let terms = CostPlusTerms {
             margin: 0.0,
@@ -650,9 +653,24 @@ mod tests {
         };
         let price = cost_plus_prices(1, [site], &terms, 0.2)[0].unwrap();
         assert!((price - 0.445_219_315_07).abs() < 1e-9, "{price}");
-        let aging = cost_per_installed_gpu_hour(&site, 0.5, 0.10, 1_000.0)
-            - cost_per_installed_gpu_hour(&site, 0.5, 0.10, 0.0);
-        assert!((aging - 1_000.0 / 8_760.0).abs() < 1e-12, "{aging}");
+        let aged = SiteCost {
+            value_factor: 0.5,
+            value_decline_per_year: -(0.3f64.ln()) / 3.0,
+            ..site
+        };
+        let capital = cost_per_installed_gpu_hour(&aged, 0.5, 0.10)
+            - cost_per_installed_gpu_hour(
+                &SiteCost {
+                    costs: &Costs {
+                        capital_usd_per_gpu: 0.0,
+                        ..costs.clone()
+                    },
+                    ..aged
+                },
+                0.5,
+                0.10,
+            );
+        assert!((capital - 0.257_529_590).abs() < 1e-8, "{capital}");
     }
 
     /// Two sites of one class: 8 GPUs costing a and 24 costing b price at (8a + 24b) ÷ 32;
@@ -671,6 +689,8 @@ mod tests {
             gpus,
             costs,
             power_kw: 0.7,
+            value_factor: 1.0,
+            value_decline_per_year: 0.0,
         };
         let terms = CostPlusTerms {
             margin: 0.0,
@@ -678,8 +698,8 @@ mod tests {
             cost_of_capital: 0.10,
         };
         let (a, b) = (
-            cost_per_installed_gpu_hour(&site(8, &cheap), 1.0, 0.10, 0.0),
-            cost_per_installed_gpu_hour(&site(24, &dear), 1.0, 0.10, 0.0),
+            cost_per_installed_gpu_hour(&site(8, &cheap), 1.0, 0.10),
+            cost_per_installed_gpu_hour(&site(24, &dear), 1.0, 0.10),
         );
         let price = cost_plus_prices(
             1,

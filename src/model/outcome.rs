@@ -215,8 +215,12 @@ pub enum CapitalChange {
         at: Hours,
         /// Site index.
         site: u32,
-        /// Share of the site's hardware at that moment.
+        /// Share of the site's hardware at that moment (of batch `batch`'s GPUs when
+        /// one batch left at the end of its service life).
         share: f64,
+        /// `None`: every batch of the site left in that share (an operator leaving);
+        /// `Some(k)`: only the site's k-th batch (`Added` of that site) did.
+        batch: Option<u32>,
     },
 }
 
@@ -229,6 +233,8 @@ pub struct SiteRecord {
     pub depreciation_years: f64,
     /// Share of capex left at the end of the life.
     pub residual_fraction: f64,
+    /// Yearly rate of its class's resale curve (`GpuClass::value_decline_per_year`).
+    pub value_decline_per_year: f64,
 }
 
 /// One finance year of one system: what its sites accrued, by cohort.
@@ -374,6 +380,8 @@ pub struct Outcome {
     pub capex_usd: f64,
     /// GPUs ordered in the window (procurement or reinvestment).
     pub gpus_ordered: u64,
+    /// GPUs retired in the window at the end of their service life.
+    pub gpus_retired: u64,
     /// Operators that joined in the window.
     pub operators_joined: u64,
     /// Operators that decided to leave in the window.

@@ -83,8 +83,17 @@ pub struct SiteState {
     pub on_order: u32,
     /// Takes no new jobs and shrinks as its GPUs free up.
     pub leaving: bool,
-    /// Capital on which yield is measured, USD.
+    /// What the site's hardware would fetch now, USD: the capital on which its yield is
+    /// measured. It falls along the class's resale curve, brought up to date by
+    /// [`SiteState::age_to`] at each review and before GPUs are added.
     pub capital_usd: f64,
+    /// The yearly rate of the class's resale curve (see `GpuClass::value_decline_per_year`).
+    value_decline_per_year: f64,
+    /// What is left of a sunk GPU's value when the site first offered it (1 then): the
+    /// share a cost-based price charges the owner's opportunity cost on.
+    value_factor: f64,
+    /// Time `capital_usd` and `value_factor` were last aged to.
+    aged_to: Hours,
     /// Customers' payment rate for the jobs running here, USD per hour.
     revenue_usd_per_hour: f64,
     /// Cash set aside for more GPUs.
@@ -102,6 +111,11 @@ pub struct SiteState {
     pub at_year_start: SiteIntegrals,
     /// Provider revenue of window jobs billed here (the ledger's site-by-site count), USD.
     pub window_jobs_revenue_usd: f64,
+    /// The GPUs that arrived together, in arrival order (the site's first GPUs, then each
+    /// delivery): batch k is the site's k-th `CapitalChange::Added`.
+    pub batches: Vec<Batch>,
+    /// GPUs past their service life still busy or down: retired as they free up.
+    pub retiring: u32,
     /// Slots of the jobs running here, in no order (each job knows its position, so a
     /// start pushes and an end swap-removes in O(1)), kept only where an outage can hit
     /// one: finding the victim is then O(jobs here), not O(jobs in the system).
@@ -131,6 +145,9 @@ impl SiteState {
             on_order: 0,
             leaving: false,
             capital_usd: Self::initial_capital(spec).0,
+            value_decline_per_year: class.value_decline_per_year(),
+            value_factor: 1.0,
+            aged_to: now,
             revenue_usd_per_hour: 0.0,
             reinvest_fund_usd: 0.0,
             low_reviews: 0,
@@ -140,6 +157,8 @@ impl SiteState {
             at_window_start: SiteIntegrals::default(),
             at_year_start: SiteIntegrals::default(),
             window_jobs_revenue_usd: 0.0,
+            batches: Vec::new(),
+            retiring: 0,
             running: outages.iter().any(Option::is_some).then(Vec::new),
             outages,
         }
@@ -233,11 +252,50 @@ impl SiteState {
         }
     }
 
-    /// Adds `gpus` delivered GPUs bought at `capex_usd_per_gpu` each.
-    pub fn add_gpus(&mut self, gpus: u32, capex_usd_per_gpu: f64) {
+    /// Brings the hardware's value down its resale curve to `now`. Exact at any step
+    /// (the curve is geometric), so how often it is called changes no number.
+    pub fn age_to(&mut self, now: Hours) {
+        let years = (now - self.aged_to) / HOURS_PER_YEAR;
+        if years > 0.0 && self.value_decline_per_year > 0.0 {
+            let kept = (-self.value_decline_per_year * years).exp();
+            self.capital_usd *= kept;
+            self.value_factor *= kept;
+        }
+        self.aged_to = self.aged_to.max(now);
+    }
+
+    /// Adds `gpus` GPUs delivered at `now`, bought at `capex_usd_per_gpu` each.
+    pub fn add_gpus(&mut self, now: Hours, gpus: u32, capex_usd_per_gpu: f64) {
+        self.age_to(now);
         self.installed += gpus;
         self.free += gpus;
         self.capital_usd += f64::from(gpus) * capex_usd_per_gpu;
+    }
+
+    /// Removes `gpus` GPUs of batch `batch` (free ones, after [`SiteState::age_to`]):
+    /// the site loses that batch's current value for them, not an average. Returns the
+    /// share of the batch's GPUs that left.
+    pub fn retire_from_batch(&mut self, now: Hours, batch: usize, gpus: u32) -> f64 {
+        self.age_to(now);
+        let b = &mut self.batches[batch];
+        let share = f64::from(gpus) / f64::from(b.gpus);
+        let years = (now - b.added) / HOURS_PER_YEAR;
+        let value =
+            f64::from(gpus) * b.value_usd_per_gpu * (-self.value_decline_per_year * years).exp();
+        self.capital_usd = (self.capital_usd - value).max(0.0);
+        b.gpus -= gpus;
+        self.installed -= gpus;
+        share
+    }
+
+    /// GPUs still installed that reach the end of their service life by `by` (those
+    /// waiting to be retired included): what procurement must replace.
+    pub fn gpus_retiring_by(&self, by: Hours) -> u32 {
+        self.batches
+            .iter()
+            .filter(|b| b.end_of_life <= by)
+            .map(|b| b.gpus)
+            .sum()
     }
 
     /// Removes `gpus` GPUs from a leaving site (they were free or just repaired);
@@ -275,6 +333,8 @@ impl SiteState {
             },
             costs: &self.costs,
             power_kw: self.power_kw,
+            value_factor: self.value_factor,
+            value_decline_per_year: self.value_decline_per_year,
         }
     }
 
@@ -282,6 +342,21 @@ impl SiteState {
     pub fn power_needed_mw(&self, gpus: u32) -> f64 {
         f64::from(gpus) * self.power_kw * self.costs.pue / 1000.0
     }
+}
+
+/// GPUs that arrived at a site together and age together.
+#[derive(Debug, Clone, Copy)]
+pub struct Batch {
+    /// GPUs of the batch still installed.
+    pub gpus: u32,
+    /// Of those, GPUs past their service life waiting to free up.
+    pub retiring: u32,
+    /// Value of one GPU when the batch arrived, USD.
+    pub value_usd_per_gpu: f64,
+    /// When it arrived.
+    pub added: Hours,
+    /// When its GPUs reach the end of their service life (`f64::INFINITY`: never).
+    pub end_of_life: Hours,
 }
 
 /// Why a GPU leaves service for a while.

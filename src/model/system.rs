@@ -31,6 +31,7 @@ use rand::RngExt;
 
 use crate::dist::Dist;
 use crate::engine::{EventQueue, Handled, Hours, Model};
+mod retirement;
 mod review;
 
 use crate::model::SystemKind;
@@ -41,7 +42,7 @@ use crate::model::outcome::{
 };
 use crate::model::placement::Placement;
 use crate::model::queue::{Entry, WaitQueue};
-use crate::model::site::{Outage, OutageProcess, SiteIntegrals, SiteState};
+use crate::model::site::{Batch, Outage, OutageProcess, SiteIntegrals, SiteState};
 use crate::scenario::defaults;
 use crate::scenario::supply::{PricePolicy, Site, System};
 use crate::scenario::{GpuClass, Scenario};
@@ -91,6 +92,13 @@ pub enum SystemEvent {
     Delivery {
         /// Order index.
         order: u32,
+    },
+    /// A batch of a site's GPUs reaches the end of its service life.
+    EndOfLife {
+        /// Site index.
+        site: u32,
+        /// The batch, in the site's arrival order.
+        batch: u32,
     },
     /// An onboarded operator starts offering GPUs.
     Join,
@@ -382,6 +390,11 @@ impl<'a> SystemModel<'a> {
         }
         for site in 0..self.capacity.sites.len() {
             self.reschedule_outages(0.0, site, events);
+            let end_of_life = self.capacity.sites[site].batches[0].end_of_life;
+            if end_of_life < horizon {
+                let site = site as u32;
+                events.schedule(end_of_life, SystemEvent::EndOfLife { site, batch: 0 });
+            }
         }
     }
 
@@ -408,6 +421,7 @@ impl<'a> SystemModel<'a> {
     pub(super) fn advance_sites(&mut self, now: Hours) {
         for site in &mut self.capacity.sites {
             site.advance(now);
+            site.age_to(now);
         }
     }
 
@@ -520,8 +534,24 @@ impl<'a> SystemModel<'a> {
                 process(o.offered_mean_hours, back, streams)
             }),
         ];
-        let site = SiteState::new(spec, &self.classes[spec.class], now, outages);
+        let mut site = SiteState::new(spec, &self.classes[spec.class], now, outages);
         let (capital_usd, capex_usd) = SiteState::initial_capital(spec);
+        let end_of_life = self
+            .service_life_hours(&spec.costs)
+            .map_or(f64::INFINITY, |life| {
+                now + (life - spec.costs.age_years * HOURS_PER_YEAR).max(0.0)
+            });
+        site.batches.push(Batch {
+            gpus: site.installed,
+            retiring: 0,
+            value_usd_per_gpu: if spec.gpus > 0 {
+                capital_usd / f64::from(spec.gpus)
+            } else {
+                0.0
+            },
+            added: now,
+            end_of_life,
+        });
         self.accounts
             .outcome
             .capital_changes
@@ -538,6 +568,7 @@ impl<'a> SystemModel<'a> {
             cohort,
             depreciation_years: spec.costs.depreciation_years,
             residual_fraction: spec.costs.residual_fraction,
+            value_decline_per_year: self.classes[spec.class].value_decline_per_year(),
         });
         self.capacity.installed_total += site.installed;
         self.capacity.free_total += site.free;
@@ -899,10 +930,17 @@ impl<'a> SystemModel<'a> {
                     at: now,
                     site: site_idx as u32,
                     share,
+                    batch: None,
                 });
             self.capacity.installed_total -= gpus;
             self.reschedule_outages(now, site_idx, events);
         } else {
+            let gpus = if site.retiring > 0 {
+                self.retire_released(now, site_idx, gpus, events)
+            } else {
+                gpus
+            };
+            let site = &mut self.capacity.sites[site_idx];
             site.free += gpus;
             self.capacity.free_total += gpus;
             self.capacity.sync(site_idx);
@@ -1275,7 +1313,27 @@ impl<'a> SystemModel<'a> {
         if site.leaving {
             return;
         }
-        site.add_gpus(order.gpus, order.capex_usd_per_gpu);
+        site.add_gpus(now, order.gpus, order.capex_usd_per_gpu);
+        let life = self.service_life_hours(&self.capacity.sites[order.site].costs);
+        let end_of_life = life.map_or(f64::INFINITY, |life| now + life);
+        let site = &mut self.capacity.sites[order.site];
+        site.batches.push(Batch {
+            gpus: order.gpus,
+            retiring: 0,
+            value_usd_per_gpu: order.capex_usd_per_gpu,
+            added: now,
+            end_of_life,
+        });
+        let batch = site.batches.len() - 1;
+        if end_of_life < self.accounts.outcome.window.1 {
+            events.schedule(
+                end_of_life,
+                SystemEvent::EndOfLife {
+                    site: order.site as u32,
+                    batch: batch as u32,
+                },
+            );
+        }
         let capex_usd = f64::from(order.gpus) * order.capex_usd_per_gpu;
         self.accounts
             .outcome
@@ -1537,6 +1595,9 @@ impl Model for SystemModel<'_> {
             } => return self.on_outage(now, site as usize, kind, generation, events),
             SystemEvent::Back { site, kind } => self.on_back(now, site as usize, kind, events),
             SystemEvent::Delivery { order } => self.on_delivery(now, order, events),
+            SystemEvent::EndOfLife { site, batch } => {
+                self.on_end_of_life(now, site as usize, batch as usize, events);
+            }
             SystemEvent::Join => self.on_join(now, events),
             SystemEvent::Review => self.on_review(now, events),
             SystemEvent::Snapshot => self.on_snapshot(now, events),

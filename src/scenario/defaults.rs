@@ -67,6 +67,12 @@ pub const EXIT_AFTER_REVIEWS: u32 = 13;
 pub const DEPRECIATION_YEARS: f64 = 5.0;
 /// `costs.residual_fraction`: 0.3, mid-range of 25–35% after 36 months.
 pub const RESIDUAL_FRACTION: f64 = 0.3;
+/// `gpu_classes[].resale_after_36_months` of the built-in classes: 0.3, mid-range of the
+/// 25–35% of its price new that a GPU fetches after 36 months (MISSION.md calibration).
+/// Between and beyond, the value falls geometrically: 0.3^(age ÷ 3), −33% a year.
+pub const RESALE_AFTER_36_MONTHS: f64 = 0.3;
+/// `costs.age_years` of GPUs bought: 0, new when first offered.
+pub const AGE_YEARS: f64 = 0.0;
 /// `costs.electricity_usd_per_kwh`: 0.08, the US industrial average.
 pub const ELECTRICITY_USD_PER_KWH: f64 = 0.08;
 /// `costs.pue` of data centers: 1.2 (hyperscale 1.1–1.2).

@@ -87,6 +87,8 @@ pub struct RawGpuClass {
     pub speed: Positive,
     pub power_kw: NonNegative,
     pub capex_usd: NonNegative,
+    #[serde(default)]
+    pub resale_after_36_months: Option<ResaleShare>,
 }
 
 /// `simulation:` — how long, how many replications, which seed.
@@ -244,6 +246,8 @@ pub struct RawProcurement {
     pub forecast_annual_growth: Option<Growth>,
     #[serde(default)]
     pub power_lead_time_weeks: Option<DistSpec>,
+    #[serde(default)]
+    pub service_life_years: Option<Positive>,
 }
 
 /// `costs:` — the cost structure of a data center or an operator.
@@ -256,6 +260,8 @@ pub struct RawCosts {
     pub depreciation_years: Option<Positive>,
     #[serde(default)]
     pub residual_fraction: Option<Fraction>,
+    #[serde(default)]
+    pub age_years: Option<NonNegative>,
     #[serde(default)]
     pub electricity_usd_per_kwh: Option<NonNegative>,
     #[serde(default)]
@@ -628,12 +634,12 @@ checked_number!(
     {"type": "number", "exclusiveMinimum": -1, "maximum": 10, "description": "a rate per year: 0.10 is 10%"}
 );
 checked_number!(
-    /// What hardware fetches at the horizon, as a share of its book value.
+    /// What hardware fetches at the horizon, as a share of its market value (the resale curve).
     TerminalValue,
     |value| (0.0..=2.0).contains(&value),
-    "terminal_value must be between 0 and 2 (a share of book value)",
-    "1 sells the hardware at book value at the horizon, 0 counts it worthless",
-    {"type": "number", "minimum": 0, "maximum": 2, "description": "share of book value the hardware fetches at the horizon"}
+    "terminal_value must be between 0 and 2 (a share of the hardware's market value)",
+    "1 sells the hardware at its resale value at the horizon, 0 counts it worthless",
+    {"type": "number", "minimum": 0, "maximum": 2, "description": "share of its market value (resale curve) the hardware fetches at the horizon"}
 );
 checked_number!(
     /// A number in [0, 1].
@@ -642,6 +648,14 @@ checked_number!(
     "must be a fraction between 0 and 1",
     "write 0.2 for 20%",
     {"type": "number", "minimum": 0, "maximum": 1, "description": "a fraction: 0.2 is 20%"}
+);
+checked_number!(
+    /// What a GPU fetches second-hand after 36 months, as a share of its price new: in (0, 1].
+    ResaleShare,
+    |value| value > 0.0 && value <= 1.0,
+    "resale_after_36_months must be greater than 0 and at most 1 (a share of the price new)",
+    "0.3 means a 3-year-old GPU fetches 30% of its price new (25–35% is typical); 1 means hardware keeps its value",
+    {"type": "number", "exclusiveMinimum": 0, "maximum": 1, "description": "share of its price new a GPU fetches after 36 months"}
 );
 checked_number!(
     /// A power usage effectiveness: facility power ÷ IT power, between 1 and 5.

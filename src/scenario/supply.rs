@@ -25,6 +25,24 @@ pub struct GpuClass {
     pub power_kw: f64,
     /// Purchase price per GPU, USD, with its share of server and networking.
     pub capex_usd: f64,
+    /// What a GPU fetches second-hand after 36 months, as a share of its price new; its
+    /// value falls geometrically in between and beyond (1: hardware keeps its value).
+    pub resale_after_36_months: f64,
+}
+
+impl GpuClass {
+    /// The yearly rate k at which a GPU's market value falls, V(a) = V(0)·e^(−k·a): the
+    /// curve through `resale_after_36_months` at 3 years. Geometric, so a GPU's value
+    /// falls by the same share each year whatever its age (memoryless): the value of a
+    /// batch is its value when it arrived × e^(−k × the time since).
+    pub fn value_decline_per_year(&self) -> f64 {
+        -self.resale_after_36_months.ln() / 3.0
+    }
+
+    /// Market value of a GPU of this class aged `age_years`, as a share of its price new.
+    pub fn resale_share(&self, age_years: f64) -> f64 {
+        (-self.value_decline_per_year() * age_years).exp()
+    }
 }
 
 /// The built-in catalog. H100 is the reference (speed 1) and its numbers are the
@@ -44,6 +62,7 @@ pub fn builtin_classes() -> Vec<GpuClass> {
         speed,
         power_kw,
         capex_usd,
+        resale_after_36_months: defaults::RESALE_AFTER_36_MONTHS,
     };
     vec![
         class("H100", 1.0, 1.275, 30_000.0),
@@ -174,9 +193,14 @@ impl Site {
 pub struct Costs {
     /// Paid per GPU when it is delivered; 0 for GPUs already owned (sunk).
     pub capex_usd_per_gpu: f64,
-    /// Value per GPU on which yield is measured: the capex, or for sunk GPUs their
-    /// resale value (class capex × residual fraction).
+    /// Value per GPU on which yield is measured when it is first offered: the capex, or
+    /// for sunk GPUs their resale value (class capex × the resale curve at `age_years`,
+    /// or × `residual_fraction` when no age is given). It falls along the class's resale
+    /// curve from then on.
     pub capital_usd_per_gpu: f64,
+    /// Age of the GPUs when first offered, years (for sunk GPUs without a written age:
+    /// the age at which the resale curve reaches `residual_fraction`).
+    pub age_years: f64,
     /// Straight-line depreciation life, years.
     pub depreciation_years: f64,
     /// Value left at the end of the life, as a share of capex.
@@ -199,6 +223,7 @@ impl Costs {
         Costs {
             capex_usd_per_gpu: 0.0,
             capital_usd_per_gpu: 0.0,
+            age_years: 0.0,
             depreciation_years: 1.0,
             residual_fraction: 0.0,
             electricity_usd_per_kwh: 0.0,
@@ -337,6 +362,9 @@ pub struct Procurement {
     /// Time to add data-center power when an order exceeds it, hours; `None` = power
     /// limits are hard: orders beyond them are cut.
     pub power_lead_time_hours: Option<Dist>,
+    /// GPUs are retired this many years after they were new (their age when first
+    /// offered counts); `None`: at the end of each site's depreciation life.
+    pub service_life_years: Option<f64>,
 }
 
 /// Operators joining the network.
@@ -398,12 +426,15 @@ impl Checker<'_> {
                 speed,
                 power_kw,
                 capex_usd,
+                resale_after_36_months,
             } = &entry.value;
             let class = GpuClass {
                 name: name.clone(),
                 speed: speed.0,
                 power_kw: power_kw.0,
                 capex_usd: capex_usd.0,
+                resale_after_36_months: resale_after_36_months
+                    .map_or(defaults::RESALE_AFTER_36_MONTHS, |r| r.0),
             };
             match classes.iter_mut().find(|c| c.name == *name) {
                 Some(existing) => *existing = class,
@@ -475,7 +506,7 @@ impl Checker<'_> {
     pub(super) fn centralized(&mut self, raw: &Spanned<RawCentralized>, ctx: &Context) -> System {
         let side = Side::Centralized;
         let block = &raw.value;
-        let costs = self.costs(block.costs.as_ref(), side, ctx.classes[0].capex_usd);
+        let costs = self.costs(block.costs.as_ref(), side, &ctx.classes[0]);
         let mut sites = Vec::new();
         match (&block.gpus, &block.data_centers) {
             (Some(gpus), None) => {
@@ -500,8 +531,7 @@ impl Checker<'_> {
                         )
                     });
                     self.site_size(&center.gpus, &format!("{key}.gpus"));
-                    let costs =
-                        self.costs(block.costs.as_ref(), side, ctx.classes[class].capex_usd);
+                    let costs = self.costs(block.costs.as_ref(), side, &ctx.classes[class]);
                     let name = format!("{}-{}", ctx.regions[region], ctx.classes[class].name);
                     sites.push(Site {
                         name,
@@ -555,6 +585,7 @@ impl Checker<'_> {
                 .power_lead_time_weeks
                 .as_ref()
                 .map(|d| dist(d).scaled(HOURS_PER_WEEK)),
+            service_life_years: raw.service_life_years.map(|y| y.0),
         }
     }
 
@@ -565,7 +596,7 @@ impl Checker<'_> {
         match (&block.gpus, &block.operators) {
             (Some(gpus), None) => {
                 self.site_size(gpus, "distributed.gpus");
-                let costs = self.costs(None, side, ctx.classes[0].capex_usd);
+                let costs = self.costs(None, side, &ctx.classes[0]);
                 sites.push(Site::plain("operator-0", 0, 0, gpus.value.0, costs));
             }
             (None, Some(groups)) if !groups.is_empty() => {
@@ -818,18 +849,15 @@ impl Checker<'_> {
             class,
             gpus: listed(owned).max(1),
             power_mw: None,
-            costs: self.costs(
-                raw.costs.as_ref(),
-                Side::Distributed,
-                ctx.classes[class].capex_usd,
-            ),
+            costs: self.costs(raw.costs.as_ref(), Side::Distributed, &ctx.classes[class]),
             reliability,
             owner_use,
             checkpoint_every_hours: raw.checkpoint_every_hours.map(|c| c.0),
         }
     }
 
-    fn costs(&mut self, raw: Option<&RawCosts>, side: Side, class_capex_usd: f64) -> Costs {
+    fn costs(&mut self, raw: Option<&RawCosts>, side: Side, class: &GpuClass) -> Costs {
+        let class_capex_usd = class.capex_usd;
         let empty = RawCosts::default();
         let raw = raw.unwrap_or(&empty);
         let residual_fraction = raw
@@ -842,14 +870,27 @@ impl Checker<'_> {
             defaults::OPERATOR_CAPEX_USD_PER_GPU
         };
         let capex_usd_per_gpu = raw.capex_usd_per_gpu.map_or(default_capex, |c| c.0);
-        let capital_usd_per_gpu = if capex_usd_per_gpu > 0.0 {
-            capex_usd_per_gpu
-        } else {
-            class_capex_usd * residual_fraction
+        let written_age = raw.age_years.map(|a| a.0);
+        // GPUs bought are valued at what they cost; sunk ones at what they would fetch: by
+        // their age on the resale curve, or at the residual share, whose age the curve
+        // then tells (so they age from there).
+        let (capital_usd_per_gpu, age_years) = match (capex_usd_per_gpu > 0.0, written_age) {
+            (true, age) => (capex_usd_per_gpu, age.unwrap_or(defaults::AGE_YEARS)),
+            (false, Some(age)) => (class_capex_usd * class.resale_share(age), age),
+            (false, None) => {
+                let decline = class.value_decline_per_year();
+                let age = if decline > 0.0 && residual_fraction > 0.0 {
+                    (-residual_fraction.ln() / decline).max(0.0)
+                } else {
+                    0.0
+                };
+                (class_capex_usd * residual_fraction, age)
+            }
         };
         Costs {
             capex_usd_per_gpu,
             capital_usd_per_gpu,
+            age_years,
             depreciation_years: raw
                 .depreciation_years
                 .map_or(defaults::DEPRECIATION_YEARS, |y| y.0),

@@ -30,8 +30,12 @@ fn whole(run: &RunMetrics) -> Vec<&YearRow> {
 /// overloaded so that a waiting job takes every GPU the moment it frees up: from the
 /// first few minutes on, utilization is 1. No failures, a fixed price.
 ///
-/// Each year: yield = (price × GPU-hours × u × (1 − take) − opex) ÷ capital, with
+/// Each year: yield = (price × GPU-hours × u × (1 − take) − opex) ÷ capital employed, with
 /// opex = power (busy + idle share) × kW × PUE × $/kWh + facility kW × $/kW-month + staff.
+/// The hardware ages on the default resale curve, V(t) = 72,000 × e^(−k·t) with
+/// k = −ln 0.3 ÷ 3 (30% of its value again after 3 more years): capital employed in year
+/// n is its mean over the year, 72,000 × e^(−k(n−1)) × (1 − e^(−k)) ÷ k; the value lost
+/// is the year's depreciation; what is left sells at the horizon.
 #[test]
 fn one_operator_earns_the_closed_form_yield_year_by_year() {
     let yaml = "name: one-operator\nsimulation: {horizon_hours: 17520, replications: 3, seed: 5}\n\
@@ -39,6 +43,8 @@ fn one_operator_earns_the_closed_form_yield_year_by_year() {
         distributed:\n  take_rate: 0.2\n  pricing: {usd_per_gpu_hour: 2.0}\n  operators:\n    - gpus: 8\n      costs: {electricity_usd_per_kwh: 0.1, pue: 1.5, idle_power_fraction: 0.3, facility_usd_per_kw_month: 100, fixed_usd_per_year: 5000, residual_fraction: 0.3}\n";
     // 1.275 kW: the built-in H100 draws a 10.2 kW 8-GPU server's share.
     let (gpus, kw, price, take, capital) = (8.0, 1.275, 2.0, 0.2, 8.0 * 30_000.0 * 0.3);
+    let k = -(0.3f64.ln()) / 3.0;
+    let value = |years: f64| capital * (-k * years).exp();
     for run in run(yaml) {
         let rows = whole(&run);
         assert_eq!(rows.len(), 3, "years 0, 1, 2");
@@ -50,6 +56,8 @@ fn one_operator_earns_the_closed_form_yield_year_by_year() {
         for row in &rows[1..] {
             let hours = row.hours;
             assert_eq!(hours, 8760.0);
+            let start = f64::from(row.year - 1);
+            let employed = value(start) * (1.0 - (-k).exp()) / k;
             let u = row.utilization.expect("GPUs were up");
             assert!(
                 u > 1.0 - 1e-4,
@@ -60,28 +68,34 @@ fn one_operator_earns_the_closed_form_yield_year_by_year() {
             let power = gpus * kw * (u + (1.0 - u) * 0.3) * 1.5 * 0.1 * hours;
             let facility = gpus * kw * 100.0 * 12.0 * hours / 8760.0;
             let staff = 5000.0 * hours / 8760.0;
-            let expected = (kept - power - facility - staff) / capital;
+            let expected = (kept - power - facility - staff) / employed;
             let found = row.yield_fraction.expect("capital employed");
             assert!(
                 close(found, expected, 1e-9),
                 "year {}: yield {found} vs closed form {expected}",
                 row.year
             );
-            // At u = 1 exactly: (2 × 8 × 8760 × 0.8 − 13,402.8 − 12,240 − 5000) ÷ 72,000 = 1.1317.
+            // At u = 1 exactly, year 1: (2 × 8 × 8760 × 0.8 − 13,402.8 − 12,240 − 5000)
+            // ÷ (72,000 × 0.330 ÷ 0.401 = 59,306) = 1.3740; year 2 the same cash on e^(−k)
+            // of that capital, 2.0525.
+            let by_hand = [1.374_0, 2.052_5][row.year as usize - 1];
+            assert!(close(found, by_hand, 1e-4), "year {}: {found}", row.year);
             assert!(
                 close(
-                    found,
-                    (112_128.0 - 13_402.8 - 12_240.0 - 5_000.0) / 72_000.0,
-                    1e-4
+                    row.depreciation_usd,
+                    value(start) - value(start + 1.0),
+                    1e-9
                 ),
-                "year {}: {found}",
-                row.year
+                "year {}: owned GPUs lose their market value: {}",
+                row.year,
+                row.depreciation_usd
             );
-            assert_eq!(row.depreciation_usd, 0.0, "owned GPUs are not depreciated");
-            assert!(close(row.capital_employed_usd, capital, 1e-12));
+            assert!(close(row.capital_employed_usd, employed, 1e-12));
+            assert!(close(row.book_value_usd, value(start + 1.0), 1e-12));
         }
-        // Sold at book value (the resale value) at the horizon.
-        assert!(close(rows[2].terminal_value_usd, capital, 1e-12));
+        // Sold at the horizon for what they fetch then: 72,000 × 0.3^(2/3) = 32,266.
+        assert!(close(rows[2].terminal_value_usd, value(2.0), 1e-12));
+        assert!(close(value(2.0), 32_266.0, 1e-4));
     }
 }
 
@@ -124,9 +138,12 @@ fn book_value_falls_to_the_residual_and_capex_appears_once() {
             [0.0, 195_000.0, 105_000.0, 60_000.0],
             "capital employed",
         );
+        // The book says 60,000, but a 3-year-old GPU fetches 30% of its price new on the
+        // default resale curve: 0.5 × 240,000 × 0.3.
         assert!(
-            close(rows[3].terminal_value_usd, 0.5 * 60_000.0, 1e-12),
-            "terminal value: half the book value"
+            close(rows[3].terminal_value_usd, 0.5 * 72_000.0, 1e-12),
+            "terminal value: half the market value, {}",
+            rows[3].terminal_value_usd
         );
         let sold: f64 = rows
             .iter()

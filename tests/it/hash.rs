@@ -123,16 +123,16 @@ fn every_model_input_changes_the_hash() {
 #[test]
 fn bundled_scenario_hashes_are_pinned() {
     let pinned = [
-        ("glut-2026", "cad0939fc9481800"),
-        ("mmc-example", "57e8846e4d59d6ff"),
-        ("seasonal-demand", "b44c4895d127b46b"),
-        ("seed-baseline", "40c20d170ef1c0b5"),
-        ("seed-claims-bought-gpus", "090a9605e989f06f"),
-        ("seed-claims", "a879ebbe801efeb3"),
-        ("shortage-2024", "c6078c2190207022"),
-        ("validation/mmc-50-erlang-a", "26a0aff270250791"),
-        ("validation/mmc-64-erlang-c", "0b5e2a2a8c6533be"),
-        ("validation/mmcc-20-erlang-b", "d39d38da57ec170e"),
+        ("glut-2026", "7bff7e28d5e92142"),
+        ("mmc-example", "86751061e572d132"),
+        ("seasonal-demand", "293b6efe6aa58e70"),
+        ("seed-baseline", "23e7793f5716e9bd"),
+        ("seed-claims-bought-gpus", "f766f7f84d4d0127"),
+        ("seed-claims", "284c9ae42532fb18"),
+        ("shortage-2024", "00f92dcd738060b3"),
+        ("validation/mmc-50-erlang-a", "26741db71bbe5a12"),
+        ("validation/mmc-64-erlang-c", "ea6eac1304cdf7cb"),
+        ("validation/mmcc-20-erlang-b", "4cfcb72c2bf8b98f"),
     ];
     let mut actual = Vec::new();
     for (name, _) in pinned {

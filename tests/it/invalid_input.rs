@@ -470,12 +470,12 @@ fn killed_runs_never_leave_a_broken_file() {
         for name in &names {
             let table = capsim::output::read_table(&temp.path().join("out").join(name))
                 .unwrap_or_else(|e| panic!("{name} after a kill at {delay_ms} ms: {e}"));
-            // 2 replications × 1 system; 46 metrics × 1 system; 1 week × 5 metrics;
+            // 2 replications × 1 system; 47 metrics × 1 system; 1 week × 5 metrics;
             // 2 replications × years 0 and 1; 2 replications; 2 years × 22 columns + 3 returns;
             // 2 replications × 1 week.
             let expected_rows = match name.as_str() {
                 "runs.parquet" | "returns.parquet" | "weeks.parquet" => 2,
-                "summary.parquet" => 46,
+                "summary.parquet" => 47,
                 "timeseries.parquet" => 5,
                 "yields.parquet" => 4,
                 _ => 47,

@@ -1,5 +1,6 @@
 //! capsim's integration tests, one binary (faster to link), a module per concern.
 
+mod aging;
 mod antithetic;
 mod catalog;
 mod cli;

@@ -42,6 +42,7 @@ const RUNS_COLUMNS: &[&str] = &[
     "gpus_initial",
     "gpus_at_horizon",
     "gpus_ordered",
+    "gpus_retired",
     "customer_spend_usd",
     "egress_usd",
     "spend_usd_per_gpu_hour",

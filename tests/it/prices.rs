@@ -124,7 +124,8 @@ fn a_cost_plus_price_is_the_hand_calculation_in_a_run() {
         \x20 pricing: {policy: cost_plus, planned_utilization: 0.7, margin: 0.25, cost_of_capital: 0.10}\n\
         distributed:\n  take_rate: 0.2\n  operators:\n    - count: 2\n      gpus: 2\n      gpu_class: H100\n\
         \x20     costs: {electricity_usd_per_kwh: 0.12, pue: 1.56, idle_power_fraction: 0.15}\n\
-        \x20 pricing: {policy: cost_plus, planned_utilization: 0.5, cost_of_capital: 0.10}\n";
+        \x20 pricing: {policy: cost_plus, planned_utilization: 0.5, cost_of_capital: 0.10}\n\
+        gpu_classes: [{name: H100, speed: 1, power_kw: 1.275, capex_usd: 30000, resale_after_36_months: 1}]\n";
     let rows = run(yaml);
     // By hand: capital (30,000 − 9,000 × 1.1⁻⁵) × 0.1 ÷ (1 − 1.1⁻⁵) ÷ 8,760; power
     // (0.7 + 0.3 × 0.15) × 1.275 kW (an H100 server's share) × 1.2 × $0.08; facility
@@ -138,8 +139,8 @@ fn a_cost_plus_price_is_the_hand_calculation_in_a_run() {
         + 100_000.0 / 8760.0 / 64.0)
         / 0.7
         * 1.25;
-    // Operators own their H100s (worth 30,000 × 0.3): 10% of that a year, power at 50%
-    // busy, ÷ 0.5, grossed up by the 20% take rate.
+    // Operators own their H100s (worth 30,000 × 0.3, a value that does not fall here): 10%
+    // of that a year, power at 50% busy, ÷ 0.5, grossed up by the 20% take rate.
     let network = (0.1 * 9_000.0 / 8760.0 + (0.5 + 0.5 * 0.15) * 1.275 * 1.56 * 0.12) / 0.5 / 0.8;
     for row in &rows {
         let expected = match row.system {
@@ -199,15 +200,17 @@ fn a_market_clearing_cloud_orders_for_priced_out_work_that_covers_its_cost() {
 
 /// Under `cost_plus`, a class that first appears between reviews (operators with A100s
 /// joining, after half a week of onboarding, a network of one H100) is priced the moment it
-/// appears, not sold for nothing until the next review. Costs are power only (no capital at
-/// rate 0, sold at u = 1), the A100s' electricity chosen so that both classes cost the same
+/// appears, not sold for nothing until the next review. Costs are power only (hardware
+/// worth nothing, sold at u = 1), the A100s' electricity chosen so that both classes cost the same
 /// per unit of work: H100 1.275 kW × 1.5 × $0.10 ÷ (1 − 0.2) = $0.2390625 per GPU-hour;
 /// A100 0.81 kW × 1.5 × $0.10 × (1.275 ÷ 1.8) ÷ 0.8 ÷ speed 0.45 = the same per H100-hour
 /// of work. So every hour of work is sold at $0.2390625.
 #[test]
 fn a_class_that_appears_between_reviews_is_priced_at_once() {
     let costs = |kwh: f64| {
-        format!("costs: {{electricity_usd_per_kwh: {kwh}, pue: 1.5, idle_power_fraction: 0}}")
+        format!(
+            "costs: {{electricity_usd_per_kwh: {kwh}, pue: 1.5, idle_power_fraction: 0, residual_fraction: 0}}"
+        )
     };
     let yaml = format!(
         "name: new-class\nsimulation: {{horizon_hours: 3000, warmup_hours: 100, replications: 2, seed: 6}}\n\

@@ -114,10 +114,13 @@ impl<'a> SystemModel<'a> {
                 .sites
                 .iter()
                 .filter(|s| s.region == region && !s.leaving);
+            // GPUs that reach the end of their life before an order placed at the next
+            // review would land are gone already, as far as planning goes.
+            let gone_by = now + spec.review_every_hours + plan.lead_time_hours.mean();
             let (busy, capacity) = in_region.fold((0.0, 0.0), |(busy, capacity), s| {
                 (
                     busy + s.period().areas.busy_gpu_hours,
-                    capacity + f64::from(s.installed + s.on_order),
+                    capacity + f64::from(s.installed + s.on_order - s.gpus_retiring_by(gone_by)),
                 )
             });
             let region_view = RegionView {
@@ -274,6 +277,7 @@ impl<'a> SystemModel<'a> {
                         at: now,
                         site: idx as u32,
                         share,
+                        batch: None,
                     });
                 self.capacity.class_installed[site.class] -= u64::from(site.installed + free);
                 self.capacity.installed_total -= free;
