@@ -92,8 +92,11 @@ pub struct Segment {
     pub region: usize,
     /// Share of jobs in the reserved tier (served first, at a discount).
     pub reserved_share: f64,
-    /// Most a job pays per reference-class GPU-hour; `None` = any price.
+    /// Most a job pays per reference-class GPU-hour, drawn at arrival; `None` = any price.
     pub max_price_usd_per_gpu_hour: Option<Dist>,
+    /// Yearly relative change of the maximum prices: a draw at time t is scaled by
+    /// (1 + this)^(t in years); 0 keeps them as written.
+    pub max_price_annual_change: f64,
     /// Slowest GPU class speed the job accepts (0 = any).
     pub min_class_speed: f64,
     /// Data moved out per job, GB; `None` = none.
@@ -118,6 +121,7 @@ impl Segment {
             region: 0,
             reserved_share: 0.0,
             max_price_usd_per_gpu_hour: None,
+            max_price_annual_change: 0.0,
             min_class_speed: 0.0,
             data_gb: None,
         }
@@ -524,6 +528,22 @@ impl Checker<'_> {
         }
     }
 
+    /// A segment's `max_price_annual_change`, refused where there is no maximum to change.
+    fn max_price_change(&mut self, idx: usize, raw: &RawSegment) -> f64 {
+        let Some(change) = &raw.max_price_annual_change else {
+            return 0.0;
+        };
+        if raw.max_price_usd_per_gpu_hour.is_none() {
+            let message = supply::hinted(
+                "max_price_annual_change changes the segment's maximum prices, but it has none",
+                "add max_price_usd_per_gpu_hour to the segment, or remove max_price_annual_change",
+            );
+            let key = format!("demand.segments[{idx}].max_price_annual_change");
+            self.report(&change.referenced, &key, &message);
+        }
+        change.value.0
+    }
+
     fn segment(&mut self, idx: usize, raw: &RawSegment, ctx: &supply::Context) -> Segment {
         let gpus_per_job = match raw.gpus_per_job.as_ref().map(|g| &g.value) {
             None => GpuCountDist::constant(defaults::GPUS_PER_JOB),
@@ -546,6 +566,7 @@ impl Checker<'_> {
             }),
             reserved_share: raw.reserved_share.map_or(defaults::RESERVED_SHARE, |r| r.0),
             max_price_usd_per_gpu_hour: raw.max_price_usd_per_gpu_hour.as_ref().map(dist),
+            max_price_annual_change: self.max_price_change(idx, raw),
             min_class_speed: raw.min_gpu_class.as_ref().map_or(0.0, |name| {
                 let names: Vec<String> = ctx.classes.iter().map(|c| c.name.clone()).collect();
                 let class = self.lookup(

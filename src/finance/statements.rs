@@ -289,6 +289,7 @@ fn replay(changes: &[CapitalChange], sites: &[SiteRecord], method: DepreciationM
                 site,
                 capital_usd,
                 capex_usd,
+                ..
             } => {
                 let record = &sites[site as usize];
                 ledger

@@ -9,6 +9,7 @@
 //! `RawPricing` and `RawPricing::policy_keys`), its resolution in `scenario::supply`, a
 //! branch of [`next_price_factor`], its docs and its tests.
 
+use crate::scenario::GpuClass;
 use crate::scenario::supply::{CostPlusTerms, Costs, Entry, Exit, PricePolicy, Procurement};
 use crate::units::{HOURS_PER_MONTH, HOURS_PER_YEAR, Hours};
 
@@ -53,6 +54,9 @@ pub struct SiteCost<'c> {
     pub value_factor: f64,
     /// Yearly rate k at which hardware loses value, V′ = −k·V.
     pub value_decline_per_year: f64,
+    /// The class's price new now ÷ at time 0: GPUs bought are priced at what replacing
+    /// them costs today.
+    pub capex_factor: f64,
 }
 
 /// Yearly payment that recovers `capex_usd` over `years` at `rate` a year, the hardware
@@ -76,15 +80,17 @@ pub fn capital_recovery_usd_per_year(
 /// capital, power (busy for `utilization` of the hours, idle for the rest, × PUE × the
 /// electricity price), facility per kW of board power, and the site's fixed costs shared
 /// over its GPUs. Capital is the recovery of the capex over the depreciation life at
-/// `rate`; for GPUs already owned (no capex) the owner's opportunity cost of keeping them
+/// `rate`, at what the GPU costs new now (its replacement cost, falling with the class's
+/// `annual_cost_decline`); for GPUs already owned (no capex) the owner's opportunity cost of keeping them
 /// rather than selling, r·V − V′ with V their current value and V′ = −k·V its rate of
 /// change on the resale curve: (r + k)·V a year.
 pub fn cost_per_installed_gpu_hour(site: &SiteCost, utilization: f64, rate: f64) -> f64 {
     let c = site.costs;
     let capital_usd_per_year = if c.capex_usd_per_gpu > 0.0 {
+        let capex_usd = c.capex_usd_per_gpu * site.capex_factor;
         capital_recovery_usd_per_year(
-            c.capex_usd_per_gpu,
-            c.capex_usd_per_gpu * c.residual_fraction,
+            capex_usd,
+            capex_usd * c.residual_fraction,
             c.depreciation_years,
             rate,
         )
@@ -296,6 +302,32 @@ pub fn gpus_to_order(plan: &Procurement, period_hours: f64, region: &RegionView)
     Some(((needed / multiple).ceil() * multiple) as u32)
 }
 
+/// The class procurement buys at `now`: of `allowed` (indices into `classes`), the one
+/// available most recently (the newest), then the one with the most work per dollar new
+/// now, then the one listed last; `default` when nothing is listed; `None` when nothing
+/// listed is available yet.
+pub fn class_to_buy(
+    allowed: &[usize],
+    classes: &[GpuClass],
+    default: usize,
+    now: Hours,
+) -> Option<usize> {
+    if allowed.is_empty() {
+        return Some(default);
+    }
+    let work_per_usd = |c: &GpuClass| c.speed / (c.capex_usd * c.price_factor(now)).max(1e-9);
+    allowed
+        .iter()
+        .copied()
+        .filter(|&idx| classes[idx].available_from_hours <= now)
+        .max_by(|&a, &b| {
+            let (a, b) = (&classes[a], &classes[b]);
+            a.available_from_hours
+                .total_cmp(&b.available_from_hours)
+                .then(work_per_usd(a).total_cmp(&work_per_usd(b)))
+        })
+}
+
 /// An operator's standing at a review under the exit rule: its count of consecutive low
 /// reviews after this one, and whether it leaves now.
 pub fn exit_decision(rule: &Exit, low_reviews: u32, period_yield: f64) -> (u32, bool) {
@@ -420,6 +452,24 @@ mod tests {
         assert_eq!(at(&policy(0.5, 0.0, 10.0), 0.7), 1.0, "on target");
     }
 
+    /// Of H100 (from 0), B200 (from week 20) and H200 (from 0), procurement allowed all
+    /// three buys the H100 or H200 before week 20 — the H200's 1.3 per $35,000 is more
+    /// work per dollar than the H100's 1 per $30,000 — and the B200 from week 20; allowed
+    /// none, the region's own class; allowed only the B200, nothing before it exists.
+    #[test]
+    fn procurement_buys_the_newest_class_it_may() {
+        let mut classes = crate::scenario::supply::builtin_classes();
+        classes[2].available_from_hours = 20.0 * 168.0;
+        let all = [0, 2, 1];
+        assert_eq!(class_to_buy(&all, &classes, 0, 100.0), Some(1));
+        assert_eq!(class_to_buy(&all, &classes, 0, 3360.0), Some(2));
+        assert_eq!(class_to_buy(&[], &classes, 3, 100.0), Some(3));
+        assert_eq!(class_to_buy(&[2], &classes, 0, 3359.0), None);
+        // A class whose price falls overtakes one of the same vintage in work per dollar.
+        classes[0].annual_cost_decline = 0.5;
+        assert_eq!(class_to_buy(&[0, 1], &classes, 0, 2.0 * 8760.0), Some(0));
+    }
+
     fn plan(target_utilization: f64, growth: f64) -> Procurement {
         Procurement {
             target_utilization,
@@ -428,6 +478,7 @@ mod tests {
             forecast_annual_growth: growth,
             power_lead_time_hours: None,
             service_life_years: None,
+            gpu_classes: Vec::new(),
         }
     }
 
@@ -594,6 +645,7 @@ mod tests {
             power_kw: 0.7,
             value_factor: 1.0,
             value_decline_per_year: 0.0,
+            capex_factor: 1.0,
         };
         let per_installed = cost_per_installed_gpu_hour(&site, 0.7, 0.10);
         assert!(
@@ -645,6 +697,7 @@ mod tests {
             power_kw: 0.7,
             value_factor: 1.0,
             value_decline_per_year: 0.0,
+            capex_factor: 1.0,
         };
         let terms = CostPlusTerms {
             margin: 0.0,
@@ -691,6 +744,7 @@ mod tests {
             power_kw: 0.7,
             value_factor: 1.0,
             value_decline_per_year: 0.0,
+            capex_factor: 1.0,
         };
         let terms = CostPlusTerms {
             margin: 0.0,

@@ -12,6 +12,7 @@ use crate::dist::{Dist, GpuCountDist};
 use crate::engine::Hours;
 use crate::scenario::Segment;
 use crate::seeds::{self, Seeding, SimRng, Stream};
+use crate::units::HOURS_PER_YEAR;
 
 /// One job's demand, as drawn at its arrival.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -47,6 +48,8 @@ pub struct JobSource {
     patience: Option<Dist>,
     reserved_share: f64,
     max_price: Option<Dist>,
+    /// Yearly growth rate of the maximum prices, ln(1 + change); 0: as drawn.
+    max_price_log_growth: f64,
     data_gb: Option<Dist>,
     arrivals_rng: SimRng,
     size_rng: SimRng,
@@ -74,6 +77,7 @@ impl JobSource {
             patience: segment.patience_hours.clone(),
             reserved_share: segment.reserved_share,
             max_price: segment.max_price_usd_per_gpu_hour.clone(),
+            max_price_log_growth: segment.max_price_annual_change.ln_1p(),
             data_gb: segment.data_gb.clone(),
             arrivals_rng: stream(|segment| Stream::Arrivals { segment }),
             size_rng: stream(|segment| Stream::JobSize { segment }),
@@ -135,12 +139,13 @@ impl JobSource {
         self.hour_envelope_per_hour
     }
 
-    /// The attributes of the job arriving now.
+    /// The attributes of the job arriving at `now`.
     ///
     /// Optional attributes draw from their own streams only when the segment sets them,
-    /// so switching one on leaves every other attribute of every job unchanged.
+    /// so switching one on leaves every other attribute of every job unchanged; a maximum
+    /// price's yearly change scales the draw, so it changes no other draw either.
     #[inline]
-    pub fn next_job(&mut self) -> JobSpec {
+    pub fn next_job(&mut self, now: Hours) -> JobSpec {
         JobSpec {
             gpus: self.gpus.sample(&mut self.size_rng),
             duration_hours: self.duration.sample(&mut self.duration_rng),
@@ -150,10 +155,14 @@ impl JobSource {
                 .map(|p| p.sample(&mut self.patience_rng)),
             reserved: self.reserved_share > 0.0
                 && self.tier_rng.random::<f64>() < self.reserved_share,
-            max_price_usd_per_gpu_hour: self
-                .max_price
-                .as_ref()
-                .map_or(f64::INFINITY, |p| p.sample(&mut self.max_price_rng)),
+            max_price_usd_per_gpu_hour: self.max_price.as_ref().map_or(f64::INFINITY, |p| {
+                let drawn = p.sample(&mut self.max_price_rng);
+                if self.max_price_log_growth == 0.0 {
+                    drawn
+                } else {
+                    drawn * (self.max_price_log_growth * now / HOURS_PER_YEAR).exp()
+                }
+            }),
             data_gb: self
                 .data_gb
                 .as_ref()

@@ -208,6 +208,8 @@ pub enum CapitalChange {
         capital_usd: f64,
         /// Cash paid for it (0 for GPUs already owned), USD: the depreciable base.
         capex_usd: f64,
+        /// GPUs in it.
+        gpus: u32,
     },
     /// A share of a leaving site's hardware goes back to its owner.
     Retired {
@@ -235,6 +237,8 @@ pub struct SiteRecord {
     pub residual_fraction: f64,
     /// Yearly rate of its class's resale curve (`GpuClass::value_decline_per_year`).
     pub value_decline_per_year: f64,
+    /// Its GPU class.
+    pub class: usize,
 }
 
 /// One finance year of one system: what its sites accrued, by cohort.

@@ -94,6 +94,9 @@ pub struct SiteState {
     value_factor: f64,
     /// Time `capital_usd` and `value_factor` were last aged to.
     aged_to: Hours,
+    /// −ln(1 − the class's `annual_cost_decline`): new GPUs of the class cost
+    /// e^(−this × years) of their price at time 0.
+    new_price_log_decline: f64,
     /// Customers' payment rate for the jobs running here, USD per hour.
     revenue_usd_per_hour: f64,
     /// Cash set aside for more GPUs.
@@ -148,6 +151,7 @@ impl SiteState {
             value_decline_per_year: class.value_decline_per_year(),
             value_factor: 1.0,
             aged_to: now,
+            new_price_log_decline: -(1.0 - class.annual_cost_decline).ln(),
             revenue_usd_per_hour: 0.0,
             reinvest_fund_usd: 0.0,
             low_reviews: 0,
@@ -320,9 +324,10 @@ impl SiteState {
             * (HOURS_PER_YEAR / period_hours)
     }
 
-    /// What a cost-based price reads of this site: its costs weighted by its installed
-    /// GPUs (those on order while it has none yet, so a site receiving its first GPUs is
-    /// priced).
+    /// What a cost-based price reads of this site (as of its last aging, a review or a
+    /// delivery): its costs weighted by its installed GPUs (those on order while it has
+    /// none yet, so a site receiving its first GPUs is priced), capex at the class's price
+    /// new then.
     pub fn cost_view(&self) -> SiteCost<'_> {
         SiteCost {
             class: self.class,
@@ -335,6 +340,7 @@ impl SiteState {
             power_kw: self.power_kw,
             value_factor: self.value_factor,
             value_decline_per_year: self.value_decline_per_year,
+            capex_factor: (-self.new_price_log_decline * self.aged_to / HOURS_PER_YEAR).exp(),
         }
     }
 

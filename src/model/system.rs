@@ -560,6 +560,7 @@ impl<'a> SystemModel<'a> {
                 site: idx as u32,
                 capital_usd,
                 capex_usd,
+                gpus: spec.gpus,
             });
         // Year k covers (k − 1, k] years: a site joining at its very end belongs to it.
         let cohort = ((now / HOURS_PER_YEAR).ceil() as u32)
@@ -569,6 +570,7 @@ impl<'a> SystemModel<'a> {
             depreciation_years: spec.costs.depreciation_years,
             residual_fraction: spec.costs.residual_fraction,
             value_decline_per_year: self.classes[spec.class].value_decline_per_year(),
+            class: spec.class,
         });
         self.capacity.installed_total += site.installed;
         self.capacity.free_total += site.free;
@@ -691,7 +693,7 @@ impl<'a> SystemModel<'a> {
             }
         }
         let source = &mut self.sources[segment as usize];
-        let spec = source.next_job();
+        let spec = source.next_job(now);
         if let Some(next) = source.next_arrival(now, self.arrival_cutoff) {
             events.schedule_in_lane(segment as usize, next, SystemEvent::Arrival { segment });
         }
@@ -1343,6 +1345,7 @@ impl<'a> SystemModel<'a> {
                 site: order.site as u32,
                 capital_usd: capex_usd,
                 capex_usd,
+                gpus: order.gpus,
             });
         self.capacity.installed_total += order.gpus;
         self.capacity.free_total += order.gpus;
@@ -1365,6 +1368,12 @@ impl<'a> SystemModel<'a> {
         }
         let mut template = entry.template.clone();
         template.name = format!("joined-{}", self.capacity.sites.len());
+        // An operator that buys its GPUs pays what they cost new when it joins.
+        let price_factor = self.classes[template.class].price_factor(now);
+        if template.costs.capex_usd_per_gpu > 0.0 {
+            template.costs.capex_usd_per_gpu *= price_factor;
+            template.costs.capital_usd_per_gpu *= price_factor;
+        }
         let site = self.add_site(&template, now);
         if self.accounts.in_window(now) {
             self.accounts.outcome.operators_joined += 1;

@@ -89,6 +89,10 @@ pub struct RawGpuClass {
     pub capex_usd: NonNegative,
     #[serde(default)]
     pub resale_after_36_months: Option<ResaleShare>,
+    #[serde(default)]
+    pub annual_cost_decline: Option<CostDecline>,
+    #[serde(default)]
+    pub available_from_week: Option<NonNegative>,
 }
 
 /// `simulation:` — how long, how many replications, which seed.
@@ -143,6 +147,9 @@ pub struct RawSegment {
     pub reserved_share: Option<Fraction>,
     #[serde(default)]
     pub max_price_usd_per_gpu_hour: Option<DistSpec>,
+    #[serde(default)]
+    #[schemars(with = "Option<AnnualChange>")]
+    pub max_price_annual_change: Option<Spanned<AnnualChange>>,
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub min_gpu_class: Option<Spanned<String>>,
@@ -248,6 +255,9 @@ pub struct RawProcurement {
     pub power_lead_time_weeks: Option<DistSpec>,
     #[serde(default)]
     pub service_life_years: Option<Positive>,
+    #[serde(default)]
+    #[schemars(with = "Option<Vec<String>>")]
+    pub gpu_classes: Option<Vec<Spanned<String>>>,
 }
 
 /// `costs:` — the cost structure of a data center or an operator.
@@ -648,6 +658,22 @@ checked_number!(
     "must be a fraction between 0 and 1",
     "write 0.2 for 20%",
     {"type": "number", "minimum": 0, "maximum": 1, "description": "a fraction: 0.2 is 20%"}
+);
+checked_number!(
+    /// A yearly fall in the price of new hardware: in [0, 1).
+    CostDecline,
+    |value| (0.0..1.0).contains(&value),
+    "annual_cost_decline must be at least 0 and below 1 (a share of the price lost a year)",
+    "0.15 means a new GPU of the class costs 15% less each year; 0 keeps its price",
+    {"type": "number", "minimum": 0, "exclusiveMaximum": 1, "description": "yearly fall in the price of a new GPU of the class"}
+);
+checked_number!(
+    /// A yearly relative change: greater than −1, at most 10.
+    AnnualChange,
+    |value| value > -1.0 && value <= 10.0,
+    "a yearly change must be greater than −1 and at most 10",
+    "−0.2 means 20% lower each year, 0.1 means 10% higher",
+    {"type": "number", "exclusiveMinimum": -1, "maximum": 10, "description": "yearly relative change: −0.2 is −20% a year"}
 );
 checked_number!(
     /// What a GPU fetches second-hand after 36 months, as a share of its price new: in (0, 1].

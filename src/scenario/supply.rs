@@ -11,7 +11,7 @@ use super::raw::{
 use super::{Checker, defaults, dist};
 use crate::dist::{Dist, GpuCountDist};
 use crate::seeds::{self, SimRng, Stream};
-use crate::units::HOURS_PER_WEEK;
+use crate::units::{HOURS_PER_WEEK, HOURS_PER_YEAR};
 
 /// A GPU type.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -28,6 +28,11 @@ pub struct GpuClass {
     /// What a GPU fetches second-hand after 36 months, as a share of its price new; its
     /// value falls geometrically in between and beyond (1: hardware keeps its value).
     pub resale_after_36_months: f64,
+    /// Yearly fall in the price of a new GPU of this class (`capex_usd` is its price at
+    /// time 0).
+    pub annual_cost_decline: f64,
+    /// Procurement may order the class from this time on, hours (0: from the start).
+    pub available_from_hours: f64,
 }
 
 impl GpuClass {
@@ -42,6 +47,16 @@ impl GpuClass {
     /// Market value of a GPU of this class aged `age_years`, as a share of its price new.
     pub fn resale_share(&self, age_years: f64) -> f64 {
         (-self.value_decline_per_year() * age_years).exp()
+    }
+
+    /// The price of a new GPU of this class at `now`, as a share of its price at time 0:
+    /// (1 − `annual_cost_decline`)^(years).
+    pub fn price_factor(&self, now: f64) -> f64 {
+        if self.annual_cost_decline == 0.0 {
+            1.0
+        } else {
+            (1.0 - self.annual_cost_decline).powf(now / HOURS_PER_YEAR)
+        }
     }
 }
 
@@ -63,6 +78,8 @@ pub fn builtin_classes() -> Vec<GpuClass> {
         power_kw,
         capex_usd,
         resale_after_36_months: defaults::RESALE_AFTER_36_MONTHS,
+        annual_cost_decline: 0.0,
+        available_from_hours: 0.0,
     };
     vec![
         class("H100", 1.0, 1.275, 30_000.0),
@@ -365,6 +382,9 @@ pub struct Procurement {
     /// GPUs are retired this many years after they were new (their age when first
     /// offered counts); `None`: at the end of each site's depreciation life.
     pub service_life_years: Option<f64>,
+    /// Classes it may buy (indices), the newest available one taken; empty: the class of
+    /// the region's first data center.
+    pub gpu_classes: Vec<usize>,
 }
 
 /// Operators joining the network.
@@ -427,6 +447,8 @@ impl Checker<'_> {
                 power_kw,
                 capex_usd,
                 resale_after_36_months,
+                annual_cost_decline,
+                available_from_week,
             } = &entry.value;
             let class = GpuClass {
                 name: name.clone(),
@@ -435,6 +457,8 @@ impl Checker<'_> {
                 capex_usd: capex_usd.0,
                 resale_after_36_months: resale_after_36_months
                     .map_or(defaults::RESALE_AFTER_36_MONTHS, |r| r.0),
+                annual_cost_decline: annual_cost_decline.map_or(0.0, |d| d.0),
+                available_from_hours: available_from_week.map_or(0.0, |w| w.0 * HOURS_PER_WEEK),
             };
             match classes.iter_mut().find(|c| c.name == *name) {
                 Some(existing) => *existing = class,
@@ -492,10 +516,11 @@ impl Checker<'_> {
             .min_by_key(|n| super::diagnostic::edit_distance(n, &name.value))
             .cloned()
             .unwrap_or_default();
+        let plural = if what.ends_with('s') { "es" } else { "s" };
         let message = hinted(
             &format!("unknown {what} `{}`", name.value),
             &format!(
-                "did you mean `{closest}`? valid {what}s: {}",
+                "did you mean `{closest}`? valid {what}{plural}: {}",
                 valid.join(", ")
             ),
         );
@@ -566,14 +591,25 @@ impl Checker<'_> {
             review_every_hours: block
                 .review_every_hours
                 .map_or(defaults::REVIEW_EVERY_HOURS, |h| h.0),
-            procurement: block.procurement.as_ref().map(|p| self.procurement(p)),
+            procurement: block.procurement.as_ref().map(|p| self.procurement(p, ctx)),
             entry: None,
             exit: None,
             reinvest: None,
         }
     }
 
-    fn procurement(&mut self, raw: &RawProcurement) -> Procurement {
+    fn procurement(&mut self, raw: &RawProcurement, ctx: &Context) -> Procurement {
+        let names = ctx.class_names();
+        let gpu_classes = raw
+            .gpu_classes
+            .iter()
+            .flatten()
+            .enumerate()
+            .map(|(idx, name)| {
+                let key = format!("centralized.procurement.gpu_classes[{idx}]");
+                self.lookup(&names, name, &key, "GPU class")
+            })
+            .collect();
         Procurement {
             target_utilization: raw.target_utilization.0,
             lead_time_hours: dist(&raw.lead_time_weeks).scaled(HOURS_PER_WEEK),
@@ -586,6 +622,7 @@ impl Checker<'_> {
                 .as_ref()
                 .map(|d| dist(d).scaled(HOURS_PER_WEEK)),
             service_life_years: raw.service_life_years.map(|y| y.0),
+            gpu_classes,
         }
     }
 
@@ -1198,7 +1235,7 @@ impl Context {
     }
 }
 
-fn hinted(message: &str, hint: &str) -> String {
+pub(super) fn hinted(message: &str, hint: &str) -> String {
     format!("{message}{}{hint}", raw::HINT_SEPARATOR)
 }
 

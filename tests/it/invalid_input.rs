@@ -205,6 +205,24 @@ const CASES: &[(&str, &str, &str, &str)] = &[
         "uncertainty.demand..segments",
         "a key path such as",
     ),
+    (
+        "max-price-change-alone",
+        ":8:32",
+        "demand.segments[0].max_price_annual_change",
+        "add max_price_usd_per_gpu_hour",
+    ),
+    (
+        "procurement-unknown-class",
+        ":13:25",
+        "centralized.procurement.gpu_classes[1]",
+        "did you mean `B200`? valid GPU classes",
+    ),
+    (
+        "cost-decline-whole",
+        ":11:85",
+        "gpu_classes[0].annual_cost_decline",
+        "costs 15% less each year",
+    ),
 ];
 
 #[test]

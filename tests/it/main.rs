@@ -26,6 +26,7 @@ mod robustness;
 mod scale;
 mod schema;
 mod sweep;
+mod technology;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

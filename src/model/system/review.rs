@@ -101,7 +101,7 @@ impl<'a> SystemModel<'a> {
             .as_ref()
             .is_some_and(|p| matches!(p.policy, PricePolicy::MarketClearing { .. }));
         for region in 0..self.accounts.period_abandoned_work.len() {
-            let Some(target_site) = self
+            let Some(first_site) = self
                 .capacity
                 .sites
                 .iter()
@@ -136,11 +136,20 @@ impl<'a> SystemModel<'a> {
             let Some(gpus) = decisions::gpus_to_order(plan, period_hours, &region_view) else {
                 continue;
             };
+            let first_class = self.capacity.sites[first_site].class;
+            let Some(class) =
+                decisions::class_to_buy(&plan.gpu_classes, self.classes, first_class, now)
+            else {
+                continue;
+            };
+            let target_site = self.site_for_class(now, region, class, first_site);
             let lead = plan.lead_time_hours.sample(&mut self.lead_rng);
             let Some((gpus, ready)) = self.power_for(now, target_site, gpus) else {
                 continue;
             };
-            let capex = self.capacity.sites[target_site].costs.capex_usd_per_gpu;
+            // Priced when ordered, at what a new GPU of the class costs then.
+            let capex = self.capacity.sites[target_site].costs.capex_usd_per_gpu
+                * self.classes[class].price_factor(now);
             self.order(
                 now,
                 target_site,
@@ -150,6 +159,39 @@ impl<'a> SystemModel<'a> {
                 events,
             );
         }
+    }
+
+    /// The region's first site of `class` that is not leaving, or a new data center of
+    /// that class opened now (with no GPUs until its first order lands) on the terms of
+    /// the region's first site as the scenario wrote it: its costs, with the capex scaled
+    /// from that site's class price to this class's (keeping its networking share), its
+    /// reliability; no power limit of its own.
+    fn site_for_class(&mut self, now: Hours, region: usize, class: usize, first: usize) -> usize {
+        if let Some(idx) = self
+            .capacity
+            .sites
+            .iter()
+            .position(|s| s.region == region && s.class == class && !s.leaving)
+        {
+            return idx;
+        }
+        let spec: &'a System = self.spec;
+        let template = spec
+            .sites
+            .iter()
+            .find(|s| s.region == region)
+            .unwrap_or(&spec.sites[first.min(spec.sites.len() - 1)]);
+        let mut site = template.clone();
+        let scale =
+            self.classes[class].capex_usd / self.classes[template.class].capex_usd.max(1e-9);
+        site.name = format!("{}-new-{}", template.name, self.classes[class].name);
+        site.class = class;
+        site.gpus = 0;
+        site.power_mw = None;
+        site.costs.capex_usd_per_gpu *= scale;
+        site.costs.capital_usd_per_gpu *= scale;
+        site.costs.age_years = 0.0;
+        self.add_site(&site, now)
     }
 
     /// Priced-out work of `region` this period whose maximum price covers the cost of
@@ -328,7 +370,8 @@ impl<'a> SystemModel<'a> {
                 continue;
             }
             let cash = site.period().operating_cash_usd(spec.take_rate);
-            let price = self.classes[site.class].capex_usd;
+            let price =
+                self.classes[site.class].capex_usd * self.classes[site.class].price_factor(now);
             let (fund, gpus) =
                 decisions::reinvestment(rule.share, site.reinvest_fund_usd, cash, price);
             site.reinvest_fund_usd = fund;
