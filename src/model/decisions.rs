@@ -268,36 +268,44 @@ pub fn next_price_factor(
 /// One region of a centralized system at a review.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RegionView {
-    /// Busy GPU-hours of its (not leaving) sites over the period.
-    pub busy_gpu_hours: f64,
+    /// Busy GPU-hours of its (not leaving) sites over the period, each × its class's
+    /// speed: capacity used, in reference GPU-hours.
+    pub busy_work_gpu_hours: f64,
     /// Reference GPU-hours of work its customers gave up waiting for.
     pub abandoned_work_gpu_hours: f64,
     /// Reference GPU-hours of work priced out that would have covered the provider's
     /// cost ([`work_covering_cost`]; 0 unless the price clears the market).
     pub unmet_work_gpu_hours: f64,
-    /// GPUs installed and on order at its sites.
-    pub capacity_gpus: f64,
+    /// GPUs installed and on order at its sites (less those retiring before an order
+    /// could land), each × its class's speed: reference GPUs.
+    pub capacity_work_gpus: f64,
 }
 
-/// GPUs to order for a region: demand over the period (GPU-hours served plus those
-/// given up plus unmet work that would cover the cost), grown over the mean lead time at
-/// the forecast growth, against installed
-/// and ordered GPUs; whole servers (`order_multiple`) that bring projected utilization
-/// down to the target. `None` when projected demand fits.
-pub fn gpus_to_order(plan: &Procurement, period_hours: f64, region: &RegionView) -> Option<u32> {
+/// GPUs of a class of speed `speed` to order for a region: demand over the period (work
+/// served plus work given up plus unmet work that would cover the cost, all in reference
+/// GPU-hours), grown over the mean lead time at the forecast growth, against installed
+/// and ordered capacity in reference GPUs; whole servers (`order_multiple`) that bring
+/// projected utilization down to the target. `None` when projected demand fits.
+pub fn gpus_to_order(
+    plan: &Procurement,
+    period_hours: f64,
+    region: &RegionView,
+    speed: f64,
+) -> Option<u32> {
     if period_hours <= 0.0 {
         return None;
     }
     let growth =
         (1.0 + plan.forecast_annual_growth).powf(plan.lead_time_hours.mean() / HOURS_PER_YEAR);
-    let demand_gpus =
-        (region.busy_gpu_hours + region.abandoned_work_gpu_hours + region.unmet_work_gpu_hours)
-            / period_hours
-            * growth;
-    if demand_gpus <= plan.target_utilization * region.capacity_gpus {
+    let demand_gpus = (region.busy_work_gpu_hours
+        + region.abandoned_work_gpu_hours
+        + region.unmet_work_gpu_hours)
+        / period_hours
+        * growth;
+    if demand_gpus <= plan.target_utilization * region.capacity_work_gpus {
         return None;
     }
-    let needed = demand_gpus / plan.target_utilization - region.capacity_gpus;
+    let needed = (demand_gpus / plan.target_utilization - region.capacity_work_gpus) / speed;
     let multiple = f64::from(plan.order_multiple);
     Some(((needed / multiple).ceil() * multiple) as u32)
 }
@@ -488,36 +496,62 @@ mod tests {
     #[test]
     fn procurement_orders_whole_servers_to_the_target() {
         let region = |busy, abandoned, capacity| RegionView {
-            busy_gpu_hours: busy,
+            busy_work_gpu_hours: busy,
             abandoned_work_gpu_hours: abandoned,
             unmet_work_gpu_hours: 0.0,
-            capacity_gpus: capacity,
+            capacity_work_gpus: capacity,
         };
         let period = 168.0;
         assert_eq!(
-            gpus_to_order(&plan(0.8, 0.0), period, &region(100.0 * period, 0.0, 100.0)),
+            gpus_to_order(
+                &plan(0.8, 0.0),
+                period,
+                &region(100.0 * period, 0.0, 100.0),
+                1.0
+            ),
             Some(32)
         );
         assert_eq!(
-            gpus_to_order(&plan(0.8, 0.5), period, &region(100.0 * period, 0.0, 100.0)),
+            gpus_to_order(
+                &plan(0.8, 0.5),
+                period,
+                &region(100.0 * period, 0.0, 100.0),
+                1.0
+            ),
             Some(88)
+        );
+        // Bought as B200s (speed 2.2), the 25 reference GPUs missing are 11.4 → 16 GPUs.
+        assert_eq!(
+            gpus_to_order(
+                &plan(0.8, 0.0),
+                period,
+                &region(100.0 * period, 0.0, 100.0),
+                2.2
+            ),
+            Some(16)
         );
         // Work given up counts as demand too.
         assert_eq!(
             gpus_to_order(
                 &plan(0.8, 0.0),
                 period,
-                &region(50.0 * period, 50.0 * period, 100.0)
+                &region(50.0 * period, 50.0 * period, 100.0),
+                1.0
             ),
             Some(32)
         );
         // At or below the target: no order; no period: no order.
         assert_eq!(
-            gpus_to_order(&plan(0.8, 0.0), period, &region(80.0 * period, 0.0, 100.0)),
+            gpus_to_order(
+                &plan(0.8, 0.0),
+                period,
+                &region(80.0 * period, 0.0, 100.0),
+                1.0
+            ),
             None
         );
         assert_eq!(
-            gpus_to_order(&plan(0.8, 0.0), 0.0, &region(1.0, 0.0, 1.0)),
+            gpus_to_order(&plan(0.8, 0.0), 0.0, &region(1.0, 0.0, 1.0), 1.0),
             None
         );
     }
@@ -544,14 +578,17 @@ mod tests {
         assert_eq!(unmet, 3_360.0);
         let period = 168.0;
         let region = |unmet| RegionView {
-            busy_gpu_hours: 51.2 * period,
+            busy_work_gpu_hours: 51.2 * period,
             abandoned_work_gpu_hours: 0.0,
             unmet_work_gpu_hours: unmet,
-            capacity_gpus: 64.0,
+            capacity_work_gpus: 64.0,
         };
-        assert_eq!(gpus_to_order(&plan(0.8, 0.0), period, &region(0.0)), None);
         assert_eq!(
-            gpus_to_order(&plan(0.8, 0.0), period, &region(unmet)),
+            gpus_to_order(&plan(0.8, 0.0), period, &region(0.0), 1.0),
+            None
+        );
+        assert_eq!(
+            gpus_to_order(&plan(0.8, 0.0), period, &region(unmet), 1.0),
             Some(32)
         );
     }

@@ -406,6 +406,9 @@ pub struct Outcome {
     pub accrued_by_sites_usd: f64,
     /// Sites whose free GPUs the placement index recorded wrongly at the end (must be 0).
     pub placement_mismatches: u64,
+    /// Sites (not leaving) whose batches by age do not add up to their GPUs installed and
+    /// waiting to retire, at the end (must be 0).
+    pub batch_mismatches: u64,
 }
 
 /// Relative agreement of two sums of the same quantity added in different orders:
@@ -436,6 +439,12 @@ impl Outcome {
             return Err(format!(
                 "placement index out of date for {} sites",
                 self.placement_mismatches
+            ));
+        }
+        if self.batch_mismatches != 0 {
+            return Err(format!(
+                "GPU batches do not add up to the GPUs installed at {} sites",
+                self.batch_mismatches
             ));
         }
         if self.all_jobs.waiting != 0 || self.all_jobs.running != 0 {

@@ -243,8 +243,9 @@ impl SiteState {
             * self.power_kw;
         // GPUs an owner takes back are its own business, not the network's cost.
         let installed_kw = f64::from(self.installed - self.withdrawn) * self.power_kw;
-        // A site that has left entirely stops paying its fixed costs.
-        let present = if self.leaving && self.installed == 0 {
+        // A site that has left entirely, or has no GPUs and none coming (a data center
+        // whose GPUs all retired), stops paying its fixed costs.
+        let present = if self.installed == 0 && (self.leaving || self.on_order == 0) {
             0.0
         } else {
             1.0

@@ -359,7 +359,7 @@ impl<'a> SystemModel<'a> {
             },
         };
         for site in &spec.sites {
-            model.add_site(site, 0.0);
+            model.add_site(site, 0.0, 1.0);
         }
         model.price_from_costs();
         model
@@ -405,6 +405,14 @@ impl<'a> SystemModel<'a> {
             let expected = if site.leaving { 0 } else { site.free };
             if self.capacity.placement.recorded(idx) != expected {
                 self.accounts.outcome.placement_mismatches += 1;
+            }
+            // A leaving operator's GPUs go pro rata, not by batch: only others keep them.
+            let (gpus, retiring) = site
+                .batches
+                .iter()
+                .fold((0, 0), |(g, r), b| (g + b.gpus, r + b.retiring));
+            if !site.leaving && (gpus != site.installed || retiring != site.retiring) {
+                self.accounts.outcome.batch_mismatches += 1;
             }
         }
         let now = self.last_time;
@@ -503,7 +511,10 @@ impl<'a> SystemModel<'a> {
         }
     }
 
-    fn add_site(&mut self, spec: &Site, now: Hours) -> usize {
+    /// Adds a site present from `now`; GPUs it buys (capex > 0) cost `price_factor` of
+    /// their written price (the class's price new then), while its costs keep the written
+    /// price, on which a cost-based price applies the factor of the day itself.
+    fn add_site(&mut self, spec: &Site, now: Hours, price_factor: f64) -> usize {
         let idx = self.capacity.sites.len();
         let (system, site) = (self.kind.stream_index(), idx as u32);
         let rng = |stream: Stream| seeds::rng(self.seeding, self.replication, stream);
@@ -536,6 +547,12 @@ impl<'a> SystemModel<'a> {
         ];
         let mut site = SiteState::new(spec, &self.classes[spec.class], now, outages);
         let (capital_usd, capex_usd) = SiteState::initial_capital(spec);
+        // Only the bought part (capex) gets cheaper; owned hardware keeps its value.
+        let (capital_usd, capex_usd) = (
+            capital_usd - capex_usd * (1.0 - price_factor),
+            capex_usd * price_factor,
+        );
+        site.capital_usd = capital_usd;
         let end_of_life = self
             .service_life_hours(&spec.costs)
             .map_or(f64::INFINITY, |life| {
@@ -562,9 +579,14 @@ impl<'a> SystemModel<'a> {
                 capex_usd,
                 gpus: spec.gpus,
             });
-        // Year k covers (k − 1, k] years: a site joining at its very end belongs to it.
-        let cohort = ((now / HOURS_PER_YEAR).ceil() as u32)
-            .min(finance_years(self.accounts.outcome.window.1));
+        // Year k covers (k − 1, k] years: a site joining at its very end belongs to it. A
+        // cloud is one business: a data center it opens later is not a cohort.
+        let cohort = if self.kind == SystemKind::Centralized {
+            0
+        } else {
+            ((now / HOURS_PER_YEAR).ceil() as u32)
+                .min(finance_years(self.accounts.outcome.window.1))
+        };
         self.accounts.outcome.sites.push(SiteRecord {
             cohort,
             depreciation_years: spec.costs.depreciation_years,
@@ -1370,15 +1392,12 @@ impl<'a> SystemModel<'a> {
         template.name = format!("joined-{}", self.capacity.sites.len());
         // An operator that buys its GPUs pays what they cost new when it joins.
         let price_factor = self.classes[template.class].price_factor(now);
-        if template.costs.capex_usd_per_gpu > 0.0 {
-            template.costs.capex_usd_per_gpu *= price_factor;
-            template.costs.capital_usd_per_gpu *= price_factor;
-        }
-        let site = self.add_site(&template, now);
+        let site = self.add_site(&template, now, price_factor);
         if self.accounts.in_window(now) {
             self.accounts.outcome.operators_joined += 1;
+            // As its capital record counts it: a part-time operator's offered share.
             self.accounts.outcome.capex_usd +=
-                f64::from(template.gpus) * template.costs.capex_usd_per_gpu;
+                SiteState::initial_capital(&template).1 * price_factor;
         }
         self.reschedule_outages(now, site, events);
         self.start_on_site(now, site, events);

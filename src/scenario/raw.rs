@@ -271,7 +271,8 @@ pub struct RawCosts {
     #[serde(default)]
     pub residual_fraction: Option<Fraction>,
     #[serde(default)]
-    pub age_years: Option<NonNegative>,
+    #[schemars(with = "Option<NonNegative>")]
+    pub age_years: Option<Spanned<NonNegative>>,
     #[serde(default)]
     pub electricity_usd_per_kwh: Option<NonNegative>,
     #[serde(default)]

@@ -532,6 +532,7 @@ impl Checker<'_> {
         let side = Side::Centralized;
         let block = &raw.value;
         let costs = self.costs(block.costs.as_ref(), side, &ctx.classes[0]);
+        self.age_of_owned_only(block.costs.as_ref(), side, "centralized.costs");
         let mut sites = Vec::new();
         match (&block.gpus, &block.data_centers) {
             (Some(gpus), None) => {
@@ -591,10 +592,53 @@ impl Checker<'_> {
             review_every_hours: block
                 .review_every_hours
                 .map_or(defaults::REVIEW_EVERY_HOURS, |h| h.0),
-            procurement: block.procurement.as_ref().map(|p| self.procurement(p, ctx)),
+            procurement: block.procurement.as_ref().map(|p| {
+                let plan = self.procurement(p, ctx);
+                self.age_within_life(block.costs.as_ref(), &plan);
+                plan
+            }),
             entry: None,
             exit: None,
             reinvest: None,
+        }
+    }
+
+    /// `costs.age_years` is the age of GPUs already owned: refused where the GPUs are
+    /// bought (capex > 0, a data center's default), since GPUs bought at the start are new.
+    fn age_of_owned_only(&mut self, raw: Option<&RawCosts>, side: Side, key: &str) {
+        let Some(raw) = raw else { return };
+        let Some(age) = &raw.age_years else { return };
+        let bought = match raw.capex_usd_per_gpu {
+            Some(capex) => capex.0 > 0.0,
+            None => side == Side::Centralized,
+        };
+        if bought {
+            let message = hinted(
+                "age_years is the age of GPUs already owned, but these are bought (capex_usd_per_gpu > 0): GPUs bought at the start are new",
+                "for a fleet already owned, set capex_usd_per_gpu: 0 (valued on the resale curve at that age); else remove age_years",
+            );
+            self.report(&age.referenced, &format!("{key}.age_years"), &message);
+        }
+    }
+
+    /// A data center's first GPUs must not be past their service life at the start.
+    fn age_within_life(&mut self, raw: Option<&RawCosts>, plan: &Procurement) {
+        let Some(age) = raw.and_then(|c| c.age_years.as_ref()) else {
+            return;
+        };
+        let life = plan.service_life_years.unwrap_or_else(|| {
+            raw.and_then(|c| c.depreciation_years)
+                .map_or(defaults::DEPRECIATION_YEARS, |y| y.0)
+        });
+        if age.value.0 >= life {
+            let message = hinted(
+                &format!(
+                    "GPUs {} years old are at or past their {life}-year service life at the start",
+                    age.value.0
+                ),
+                "lower age_years below procurement.service_life_years (default: depreciation_years)",
+            );
+            self.report(&age.referenced, "centralized.costs.age_years", &message);
         }
     }
 
@@ -798,6 +842,11 @@ impl Checker<'_> {
     /// One operator of a group, with the group's largest size; availability scales the
     /// GPUs it offers.
     fn operator(&mut self, raw: &RawOperators, key: &str, ctx: &Context) -> Site {
+        self.age_of_owned_only(
+            raw.costs.as_ref(),
+            Side::Distributed,
+            &format!("{key}.costs"),
+        );
         let region = raw.region.as_ref().map_or(0, |r| {
             self.lookup(&ctx.regions, r, &format!("{key}.region"), "region")
         });
@@ -907,7 +956,7 @@ impl Checker<'_> {
             defaults::OPERATOR_CAPEX_USD_PER_GPU
         };
         let capex_usd_per_gpu = raw.capex_usd_per_gpu.map_or(default_capex, |c| c.0);
-        let written_age = raw.age_years.map(|a| a.0);
+        let written_age = raw.age_years.as_ref().map(|a| a.value.0);
         // GPUs bought are valued at what they cost; sunk ones at what they would fetch: by
         // their age on the resale curve, or at the residual share, whose age the curve
         // then tells (so they age from there).

@@ -99,38 +99,81 @@ fn exits_read_the_yield_on_the_current_value() {
     }
 }
 
-/// A cloud of 64 GPUs bought 4.5 years ago with a 5-year service life retires them all
-/// at 0.5 years (4,380 h). Its procurement (target 0.8, 2.5-week lead time, servers of 8)
-/// counts GPUs that retire before an order placed at the next review would land as gone:
-/// at the first review from 4,380 − 168 − 420 = 3,792 h (week 23, 3,864 h) it orders what
-/// ~40 busy GPUs need at 0.8, 50 → 56 GPUs (48 after a quiet week), which land at 4,284 h,
-/// before the old ones go: capacity never falls below demand, and few jobs are lost.
+/// A cloud owning 64 GPUs that are 4.5 years old, with a 5-year service life, retires
+/// them all at 0.5 years (4,380 h). Its procurement (target 0.8, 2.5-week lead time,
+/// servers of 8) counts GPUs that retire before an order placed at the next review would
+/// land as gone: at the first review from 4,380 − 168 − 420 = 3,792 h (week 23, 3,864 h)
+/// it orders what ~40 busy GPUs need at 0.8, 50 → 56 GPUs, which land at 4,284 h, before
+/// the old ones go: capacity never falls below demand, and few jobs are lost. Under a hard
+/// power envelope that holds exactly the 64 (0.0979 MW at 1.275 kW × PUE 1.2) the new
+/// GPUs cannot overlap the old: the order of week 23 would land before they retire and is
+/// cut, and the next review's (4,032 h), landing at 4,452 h after they have gone, fits in
+/// the power they free: 72 hours without GPUs, 72 ÷ 8,760 = 0.82% of the year's jobs lost.
+/// (Counting the retiring GPUs' power as taken, no order would fit until they had gone.)
 #[test]
 fn the_clouds_retired_gpus_are_replaced() {
-    let yaml = "name: aging-cloud\nsimulation: {horizon_hours: 8760, replications: 2, seed: 5}\n\
-        demand:\n  segments:\n    - name: jobs\n      arrivals_per_hour: 40\n      duration_hours: {exponential: {mean: 1}}\n      patience_hours: 1\n\
-        centralized:\n  gpus: 64\n  costs: {age_years: 4.5}\n  pricing: {usd_per_gpu_hour: 3}\n\
-        \x20 procurement: {target_utilization: 0.8, lead_time_weeks: 2.5, order_multiple: 8, service_life_years: 5}\n";
-    for row in run(yaml) {
-        assert_eq!(row.gpus_retired, 64, "every first GPU retires");
-        assert!(
-            (48..=64).contains(&row.gpus_ordered),
-            "ordered {}",
-            row.gpus_ordered
-        );
-        assert_eq!(row.gpus_at_horizon, row.gpus_ordered);
-        // Week 26 ends at 4,368 h, before the retirement; week 27 after it.
-        let (before, after) = (&row.weeks[25], &row.weeks[26]);
-        assert_eq!(before.installed_gpus, 64 + row.gpus_ordered as u32);
-        assert_eq!(after.installed_gpus, row.gpus_ordered as u32);
-        assert!(
-            row.lost_demand_fraction < 0.01,
-            "{}",
-            row.lost_demand_fraction
-        );
+    let yaml = |power: &str| {
+        format!(
+            "name: aging-cloud\nsimulation: {{horizon_hours: 8760, replications: 2, seed: 5}}\n\
+             demand:\n  segments:\n    - name: jobs\n      arrivals_per_hour: 40\n      duration_hours: {{exponential: {{mean: 1}}}}\n      patience_hours: 1\n\
+             centralized:\n  data_centers: [{{region: default, gpus: 64{power}}}]\n  costs: {{capex_usd_per_gpu: 0, age_years: 4.5}}\n\
+             \x20 pricing: {{usd_per_gpu_hour: 3}}\n\
+             \x20 procurement: {{target_utilization: 0.8, lead_time_weeks: 2.5, order_multiple: 8, service_life_years: 5}}\n"
+        )
+    };
+    for (power, overlap, lost) in [
+        ("", 56, 0.0..0.003),
+        (", power_mw: 0.09792", 0, 0.006..0.011),
+    ] {
+        for row in run(&yaml(power)) {
+            assert_eq!(row.gpus_retired, 64, "every first GPU retires");
+            assert_eq!(row.gpus_ordered, 56, "{power}");
+            assert_eq!(row.gpus_at_horizon, row.gpus_ordered);
+            // Week 26 ends at 4,368 h, before the retirement; week 27 (4,536 h) after it.
+            let (before, after) = (&row.weeks[25], &row.weeks[26]);
+            assert_eq!(before.installed_gpus, 64 + overlap, "{power}");
+            assert_eq!(after.installed_gpus, 56, "{power}");
+            assert!(
+                lost.contains(&row.lost_demand_fraction),
+                "{power}: {}",
+                row.lost_demand_fraction
+            );
+        }
     }
     // The same cloud with GPUs that never reach the end of their life orders nothing.
-    for row in run(&yaml.replace("age_years: 4.5", "age_years: 0")) {
+    for row in run(&yaml("").replace("age_years: 4.5", "age_years: 0")) {
         assert_eq!((row.gpus_retired, row.gpus_ordered), (0, 0));
+    }
+}
+
+/// When the old GPUs are busy at the end of their life, they go as their jobs end. An
+/// overloaded cloud (100 jobs an hour of 10 hours on 64 GPUs bought 4.5 years ago, kept
+/// full by a queue) whose orders land after the horizon (52-week lead time): at 4,380 h
+/// no GPU is free, so every one retires when its job ends — within days, not at once —
+/// and the books roll forward with the disposals at market value.
+#[test]
+fn busy_gpus_retire_as_their_jobs_end() {
+    let yaml = "name: aging-busy\nsimulation: {horizon_hours: 5000, replications: 2, seed: 6}\n\
+        demand:\n  segments:\n    - name: jobs\n      arrivals_per_hour: 100\n      duration_hours: {exponential: {mean: 10}}\n      patience_hours: 2\n\
+        centralized:\n  gpus: 64\n  costs: {capex_usd_per_gpu: 0, age_years: 4.5}\n  pricing: {usd_per_gpu_hour: 3}\n\
+        \x20 procurement: {target_utilization: 0.8, lead_time_weeks: 52, service_life_years: 5}\n\
+        finance: {tax_rate: 0.2}\n";
+    for row in run(yaml) {
+        assert_eq!(row.gpus_retired, 64);
+        assert_eq!(row.gpus_at_horizon, 0);
+        // Week 26 (to 4,368 h) still has them all; by week 29 (4,872 h) none is left,
+        // and in between some still run: they did not go at once.
+        assert_eq!(row.weeks[25].installed_gpus, 64);
+        assert_eq!(row.weeks[28].installed_gpus, 0);
+        crate::finance::check_statements(&row, 0.10)
+            .unwrap_or_else(|e| panic!("replication {}: {e}", row.replication));
+        let sold: f64 = row.finance.years.iter().map(|y| y.disposals_usd).sum();
+        // 64 GPUs worth 30,000 × 0.3^(4.5 ÷ 3) when first offered, 0.3^(1/6) of that
+        // again half a year later (give or take the days their last jobs took).
+        let at_retirement = 64.0 * 30_000.0 * 0.3f64.powf(5.0 / 3.0);
+        assert!(
+            (sold / at_retirement - 1.0).abs() < 0.01,
+            "{sold} against {at_retirement}"
+        );
     }
 }

@@ -102,6 +102,15 @@ fn every_model_input_changes_the_hash() {
         "finance.discount_rate=0.12",
         "finance.tax_rate=0.2",
         "finance.terminal_value=0.5",
+        "demand.segments[0].max_price_annual_change=-0.1",
+        "centralized.costs={capex_usd_per_gpu: 0}",
+        "centralized.costs={capex_usd_per_gpu: 0, age_years: 1}",
+        "centralized.procurement={target_utilization: 0.8, lead_time_weeks: 4}",
+        "centralized.procurement={target_utilization: 0.8, lead_time_weeks: 4, service_life_years: 3}",
+        "centralized.procurement={target_utilization: 0.8, lead_time_weeks: 4, gpu_classes: [H100, B200]}",
+        "gpu_classes=[{name: H100, speed: 1, power_kw: 1.275, capex_usd: 30000, resale_after_36_months: 0.4}]",
+        "gpu_classes=[{name: H100, speed: 1, power_kw: 1.275, capex_usd: 30000, annual_cost_decline: 0.1}]",
+        "gpu_classes=[{name: B200, speed: 2.2, power_kw: 1.79, capex_usd: 45000, available_from_week: 3}]",
     ];
     let base = hash(BASE);
     let mut seen = vec![(base.clone(), "the base".to_string())];

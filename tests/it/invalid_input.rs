@@ -218,6 +218,18 @@ const CASES: &[(&str, &str, &str, &str)] = &[
         "did you mean `B200`? valid GPU classes",
     ),
     (
+        "age-of-bought-gpus",
+        ":10:22",
+        "centralized.costs.age_years",
+        "set capex_usd_per_gpu: 0",
+    ),
+    (
+        "age-past-life",
+        ":10:44",
+        "centralized.costs.age_years",
+        "lower age_years below",
+    ),
+    (
         "cost-decline-whole",
         ":11:85",
         "gpu_classes[0].annual_cost_decline",

@@ -118,6 +118,9 @@ fn a_new_class_takes_every_order_after_it_appears() {
             }
         }
         assert!(before >= 5 && after >= 5, "{before} before, {after} after");
+        // A data center opened later is part of the one business, not a cohort of its own
+        // (each cohort is taxed apart).
+        assert!(outcome.sites.iter().all(|site| site.cohort == 0));
     }
     // Jobs run on the B200s, which do 2.2 reference hours of work per hour: work exceeds
     // busy GPU-hours (they would be equal on H100s alone). The list prices both classes
@@ -156,6 +159,34 @@ fn a_cost_plus_price_follows_the_replacement_cost_down() {
             price(840.0)
         );
         assert!(row.price_at_horizon_usd < price(0.0) * 0.98);
+    }
+}
+
+/// Operators who buy their GPUs and join later pay the price of the day, and a cost-plus
+/// network prices every site at today's replacement cost, whenever it joined: the price
+/// at the horizon is the same annuity as a data center's ($30,000 × 0.8^(840 ÷ 8,760),
+/// 30% left after 5 years at 10%, ÷ 8,760), ÷ 0.8 for the take, however many joined.
+#[test]
+fn joining_operators_are_priced_at_todays_replacement_cost() {
+    let costs = "{capex_usd_per_gpu: 30000, electricity_usd_per_kwh: 0}";
+    let yaml = format!(
+        "name: joining\nsimulation: {{horizon_hours: 1000, warmup_hours: 100, replications: 2, seed: 4}}\n\
+         demand:\n  segments:\n    - name: jobs\n      arrivals_per_hour: 1\n      duration_hours: {{exponential: {{mean: 1}}}}\n\
+         distributed:\n  take_rate: 0.2\n  operators: [{{gpus: 2, costs: {costs}}}]\n\
+         \x20 pricing: {{policy: cost_plus, planned_utilization: 1, cost_of_capital: 0.10}}\n\
+         \x20 entry: {{hurdle_yield: -1, onboarding_weeks: 0.5, max_operators: 4, template: {{gpus: 2, costs: {costs}}}}}\n\
+         gpu_classes: [{{name: H100, speed: 1, power_kw: 1.275, capex_usd: 30000, annual_cost_decline: 0.2}}]\n"
+    );
+    let capex = 30_000.0 * 0.8f64.powf(840.0 / 8760.0);
+    let discount = 1.1f64.powi(-5);
+    let price = (capex - 0.3 * capex * discount) * 0.1 / (1.0 - discount) / 8760.0 / 0.8;
+    for row in run(&yaml) {
+        assert!(row.operators_joined >= 2, "{}", row.operators_joined);
+        assert!(
+            (row.price_at_horizon_usd - price).abs() < 1e-9,
+            "{} against {price}",
+            row.price_at_horizon_usd
+        );
     }
 }
 

@@ -27,6 +27,10 @@ impl SystemModel<'_> {
         events: &mut EventQueue<SystemEvent>,
     ) {
         let site = &mut self.capacity.sites[site_idx];
+        if site.leaving {
+            // Its GPUs go as they free up anyway (operators do not retire by age).
+            return;
+        }
         site.advance(now);
         let due = site.batches[batch].gpus - site.batches[batch].retiring;
         let at_once = due.min(site.free);
@@ -71,6 +75,7 @@ impl SystemModel<'_> {
     /// Takes `gpus` (no longer counted free) of a batch out of the system for good.
     fn retire(&mut self, now: Hours, site_idx: usize, batch: usize, gpus: u32) {
         let site = &mut self.capacity.sites[site_idx];
+        site.advance(now);
         let share = site.retire_from_batch(now, batch, gpus);
         self.capacity.installed_total -= gpus;
         self.capacity.class_installed[site.class] -= u64::from(gpus);

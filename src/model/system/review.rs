@@ -118,23 +118,21 @@ impl<'a> SystemModel<'a> {
             // review would land are gone already, as far as planning goes.
             let gone_by = now + spec.review_every_hours + plan.lead_time_hours.mean();
             let (busy, capacity) = in_region.fold((0.0, 0.0), |(busy, capacity), s| {
+                let kept = s.installed + s.on_order - s.gpus_retiring_by(gone_by);
                 (
-                    busy + s.period().areas.busy_gpu_hours,
-                    capacity + f64::from(s.installed + s.on_order - s.gpus_retiring_by(gone_by)),
+                    busy + s.period().areas.busy_gpu_hours * s.speed,
+                    capacity + f64::from(kept) * s.speed,
                 )
             });
             let region_view = RegionView {
-                busy_gpu_hours: busy,
+                busy_work_gpu_hours: busy,
                 abandoned_work_gpu_hours: self.accounts.period_abandoned_work[region],
                 unmet_work_gpu_hours: if clears {
                     self.unmet_work(view, region, plan.target_utilization)
                 } else {
                     0.0
                 },
-                capacity_gpus: capacity,
-            };
-            let Some(gpus) = decisions::gpus_to_order(plan, period_hours, &region_view) else {
-                continue;
+                capacity_work_gpus: capacity,
             };
             let first_class = self.capacity.sites[first_site].class;
             let Some(class) =
@@ -142,9 +140,14 @@ impl<'a> SystemModel<'a> {
             else {
                 continue;
             };
+            let speed = self.classes[class].speed;
+            let Some(gpus) = decisions::gpus_to_order(plan, period_hours, &region_view, speed)
+            else {
+                continue;
+            };
             let target_site = self.site_for_class(now, region, class, first_site);
             let lead = plan.lead_time_hours.sample(&mut self.lead_rng);
-            let Some((gpus, ready)) = self.power_for(now, target_site, gpus) else {
+            let Some((gpus, ready)) = self.power_for(now, target_site, gpus, now + lead) else {
                 continue;
             };
             // Priced when ordered, at what a new GPU of the class costs then.
@@ -176,22 +179,27 @@ impl<'a> SystemModel<'a> {
             return idx;
         }
         let spec: &'a System = self.spec;
-        let template = spec
-            .sites
-            .iter()
-            .find(|s| s.region == region)
-            .unwrap_or(&spec.sites[first.min(spec.sites.len() - 1)]);
+        // The region's first site is one the scenario wrote (only this adds data centers).
+        let Some(template) = spec.sites.iter().find(|s| s.region == region) else {
+            return first;
+        };
         let mut site = template.clone();
-        let scale =
-            self.classes[class].capex_usd / self.classes[template.class].capex_usd.max(1e-9);
-        site.name = format!("{}-new-{}", template.name, self.classes[class].name);
+        let (new_class, old_class) = (&self.classes[class], &self.classes[template.class]);
+        // The site's capex over its class price (networking, say) carries over; a site
+        // written with sunk GPUs buys the new class at its price.
+        let capex_usd = if template.costs.capex_usd_per_gpu > 0.0 && old_class.capex_usd > 0.0 {
+            template.costs.capex_usd_per_gpu * new_class.capex_usd / old_class.capex_usd
+        } else {
+            new_class.capex_usd
+        };
+        site.name = format!("{}-new-{}", template.name, new_class.name);
         site.class = class;
         site.gpus = 0;
         site.power_mw = None;
-        site.costs.capex_usd_per_gpu *= scale;
-        site.costs.capital_usd_per_gpu *= scale;
+        site.costs.capex_usd_per_gpu = capex_usd;
+        site.costs.capital_usd_per_gpu = capex_usd;
         site.costs.age_years = 0.0;
-        self.add_site(&site, now)
+        self.add_site(&site, now, 1.0)
     }
 
     /// Priced-out work of `region` this period whose maximum price covers the cost of
@@ -228,12 +236,20 @@ impl<'a> SystemModel<'a> {
 
     /// Power for `gpus` more GPUs at a site: (GPUs that fit, when the power is ready).
     /// Without a power lead time the limit is hard and the order is cut to fit.
-    fn power_for(&mut self, now: Hours, site_idx: usize, gpus: u32) -> Option<(u32, Hours)> {
+    /// GPUs that retire by the time the order lands (`lands`) free their power for it.
+    fn power_for(
+        &mut self,
+        now: Hours,
+        site_idx: usize,
+        gpus: u32,
+        lands: Hours,
+    ) -> Option<(u32, Hours)> {
         let site = &self.capacity.sites[site_idx];
         let Some(limit_mw) = site.power_mw else {
             return Some((gpus, now));
         };
-        let after = site.installed + site.on_order + gpus;
+        let kept = site.installed + site.on_order - site.gpus_retiring_by(lands);
+        let after = kept + gpus;
         if site.power_needed_mw(after) <= limit_mw {
             return Some((gpus, now));
         }
@@ -251,9 +267,7 @@ impl<'a> SystemModel<'a> {
             }
             None => {
                 let per_gpu = site.power_needed_mw(1);
-                let room = ((limit_mw - site.power_needed_mw(site.installed + site.on_order))
-                    / per_gpu)
-                    .floor();
+                let room = ((limit_mw - site.power_needed_mw(kept)) / per_gpu).floor();
                 (room >= 1.0).then(|| ((room as u32).min(gpus), now))
             }
         }
@@ -273,6 +287,10 @@ impl<'a> SystemModel<'a> {
         let gpus = gpus.min(self.capacity.gpu_room());
         if gpus == 0 {
             return;
+        }
+        // An empty site starts paying its fixed costs once GPUs are on their way.
+        if self.capacity.sites[site].installed == 0 {
+            self.capacity.sites[site].advance(now);
         }
         self.capacity.sites[site].on_order += gpus;
         self.capacity.on_order_total += gpus;
