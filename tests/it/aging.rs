@@ -57,6 +57,8 @@ fn an_owners_cost_plus_price_follows_its_hardware_down_the_curve() {
             row.price_at_horizon_usd,
             price(840.0)
         );
+        // Week 1's snapshot and the first review are both at 168 h; the snapshot was
+        // scheduled first and ties fire in scheduling order, so it shows the first price.
         let first = row.weeks[0].price_usd_per_gpu_hour;
         assert!((first - price(0.0)).abs() < 1e-9, "week 1: {first}");
         // By hand: (0.501324 × 9,000 ÷ 8,760 + 0.137241) ÷ 0.4 = $1.6308 at the start; $1.5821
