@@ -552,6 +552,7 @@ fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
     if !args.common.size.force {
         check_size(
             &args.scenario,
+            &sized,
             &estimate,
             args.common.size.max_events,
             threads,
@@ -814,9 +815,12 @@ fn merge(args: &MergeArgs) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Refuses a run expected to exceed the event budget or the memory available.
+/// Refuses a run expected to exceed the event budget or the memory available; a run
+/// with too many events names the keys that make it so, with their values and where
+/// they are written.
 fn check_size(
     path: &Path,
+    scenario: &scenario::Scenario,
     estimate: &montecarlo::RunEstimate,
     max_events: u64,
     threads: usize,
@@ -825,9 +829,10 @@ fn check_size(
     let memory_available = available_memory_bytes();
     let problem = if estimate.events > max_events as f64 {
         Some(format!(
-            "~{} events expected, more than --max-events {}",
+            "~{} events expected, more than --max-events {}{}",
             count(estimate.events),
-            count(max_events as f64)
+            count(max_events as f64),
+            size_drivers(scenario, estimate.events)
         ))
     } else if memory_needed > 0.8 * memory_available {
         Some(format!(
@@ -847,6 +852,52 @@ fn check_size(
             path.display()
         ))),
     }
+}
+
+/// The segments whose arrivals make most of a run's events (each at least a tenth, the
+/// largest always), as `= from: KEY = VALUE (FILE:LINE:COL) × …` lines.
+fn size_drivers(scenario: &scenario::Scenario, events: f64) -> String {
+    let sim = &scenario.simulation;
+    let systems = scenario.systems().len();
+    let located = &scenario.located;
+    let at = |place: Option<(usize, usize)>| {
+        place.map_or_else(String::new, |(line, column)| {
+            format!(" ({}:{line}:{column})", located.file)
+        })
+    };
+    let mut shares: Vec<(usize, f64)> = scenario
+        .segments
+        .iter()
+        .enumerate()
+        .map(|(idx, segment)| {
+            let arrivals = segment.arrivals.expected_arrivals(sim.horizon_hours);
+            (
+                idx,
+                2.0 * arrivals * systems as f64 * f64::from(sim.replications),
+            )
+        })
+        .collect();
+    shares.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let mut text = String::new();
+    for (rank, &(idx, segment_events)) in shares.iter().enumerate() {
+        if rank > 0 && segment_events < 0.1 * events {
+            break;
+        }
+        let segment = &scenario.segments[idx];
+        text.push_str(&format!(
+            "\n   = from: demand.segments[{idx}].arrivals_per_hour = {}{} × simulation.horizon_hours = {}{} × {} replication{} × {systems} system{}: ~{} events ({:.0}%)",
+            segment.arrivals.base_per_hour,
+            at(located.arrivals_per_hour.get(idx).copied().flatten()),
+            sim.horizon_hours,
+            at(located.horizon_hours),
+            sim.replications,
+            if sim.replications == 1 { "" } else { "s" },
+            if systems == 1 { "" } else { "s" },
+            count(segment_events),
+            100.0 * segment_events / events.max(1.0),
+        ));
+    }
+    text
 }
 
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
@@ -924,6 +975,7 @@ fn validate(args: &ValidateArgs) -> Result<ExitCode, Failure> {
                 if !args.size.force
                     && let Err(Failure::Input(refusal) | Failure::Other(refusal)) = check_size(
                         path,
+                        &scenario,
                         &estimate,
                         args.size.max_events,
                         rayon::current_num_threads(),

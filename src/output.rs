@@ -26,7 +26,7 @@ pub use crate::results::summaries::{
 use crate::results::{
     RawTable, Results, ReturnRecord, RunRow, WeekRow, YearRecord, run_columns, year_columns,
 };
-pub use spool::{RawDir, Spool, Staged, write_tables};
+pub use spool::{RawDir, Spool, Staged, TABLE_ORDER, write_tables};
 
 /// Where a table's numbers came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,6 +68,17 @@ pub enum OutputError {
         /// What is wrong.
         detail: String,
     },
+    /// A table file could not be read as a Parquet table (cut short, damaged, or not
+    /// Parquet at all).
+    #[error(
+        "cannot read {path}: {source}\n   = expected a complete Parquet table written by capsim; this one is damaged, cut short or of another kind: run again to rewrite it"
+    )]
+    Unreadable {
+        /// The file.
+        path: String,
+        /// polars' error.
+        source: PolarsError,
+    },
     /// polars could not build or write a table.
     #[error("cannot write table {table}: {source}")]
     Table {
@@ -93,7 +104,7 @@ impl OutputError {
                 FULL.iter()
                     .any(|code| text.contains(&format!("(os error {code})")))
             }
-            OutputError::Malformed { .. } => false,
+            OutputError::Malformed { .. } | OutputError::Unreadable { .. } => false,
         }
     }
 }
@@ -709,10 +720,12 @@ pub fn read_provenance(path: &Path) -> Result<Provenance, OutputError> {
     })?;
     let mut reader = ParquetReader::new(file);
     let table = || path.display().to_string();
-    let metadata = reader.get_metadata().map_err(|source| OutputError::Table {
-        table: table(),
-        source,
-    })?;
+    let metadata = reader
+        .get_metadata()
+        .map_err(|source| OutputError::Unreadable {
+            path: table(),
+            source,
+        })?;
     let pairs: Vec<(String, String)> = metadata
         .key_value_metadata()
         .iter()
@@ -893,8 +906,8 @@ pub fn read_table(path: &Path) -> Result<DataFrame, OutputError> {
     })?;
     ParquetReader::new(file)
         .finish()
-        .map_err(|source| OutputError::Table {
-            table: path.display().to_string(),
+        .map_err(|source| OutputError::Unreadable {
+            path: path.display().to_string(),
             source,
         })
 }

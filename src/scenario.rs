@@ -48,6 +48,29 @@ pub struct Scenario {
     /// model input, so not part of the hash.
     #[serde(skip)]
     pub uncertainty: Vec<uncertainty::Range>,
+    /// Where the keys that set a run's size are written, for a refusal to point at
+    /// them: not a model input, so not part of the hash.
+    #[serde(skip)]
+    pub located: Located,
+}
+
+/// File locations (line, column) of the keys that set how large a run is.
+#[derive(Debug, Clone, Default)]
+pub struct Located {
+    /// The file as named to the user (`FILE with --set` when overridden).
+    pub file: String,
+    /// `simulation.horizon_hours`.
+    pub horizon_hours: Option<(usize, usize)>,
+    /// Each segment's `arrivals_per_hour`, by segment index.
+    pub arrivals_per_hour: Vec<Option<(usize, usize)>>,
+}
+
+/// Where keys are written is not what a scenario is: two scenarios that resolve alike
+/// are equal wherever their keys stand (a `--set` rewrite moves them).
+impl PartialEq for Located {
+    fn eq(&self, _: &Located) -> bool {
+        true
+    }
 }
 
 /// Run length, replications and seed.
@@ -422,6 +445,18 @@ impl Checker<'_> {
         let supply::Context { classes, regions } = ctx;
         let finance = self.finance(&raw, &simulation);
         let uncertainty = self.uncertainty(&raw);
+        let at = |location: &Location| Some((location.line() as usize, location.column() as usize));
+        let located = Located {
+            file: self.file.to_string(),
+            horizon_hours: at(&raw.simulation.horizon_hours.referenced),
+            arrivals_per_hour: raw
+                .demand
+                .segments
+                .value
+                .iter()
+                .map(|s| at(&s.arrivals_per_hour.referenced))
+                .collect(),
+        };
         Scenario {
             name: raw.name.value.0,
             simulation,
@@ -432,6 +467,7 @@ impl Checker<'_> {
             distributed,
             finance,
             uncertainty,
+            located,
         }
     }
 
@@ -667,7 +703,7 @@ fn rate_profile(raw: &RawSegment) -> RateProfile {
     };
     let seasonality = raw.seasonality.as_ref();
     RateProfile {
-        base_per_hour: raw.arrivals_per_hour.0,
+        base_per_hour: raw.arrivals_per_hour.value.0,
         annual_growth: raw.annual_growth.map_or(defaults::ANNUAL_GROWTH, |g| g.0),
         daily: seasonality.map_or_else(Vec::new, |s| normalised(&s.daily)),
         weekly: seasonality.map_or_else(Vec::new, |s| normalised(&s.weekly)),

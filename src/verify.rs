@@ -160,6 +160,7 @@ impl Case {
             distributed: Some(System::pool(self.gpus)),
             uncertainty: Vec::new(),
             finance: crate::finance::Terms::default(),
+            located: Default::default(),
         }
     }
 

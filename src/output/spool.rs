@@ -20,8 +20,8 @@ use super::{
 };
 use crate::results::{REPLICATIONS_PER_ROW_GROUP, RawSource, RawTable, Results};
 
-/// The order in which the tables of a run are listed.
-const TABLE_ORDER: [&str; 11] = [
+/// The tables capsim writes, in the order they are listed.
+pub const TABLE_ORDER: [&str; 11] = [
     "runs",
     "summary",
     "timeseries",
@@ -460,8 +460,8 @@ fn for_each_row_group(
     let mut reader = ParquetReader::new(open()?);
     let metadata = reader
         .get_metadata()
-        .map_err(|source| OutputError::Table {
-            table: table(),
+        .map_err(|source| OutputError::Unreadable {
+            path: table(),
             source,
         })?
         .clone();
@@ -473,8 +473,8 @@ fn for_each_row_group(
         let frame = reader
             .with_slice(Some((offset, rows)))
             .finish()
-            .map_err(|source| OutputError::Table {
-                table: table(),
+            .map_err(|source| OutputError::Unreadable {
+                path: table(),
                 source,
             })?;
         offset += rows;

@@ -16,6 +16,13 @@ use crate::output::{self, OutputError};
 /// [`OutputError`] when `dir` holds none of them, or one is unreadable or not capsim's.
 pub fn load(dir: &Path) -> Result<ReportData, OutputError> {
     let path = |stem: &str| dir.join(format!("{stem}.parquet"));
+    // A report is drawn from some of the tables, but one of the set that cannot be read
+    // means the results are damaged: say so rather than draw the rest as if whole.
+    for stem in output::TABLE_ORDER {
+        if path(stem).is_file() {
+            output::read_table(&path(stem))?;
+        }
+    }
     let present: Vec<&str> = ["summary", "sweep", "sensitivity"]
         .into_iter()
         .filter(|stem| path(stem).is_file())

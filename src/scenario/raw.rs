@@ -127,7 +127,8 @@ pub struct RawDemand {
 pub struct RawSegment {
     #[schemars(with = "String")]
     pub name: Spanned<String>,
-    pub arrivals_per_hour: Positive,
+    #[schemars(with = "Positive")]
+    pub arrivals_per_hour: Spanned<Positive>,
     #[serde(default)]
     pub annual_growth: Option<Growth>,
     #[serde(default)]

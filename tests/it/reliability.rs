@@ -408,3 +408,74 @@ fn shards_of_one_run_write_side_by_side() {
     assert!(still_running, "the shards overlapped");
     assert!(temp.path().join("out/shard=1/runs.parquet").exists());
 }
+
+/// A damaged table (cut short, its bytes overwritten) or a foreign one (Parquet, but not
+/// capsim's) given to `compare`, `report` or `merge` is named as unreadable, with its
+/// path and what was expected; exit 2; nothing is written.
+#[test]
+fn damaged_and_foreign_tables_are_refused_by_name() {
+    let temp = crate::TempDir::create();
+    let dir = temp.path();
+    std::fs::write(dir.join("tiny.yaml"), TINY).expect("write");
+    let run = |out: &str, extra: &[&str]| {
+        let mut args = vec!["run", "tiny.yaml", "--out", out, "--quiet"];
+        args.extend_from_slice(extra);
+        assert!(capsim(dir, &args).status.success(), "run {out}");
+    };
+    for out in ["a", "b"] {
+        run(out, &[]);
+    }
+    run("shards", &["--shard", "0/2"]);
+    run("shards", &["--shard", "1/2"]);
+    let refused = |args: &[&str], what: &str, needle: &str| {
+        let output = capsim(dir, args);
+        let (_, stderr) = text(&output);
+        assert_eq!(output.status.code(), Some(2), "{what}: {stderr}");
+        assert!(stderr.contains(needle), "{what}: {stderr}");
+    };
+    let cut_short = |path: &Path| {
+        let bytes = std::fs::read(path).expect("read");
+        std::fs::write(path, &bytes[..bytes.len() / 2]).expect("cut");
+    };
+    let overwritten = |path: &Path| {
+        let mut bytes = std::fs::read(path).expect("read");
+        let middle = bytes.len() / 2;
+        bytes[middle - 64..middle + 64].fill(0xA5);
+        std::fs::write(path, bytes).expect("damage");
+    };
+
+    // Cut short: compare and report name the file; neither writes anything.
+    cut_short(&dir.join("a/runs.parquet"));
+    refused(
+        &["compare", "a", "b"],
+        "compare",
+        "cannot read a/runs.parquet",
+    );
+    assert!(!dir.join("notebooks-output/compare").exists());
+    refused(&["report", "a"], "report", "cannot read a/runs.parquet");
+    assert!(!dir.join("a/report.html").exists());
+    // Bytes overwritten in the middle of a table the report draws from.
+    overwritten(&dir.join("b/timeseries.parquet"));
+    refused(
+        &["report", "b"],
+        "report",
+        "cannot read b/timeseries.parquet",
+    );
+    assert!(!dir.join("b/report.html").exists());
+    // A damaged shard stops the merge before it writes.
+    cut_short(&dir.join("shards/shard=1/runs.parquet"));
+    refused(
+        &["merge", "shards", "--out", "merged"],
+        "merge",
+        "cannot read shards/shard=1/runs.parquet",
+    );
+    assert!(!dir.join("merged").join("runs.parquet").exists());
+    // A foreign Parquet file in place of runs.parquet: not capsim's.
+    run("c", &[]);
+    let mut frame = polars::df!("x" => [1.0f64, 2.0]).expect("frame");
+    let file = std::fs::File::create(dir.join("c/runs.parquet")).expect("create");
+    polars::prelude::ParquetWriter::new(file)
+        .finish(&mut frame)
+        .expect("write a foreign table");
+    refused(&["compare", "c", "b"], "compare", "is not a capsim table");
+}

@@ -508,3 +508,31 @@ fn the_size_estimate_counts_failures_and_owners_taking_gpus_back() {
         "{cycling} {jobs_only}"
     );
 }
+
+/// A run refused as too large names the keys that make it so, with their values and where
+/// they are written: the segment whose arrivals make the events (a second one that makes
+/// a tenth or more too), the horizon, the replications; `run` and `validate` alike.
+#[test]
+fn a_run_refused_as_too_large_names_its_keys() {
+    let temp = crate::TempDir::create();
+    let dir = temp.path();
+    let yaml = "name: big\nsimulation: {horizon_hours: 2000, replications: 4, seed: 1}\n\
+        demand:\n  segments:\n    - name: jobs\n      arrivals_per_hour: 1.0e12\n\
+        \x20     duration_hours: {exponential: {mean: 1}}\n    - name: small\n\
+        \x20     arrivals_per_hour: 5\n      duration_hours: 1\ncentralized: {gpus: 64}\n";
+    std::fs::write(dir.join("big.yaml"), yaml).expect("write");
+    for command in ["validate", "run"] {
+        let output = capsim(dir, &[command, "big.yaml"]);
+        let (_, stderr) = text(&output);
+        assert_eq!(output.status.code(), Some(2), "{command}: {stderr}");
+        assert!(
+            stderr.contains(
+                "demand.segments[0].arrivals_per_hour = 1000000000000 (big.yaml:6:26) × simulation.horizon_hours = 2000 (big.yaml:2:29) × 4 replications × 1 system: ~16000.0 T events (100%)"
+            ),
+            "{command}: {stderr}"
+        );
+        // 5 jobs an hour make no visible share: only the segment that matters is named.
+        assert!(!stderr.contains("segments[1]"), "{command}: {stderr}");
+    }
+    assert!(!dir.join("notebooks-output").exists());
+}
