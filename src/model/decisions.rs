@@ -164,15 +164,30 @@ pub struct ArrivalSeen {
     pub region: usize,
     /// Whether it was priced out (it could use some class, but afforded none).
     pub priced_out: bool,
+    /// The slowest class speed it accepts (0: any).
+    pub min_speed: f64,
 }
 
-/// Work of `region`'s priced-out arrivals whose maximum price covers `unit_cost_usd` (the
-/// provider's cost per reference GPU-hour): demand that would buy if there were capacity
-/// to sell it at a price it accepts, reference GPU-hours.
-pub fn work_covering_cost(arrivals: &[ArrivalSeen], region: usize, unit_cost_usd: f64) -> f64 {
+/// Work of `region`'s priced-out arrivals whose maximum price covers the provider's cost
+/// per reference GPU-hour of the cheapest class each may use (`unit_costs`: (speed, cost)
+/// of each class the region offers): demand that would buy if there were capacity to sell
+/// it at a price it accepts, reference GPU-hours.
+pub fn work_covering_cost(
+    arrivals: &[ArrivalSeen],
+    region: usize,
+    unit_costs: &[(f64, f64)],
+) -> f64 {
     arrivals
         .iter()
-        .filter(|a| a.region == region && a.priced_out && a.max_price_usd >= unit_cost_usd)
+        .filter(|a| a.region == region && a.priced_out)
+        .filter(|a| {
+            let cheapest = unit_costs
+                .iter()
+                .filter(|&&(speed, _)| speed >= a.min_speed)
+                .map(|&(_, cost)| cost)
+                .fold(f64::INFINITY, f64::min);
+            cheapest.is_finite() && a.max_price_usd >= cheapest
+        })
         .map(|a| a.work_gpu_hours)
         .sum()
 }
@@ -574,8 +589,20 @@ mod tests {
             seen(9.0, 500.0, 2.0),
             priced_out(9.0, 700.0, 1),
         ];
-        let unmet = work_covering_cost(&arrivals, 0, 2.5);
+        let unmet = work_covering_cost(&arrivals, 0, &[(1.0, 2.5)]);
         assert_eq!(unmet, 3_360.0);
+        // A job that takes only the faster class (B200s costing $4 per H100-hour of work)
+        // counts only when its maximum covers that: the $3 job does not, the $9 one does.
+        let fast = |max_price_usd| ArrivalSeen {
+            min_speed: 2.0,
+            ..priced_out(max_price_usd, 100.0, 0)
+        };
+        let classes = [(1.0, 2.5), (2.2, 4.0)];
+        assert_eq!(
+            work_covering_cost(&[fast(3.0), fast(9.0)], 0, &classes),
+            100.0
+        );
+        assert_eq!(work_covering_cost(&[fast(9.0)], 0, &[(1.0, 2.5)]), 0.0);
         let period = 168.0;
         let region = |unmet| RegionView {
             busy_work_gpu_hours: 51.2 * period,
@@ -812,6 +839,7 @@ mod tests {
             list_unit_price_usd,
             region: 0,
             priced_out: false,
+            min_speed: 0.0,
         }
     }
 

@@ -748,6 +748,7 @@ impl<'a> SystemModel<'a> {
                 list_unit_price_usd,
                 region: job.region,
                 priced_out: matches!(refusal, Some(Refusal::PricedOut)),
+                min_speed: job.min_speed,
             });
         }
         if let Some(refusal) = refusal {

@@ -203,9 +203,9 @@ impl<'a> SystemModel<'a> {
     }
 
     /// Priced-out work of `region` this period whose maximum price covers the cost of
-    /// serving it: the region's cheapest class's cost-plus price per reference GPU-hour at
-    /// the procurement target's utilization, no margin, capital at the finance discount
-    /// rate (0 when the region has no GPUs to price).
+    /// serving it: the cost-plus price per reference GPU-hour, at the procurement target's
+    /// utilization, no margin, capital at the finance discount rate, of the cheapest of the
+    /// region's classes the job may use (none counts when the region has no GPUs to price).
     fn unmet_work(&self, view: &PeriodView, region: usize, utilization: f64) -> f64 {
         let terms = CostPlusTerms {
             margin: 0.0,
@@ -222,16 +222,12 @@ impl<'a> SystemModel<'a> {
             &terms,
             0.0,
         );
-        let unit_cost = costs
+        let unit_costs: Vec<(f64, f64)> = costs
             .iter()
             .zip(self.classes)
-            .filter_map(|(cost, class)| cost.map(|cost| cost / class.speed))
-            .fold(f64::INFINITY, f64::min);
-        if unit_cost.is_finite() {
-            decisions::work_covering_cost(&view.arrivals, region, unit_cost)
-        } else {
-            0.0
-        }
+            .filter_map(|(cost, class)| cost.map(|cost| (class.speed, cost / class.speed)))
+            .collect();
+        decisions::work_covering_cost(&view.arrivals, region, &unit_costs)
     }
 
     /// Power for `gpus` more GPUs at a site: (GPUs that fit, when the power is ready).
