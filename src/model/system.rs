@@ -42,7 +42,7 @@ use crate::model::outcome::{
 };
 use crate::model::placement::Placement;
 use crate::model::queue::{Entry, WaitQueue};
-use crate::model::site::{Batch, Outage, OutageProcess, SiteIntegrals, SiteState};
+use crate::model::site::{Outage, OutageProcess, SiteIntegrals, SiteState};
 use crate::scenario::defaults;
 use crate::scenario::supply::{PricePolicy, Site, System};
 use crate::scenario::{GpuClass, Scenario};
@@ -390,11 +390,7 @@ impl<'a> SystemModel<'a> {
         }
         for site in 0..self.capacity.sites.len() {
             self.reschedule_outages(0.0, site, events);
-            let end_of_life = self.capacity.sites[site].batches[0].end_of_life;
-            if end_of_life < horizon {
-                let site = site as u32;
-                events.schedule(end_of_life, SystemEvent::EndOfLife { site, batch: 0 });
-            }
+            self.schedule_end_of_life(site, 0, events);
         }
     }
 
@@ -553,22 +549,18 @@ impl<'a> SystemModel<'a> {
             capex_usd * price_factor,
         );
         site.capital_usd = capital_usd;
-        let end_of_life = self
-            .service_life_hours(&spec.costs)
-            .map_or(f64::INFINITY, |life| {
-                now + (life - spec.costs.age_years * HOURS_PER_YEAR).max(0.0)
-            });
-        site.batches.push(Batch {
-            gpus: site.installed,
-            retiring: 0,
-            value_usd_per_gpu: if spec.gpus > 0 {
-                capital_usd / f64::from(spec.gpus)
-            } else {
-                0.0
-            },
-            added: now,
-            end_of_life,
-        });
+        let value_usd_per_gpu = if spec.gpus > 0 {
+            capital_usd / f64::from(spec.gpus)
+        } else {
+            0.0
+        };
+        site.batches.push(self.new_batch(
+            &spec.costs,
+            site.installed,
+            value_usd_per_gpu,
+            now,
+            spec.costs.age_years,
+        ));
         self.accounts
             .outcome
             .capital_changes
@@ -1339,26 +1331,18 @@ impl<'a> SystemModel<'a> {
             return;
         }
         site.add_gpus(now, order.gpus, order.capex_usd_per_gpu);
-        let life = self.service_life_hours(&self.capacity.sites[order.site].costs);
-        let end_of_life = life.map_or(f64::INFINITY, |life| now + life);
+        let batch = self.new_batch(
+            &self.capacity.sites[order.site].costs,
+            order.gpus,
+            order.capex_usd_per_gpu,
+            now,
+            0.0,
+        );
+        let batches = &mut self.capacity.sites[order.site].batches;
+        batches.push(batch);
+        let batch = batches.len() - 1;
+        self.schedule_end_of_life(order.site, batch, events);
         let site = &mut self.capacity.sites[order.site];
-        site.batches.push(Batch {
-            gpus: order.gpus,
-            retiring: 0,
-            value_usd_per_gpu: order.capex_usd_per_gpu,
-            added: now,
-            end_of_life,
-        });
-        let batch = site.batches.len() - 1;
-        if end_of_life < self.accounts.outcome.window.1 {
-            events.schedule(
-                end_of_life,
-                SystemEvent::EndOfLife {
-                    site: order.site as u32,
-                    batch: batch as u32,
-                },
-            );
-        }
         let capex_usd = f64::from(order.gpus) * order.capex_usd_per_gpu;
         self.accounts
             .outcome

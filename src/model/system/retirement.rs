@@ -7,6 +7,7 @@
 
 use crate::engine::{EventQueue, Hours};
 use crate::model::outcome::CapitalChange;
+use crate::model::site::Batch;
 use crate::model::system::{SystemEvent, SystemModel};
 use crate::scenario::supply::Costs;
 use crate::units::HOURS_PER_YEAR;
@@ -17,6 +18,44 @@ impl SystemModel<'_> {
     pub(super) fn service_life_hours(&self, costs: &Costs) -> Option<f64> {
         let plan = self.spec.procurement.as_ref()?;
         Some(plan.service_life_years.unwrap_or(costs.depreciation_years) * HOURS_PER_YEAR)
+    }
+
+    /// A batch of `gpus` GPUs arriving at `now`, worth `value_usd_per_gpu` each and
+    /// `age_years` old, with its end of life.
+    pub(super) fn new_batch(
+        &self,
+        costs: &Costs,
+        gpus: u32,
+        value_usd_per_gpu: f64,
+        now: Hours,
+        age_years: f64,
+    ) -> Batch {
+        let end_of_life = self
+            .service_life_hours(costs)
+            .map_or(f64::INFINITY, |life| {
+                now + (life - age_years * HOURS_PER_YEAR).max(0.0)
+            });
+        Batch {
+            gpus,
+            retiring: 0,
+            value_usd_per_gpu,
+            added: now,
+            end_of_life,
+        }
+    }
+
+    /// Schedules a batch's end of life, if it comes before the horizon.
+    pub(super) fn schedule_end_of_life(
+        &self,
+        site: usize,
+        batch: usize,
+        events: &mut EventQueue<SystemEvent>,
+    ) {
+        let end_of_life = self.capacity.sites[site].batches[batch].end_of_life;
+        if end_of_life < self.accounts.outcome.window.1 {
+            let (site, batch) = (site as u32, batch as u32);
+            events.schedule(end_of_life, SystemEvent::EndOfLife { site, batch });
+        }
     }
 
     pub(super) fn on_end_of_life(
@@ -31,6 +70,7 @@ impl SystemModel<'_> {
             // Its GPUs go as they free up anyway (operators do not retire by age).
             return;
         }
+        // Integrate up to now before any GPU changes state (the invariants check it).
         site.advance(now);
         let due = site.batches[batch].gpus - site.batches[batch].retiring;
         let at_once = due.min(site.free);
