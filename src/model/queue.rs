@@ -72,15 +72,27 @@ impl WaitQueue {
 
     /// The earliest live entry, in tier order, for a job of at most `free` GPUs that
     /// `accept` takes. Stale entries met at the head of a FIFO are dropped.
+    #[inline]
     pub fn first_fit(
         &mut self,
         free: u32,
         live: impl Fn(Entry) -> bool,
         accept: impl Fn(Entry) -> bool,
     ) -> Option<Entry> {
+        // Checked where it is called: most completions find nothing waiting.
         if self.entries == 0 {
             return None;
         }
+        self.first_fit_waiting(free, live, accept)
+    }
+
+    #[inline(never)]
+    fn first_fit_waiting(
+        &mut self,
+        free: u32,
+        live: impl Fn(Entry) -> bool,
+        accept: impl Fn(Entry) -> bool,
+    ) -> Option<Entry> {
         for tier in 0..2 {
             let mut best: Option<Entry> = None;
             let fitting = self.tiers[tier]
@@ -129,22 +141,28 @@ impl WaitQueue {
     }
 
     /// Drops stale entries once they are the majority, so scans stay short.
+    #[inline]
     pub fn compact(&mut self, live: impl Fn(Entry) -> bool) {
         if self.stale > 64 && self.stale * 2 > self.entries {
-            for tier in &mut self.tiers {
-                for (_, fifo) in tier.iter_mut() {
-                    fifo.retain(|&entry| live(entry));
-                }
-                tier.retain(|(_, fifo)| !fifo.is_empty());
-            }
-            self.entries = self
-                .tiers
-                .iter()
-                .flat_map(|tier| tier.iter())
-                .map(|(_, fifo)| fifo.len())
-                .sum();
-            self.stale = 0;
+            self.compact_now(live);
         }
+    }
+
+    #[inline(never)]
+    fn compact_now(&mut self, live: impl Fn(Entry) -> bool) {
+        for tier in &mut self.tiers {
+            for (_, fifo) in tier.iter_mut() {
+                fifo.retain(|&entry| live(entry));
+            }
+            tier.retain(|(_, fifo)| !fifo.is_empty());
+        }
+        self.entries = self
+            .tiers
+            .iter()
+            .flat_map(|tier| tier.iter())
+            .map(|(_, fifo)| fifo.len())
+            .sum();
+        self.stale = 0;
     }
 }
 

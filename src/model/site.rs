@@ -64,6 +64,14 @@ pub struct SiteState {
     power_kw: f64,
     /// Cost structure.
     pub costs: Costs,
+    /// Whether any running cost has a rate (electricity, facility or fixed): a site
+    /// without one (money not modelled) adds no opex, and skipping the products of zero
+    /// leaves every sum exactly as it was.
+    accrues_opex: bool,
+    /// The state (GPUs paid for, present) that `standing_usd_per_hour` was computed for.
+    standing_for: Option<(u32, bool)>,
+    /// (facility, fixed) cost rates in that state, USD per hour.
+    standing_usd_per_hour: (f64, f64),
     /// Failures and owners taking GPUs back, indexed by [`Outage::index`]; `None` where
     /// the site has no such process.
     pub outages: [Option<OutageProcess>; 2],
@@ -139,6 +147,11 @@ impl SiteState {
             speed: class.speed,
             power_kw: class.power_kw,
             costs: spec.costs.clone(),
+            accrues_opex: spec.costs.electricity_usd_per_kwh != 0.0
+                || spec.costs.facility_usd_per_kw_month != 0.0
+                || spec.costs.fixed_usd_per_year != 0.0,
+            standing_for: None,
+            standing_usd_per_hour: (0.0, 0.0),
             checkpoint_every_hours: spec.checkpoint_every_hours,
             power_mw: spec.power_mw,
             installed: spec.gpus,
@@ -226,35 +239,57 @@ impl SiteState {
         if dt <= 0.0 {
             return;
         }
-        let (rates, states) = (self.rates(), self.states());
+        let states = self.states();
+        if self.accrues_opex {
+            let rates = self.rates();
+            let opex = &mut self.total.opex;
+            opex.power_usd += rates.power_usd_per_hour * dt;
+            opex.facility_usd += rates.facility_usd_per_hour * dt;
+            opex.fixed_usd += rates.fixed_usd_per_hour * dt;
+        }
         let total = &mut self.total;
-        total.areas.add(states, 0, dt);
-        total.opex.power_usd += rates.power_usd_per_hour * dt;
-        total.opex.facility_usd += rates.facility_usd_per_hour * dt;
-        total.opex.fixed_usd += rates.fixed_usd_per_hour * dt;
+        total.areas.add(states, 0.0, dt);
         total.gross_revenue_usd += self.revenue_usd_per_hour * dt;
         self.last_time = now;
     }
 
     /// Cost rates in the current state, USD per hour.
-    fn rates(&self) -> CostRates {
+    #[inline]
+    fn rates(&mut self) -> CostRates {
         let costs = &self.costs;
         let drawn_kw = (f64::from(self.busy()) + f64::from(self.free) * costs.idle_power_fraction)
             * self.power_kw;
+        let power_usd_per_hour = drawn_kw * costs.pue * costs.electricity_usd_per_kwh;
+        let (facility_usd_per_hour, fixed_usd_per_hour) = self.standing_rates();
+        CostRates {
+            power_usd_per_hour,
+            facility_usd_per_hour,
+            fixed_usd_per_hour,
+        }
+    }
+
+    /// The facility and fixed cost rates, USD per hour. They change only when GPUs
+    /// arrive, leave or are taken back, so they are kept with the state they were
+    /// computed for, and most accruals skip the two divisions (which sat on the hot
+    /// path's critical path).
+    #[inline]
+    fn standing_rates(&mut self) -> (f64, f64) {
         // GPUs an owner takes back are its own business, not the network's cost.
-        let installed_kw = f64::from(self.installed - self.withdrawn) * self.power_kw;
+        let paid_gpus = self.installed - self.withdrawn;
         // A site that has left entirely, or has no GPUs and none coming (a data center
         // whose GPUs all retired), stops paying its fixed costs.
-        let present = if self.installed == 0 && (self.leaving || self.on_order == 0) {
-            0.0
-        } else {
-            1.0
-        };
-        CostRates {
-            power_usd_per_hour: drawn_kw * costs.pue * costs.electricity_usd_per_kwh,
-            facility_usd_per_hour: installed_kw * costs.facility_usd_per_kw_month / HOURS_PER_MONTH,
-            fixed_usd_per_hour: present * costs.fixed_usd_per_year / HOURS_PER_YEAR,
+        let present = !(self.installed == 0 && (self.leaving || self.on_order == 0));
+        if self.standing_for != Some((paid_gpus, present)) {
+            let costs = &self.costs;
+            let installed_kw = f64::from(paid_gpus) * self.power_kw;
+            let present_share = if present { 1.0 } else { 0.0 };
+            self.standing_for = Some((paid_gpus, present));
+            self.standing_usd_per_hour = (
+                installed_kw * costs.facility_usd_per_kw_month / HOURS_PER_MONTH,
+                present_share * costs.fixed_usd_per_year / HOURS_PER_YEAR,
+            );
         }
+        self.standing_usd_per_hour
     }
 
     /// Brings the hardware's value down its resale curve to `now`. Exact at any step

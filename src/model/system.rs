@@ -611,7 +611,7 @@ impl<'a> SystemModel<'a> {
                 down: self.capacity.down_total,
                 withdrawn: self.capacity.withdrawn_total,
             };
-            let waiting = self.accounts.outcome.all_jobs.waiting;
+            let waiting = self.accounts.outcome.all_jobs.waiting as f64;
             self.accounts.outcome.total_areas.add(states, waiting, dt);
             let (warmup, horizon) = self.accounts.outcome.window;
             let overlap = now.min(horizon) - self.last_time.max(warmup);
@@ -971,16 +971,18 @@ impl<'a> SystemModel<'a> {
         epoch: u32,
         events: &mut EventQueue<SystemEvent>,
     ) -> Handled {
-        let job = self.jobs.slots[slot as usize];
+        let job = &self.jobs.slots[slot as usize];
         if job.epoch != epoch || job.state != JobState::Running {
             return Handled::Stale;
         }
+        let (in_window, data_gb, duration_hours) =
+            (job.in_window, job.spec.data_gb, job.spec.duration_hours);
         let (site, gpus) = self.end_run(now, slot);
-        if job.spec.data_gb > 0.0 {
+        if data_gb > 0.0 {
             self.bill(
                 site,
-                job.in_window,
-                job.spec.data_gb
+                in_window,
+                data_gb
                     * self
                         .spec
                         .pricing
@@ -989,11 +991,10 @@ impl<'a> SystemModel<'a> {
                 true,
             );
         }
-        if job.in_window {
-            self.accounts.outcome.useful_work_gpu_hours +=
-                f64::from(gpus) * job.spec.duration_hours;
+        if in_window {
+            self.accounts.outcome.useful_work_gpu_hours += f64::from(gpus) * duration_hours;
         }
-        self.accounts.tally(job.in_window, |tally| {
+        self.accounts.tally(in_window, |tally| {
             tally.completed += 1;
             tally.running -= 1;
         });

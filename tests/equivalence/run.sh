@@ -11,7 +11,7 @@ for scenario in scenarios/*.yaml scenarios/validation/*.yaml; do
     name=$(basename "$scenario" .yaml)
     "$bin" run "$scenario" --replications 2 --quiet --out "$root/run/$name" >/dev/null
 done
-"$bin" sweep scenarios/seed-baseline.yaml --replications 2 --quiet --out "$root/sweep" \
+"$bin" sweep scenarios/seed-baseline-fixed.yaml --replications 2 --quiet --out "$root/sweep" \
     --vary distributed.pricing.usd_per_gpu_hour=1.5,2.0 --vary 'demand.segments[0].arrivals_per_hour=30,40' >/dev/null
 "$bin" sweep scenarios/mmc-example.yaml --replications 2 --quiet --out "$root/lhs" \
     --design lhs --points 3 --vary 'demand.segments[0].arrivals_per_hour=30..50' >/dev/null
