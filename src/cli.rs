@@ -14,7 +14,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::metrics::catalog::Metric;
 use crate::model::SystemKind;
-use crate::output::{self, Provenance, RawDir, Spool};
+use crate::output::{self, Provenance, Spool};
 use crate::results::summaries::{self, Summaries};
 use crate::results::{RawSource, RawTable, Results};
 use crate::scenario::{self, Scenario, ScenarioError};
@@ -765,13 +765,12 @@ fn merge(args: &MergeArgs) -> Result<ExitCode, Failure> {
     for dir in &plan.parts {
         for table in RawTable::ALL {
             let mut failed = None;
-            RawDir::new(dir)
-                .scan(table, &mut |piece| {
-                    if failed.is_none() {
-                        failed = spool.push(piece).err();
-                    }
-                })
-                .map_err(|e| Failure::Input(format!("capsim: error: cannot merge: {e}\n")))?;
+            dir.scan(table, &mut |piece| {
+                if failed.is_none() {
+                    failed = spool.push(piece).err();
+                }
+            })
+            .map_err(|e| Failure::Input(format!("capsim: error: cannot merge: {e}\n")))?;
             if let Some(error) = failed {
                 return Err(output_error(error));
             }

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 
 pub mod lock;
+mod manifest;
 mod spool;
 
 use crate::metrics::{Cell, Savings};
@@ -26,6 +27,7 @@ pub use crate::results::summaries::{
 use crate::results::{
     RawTable, Results, ReturnRecord, RunRow, WeekRow, YearRecord, run_columns, year_columns,
 };
+pub use manifest::{MANIFEST, TableSet};
 pub use spool::{RawDir, Spool, Staged, TABLE_ORDER, write_tables};
 
 /// Where a table's numbers came from.
@@ -79,6 +81,27 @@ pub enum OutputError {
         /// polars' error.
         source: PolarsError,
     },
+    /// A result directory whose tables are not a complete set: no manifest beside
+    /// capsim tables, or a table that does not match its listing.
+    #[error(
+        "{dir} does not hold a complete set of results: {detail}\n   = hint: run the command that wrote it again (capsim writes capsim-manifest.json last, so a set without a matching one is cut short or altered)"
+    )]
+    Incomplete {
+        /// The directory.
+        dir: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// A listed table that is not the one its directory's manifest lists.
+    #[error(
+        "cannot read {path}: {detail}, so it is not the table capsim-manifest.json lists (damaged, cut short or replaced since capsim wrote it)\n   = hint: run the command that wrote it again"
+    )]
+    Mismatch {
+        /// The file.
+        path: String,
+        /// What differs.
+        detail: String,
+    },
     /// polars could not build or write a table.
     #[error("cannot write table {table}: {source}")]
     Table {
@@ -104,7 +127,10 @@ impl OutputError {
                 FULL.iter()
                     .any(|code| text.contains(&format!("(os error {code})")))
             }
-            OutputError::Malformed { .. } | OutputError::Unreadable { .. } => false,
+            OutputError::Malformed { .. }
+            | OutputError::Unreadable { .. }
+            | OutputError::Incomplete { .. }
+            | OutputError::Mismatch { .. } => false,
         }
     }
 }

@@ -33,7 +33,8 @@ fn read_run(dir: &Path) -> Result<(Provenance, RunSamples), Failure> {
             dir.display()
         ))
     };
-    let provenance = output::read_provenance(&dir.join("runs.parquet")).map_err(refused)?;
+    let raw = RawDir::open(dir).map_err(refused)?;
+    let provenance = output::read_provenance(&raw.table_path("runs")).map_err(refused)?;
     if let Some((k, n)) = provenance.shard {
         return Err(Failure::Input(format!(
             "capsim: error: {} holds shard {k} of {n} only\n   = hint: merge the shards first (capsim merge), then compare\n",
@@ -41,7 +42,6 @@ fn read_run(dir: &Path) -> Result<(Provenance, RunSamples), Failure> {
         )));
     }
     let mut records = Results::default();
-    let raw = RawDir::new(dir);
     for table in [RawTable::Runs, RawTable::Years, RawTable::Returns] {
         raw.scan(table, &mut |piece| records.append(piece.clone()))
             .map_err(refused)?;

@@ -77,7 +77,7 @@ fn index_from_env(spec: &str, env: &impl Fn(&str) -> Option<String>) -> Result<u
 /// The directories holding results under `input`: itself if it holds `runs.parquet`,
 /// else its `shard=K` subdirectories.
 fn parts_of(input: &Path) -> Result<Vec<PathBuf>, String> {
-    if input.join("runs.parquet").is_file() {
+    if input.join("runs.parquet").is_file() || input.join(output::MANIFEST).is_file() {
         return Ok(vec![input.to_path_buf()]);
     }
     let entries =
@@ -104,7 +104,7 @@ fn parts_of(input: &Path) -> Result<Vec<PathBuf>, String> {
 /// the provenance of the merged run.
 pub struct MergePlan {
     /// Result directories, each holding consecutive replications after the previous one's.
-    pub parts: Vec<PathBuf>,
+    pub parts: Vec<RawDir>,
     /// The merged run's provenance.
     pub provenance: Provenance,
 }
@@ -120,9 +120,10 @@ pub fn gather(inputs: &[PathBuf]) -> Result<MergePlan, String> {
     let mut parts = Vec::new();
     for input in inputs {
         for dir in parts_of(input)? {
+            let raw = RawDir::open(&dir).map_err(|e| e.to_string())?;
             if let Some(stem) = output::RAW_TABLES
                 .iter()
-                .find(|stem| !dir.join(format!("{stem}.parquet")).is_file())
+                .find(|stem| !raw.table_path(stem).is_file())
             {
                 return Err(format!(
                     "{} has no {stem}.parquet: not the output of this capsim version's `run`; rerun it",
@@ -130,8 +131,8 @@ pub fn gather(inputs: &[PathBuf]) -> Result<MergePlan, String> {
                 ));
             }
             let provenance =
-                output::read_provenance(&dir.join("runs.parquet")).map_err(|e| e.to_string())?;
-            parts.push((dir, provenance));
+                output::read_provenance(&raw.table_path("runs")).map_err(|e| e.to_string())?;
+            parts.push((raw, provenance));
         }
     }
     let Some((first_dir, first)) = parts.first().cloned() else {
@@ -161,8 +162,8 @@ pub fn gather(inputs: &[PathBuf]) -> Result<MergePlan, String> {
         if let Some((what, here, there)) = differs {
             return Err(format!(
                 "{} and {} come from different runs: {what} {here} vs {there}; only results of the same scenario, seed and capsim version merge",
-                dir.display(),
-                first_dir.display()
+                dir.dir().display(),
+                first_dir.dir().display()
             ));
         }
     }
@@ -180,11 +181,10 @@ pub fn gather(inputs: &[PathBuf]) -> Result<MergePlan, String> {
     // Every (replication, system) row of every part, tagged with its part.
     let mut rows: Vec<(u64, SystemKind, usize)> = Vec::new();
     for (idx, (dir, _)) in parts.iter().enumerate() {
-        RawDir::new(dir)
-            .scan(RawTable::Runs, &mut |piece| {
-                rows.extend(piece.runs.iter().map(|r| (r.replication, r.system, idx)))
-            })
-            .map_err(|e| e.to_string())?;
+        dir.scan(RawTable::Runs, &mut |piece| {
+            rows.extend(piece.runs.iter().map(|r| (r.replication, r.system, idx)))
+        })
+        .map_err(|e| e.to_string())?;
     }
     rows.sort_unstable();
     if let Some(pair) = rows
@@ -218,8 +218,8 @@ pub fn gather(inputs: &[PathBuf]) -> Result<MergePlan, String> {
             if order.contains(&idx) {
                 return Err(format!(
                     "{} and {} hold interleaved replications; merge inputs must each hold consecutive replications",
-                    parts[idx].0.display(),
-                    parts[order[order.len() - 1]].0.display()
+                    parts[idx].0.dir().display(),
+                    parts[order[order.len() - 1]].0.dir().display()
                 ));
             }
             order.push(idx);
@@ -236,7 +236,7 @@ pub fn gather(inputs: &[PathBuf]) -> Result<MergePlan, String> {
 }
 
 /// Every shard K of N of each sharded run is present once.
-fn check_shards(parts: &[(PathBuf, Provenance)]) -> Result<(), String> {
+fn check_shards(parts: &[(RawDir, Provenance)]) -> Result<(), String> {
     let mut runs: BTreeMap<((u64, u64), u32), Vec<u32>> = BTreeMap::new();
     for (_, provenance) in parts {
         if let Some((shard, shards)) = provenance.shard {

@@ -487,14 +487,41 @@ fn for_each_row_group(
 #[derive(Debug, Clone)]
 pub struct RawDir {
     path: PathBuf,
+    /// Where each table is, for a directory checked against its manifest.
+    set: Option<super::TableSet>,
 }
 
 impl RawDir {
-    /// The raw tables in `path`.
-    pub fn new(path: &Path) -> RawDir {
+    /// The raw tables being staged in `path` (no manifest yet).
+    fn staged(path: &Path) -> RawDir {
         RawDir {
             path: path.to_path_buf(),
+            set: None,
         }
+    }
+
+    /// The raw tables of the complete set in `dir`.
+    ///
+    /// # Errors
+    /// [`OutputError::Incomplete`] when `dir`'s tables do not match its manifest.
+    pub fn open(dir: &Path) -> Result<RawDir, OutputError> {
+        Ok(RawDir {
+            path: dir.to_path_buf(),
+            set: Some(super::TableSet::open(dir)?),
+        })
+    }
+
+    /// Where table `stem` is read from.
+    pub fn table_path(&self, stem: &str) -> PathBuf {
+        self.set.as_ref().and_then(|set| set.get(stem)).map_or_else(
+            || self.path.join(format!("{stem}.parquet")),
+            Path::to_path_buf,
+        )
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.path
     }
 }
 
@@ -502,7 +529,7 @@ impl RawSource for RawDir {
     type Error = OutputError;
 
     fn scan(&self, table: RawTable, each: &mut dyn FnMut(&Results)) -> Result<(), OutputError> {
-        let path = self.path.join(format!("{}.parquet", table.stem()));
+        let path = self.table_path(table.stem());
         for_each_row_group(&path, &mut |frame| {
             each(&read_records(table, &frame, &path)?);
             Ok(())
@@ -521,7 +548,7 @@ pub struct Staged {
 impl Staged {
     /// The staged raw tables, for computing summaries.
     pub fn raw(&self) -> RawDir {
-        RawDir::new(&self.staging.path)
+        RawDir::staged(&self.staging.path)
     }
 
     /// Stages another table.
@@ -539,30 +566,22 @@ impl Staged {
         Ok(())
     }
 
-    /// Moves every staged table into the output directory, replacing any table of the
-    /// same name, and returns their paths in the usual order. A `report.html` there
-    /// goes first: it describes the tables being replaced.
+    /// Moves every staged table into the output directory as one set (with its family's
+    /// tables it does not have removed, and `capsim-manifest.json` written last: see
+    /// `manifest`), and returns their paths in the usual order. A `report.html` there
+    /// goes too: it describes the tables being replaced.
     ///
     /// # Errors
     /// [`OutputError::Io`] if the directory cannot be created, a file moved, or an old
-    /// report removed.
+    /// report removed; [`OutputError::Incomplete`] if its manifest is not capsim's.
     pub fn commit(mut self) -> Result<Vec<PathBuf>, OutputError> {
-        let dir = self.staging.target.clone();
-        std::fs::create_dir_all(&dir).map_err(io("create", &dir))?;
-        let report = dir.join("report.html");
-        if report.exists() {
-            std::fs::remove_file(&report).map_err(io("remove the outdated", &report))?;
-        }
         self.files
             .sort_by_key(|stem| TABLE_ORDER.iter().position(|s| s == stem));
-        let mut finals = Vec::with_capacity(self.files.len());
-        for stem in &self.files {
-            let name = format!("{stem}.parquet");
-            let target = dir.join(&name);
-            std::fs::rename(self.staging.path.join(&name), &target)
-                .map_err(io("move into place", &target))?;
-            finals.push(target);
-        }
-        Ok(finals)
+        super::manifest::commit(
+            &self.staging.path,
+            &self.staging.target,
+            &self.files,
+            &self.provenance,
+        )
     }
 }

@@ -15,17 +15,24 @@ use crate::output::{self, OutputError};
 /// # Errors
 /// [`OutputError`] when `dir` holds none of them, or one is unreadable or not capsim's.
 pub fn load(dir: &Path) -> Result<ReportData, OutputError> {
-    let path = |stem: &str| dir.join(format!("{stem}.parquet"));
+    // Only the tables of the directory's complete set, checked against its manifest (and
+    // read from their previous versions while a commit is replacing them).
+    let set = output::TableSet::open(dir)?;
+    let listed = |stem: &str| set.get(stem).is_some();
+    let path = |stem: &str| {
+        set.get(stem)
+            .map_or_else(|| dir.join(format!("{stem}.parquet")), Path::to_path_buf)
+    };
     // A report is drawn from some of the tables, but one of the set that cannot be read
     // means the results are damaged: say so rather than draw the rest as if whole.
     for stem in output::TABLE_ORDER {
-        if path(stem).is_file() {
+        if listed(stem) {
             output::read_table(&path(stem))?;
         }
     }
     let present: Vec<&str> = ["summary", "sweep", "sensitivity"]
         .into_iter()
-        .filter(|stem| path(stem).is_file())
+        .filter(|stem| listed(stem))
         .collect();
     let Some((first, others)) = present.split_first() else {
         return Err(OutputError::Malformed {
@@ -50,7 +57,7 @@ pub fn load(dir: &Path) -> Result<ReportData, OutputError> {
     }
     // Each table present is read; a missing one leaves its part of the report out.
     let read = |stem: &'static str| -> Result<Option<DataFrame>, OutputError> {
-        if path(stem).is_file() {
+        if listed(stem) {
             output::read_table(&path(stem)).map(Some)
         } else {
             Ok(None)

@@ -482,9 +482,12 @@ fn killed_runs_never_leave_a_broken_file() {
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
         let _ = child.kill();
         let _ = child.wait();
-        let mut names: Vec<String> = std::fs::read_dir(temp.path().join("out"))
-            .expect("out survives")
-            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        let set = capsim::output::TableSet::open(&temp.path().join("out"))
+            .unwrap_or_else(|e| panic!("after a kill at {delay_ms} ms: {e}"));
+        let mut names: Vec<String> = capsim::output::TABLE_ORDER
+            .iter()
+            .filter(|stem| set.get(stem).is_some())
+            .map(|stem| format!("{stem}.parquet"))
             .collect();
         names.sort();
         let expected_names = [
@@ -498,7 +501,8 @@ fn killed_runs_never_leave_a_broken_file() {
         ];
         assert_eq!(names, expected_names, "after a kill at {delay_ms} ms");
         for name in &names {
-            let table = capsim::output::read_table(&temp.path().join("out").join(name))
+            let stem = name.trim_end_matches(".parquet");
+            let table = capsim::output::read_table(set.get(stem).expect("listed"))
                 .unwrap_or_else(|e| panic!("{name} after a kill at {delay_ms} ms: {e}"));
             // 2 replications × 1 system; 47 metrics × 1 system; 1 week × 5 metrics;
             // 2 replications × years 0 and 1; 2 replications; 2 years × 22 columns + 3 returns;
@@ -524,6 +528,10 @@ fn killed_runs_never_leave_a_broken_file() {
         .filter(|name| name.contains("capsim-staging"))
         .collect();
     assert!(leftovers.is_empty(), "staging left behind: {leftovers:?}");
+    assert!(
+        !temp.path().join("out/.capsim-previous").exists(),
+        "a whole commit leaves no previous versions behind"
+    );
 }
 
 /// An output location that cannot be written is reported before the simulation starts,

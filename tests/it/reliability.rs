@@ -188,9 +188,15 @@ fn a_full_disk_gives_a_clear_error_and_keeps_earlier_results() {
         snapshot(&temp.path().join("before")),
         "the earlier results changed"
     );
+    let set = capsim::output::TableSet::open(&after.join("out"))
+        .unwrap_or_else(|e| panic!("the earlier set: {e}"));
     for (name, _) in snapshot(&after.join("out")) {
-        capsim::output::read_table(&after.join("out").join(&name))
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        if let Some(stem) = name.strip_suffix(".parquet") {
+            let path = set
+                .get(stem)
+                .unwrap_or_else(|| panic!("{name} is not listed"));
+            capsim::output::read_table(path).unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
     }
     assert!(
         staging_left(&after).is_empty(),
@@ -477,5 +483,149 @@ fn damaged_and_foreign_tables_are_refused_by_name() {
     polars::prelude::ParquetWriter::new(file)
         .finish(&mut frame)
         .expect("write a foreign table");
-    refused(&["compare", "c", "b"], "compare", "is not a capsim table");
+    // The manifest catches it first: the file is not the one capsim wrote there.
+    refused(
+        &["compare", "c", "b"],
+        "compare",
+        "cannot read c/runs.parquet: it has",
+    );
+    // Tables without their manifest (a first set cut short, or an older capsim's).
+    run("d", &[]);
+    std::fs::remove_file(dir.join("d").join(capsim::output::MANIFEST)).expect("remove");
+    for args in [&["compare", "d", "b"][..], &["report", "d"]] {
+        refused(
+            args,
+            args[0],
+            "holds runs.parquet but no capsim-manifest.json",
+        );
+    }
+    assert!(!dir.join("d/report.html").exists());
+}
+
+/// Every table of the complete set capsim reads in `dir`, by name, with its bytes.
+fn read_set(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let set = capsim::output::TableSet::open(dir).map_err(|e| e.to_string())?;
+    Ok(capsim::output::TABLE_ORDER
+        .iter()
+        .filter_map(|stem| {
+            set.get(stem)
+                .map(|path| (stem.to_string(), path.to_path_buf()))
+        })
+        .map(|(stem, path)| (stem, std::fs::read(path).expect("a listed table reads")))
+        .collect())
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    let _ = std::fs::remove_dir_all(to);
+    std::fs::create_dir_all(to).expect("create");
+    for entry in std::fs::read_dir(from).expect("list") {
+        let entry = entry.expect("entry");
+        std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copy");
+    }
+}
+
+/// A kill between any two steps of a commit (the process aborts there, as SIGKILL would
+/// stop it) leaves a directory from which capsim reads either the old set or the new
+/// one, byte for byte, and the next run completes the directory. The old set is a run
+/// with both systems beside a sweep; the new one a run of one system, so the commit
+/// also removes a table (`savings`) and must leave the sweep listed.
+#[test]
+fn a_kill_at_any_commit_step_leaves_the_old_set_or_the_new() {
+    let temp = crate::TempDir::create();
+    let dir = temp.path();
+    let both = TINY.replace(
+        "centralized: {gpus: 64}",
+        "centralized: {gpus: 64}\ndistributed: {gpus: 64}",
+    );
+    std::fs::write(dir.join("old.yaml"), both).expect("write");
+    std::fs::write(dir.join("new.yaml"), TINY.replace("seed: 1", "seed: 2")).expect("write");
+    let ok = |args: &[&str]| {
+        let output = capsim(dir, args);
+        assert!(output.status.success(), "{args:?}: {}", text(&output).1);
+    };
+    ok(&[
+        "sweep",
+        "old.yaml",
+        "--out",
+        "pristine",
+        "--quiet",
+        "--replications",
+        "2",
+        "--vary",
+        "demand.segments[0].arrivals_per_hour=40,50",
+    ]);
+    ok(&["run", "old.yaml", "--out", "pristine", "--quiet"]);
+    let old = read_set(&dir.join("pristine")).expect("the old set reads");
+    assert!(
+        old.iter().any(|(stem, _)| stem == "savings")
+            && old.iter().any(|(stem, _)| stem == "sweep")
+    );
+    copy_dir(&dir.join("pristine"), &dir.join("expected"));
+    ok(&["run", "new.yaml", "--out", "expected", "--quiet"]);
+    let new = read_set(&dir.join("expected")).expect("the new set reads");
+    assert!(
+        !new.iter().any(|(stem, _)| stem == "savings"),
+        "the one-system run has no savings"
+    );
+    assert!(
+        new.iter().any(|(stem, _)| stem == "sweep"),
+        "the sweep stays listed"
+    );
+    assert_ne!(old, new);
+
+    let out = dir.join("out");
+    let mut killed_at = Vec::new();
+    for step in 1..100 {
+        copy_dir(&dir.join("pristine"), &out);
+        let run = Command::new(env!("CARGO_BIN_EXE_capsim"))
+            .args(["run", "new.yaml", "--out", "out", "--quiet"])
+            .env("CAPSIM_TEST_KILL_AT_COMMIT_STEP", step.to_string())
+            .current_dir(dir)
+            .output()
+            .expect("capsim runs");
+        if run.status.success() {
+            break;
+        }
+        assert_eq!(
+            run.status.code(),
+            None,
+            "step {step}: killed, not an error: {}",
+            text(&run).1
+        );
+        killed_at.push(step);
+        let read = read_set(&out).unwrap_or_else(|e| panic!("step {step}: {e}"));
+        assert!(
+            read == old || read == new,
+            "step {step}: capsim reads a mix of the old and the new set"
+        );
+        // The CLI's readers agree (compare reads runs, yields and returns).
+        ok(&["compare", "out", "expected", "--out", "cmp", "--quiet"]);
+        // A kill during a commit that follows a cut-short one also leaves a whole set.
+        let again = Command::new(env!("CARGO_BIN_EXE_capsim"))
+            .args(["run", "new.yaml", "--out", "out", "--quiet"])
+            .env("CAPSIM_TEST_KILL_AT_COMMIT_STEP", "4")
+            .current_dir(dir)
+            .output()
+            .expect("capsim runs");
+        assert_eq!(
+            again.status.code(),
+            None,
+            "step {step}: the second run is killed too"
+        );
+        let read = read_set(&out).unwrap_or_else(|e| panic!("step {step}, then 4: {e}"));
+        assert!(read == old || read == new, "step {step}, then 4: a mix");
+        // The next run finishes the directory: exactly the new set.
+        ok(&["run", "new.yaml", "--out", "out", "--quiet"]);
+        assert!(
+            read_set(&out).expect("reads") == new,
+            "step {step}: the next run completes it"
+        );
+        assert!(
+            !out.join(".capsim-previous").exists(),
+            "step {step}: previous versions removed"
+        );
+    }
+    // Manifest staged, previous versions kept (after a roll-back check), report, eight
+    // renames, one removal, the manifest's rename.
+    assert!(killed_at.len() >= 12, "killed at steps {killed_at:?}");
 }
