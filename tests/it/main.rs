@@ -11,6 +11,9 @@ mod demand;
 mod determinism;
 mod economics;
 mod finance;
+mod fuzz;
+#[path = "../support/generate.rs"]
+mod generate;
 mod hash;
 mod invalid_input;
 mod layers;

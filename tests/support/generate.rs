@@ -1,0 +1,335 @@
+//! Valid scenarios built from a stream of choices, every mechanism switched on at
+//! random (tiers, maximum prices, egress, pricing policies, procurement, failures with and
+//! without checkpoints, operator entry, exit and reinvestment), and the invariants every
+//! run of one must keep. Two sources drive it: the property tests' seeded generator
+//! (`tests/it/properties.rs`) and raw bytes read through `arbitrary::Unstructured`
+//! (the structure-aware fuzzing of `tests/it/fuzz.rs` and `fuzz/fuzz_targets/model.rs`),
+//! so a fuzzer's mutation of a byte changes one choice of the scenario, not its syntax,
+//! and every input reaches the model.
+//!
+//! Test support, not part of the library: included with `#[path]`.
+
+use std::ops::Range;
+
+use capsim::metrics::RunMetrics;
+use capsim::montecarlo;
+
+/// Where the generator's choices come from.
+pub trait Choices {
+    /// A number in `range`.
+    fn f64_in(&mut self, range: Range<f64>) -> f64;
+    /// A whole number in `range` (half-open).
+    fn u32_in(&mut self, range: Range<u32>) -> u32;
+    /// True with probability `p`.
+    fn chance(&mut self, p: f64) -> bool;
+}
+
+/// Bytes as choices: four bytes make a number, one byte a yes or no. When the bytes run
+/// out every choice is the range's start and every chance "no", so a short input is a
+/// small, plain scenario and any input is a valid one.
+impl Choices for arbitrary::Unstructured<'_> {
+    fn f64_in(&mut self, range: Range<f64>) -> f64 {
+        let bits: u32 = self.arbitrary().unwrap_or(0);
+        range.start + (range.end - range.start) * (f64::from(bits) / 4_294_967_296.0)
+    }
+
+    fn u32_in(&mut self, range: Range<u32>) -> u32 {
+        self.int_in_range(range.start..=range.end - 1)
+            .unwrap_or(range.start)
+    }
+
+    fn chance(&mut self, p: f64) -> bool {
+        let byte: u8 = self.arbitrary().unwrap_or(u8::MAX);
+        f64::from(byte) < p * 256.0
+    }
+}
+
+/// A random distribution in YAML, every kind the schema has, with mean ≈ `scale`.
+fn dist(rng: &mut impl Choices, scale: f64) -> String {
+    match rng.u32_in(0..6) {
+        0 => format!("{scale}"),
+        1 => format!("{{exponential: {{mean: {scale}}}}}"),
+        2 => format!(
+            "{{lognormal: {{median: {scale}, sigma: {}}}}}",
+            rng.f64_in(0.0..2.0)
+        ),
+        3 => format!(
+            "{{lognormal: {{mean: {scale}, sigma: {}}}}}",
+            rng.f64_in(0.0..2.0)
+        ),
+        4 => format!(
+            "{{triangular: {{min: 0, mode: {scale}, max: {}}}}}",
+            3.0 * scale
+        ),
+        _ => format!(
+            "{{uniform: {{min: {}, max: {}}}}}",
+            0.5 * scale,
+            1.5 * scale
+        ),
+    }
+}
+
+pub fn random_scenario(rng: &mut impl Choices, case: u32) -> String {
+    let horizon = rng.f64_in(20.0..300.0);
+    let warmup = horizon * rng.f64_in(0.0..0.5);
+    let mut yaml = format!(
+        "name: case-{case}\nsimulation: {{horizon_hours: {horizon}, warmup_hours: {warmup}, replications: 2, seed: {case}, antithetic: {}}}\ndemand:\n  segments:\n",
+        // A third of the cases run an antithetic pair (inverse-transform samplers, mirrored draws).
+        case.is_multiple_of(3)
+    );
+    let mut largest_job = 1;
+    for segment in 0..rng.u32_in(1..4) {
+        let gpus = if rng.chance(0.5) {
+            let size = rng.u32_in(1..9);
+            largest_job = largest_job.max(size);
+            size.to_string()
+        } else {
+            largest_job = largest_job.max(8);
+            "{1: 0.8, 2: 0.1, 4: 0.07, 8: 0.03}".to_string()
+        };
+        let rate = rng.f64_in(0.1..30.0);
+        let mean_duration = rng.f64_in(0.05..3.0);
+        let duration = dist(rng, mean_duration);
+        yaml.push_str(&format!(
+            "    - name: s{segment}\n      arrivals_per_hour: {rate}\n      gpus_per_job: {gpus}\n      duration_hours: {duration}\n"
+        ));
+        if rng.chance(0.3) {
+            yaml.push_str(&format!("      reserved_share: {}\n", rng.f64_in(0.0..1.0)));
+        }
+        if rng.chance(0.3) {
+            let typical = rng.f64_in(0.5..8.0);
+            yaml.push_str(&format!(
+                "      max_price_usd_per_gpu_hour: {}\n",
+                dist(rng, typical)
+            ));
+        }
+        if rng.chance(0.2) {
+            yaml.push_str(&format!("      data_gb: {}\n", dist(rng, 20.0)));
+        }
+        match rng.u32_in(0..3) {
+            0 => {}
+            1 => yaml.push_str("      patience_hours: 0\n"),
+            _ => {
+                let mean_patience = rng.f64_in(0.05..4.0);
+                let patience = dist(rng, mean_patience);
+                yaml.push_str(&format!("      patience_hours: {patience}\n"));
+            }
+        }
+    }
+    if rng.chance(0.5) {
+        let method = if rng.chance(0.5) {
+            "straight_line"
+        } else {
+            "declining_balance"
+        };
+        yaml.push_str(&format!(
+            "finance: {{discount_rate: {}, tax_rate: {}, depreciation: {method}, terminal_value: {}}}\n",
+            rng.f64_in(0.0..0.3),
+            rng.f64_in(0.0..0.4),
+            rng.f64_in(0.0..1.5)
+        ));
+    }
+    match rng.u32_in(0..3) {
+        0 => yaml.push_str(&centralized(rng, largest_job)),
+        1 => yaml.push_str(&distributed(rng, largest_job)),
+        _ => {
+            yaml.push_str(&centralized(rng, largest_job));
+            yaml.push_str(&distributed(rng, largest_job));
+        }
+    }
+    yaml
+}
+
+/// Prices, sometimes moved by a policy; reviews often enough to happen in short runs.
+fn pricing(rng: &mut impl Choices) -> String {
+    let price = rng.f64_in(0.5..8.0);
+    let policy = match rng.u32_in(0..3) {
+        0 => String::new(),
+        1 => format!(
+            ", policy: scheduled, annual_decline: {}",
+            rng.f64_in(0.0..0.9)
+        ),
+        _ => format!(
+            ", policy: utilization_target, target_utilization: {}, max_step: 0.2",
+            rng.f64_in(0.3..0.95)
+        ),
+    };
+    format!(
+        "  review_every_hours: {}\n  pricing: {{usd_per_gpu_hour: {price}, reserved_discount: 0.2, egress_usd_per_gb: 0.05{policy}}}\n",
+        rng.f64_in(5.0..60.0)
+    )
+}
+
+fn centralized(rng: &mut impl Choices, largest_job: u32) -> String {
+    let mut yaml = format!(
+        "centralized:\n  gpus: {}\n",
+        largest_job + rng.u32_in(0..40)
+    );
+    if rng.chance(0.6) {
+        yaml.push_str(&pricing(rng));
+    }
+    if rng.chance(0.4) {
+        let weeks = rng.f64_in(0.0..3.0);
+        yaml.push_str(&format!(
+            "  procurement: {{target_utilization: {}, lead_time_weeks: {}, order_multiple: {}}}\n",
+            rng.f64_in(0.4..0.95),
+            dist(rng, weeks),
+            rng.u32_in(1..9)
+        ));
+    }
+    yaml
+}
+
+fn distributed(rng: &mut impl Choices, largest_job: u32) -> String {
+    let mut operator = format!(
+        "{{count: {}, gpus: {}",
+        rng.u32_in(1..6),
+        largest_job + rng.u32_in(0..12)
+    );
+    if rng.chance(0.5) {
+        let (mtbf, mttr) = (rng.f64_in(5.0..300.0), rng.f64_in(0.1..10.0));
+        operator.push_str(&format!(
+            ", mtbf_hours: {mtbf}, mttr_hours: {}",
+            dist(rng, mttr)
+        ));
+        if rng.chance(0.5) {
+            operator.push_str(&format!(
+                ", checkpoint_every_hours: {}",
+                rng.f64_in(0.05..2.0)
+            ));
+        }
+    }
+    if rng.chance(0.4) {
+        operator.push_str(&format!(
+            ", availability: {}, availability_cycle_hours: {}",
+            rng.f64_in(0.3..1.0),
+            rng.f64_in(1.0..100.0)
+        ));
+    }
+    operator.push('}');
+    let mut yaml = format!(
+        "distributed:\n  operators: [{operator}]\n  take_rate: {}\n",
+        rng.f64_in(0.0..0.5)
+    );
+    if rng.chance(0.6) {
+        yaml.push_str(&pricing(rng));
+    }
+    if rng.chance(0.3) {
+        yaml.push_str(&format!(
+            "  entry: {{hurdle_yield: {}, onboarding_weeks: {}, template: {{gpus: {largest_job}}}}}\n",
+            rng.f64_in(-1.0..1.0),
+            dist(rng, 0.1)
+        ));
+    }
+    if rng.chance(0.3) {
+        yaml.push_str(&format!(
+            "  exit: {{below_yield: {}, after_reviews: {}}}\n",
+            rng.f64_in(-1.0..2.0),
+            rng.u32_in(1..4)
+        ));
+    }
+    if rng.chance(0.3) {
+        yaml.push_str(&format!(
+            "  reinvest: {{share: {}, lead_time_weeks: {}}}\n",
+            rng.f64_in(0.0..1.0),
+            dist(rng, 0.2)
+        ));
+    }
+    yaml
+}
+
+/// The scenario a string of bytes chooses (its first choice is the case number, which
+/// names it and seeds it).
+pub fn scenario_from_bytes(bytes: &[u8]) -> String {
+    let mut choices = arbitrary::Unstructured::new(bytes);
+    let case = choices.u32_in(0..1 << 16);
+    random_scenario(&mut choices, case)
+}
+
+/// Structure-aware fuzzing: the scenario `bytes` choose must be valid, run on one
+/// thread and on two to the same rows, and keep every invariant of [`check_rows`];
+/// `extra` adds checks of each row (the test suite's finance identities).
+///
+/// # Panics
+/// When the scenario is refused or a property fails: a bug in capsim or the generator.
+pub fn check_bytes(
+    bytes: &[u8],
+    extra: impl Fn(&capsim::scenario::Scenario, &RunMetrics) -> Result<(), String>,
+) {
+    let yaml = scenario_from_bytes(bytes);
+    let scenario = capsim::scenario::parse("generated.yaml", &yaml).unwrap_or_else(|e| {
+        panic!(
+            "the generator made a scenario capsim refuses:\n{}\n{yaml}",
+            e.render()
+        )
+    });
+    let one = montecarlo::run(&scenario, Some(1)).unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+    let two = montecarlo::run(&scenario, Some(2)).unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+    // Compared as text: f64's Debug form round-trips exactly, and NaN equals NaN there.
+    assert!(
+        format!("{one:?}") == format!("{two:?}"),
+        "thread count changed the results\n{yaml}"
+    );
+    assert_eq!(one.len(), 2 * scenario.systems().len(), "{yaml}");
+    check_rows("generated", &yaml, &one);
+    for row in &one {
+        extra(&scenario, row).unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+    }
+}
+
+/// What every replication's row keeps: fractions in [0, 1]; every job that arrived
+/// ended one way; installed GPU-hours are busy, idle, down or withdrawn; customers' spend
+/// is the provider's plus the protocol's revenue; each year's utilization in [0, 1] and
+/// its yield finite.
+///
+/// # Panics
+/// When one does not hold, naming `label` and the scenario.
+pub fn check_rows(label: &str, yaml: &str, rows: &[RunMetrics]) {
+    for row in rows {
+        let fractions = [
+            ("utilization", row.utilization),
+            ("p_wait", row.p_wait),
+            ("abandon_fraction", row.abandon_fraction),
+            ("lost_demand_fraction", row.lost_demand_fraction),
+        ];
+        for (name, value) in fractions {
+            assert!(
+                (0.0..=1.0).contains(&value),
+                "{label}: {name} = {value}\n{yaml}"
+            );
+        }
+        assert!(
+            row.mean_wait_hours >= 0.0 && row.mean_queue_length >= 0.0,
+            "{label}: negative wait\n{yaml}"
+        );
+        let ended = row.jobs_completed
+            + row.jobs_abandoned
+            + row.jobs_priced_out
+            + row.jobs_unserved
+            + row.jobs_stranded
+            + row.jobs_failed;
+        assert_eq!(row.jobs_arrived, ended, "{label}: jobs\n{yaml}");
+        let up_and_down =
+            row.busy_gpu_hours + row.idle_gpu_hours + row.down_gpu_hours + row.withdrawn_gpu_hours;
+        assert!(
+            (up_and_down - row.installed_gpu_hours).abs()
+                <= 1e-9 * row.installed_gpu_hours.max(1.0),
+            "{label}: GPU-hours\n{yaml}"
+        );
+        let paid = row.provider_revenue_usd + row.protocol_revenue_usd;
+        assert!(
+            (row.customer_spend_usd - paid).abs() <= 1e-9 * paid.max(1.0),
+            "{label}: money\n{yaml}"
+        );
+        for year in row.finance.years.iter().filter(|year| year.year > 0) {
+            assert!(
+                year.utilization.is_none_or(|u| (0.0..=1.0).contains(&u)),
+                "{label}: {year:?}\n{yaml}"
+            );
+            assert!(
+                year.yield_fraction.is_none_or(f64::is_finite) && year.book_value_usd >= 0.0,
+                "{label}: {year:?}\n{yaml}"
+            );
+        }
+    }
+}
