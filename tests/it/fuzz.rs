@@ -55,6 +55,22 @@ fn seeded_random_bytes_reach_the_model_and_keep_every_law() {
             "data_gb",
             "patience_hours",
             "antithetic: true",
+            "regions:",
+            "gpu_classes: [{name: X1",
+            "annual_growth",
+            "seasonality",
+            "shocks",
+            "min_gpu_class",
+            "max_price_annual_change",
+            "policy: market_clearing",
+            "policy: cost_plus",
+            "data_centers",
+            "latency_slowdown",
+            "costs:",
+            "forecast_annual_growth",
+            "service_life_years",
+            "gpu_classes: [",
+            "gpu_class:",
         ] {
             if yaml.contains(key) {
                 *mechanisms.entry(key).or_default() += 1;
@@ -68,7 +84,7 @@ fn seeded_random_bytes_reach_the_model_and_keep_every_law() {
         );
     }
     // The bytes drive the structure: every mechanism is reached, and not by every input.
-    assert_eq!(mechanisms.len(), 17, "mechanisms reached: {mechanisms:?}");
+    assert_eq!(mechanisms.len(), 33, "mechanisms reached: {mechanisms:?}");
     assert!(
         mechanisms.values().all(|&n| n >= cases / 100 && n < cases),
         "{mechanisms:?} of {cases}"

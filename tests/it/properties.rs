@@ -1,14 +1,14 @@
 //! Properties over randomly generated valid scenarios (the generator of
-//! `tests/support/generate.rs` on a seeded stream, so a failure replays) with every mechanism switched on at random (tiers, maximum prices, egress,
-//! pricing policies, procurement, failures with and without checkpoints, operator entry,
-//! exit and reinvestment): every one parses, runs without error, conserves jobs,
-//! GPU-hours and money (checked inside `montecarlo::simulate` and again here), keeps
-//! utilization and fractions in [0, 1], and gives
-//! identical rows on 1 and 2 threads. `CAPSIM_PROPERTY_CASES` raises the case count
-//! for a long run (default 1000, ~10 s). `CAPSIM_PROPERTY_DIGEST=FILE` writes one line
-//! per case with a hash of its rows, so two builds can be shown to give every case the
-//! same values (`diff` the two files; the engine-speed work is checked this way). The hash
-//! is std's `DefaultHasher`: compare files made with the same Rust toolchain.
+//! `tests/support/generate.rs` on a seeded stream, so a failure replays, with every
+//! mechanism switched on at random): every one parses, runs without error, conserves
+//! jobs, GPU-hours and money (checked inside `montecarlo::simulate` and again here), keeps
+//! utilization and fractions in [0, 1], keeps the finance identities, and gives identical
+//! rows on 1 and 2 threads and from two shards merged. `CAPSIM_PROPERTY_CASES` raises the
+//! case count for a long run (default 1000, ~25 s). `CAPSIM_PROPERTY_DIGEST=FILE` writes
+//! one line per case with a hash of its rows, so two builds can be shown to give every
+//! case the same values (`diff` the two files; the engine-speed work is checked this
+//! way). The hash is std's `DefaultHasher`: compare files made with the same Rust
+//! toolchain and the same generator.
 
 use std::ops::Range;
 

@@ -1,7 +1,10 @@
 //! Valid scenarios built from a stream of choices, every mechanism switched on at
-//! random (tiers, maximum prices, egress, pricing policies, procurement, failures with and
-//! without checkpoints, operator entry, exit and reinvestment), and the invariants every
-//! run of one must keep. Two sources drive it: the property tests' seeded generator
+//! random (tiers, maximum prices and their drift, egress, regions and the out-of-region
+//! slowdown, GPU classes built in and custom on a technology curve, least classes, growth,
+//! seasonality, shocks, every pricing policy, data centers, running costs, procurement
+//! with forecasts, service lives and class lists, failures with and without checkpoints,
+//! availability, operator entry, exit and reinvestment), and the invariants every run of
+//! one must keep. Two sources drive it: the property tests' seeded generator
 //! (`tests/it/properties.rs`) and raw bytes read through `arbitrary::Unstructured`
 //! (the structure-aware fuzzing of `tests/it/fuzz.rs` and `fuzz/fuzz_targets/model.rs`),
 //! so a fuzzer's mutation of a byte changes one choice of the scenario, not its syntax,
@@ -29,6 +32,7 @@ pub trait Choices {
 /// small, plain scenario and any input is a valid one.
 impl Choices for arbitrary::Unstructured<'_> {
     fn f64_in(&mut self, range: Range<f64>) -> f64 {
+        // `Unstructured` reads zeros once its bytes run out; its start is the same.
         let bits: u32 = self.arbitrary().unwrap_or(0);
         range.start + (range.end - range.start) * (f64::from(bits) / 4_294_967_296.0)
     }
@@ -39,6 +43,9 @@ impl Choices for arbitrary::Unstructured<'_> {
     }
 
     fn chance(&mut self, p: f64) -> bool {
+        if self.is_empty() {
+            return false;
+        }
         let byte: u8 = self.arbitrary().unwrap_or(u8::MAX);
         f64::from(byte) < p * 256.0
     }
@@ -73,10 +80,32 @@ pub fn random_scenario(rng: &mut impl Choices, case: u32) -> String {
     let horizon = rng.f64_in(20.0..300.0);
     let warmup = horizon * rng.f64_in(0.0..0.5);
     let mut yaml = format!(
-        "name: case-{case}\nsimulation: {{horizon_hours: {horizon}, warmup_hours: {warmup}, replications: 2, seed: {case}, antithetic: {}}}\ndemand:\n  segments:\n",
+        "name: case-{case}\nsimulation: {{horizon_hours: {horizon}, warmup_hours: {warmup}, replications: 2, seed: {case}, antithetic: {}}}\n",
         // A third of the cases run an antithetic pair (inverse-transform samplers, mirrored draws).
         case.is_multiple_of(3)
     );
+    // Two regions (out-of-region slowdown, egress) in a quarter of the cases, and a
+    // custom GPU class on a technology curve in a fifth.
+    let regions: &[&str] = if rng.chance(0.25) {
+        yaml.insert_str(0, "regions: [west, east]\n");
+        &["west", "east"]
+    } else {
+        &[]
+    };
+    let mut classes = vec!["H100", "A100", "RTX4090", "B200"];
+    if rng.chance(0.2) {
+        yaml.push_str(&format!(
+            "gpu_classes: [{{name: X1, speed: {}, power_kw: {}, capex_usd: {}, annual_cost_decline: {}, available_from_week: {}}}]\n",
+            rng.f64_in(0.2..3.0),
+            rng.f64_in(0.1..2.0),
+            rng.f64_in(500.0..60000.0),
+            rng.f64_in(0.0..0.5),
+            rng.f64_in(0.0..2.0)
+        ));
+        classes.push("X1");
+    }
+    let world = World { regions, classes };
+    yaml.push_str("demand:\n  segments:\n");
     let mut largest_job = 1;
     for segment in 0..rng.u32_in(1..4) {
         let gpus = if rng.chance(0.5) {
@@ -96,7 +125,8 @@ pub fn random_scenario(rng: &mut impl Choices, case: u32) -> String {
         if rng.chance(0.3) {
             yaml.push_str(&format!("      reserved_share: {}\n", rng.f64_in(0.0..1.0)));
         }
-        if rng.chance(0.3) {
+        let has_max_price = rng.chance(0.3);
+        if has_max_price {
             let typical = rng.f64_in(0.5..8.0);
             yaml.push_str(&format!(
                 "      max_price_usd_per_gpu_hour: {}\n",
@@ -115,6 +145,7 @@ pub fn random_scenario(rng: &mut impl Choices, case: u32) -> String {
                 yaml.push_str(&format!("      patience_hours: {patience}\n"));
             }
         }
+        segment_extras(rng, &world, (horizon, has_max_price), &mut yaml);
     }
     if rng.chance(0.5) {
         let method = if rng.chance(0.5) {
@@ -130,48 +161,198 @@ pub fn random_scenario(rng: &mut impl Choices, case: u32) -> String {
         ));
     }
     match rng.u32_in(0..3) {
-        0 => yaml.push_str(&centralized(rng, largest_job)),
-        1 => yaml.push_str(&distributed(rng, largest_job)),
+        0 => yaml.push_str(&centralized(rng, &world, largest_job)),
+        1 => yaml.push_str(&distributed(rng, &world, largest_job)),
         _ => {
-            yaml.push_str(&centralized(rng, largest_job));
-            yaml.push_str(&distributed(rng, largest_job));
+            yaml.push_str(&centralized(rng, &world, largest_job));
+            yaml.push_str(&distributed(rng, &world, largest_job));
         }
     }
     yaml
 }
 
+/// What the sites and segments of a scenario may name.
+struct World {
+    /// Empty: the one default region.
+    regions: &'static [&'static str],
+    /// GPU classes a site may have.
+    classes: Vec<&'static str>,
+}
+
+impl World {
+    /// A region key (`, region: R`) for a site or segment, or nothing.
+    fn region(&self, rng: &mut impl Choices) -> String {
+        if self.regions.is_empty() || !rng.chance(0.7) {
+            return String::new();
+        }
+        format!(
+            ", region: {}",
+            self.regions[rng.u32_in(0..self.regions.len() as u32) as usize]
+        )
+    }
+
+    fn class(&self, rng: &mut impl Choices) -> &'static str {
+        self.classes[rng.u32_in(0..self.classes.len() as u32) as usize]
+    }
+}
+
+/// Growth, seasonality, shocks, a region, a least GPU class and a moving maximum price
+/// for the segment just written.
+fn segment_extras(
+    rng: &mut impl Choices,
+    world: &World,
+    (horizon, has_max_price): (f64, bool),
+    yaml: &mut String,
+) {
+    if rng.chance(0.2) {
+        yaml.push_str(&format!("      annual_growth: {}\n", rng.f64_in(-0.5..2.0)));
+    }
+    if rng.chance(0.15) {
+        let daily: Vec<String> = (0..24)
+            .map(|_| format!("{}", rng.f64_in(0.1..2.0)))
+            .collect();
+        yaml.push_str(&format!(
+            "      seasonality: {{daily: [{}]}}\n",
+            daily.join(", ")
+        ));
+    }
+    if rng.chance(0.15) {
+        yaml.push_str(&format!(
+            "      shocks: [{{start_hours: {}, length_hours: {}, factor: {}}}]\n",
+            rng.f64_in(0.0..horizon),
+            rng.f64_in(1.0..100.0),
+            rng.f64_in(0.0..3.0)
+        ));
+    }
+    if let Some(region) = world.region(rng).strip_prefix(", ") {
+        yaml.push_str(&format!("      {region}\n"));
+    }
+    if rng.chance(0.1) {
+        yaml.push_str(&format!("      min_gpu_class: {}\n", world.class(rng)));
+    }
+    if has_max_price && rng.chance(0.3) {
+        yaml.push_str(&format!(
+            "      max_price_annual_change: {}\n",
+            rng.f64_in(-0.5..0.5)
+        ));
+    }
+}
+
+/// Running costs and capital of a site, sometimes.
+fn costs(rng: &mut impl Choices) -> String {
+    if !rng.chance(0.3) {
+        return String::new();
+    }
+    format!(
+        "{{capex_usd_per_gpu: {}, electricity_usd_per_kwh: {}, facility_usd_per_kw_month: {}, fixed_usd_per_year: {}}}",
+        rng.f64_in(0.0..40000.0),
+        rng.f64_in(0.0..0.4),
+        rng.f64_in(0.0..200.0),
+        rng.f64_in(0.0..50000.0)
+    )
+}
+
 /// Prices, sometimes moved by a policy; reviews often enough to happen in short runs.
 fn pricing(rng: &mut impl Choices) -> String {
     let price = rng.f64_in(0.5..8.0);
-    let policy = match rng.u32_in(0..3) {
-        0 => String::new(),
-        1 => format!(
-            ", policy: scheduled, annual_decline: {}",
-            rng.f64_in(0.0..0.9)
+    let list = format!("usd_per_gpu_hour: {price}, ");
+    let (list, policy) = match rng.u32_in(0..5) {
+        0 => (list, String::new()),
+        1 => (
+            list,
+            format!(
+                ", policy: scheduled, annual_decline: {}",
+                rng.f64_in(0.0..0.9)
+            ),
         ),
-        _ => format!(
-            ", policy: utilization_target, target_utilization: {}, max_step: 0.2",
-            rng.f64_in(0.3..0.95)
+        2 => (
+            list,
+            format!(
+                ", policy: utilization_target, target_utilization: {}, max_step: 0.2",
+                rng.f64_in(0.3..0.95)
+            ),
+        ),
+        3 => {
+            let floor = rng.f64_in(0.0..price);
+            (
+                list,
+                format!(
+                    ", policy: market_clearing, target_utilization: {}, max_step: {}, floor_usd_per_gpu_hour: {floor}, ceiling_usd_per_gpu_hour: {}",
+                    rng.f64_in(0.3..0.95),
+                    rng.f64_in(0.01..0.5),
+                    price + rng.f64_in(0.0..10.0)
+                ),
+            )
+        }
+        _ => (
+            String::new(),
+            format!(
+                ", policy: cost_plus, planned_utilization: {}, margin: {}, cost_of_capital: {}",
+                rng.f64_in(0.1..1.0),
+                rng.f64_in(0.0..1.0),
+                rng.f64_in(0.0..0.3)
+            ),
         ),
     };
     format!(
-        "  review_every_hours: {}\n  pricing: {{usd_per_gpu_hour: {price}, reserved_discount: 0.2, egress_usd_per_gb: 0.05{policy}}}\n",
+        "  review_every_hours: {}\n  pricing: {{{list}reserved_discount: 0.2, egress_usd_per_gb: 0.05{policy}}}\n",
         rng.f64_in(5.0..60.0)
     )
 }
 
-fn centralized(rng: &mut impl Choices, largest_job: u32) -> String {
-    let mut yaml = format!(
-        "centralized:\n  gpus: {}\n",
-        largest_job + rng.u32_in(0..40)
-    );
+fn centralized(rng: &mut impl Choices, world: &World, largest_job: u32) -> String {
+    let mut yaml = if rng.chance(0.3) {
+        let centers: Vec<String> = (0..rng.u32_in(1..3))
+            .map(|_| {
+                let region = match world.regions {
+                    [] => "default",
+                    names => names[rng.u32_in(0..names.len() as u32) as usize],
+                };
+                format!(
+                    "{{region: {region}, gpu_class: {}, gpus: {}}}",
+                    world.class(rng),
+                    largest_job + rng.u32_in(0..40)
+                )
+            })
+            .collect();
+        format!("centralized:\n  data_centers: [{}]\n", centers.join(", "))
+    } else {
+        format!(
+            "centralized:\n  gpus: {}\n",
+            largest_job + rng.u32_in(0..40)
+        )
+    };
+    if !world.regions.is_empty() && rng.chance(0.5) {
+        yaml.push_str(&format!("  latency_slowdown: {}\n", rng.f64_in(1.0..2.0)));
+    }
+    let costs = costs(rng);
+    if !costs.is_empty() {
+        yaml.push_str(&format!("  costs: {costs}\n"));
+    }
     if rng.chance(0.6) {
         yaml.push_str(&pricing(rng));
     }
     if rng.chance(0.4) {
         let weeks = rng.f64_in(0.0..3.0);
+        let mut extra = String::new();
+        if rng.chance(0.3) {
+            extra.push_str(&format!(
+                ", forecast_annual_growth: {}",
+                rng.f64_in(-0.5..2.0)
+            ));
+        }
+        if rng.chance(0.3) {
+            extra.push_str(&format!(", service_life_years: {}", rng.f64_in(0.005..6.0)));
+        }
+        if rng.chance(0.3) {
+            extra.push_str(&format!(
+                ", gpu_classes: [{}, {}]",
+                world.class(rng),
+                world.class(rng)
+            ));
+        }
         yaml.push_str(&format!(
-            "  procurement: {{target_utilization: {}, lead_time_weeks: {}, order_multiple: {}}}\n",
+            "  procurement: {{target_utilization: {}, lead_time_weeks: {}, order_multiple: {}{extra}}}\n",
             rng.f64_in(0.4..0.95),
             dist(rng, weeks),
             rng.u32_in(1..9)
@@ -180,37 +361,53 @@ fn centralized(rng: &mut impl Choices, largest_job: u32) -> String {
     yaml
 }
 
-fn distributed(rng: &mut impl Choices, largest_job: u32) -> String {
-    let mut operator = format!(
-        "{{count: {}, gpus: {}",
-        rng.u32_in(1..6),
-        largest_job + rng.u32_in(0..12)
-    );
-    if rng.chance(0.5) {
-        let (mtbf, mttr) = (rng.f64_in(5.0..300.0), rng.f64_in(0.1..10.0));
-        operator.push_str(&format!(
-            ", mtbf_hours: {mtbf}, mttr_hours: {}",
-            dist(rng, mttr)
-        ));
+fn distributed(rng: &mut impl Choices, world: &World, largest_job: u32) -> String {
+    let mut operators = Vec::new();
+    for _ in 0..rng.u32_in(1..3) {
+        let mut operator = format!(
+            "{{count: {}, gpus: {}",
+            rng.u32_in(1..6),
+            largest_job + rng.u32_in(0..12)
+        );
         if rng.chance(0.5) {
+            let (mtbf, mttr) = (rng.f64_in(5.0..300.0), rng.f64_in(0.1..10.0));
             operator.push_str(&format!(
-                ", checkpoint_every_hours: {}",
-                rng.f64_in(0.05..2.0)
+                ", mtbf_hours: {mtbf}, mttr_hours: {}",
+                dist(rng, mttr)
+            ));
+            if rng.chance(0.5) {
+                operator.push_str(&format!(
+                    ", checkpoint_every_hours: {}",
+                    rng.f64_in(0.05..2.0)
+                ));
+            }
+        }
+        if rng.chance(0.4) {
+            operator.push_str(&format!(
+                ", availability: {}, availability_cycle_hours: {}",
+                rng.f64_in(0.3..1.0),
+                rng.f64_in(1.0..100.0)
             ));
         }
+        if rng.chance(0.3) {
+            operator.push_str(&format!(", gpu_class: {}", world.class(rng)));
+        }
+        operator.push_str(&world.region(rng));
+        let costs = costs(rng);
+        if !costs.is_empty() {
+            operator.push_str(&format!(", costs: {costs}"));
+        }
+        operator.push('}');
+        operators.push(operator);
     }
-    if rng.chance(0.4) {
-        operator.push_str(&format!(
-            ", availability: {}, availability_cycle_hours: {}",
-            rng.f64_in(0.3..1.0),
-            rng.f64_in(1.0..100.0)
-        ));
-    }
-    operator.push('}');
     let mut yaml = format!(
-        "distributed:\n  operators: [{operator}]\n  take_rate: {}\n",
+        "distributed:\n  operators: [{}]\n  take_rate: {}\n",
+        operators.join(", "),
         rng.f64_in(0.0..0.5)
     );
+    if !world.regions.is_empty() && rng.chance(0.5) {
+        yaml.push_str(&format!("  latency_slowdown: {}\n", rng.f64_in(1.0..2.0)));
+    }
     if rng.chance(0.6) {
         yaml.push_str(&pricing(rng));
     }
