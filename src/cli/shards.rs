@@ -74,10 +74,16 @@ fn index_from_env(spec: &str, env: &impl Fn(&str) -> Option<String>) -> Result<u
     ))
 }
 
-/// The directories holding results under `input`: itself if it holds `runs.parquet`,
-/// else its `shard=K` subdirectories.
+/// The directories holding results under `input`: itself if its set has `runs` (or it
+/// holds a `runs.parquet` its manifest does not vouch for, which reading then refuses by
+/// name), else its `shard=K` subdirectories.
 fn parts_of(input: &Path) -> Result<Vec<PathBuf>, String> {
-    if input.join("runs.parquet").is_file() || input.join(output::MANIFEST).is_file() {
+    let results_here = match output::TableSet::open(input) {
+        Ok(set) => set.get("runs").is_some(),
+        // Damaged or without a manifest: reading it names what is wrong.
+        Err(_) => input.join("runs.parquet").is_file(),
+    };
+    if results_here {
         return Ok(vec![input.to_path_buf()]);
     }
     let entries =

@@ -21,7 +21,8 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use super::{OutputError, Provenance};
+use super::spool::TABLE_ORDER;
+use super::{OutputError, Provenance, io};
 
 /// The manifest's file name.
 pub const MANIFEST: &str = "capsim-manifest.json";
@@ -29,33 +30,10 @@ pub const MANIFEST: &str = "capsim-manifest.json";
 const PREVIOUS: &str = ".capsim-previous";
 /// The manifest format this capsim writes and reads.
 const FORMAT: u32 = 1;
-/// The tables a run (or a merge) writes: replaced as one set.
-const RUN_FAMILY: [&str; 8] = [
-    "runs",
-    "summary",
-    "timeseries",
-    "savings",
-    "yields",
-    "returns",
-    "yields_summary",
-    "weeks",
-];
-/// Every table name capsim writes (a file of one of these names not in the manifest is
-/// not part of any set).
-const KNOWN: [&str; 12] = [
-    "runs",
-    "summary",
-    "timeseries",
-    "savings",
-    "yields",
-    "returns",
-    "yields_summary",
-    "weeks",
-    "sweep",
-    "sensitivity",
-    "sobol",
-    "compare",
-];
+/// The tables a run (or a merge) writes, the first of [`TABLE_ORDER`]: replaced as one
+/// set. (Every name in `TABLE_ORDER` is a table capsim writes; a file of one of those
+/// names that the manifest does not list is not part of any set.)
+const RUN_FAMILY: &[&str] = TABLE_ORDER.split_at(8).0;
 
 /// One table of a set.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -82,7 +60,7 @@ fn family_of(stems: &[&str]) -> Vec<&'static str> {
     for stem in stems {
         if RUN_FAMILY.contains(stem) {
             family.extend(RUN_FAMILY);
-        } else if let Some(known) = KNOWN.iter().find(|k| *k == stem) {
+        } else if let Some(known) = TABLE_ORDER.iter().find(|k| *k == stem) {
             family.push(known);
         }
     }
@@ -129,15 +107,6 @@ fn differs(path: &Path, listed: &Listed) -> Option<String> {
             listed.fnv1a64
         )),
         Ok(_) => None,
-    }
-}
-
-fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> OutputError {
-    let path = path.display().to_string();
-    move |source| OutputError::Io {
-        action,
-        path,
-        source,
     }
 }
 
@@ -191,7 +160,10 @@ impl TableSet {
 
     fn open_once(dir: &Path) -> Result<TableSet, OutputError> {
         let Some(manifest) = read_manifest(dir)? else {
-            if let Some(stem) = KNOWN.iter().find(|s| dir.join(file_name(s)).is_file()) {
+            if let Some(stem) = TABLE_ORDER
+                .iter()
+                .find(|s| dir.join(file_name(s)).is_file())
+            {
                 return Err(OutputError::Incomplete {
                     dir: dir.display().to_string(),
                     detail: format!(
@@ -266,11 +238,18 @@ pub(super) fn commit(
     std::fs::create_dir_all(dir).map_err(io("create", dir))?;
     let old = read_manifest(dir)?;
     let family = family_of(stems);
-    // 1. The new manifest, staged: the other families' tables as listed, these as staged.
+    let previous = dir.join(PREVIOUS);
+    // 1. The new manifest, staged: the other families' tables as listed (those still
+    //    there: a table the user deleted is dropped, not listed for ever as missing),
+    //    these as staged.
     let mut tables: Vec<Listed> = old
         .iter()
         .flat_map(|m| m.tables.iter())
         .filter(|t| !family.iter().any(|s| file_name(s) == t.file))
+        .filter(|t| {
+            differs(&dir.join(&t.file), t).is_none()
+                || differs(&previous.join(&t.file), t).is_none()
+        })
         .cloned()
         .collect();
     for stem in stems {
@@ -298,9 +277,10 @@ pub(super) fn commit(
     next();
     // 2. A commit cut short is first undone: its tables give way to the previous
     //    versions it kept. Then the previous versions of the tables this one replaces.
-    let previous = dir.join(PREVIOUS);
+    //    A directory without a manifest gets an empty one first, so that a kill
+    //    before the last step leaves an empty set, not unlisted tables.
     if let Some(old) = &old {
-        roll_back(dir, old)?;
+        roll_back(dir, old, &family)?;
         next();
         remove_dir_if_any(&previous)?;
         std::fs::create_dir_all(&previous).map_err(io("create", &previous))?;
@@ -310,6 +290,16 @@ pub(super) fn commit(
                 keep_previous(&place, &previous.join(&t.file))?;
             }
         }
+    } else {
+        let empty = Manifest {
+            format: FORMAT,
+            tables: Vec::new(),
+        };
+        let staged_empty = staging.join(format!("empty-{MANIFEST}"));
+        let text = serde_json::to_string_pretty(&empty).expect("a manifest serializes");
+        std::fs::write(&staged_empty, text + "\n").map_err(io("write", &staged_empty))?;
+        let target = dir.join(MANIFEST);
+        std::fs::rename(&staged_empty, &target).map_err(io("move into place", &target))?;
     }
     next();
     // 3. An old report describes the tables being replaced.
@@ -338,16 +328,20 @@ pub(super) fn commit(
     let target = dir.join(MANIFEST);
     std::fs::rename(&staged_manifest, &target).map_err(io("move into place", &target))?;
     next();
-    // 7. The previous versions are no longer needed.
-    remove_dir_if_any(&previous)?;
+    // 7. The previous versions are no longer needed. The set is committed whatever
+    //    happens here: one left behind is removed by the next commit.
+    let _ = remove_dir_if_any(&previous);
     Ok(finals)
 }
 
 /// Puts back, from `.capsim-previous/`, each table of `old` that a commit cut short
-/// replaced, and removes the tables it added: the directory matches `old` again. Each
-/// table is put back by one rename over it, and the previous versions stay until a
-/// later step removes them, so a reader finds the old set throughout.
-fn roll_back(dir: &Path, old: &Manifest) -> Result<(), OutputError> {
+/// replaced, and removes the tables of `family` (the one being committed) it added: the
+/// listed tables match `old` again. Each table is put back by one rename over it, and
+/// the previous versions stay until a later step removes them, so a reader finds the old
+/// set throughout. Unlisted tables of other families stay where they are: readers ignore
+/// them, and a file capsim did not list (one an older capsim wrote) is not removed
+/// unless its own family is replaced.
+fn roll_back(dir: &Path, old: &Manifest, family: &[&str]) -> Result<(), OutputError> {
     let previous = dir.join(PREVIOUS);
     for t in &old.tables {
         let place = dir.join(&t.file);
@@ -359,7 +353,7 @@ fn roll_back(dir: &Path, old: &Manifest) -> Result<(), OutputError> {
             std::fs::rename(&restoring, &place).map_err(io("restore", &place))?;
         }
     }
-    for stem in KNOWN {
+    for stem in family {
         let name = file_name(stem);
         let place = dir.join(&name);
         if !old.tables.iter().any(|t| t.file == name) && place.is_file() {
@@ -379,12 +373,16 @@ fn remove_dir_if_any(path: &Path) -> Result<(), OutputError> {
 /// A second name for `from` at `to` (a hard link: no copy), or a copy where the file
 /// system has no hard links.
 fn keep_previous(from: &Path, to: &Path) -> Result<(), OutputError> {
-    if std::fs::hard_link(from, to).is_ok() {
-        return Ok(());
+    match std::fs::hard_link(from, to) {
+        Ok(()) => Ok(()),
+        // Never copy onto an existing name: it may be a link to `from` itself.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            Err(io("keep the previous version of", from)(e))
+        }
+        Err(_) => std::fs::copy(from, to)
+            .map(|_| ())
+            .map_err(io("keep the previous version of", from)),
     }
-    std::fs::copy(from, to)
-        .map(|_| ())
-        .map_err(io("keep the previous version of", from))
 }
 
 #[cfg(test)]

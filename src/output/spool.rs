@@ -20,8 +20,9 @@ use super::{
 };
 use crate::results::{REPLICATIONS_PER_ROW_GROUP, RawSource, RawTable, Results};
 
-/// The tables capsim writes, in the order they are listed.
-pub const TABLE_ORDER: [&str; 11] = [
+/// The tables capsim writes, in the order they are listed; the first eight are a run's
+/// (replaced together, `manifest::RUN_FAMILY`).
+pub const TABLE_ORDER: [&str; 12] = [
     "runs",
     "summary",
     "timeseries",
@@ -33,6 +34,7 @@ pub const TABLE_ORDER: [&str; 11] = [
     "sweep",
     "sensitivity",
     "sobol",
+    "compare",
 ];
 
 /// A staging directory beside the output, removed when dropped: files reach the output

@@ -3,7 +3,8 @@
 //! and reaches the model, each run on one and two threads with every conservation law
 //! and the finance identities checked. `CAPSIM_FUZZ_CASES` sets the number of inputs
 //! (default 1,500, about half a minute); the libFuzzer target `fuzz/fuzz_targets/model.rs`
-//! runs the same check for as long as one likes. Inputs that found a bug are kept in
+//! runs the same generator and laws (without the finance identities, which live in the
+//! test suite) for as long as one likes. Inputs that found a bug are kept in
 //! `tests/fixtures/fuzz-model/` and replayed here.
 
 use rand::rngs::Xoshiro256PlusPlus;
@@ -69,8 +70,8 @@ fn seeded_random_bytes_reach_the_model_and_keep_every_law() {
             "costs:",
             "forecast_annual_growth",
             "service_life_years",
-            "gpu_classes: [",
-            "gpu_class:",
+            ", gpu_classes: [",
+            ", gpu_class: ",
         ] {
             if yaml.contains(key) {
                 *mechanisms.entry(key).or_default() += 1;

@@ -574,8 +574,8 @@ fn a_kill_at_any_commit_step_leaves_the_old_set_or_the_new() {
     assert_ne!(old, new);
 
     let out = dir.join("out");
-    let mut killed_at = Vec::new();
-    for step in 1..100 {
+    let mut killed_at: Vec<u32> = Vec::new();
+    for step in 1..100_u32 {
         copy_dir(&dir.join("pristine"), &out);
         let run = Command::new(env!("CARGO_BIN_EXE_capsim"))
             .args(["run", "new.yaml", "--out", "out", "--quiet"])
@@ -600,10 +600,12 @@ fn a_kill_at_any_commit_step_leaves_the_old_set_or_the_new() {
         );
         // The CLI's readers agree (compare reads runs, yields and returns).
         ok(&["compare", "out", "expected", "--out", "cmp", "--quiet"]);
-        // A kill during a commit that follows a cut-short one also leaves a whole set.
+        // A kill during a commit that follows a cut-short one (before, while and after
+        // it replaces tables) also leaves a whole set.
+        let second = [2, 4, 6, 12][step as usize % 4];
         let again = Command::new(env!("CARGO_BIN_EXE_capsim"))
             .args(["run", "new.yaml", "--out", "out", "--quiet"])
-            .env("CAPSIM_TEST_KILL_AT_COMMIT_STEP", "4")
+            .env("CAPSIM_TEST_KILL_AT_COMMIT_STEP", second.to_string())
             .current_dir(dir)
             .output()
             .expect("capsim runs");
@@ -612,8 +614,11 @@ fn a_kill_at_any_commit_step_leaves_the_old_set_or_the_new() {
             None,
             "step {step}: the second run is killed too"
         );
-        let read = read_set(&out).unwrap_or_else(|e| panic!("step {step}, then 4: {e}"));
-        assert!(read == old || read == new, "step {step}, then 4: a mix");
+        let read = read_set(&out).unwrap_or_else(|e| panic!("step {step}, then {second}: {e}"));
+        assert!(
+            read == old || read == new,
+            "step {step}, then {second}: a mix"
+        );
         // The next run finishes the directory: exactly the new set.
         ok(&["run", "new.yaml", "--out", "out", "--quiet"]);
         assert!(
@@ -625,7 +630,41 @@ fn a_kill_at_any_commit_step_leaves_the_old_set_or_the_new() {
             "step {step}: previous versions removed"
         );
     }
-    // Manifest staged, previous versions kept (after a roll-back check), report, eight
-    // renames, one removal, the manifest's rename.
-    assert!(killed_at.len() >= 12, "killed at steps {killed_at:?}");
+    // Manifest staged, roll-back checked, previous versions kept, report, seven renames
+    // (a one-system run has no savings), one removal (savings), the manifest's rename.
+    assert_eq!(killed_at, (1..=13).collect::<Vec<u32>>());
+
+    // A first commit into a new directory: an empty set or the new one, never tables
+    // without their manifest.
+    let mut first_killed = 0;
+    for step in 1..100 {
+        let fresh = dir.join(format!("fresh-{step}"));
+        let run = Command::new(env!("CARGO_BIN_EXE_capsim"))
+            .args(["run", "new.yaml", "--out"])
+            .arg(&fresh)
+            .arg("--quiet")
+            .env("CAPSIM_TEST_KILL_AT_COMMIT_STEP", step.to_string())
+            .current_dir(dir)
+            .output()
+            .expect("capsim runs");
+        if run.status.success() {
+            break;
+        }
+        first_killed += 1;
+        let read = read_set(&fresh).unwrap_or_else(|e| panic!("first commit, step {step}: {e}"));
+        assert!(
+            read.is_empty() || read == new_run_only(&new),
+            "first commit, step {step}: a mix"
+        );
+    }
+    // Manifest staged, empty manifest, report, seven renames, the manifest's rename.
+    assert_eq!(first_killed, 11, "kill points of a first commit");
+}
+
+/// The run tables of a set (without the sweep beside them).
+fn new_run_only(set: &[(String, Vec<u8>)]) -> Vec<(String, Vec<u8>)> {
+    set.iter()
+        .filter(|(stem, _)| stem != "sweep")
+        .cloned()
+        .collect()
 }

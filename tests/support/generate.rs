@@ -7,8 +7,9 @@
 //! one must keep. Two sources drive it: the property tests' seeded generator
 //! (`tests/it/properties.rs`) and raw bytes read through `arbitrary::Unstructured`
 //! (the structure-aware fuzzing of `tests/it/fuzz.rs` and `fuzz/fuzz_targets/model.rs`),
-//! so a fuzzer's mutation of a byte changes one choice of the scenario, not its syntax,
-//! and every input reaches the model.
+//! so a fuzzer's mutation of a byte changes the scenario's choices from that byte on
+//! (later choices shift where a branch reads more or fewer bytes), never its syntax, and
+//! every input reaches the model.
 //!
 //! Test support, not part of the library: included with `#[path]`.
 
