@@ -653,11 +653,14 @@ fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Outpu
 }
 
 /// Checks, before any work is done, that results could be written beside `dir`: the
-/// staging directory is created and removed again. Nothing else is touched.
+/// staging directory is created and removed again, and a manifest already in `dir` can
+/// be read (a commit will not write over a set it cannot read). Nothing else is touched.
 ///
 /// # Errors
-/// [`OutputError::Io`] naming the OS error.
+/// [`OutputError::Io`] naming the OS error; [`OutputError::Incomplete`] for a manifest
+/// capsim cannot read.
 pub fn check_writable(dir: &Path) -> Result<(), OutputError> {
+    manifest::check_readable(dir)?;
     let staging = staging_dir(dir);
     std::fs::create_dir_all(&staging).map_err(io("create a directory beside", dir))?;
     // Best effort: an empty directory of our own, created a moment ago.

@@ -120,18 +120,25 @@ fn read_manifest(dir: &Path) -> Result<Option<Manifest>, OutputError> {
     };
     let manifest: Manifest = serde_json::from_str(&text).map_err(|e| OutputError::Incomplete {
         dir: dir.display().to_string(),
-        detail: format!("its {MANIFEST} is not one capsim wrote ({e})"),
+        detail: format!(
+            "its {MANIFEST} is not one capsim wrote ({e}); capsim will not write over a set it cannot read, so remove that file (the tables beside it are then unlisted) or write elsewhere with --out"
+        ),
     })?;
     if manifest.format != FORMAT {
         return Err(OutputError::Incomplete {
             dir: dir.display().to_string(),
             detail: format!(
-                "its {MANIFEST} has format {} (this capsim reads {FORMAT})",
+                "its {MANIFEST} has format {} (this capsim reads {FORMAT}): use the capsim that wrote it, or write elsewhere with --out",
                 manifest.format
             ),
         });
     }
     Ok(Some(manifest))
+}
+
+/// Whether `dir`'s manifest, if it has one, can be read (so a commit can replace its set).
+pub(super) fn check_readable(dir: &Path) -> Result<(), OutputError> {
+    read_manifest(dir).map(|_| ())
 }
 
 /// The complete tables of a result directory, checked against its manifest: where to

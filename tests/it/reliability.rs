@@ -500,6 +500,27 @@ fn damaged_and_foreign_tables_are_refused_by_name() {
         );
     }
     assert!(!dir.join("d/report.html").exists());
+    // A manifest capsim cannot read: refused up front, by name, and left alone.
+    run("e", &[]);
+    let manifest = dir.join("e").join(capsim::output::MANIFEST);
+    std::fs::write(&manifest, "{\"format\": 1, \"tables\": [oops").expect("damage");
+    let before = snapshot(&dir.join("e"));
+    for args in [
+        &["run", "tiny.yaml", "--out", "e", "--quiet"][..],
+        &["report", "e"],
+        &["compare", "e", "b"],
+    ] {
+        refused(
+            args,
+            args[0],
+            "its capsim-manifest.json is not one capsim wrote",
+        );
+    }
+    assert_eq!(
+        snapshot(&dir.join("e")),
+        before,
+        "the directory was touched"
+    );
 }
 
 /// Every table of the complete set capsim reads in `dir`, by name, with its bytes.
