@@ -598,12 +598,7 @@ fn a_kill_at_any_commit_step_leaves_the_old_set_or_the_new() {
     let mut killed_at: Vec<u32> = Vec::new();
     for step in 1..100_u32 {
         copy_dir(&dir.join("pristine"), &out);
-        let run = Command::new(env!("CARGO_BIN_EXE_capsim"))
-            .args(["run", "new.yaml", "--out", "out", "--quiet"])
-            .env("CAPSIM_TEST_KILL_AT_COMMIT_STEP", step.to_string())
-            .current_dir(dir)
-            .output()
-            .expect("capsim runs");
+        let run = run_killed_at(dir, &out, step);
         if run.status.success() {
             break;
         }
@@ -624,12 +619,7 @@ fn a_kill_at_any_commit_step_leaves_the_old_set_or_the_new() {
         // A kill during a commit that follows a cut-short one (before, while and after
         // it replaces tables) also leaves a whole set.
         let second = [2, 4, 6, 12][step as usize % 4];
-        let again = Command::new(env!("CARGO_BIN_EXE_capsim"))
-            .args(["run", "new.yaml", "--out", "out", "--quiet"])
-            .env("CAPSIM_TEST_KILL_AT_COMMIT_STEP", second.to_string())
-            .current_dir(dir)
-            .output()
-            .expect("capsim runs");
+        let again = run_killed_at(dir, &out, second);
         assert_eq!(
             again.status.code(),
             None,
@@ -658,16 +648,9 @@ fn a_kill_at_any_commit_step_leaves_the_old_set_or_the_new() {
     // A first commit into a new directory: an empty set or the new one, never tables
     // without their manifest.
     let mut first_killed = 0;
-    for step in 1..100 {
+    for step in 1..100_u32 {
         let fresh = dir.join(format!("fresh-{step}"));
-        let run = Command::new(env!("CARGO_BIN_EXE_capsim"))
-            .args(["run", "new.yaml", "--out"])
-            .arg(&fresh)
-            .arg("--quiet")
-            .env("CAPSIM_TEST_KILL_AT_COMMIT_STEP", step.to_string())
-            .current_dir(dir)
-            .output()
-            .expect("capsim runs");
+        let run = run_killed_at(dir, &fresh, step);
         if run.status.success() {
             break;
         }
@@ -680,6 +663,17 @@ fn a_kill_at_any_commit_step_leaves_the_old_set_or_the_new() {
     }
     // Manifest staged, empty manifest, report, seven renames, the manifest's rename.
     assert_eq!(first_killed, 11, "kill points of a first commit");
+}
+
+/// `capsim run new.yaml --out OUT`, stopped dead after step `step` of its commit.
+fn run_killed_at(dir: &Path, out: &Path, step: u32) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_capsim"))
+        .args(["run", "new.yaml", "--quiet", "--out"])
+        .arg(out)
+        .env("CAPSIM_TEST_KILL_AT_COMMIT_STEP", step.to_string())
+        .current_dir(dir)
+        .output()
+        .expect("capsim runs")
 }
 
 /// The run tables of a set (without the sweep beside them).
