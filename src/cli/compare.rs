@@ -34,7 +34,8 @@ fn read_run(dir: &Path) -> Result<(Provenance, RunSamples), Failure> {
         ))
     };
     let raw = RawDir::open(dir).map_err(refused)?;
-    let provenance = output::read_provenance(&raw.table_path("runs")).map_err(refused)?;
+    let runs = raw.table_path("runs").map_err(refused)?;
+    let provenance = output::read_provenance(&runs).map_err(refused)?;
     if let Some((k, n)) = provenance.shard {
         return Err(Failure::Input(format!(
             "capsim: error: {} holds shard {k} of {n} only\n   = hint: merge the shards first (capsim merge), then compare\n",

@@ -129,7 +129,7 @@ pub fn gather(inputs: &[PathBuf]) -> Result<MergePlan, String> {
             let raw = RawDir::open(&dir).map_err(|e| e.to_string())?;
             if let Some(stem) = output::RAW_TABLES
                 .iter()
-                .find(|stem| !raw.table_path(stem).is_file())
+                .find(|stem| raw.table_path(stem).is_err())
             {
                 return Err(format!(
                     "{} has no {stem}.parquet: not the output of this capsim version's `run`; rerun it",
@@ -137,7 +137,8 @@ pub fn gather(inputs: &[PathBuf]) -> Result<MergePlan, String> {
                 ));
             }
             let provenance =
-                output::read_provenance(&raw.table_path("runs")).map_err(|e| e.to_string())?;
+                output::read_provenance(&raw.table_path("runs").map_err(|e| e.to_string())?)
+                    .map_err(|e| e.to_string())?;
             parts.push((raw, provenance));
         }
     }

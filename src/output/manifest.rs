@@ -110,6 +110,29 @@ fn differs(path: &Path, listed: &Listed) -> Option<String> {
     }
 }
 
+/// Where the listed table is whole: in place, or (while a commit replaces it) its
+/// previous version; else why not, as found in place.
+fn locate(dir: &Path, listed: &Listed) -> Result<PathBuf, String> {
+    let in_place = dir.join(&listed.file);
+    match differs(&in_place, listed) {
+        None => Ok(in_place),
+        Some(why) => {
+            let kept = dir.join(PREVIOUS).join(&listed.file);
+            if differs(&kept, listed).is_none() {
+                Ok(kept)
+            } else {
+                Err(why)
+            }
+        }
+    }
+}
+
+/// Writes `manifest` to `staged` (a file in the staging directory, renamed in later).
+fn write_manifest(manifest: &Manifest, staged: &Path) -> Result<(), OutputError> {
+    let text = serde_json::to_string_pretty(manifest).expect("a manifest serializes");
+    std::fs::write(staged, text + "\n").map_err(io("write", staged))
+}
+
 /// The manifest of `dir`, if it has one.
 fn read_manifest(dir: &Path) -> Result<Option<Manifest>, OutputError> {
     let path = dir.join(MANIFEST);
@@ -183,23 +206,12 @@ impl TableSet {
                 paths: BTreeMap::new(),
             });
         };
-        let previous = dir.join(PREVIOUS);
         let mut paths = BTreeMap::new();
         for listed in &manifest.tables {
-            let in_place = dir.join(&listed.file);
-            let found = match differs(&in_place, listed) {
-                None => in_place,
-                Some(why) => {
-                    let kept = previous.join(&listed.file);
-                    if differs(&kept, listed).is_some() {
-                        return Err(OutputError::Mismatch {
-                            path: in_place.display().to_string(),
-                            detail: why,
-                        });
-                    }
-                    kept
-                }
-            };
+            let found = locate(dir, listed).map_err(|why| OutputError::Mismatch {
+                path: dir.join(&listed.file).display().to_string(),
+                detail: why,
+            })?;
             let stem = listed.file.trim_end_matches(".parquet").to_string();
             paths.insert(stem, found);
         }
@@ -245,19 +257,21 @@ pub(super) fn commit(
     std::fs::create_dir_all(dir).map_err(io("create", dir))?;
     let old = read_manifest(dir)?;
     let family = family_of(stems);
+    let in_family = |t: &Listed| family.iter().any(|s| file_name(s) == t.file);
     let previous = dir.join(PREVIOUS);
-    // 1. The new manifest, staged: the other families' tables as listed (those still
-    //    there: a table the user deleted is dropped, not listed for ever as missing),
-    //    these as staged.
-    let mut tables: Vec<Listed> = old
+    // Each table of the old set that is still whole, and where (one checksum pass).
+    let whole: Vec<(&Listed, PathBuf)> = old
         .iter()
         .flat_map(|m| m.tables.iter())
-        .filter(|t| !family.iter().any(|s| file_name(s) == t.file))
-        .filter(|t| {
-            differs(&dir.join(&t.file), t).is_none()
-                || differs(&previous.join(&t.file), t).is_none()
-        })
-        .cloned()
+        .filter_map(|t| locate(dir, t).ok().map(|at| (t, at)))
+        .collect();
+    // 1. The new manifest, staged: the other families' tables as listed (those still
+    //    whole: a table the user deleted is dropped, not listed for ever as missing),
+    //    these as staged.
+    let mut tables: Vec<Listed> = whole
+        .iter()
+        .filter(|(t, _)| !in_family(t))
+        .map(|(t, _)| (*t).clone())
         .collect();
     for stem in stems {
         let name = file_name(stem);
@@ -279,23 +293,20 @@ pub(super) fn commit(
         tables,
     };
     let staged_manifest = staging.join(MANIFEST);
-    let text = serde_json::to_string_pretty(&manifest).expect("a manifest serializes");
-    std::fs::write(&staged_manifest, text + "\n").map_err(io("write", &staged_manifest))?;
+    write_manifest(&manifest, &staged_manifest)?;
     next();
     // 2. A commit cut short is first undone: its tables give way to the previous
     //    versions it kept. Then the previous versions of the tables this one replaces.
     //    A directory without a manifest gets an empty one first, so that a kill
     //    before the last step leaves an empty set, not unlisted tables.
     if let Some(old) = &old {
-        roll_back(dir, old, &family)?;
+        roll_back(dir, old, &whole, &family)?;
         next();
+        // Every whole table is in place now.
         remove_dir_if_any(&previous)?;
         std::fs::create_dir_all(&previous).map_err(io("create", &previous))?;
-        for t in &old.tables {
-            let place = dir.join(&t.file);
-            if family.iter().any(|s| file_name(s) == t.file) && differs(&place, t).is_none() {
-                keep_previous(&place, &previous.join(&t.file))?;
-            }
+        for (t, _) in whole.iter().filter(|(t, _)| in_family(t)) {
+            keep_previous(&dir.join(&t.file), &previous.join(&t.file))?;
         }
     } else {
         let empty = Manifest {
@@ -303,8 +314,7 @@ pub(super) fn commit(
             tables: Vec::new(),
         };
         let staged_empty = staging.join(format!("empty-{MANIFEST}"));
-        let text = serde_json::to_string_pretty(&empty).expect("a manifest serializes");
-        std::fs::write(&staged_empty, text + "\n").map_err(io("write", &staged_empty))?;
+        write_manifest(&empty, &staged_empty)?;
         let target = dir.join(MANIFEST);
         std::fs::rename(&staged_empty, &target).map_err(io("move into place", &target))?;
     }
@@ -342,21 +352,24 @@ pub(super) fn commit(
 }
 
 /// Puts back, from `.capsim-previous/`, each table of `old` that a commit cut short
-/// replaced, and removes the tables of `family` (the one being committed) it added: the
+/// replaced (`whole`: where each whole table of `old` is), and removes the tables of `family` (the one being committed) it added: the
 /// listed tables match `old` again. Each table is put back by one rename over it, and
 /// the previous versions stay until a later step removes them, so a reader finds the old
 /// set throughout. Unlisted tables of other families stay where they are: readers ignore
 /// them, and a file capsim did not list (one an older capsim wrote) is not removed
 /// unless its own family is replaced.
-fn roll_back(dir: &Path, old: &Manifest, family: &[&str]) -> Result<(), OutputError> {
-    let previous = dir.join(PREVIOUS);
-    for t in &old.tables {
+fn roll_back(
+    dir: &Path,
+    old: &Manifest,
+    whole: &[(&Listed, PathBuf)],
+    family: &[&str],
+) -> Result<(), OutputError> {
+    for (t, at) in whole {
         let place = dir.join(&t.file);
-        let kept = previous.join(&t.file);
-        if differs(&place, t).is_some() && differs(&kept, t).is_none() {
+        if *at != place {
             let restoring = dir.join(format!(".{}.capsim-restore", t.file));
             let _ = std::fs::remove_file(&restoring);
-            keep_previous(&kept, &restoring)?;
+            keep_previous(at, &restoring)?;
             std::fs::rename(&restoring, &place).map_err(io("restore", &place))?;
         }
     }

@@ -16,7 +16,8 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use polars::prelude::*;
 
 use super::{
-    OutputError, Provenance, io, raw_frame, read_records, remove_abandoned_staging, staging_dir,
+    MANIFEST, OutputError, Provenance, io, raw_frame, read_records, remove_abandoned_staging,
+    staging_dir,
 };
 use crate::results::{REPLICATIONS_PER_ROW_GROUP, RawSource, RawTable, Results};
 
@@ -513,12 +514,27 @@ impl RawDir {
         })
     }
 
-    /// Where table `stem` is read from.
-    pub fn table_path(&self, stem: &str) -> PathBuf {
-        self.set.as_ref().and_then(|set| set.get(stem)).map_or_else(
-            || self.path.join(format!("{stem}.parquet")),
-            Path::to_path_buf,
-        )
+    /// Where table `stem` is read from: in a staging directory its file, in a set the
+    /// file the manifest vouches for (a file of that name it does not list is not read).
+    ///
+    /// # Errors
+    /// [`OutputError::Io`] (not found) when the set does not list the table.
+    pub fn table_path(&self, stem: &str) -> Result<PathBuf, OutputError> {
+        let file = self.path.join(format!("{stem}.parquet"));
+        match &self.set {
+            None => Ok(file),
+            Some(set) => set
+                .get(stem)
+                .map(Path::to_path_buf)
+                .ok_or_else(|| OutputError::Io {
+                    action: "read",
+                    path: file.display().to_string(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        format!("not in the set {MANIFEST} lists"),
+                    ),
+                }),
+        }
     }
 
     /// The directory.
@@ -531,7 +547,7 @@ impl RawSource for RawDir {
     type Error = OutputError;
 
     fn scan(&self, table: RawTable, each: &mut dyn FnMut(&Results)) -> Result<(), OutputError> {
-        let path = self.table_path(table.stem());
+        let path = self.table_path(table.stem())?;
         for_each_row_group(&path, &mut |frame| {
             each(&read_records(table, &frame, &path)?);
             Ok(())

@@ -28,10 +28,7 @@ fn hex(bytes: &[u8]) -> String {
 
 #[test]
 fn seeded_random_bytes_reach_the_model_and_keep_every_law() {
-    let cases: u32 = std::env::var("CAPSIM_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1500);
+    let cases = crate::cases_from_env("CAPSIM_FUZZ_CASES", 1500);
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(20261202);
     let mut mechanisms = std::collections::BTreeMap::<&str, u32>::new();
     for case in 0..cases {

@@ -44,10 +44,7 @@ fn mutate(rng: &mut Xoshiro256PlusPlus, text: &[u8]) -> Vec<u8> {
 
 #[test]
 fn mutated_scenarios_never_panic() {
-    let count: u32 = std::env::var("CAPSIM_MUTATIONS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(3000);
+    let count = crate::cases_from_env("CAPSIM_MUTATIONS", 3000);
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(7);
     let mut accepted = 0u32;
     for file in [

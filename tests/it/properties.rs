@@ -37,10 +37,7 @@ impl Choices for Xoshiro256PlusPlus {
 
 #[test]
 fn random_valid_scenarios_keep_every_invariant() {
-    let cases: u32 = std::env::var("CAPSIM_PROPERTY_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1000);
+    let cases = crate::cases_from_env("CAPSIM_PROPERTY_CASES", 1000);
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(20261126);
     let mut digest = String::new();
     for case in 0..cases {

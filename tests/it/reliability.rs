@@ -500,6 +500,20 @@ fn damaged_and_foreign_tables_are_refused_by_name() {
         );
     }
     assert!(!dir.join("d/report.html").exists());
+    // A file the manifest does not list is not read: a one-system run's set has no
+    // savings, and a savings.parquet put back beside it stays out of every reader.
+    run("f", &[]);
+    let set = capsim::output::TableSet::open(&dir.join("f")).expect("opens");
+    assert!(set.get("savings").is_none() && set.get("runs").is_some());
+    let raw = capsim::output::RawDir::open(&dir.join("f")).expect("opens");
+    std::fs::copy(dir.join("b/runs.parquet"), dir.join("f/savings.parquet")).expect("copy");
+    let unlisted = raw.table_path("savings").expect_err("not listed");
+    assert!(
+        unlisted
+            .to_string()
+            .contains("not in the set capsim-manifest.json lists"),
+        "{unlisted}"
+    );
     // A manifest capsim cannot read: refused up front, by name, and left alone.
     run("e", &[]);
     let manifest = dir.join("e").join(capsim::output::MANIFEST);
