@@ -807,6 +807,7 @@ fn merge(args: &MergeArgs) -> Result<ExitCode, Failure> {
             discount_rate: None,
             summary: &summaries.summary,
             yields: &summaries.yields,
+            segments: &summaries.segments,
             speed: None,
         };
         print_ok(print_run_report(&report, &written))?;

@@ -131,7 +131,7 @@ pub fn samples(runs: &[RunRow], years: &[YearRecord], returns: &[ReturnRecord]) 
         let spend = |system| {
             runs.iter()
                 .filter(move |r| r.system == system)
-                .map(|r| (r.replication, value(r, Paired::SavingsFraction.compared())))
+                .map(|r| (r.replication, value(r, Paired::SAVINGS_COMPARED)))
         };
         let cloud: BTreeMap<u64, f64> = spend(systems[0]).collect();
         let savings: Samples = spend(systems[1])

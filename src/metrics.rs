@@ -13,7 +13,8 @@ use catalog::{Metric, Paired};
 
 use crate::finance::statements::Statements;
 use crate::model::SystemKind;
-use crate::model::outcome::{Outcome, Week};
+use crate::model::outcome::{Outcome, SegmentTally, Week};
+use crate::scenario::Segment;
 
 /// One row of `runs.parquet`: one replication of one system, over the jobs that arrived
 /// in the window (followed to their end) and the GPU-hours and costs of the window.
@@ -126,6 +127,105 @@ pub struct RunMetrics {
     pub weeks: Vec<Week>,
     /// Yearly statements and returns (not columns: `yields.parquet` and `returns.parquet`).
     pub finance: Statements,
+    /// Each segment's window jobs, in the scenario's order (`segments.parquet`).
+    pub segments: Vec<SegmentRow>,
+}
+
+/// What one segment's window jobs did in one replication of one system (a
+/// `segments.parquet` row without its replication and system). Work is in
+/// reference-class GPU-hours; per-tier arrays are indexed reserved, on-demand.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegmentRow {
+    /// The segment's name.
+    pub segment: String,
+    /// Jobs that arrived in the window.
+    pub jobs_arrived: u64,
+    /// Jobs that ran to completion.
+    pub jobs_served: u64,
+    /// Jobs that gave up waiting.
+    pub jobs_abandoned: u64,
+    /// Jobs that found every acceptable GPU above their maximum price.
+    pub jobs_priced_out: u64,
+    /// Jobs whose minimum GPU class the system does not have.
+    pub jobs_unserved: u64,
+    /// Jobs that could never start (nothing left that could serve them).
+    pub jobs_stranded: u64,
+    /// Jobs given up after too many interruptions.
+    pub jobs_failed: u64,
+    /// Work offered by every window arrival, by tier.
+    pub offered_work_gpu_hours: [f64; 2],
+    /// Work of the jobs that completed, by tier.
+    pub served_work_gpu_hours: [f64; 2],
+    /// What the jobs paid, by tier.
+    pub spend_usd: [f64; 2],
+}
+
+impl SegmentRow {
+    /// The row of one segment's tally.
+    pub fn new(segment: &str, tally: &SegmentTally) -> SegmentRow {
+        let jobs = &tally.jobs;
+        SegmentRow {
+            segment: segment.to_string(),
+            jobs_arrived: jobs.arrived,
+            jobs_served: jobs.completed,
+            jobs_abandoned: jobs.abandoned,
+            jobs_priced_out: jobs.priced_out,
+            jobs_unserved: jobs.unserved,
+            jobs_stranded: jobs.stranded,
+            jobs_failed: jobs.failed,
+            offered_work_gpu_hours: tally.offered_work_gpu_hours,
+            served_work_gpu_hours: tally.served_work_gpu_hours,
+            spend_usd: tally.spend_usd,
+        }
+    }
+
+    /// Jobs lost, for every reason (the definition of `lost_demand_fraction`).
+    pub fn jobs_lost(&self) -> u64 {
+        self.jobs_abandoned
+            + self.jobs_priced_out
+            + self.jobs_unserved
+            + self.jobs_stranded
+            + self.jobs_failed
+    }
+
+    /// Lost ÷ arrived; 0 when nothing arrived (as the run metric).
+    pub fn lost_demand_fraction(&self) -> f64 {
+        if self.jobs_arrived == 0 {
+            0.0
+        } else {
+            self.jobs_lost() as f64 / self.jobs_arrived as f64
+        }
+    }
+
+    /// Work offered, both tiers.
+    pub fn work_offered_gpu_hours(&self) -> f64 {
+        self.offered_work_gpu_hours[0] + self.offered_work_gpu_hours[1]
+    }
+
+    /// Work served, both tiers.
+    pub fn work_served_gpu_hours(&self) -> f64 {
+        self.served_work_gpu_hours[0] + self.served_work_gpu_hours[1]
+    }
+
+    /// Spend, both tiers.
+    pub fn spend_total_usd(&self) -> f64 {
+        self.spend_usd[0] + self.spend_usd[1]
+    }
+
+    /// Spend per GPU-hour of work served; NaN when nothing was served or billed (as
+    /// the run metric `spend_usd_per_gpu_hour`).
+    pub fn spend_usd_per_gpu_hour(&self) -> f64 {
+        unit_price(self.spend_total_usd(), self.work_served_gpu_hours())
+    }
+}
+
+/// Spend per GPU-hour served; NaN when nothing was served or nothing billed.
+pub fn unit_price(spend_usd: f64, served_gpu_hours: f64) -> f64 {
+    if served_gpu_hours > 0.0 && spend_usd > 0.0 {
+        spend_usd / served_gpu_hours
+    } else {
+        f64::NAN
+    }
 }
 
 impl PartialEq for RunMetrics {
@@ -151,6 +251,7 @@ impl PartialEq for RunMetrics {
             && bits(self) == bits(other)
             && week_bits(self) == week_bits(other)
             && self.finance == other.finance
+            && self.segments == other.segments
     }
 }
 
@@ -189,6 +290,7 @@ impl RunMetrics {
         outcome: &Outcome,
         finance: Statements,
         events: u64,
+        segments: &[Segment],
     ) -> Self {
         let jobs = &outcome.window_jobs;
         let at_horizon = &outcome.window_jobs_at_horizon;
@@ -252,12 +354,7 @@ impl RunMetrics {
             gpus_retired: outcome.gpus_retired,
             customer_spend_usd: ledger.spend_usd,
             egress_usd: ledger.egress_usd,
-            spend_usd_per_gpu_hour: if outcome.useful_work_gpu_hours > 0.0 && ledger.spend_usd > 0.0
-            {
-                ledger.spend_usd / outcome.useful_work_gpu_hours
-            } else {
-                f64::NAN
-            },
+            spend_usd_per_gpu_hour: unit_price(ledger.spend_usd, outcome.useful_work_gpu_hours),
             provider_revenue_usd: ledger.provider_revenue_usd,
             protocol_revenue_usd: ledger.protocol_revenue_usd,
             opex_power_usd: outcome.opex.power_usd,
@@ -271,6 +368,11 @@ impl RunMetrics {
             events,
             weeks: outcome.weeks.clone(),
             finance,
+            segments: segments
+                .iter()
+                .zip(&outcome.segments)
+                .map(|(segment, tally)| SegmentRow::new(&segment.name, tally))
+                .collect(),
         }
     }
 
@@ -304,6 +406,89 @@ fn tier_mean((jobs, wait_hours): (u64, f64)) -> f64 {
     }
 }
 
+/// One segment × tier cell of one system in one replication: the work its window jobs
+/// offered and had served (reference GPU-hours) and what they paid.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct WorkCell {
+    /// Work offered (the same in every system: common random numbers).
+    pub offered_gpu_hours: f64,
+    /// Work of the jobs that completed.
+    pub served_gpu_hours: f64,
+    /// What the cell's jobs paid, USD.
+    pub spend_usd: f64,
+}
+
+impl WorkCell {
+    /// A segment row's cells, reserved tier first.
+    pub fn of_segment(row: &SegmentRow) -> [WorkCell; 2] {
+        std::array::from_fn(|tier| WorkCell {
+            offered_gpu_hours: row.offered_work_gpu_hours[tier],
+            served_gpu_hours: row.served_work_gpu_hours[tier],
+            spend_usd: row.spend_usd[tier],
+        })
+    }
+}
+
+/// What one system brings to a paired comparison: the run metrics compared
+/// ([`Paired::compared`] of [`Paired::OF_RUNS`], in that order) and its segment × tier
+/// cells in the scenario's order (empty for results that have none).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PairSide {
+    /// The compared run metrics.
+    pub compared: [f64; 4],
+    /// The cells.
+    pub cells: Vec<WorkCell>,
+}
+
+/// A Laspeyres price index of system B against system A over the same work.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LikeForLike {
+    /// 1 − Σ w·p_B ÷ Σ w·p_A over the cells served in both (w a cell's offered work, p its
+    /// spend per GPU-hour served); NaN when no cell is served in both or either system
+    /// bills nothing.
+    pub savings: f64,
+    /// Offered work of the cells A serves and B does not, GPU-hours.
+    pub only_in_a_gpu_hours: f64,
+    /// Offered work of the cells B serves and A does not, GPU-hours.
+    pub only_in_b_gpu_hours: f64,
+}
+
+/// The like-for-like savings of B against A. Each cell's price is its spend per GPU-hour
+/// of work served, and both systems' prices are weighed by the same quantities, the
+/// cell's offered work (A's, which is B's: the job streams are shared), so a system that
+/// serves a cheaper mix of work is not credited for it — unlike the ratio of mean
+/// prices paid (`savings_fraction`), whose weights are each system's own served work.
+/// A cell is served when some of its work completed.
+pub fn like_for_like(a: &[WorkCell], b: &[WorkCell]) -> LikeForLike {
+    let (mut weighted_a, mut weighted_b) = (0.0, 0.0);
+    let (mut only_a, mut only_b) = (0.0, 0.0);
+    let (mut billed_a, mut billed_b) = (0.0, 0.0);
+    for (cell_a, cell_b) in a.iter().zip(b) {
+        billed_a += cell_a.spend_usd;
+        billed_b += cell_b.spend_usd;
+        let weight = cell_a.offered_gpu_hours;
+        match (cell_a.served_gpu_hours > 0.0, cell_b.served_gpu_hours > 0.0) {
+            (true, true) => {
+                weighted_a += weight * cell_a.spend_usd / cell_a.served_gpu_hours;
+                weighted_b += weight * cell_b.spend_usd / cell_b.served_gpu_hours;
+            }
+            (true, false) => only_a += weight,
+            (false, true) => only_b += weight,
+            (false, false) => {}
+        }
+    }
+    let savings = if weighted_a > 0.0 && billed_a > 0.0 && billed_b > 0.0 {
+        1.0 - weighted_b / weighted_a
+    } else {
+        f64::NAN
+    };
+    LikeForLike {
+        savings,
+        only_in_a_gpu_hours: only_a,
+        only_in_b_gpu_hours: only_b,
+    }
+}
+
 /// One row of `savings.parquet`: the distributed network against the centralized cloud
 /// in one replication, on the same jobs (common random numbers).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -311,7 +496,8 @@ pub struct Savings {
     /// Replication index.
     pub replication: u64,
     /// 1 − distributed spend per GPU-hour ÷ centralized spend per GPU-hour (NaN when
-    /// either system bills nothing).
+    /// either system bills nothing): the ratio of the mean prices paid, each over the
+    /// work that system served.
     pub savings_fraction: f64,
     /// Distributed − centralized utilization.
     pub utilization_difference: f64,
@@ -319,24 +505,35 @@ pub struct Savings {
     pub p95_wait_hours_difference: f64,
     /// Distributed − centralized lost-demand share.
     pub lost_demand_fraction_difference: f64,
+    /// The savings on the same basket of work ([`like_for_like`]).
+    pub savings_like_for_like: f64,
+    /// Offered work of the segment × tier cells only the centralized system serves.
+    pub work_served_only_in_a: f64,
+    /// Offered work of the cells only the distributed system serves.
+    pub work_served_only_in_b: f64,
 }
 
 impl Savings {
-    /// The paired comparison of one replication's two systems, each given as the values
-    /// of [`Paired::compared`] in [`Paired::ALL`] order.
-    pub fn pair(replication: u64, centralized: [f64; 4], distributed: [f64; 4]) -> Savings {
+    /// The paired comparison of one replication's two systems.
+    pub fn pair(replication: u64, centralized: &PairSide, distributed: &PairSide) -> Savings {
         let [
             savings_fraction,
             utilization_difference,
             p95_wait_hours_difference,
             lost_demand_fraction_difference,
-        ] = std::array::from_fn(|idx| Paired::ALL[idx].of(centralized[idx], distributed[idx]));
+        ] = std::array::from_fn(|idx| {
+            Paired::OF_RUNS[idx].of(centralized.compared[idx], distributed.compared[idx])
+        });
+        let index = like_for_like(&centralized.cells, &distributed.cells);
         Savings {
             replication,
             savings_fraction,
             utilization_difference,
             p95_wait_hours_difference,
             lost_demand_fraction_difference,
+            savings_like_for_like: index.savings,
+            work_served_only_in_a: index.only_in_a_gpu_hours,
+            work_served_only_in_b: index.only_in_b_gpu_hours,
         }
     }
 
@@ -347,14 +544,20 @@ impl Savings {
             Paired::UtilizationDifference => self.utilization_difference,
             Paired::P95WaitHoursDifference => self.p95_wait_hours_difference,
             Paired::LostDemandFractionDifference => self.lost_demand_fraction_difference,
+            Paired::SavingsLikeForLike => self.savings_like_for_like,
+            Paired::WorkServedOnlyInA => self.work_served_only_in_a,
+            Paired::WorkServedOnlyInB => self.work_served_only_in_b,
         }
     }
 
     /// The columns after `replication`, in order ([`Paired::ALL`]).
-    pub fn columns(&self) -> [(&'static str, f64); 4] {
+    pub fn columns(&self) -> [(&'static str, f64); PAIRED_COUNT] {
         Paired::ALL.map(|metric| (metric.name(), self.get(metric)))
     }
 }
+
+/// How many paired metrics there are.
+pub const PAIRED_COUNT: usize = Paired::ALL.len();
 
 /// Mean, spread, confidence interval and quantiles of one metric over replications.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -487,6 +690,38 @@ pub fn quantile(sorted: &[f64], probability: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A hand-made case whose baskets differ: A serves all of cell 1 at $4 and a tenth of
+    /// cell 2 at $2; B serves both cells whole at $1.5 and $1. Like for like, both are
+    /// weighed by the offered work (100 and 300): 1 − (150 + 300) ÷ (400 + 600) = 0.55. The
+    /// ratio of mean prices paid, 1 − (450 ÷ 400) ÷ (460 ÷ 130) ≈ 0.682, credits A's
+    /// cheaper basket less than B's — it is a different number.
+    #[test]
+    fn like_for_like_by_hand() {
+        let cell = |offered, served, spend| WorkCell {
+            offered_gpu_hours: offered,
+            served_gpu_hours: served,
+            spend_usd: spend,
+        };
+        let a = [cell(100.0, 100.0, 400.0), cell(300.0, 30.0, 60.0)];
+        let b = [cell(100.0, 100.0, 150.0), cell(300.0, 300.0, 300.0)];
+        let index = like_for_like(&a, &b);
+        assert!((index.savings - 0.55).abs() < 1e-12, "{index:?}");
+        let ratio = Paired::SavingsFraction.of(460.0 / 130.0, 450.0 / 400.0);
+        assert!((ratio - 0.682_065).abs() < 1e-6, "{ratio}");
+        assert_eq!(index.only_in_a_gpu_hours, 0.0);
+        // A cell one system does not serve leaves the index and is reported beside it.
+        let a = [cell(100.0, 100.0, 400.0), cell(300.0, 0.0, 0.0)];
+        let index = like_for_like(&a, &b);
+        assert!((index.savings - (1.0 - 150.0 / 400.0)).abs() < 1e-12);
+        assert_eq!(index.only_in_b_gpu_hours, 300.0);
+        assert_eq!(index.only_in_a_gpu_hours, 0.0);
+        // Nothing billed on one side: no index.
+        let free = [cell(100.0, 100.0, 0.0), cell(300.0, 300.0, 0.0)];
+        assert!(like_for_like(&free, &b).savings.is_nan());
+        assert!(like_for_like(&a, &free).savings.is_nan());
+        assert!(like_for_like(&[], &[]).savings.is_nan());
+    }
 
     #[test]
     fn t_critical_matches_tables() {

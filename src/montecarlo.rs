@@ -266,6 +266,7 @@ pub fn run_system(
         &outcome,
         finance,
         events,
+        &scenario.segments,
     ))
 }
 

@@ -16,16 +16,17 @@ pub mod lock;
 mod manifest;
 mod spool;
 
-use crate::metrics::{Cell, Savings};
+use crate::metrics::{Cell, Savings, SegmentRow};
 use crate::model::SystemKind;
 use crate::model::outcome::Week;
 pub use crate::results::REPLICATIONS_PER_ROW_GROUP;
 pub use crate::results::summaries::{
-    PAIRED, Summaries, SummaryRow, TimeseriesRow, YieldSummaryRow,
+    PAIRED, SegmentSummaryRow, Summaries, SummaryRow, TimeseriesRow, YieldSummaryRow,
     antithetic_variance_reduction_names, crn_variance_reduction_names,
 };
 use crate::results::{
-    RawTable, Results, ReturnRecord, RunRow, WeekRow, YearRecord, run_columns, year_columns,
+    RawTable, Results, ReturnRecord, RunRow, SegmentRecord, WeekRow, YearRecord, run_columns,
+    year_columns,
 };
 pub use manifest::{MANIFEST, TableSet};
 pub use spool::{RawDir, Spool, Staged, TABLE_ORDER, write_tables};
@@ -204,7 +205,95 @@ pub fn raw_frame(
         RawTable::Weeks => weeks_frame(results, provenance),
         RawTable::Years => yields_frame(results, provenance),
         RawTable::Returns => returns_frame(results, provenance),
+        RawTable::Segments => segments_frame(results, provenance),
     }
+}
+
+/// A per-tier quantity of a segment row.
+type TierValues = fn(&SegmentRow) -> &[f64; 2];
+/// A count of a segment row.
+type SegmentCount = fn(&SegmentRow) -> u64;
+
+/// The per-tier columns of `segments.parquet` (the tier prefix, the row's array, its
+/// column suffix), reserved first as in the arrays.
+const SEGMENT_TIER_COLUMNS: [(&str, TierValues); 3] = [
+    ("work_offered_gpu_hours", |r| &r.offered_work_gpu_hours),
+    ("work_served_gpu_hours", |r| &r.served_work_gpu_hours),
+    ("spend_usd", |r| &r.spend_usd),
+];
+
+/// The tiers' column prefixes, in the arrays' order.
+const TIER_PREFIXES: [&str; 2] = ["reserved_", "on_demand_"];
+
+/// The count columns of `segments.parquet` after `segment`.
+const SEGMENT_COUNT_COLUMNS: [(&str, SegmentCount); 7] = [
+    ("jobs_arrived", |r| r.jobs_arrived),
+    ("jobs_served", |r| r.jobs_served),
+    ("jobs_abandoned", |r| r.jobs_abandoned),
+    ("jobs_priced_out", |r| r.jobs_priced_out),
+    ("jobs_unserved", |r| r.jobs_unserved),
+    ("jobs_stranded", |r| r.jobs_stranded),
+    ("jobs_failed", |r| r.jobs_failed),
+];
+
+/// `segments.parquet`: one row per replication × system × segment: the segment's window
+/// jobs by outcome, the work they offered and had served (reference GPU-hours), what they
+/// paid, and the same work and money per tier (what `savings_like_for_like` weighs).
+///
+/// # Errors
+/// A polars error if the frame cannot be built (a bug).
+pub fn segments_frame(results: &Results, provenance: &Provenance) -> PolarsResult<DataFrame> {
+    let records = &results.segments;
+    let mut columns = Vec::from(replication_columns(
+        records,
+        |r| r.replication,
+        |r| r.system.as_str(),
+    ));
+    columns.push(Column::new(
+        "segment".into(),
+        records
+            .iter()
+            .map(|r| r.row.segment.as_str())
+            .collect::<Vec<&str>>(),
+    ));
+    let floats = |name: &str, f: &dyn Fn(&SegmentRow) -> f64| {
+        Column::new(
+            name.into(),
+            records.iter().map(|r| f(&r.row)).collect::<Vec<f64>>(),
+        )
+    };
+    for (name, count) in SEGMENT_COUNT_COLUMNS {
+        columns.push(Column::new(
+            name.into(),
+            records.iter().map(|r| count(&r.row)).collect::<Vec<u64>>(),
+        ));
+    }
+    columns.push(Column::new(
+        "jobs_lost".into(),
+        records
+            .iter()
+            .map(|r| r.row.jobs_lost())
+            .collect::<Vec<u64>>(),
+    ));
+    columns.extend([
+        floats("lost_demand_fraction", &SegmentRow::lost_demand_fraction),
+        floats(
+            "work_offered_gpu_hours",
+            &SegmentRow::work_offered_gpu_hours,
+        ),
+        floats("work_served_gpu_hours", &SegmentRow::work_served_gpu_hours),
+        floats("spend_usd", &SegmentRow::spend_total_usd),
+        floats(
+            "spend_usd_per_gpu_hour",
+            &SegmentRow::spend_usd_per_gpu_hour,
+        ),
+    ]);
+    for (tier, prefix) in TIER_PREFIXES.iter().enumerate() {
+        for (suffix, values) in SEGMENT_TIER_COLUMNS {
+            columns.push(floats(&format!("{prefix}{suffix}"), &|r| values(r)[tier]));
+        }
+    }
+    with_provenance(DataFrame::new_infer_height(columns)?, provenance)
 }
 
 /// The summary tables (file stem, frame), in the order they are written.
@@ -229,7 +318,40 @@ pub fn summary_tables(
         "yields_summary",
         yields_summary_frame(&summaries.yields, provenance)?,
     ));
+    tables.push((
+        "segments_summary",
+        segments_summary_frame(&summaries.segments, provenance)?,
+    ));
     Ok(tables)
+}
+
+/// `segments_summary.parquet`: per system × segment × measure of `segments.parquet`, the
+/// mean, spread, 95% interval and quantiles across replications.
+///
+/// # Errors
+/// A polars error if the frame cannot be built (a bug).
+pub fn segments_summary_frame(
+    rows: &[SegmentSummaryRow],
+    provenance: &Provenance,
+) -> PolarsResult<DataFrame> {
+    let mut columns = vec![
+        Column::new(
+            "system".into(),
+            rows.iter().map(|r| r.system.as_str()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "segment".into(),
+            rows.iter().map(|r| r.segment.as_str()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "metric".into(),
+            rows.iter().map(|r| r.metric).collect::<Vec<_>>(),
+        ),
+    ];
+    columns.extend(stats_columns(
+        &rows.iter().map(|r| r.stats).collect::<Vec<_>>(),
+    ));
+    with_provenance(DataFrame::new_infer_height(columns)?, provenance)
 }
 
 /// `savings.parquet`: one row per replication, the paired comparison.
@@ -722,7 +844,7 @@ fn remove_abandoned_staging(dir: &Path) {
 }
 
 /// The raw tables a run or a shard writes, from which every other table is derived.
-pub const RAW_TABLES: [&str; 4] = ["runs", "weeks", "yields", "returns"];
+pub const RAW_TABLES: [&str; 5] = ["runs", "weeks", "yields", "returns", "segments"];
 
 /// The records of one raw table's frame (read from `path`).
 fn read_records(table: RawTable, frame: &DataFrame, path: &Path) -> Result<Results, OutputError> {
@@ -736,6 +858,7 @@ fn read_records(table: RawTable, frame: &DataFrame, path: &Path) -> Result<Resul
         RawTable::Weeks => results.weeks = read_weeks(frame).map_err(malformed)?,
         RawTable::Years => results.years = read_years(frame).map_err(malformed)?,
         RawTable::Returns => results.returns = read_returns(frame).map_err(malformed)?,
+        RawTable::Segments => results.segments = read_segments(frame).map_err(malformed)?,
     }
     Ok(results)
 }
@@ -885,6 +1008,54 @@ fn read_years(frame: &DataFrame) -> PolarsResult<Vec<YearRecord>> {
                 cohort: cohort.get(i),
                 year: year.get(i).unwrap_or(0),
                 values: columns.iter().map(|column| column.get(i)).collect(),
+            })
+        })
+        .collect()
+}
+
+fn read_segments(frame: &DataFrame) -> PolarsResult<Vec<SegmentRecord>> {
+    let (replication, system, segment) = (
+        frame.column("replication")?.u64()?,
+        frame.column("system")?.str()?,
+        frame.column("segment")?.str()?,
+    );
+    let counts = SEGMENT_COUNT_COLUMNS
+        .iter()
+        .map(|(name, _)| frame.column(name)?.u64())
+        .collect::<PolarsResult<Vec<_>>>()?;
+    let mut tiers = Vec::new();
+    for prefix in TIER_PREFIXES {
+        for (suffix, _) in SEGMENT_TIER_COLUMNS {
+            tiers.push(frame.column(&format!("{prefix}{suffix}"))?.f64()?);
+        }
+    }
+    (0..frame.height())
+        .map(|i| {
+            let count = |k: usize| counts[k].get(i).unwrap_or(0);
+            // Tier-major, as written: tiers[tier * 3 + quantity].
+            let tier = |quantity: usize| {
+                [0, 1].map(|t| {
+                    tiers[t * SEGMENT_TIER_COLUMNS.len() + quantity]
+                        .get(i)
+                        .unwrap_or(f64::NAN)
+                })
+            };
+            Ok(SegmentRecord {
+                replication: replication.get(i).unwrap_or(0),
+                system: system_of(system.get(i))?,
+                row: SegmentRow {
+                    segment: segment.get(i).unwrap_or("").to_string(),
+                    jobs_arrived: count(0),
+                    jobs_served: count(1),
+                    jobs_abandoned: count(2),
+                    jobs_priced_out: count(3),
+                    jobs_unserved: count(4),
+                    jobs_stranded: count(5),
+                    jobs_failed: count(6),
+                    offered_work_gpu_hours: tier(0),
+                    served_work_gpu_hours: tier(1),
+                    spend_usd: tier(2),
+                },
             })
         })
         .collect()

@@ -94,7 +94,8 @@ pub struct ReportData {
     pub summary: Vec<Statistic>,
     /// Weekly paths from `timeseries.parquet`.
     pub weeks: Vec<Path>,
-    /// Paired savings per replication, from `savings.parquet` (empty with one system).
+    /// Paired savings like for like per replication, from `savings.parquet` (empty with
+    /// one system).
     pub savings: Vec<f64>,
     /// Yearly paths from `yields_summary.parquet`, per system and cohort.
     pub years: Vec<Path>,
@@ -109,7 +110,8 @@ pub struct ReportData {
 }
 
 /// The headline rows, in order (labels and units from the catalog).
-const HEADLINE: [Measure; 5] = [
+const HEADLINE: [Measure; 6] = [
+    Measure::Paired(Paired::SavingsLikeForLike),
     Measure::Paired(Paired::SavingsFraction),
     Measure::Run(Metric::Utilization),
     Measure::Run(Metric::P95WaitHours),
@@ -134,12 +136,12 @@ pub fn render(data: &ReportData) -> String {
     if data.savings.iter().any(|v| v.is_finite()) {
         let values: Vec<f64> = data.savings.iter().map(|s| s * 100.0).collect();
         let labels = Labels {
-            title: "Paired customer savings across replications",
-            x: "savings (% of centralized spend per GPU-hour)",
+            title: "Paired customer savings like for like across replications",
+            x: "savings (% of the centralized price of the same work)",
             y: "replications",
         };
         charts.push((
-            "Each replication serves the same jobs on both systems; the dashed line is the mean."
+            "Each replication offers the same jobs to both systems; each segment × tier's price per GPU-hour is weighed by the work it offered, the same in both (savings_like_for_like). The dashed line is the mean."
                 .into(),
             chart::histogram("savings", labels, &values),
         ));

@@ -7,7 +7,7 @@ pub mod summaries;
 
 use crate::finance::statements::YearRow;
 use crate::metrics::catalog::Metric;
-use crate::metrics::{Cell, RunMetrics, Savings};
+use crate::metrics::{Cell, RunMetrics, Savings, SegmentRow};
 use crate::model::SystemKind;
 use crate::model::outcome::Week;
 
@@ -45,6 +45,17 @@ pub struct WeekRow {
     pub system: SystemKind,
     /// The week's values.
     pub week: Week,
+}
+
+/// One `segments.parquet` row: one segment of one replication of one system.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegmentRecord {
+    /// Replication index.
+    pub replication: u64,
+    /// System.
+    pub system: SystemKind,
+    /// The segment's values.
+    pub row: SegmentRow,
 }
 
 /// One `yields.parquet` row.
@@ -110,6 +121,8 @@ pub struct Results {
     pub years: Vec<YearRecord>,
     /// `returns.parquet` rows.
     pub returns: Vec<ReturnRecord>,
+    /// `segments.parquet` rows.
+    pub segments: Vec<SegmentRecord>,
 }
 
 /// Names of the `runs.parquet` columns after `replication` and `system`.
@@ -142,6 +155,13 @@ impl Results {
                 system,
                 week,
             }));
+            results
+                .segments
+                .extend(row.segments.iter().map(|segment| SegmentRecord {
+                    replication,
+                    system,
+                    row: segment.clone(),
+                }));
             for year in &row.finance.years {
                 let values = year.columns().into_iter().map(|(_, value)| value).collect();
                 results.years.push(YearRecord {
@@ -175,6 +195,7 @@ impl Results {
         self.weeks.extend(later.weeks);
         self.years.extend(later.years);
         self.returns.extend(later.returns);
+        self.segments.extend(later.segments);
     }
 
     /// Combines results of disjoint sets of replications, in replication order.
@@ -196,6 +217,7 @@ impl Results {
         merged.weeks.sort_by_key(|w| (w.replication, w.system));
         merged.years.sort_by_key(|y| (y.replication, y.system));
         merged.returns.sort_by_key(|r| (r.replication, r.system));
+        merged.segments.sort_by_key(|r| (r.replication, r.system));
         Ok(merged)
     }
 
@@ -205,7 +227,7 @@ impl Results {
     }
 
     /// See [`summaries::crn_variance_reduction`] (of a run without antithetic pairs).
-    pub fn crn_variance_reduction(&self) -> [f64; 4] {
+    pub fn crn_variance_reduction(&self) -> [f64; crate::metrics::PAIRED_COUNT] {
         summaries::crn_variance_reduction(&infallible(summaries::paired_values(self)), false)
     }
 
@@ -238,15 +260,18 @@ pub enum RawTable {
     Years,
     /// `returns.parquet`.
     Returns,
+    /// `segments.parquet`.
+    Segments,
 }
 
 impl RawTable {
     /// All of them, in the order they are written.
-    pub const ALL: [RawTable; 4] = [
+    pub const ALL: [RawTable; 5] = [
         RawTable::Runs,
         RawTable::Weeks,
         RawTable::Years,
         RawTable::Returns,
+        RawTable::Segments,
     ];
 
     /// File stem.
@@ -256,6 +281,7 @@ impl RawTable {
             RawTable::Weeks => "weeks",
             RawTable::Years => "yields",
             RawTable::Returns => "returns",
+            RawTable::Segments => "segments",
         }
     }
 }

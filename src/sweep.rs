@@ -403,7 +403,7 @@ pub fn run(
     // Where the metric the paired savings compare sits among the sweep metrics.
     let spend_at = METRICS
         .iter()
-        .position(|m| *m == CatalogMeasure::Run(PAIRED_METRIC.compared()))
+        .position(|m| *m == CatalogMeasure::Run(Paired::SAVINGS_COMPARED))
         .expect("spend is a sweep metric");
     let mut out = Vec::with_capacity(scenarios.len());
     for (values, scenario) in scenarios {

@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 use std::path::PathBuf;
 
-use crate::metrics::catalog::{Metric, Unit};
+use crate::metrics::catalog::{Metric, Paired, Unit};
 use crate::model::SystemKind;
 use crate::output::{self, Provenance, SummaryRow};
 use crate::scenario::Scenario;
@@ -19,6 +19,7 @@ pub(super) struct Report<'a> {
     pub(super) discount_rate: Option<f64>,
     pub(super) summary: &'a [SummaryRow],
     pub(super) yields: &'a [output::YieldSummaryRow],
+    pub(super) segments: &'a [output::SegmentSummaryRow],
     /// Events simulated, wall time in seconds and threads (not for a merge).
     pub(super) speed: Option<(u64, f64, String)>,
 }
@@ -48,9 +49,68 @@ impl<'a> Report<'a> {
             discount_rate: Some(scenario.finance.discount_rate),
             summary: &summaries.summary,
             yields: &summaries.yields,
+            segments: &summaries.segments,
             speed: None,
         }
     }
+}
+
+/// What a paired row means, where its name does not say it.
+fn paired_note(metric: &str) -> &'static str {
+    match Paired::from_name(metric) {
+        Some(Paired::SavingsLikeForLike) => "  same work, same weights",
+        Some(Paired::SavingsFraction) => "  ratio of mean prices paid",
+        Some(Paired::WorkServedOnlyInA | Paired::WorkServedOnlyInB) => "  GPU-hours",
+        _ => "",
+    }
+}
+
+/// Per segment, each system's lost demand and price paid per GPU-hour of work served.
+fn print_segments(out: &mut impl Write, report: &Report) -> io::Result<()> {
+    let mut segments: Vec<&str> = Vec::new();
+    for row in report.segments {
+        if !segments.contains(&row.segment.as_str()) {
+            segments.push(&row.segment);
+        }
+    }
+    if segments.is_empty() {
+        return Ok(());
+    }
+    let value = |system: SystemKind, segment: &str, metric: &str| {
+        report
+            .segments
+            .iter()
+            .find(|r| r.system == system && r.segment == segment && r.metric == metric)
+            .map_or(f64::NAN, |r| r.stats.mean)
+    };
+    write!(out, "\n{:<32}", "by segment (means)")?;
+    for &(system, _, _) in &report.systems {
+        write!(
+            out,
+            " {:>19} {:>19}",
+            format!("{system} lost"),
+            format!("{system} $/GPU-h")
+        )?;
+    }
+    writeln!(out)?;
+    for segment in segments {
+        write!(out, "  {segment:<30}")?;
+        for &(system, _, priced) in &report.systems {
+            let price = if priced {
+                number(value(system, segment, "spend_usd_per_gpu_hour"))
+            } else {
+                "n/a".to_string()
+            };
+            write!(
+                out,
+                " {:>19} {:>19}",
+                number(value(system, segment, "lost_demand_fraction")),
+                price
+            )?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
 }
 
 pub(super) fn print_run_report(report: &Report, written: &[PathBuf]) -> io::Result<()> {
@@ -81,11 +141,15 @@ pub(super) fn print_run_report(report: &Report, written: &[PathBuf]) -> io::Resu
             print_yields(&mut out, system, report.yields, report.discount_rate)?;
         }
     }
-    let paired: Vec<&SummaryRow> = report
+    print_segments(&mut out, report)?;
+    let mut paired: Vec<&SummaryRow> = report
         .summary
         .iter()
         .filter(|row| row.system == output::PAIRED)
         .collect();
+    // The headline first: savings on the same basket of work.
+    let like_for_like = Paired::SavingsLikeForLike.name();
+    paired.sort_by_key(|row| row.metric != like_for_like);
     if !paired.is_empty() {
         writeln!(
             out,
@@ -108,11 +172,12 @@ pub(super) fn print_run_report(report: &Report, written: &[PathBuf]) -> io::Resu
             }
             writeln!(
                 out,
-                "  {:<32} {:>12}   [{}, {}]",
+                "  {:<32} {:>12}   [{}, {}]{}",
                 row.metric,
                 number(s.mean),
                 number(s.ci95_low),
-                number(s.ci95_high)
+                number(s.ci95_high),
+                paired_note(row.metric)
             )?;
         }
         let factors = |names: &[&str], suffix: &str| -> Vec<String> {

@@ -176,11 +176,30 @@ pub enum Paired {
     P95WaitHoursDifference,
     /// Distributed − centralized lost-demand share.
     LostDemandFractionDifference,
+    /// 1 − a Laspeyres price index: both systems' spend per GPU-hour in each segment ×
+    /// tier cell, weighed by the cell's offered work (`metrics::like_for_like`).
+    SavingsLikeForLike,
+    /// Offered work of the cells only the centralized system serves.
+    WorkServedOnlyInA,
+    /// Offered work of the cells only the distributed system serves.
+    WorkServedOnlyInB,
 }
 
 impl Paired {
     /// Every paired metric, in `savings.parquet` column order.
-    pub const ALL: [Paired; 4] = [
+    pub const ALL: [Paired; 7] = [
+        Paired::SavingsFraction,
+        Paired::UtilizationDifference,
+        Paired::P95WaitHoursDifference,
+        Paired::LostDemandFractionDifference,
+        Paired::SavingsLikeForLike,
+        Paired::WorkServedOnlyInA,
+        Paired::WorkServedOnlyInB,
+    ];
+
+    /// The paired metrics that compare one run metric of the two systems (the first of
+    /// [`Paired::ALL`]); the others need the segments' cells.
+    pub const OF_RUNS: [Paired; 4] = [
         Paired::SavingsFraction,
         Paired::UtilizationDifference,
         Paired::P95WaitHoursDifference,
@@ -194,16 +213,22 @@ impl Paired {
             Paired::UtilizationDifference => "utilization_difference",
             Paired::P95WaitHoursDifference => "p95_wait_hours_difference",
             Paired::LostDemandFractionDifference => "lost_demand_fraction_difference",
+            Paired::SavingsLikeForLike => "savings_like_for_like",
+            Paired::WorkServedOnlyInA => "work_served_only_in_a",
+            Paired::WorkServedOnlyInB => "work_served_only_in_b",
         }
     }
 
     /// A label for people.
     pub fn label(self) -> &'static str {
         match self {
-            Paired::SavingsFraction => "Customer cost savings (paired)",
+            Paired::SavingsFraction => "Customer cost savings, ratio of mean prices paid (paired)",
             Paired::UtilizationDifference => "Utilization difference (paired)",
             Paired::P95WaitHoursDifference => "95th-percentile wait difference (paired)",
             Paired::LostDemandFractionDifference => "Lost-demand difference (paired)",
+            Paired::SavingsLikeForLike => "Customer cost savings, like for like (paired)",
+            Paired::WorkServedOnlyInA => "Work served only by the centralized system",
+            Paired::WorkServedOnlyInB => "Work served only by the distributed system",
         }
     }
 
@@ -211,21 +236,30 @@ impl Paired {
     pub fn unit(self) -> Unit {
         match self {
             Paired::P95WaitHoursDifference => Unit::Hours,
+            Paired::WorkServedOnlyInA | Paired::WorkServedOnlyInB => Unit::GpuHours,
             _ => Unit::Fraction,
         }
     }
 
-    /// The run metric both systems are compared on.
-    pub fn compared(self) -> Metric {
+    /// The run metric `savings_fraction` compares.
+    pub const SAVINGS_COMPARED: Metric = Metric::SpendUsdPerGpuHour;
+
+    /// The run metric both systems are compared on; `None` for the metrics computed
+    /// from the segments' cells.
+    pub fn compared(self) -> Option<Metric> {
         match self {
-            Paired::SavingsFraction => Metric::SpendUsdPerGpuHour,
-            Paired::UtilizationDifference => Metric::Utilization,
-            Paired::P95WaitHoursDifference => Metric::P95WaitHours,
-            Paired::LostDemandFractionDifference => Metric::LostDemandFraction,
+            Paired::SavingsFraction => Some(Paired::SAVINGS_COMPARED),
+            Paired::UtilizationDifference => Some(Metric::Utilization),
+            Paired::P95WaitHoursDifference => Some(Metric::P95WaitHours),
+            Paired::LostDemandFractionDifference => Some(Metric::LostDemandFraction),
+            Paired::SavingsLikeForLike | Paired::WorkServedOnlyInA | Paired::WorkServedOnlyInB => {
+                None
+            }
         }
     }
 
-    /// Its value from the compared metric of the centralized and the distributed row.
+    /// Its value from the compared metric of the centralized and the distributed row (for
+    /// the metrics of [`Paired::OF_RUNS`]).
     pub fn of(self, centralized: f64, distributed: f64) -> f64 {
         match self {
             Paired::SavingsFraction => {
@@ -249,6 +283,9 @@ impl Paired {
             Paired::LostDemandFractionDifference => {
                 "lost_demand_fraction_difference_crn_variance_reduction"
             }
+            Paired::SavingsLikeForLike => "savings_like_for_like_crn_variance_reduction",
+            Paired::WorkServedOnlyInA => "work_served_only_in_a_crn_variance_reduction",
+            Paired::WorkServedOnlyInB => "work_served_only_in_b_crn_variance_reduction",
         }
     }
 
@@ -264,6 +301,9 @@ impl Paired {
             Paired::LostDemandFractionDifference => {
                 "lost_demand_fraction_difference_antithetic_variance_reduction"
             }
+            Paired::SavingsLikeForLike => "savings_like_for_like_antithetic_variance_reduction",
+            Paired::WorkServedOnlyInA => "work_served_only_in_a_antithetic_variance_reduction",
+            Paired::WorkServedOnlyInB => "work_served_only_in_b_antithetic_variance_reduction",
         }
     }
 

@@ -66,6 +66,29 @@ impl JobTally {
     }
 }
 
+/// Tier index of the per-tier arrays: reserved jobs first, then on-demand (the order of
+/// the wait queue's tiers).
+pub fn tier_index(reserved: bool) -> usize {
+    usize::from(!reserved)
+}
+
+/// What one segment's window jobs did in one replication of one system: their counts,
+/// and by tier ([`tier_index`]) the work they offered and had served and what they paid.
+/// Work is in reference-class GPU-hours (GPUs × duration on the reference class), so a
+/// cell's offered work is the same in every system (common random numbers) and its
+/// spend per served GPU-hour is a price for the same unit of work everywhere.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SegmentTally {
+    /// The segment's window jobs, followed to their end.
+    pub jobs: JobTally,
+    /// Work of every window arrival, by tier.
+    pub offered_work_gpu_hours: [f64; 2],
+    /// Work of the window jobs that completed, by tier.
+    pub served_work_gpu_hours: [f64; 2],
+    /// What the window jobs paid (compute and egress), by tier.
+    pub spend_usd: [f64; 2],
+}
+
 /// GPUs by state at one moment; together they are the GPUs installed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct GpuStates {
@@ -382,6 +405,8 @@ pub struct Outcome {
     pub refused_work_gpu_hours: f64,
     /// Money of window jobs.
     pub ledger: Ledger,
+    /// The window jobs of each segment (index = the scenario's segment order).
+    pub segments: Vec<SegmentTally>,
     /// Operating costs over the window.
     pub opex: Opex,
     /// Capex of GPUs delivered in the window, USD.
@@ -439,6 +464,7 @@ impl Outcome {
                 return Err(format!("job conservation fails for {label}: {tally:?}"));
             }
         }
+        self.check_segments()?;
         if self.placement_mismatches != 0 {
             return Err(format!(
                 "placement index out of date for {} sites",
@@ -509,6 +535,64 @@ impl Outcome {
             ),
         ];
         for (label, left, right) in checks {
+            if !agree(left, right) {
+                return Err(format!("{label} fails: {left} vs {right}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Each segment's jobs are conserved, and the segments add up to the window: every
+    /// count exactly, waits, work and money to rounding.
+    fn check_segments(&self) -> Result<(), String> {
+        let mut sum = JobTally::default();
+        let (mut served, mut spend) = (0.0, 0.0);
+        for (idx, segment) in self.segments.iter().enumerate() {
+            let jobs = &segment.jobs;
+            if !jobs.conserved() {
+                return Err(format!(
+                    "job conservation fails for segment {idx}: {jobs:?}"
+                ));
+            }
+            sum.arrived += jobs.arrived;
+            sum.started += jobs.started;
+            sum.completed += jobs.completed;
+            sum.abandoned += jobs.abandoned;
+            sum.priced_out += jobs.priced_out;
+            sum.unserved += jobs.unserved;
+            sum.stranded += jobs.stranded;
+            sum.failed += jobs.failed;
+            sum.interrupted += jobs.interrupted;
+            sum.restarted += jobs.restarted;
+            sum.waited += jobs.waited;
+            sum.wait_hours += jobs.wait_hours;
+            sum.waiting += jobs.waiting;
+            sum.running += jobs.running;
+            served += segment.served_work_gpu_hours.iter().sum::<f64>();
+            spend += segment.spend_usd.iter().sum::<f64>();
+        }
+        let window = &self.window_jobs;
+        let counts_agree = JobTally {
+            wait_hours: window.wait_hours,
+            ..sum
+        } == *window;
+        if !counts_agree || !agree(sum.wait_hours, window.wait_hours) {
+            return Err(format!(
+                "segments do not add up to the window's jobs: {sum:?} vs {window:?}"
+            ));
+        }
+        for (label, left, right) in [
+            (
+                "served work: sum over segments = window",
+                served,
+                self.useful_work_gpu_hours,
+            ),
+            (
+                "spend: sum over segments = window",
+                spend,
+                self.ledger.spend_usd,
+            ),
+        ] {
             if !agree(left, right) {
                 return Err(format!("{label} fails: {left} vs {right}"));
             }

@@ -38,7 +38,8 @@ use crate::model::SystemKind;
 use crate::model::decisions::{self, ArrivalSeen};
 use crate::model::demand::{JobSource, JobSpec};
 use crate::model::outcome::{
-    Areas, CapitalChange, FinanceYear, GpuStates, JobTally, Outcome, SiteRecord, Week,
+    Areas, CapitalChange, FinanceYear, GpuStates, JobTally, Outcome, SegmentTally, SiteRecord,
+    Week, tier_index,
 };
 use crate::model::placement::Placement;
 use crate::model::queue::{Entry, WaitQueue};
@@ -131,6 +132,8 @@ struct Job {
     /// Remaining work, reference-class hours per GPU.
     work_hours: Hours,
     region: usize,
+    /// Index of the segment it came from.
+    segment: u32,
     min_speed: f64,
     arrived: Hours,
     queued_at: Hours,
@@ -262,10 +265,11 @@ struct Accounts {
 
 impl Accounts {
     #[inline]
-    fn tally(&mut self, in_window: bool, update: impl Fn(&mut JobTally)) {
+    fn tally(&mut self, in_window: bool, segment: u32, update: impl Fn(&mut JobTally)) {
         update(&mut self.outcome.all_jobs);
         if in_window {
             update(&mut self.outcome.window_jobs);
+            update(&mut self.outcome.segments[segment as usize].jobs);
         }
     }
 
@@ -344,6 +348,7 @@ impl<'a> SystemModel<'a> {
                 outcome: Outcome {
                     window: (sim.warmup_hours, sim.horizon_hours),
                     initial_gpus: spec.initial_gpus(),
+                    segments: vec![SegmentTally::default(); scenario.segments.len()],
                     ..Outcome::default()
                 },
                 period_start: 0.0,
@@ -499,7 +504,7 @@ impl<'a> SystemModel<'a> {
                 self.accounts.outcome.refused_work_gpu_hours +=
                     f64::from(job.spec.gpus) * job.work_hours;
             }
-            self.accounts.tally(job.in_window, |tally| {
+            self.accounts.tally(job.in_window, job.segment, |tally| {
                 tally.waiting -= 1;
                 tally.stranded += 1;
             });
@@ -712,13 +717,19 @@ impl<'a> SystemModel<'a> {
             events.schedule_in_lane(segment as usize, next, SystemEvent::Arrival { segment });
         }
         let in_window = self.accounts.in_window(now);
-        self.accounts.tally(in_window, |tally| tally.arrived += 1);
+        self.accounts
+            .tally(in_window, segment, |tally| tally.arrived += 1);
+        if in_window {
+            self.accounts.outcome.segments[segment as usize].offered_work_gpu_hours
+                [tier_index(spec.reserved)] += f64::from(spec.gpus) * spec.duration_hours;
+        }
         let job = Job {
             epoch: 0,
             state: JobState::Waiting,
             spec,
             work_hours: spec.duration_hours,
             region: self.segment_region[segment as usize],
+            segment,
             min_speed: self.segment_min_speed[segment as usize],
             arrived: now,
             queued_at: now,
@@ -749,10 +760,14 @@ impl<'a> SystemModel<'a> {
                     f64::from(spec.gpus) * spec.duration_hours;
             }
             match refusal {
-                Refusal::PricedOut => self
-                    .accounts
-                    .tally(in_window, |tally| tally.priced_out += 1),
-                Refusal::Unserved => self.accounts.tally(in_window, |tally| tally.unserved += 1),
+                Refusal::PricedOut => {
+                    self.accounts
+                        .tally(in_window, segment, |tally| tally.priced_out += 1);
+                }
+                Refusal::Unserved => {
+                    self.accounts
+                        .tally(in_window, segment, |tally| tally.unserved += 1);
+                }
             }
             return Handled::Processed;
         }
@@ -760,7 +775,7 @@ impl<'a> SystemModel<'a> {
             let slot = self.jobs.take(job);
             self.start(now, slot, site, false, events);
         } else if spec.patience_hours == Some(0.0) {
-            self.accounts.tally(in_window, |tally| {
+            self.accounts.tally(in_window, segment, |tally| {
                 tally.abandoned += 1;
             });
             self.record_first_wait(in_window, spec.reserved, 0.0);
@@ -785,7 +800,7 @@ impl<'a> SystemModel<'a> {
     fn record_first_wait(&mut self, in_window: bool, reserved: bool, wait: Hours) {
         if in_window {
             self.accounts.outcome.first_waits.push(wait as f32);
-            let tier = &mut self.accounts.outcome.tier_waits[usize::from(!reserved)];
+            let tier = &mut self.accounts.outcome.tier_waits[tier_index(reserved)];
             tier.0 += 1;
             tier.1 += wait;
         }
@@ -797,14 +812,16 @@ impl<'a> SystemModel<'a> {
         let job = &mut self.jobs.slots[slot as usize];
         job.state = JobState::Waiting;
         job.epoch = job.epoch.wrapping_add(1);
-        let (in_window, tier, gpus, epoch) = (
+        let (in_window, segment, tier, gpus, epoch) = (
             job.in_window,
-            usize::from(!job.spec.reserved),
+            job.segment,
+            tier_index(job.spec.reserved),
             job.spec.gpus,
             job.epoch,
         );
         self.jobs.queue.push(tier, gpus, slot, epoch, front);
-        self.accounts.tally(in_window, |tally| tally.waiting += 1);
+        self.accounts
+            .tally(in_window, segment, |tally| tally.waiting += 1);
     }
 
     /// Starts the job in `slot` on `site` now; `queued` says whether it leaves the queue.
@@ -852,7 +869,12 @@ impl<'a> SystemModel<'a> {
         let wait = now - job.queued_at;
         let first = !job.started_once;
         job.started_once = true;
-        let (in_window, epoch, run_hours) = (job.in_window, job.epoch, job.work_hours / job.rate);
+        let (in_window, segment, epoch, run_hours) = (
+            job.in_window,
+            job.segment,
+            job.epoch,
+            job.work_hours / job.rate,
+        );
         if queued {
             self.jobs.queue.went_stale();
         }
@@ -860,7 +882,7 @@ impl<'a> SystemModel<'a> {
         if first {
             let reserved = self.jobs.slots[slot as usize].spec.reserved;
             self.record_first_wait(in_window, reserved, wait);
-            self.accounts.tally(in_window, |tally| {
+            self.accounts.tally(in_window, segment, |tally| {
                 tally.started += 1;
                 tally.running += 1;
                 tally.record_wait(wait);
@@ -869,7 +891,7 @@ impl<'a> SystemModel<'a> {
                 }
             });
         } else {
-            self.accounts.tally(in_window, |tally| {
+            self.accounts.tally(in_window, segment, |tally| {
                 tally.restarted += 1;
                 tally.running += 1;
                 tally.waiting -= 1;
@@ -901,23 +923,20 @@ impl<'a> SystemModel<'a> {
                 self.jobs.slots[moved as usize].running_pos = pos as u32;
             }
         }
-        self.bill(
-            job.site,
-            job.in_window,
-            job.price * gpus * held_hours,
-            false,
-        );
+        self.bill(&job, job.site, job.price * gpus * held_hours, false);
         (job.site, job.spec.gpus)
     }
 
     /// Records a customer payment and splits it between the site and the protocol. Run
     /// time was accrued by the site as it ran; egress is accrued now.
-    fn bill(&mut self, site: usize, in_window: bool, amount_usd: f64, egress: bool) {
+    fn bill(&mut self, job: &Job, site: usize, amount_usd: f64, egress: bool) {
         self.accounts.outcome.billed_usd += amount_usd;
         if egress {
             self.capacity.sites[site].bill_now(amount_usd);
         }
-        if in_window {
+        if job.in_window {
+            self.accounts.outcome.segments[job.segment as usize].spend_usd
+                [tier_index(job.spec.reserved)] += amount_usd;
             let split = self.spec.take_rate.split(amount_usd);
             self.capacity.sites[site].window_jobs_revenue_usd += split.provider_usd;
             let ledger = &mut self.accounts.outcome.ledger;
@@ -971,7 +990,7 @@ impl<'a> SystemModel<'a> {
         epoch: u32,
         events: &mut EventQueue<SystemEvent>,
     ) -> Handled {
-        let job = &self.jobs.slots[slot as usize];
+        let job = self.jobs.slots[slot as usize];
         if job.epoch != epoch || job.state != JobState::Running {
             return Handled::Stale;
         }
@@ -980,8 +999,8 @@ impl<'a> SystemModel<'a> {
         let (site, gpus) = self.end_run(now, slot);
         if data_gb > 0.0 {
             self.bill(
+                &job,
                 site,
-                in_window,
                 data_gb
                     * self
                         .spec
@@ -992,9 +1011,12 @@ impl<'a> SystemModel<'a> {
             );
         }
         if in_window {
-            self.accounts.outcome.useful_work_gpu_hours += f64::from(gpus) * duration_hours;
+            let work = f64::from(gpus) * duration_hours;
+            self.accounts.outcome.useful_work_gpu_hours += work;
+            self.accounts.outcome.segments[job.segment as usize].served_work_gpu_hours
+                [tier_index(job.spec.reserved)] += work;
         }
-        self.accounts.tally(in_window, |tally| {
+        self.accounts.tally(in_window, job.segment, |tally| {
             tally.completed += 1;
             tally.running -= 1;
         });
@@ -1019,7 +1041,7 @@ impl<'a> SystemModel<'a> {
             self.accounts.outcome.abandoned_work_gpu_hours += work;
         }
         self.accounts.period_abandoned_work[job.region] += work;
-        self.accounts.tally(job.in_window, |tally| {
+        self.accounts.tally(job.in_window, job.segment, |tally| {
             tally.abandoned += 1;
             tally.waiting -= 1;
             tally.record_wait(wait);
@@ -1263,7 +1285,11 @@ impl<'a> SystemModel<'a> {
         job.interruptions += 1;
         let given_up = job.interruptions >= MAX_INTERRUPTIONS;
         let done_before = job.spec.duration_hours - job.work_hours;
-        let (in_window, work) = (job.in_window, f64::from(gpus) * job.spec.duration_hours);
+        let (in_window, segment, work) = (
+            job.in_window,
+            job.segment,
+            f64::from(gpus) * job.spec.duration_hours,
+        );
         let lost = f64::from(gpus)
             * if given_up {
                 progress - saved + done_before
@@ -1276,7 +1302,7 @@ impl<'a> SystemModel<'a> {
                 self.accounts.outcome.refused_work_gpu_hours += work;
             }
         }
-        self.accounts.tally(in_window, |tally| {
+        self.accounts.tally(in_window, segment, |tally| {
             tally.interrupted += 1;
             tally.running -= 1;
             if given_up {
@@ -1495,7 +1521,7 @@ impl<'a> SystemModel<'a> {
                 self.accounts.outcome.refused_work_gpu_hours +=
                     f64::from(job.spec.gpus) * job.spec.duration_hours;
             }
-            self.accounts.tally(job.in_window, |tally| {
+            self.accounts.tally(job.in_window, job.segment, |tally| {
                 tally.priced_out += 1;
                 tally.waiting -= 1;
                 tally.record_wait(wait);
@@ -1641,6 +1667,7 @@ mod tests {
             },
             work_hours: 1.0,
             region: 0,
+            segment: 0,
             min_speed: 0.0,
             arrived: 0.0,
             queued_at: 0.0,
@@ -1681,6 +1708,7 @@ mod tests {
         let mut accounts = Accounts {
             outcome: Outcome {
                 window: (10.0, 20.0),
+                segments: vec![SegmentTally::default()],
                 ..Outcome::default()
             },
             period_start: 0.0,
@@ -1693,7 +1721,7 @@ mod tests {
         };
         for now in [5.0, 10.0, 19.9, 20.0] {
             let in_window = accounts.in_window(now);
-            accounts.tally(in_window, |tally| tally.arrived += 1);
+            accounts.tally(in_window, 0, |tally| tally.arrived += 1);
         }
         assert_eq!(accounts.outcome.all_jobs.arrived, 4);
         assert_eq!(

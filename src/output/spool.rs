@@ -21,9 +21,9 @@ use super::{
 };
 use crate::results::{REPLICATIONS_PER_ROW_GROUP, RawSource, RawTable, Results};
 
-/// The tables capsim writes, in the order they are listed; the first eight are a run's
+/// The tables capsim writes, in the order they are listed; the first ten are a run's
 /// (replaced together, `manifest::RUN_FAMILY`).
-pub const TABLE_ORDER: [&str; 12] = [
+pub const TABLE_ORDER: [&str; 14] = [
     "runs",
     "summary",
     "timeseries",
@@ -32,6 +32,8 @@ pub const TABLE_ORDER: [&str; 12] = [
     "returns",
     "yields_summary",
     "weeks",
+    "segments",
+    "segments_summary",
     "sweep",
     "sensitivity",
     "sobol",
@@ -174,6 +176,13 @@ impl TableWriter {
                 staging,
                 provenance,
             ),
+            RawTable::Segments => self.push_rows(
+                &piece.segments,
+                |r| r.replication,
+                |p| &mut p.segments,
+                staging,
+                provenance,
+            ),
         }
     }
 
@@ -205,6 +214,7 @@ impl TableWriter {
             RawTable::Weeks => pending.weeks.is_empty(),
             RawTable::Years => pending.years.is_empty(),
             RawTable::Returns => pending.returns.is_empty(),
+            RawTable::Segments => pending.segments.is_empty(),
         };
         if empty {
             return Ok(());

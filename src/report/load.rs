@@ -81,7 +81,7 @@ pub fn load(dir: &Path) -> Result<ReportData, OutputError> {
         .map_err(malformed("timeseries"))?
         .unwrap_or_default();
     let savings = read("savings")?
-        .map(|f| numbers(&f, Paired::SavingsFraction.name()).map(nan))
+        .map(|f| numbers(&f, Paired::SavingsLikeForLike.name()).map(nan))
         .transpose()
         .map_err(malformed("savings"))?
         .unwrap_or_default();

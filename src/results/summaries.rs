@@ -10,7 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::{RawSource, RawTable, RunRow, run_columns, year_columns};
 use crate::metrics::catalog::{Metric, Paired as PairedMetric, Weekly};
 use crate::metrics::{
-    Savings, Summary, antithetic_variance_reduction, summarise, summarise_antithetic,
+    PAIRED_COUNT, PairSide, Savings, SegmentRow, Summary, WorkCell, antithetic_variance_reduction,
+    summarise, summarise_antithetic,
 };
 use crate::model::SystemKind;
 use crate::model::outcome::Week;
@@ -20,14 +21,14 @@ pub const PAIRED: &str = "distributed_vs_centralized";
 
 /// The `summary.parquet` metrics holding how many times common random numbers reduce
 /// the variance of each paired metric (see [`crn_variance_reduction`]).
-pub fn crn_variance_reduction_names() -> [&'static str; 4] {
+pub fn crn_variance_reduction_names() -> [&'static str; PAIRED_COUNT] {
     PairedMetric::ALL.map(PairedMetric::crn_variance_reduction_name)
 }
 
 /// The `summary.parquet` metrics holding how many times antithetic pairs reduce the
 /// variance of each paired metric's mean (antithetic runs only; see
 /// [`antithetic_variance_reduction`]).
-pub fn antithetic_variance_reduction_names() -> [&'static str; 4] {
+pub fn antithetic_variance_reduction_names() -> [&'static str; PAIRED_COUNT] {
     PairedMetric::ALL.map(PairedMetric::antithetic_variance_reduction_name)
 }
 
@@ -82,6 +83,85 @@ pub struct YieldSummaryRow {
     pub undefined: u64,
 }
 
+/// One `segments_summary.parquet` row: a segment's measure in one system across
+/// replications.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegmentSummaryRow {
+    /// System.
+    pub system: SystemKind,
+    /// Segment name.
+    pub segment: String,
+    /// A `segments.parquet` column.
+    pub metric: &'static str,
+    /// Statistics over the replications where the value exists (NaN prices left out).
+    pub stats: Summary,
+}
+
+/// A measure of one segment row.
+pub type SegmentMeasure = fn(&SegmentRow) -> f64;
+
+/// The `segments.parquet` measures summarised per system × segment, with their values.
+pub const SEGMENT_MEASURES: [(&str, SegmentMeasure); 8] = [
+    ("jobs_arrived", |r| r.jobs_arrived as f64),
+    ("jobs_served", |r| r.jobs_served as f64),
+    ("jobs_lost", |r| r.jobs_lost() as f64),
+    ("lost_demand_fraction", SegmentRow::lost_demand_fraction),
+    ("work_offered_gpu_hours", SegmentRow::work_offered_gpu_hours),
+    ("work_served_gpu_hours", SegmentRow::work_served_gpu_hours),
+    ("spend_usd", SegmentRow::spend_total_usd),
+    ("spend_usd_per_gpu_hour", SegmentRow::spend_usd_per_gpu_hour),
+];
+
+/// Statistics of every [`SEGMENT_MEASURES`] per system × segment: systems in fixed
+/// order, segments in the order their rows come (the scenario's). One pass.
+///
+/// # Errors
+/// The source's error.
+pub fn segment_summary_rows<S: RawSource + ?Sized>(
+    source: &S,
+    antithetic: bool,
+) -> Result<Vec<SegmentSummaryRow>, S::Error> {
+    type Group = (SystemKind, String, Vec<Vec<(u64, f64)>>);
+    let mut groups: Vec<Group> = Vec::new();
+    source.scan(RawTable::Segments, &mut |piece| {
+        for record in &piece.segments {
+            let position = groups
+                .iter()
+                .position(|(system, segment, _)| {
+                    *system == record.system && *segment == record.row.segment
+                })
+                .unwrap_or_else(|| {
+                    groups.push((
+                        record.system,
+                        record.row.segment.clone(),
+                        vec![Vec::new(); SEGMENT_MEASURES.len()],
+                    ));
+                    groups.len() - 1
+                });
+            for ((_, measure), values) in SEGMENT_MEASURES.iter().zip(&mut groups[position].2) {
+                let value = measure(&record.row);
+                if !value.is_nan() {
+                    values.push((record.replication, value));
+                }
+            }
+        }
+    })?;
+    // Stable: segments keep their order within a system.
+    groups.sort_by_key(|(system, _, _)| *system);
+    let mut out = Vec::new();
+    for (system, segment, columns) in groups {
+        for ((metric, _), values) in SEGMENT_MEASURES.iter().zip(&columns) {
+            out.push(SegmentSummaryRow {
+                system,
+                segment: segment.clone(),
+                metric,
+                stats: stats(values, antithetic),
+            });
+        }
+    }
+    Ok(out)
+}
+
 /// Every summary of a run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Summaries {
@@ -93,6 +173,8 @@ pub struct Summaries {
     pub timeseries: Vec<TimeseriesRow>,
     /// `yields_summary.parquet`.
     pub yields: Vec<YieldSummaryRow>,
+    /// `segments_summary.parquet`.
+    pub segments: Vec<SegmentSummaryRow>,
     /// Events simulated, from the `events` column.
     pub events: u64,
     /// Each system with its GPUs at the start (the `gpus_initial` of its first row).
@@ -116,6 +198,7 @@ pub fn summarise_all<S: RawSource + ?Sized>(
         summary: summary_rows(source, &kinds, &savings, &pairs, antithetic)?,
         timeseries: timeseries_rows(source, &kinds)?,
         yields: yield_summary_rows(source, antithetic)?,
+        segments: segment_summary_rows(source, antithetic)?,
         savings,
         events,
         systems,
@@ -162,29 +245,47 @@ pub fn events<S: RawSource + ?Sized>(source: &S) -> Result<u64, S::Error> {
     Ok(systems_and_events(source)?.0)
 }
 
-/// The values a replication's two systems are compared on: (replication, centralized,
-/// distributed), each the [`PairedMetric::compared`] metrics in catalog order.
-pub type Paired = (u64, [f64; 4], [f64; 4]);
+/// What a replication's two systems are compared on: (replication, centralized,
+/// distributed).
+pub type Paired = (u64, PairSide, PairSide);
 
-/// Each replication with both systems, in replication order.
+/// Each replication with both systems, in replication order: the compared run metrics
+/// from the runs, the cells from the segments.
 ///
 /// # Errors
 /// The source's error.
 pub fn paired_values<S: RawSource + ?Sized>(source: &S) -> Result<Vec<Paired>, S::Error> {
-    let values = |row: &RunRow| PairedMetric::ALL.map(|m| row.get(m.compared()).as_f64());
+    let mut cells: BTreeMap<(u64, SystemKind), Vec<WorkCell>> = BTreeMap::new();
+    source.scan(RawTable::Segments, &mut |piece| {
+        for record in &piece.segments {
+            cells
+                .entry((record.replication, record.system))
+                .or_default()
+                .extend(WorkCell::of_segment(&record.row));
+        }
+    })?;
+    let mut side = |row: &RunRow| PairSide {
+        compared: PairedMetric::OF_RUNS.map(|m| {
+            m.compared()
+                .map_or(f64::NAN, |metric| row.get(metric).as_f64())
+        }),
+        cells: cells
+            .remove(&(row.replication, row.system))
+            .unwrap_or_default(),
+    };
     let mut pairs = Vec::new();
     // Rows come ordered by replication, then system (centralized first); a replication's
     // rows may straddle two pieces.
-    let mut centralized: Option<(u64, [f64; 4])> = None;
+    let mut centralized: Option<(u64, PairSide)> = None;
     source.scan(RawTable::Runs, &mut |piece| {
         for row in &piece.runs {
             match row.system {
-                SystemKind::Centralized => centralized = Some((row.replication, values(row))),
+                SystemKind::Centralized => centralized = Some((row.replication, side(row))),
                 SystemKind::Distributed => {
                     if let Some((replication, c)) =
                         centralized.take().filter(|(r, _)| *r == row.replication)
                     {
-                        pairs.push((replication, c, values(row)));
+                        pairs.push((replication, c, side(row)));
                     }
                 }
             }
@@ -197,7 +298,7 @@ pub fn paired_values<S: RawSource + ?Sized>(source: &S) -> Result<Vec<Paired>, S
 pub fn savings_of(pairs: &[Paired]) -> Vec<Savings> {
     pairs
         .iter()
-        .map(|&(replication, c, d)| Savings::pair(replication, c, d))
+        .map(|(replication, c, d)| Savings::pair(*replication, c, d))
         .collect()
 }
 
@@ -207,15 +308,15 @@ pub fn savings_of(pairs: &[Paired]) -> Vec<Savings> {
 /// cyclically, or k + 2 in an antithetic run so that no row meets its mirror:
 /// independent streams, no extra simulation) divided by its variance when paired on the
 /// same jobs. NaN with fewer than 3 pairs or no spread.
-pub fn crn_variance_reduction(pairs: &[Paired], antithetic: bool) -> [f64; 4] {
+pub fn crn_variance_reduction(pairs: &[Paired], antithetic: bool) -> [f64; PAIRED_COUNT] {
     let n = pairs.len();
     let shift = if antithetic { 2 } else { 1 };
-    let of = |pair: &dyn Fn(usize) -> Savings| -> Vec<[f64; 4]> {
+    let of = |pair: &dyn Fn(usize) -> Savings| -> Vec<[f64; PAIRED_COUNT]> {
         (0..n).map(|k| pair(k).columns().map(|(_, v)| v)).collect()
     };
-    let paired = of(&|k| Savings::pair(0, pairs[k].1, pairs[k].2));
-    let crossed = of(&|k| Savings::pair(0, pairs[k].1, pairs[(k + shift) % n].2));
-    let variance = |rows: &[[f64; 4]], idx: usize| {
+    let paired = of(&|k| Savings::pair(0, &pairs[k].1, &pairs[k].2));
+    let crossed = of(&|k| Savings::pair(0, &pairs[k].1, &pairs[(k + shift) % n].2));
+    let variance = |rows: &[[f64; PAIRED_COUNT]], idx: usize| {
         let values: Vec<f64> = rows
             .iter()
             .map(|row| row[idx])

@@ -28,6 +28,7 @@ mod report;
 mod robustness;
 mod scale;
 mod schema;
+mod segments;
 mod sweep;
 mod technology;
 
@@ -35,7 +36,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// The repository root, where `scenarios/` and `tests/fixtures/` live.
 /// A case count a long run may raise through the environment variable `name`.
 pub fn cases_from_env(name: &str, default: u32) -> u32 {
     std::env::var(name)
@@ -44,6 +44,7 @@ pub fn cases_from_env(name: &str, default: u32) -> u32 {
         .unwrap_or(default)
 }
 
+/// The repository root, where `scenarios/` and `tests/fixtures/` live.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }

@@ -63,6 +63,35 @@ const RUNS_COLUMNS: &[&str] = &[
     "capsim_version",
 ];
 
+const SEGMENTS_COLUMNS: &[&str] = &[
+    "replication",
+    "system",
+    "segment",
+    "jobs_arrived",
+    "jobs_served",
+    "jobs_abandoned",
+    "jobs_priced_out",
+    "jobs_unserved",
+    "jobs_stranded",
+    "jobs_failed",
+    "jobs_lost",
+    "lost_demand_fraction",
+    "work_offered_gpu_hours",
+    "work_served_gpu_hours",
+    "spend_usd",
+    "spend_usd_per_gpu_hour",
+    "reserved_work_offered_gpu_hours",
+    "reserved_work_served_gpu_hours",
+    "reserved_spend_usd",
+    "on_demand_work_offered_gpu_hours",
+    "on_demand_work_served_gpu_hours",
+    "on_demand_spend_usd",
+    "scenario",
+    "scenario_hash",
+    "seed",
+    "capsim_version",
+];
+
 const SUMMARY_COLUMNS: &[&str] = &[
     "system",
     "metric",
@@ -197,13 +226,14 @@ fn tables_round_trip_with_documented_columns() {
     let summary = read_table(&dir.join("summary.parquet")).expect("summary.parquet reads back");
     assert_eq!(names(&summary), SUMMARY_COLUMNS);
     let metrics_per_system = RUNS_COLUMNS.len() - 6;
-    // Four paired differences, and for each how much pairing cut its variance.
-    let paired_metrics = 4 + 4;
+    // Seven paired metrics, and for each how much pairing cut its variance.
+    let paired_metrics = 7 + 7;
     assert_eq!(summary.height(), 2 * metrics_per_system + paired_metrics);
     // mmc-example sets no prices, so spend per GPU-hour and savings are undefined (n = 0).
     let undefined = [
         "spend_usd_per_gpu_hour",
         "savings_fraction",
+        "savings_like_for_like",
         "mean_wait_hours_reserved",
     ];
     let metric = strings(&summary, "metric");
@@ -229,6 +259,9 @@ fn tables_round_trip_with_documented_columns() {
             "utilization_difference",
             "p95_wait_hours_difference",
             "lost_demand_fraction_difference",
+            "savings_like_for_like",
+            "work_served_only_in_a",
+            "work_served_only_in_b",
             "scenario",
             "scenario_hash",
             "seed",
@@ -236,6 +269,29 @@ fn tables_round_trip_with_documented_columns() {
         ]
     );
     assert_eq!(savings.height(), 3);
+
+    let segments = read_table(&dir.join("segments.parquet")).expect("segments.parquet reads back");
+    assert_eq!(names(&segments), SEGMENTS_COLUMNS);
+    assert_eq!(
+        segments.height(),
+        3 * 2,
+        "3 replications × 2 systems × 1 segment"
+    );
+    // One segment: its counts are the system's.
+    assert_eq!(
+        counts(&segments, "jobs_arrived"),
+        counts(&runs, "jobs_arrived")
+    );
+    assert_eq!(
+        counts(&segments, "jobs_served"),
+        counts(&runs, "jobs_completed")
+    );
+    let segment_summary = read_table(&dir.join("segments_summary.parquet"))
+        .expect("segments_summary.parquet reads back");
+    assert_eq!(
+        segment_summary.height(),
+        2 * capsim::results::summaries::SEGMENT_MEASURES.len()
+    );
     let timeseries =
         read_table(&dir.join("timeseries.parquet")).expect("timeseries.parquet reads back");
     assert_eq!(
@@ -316,7 +372,7 @@ fn other_readers_see_the_same_tables() {
         // Every runs column but the six of identity and provenance, per system, plus the four paired ones.
         format!(
             "\"pyarrow_summary_rows\": {}",
-            2 * (RUNS_COLUMNS.len() - 6) + 4 + 4
+            2 * (RUNS_COLUMNS.len() - 6) + 7 + 7
         ),
         format!("\"pyarrow_events\": {events}"),
         "\"pyarrow_scenario_metadata\": \"mmc-example\"".to_string(),

@@ -427,7 +427,7 @@ fn common_random_numbers_cut_the_variance_of_paired_differences() {
     let scenario = crate::scenario(yaml);
     let rows = capsim::montecarlo::run(&scenario, None).expect("runs");
     let results = capsim::results::Results::from_rows(&rows, 0.1);
-    let [_, utilization, _, lost] = results.crn_variance_reduction();
+    let [_, utilization, _, lost, ..] = results.crn_variance_reduction();
     assert!(
         utilization > 4.0,
         "utilization_difference: variance cut only {utilization}×"
