@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 
 use crate::metrics::catalog::{Finance, Measure, Metric, Paired};
-use crate::metrics::{summarise, summarise_antithetic, t_critical};
-use crate::results::{ReturnRecord, RunRow, YearRecord, year_columns};
+use crate::metrics::{WorkCell, like_for_like, summarise, summarise_antithetic, t_critical};
+use crate::results::{Results, RunRow, year_columns};
 
 /// Per-replication values of one metric of one system: (replication, value).
 pub type Samples = Vec<(u64, f64)>;
@@ -60,7 +60,8 @@ pub struct Comparison {
 }
 
 /// Run metrics compared (then each system's [`Finance::YieldYear1`] and
-/// [`Finance::Irr`], and the paired [`Paired::SavingsFraction`]).
+/// [`Finance::Irr`], and the paired [`Paired::SavingsLikeForLike`] and
+/// [`Paired::SavingsFraction`]).
 pub const RUN_METRICS: [Metric; 6] = [
     Metric::Utilization,
     Metric::P95WaitHours,
@@ -76,7 +77,7 @@ fn measures() -> impl Iterator<Item = Measure> {
         .into_iter()
         .map(Measure::Run)
         .chain([Finance::YieldYear1, Finance::Irr].map(Measure::Finance))
-        .chain([Measure::Paired(Paired::SavingsFraction)])
+        .chain([Paired::SavingsLikeForLike, Paired::SavingsFraction].map(Measure::Paired))
 }
 
 /// Display scale and unit of a compared metric (from the catalog).
@@ -87,7 +88,8 @@ pub fn unit(metric: &str) -> (f64, &'static str) {
 }
 
 /// Collects the compared metrics from a run's raw records.
-pub fn samples(runs: &[RunRow], years: &[YearRecord], returns: &[ReturnRecord]) -> RunSamples {
+pub fn samples(records: &Results) -> RunSamples {
+    let (runs, years, returns) = (&records.runs, &records.years, &records.returns);
     let value = |row: &RunRow, metric: Metric| row.get(metric).as_f64();
     let mut systems: Vec<crate::model::SystemKind> = Vec::new();
     for row in runs {
@@ -141,11 +143,35 @@ pub fn samples(runs: &[RunRow], years: &[YearRecord], returns: &[ReturnRecord]) 
                     .map(|&cloud| (k, Paired::SavingsFraction.of(cloud, network)))
             })
             .collect();
-        series.push((
-            crate::results::summaries::PAIRED.to_string(),
-            Paired::SavingsFraction.name(),
-            savings,
-        ));
+        // Like for like from the segments' cells, where the run has them.
+        let cells = |system| {
+            let mut by_replication: BTreeMap<u64, Vec<WorkCell>> = BTreeMap::new();
+            for record in records.segments.iter().filter(|r| r.system == system) {
+                by_replication
+                    .entry(record.replication)
+                    .or_default()
+                    .extend(WorkCell::of_segment(&record.row));
+            }
+            by_replication
+        };
+        let (cloud_cells, network_cells) = (cells(systems[0]), cells(systems[1]));
+        let like_for_like: Samples = cloud_cells
+            .iter()
+            .filter_map(|(k, cloud)| {
+                network_cells
+                    .get(k)
+                    .map(|network| (*k, like_for_like(cloud, network).savings))
+            })
+            .collect();
+        let paired = crate::results::summaries::PAIRED.to_string();
+        if !like_for_like.is_empty() {
+            series.push((
+                paired.clone(),
+                Paired::SavingsLikeForLike.name(),
+                like_for_like,
+            ));
+        }
+        series.push((paired, Paired::SavingsFraction.name(), savings));
     }
     RunSamples { series }
 }

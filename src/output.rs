@@ -523,7 +523,7 @@ pub fn sweep_frame(
     provenance: &Provenance,
 ) -> PolarsResult<DataFrame> {
     use crate::scenario::overrides::Node;
-    use crate::sweep::{METRICS, PAIRED_METRIC, node_text, stats};
+    use crate::sweep::{METRICS, PAIRED_METRICS, node_text, stats};
     let rows: Vec<(usize, SystemKind)> = results
         .iter()
         .enumerate()
@@ -588,10 +588,12 @@ pub fn sweep_frame(
             results[p].series(Some(kind), metric).map(<[f64]>::to_vec)
         });
     }
-    let paired = PAIRED_METRIC.name();
-    metric_columns(paired, &|p, _| {
-        results[p].series(None, paired).map(<[f64]>::to_vec)
-    });
+    // Savings as sweeps wrote them before like for like, then the headline beside them.
+    for paired in PAIRED_METRICS.iter().rev().map(|m| m.name()) {
+        metric_columns(paired, &|p, _| {
+            results[p].series(None, paired).map(<[f64]>::to_vec)
+        });
+    }
     let replications = results
         .first()
         .and_then(|r| r.systems.first())

@@ -253,9 +253,9 @@ fn yearly_charts(data: &ReportData, charts: &mut Vec<(String, String)>) {
 
 fn sweep_charts(data: &ReportData, charts: &mut Vec<(String, String)>) {
     let Some(sweep) = &data.sweep else { return };
-    let savings = Paired::SavingsFraction.name();
+    let savings = Paired::SavingsLikeForLike.name();
     let wanted = [
-        (savings, "paired savings (%)", 100.0),
+        (savings, "paired savings like for like (%)", 100.0),
         (Metric::Utilization.name(), "utilization (%)", 100.0),
         (Finance::OperatorYield.name(), "yield (%)", 100.0),
     ];

@@ -8,7 +8,7 @@ use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::metrics::catalog::{Finance, Measure as CatalogMeasure, Metric, Paired};
-use crate::metrics::{RunMetrics, Summary, summarise};
+use crate::metrics::{RunMetrics, Summary, WorkCell, like_for_like, summarise};
 use crate::model::SystemKind;
 use crate::montecarlo::{self, SimError};
 use crate::scenario::Scenario;
@@ -273,8 +273,9 @@ pub const METRICS: [CatalogMeasure; 7] = [
     CatalogMeasure::Run(Metric::ProtocolRevenueUsd),
 ];
 
-/// The paired metric reported per point (system `distributed_vs_centralized`).
-pub const PAIRED_METRIC: Paired = Paired::SavingsFraction;
+/// The paired metrics reported per point (system `distributed_vs_centralized`): the
+/// headline savings like for like first, then the ratio of mean prices paid.
+pub const PAIRED_METRICS: [Paired; 2] = [Paired::SavingsLikeForLike, Paired::SavingsFraction];
 
 /// The value of one of [`METRICS`] in a run's row.
 fn value_of(measure: CatalogMeasure, row: &RunMetrics) -> f64 {
@@ -299,6 +300,9 @@ fn value_of(measure: CatalogMeasure, row: &RunMetrics) -> f64 {
     }
 }
 
+/// What one run of a sweep keeps: its sweep metrics and its segment × tier cells.
+type Sample = ([f64; 7], Vec<WorkCell>);
+
 fn values_of(row: &RunMetrics) -> [f64; 7] {
     METRICS.map(|measure| value_of(measure, row))
 }
@@ -311,16 +315,20 @@ pub struct PointResult {
     pub values: Vec<Node>,
     /// (system, per metric of [`METRICS`], per replication).
     pub systems: Vec<(SystemKind, Vec<Vec<f64>>)>,
-    /// Per replication savings fraction (both systems present).
-    pub savings: Vec<f64>,
+    /// Per replication, each of [`PAIRED_METRICS`] (empty unless both systems are present).
+    pub savings: [Vec<f64>; 2],
 }
 
 impl PointResult {
-    /// Per-replication values of `system.metric` (or the paired `savings_fraction`).
+    /// Per-replication values of `system.metric` (or, without a system, of one of
+    /// [`PAIRED_METRICS`]).
     pub fn series(&self, system: Option<SystemKind>, metric: &str) -> Option<&[f64]> {
         match system {
-            None => (metric == PAIRED_METRIC.name() && !self.savings.is_empty())
-                .then_some(self.savings.as_slice()),
+            None => PAIRED_METRICS
+                .iter()
+                .position(|m| m.name() == metric)
+                .map(|idx| self.savings[idx].as_slice())
+                .filter(|values| !values.is_empty()),
             Some(kind) => {
                 let idx = METRICS.iter().position(|m| m.name() == metric)?;
                 self.systems
@@ -376,7 +384,7 @@ pub fn run(
             threads: threads.unwrap_or(0),
             reason: e.to_string(),
         })?;
-    let samples: Vec<Result<[f64; 7], SimError>> = pool.install(|| {
+    let samples: Vec<Result<Sample, SimError>> = pool.install(|| {
         tasks
             .par_iter()
             .map(|&(p, r, kind)| {
@@ -392,7 +400,8 @@ pub fn run(
                 }
                 let row = montecarlo::run_system(scenario, r, kind, spec, stop)?;
                 finished(row.events);
-                Ok(values_of(&row))
+                let cells = row.segments.iter().flat_map(WorkCell::of_segment).collect();
+                Ok((values_of(&row), cells))
             })
             .collect()
     });
@@ -416,18 +425,19 @@ pub fn run(
             .iter()
             .map(|&k| (k, vec![Vec::new(); METRICS.len()]))
             .collect();
-        let mut savings = Vec::new();
+        let mut savings = [Vec::new(), Vec::new()];
         for _ in 0..replications {
-            let mut spend = Vec::new();
+            let mut sides = Vec::new();
             for (_, columns) in &mut systems {
-                let sample = samples.next().expect("one sample per task")?;
-                for (column, value) in columns.iter_mut().zip(sample) {
+                let (values, cells) = samples.next().expect("one sample per task")?;
+                for (column, value) in columns.iter_mut().zip(values) {
                     column.push(value);
                 }
-                spend.push(sample[spend_at]);
+                sides.push((values[spend_at], cells));
             }
-            if let [centralized, distributed] = spend[..] {
-                savings.push(PAIRED_METRIC.of(centralized, distributed));
+            if let [(centralized, cloud_cells), (distributed, network_cells)] = &sides[..] {
+                savings[0].push(like_for_like(cloud_cells, network_cells).savings);
+                savings[1].push(Paired::SavingsFraction.of(*centralized, *distributed));
             }
         }
         out.push(PointResult {
@@ -444,7 +454,7 @@ pub fn run(
 pub struct Measure {
     /// `None` for the paired savings.
     pub system: Option<SystemKind>,
-    /// A [`METRICS`] name or [`PAIRED_METRIC`].
+    /// A [`METRICS`] name or one of [`PAIRED_METRICS`].
     pub metric: &'static str,
     /// `mean`, `p50`, `p05`, `p95`, `ci95_low` or `ci95_high`.
     pub stat: &'static str,
@@ -476,12 +486,15 @@ impl Measure {
             .find_map(|stat| rest.strip_suffix(&format!("_{stat}")).map(|m| (m, *stat)))
             .unwrap_or((rest, "mean"));
         let metric = match system {
-            None => (metric == PAIRED_METRIC.name()).then_some(PAIRED_METRIC.name()),
+            None => PAIRED_METRICS
+                .iter()
+                .map(|m| m.name())
+                .find(|name| *name == metric),
             Some(_) => METRICS.iter().map(|m| m.name()).find(|m| *m == metric),
         }
         .ok_or_else(|| {
             format!(
-                "unknown measure `{text}`: SYSTEM.METRIC[_STAT] with METRIC one of {} (or savings_fraction[_STAT] without a system), STAT one of {}",
+                "unknown measure `{text}`: SYSTEM.METRIC[_STAT] with METRIC one of {} (or savings_like_for_like[_STAT] or savings_fraction[_STAT] without a system), STAT one of {}",
                 METRICS.map(|m| m.name()).join(", "),
                 STATS.join(", ")
             )
@@ -819,8 +832,10 @@ fn measures_of(point: &PointResult) -> Vec<(Option<SystemKind>, &'static str)> {
         .iter()
         .flat_map(|(kind, _)| METRICS.iter().map(move |m| (Some(*kind), m.name())))
         .collect();
-    if !point.savings.is_empty() {
-        measures.push((None, PAIRED_METRIC.name()));
+    for (metric, values) in PAIRED_METRICS.iter().zip(&point.savings) {
+        if !values.is_empty() {
+            measures.push((None, metric.name()));
+        }
     }
     measures
 }
@@ -836,7 +851,7 @@ pub struct TornadoRow {
     pub high: f64,
     /// `None` for the paired savings.
     pub system: Option<SystemKind>,
-    /// A [`METRICS`] name or [`PAIRED_METRIC`].
+    /// A [`METRICS`] name or one of [`PAIRED_METRICS`].
     pub metric: &'static str,
     /// Mean at the low value, the base, and the high value.
     pub at_low: f64,
@@ -955,7 +970,7 @@ pub struct SobolRow {
     pub parameter: String,
     /// `None` for the paired savings.
     pub system: Option<SystemKind>,
-    /// A [`METRICS`] name or [`PAIRED_METRIC`].
+    /// A [`METRICS`] name or one of [`PAIRED_METRICS`].
     pub metric: &'static str,
     /// Share of the output's variance due to this key alone.
     pub first_order: f64,

@@ -43,14 +43,20 @@ fn read_run(dir: &Path) -> Result<(Provenance, RunSamples), Failure> {
         )));
     }
     let mut records = Results::default();
-    for table in [RawTable::Runs, RawTable::Years, RawTable::Returns] {
+    // Runs written before segments were tallied have no segments table: they compare on
+    // everything but the savings like for like.
+    let segments = raw
+        .table_path("segments")
+        .is_ok()
+        .then_some(RawTable::Segments);
+    for table in [RawTable::Runs, RawTable::Years, RawTable::Returns]
+        .into_iter()
+        .chain(segments)
+    {
         raw.scan(table, &mut |piece| records.append(piece.clone()))
             .map_err(refused)?;
     }
-    Ok((
-        provenance,
-        compare::samples(&records.runs, &records.years, &records.returns),
-    ))
+    Ok((provenance, compare::samples(&records)))
 }
 
 pub(super) fn compare(args: &CompareArgs) -> Result<ExitCode, Failure> {

@@ -287,8 +287,11 @@ fn print_sweep(
                 line.push_str(&format!("  {short}.{metric} {}", number(value)));
             }
         }
-        if let Some(savings) = point.series(None, sweep::PAIRED_METRIC.name()) {
-            line.push_str(&format!("  savings {}", number(sweep::stats(savings).mean)));
+        if let Some(savings) = point.series(None, sweep::PAIRED_METRICS[0].name()) {
+            line.push_str(&format!(
+                "  savings like for like {}",
+                number(sweep::stats(savings).mean)
+            ));
         }
         writeln!(out, "{line}")?;
     }
@@ -435,7 +438,7 @@ pub(super) fn sensitivity(args: &SensitivityArgs) -> Result<ExitCode, Failure> {
 
 /// The measures a sensitivity analysis prints (all are in its table).
 const HEADLINE: [(Option<SystemKind>, Measure); 5] = [
-    (None, Measure::Paired(Paired::SavingsFraction)),
+    (None, Measure::Paired(Paired::SavingsLikeForLike)),
     (
         Some(SystemKind::Distributed),
         Measure::Finance(Finance::OperatorYield),

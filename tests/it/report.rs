@@ -217,7 +217,7 @@ fn sweeps_and_tornadoes_are_drawn_and_reports_never_go_stale() {
         &screenshot_path("sweep-and-tornado"),
     );
     assert!(
-        ids.iter().any(|id| id == "sweep-savings_fraction"),
+        ids.iter().any(|id| id == "sweep-savings_like_for_like"),
         "{ids:?}"
     );
     assert!(ids.iter().any(|id| id.starts_with("tornado-")), "{ids:?}");

@@ -149,3 +149,58 @@ fn segments_add_up_and_see_the_same_jobs() {
         assert_eq!(of(SystemKind::Centralized, "reserved").jobs_priced_out, 0);
     }
 }
+
+/// End to end through the files: the like-for-like savings that `savings.parquet` holds
+/// are recomputed from `segments.parquet` by `capsim compare` (each run's mean), and a
+/// dearer cloud raises them.
+#[test]
+fn compare_reads_like_for_like_from_the_segments_table() {
+    let temp = crate::TempDir::create();
+    std::fs::write(temp.path().join("baskets.yaml"), BASKETS).expect("write");
+    let run = |out: &str, extra: &[&str]| {
+        let mut args = vec!["run", "baskets.yaml", "--out", out, "--quiet"];
+        args.extend_from_slice(extra);
+        let output = crate::capsim(temp.path(), &args);
+        assert!(output.status.success(), "{:?}", crate::text(&output));
+    };
+    run("a", &[]);
+    run("b", &["--set", "centralized.pricing.usd_per_gpu_hour=5"]);
+    let output = crate::capsim(temp.path(), &["compare", "a", "b", "--out", "cmp"]);
+    assert!(output.status.success(), "{:?}", crate::text(&output));
+    let read = |path: &str| {
+        capsim::output::read_table(&temp.path().join(path)).unwrap_or_else(|e| panic!("{e}"))
+    };
+    let mean_in_savings = |dir: &str| {
+        let savings = read(&format!("{dir}/savings.parquet"));
+        let column = savings
+            .column("savings_like_for_like")
+            .expect("column")
+            .f64()
+            .expect("f64");
+        let values: Vec<f64> = column.into_no_null_iter().collect();
+        values.iter().sum::<f64>() / values.len() as f64
+    };
+    let table = read("cmp/compare.parquet");
+    let metric = table.column("metric").expect("metric").str().expect("str");
+    let row = (0..table.height())
+        .find(|&i| metric.get(i) == Some("savings_like_for_like"))
+        .expect("a like-for-like row");
+    let value = |name: &str| {
+        table
+            .column(name)
+            .expect(name)
+            .f64()
+            .expect("f64")
+            .get(row)
+            .expect("a value")
+    };
+    assert!((value("mean_a") - mean_in_savings("a")).abs() < 1e-12);
+    assert!((value("mean_b") - mean_in_savings("b")).abs() < 1e-12);
+    // At $5 the cloud keeps 20% of the batch work: by hand with equal offered work,
+    // 1 − 4 ÷ (2.5 + 5) ≈ 0.467 against ≈ 1/3 at $4.
+    assert!(
+        value("difference") > 0.1 && value("difference") < 0.16,
+        "{}",
+        value("difference")
+    );
+}

@@ -212,6 +212,7 @@ fn sweep_command_writes_the_same_table_on_any_thread_count() {
     assert!(
         table.column("lost_demand_fraction_ci95_high").is_ok()
             && table.column("savings_fraction_mean").is_ok()
+            && table.column("savings_like_for_like_mean").is_ok()
     );
 
     // A --zip group varies together and is crossed with the other axis: 2 × 2 points.
