@@ -784,13 +784,13 @@ fn merge(args: &MergeArgs) -> Result<ExitCode, Failure> {
         let systems = summaries
             .systems
             .iter()
-            .map(|&(system, gpus)| {
+            .map(|(system, gpus)| {
                 let priced = summaries.summary.iter().any(|row| {
                     row.system == system.as_str()
                         && row.metric == Metric::SpendUsdPerGpuHour.name()
                         && row.stats.n > 0
                 });
-                (system, gpus, priced)
+                (system.clone(), *gpus, priced)
             })
             .collect();
         let report = Report {

@@ -91,15 +91,15 @@ pub fn unit(metric: &str) -> (f64, &'static str) {
 pub fn samples(records: &Results) -> RunSamples {
     let (runs, years, returns) = (&records.runs, &records.years, &records.returns);
     let value = |row: &RunRow, metric: Metric| row.get(metric).as_f64();
-    let mut systems: Vec<crate::model::SystemKind> = Vec::new();
+    let mut systems: Vec<crate::model::SystemName> = Vec::new();
     for row in runs {
         if !systems.contains(&row.system) {
-            systems.push(row.system);
+            systems.push(row.system.clone());
         }
     }
     let mut series = Vec::new();
-    for &system in &systems {
-        let rows: Vec<&RunRow> = runs.iter().filter(|r| r.system == system).collect();
+    for system in &systems {
+        let rows: Vec<&RunRow> = runs.iter().filter(|r| r.system == *system).collect();
         for metric in RUN_METRICS {
             let values = rows
                 .iter()
@@ -110,7 +110,7 @@ pub fn samples(records: &Results) -> RunSamples {
         let yield_column = year_columns().iter().position(|c| *c == "yield");
         let first_year: Samples = years
             .iter()
-            .filter(|y| y.system == system && y.cohort.is_none() && y.year == 1)
+            .filter(|y| y.system == *system && y.cohort.is_none() && y.year == 1)
             .map(|y| {
                 (
                     y.replication,
@@ -124,19 +124,21 @@ pub fn samples(records: &Results) -> RunSamples {
         series.push((system.as_str().to_string(), name, first_year));
         let irr: Samples = returns
             .iter()
-            .filter(|r| r.system == system && r.cohort.is_none())
+            .filter(|r| r.system == *system && r.cohort.is_none())
             .map(|r| (r.replication, r.irr.unwrap_or(f64::NAN)))
             .collect();
         series.push((system.as_str().to_string(), Finance::Irr.name(), irr));
     }
     if systems.len() == 2 {
-        let spend = |system| {
+        let spend = |system: &crate::model::SystemName| -> Vec<(u64, f64)> {
             runs.iter()
-                .filter(move |r| r.system == system)
+                .filter(|r| r.system == *system)
                 .map(|r| (r.replication, value(r, Paired::SAVINGS_COMPARED)))
+                .collect()
         };
-        let cloud: BTreeMap<u64, f64> = spend(systems[0]).collect();
-        let savings: Samples = spend(systems[1])
+        let cloud: BTreeMap<u64, f64> = spend(&systems[0]).into_iter().collect();
+        let savings: Samples = spend(&systems[1])
+            .into_iter()
             .filter_map(|(k, network)| {
                 cloud
                     .get(&k)
@@ -144,9 +146,9 @@ pub fn samples(records: &Results) -> RunSamples {
             })
             .collect();
         // Like for like from the segments' cells, where the run has them.
-        let cells = |system| {
+        let cells = |system: &crate::model::SystemName| {
             let mut by_replication: BTreeMap<u64, Vec<WorkCell>> = BTreeMap::new();
-            for record in records.segments.iter().filter(|r| r.system == system) {
+            for record in records.segments.iter().filter(|r| r.system == *system) {
                 by_replication
                     .entry(record.replication)
                     .or_default()
@@ -154,7 +156,7 @@ pub fn samples(records: &Results) -> RunSamples {
             }
             by_replication
         };
-        let (cloud_cells, network_cells) = (cells(systems[0]), cells(systems[1]));
+        let (cloud_cells, network_cells) = (cells(&systems[0]), cells(&systems[1]));
         let like_for_like: Samples = cloud_cells
             .iter()
             .filter_map(|(k, cloud)| {

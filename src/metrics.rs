@@ -12,7 +12,7 @@ pub mod catalog;
 use catalog::{Metric, Paired};
 
 use crate::finance::statements::Statements;
-use crate::model::SystemKind;
+use crate::model::SystemName;
 use crate::model::outcome::{Outcome, SegmentTally, Week};
 use crate::scenario::Segment;
 
@@ -25,7 +25,7 @@ pub struct RunMetrics {
     /// Replication index (0-based).
     pub replication: u64,
     /// System simulated.
-    pub system: SystemKind,
+    pub system: SystemName,
     /// Busy GPU-hours ÷ up (busy + idle) GPU-hours over the window.
     pub utilization: f64,
     /// Share of window arrivals that waited > 0 before their first start (abandoners included).
@@ -286,7 +286,7 @@ impl RunMetrics {
     /// Derives the row from a system's outcome.
     pub fn from_outcome(
         replication: u64,
-        system: SystemKind,
+        system: SystemName,
         outcome: &Outcome,
         finance: Statements,
         events: u64,

@@ -15,4 +15,4 @@ pub mod queue;
 pub mod site;
 pub mod system;
 
-pub use crate::scenario::SystemKind;
+pub use crate::scenario::{SystemKind, SystemName};

@@ -262,7 +262,7 @@ pub fn run_system(
     );
     Ok(RunMetrics::from_outcome(
         replication,
-        system,
+        system.into(),
         &outcome,
         finance,
         events,

@@ -17,8 +17,8 @@ mod manifest;
 mod spool;
 
 use crate::metrics::{Cell, Savings, SegmentRow};
-use crate::model::SystemKind;
 use crate::model::outcome::Week;
+use crate::model::{SystemKind, SystemName};
 pub use crate::results::REPLICATIONS_PER_ROW_GROUP;
 pub use crate::results::summaries::{
     PAIRED, SegmentSummaryRow, Summaries, SummaryRow, TimeseriesRow, YieldSummaryRow,
@@ -753,7 +753,10 @@ pub fn summary_frame(summary: &[SummaryRow], provenance: &Provenance) -> PolarsR
     let mut columns = vec![
         Column::new(
             "system".into(),
-            summary.iter().map(|r| r.system).collect::<Vec<_>>(),
+            summary
+                .iter()
+                .map(|r| r.system.as_str())
+                .collect::<Vec<_>>(),
         ),
         Column::new(
             "metric".into(),
@@ -919,12 +922,11 @@ pub fn read_provenance(path: &Path) -> Result<Provenance, OutputError> {
     })
 }
 
-fn system_of(name: Option<&str>) -> PolarsResult<SystemKind> {
+fn system_of(name: Option<&str>) -> PolarsResult<SystemName> {
     match name {
-        Some("centralized") => Ok(SystemKind::Centralized),
-        Some("distributed") => Ok(SystemKind::Distributed),
+        Some(name) if !name.is_empty() => Ok(SystemName::new(name)),
         other => Err(PolarsError::ComputeError(
-            format!("unknown system {other:?}").into(),
+            format!("no system name: {other:?}").into(),
         )),
     }
 }

@@ -8,7 +8,7 @@ pub mod summaries;
 use crate::finance::statements::YearRow;
 use crate::metrics::catalog::Metric;
 use crate::metrics::{Cell, RunMetrics, Savings, SegmentRow};
-use crate::model::SystemKind;
+use crate::model::SystemName;
 use crate::model::outcome::Week;
 
 /// Replications per row group of the raw tables, counted from a run's first (and the
@@ -23,7 +23,7 @@ pub struct RunRow {
     /// Replication index.
     pub replication: u64,
     /// System.
-    pub system: SystemKind,
+    pub system: SystemName,
     /// Values in the order of [`run_columns`] (the catalog's [`Metric::ALL`]).
     pub cells: Vec<Cell>,
 }
@@ -37,12 +37,12 @@ impl RunRow {
 }
 
 /// One week of one replication of one system.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WeekRow {
     /// Replication index.
     pub replication: u64,
     /// System.
-    pub system: SystemKind,
+    pub system: SystemName,
     /// The week's values.
     pub week: Week,
 }
@@ -53,7 +53,7 @@ pub struct SegmentRecord {
     /// Replication index.
     pub replication: u64,
     /// System.
-    pub system: SystemKind,
+    pub system: SystemName,
     /// The segment's values.
     pub row: SegmentRow,
 }
@@ -64,7 +64,7 @@ pub struct YearRecord {
     /// Replication index.
     pub replication: u64,
     /// System.
-    pub system: SystemKind,
+    pub system: SystemName,
     /// `None` for the whole system.
     pub cohort: Option<u32>,
     /// Year (0 = time 0).
@@ -79,7 +79,7 @@ pub struct ReturnRecord {
     /// Replication index.
     pub replication: u64,
     /// System.
-    pub system: SystemKind,
+    pub system: SystemName,
     /// `None` for the whole system.
     pub cohort: Option<u32>,
     /// NPV, USD.
@@ -144,29 +144,29 @@ impl Results {
     pub fn from_rows(rows: &[RunMetrics], hurdle_rate: f64) -> Results {
         let mut results = Results::default();
         for row in rows {
-            let (replication, system) = (row.replication, row.system);
+            let (replication, system) = (row.replication, &row.system);
             results.runs.push(RunRow {
                 replication,
-                system,
+                system: system.clone(),
                 cells: row.columns().into_iter().map(|(_, cell)| cell).collect(),
             });
             results.weeks.extend(row.weeks.iter().map(|&week| WeekRow {
                 replication,
-                system,
+                system: system.clone(),
                 week,
             }));
             results
                 .segments
                 .extend(row.segments.iter().map(|segment| SegmentRecord {
                     replication,
-                    system,
+                    system: system.clone(),
                     row: segment.clone(),
                 }));
             for year in &row.finance.years {
                 let values = year.columns().into_iter().map(|(_, value)| value).collect();
                 results.years.push(YearRecord {
                     replication,
-                    system,
+                    system: system.clone(),
                     cohort: year.cohort,
                     year: year.year,
                     values,
@@ -175,7 +175,7 @@ impl Results {
             for r in &row.finance.returns {
                 results.returns.push(ReturnRecord {
                     replication,
-                    system,
+                    system: system.clone(),
                     cohort: r.cohort,
                     npv_usd: r.npv_usd,
                     irr: r.irr_value(),
@@ -202,27 +202,30 @@ impl Results {
     ///
     /// # Errors
     /// The first replication and system present in more than one part.
-    pub fn merge(parts: Vec<Results>) -> Result<Results, (u64, SystemKind)> {
+    pub fn merge(parts: Vec<Results>) -> Result<Results, (u64, SystemName)> {
         let mut merged = Results::default();
         for part in parts {
             merged.append(part);
         }
-        // Stable sorts: within a replication and system the parts keep their own order.
-        merged.runs.sort_by_key(|r| (r.replication, r.system));
-        if let Some(pair) = merged.runs.windows(2).find(|pair| {
-            (pair[0].replication, pair[0].system) == (pair[1].replication, pair[1].system)
-        }) {
-            return Err((pair[0].replication, pair[0].system));
+        // Stable sorts by replication: a replication's records come from one part, whose
+        // systems are in the order the run wrote them.
+        merged.runs.sort_by_key(|r| r.replication);
+        for group in merged.runs.chunk_by(|a, b| a.replication == b.replication) {
+            for (idx, row) in group.iter().enumerate() {
+                if group[..idx].iter().any(|other| other.system == row.system) {
+                    return Err((row.replication, row.system.clone()));
+                }
+            }
         }
-        merged.weeks.sort_by_key(|w| (w.replication, w.system));
-        merged.years.sort_by_key(|y| (y.replication, y.system));
-        merged.returns.sort_by_key(|r| (r.replication, r.system));
-        merged.segments.sort_by_key(|r| (r.replication, r.system));
+        merged.weeks.sort_by_key(|w| w.replication);
+        merged.years.sort_by_key(|y| y.replication);
+        merged.returns.sort_by_key(|r| r.replication);
+        merged.segments.sort_by_key(|r| r.replication);
         Ok(merged)
     }
 
-    /// Systems present, in fixed order.
-    pub fn systems(&self) -> Vec<SystemKind> {
+    /// Systems present, in the order of their first rows.
+    pub fn systems(&self) -> Vec<SystemName> {
         infallible(summaries::systems(self))
     }
 

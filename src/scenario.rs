@@ -825,6 +825,41 @@ impl SystemKind {
     }
 }
 
+/// A system's name as tables write it (today `centralized` or `distributed`; an
+/// architecture's name once scenarios name them). Cheap to clone, compared by its text.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SystemName(std::sync::Arc<str>);
+
+impl SystemName {
+    /// The name `name`.
+    pub fn new(name: &str) -> SystemName {
+        SystemName(name.into())
+    }
+
+    /// The name as tables write it.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<SystemKind> for SystemName {
+    fn from(kind: SystemKind) -> SystemName {
+        SystemName::new(kind.as_str())
+    }
+}
+
+impl PartialEq<SystemKind> for SystemName {
+    fn eq(&self, kind: &SystemKind) -> bool {
+        self.as_str() == kind.as_str()
+    }
+}
+
+impl std::fmt::Display for SystemName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl std::fmt::Display for SystemKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 
 use crate::metrics::catalog::{Metric, Paired, Unit};
-use crate::model::SystemKind;
+use crate::model::SystemName;
 use crate::output::{self, Provenance, SummaryRow};
 use crate::scenario::Scenario;
 
@@ -14,7 +14,7 @@ pub(super) struct Report<'a> {
     /// The first line: scenario, replications, seed, window, hash.
     pub(super) title: String,
     /// Each system, its GPUs at the start, and whether it has prices.
-    pub(super) systems: Vec<(SystemKind, u64, bool)>,
+    pub(super) systems: Vec<(SystemName, u64, bool)>,
     /// For the NPV label; `None` when not known (a merge).
     pub(super) discount_rate: Option<f64>,
     pub(super) summary: &'a [SummaryRow],
@@ -44,7 +44,7 @@ impl<'a> Report<'a> {
             systems: scenario
                 .systems()
                 .into_iter()
-                .map(|(system, spec)| (system, spec.initial_gpus(), spec.pricing.is_some()))
+                .map(|(system, spec)| (system.into(), spec.initial_gpus(), spec.pricing.is_some()))
                 .collect(),
             discount_rate: Some(scenario.finance.discount_rate),
             summary: &summaries.summary,
@@ -76,15 +76,15 @@ fn print_segments(out: &mut impl Write, report: &Report) -> io::Result<()> {
     if segments.is_empty() {
         return Ok(());
     }
-    let value = |system: SystemKind, segment: &str, metric: &str| {
+    let value = |system: &SystemName, segment: &str, metric: &str| {
         report
             .segments
             .iter()
-            .find(|r| r.system == system && r.segment == segment && r.metric == metric)
+            .find(|r| r.system == *system && r.segment == segment && r.metric == metric)
             .map_or(f64::NAN, |r| r.stats.mean)
     };
     write!(out, "\n{:<32}", "by segment (means)")?;
-    for &(system, _, _) in &report.systems {
+    for (system, _, _) in &report.systems {
         write!(
             out,
             " {:>19} {:>19}",
@@ -95,8 +95,8 @@ fn print_segments(out: &mut impl Write, report: &Report) -> io::Result<()> {
     writeln!(out)?;
     for segment in segments {
         write!(out, "  {segment:<30}")?;
-        for &(system, _, priced) in &report.systems {
-            let price = if priced {
+        for (system, _, priced) in &report.systems {
+            let price = if *priced {
                 number(value(system, segment, "spend_usd_per_gpu_hour"))
             } else {
                 "n/a".to_string()
@@ -116,7 +116,7 @@ fn print_segments(out: &mut impl Write, report: &Report) -> io::Result<()> {
 pub(super) fn print_run_report(report: &Report, written: &[PathBuf]) -> io::Result<()> {
     let mut out = io::stdout().lock();
     writeln!(out, "{}", report.title)?;
-    for &(system, initial_gpus, priced) in &report.systems {
+    for (system, initial_gpus, priced) in &report.systems {
         writeln!(
             out,
             "\n{system} ({initial_gpus} GPUs at the start)          mean   95% CI of the mean"
@@ -124,7 +124,7 @@ pub(super) fn print_run_report(report: &Report, written: &[PathBuf]) -> io::Resu
         let shown = |row: &&SummaryRow| {
             let metric = HEADLINE.iter().find(|m| m.name() == row.metric);
             let money = |m: &&Metric| matches!(m.unit(), Unit::Usd | Unit::UsdPerGpuHour);
-            row.system == system.as_str() && metric.is_some_and(|m| priced || !money(&m))
+            row.system == system.as_str() && metric.is_some_and(|m| *priced || !money(&m))
         };
         for row in report.summary.iter().filter(shown) {
             let s = &row.stats;
@@ -137,7 +137,7 @@ pub(super) fn print_run_report(report: &Report, written: &[PathBuf]) -> io::Resu
                 number(s.ci95_high)
             )?;
         }
-        if priced {
+        if *priced {
             print_yields(&mut out, system, report.yields, report.discount_rate)?;
         }
     }
@@ -236,13 +236,16 @@ pub(super) fn print_run_report(report: &Report, written: &[PathBuf]) -> io::Resu
 /// The whole system's yield per year and its returns, as P50 [P5–P95] over replications.
 fn print_yields(
     out: &mut impl Write,
-    system: SystemKind,
+    system: &SystemName,
     yields: &[output::YieldSummaryRow],
     discount_rate: Option<f64>,
 ) -> io::Result<()> {
     let of = |metric: &str, year: Option<u32>| {
         yields.iter().find(|row| {
-            row.system == system && row.cohort.is_none() && row.year == year && row.metric == metric
+            row.system == *system
+                && row.cohort.is_none()
+                && row.year == year
+                && row.metric == metric
         })
     };
     let band = |row: &output::YieldSummaryRow, percent: bool| {
@@ -262,7 +265,7 @@ fn print_yields(
     };
     let years = yields
         .iter()
-        .filter(|row| row.system == system && row.cohort.is_none() && row.metric == "yield");
+        .filter(|row| row.system == *system && row.cohort.is_none() && row.metric == "yield");
     let mut line = String::new();
     for row in years.filter(|row| row.year.is_some_and(|y| y > 0)) {
         line.push_str(&format!(

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::model::SystemKind;
+use crate::model::SystemName;
 use crate::output::{self, Provenance, RawDir};
 use crate::results::{RawSource, RawTable};
 
@@ -186,17 +186,22 @@ pub fn gather(inputs: &[PathBuf]) -> Result<MergePlan, String> {
         .max()
         .unwrap_or(0);
     // Every (replication, system) row of every part, tagged with its part.
-    let mut rows: Vec<(u64, SystemKind, usize)> = Vec::new();
+    let mut rows: Vec<(u64, SystemName, usize)> = Vec::new();
     for (idx, (dir, _)) in parts.iter().enumerate() {
         dir.scan(RawTable::Runs, &mut |piece| {
-            rows.extend(piece.runs.iter().map(|r| (r.replication, r.system, idx)))
+            rows.extend(
+                piece
+                    .runs
+                    .iter()
+                    .map(|r| (r.replication, r.system.clone(), idx)),
+            )
         })
         .map_err(|e| e.to_string())?;
     }
     rows.sort_unstable();
     if let Some(pair) = rows
         .windows(2)
-        .find(|pair| (pair[0].0, pair[0].1) == (pair[1].0, pair[1].1))
+        .find(|pair| pair[0].0 == pair[1].0 && pair[0].1 == pair[1].1)
     {
         return Err(format!(
             "replication {} of the {} system is in more than one input",

@@ -197,9 +197,9 @@ pub(super) fn run_to_target(
     run(first, &mut runs, spool)?;
     loop {
         let summary = runs.summary_rows(scenario.simulation.antithetic);
-        let widths = summary
-            .iter()
-            .filter(|row| row.metric == target.metric && target.systems.contains(&row.system));
+        let widths = summary.iter().filter(|row| {
+            row.metric == target.metric && target.systems.contains(&row.system.as_str())
+        });
         if let Some(empty) = widths.clone().find(|row| row.stats.n == 0) {
             return Err(Failure::Input(format!(
                 "capsim: error: --target-ci: {} has no values for {} in this scenario (nothing priced, or no such jobs), so no number of replications narrows it\n",

@@ -13,7 +13,7 @@ use crate::metrics::{
     PAIRED_COUNT, PairSide, Savings, SegmentRow, Summary, WorkCell, antithetic_variance_reduction,
     summarise, summarise_antithetic,
 };
-use crate::model::SystemKind;
+use crate::model::SystemName;
 use crate::model::outcome::Week;
 
 /// Label of the paired comparison's rows in `summary.parquet`.
@@ -46,7 +46,7 @@ fn stats(values: &[(u64, f64)], antithetic: bool) -> Summary {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SummaryRow {
     /// System, or [`PAIRED`] for the paired differences of `savings.parquet`.
-    pub system: &'static str,
+    pub system: String,
     /// Metric name (a `runs.parquet` or `savings.parquet` column).
     pub metric: &'static str,
     /// The statistics.
@@ -57,7 +57,7 @@ pub struct SummaryRow {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TimeseriesRow {
     /// System.
-    pub system: SystemKind,
+    pub system: SystemName,
     /// Week index from time 0.
     pub week: u32,
     /// Metric name.
@@ -70,7 +70,7 @@ pub struct TimeseriesRow {
 #[derive(Debug, Clone, PartialEq)]
 pub struct YieldSummaryRow {
     /// System.
-    pub system: SystemKind,
+    pub system: SystemName,
     /// `None` for the whole system.
     pub cohort: Option<u32>,
     /// Year; `None` for NPV, IRR and payback, which span the horizon.
@@ -88,7 +88,7 @@ pub struct YieldSummaryRow {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SegmentSummaryRow {
     /// System.
-    pub system: SystemKind,
+    pub system: SystemName,
     /// Segment name.
     pub segment: String,
     /// A `segments.parquet` column.
@@ -121,7 +121,7 @@ pub fn segment_summary_rows<S: RawSource + ?Sized>(
     source: &S,
     antithetic: bool,
 ) -> Result<Vec<SegmentSummaryRow>, S::Error> {
-    type Group = (SystemKind, String, Vec<Vec<(u64, f64)>>);
+    type Group = (SystemName, String, Vec<Vec<(u64, f64)>>);
     let mut groups: Vec<Group> = Vec::new();
     source.scan(RawTable::Segments, &mut |piece| {
         for record in &piece.segments {
@@ -132,7 +132,7 @@ pub fn segment_summary_rows<S: RawSource + ?Sized>(
                 })
                 .unwrap_or_else(|| {
                     groups.push((
-                        record.system,
+                        record.system.clone(),
                         record.row.segment.clone(),
                         vec![Vec::new(); SEGMENT_MEASURES.len()],
                     ));
@@ -146,13 +146,19 @@ pub fn segment_summary_rows<S: RawSource + ?Sized>(
             }
         }
     })?;
-    // Stable: segments keep their order within a system.
-    groups.sort_by_key(|(system, _, _)| *system);
+    // Stable: systems in the order of their first rows, segments in theirs within each.
+    let mut order: Vec<SystemName> = Vec::new();
+    for (system, _, _) in &groups {
+        if !order.contains(system) {
+            order.push(system.clone());
+        }
+    }
+    groups.sort_by_key(|(system, _, _)| order.iter().position(|s| s == system));
     let mut out = Vec::new();
     for (system, segment, columns) in groups {
         for ((metric, _), values) in SEGMENT_MEASURES.iter().zip(&columns) {
             out.push(SegmentSummaryRow {
-                system,
+                system: system.clone(),
                 segment: segment.clone(),
                 metric,
                 stats: stats(values, antithetic),
@@ -178,7 +184,7 @@ pub struct Summaries {
     /// Events simulated, from the `events` column.
     pub events: u64,
     /// Each system with its GPUs at the start (the `gpus_initial` of its first row).
-    pub systems: Vec<(SystemKind, u64)>,
+    pub systems: Vec<(SystemName, u64)>,
 }
 
 /// Computes every summary, one pass over the raw records per system, metric or cohort;
@@ -193,7 +199,7 @@ pub fn summarise_all<S: RawSource + ?Sized>(
     let pairs = paired_values(source)?;
     let savings = savings_of(&pairs);
     let (events, systems) = systems_and_events(source)?;
-    let kinds: Vec<SystemKind> = systems.iter().map(|(kind, _)| *kind).collect();
+    let kinds: Vec<SystemName> = systems.iter().map(|(name, _)| name.clone()).collect();
     Ok(Summaries {
         summary: summary_rows(source, &kinds, &savings, &pairs, antithetic)?,
         timeseries: timeseries_rows(source, &kinds)?,
@@ -206,30 +212,31 @@ pub fn summarise_all<S: RawSource + ?Sized>(
 }
 
 /// Each system present (in fixed order) with its GPUs at the start.
-type SystemsPresent = Vec<(SystemKind, u64)>;
+type SystemsPresent = Vec<(SystemName, u64)>;
 
 /// Events simulated, and the systems present.
 fn systems_and_events<S: RawSource + ?Sized>(
     source: &S,
 ) -> Result<(u64, SystemsPresent), S::Error> {
     let mut events = 0;
-    let mut systems = BTreeMap::new();
+    let mut systems: SystemsPresent = Vec::new();
     source.scan(RawTable::Runs, &mut |piece| {
         for row in &piece.runs {
             events += row.get(Metric::Events).as_u64();
-            systems
-                .entry(row.system)
-                .or_insert_with(|| row.get(Metric::GpusInitial).as_u64());
+            if !systems.iter().any(|(name, _)| *name == row.system) {
+                systems.push((row.system.clone(), row.get(Metric::GpusInitial).as_u64()));
+            }
         }
     })?;
-    Ok((events, systems.into_iter().collect()))
+    Ok((events, systems))
 }
 
-/// Systems present, in fixed order.
+/// Systems present, in the order of their first rows (a run writes each replication's
+/// systems in the scenario's order).
 ///
 /// # Errors
 /// The source's error.
-pub fn systems<S: RawSource + ?Sized>(source: &S) -> Result<Vec<SystemKind>, S::Error> {
+pub fn systems<S: RawSource + ?Sized>(source: &S) -> Result<Vec<SystemName>, S::Error> {
     Ok(systems_and_events(source)?
         .1
         .into_iter()
@@ -255,11 +262,15 @@ pub type Paired = (u64, PairSide, PairSide);
 /// # Errors
 /// The source's error.
 pub fn paired_values<S: RawSource + ?Sized>(source: &S) -> Result<Vec<Paired>, S::Error> {
-    let mut cells: BTreeMap<(u64, SystemKind), Vec<WorkCell>> = BTreeMap::new();
+    let (a, b) = (
+        SystemName::from(crate::model::SystemKind::Centralized),
+        SystemName::from(crate::model::SystemKind::Distributed),
+    );
+    let mut cells: BTreeMap<(u64, SystemName), Vec<WorkCell>> = BTreeMap::new();
     source.scan(RawTable::Segments, &mut |piece| {
         for record in &piece.segments {
             cells
-                .entry((record.replication, record.system))
+                .entry((record.replication, record.system.clone()))
                 .or_default()
                 .extend(WorkCell::of_segment(&record.row));
         }
@@ -270,24 +281,22 @@ pub fn paired_values<S: RawSource + ?Sized>(source: &S) -> Result<Vec<Paired>, S
                 .map_or(f64::NAN, |metric| row.get(metric).as_f64())
         }),
         cells: cells
-            .remove(&(row.replication, row.system))
+            .remove(&(row.replication, row.system.clone()))
             .unwrap_or_default(),
     };
     let mut pairs = Vec::new();
-    // Rows come ordered by replication, then system (centralized first); a replication's
-    // rows may straddle two pieces.
-    let mut centralized: Option<(u64, PairSide)> = None;
+    // Rows come ordered by replication, then system (A before B); a replication's rows
+    // may straddle two pieces.
+    let mut first: Option<(u64, PairSide)> = None;
     source.scan(RawTable::Runs, &mut |piece| {
         for row in &piece.runs {
-            match row.system {
-                SystemKind::Centralized => centralized = Some((row.replication, side(row))),
-                SystemKind::Distributed => {
-                    if let Some((replication, c)) =
-                        centralized.take().filter(|(r, _)| *r == row.replication)
-                    {
-                        pairs.push((replication, c, side(row)));
-                    }
-                }
+            if row.system == a {
+                first = Some((row.replication, side(row)));
+            } else if row.system == b
+                && let Some((replication, side_a)) =
+                    first.take().filter(|(r, _)| *r == row.replication)
+            {
+                pairs.push((replication, side_a, side(row)));
             }
         }
     })?;
@@ -346,17 +355,17 @@ pub fn crn_variance_reduction(pairs: &[Paired], antithetic: bool) -> [f64; PAIRE
 /// The source's error.
 pub fn summary_rows<S: RawSource + ?Sized>(
     source: &S,
-    systems: &[SystemKind],
+    systems: &[SystemName],
     savings: &[Savings],
     pairs: &[Paired],
     antithetic: bool,
 ) -> Result<Vec<SummaryRow>, S::Error> {
     let names = run_columns();
     let mut out = Vec::new();
-    for &system in systems {
+    for system in systems {
         let mut values: Vec<Vec<(u64, f64)>> = vec![Vec::new(); names.len()];
         source.scan(RawTable::Runs, &mut |piece| {
-            for row in piece.runs.iter().filter(|r| r.system == system) {
+            for row in piece.runs.iter().filter(|r| r.system == *system) {
                 for (column, cell) in values.iter_mut().zip(&row.cells) {
                     let value = cell.as_f64();
                     if !value.is_nan() {
@@ -367,7 +376,7 @@ pub fn summary_rows<S: RawSource + ?Sized>(
         })?;
         for (metric, column) in names.iter().zip(&values) {
             out.push(SummaryRow {
-                system: system.as_str(),
+                system: system.as_str().to_string(),
                 metric,
                 stats: stats(column, antithetic),
             });
@@ -382,7 +391,7 @@ pub fn summary_rows<S: RawSource + ?Sized>(
                 .filter(|(_, v)| !v.is_nan())
                 .collect();
             out.push(SummaryRow {
-                system: PAIRED,
+                system: PAIRED.to_string(),
                 metric,
                 stats: stats(&values, antithetic),
             });
@@ -393,7 +402,7 @@ pub fn summary_rows<S: RawSource + ?Sized>(
             let nan = f64::NAN;
             let n = savings.len() as u64;
             SummaryRow {
-                system: PAIRED,
+                system: PAIRED.to_string(),
                 metric,
                 stats: Summary {
                     mean: factor,
@@ -432,10 +441,10 @@ pub fn summary_rows<S: RawSource + ?Sized>(
 /// The source's error.
 pub fn timeseries_rows<S: RawSource + ?Sized>(
     source: &S,
-    systems: &[SystemKind],
+    systems: &[SystemName],
 ) -> Result<Vec<TimeseriesRow>, S::Error> {
     let mut out = Vec::new();
-    for &system in systems {
+    for system in systems {
         let mut rows: BTreeMap<u32, Vec<TimeseriesRow>> = BTreeMap::new();
         for series in Weekly::ALL {
             let (metric, value) = (series.name(), |week: &Week| series.of(week));
@@ -444,7 +453,7 @@ pub fn timeseries_rows<S: RawSource + ?Sized>(
             let (mut last, mut position, mut replications) = (None, 0, 0_usize);
             let mut fewest = usize::MAX;
             source.scan(RawTable::Weeks, &mut |piece| {
-                for row in piece.weeks.iter().filter(|w| w.system == system) {
+                for row in piece.weeks.iter().filter(|w| w.system == *system) {
                     if last != Some(row.replication) {
                         if last.is_some() {
                             fewest = fewest.min(position);
@@ -466,7 +475,7 @@ pub fn timeseries_rows<S: RawSource + ?Sized>(
             for (week, values) in by_week.iter().take(weeks).enumerate() {
                 let week = week as u32;
                 rows.entry(week).or_default().push(TimeseriesRow {
-                    system,
+                    system: system.clone(),
                     week,
                     metric,
                     stats: summarise(values),
@@ -493,16 +502,30 @@ pub fn yield_summary_rows<S: RawSource + ?Sized>(
     source: &S,
     antithetic: bool,
 ) -> Result<Vec<YieldSummaryRow>, S::Error> {
-    let mut groups: BTreeSet<(SystemKind, Option<u32>)> = BTreeSet::new();
+    // Systems in the order of their first rows; within each, cohorts in order.
+    let mut order: Vec<SystemName> = Vec::new();
+    let mut groups: BTreeSet<(usize, Option<u32>)> = BTreeSet::new();
+    let mut note = |system: &SystemName, cohort: Option<u32>| {
+        let position = order.iter().position(|s| s == system).unwrap_or_else(|| {
+            order.push(system.clone());
+            order.len() - 1
+        });
+        groups.insert((position, cohort));
+    };
     source.scan(RawTable::Years, &mut |piece| {
-        groups.extend(piece.years.iter().map(|y| (y.system, y.cohort)))
+        for y in &piece.years {
+            note(&y.system, y.cohort);
+        }
     })?;
     source.scan(RawTable::Returns, &mut |piece| {
-        groups.extend(piece.returns.iter().map(|r| (r.system, r.cohort)))
+        for r in &piece.returns {
+            note(&r.system, r.cohort);
+        }
     })?;
     let names = year_columns();
     let mut out = Vec::new();
-    for (system, cohort) in groups {
+    for (position, cohort) in groups {
+        let system = &order[position];
         // Keyed by (year, column); the returns by a year past any real one so they sort last.
         let mut values: BTreeMap<(u32, usize), Collected> = BTreeMap::new();
         let mut record =
@@ -517,7 +540,7 @@ pub fn yield_summary_rows<S: RawSource + ?Sized>(
             for year in piece
                 .years
                 .iter()
-                .filter(|y| (y.system, y.cohort) == (system, cohort))
+                .filter(|y| y.system == *system && y.cohort == cohort)
             {
                 for (idx, (metric, value)) in names.iter().zip(&year.values).enumerate() {
                     record((year.year, idx), metric, year.replication, *value);
@@ -528,7 +551,7 @@ pub fn yield_summary_rows<S: RawSource + ?Sized>(
             for returns in piece
                 .returns
                 .iter()
-                .filter(|r| (r.system, r.cohort) == (system, cohort))
+                .filter(|r| r.system == *system && r.cohort == cohort)
             {
                 for (idx, (metric, value)) in returns.measures().into_iter().enumerate() {
                     record((u32::MAX, idx), metric, returns.replication, value);
@@ -539,7 +562,7 @@ pub fn yield_summary_rows<S: RawSource + ?Sized>(
             values
                 .into_iter()
                 .map(|((year, _), (metric, values, undefined))| YieldSummaryRow {
-                    system,
+                    system: system.clone(),
                     cohort,
                     year: (year != u32::MAX).then_some(year),
                     metric,

@@ -143,9 +143,10 @@ fn a_cost_plus_price_is_the_hand_calculation_in_a_run() {
     // of that a year, power at 50% busy, ÷ 0.5, grossed up by the 20% take rate.
     let network = (0.1 * 9_000.0 / 8760.0 + (0.5 + 0.5 * 0.15) * 1.275 * 1.56 * 0.12) / 0.5 / 0.8;
     for row in &rows {
-        let expected = match row.system {
-            SystemKind::Centralized => cloud,
-            SystemKind::Distributed => network,
+        let expected = if row.system == SystemKind::Centralized {
+            cloud
+        } else {
+            network
         };
         assert!(
             (row.price_at_horizon_usd - expected).abs() < 1e-9 * expected,

@@ -443,7 +443,7 @@ fn common_random_numbers_cut_the_variance_of_paired_differences() {
         .find(|r| r.metric == "utilization_difference_crn_variance_reduction")
         .expect("row");
     assert_eq!(
-        (row.system, row.stats.mean.to_bits(), row.stats.n),
+        (row.system.as_str(), row.stats.mean.to_bits(), row.stats.n),
         (capsim::output::PAIRED, utilization.to_bits(), 20)
     );
 }
