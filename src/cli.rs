@@ -589,6 +589,7 @@ fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
         replications: (all.start, end),
         shard,
         antithetic: scenario.simulation.antithetic,
+        compare: scenario.compare_written(),
     };
     let output_error = write_failure(&out);
     // Records go to disk as replications finish: memory does not grow with replications.
@@ -738,8 +739,12 @@ fn summarise_into(
     out: &Path,
 ) -> Result<Summaries, Failure> {
     let output_error = write_failure(out);
-    let summaries =
-        summaries::summarise_all(&staged.raw(), provenance.antithetic).map_err(&output_error)?;
+    let summaries = summaries::summarise_all(
+        &staged.raw(),
+        provenance.antithetic,
+        provenance.compare.as_ref(),
+    )
+    .map_err(&output_error)?;
     let tables = output::summary_tables(&summaries, provenance)
         .map_err(|e| Failure::Other(format!("cannot build tables: {e}")))?;
     for (stem, mut frame) in tables {
@@ -808,6 +813,7 @@ fn merge(args: &MergeArgs) -> Result<ExitCode, Failure> {
             summary: &summaries.summary,
             yields: &summaries.yields,
             segments: &summaries.segments,
+            paired_label: summaries.paired_label.as_deref(),
             speed: None,
         };
         print_ok(print_run_report(&report, &written))?;
@@ -984,10 +990,10 @@ fn validate(args: &ValidateArgs) -> Result<ExitCode, Failure> {
                     errors.push_str(&refusal);
                     continue;
                 }
-                let systems: Vec<&str> = scenario
+                let systems: Vec<String> = scenario
                     .systems()
                     .iter()
-                    .map(|(kind, _)| kind.as_str())
+                    .map(|system| system.name.to_string())
                     .collect();
                 report.push_str(&format!(
                     "ok {}: {} ({} segment{}; {}; offered load {:.1} GPUs; ~{} events, ~{} jobs waiting at peak)\n",
@@ -1170,8 +1176,7 @@ fn bench(args: &BenchArgs) -> Result<ExitCode, Failure> {
         let (_, events) = montecarlo::simulate(
             &scenario,
             replication,
-            SystemKind::Centralized,
-            &system,
+            &scenario::Simulated::shorthand(SystemKind::Centralized, &system),
             &STOP,
         )
         .map_err(sim_failure)?;

@@ -165,7 +165,8 @@ pub fn samples(records: &Results) -> RunSamples {
                     .map(|network| (*k, like_for_like(cloud, network).savings))
             })
             .collect();
-        let paired = crate::results::summaries::PAIRED.to_string();
+        let paired =
+            crate::results::summaries::paired_label(&(systems[0].clone(), systems[1].clone()));
         if !like_for_like.is_empty() {
             series.push((
                 paired.clone(),

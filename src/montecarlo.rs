@@ -13,11 +13,11 @@ use rayon::prelude::*;
 use crate::engine::{self, EngineError, EventQueue};
 use crate::finance::statements::statements;
 use crate::metrics::RunMetrics;
-use crate::model::SystemKind;
 use crate::model::outcome::Outcome;
 use crate::model::system::SystemModel;
+use crate::model::{SystemKind, SystemName};
 use crate::results::Results;
-use crate::scenario::{Scenario, System};
+use crate::scenario::{Scenario, Simulated};
 
 /// Why a run failed.
 #[derive(Debug, thiserror::Error)]
@@ -28,7 +28,7 @@ pub enum SimError {
         /// Replication index.
         replication: u64,
         /// System being simulated.
-        system: SystemKind,
+        system: SystemName,
         /// The engine's error.
         source: EngineError,
     },
@@ -38,7 +38,7 @@ pub enum SimError {
         /// Replication index.
         replication: u64,
         /// System being simulated.
-        system: SystemKind,
+        system: SystemName,
         /// Which law failed, with the numbers.
         detail: String,
     },
@@ -113,7 +113,7 @@ pub fn estimate(scenario: &Scenario) -> RunEstimate {
     let horizon_hours = scenario.simulation.horizon_hours;
     let outage_events: f64 = systems
         .iter()
-        .flat_map(|(_, system)| &system.sites)
+        .flat_map(|system| &system.spec.sites)
         .map(|site| {
             let gpu_hours = f64::from(site.gpus) * horizon_hours;
             site.reliability
@@ -142,8 +142,8 @@ pub fn estimate(scenario: &Scenario) -> RunEstimate {
         .fold(0.0, f64::max);
     let peak_waiting_jobs = systems
         .iter()
-        .map(|(_, system)| {
-            let capacity = system.initial_gpus() as f64;
+        .map(|system| {
+            let capacity = system.spec.initial_gpus() as f64;
             if everyone_gives_up {
                 rate * longest_patience
             } else if load >= capacity {
@@ -154,7 +154,7 @@ pub fn estimate(scenario: &Scenario) -> RunEstimate {
             }
         })
         .fold(0.0, f64::max);
-    let sites: usize = systems.iter().map(|(_, system)| system.sites.len()).sum();
+    let sites: usize = systems.iter().map(|system| system.spec.sites.len()).sum();
     let horizon = scenario.simulation.horizon_hours;
     let years = f64::from(crate::units::finance_years(horizon));
     let per_system = BYTES_RECORDS_PER_SYSTEM
@@ -185,7 +185,7 @@ fn event_budget(scenario: &Scenario) -> u64 {
     let failures: f64 = scenario
         .systems()
         .iter()
-        .flat_map(|(_, system)| system.sites.iter())
+        .flat_map(|system| system.spec.sites.iter())
         .map(|site| {
             let failures = site
                 .reliability
@@ -213,11 +213,16 @@ pub static NEVER_STOP: AtomicBool = AtomicBool::new(false);
 pub fn simulate(
     scenario: &Scenario,
     replication: u64,
-    system: SystemKind,
-    spec: &System,
+    system: &Simulated,
     stop: &AtomicBool,
 ) -> Result<(Outcome, u64), SimError> {
-    let mut model = SystemModel::new(scenario, spec, system, replication);
+    let mut model = SystemModel::new(
+        scenario,
+        system.spec,
+        system.kind,
+        system.streams,
+        replication,
+    );
     let mut events = EventQueue::new();
     model.prime(&mut events);
     let counts =
@@ -226,7 +231,7 @@ pub fn simulate(
                 EngineError::Stopped { .. } => SimError::Stopped,
                 source => SimError::Engine {
                     replication,
-                    system,
+                    system: system.name.clone(),
                     source,
                 },
             }
@@ -236,7 +241,7 @@ pub fn simulate(
         .check_invariants()
         .map_err(|detail| SimError::Invariant {
             replication,
-            system,
+            system: system.name.clone(),
             detail,
         })?;
     Ok((outcome, counts.processed))
@@ -249,20 +254,19 @@ pub fn simulate(
 pub fn run_system(
     scenario: &Scenario,
     replication: u64,
-    system: SystemKind,
-    spec: &System,
+    system: &Simulated,
     stop: &AtomicBool,
 ) -> Result<RunMetrics, SimError> {
-    let (outcome, events) = simulate(scenario, replication, system, spec, stop)?;
+    let (outcome, events) = simulate(scenario, replication, system, stop)?;
     let finance = statements(
         &scenario.finance,
-        spec.take_rate,
+        system.spec.take_rate,
         &outcome,
-        system == SystemKind::Distributed,
+        system.kind == SystemKind::Distributed,
     );
     Ok(RunMetrics::from_outcome(
         replication,
-        system.into(),
+        system.name.clone(),
         &outcome,
         finance,
         events,
@@ -278,7 +282,7 @@ pub fn run_replication(scenario: &Scenario, replication: u64) -> Result<Vec<RunM
     scenario
         .systems()
         .into_iter()
-        .map(|(system, spec)| run_system(scenario, replication, system, spec, &NEVER_STOP))
+        .map(|system| run_system(scenario, replication, &system, &NEVER_STOP))
         .collect()
 }
 
@@ -309,15 +313,8 @@ fn run_batch(
                 if stop.load(Ordering::Relaxed) {
                     return Err(SimError::Stopped);
                 }
-                let (offset, (system, spec)) =
-                    (task / per_replication, systems[task % per_replication]);
-                let row = run_system(
-                    scenario,
-                    replications.start + offset as u64,
-                    system,
-                    spec,
-                    stop,
-                )?;
+                let (offset, system) = (task / per_replication, &systems[task % per_replication]);
+                let row = run_system(scenario, replications.start + offset as u64, system, stop)?;
                 let (done, events) = &progress[offset];
                 events.fetch_add(row.events, SeqCst);
                 // The last system to finish sees every event count added before its own.

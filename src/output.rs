@@ -17,8 +17,8 @@ mod manifest;
 mod spool;
 
 use crate::metrics::{Cell, Savings, SegmentRow};
+use crate::model::SystemName;
 use crate::model::outcome::Week;
-use crate::model::{SystemKind, SystemName};
 pub use crate::results::REPLICATIONS_PER_ROW_GROUP;
 pub use crate::results::summaries::{
     PAIRED, SegmentSummaryRow, Summaries, SummaryRow, TimeseriesRow, YieldSummaryRow,
@@ -48,6 +48,9 @@ pub struct Provenance {
     pub shard: Option<(u32, u32)>,
     /// Replications come in antithetic pairs: intervals are over pair means.
     pub antithetic: bool,
+    /// The systems compared, (A, B), when not the default (the first two systems, when
+    /// there are exactly two): written as `capsim.compare` only then.
+    pub compare: Option<(String, String)>,
 }
 
 /// Why results could not be written.
@@ -524,10 +527,10 @@ pub fn sweep_frame(
 ) -> PolarsResult<DataFrame> {
     use crate::scenario::overrides::Node;
     use crate::sweep::{METRICS, PAIRED_METRICS, node_text, stats};
-    let rows: Vec<(usize, SystemKind)> = results
+    let rows: Vec<(usize, &SystemName)> = results
         .iter()
         .enumerate()
-        .flat_map(|(p, point)| point.systems.iter().map(move |(kind, _)| (p, *kind)))
+        .flat_map(|(p, point)| point.systems.iter().map(move |(name, _)| (p, name)))
         .collect();
     let mut columns = vec![
         Column::new(
@@ -563,11 +566,11 @@ pub fn sweep_frame(
         }
     }
     let mut metric_columns =
-        |metric: &str, series: &dyn Fn(usize, SystemKind) -> Option<Vec<f64>>| {
+        |metric: &str, series: &dyn Fn(usize, &SystemName) -> Option<Vec<f64>>| {
             let summaries: Vec<crate::metrics::Summary> = rows
                 .iter()
-                .map(|&(p, kind)| {
-                    series(p, kind).map_or_else(|| stats(&[]), |values| stats(&values))
+                .map(|&(p, name)| {
+                    series(p, name).map_or_else(|| stats(&[]), |values| stats(&values))
                 })
                 .collect();
             let stat = |suffix: &str, f: fn(&crate::metrics::Summary) -> f64| {
@@ -620,7 +623,7 @@ pub fn sensitivity_frame(
         "parameter" => rows.iter().map(|r| r.parameter.clone()).collect::<Vec<String>>(),
         "low" => f(|r| r.low),
         "high" => f(|r| r.high),
-        "system" => rows.iter().map(|r| r.system.map_or(PAIRED, |s| s.as_str())).collect::<Vec<&str>>(),
+        "system" => rows.iter().map(|r| r.system.as_ref().map_or(PAIRED, |s| s.as_str())).collect::<Vec<&str>>(),
         "metric" => rows.iter().map(|r| r.metric).collect::<Vec<&str>>(),
         "at_low" => f(|r| r.at_low),
         "at_base" => f(|r| r.at_base),
@@ -676,7 +679,7 @@ pub fn sobol_frame(
 ) -> PolarsResult<DataFrame> {
     let frame = df!(
         "parameter" => rows.iter().map(|r| r.parameter.clone()).collect::<Vec<String>>(),
-        "system" => rows.iter().map(|r| r.system.map_or(PAIRED, |s| s.as_str())).collect::<Vec<&str>>(),
+        "system" => rows.iter().map(|r| r.system.as_ref().map_or(PAIRED, |s| s.as_str())).collect::<Vec<&str>>(),
         "metric" => rows.iter().map(|r| r.metric).collect::<Vec<&str>>(),
         "first_order" => rows.iter().map(|r| r.first_order).collect::<Vec<f64>>(),
         "total" => rows.iter().map(|r| r.total).collect::<Vec<f64>>(),
@@ -919,6 +922,14 @@ pub fn read_provenance(path: &Path) -> Result<Provenance, OutputError> {
         shard,
         // Written by every capsim that can make antithetic runs; absent means not.
         antithetic: get("capsim.antithetic").is_some_and(|text| text == "true"),
+        compare: match get("capsim.compare") {
+            None => None,
+            Some(text) => Some(
+                text.split_once(',')
+                    .map(|(a, b)| (a.to_string(), b.to_string()))
+                    .ok_or_else(|| missing("capsim.compare"))?,
+            ),
+        },
     })
 }
 

@@ -229,25 +229,42 @@ impl Results {
         infallible(summaries::systems(self))
     }
 
+    /// The pair compared by default: the first two systems, when there are exactly two.
+    fn pair(&self) -> Option<summaries::Pair> {
+        summaries::default_pair(&self.systems(), None)
+    }
+
+    /// Each replication's paired values under the default pair.
+    fn paired(&self) -> Vec<summaries::Paired> {
+        self.pair().map_or_else(Vec::new, |pair| {
+            infallible(summaries::paired_values(self, &pair))
+        })
+    }
+
     /// See [`summaries::crn_variance_reduction`] (of a run without antithetic pairs).
     pub fn crn_variance_reduction(&self) -> [f64; crate::metrics::PAIRED_COUNT] {
-        summaries::crn_variance_reduction(&infallible(summaries::paired_values(self)), false)
+        summaries::crn_variance_reduction(&self.paired(), false)
     }
 
     /// The paired comparison of every replication that has both systems.
     pub fn savings(&self) -> Vec<Savings> {
-        summaries::savings_of(&infallible(summaries::paired_values(self)))
+        summaries::savings_of(&self.paired())
     }
 
     /// `summary.parquet`'s rows (see [`summaries::summary_rows`]).
     pub fn summary_rows(&self, antithetic: bool) -> Vec<summaries::SummaryRow> {
-        let pairs = infallible(summaries::paired_values(self));
+        let pairs = self.paired();
+        let label = self
+            .pair()
+            .as_ref()
+            .map_or_else(String::new, summaries::paired_label);
         infallible(summaries::summary_rows(
             self,
             &self.systems(),
             &summaries::savings_of(&pairs),
             &pairs,
             antithetic,
+            &label,
         ))
     }
 }

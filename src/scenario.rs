@@ -24,6 +24,8 @@ pub use supply::{GpuClass, System};
 use terms::{DepreciationMethod, Terms};
 
 pub mod defaults;
+mod market;
+pub use market::{Architecture, Provider};
 
 /// A checked scenario, ready to simulate.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -44,6 +46,14 @@ pub struct Scenario {
     pub centralized: Option<System>,
     /// The distributed network, if modelled.
     pub distributed: Option<System>,
+    /// Named providers (`providers:`); empty with the `centralized:` / `distributed:`
+    /// shorthand.
+    pub providers: Vec<Provider>,
+    /// The architectures simulated when providers are named, in the order written.
+    pub architectures: Vec<Architecture>,
+    /// `compare: [A, B]` as architecture names, when providers are named and a pair is
+    /// compared (the shorthand always compares distributed against centralized).
+    pub compare: Option<(String, String)>,
     /// Beliefs about uncertain keys (`uncertainty:`), for sensitivity analyses: not a
     /// model input, so not part of the hash.
     #[serde(skip)]
@@ -414,12 +424,13 @@ impl Checker<'_> {
         let centralized = raw
             .centralized
             .as_ref()
-            .map(|block| self.centralized(block, &ctx));
+            .map(|block| self.centralized(&block.value, &block.referenced, &ctx, "centralized"));
         let distributed = raw
             .distributed
             .as_ref()
-            .map(|block| self.distributed(block, &ctx));
-        if centralized.is_none() && distributed.is_none() {
+            .map(|block| self.distributed(&block.value, &block.referenced, &ctx, "distributed"));
+        let market = self.market(&raw, &ctx);
+        if centralized.is_none() && distributed.is_none() && raw.providers.is_none() {
             let message = format!(
                 "no system to simulate{}add `centralized: {{gpus: 64}}`, `distributed: {{gpus: 64}}` or both",
                 raw::HINT_SEPARATOR
@@ -441,6 +452,23 @@ impl Checker<'_> {
             let mut sites: Vec<&supply::Site> = system.sites.iter().collect();
             sites.extend(system.entry.as_ref().map(|entry| &entry.template));
             self.jobs_fit("distributed", &sites, &raw.demand.segments.value, &largest);
+        }
+        for (idx, provider) in market.providers.iter().enumerate() {
+            let system = &provider.system;
+            let mut sites: Vec<&supply::Site> = system.sites.iter().collect();
+            sites.extend(system.entry.as_ref().map(|entry| &entry.template));
+            let fixed = match provider.kind {
+                SystemKind::Centralized => system.procurement.is_none(),
+                SystemKind::Distributed => true,
+            };
+            if fixed {
+                self.jobs_fit(
+                    &format!("providers[{idx}]"),
+                    &sites,
+                    &raw.demand.segments.value,
+                    &largest,
+                );
+            }
         }
         let supply::Context { classes, regions } = ctx;
         let finance = self.finance(&raw, &simulation);
@@ -465,6 +493,9 @@ impl Checker<'_> {
             segments,
             centralized,
             distributed,
+            providers: market.providers,
+            architectures: market.architectures,
+            compare: market.compare,
             finance,
             uncertainty,
             located,
@@ -763,16 +794,55 @@ impl Scenario {
         text
     }
 
-    /// The systems present, in a fixed order (centralized first).
-    pub fn systems(&self) -> Vec<(SystemKind, &System)> {
+    /// The systems a run simulates, in order: the shorthand's centralized then
+    /// distributed system, or each architecture as written (of one provider each, for now).
+    pub fn systems(&self) -> Vec<Simulated<'_>> {
         let mut systems = Vec::new();
-        if let Some(system) = &self.centralized {
-            systems.push((SystemKind::Centralized, system));
+        if let Some(spec) = &self.centralized {
+            systems.push(Simulated::shorthand(SystemKind::Centralized, spec));
         }
-        if let Some(system) = &self.distributed {
-            systems.push((SystemKind::Distributed, system));
+        if let Some(spec) = &self.distributed {
+            systems.push(Simulated::shorthand(SystemKind::Distributed, spec));
+        }
+        for architecture in &self.architectures {
+            if let [idx] = architecture.providers[..] {
+                let provider = &self.providers[idx];
+                systems.push(Simulated {
+                    name: SystemName::new(&architecture.name),
+                    kind: provider.kind,
+                    // Providers are far fewer than 2^32 (the file is at most 4 MiB).
+                    streams: crate::seeds::SystemIndex::Provider(idx as u32),
+                    spec: &provider.system,
+                });
+            }
         }
         systems
+    }
+
+    /// The pair compared when it is not the default one (the first two systems, when
+    /// there are exactly two), as the tables' metadata records it.
+    pub fn compare_written(&self) -> Option<(String, String)> {
+        let names: Vec<SystemName> = self.systems().into_iter().map(|s| s.name).collect();
+        let default = match &names[..] {
+            [a, b] => Some((a.clone(), b.clone())),
+            _ => None,
+        };
+        let pair = self.pair();
+        (pair != default)
+            .then(|| pair.map(|(a, b)| (a.to_string(), b.to_string())))
+            .flatten()
+    }
+
+    /// The pair of systems the paired comparison compares, (A, B): B against A.
+    pub fn pair(&self) -> Option<(SystemName, SystemName)> {
+        match &self.compare {
+            Some((a, b)) => Some((SystemName::new(a), SystemName::new(b))),
+            None if self.centralized.is_some() && self.distributed.is_some() => Some((
+                SystemKind::Centralized.into(),
+                SystemKind::Distributed.into(),
+            )),
+            None => None,
+        }
     }
 
     /// Expected GPU-hours offered per hour, averaged over the horizon
@@ -795,6 +865,33 @@ impl Scenario {
             .iter()
             .map(|s| s.arrivals.expected_arrivals(self.simulation.horizon_hours))
             .sum()
+    }
+}
+
+/// One system a run simulates: its name in the tables, its kind, the number its supply
+/// streams carry, and its supply.
+#[derive(Debug, Clone)]
+pub struct Simulated<'a> {
+    /// The name tables write.
+    pub name: SystemName,
+    /// Centralized or distributed.
+    pub kind: SystemKind,
+    /// Its part in the numbers of its supply streams.
+    pub streams: crate::seeds::SystemIndex,
+    /// Its supply.
+    pub spec: &'a System,
+}
+
+impl<'a> Simulated<'a> {
+    /// A system of the `centralized:` / `distributed:` shorthand: named after its kind,
+    /// with the stream numbers it always had.
+    pub fn shorthand(kind: SystemKind, spec: &'a System) -> Simulated<'a> {
+        Simulated {
+            name: kind.into(),
+            kind,
+            streams: kind.stream_index(),
+            spec,
+        }
     }
 }
 

@@ -212,10 +212,25 @@ pub enum Stream {
 /// A system in a stream's number, below the scenario layer that names systems.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SystemIndex {
-    /// The centralized cloud.
-    Centralized = 0,
-    /// The distributed network.
-    Distributed = 1,
+    /// The centralized cloud of the shorthand.
+    Centralized,
+    /// The distributed network of the shorthand.
+    Distributed,
+    /// The k-th named provider (`providers:`): its supply draws are its own, whatever
+    /// architecture it is simulated in.
+    Provider(u32),
+}
+
+impl SystemIndex {
+    /// The number in stream ids: 0 and 1 for the shorthand's systems (as they always
+    /// were), 2 for draws of no system, 3 + k for the k-th named provider.
+    fn number(self) -> u64 {
+        match self {
+            SystemIndex::Centralized => 0,
+            SystemIndex::Distributed => 1,
+            SystemIndex::Provider(k) => 3 + u64::from(k),
+        }
+    }
 }
 
 /// What a supply-side stream draws, as numbered in its id (the low 4 bits).
@@ -257,18 +272,18 @@ impl Stream {
             Stream::Tier { segment } => u64::from(segment) * KINDS + 5,
             Stream::MaxPrice { segment } => u64::from(segment) * KINDS + 6,
             Stream::Data { segment } => u64::from(segment) * KINDS + 7,
-            Stream::SiteFailures { system, site } => supply(system as u64, site, draw::FAILURES),
-            Stream::SiteRepairs { system, site } => supply(system as u64, site, draw::REPAIRS),
+            Stream::SiteFailures { system, site } => supply(system.number(), site, draw::FAILURES),
+            Stream::SiteRepairs { system, site } => supply(system.number(), site, draw::REPAIRS),
             Stream::SiteOwnerTakesBack { system, site } => {
-                supply(system as u64, site, draw::OWNER_TAKES_BACK)
+                supply(system.number(), site, draw::OWNER_TAKES_BACK)
             }
             Stream::SiteOwnerReturns { system, site } => {
-                supply(system as u64, site, draw::OWNER_RETURNS)
+                supply(system.number(), site, draw::OWNER_RETURNS)
             }
-            Stream::LeadTimes { system } => supply(system as u64, NO_SITE, draw::LEAD_TIMES),
-            Stream::Onboarding { system } => supply(system as u64, NO_SITE, draw::ONBOARDING),
+            Stream::LeadTimes { system } => supply(system.number(), NO_SITE, draw::LEAD_TIMES),
+            Stream::Onboarding { system } => supply(system.number(), NO_SITE, draw::ONBOARDING),
             Stream::OperatorSizes => supply(
-                SystemIndex::Distributed as u64,
+                SystemIndex::Distributed.number(),
                 NO_SITE,
                 draw::OPERATOR_SIZES,
             ),

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::metrics::catalog::{Finance, Measure as CatalogMeasure, Metric, Paired};
 use crate::metrics::{RunMetrics, Summary, WorkCell, like_for_like, summarise};
-use crate::model::SystemKind;
+use crate::model::SystemName;
 use crate::montecarlo::{self, SimError};
 use crate::scenario::Scenario;
 pub use crate::scenario::overrides::node_text;
@@ -314,7 +314,7 @@ pub struct PointResult {
     /// The point's values, one per axis.
     pub values: Vec<Node>,
     /// (system, per metric of [`METRICS`], per replication).
-    pub systems: Vec<(SystemKind, Vec<Vec<f64>>)>,
+    pub systems: Vec<(SystemName, Vec<Vec<f64>>)>,
     /// Per replication, each of [`PAIRED_METRICS`] (empty unless both systems are present).
     pub savings: [Vec<f64>; 2],
 }
@@ -322,7 +322,7 @@ pub struct PointResult {
 impl PointResult {
     /// Per-replication values of `system.metric` (or, without a system, of one of
     /// [`PAIRED_METRICS`]).
-    pub fn series(&self, system: Option<SystemKind>, metric: &str) -> Option<&[f64]> {
+    pub fn series(&self, system: Option<&SystemName>, metric: &str) -> Option<&[f64]> {
         match system {
             None => PAIRED_METRICS
                 .iter()
@@ -333,7 +333,7 @@ impl PointResult {
                 let idx = METRICS.iter().position(|m| m.name() == metric)?;
                 self.systems
                     .iter()
-                    .find(|(s, _)| *s == kind)
+                    .find(|(s, _)| s == kind)
                     .map(|(_, columns)| columns[idx].as_slice())
             }
         }
@@ -364,17 +364,13 @@ pub fn run(
     finished: &(dyn Fn(u64) + Sync),
     stop: &AtomicBool,
 ) -> Result<Vec<PointResult>, SimError> {
-    let tasks: Vec<(usize, u64, SystemKind)> = scenarios
+    // (point, replication, the system's position in the point's scenario).
+    let tasks: Vec<(usize, u64, usize)> = scenarios
         .iter()
         .enumerate()
         .flat_map(|(p, (_, scenario))| {
-            let kinds: Vec<SystemKind> = scenario
-                .systems()
-                .into_iter()
-                .map(|(kind, _)| kind)
-                .collect();
-            (0..replications)
-                .flat_map(move |r| kinds.clone().into_iter().map(move |kind| (p, r, kind)))
+            let count = scenario.systems().len();
+            (0..replications).flat_map(move |r| (0..count).map(move |s| (p, r, s)))
         })
         .collect();
     let pool = rayon::ThreadPoolBuilder::new()
@@ -387,18 +383,13 @@ pub fn run(
     let samples: Vec<Result<Sample, SimError>> = pool.install(|| {
         tasks
             .par_iter()
-            .map(|&(p, r, kind)| {
+            .map(|&(p, r, s)| {
                 let scenario = &scenarios[p].1;
-                let spec = scenario
-                    .systems()
-                    .into_iter()
-                    .find(|(k, _)| *k == kind)
-                    .map(|(_, spec)| spec)
-                    .expect("task systems come from the scenario");
+                let system = &scenario.systems()[s];
                 if stop.load(Ordering::Relaxed) {
                     return Err(SimError::Stopped);
                 }
-                let row = montecarlo::run_system(scenario, r, kind, spec, stop)?;
+                let row = montecarlo::run_system(scenario, r, system, stop)?;
                 finished(row.events);
                 let cells = row.segments.iter().flat_map(WorkCell::of_segment).collect();
                 Ok((values_of(&row), cells))
@@ -416,16 +407,17 @@ pub fn run(
         .expect("spend is a sweep metric");
     let mut out = Vec::with_capacity(scenarios.len());
     for (values, scenario) in scenarios {
-        let kinds: Vec<SystemKind> = scenario
+        let mut systems: Vec<(SystemName, Vec<Vec<f64>>)> = scenario
             .systems()
             .into_iter()
-            .map(|(kind, _)| kind)
-            .collect();
-        let mut systems: Vec<(SystemKind, Vec<Vec<f64>>)> = kinds
-            .iter()
-            .map(|&k| (k, vec![Vec::new(); METRICS.len()]))
+            .map(|system| (system.name, vec![Vec::new(); METRICS.len()]))
             .collect();
         let mut savings = [Vec::new(), Vec::new()];
+        // The positions of the pair compared (A, B) among the point's systems.
+        let position = |name: &SystemName| systems.iter().position(|(s, _)| s == name);
+        let pair = scenario
+            .pair()
+            .and_then(|(a, b)| Some((position(&a)?, position(&b)?)));
         for _ in 0..replications {
             let mut sides = Vec::new();
             for (_, columns) in &mut systems {
@@ -435,9 +427,10 @@ pub fn run(
                 }
                 sides.push((values[spend_at], cells));
             }
-            if let [(centralized, cloud_cells), (distributed, network_cells)] = &sides[..] {
-                savings[0].push(like_for_like(cloud_cells, network_cells).savings);
-                savings[1].push(Paired::SavingsFraction.of(*centralized, *distributed));
+            if let Some((a, b)) = pair {
+                let ((spend_a, cells_a), (spend_b, cells_b)) = (&sides[a], &sides[b]);
+                savings[0].push(like_for_like(cells_a, cells_b).savings);
+                savings[1].push(Paired::SavingsFraction.of(*spend_a, *spend_b));
             }
         }
         out.push(PointResult {
@@ -453,7 +446,7 @@ pub fn run(
 #[derive(Debug, Clone, PartialEq)]
 pub struct Measure {
     /// `None` for the paired savings.
-    pub system: Option<SystemKind>,
+    pub system: Option<SystemName>,
     /// A [`METRICS`] name or one of [`PAIRED_METRICS`].
     pub metric: &'static str,
     /// `mean`, `p50`, `p05`, `p95`, `ci95_low` or `ci95_high`.
@@ -472,11 +465,17 @@ impl Measure {
     pub fn parse(text: &str) -> Result<Measure, String> {
         let text = text.trim();
         let (system, rest) = match text.split_once('.') {
-            Some(("centralized", rest)) => (Some(SystemKind::Centralized), rest),
-            Some(("distributed", rest)) => (Some(SystemKind::Distributed), rest),
+            Some((system, rest))
+                if !system.is_empty()
+                    && system
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_')) =>
+            {
+                (Some(SystemName::new(system)), rest)
+            }
             Some((other, _)) => {
                 return Err(format!(
-                    "unknown system `{other}`: centralized or distributed"
+                    "unknown system `{other}`: a system's name (centralized, distributed, or an architecture of the scenario)"
                 ));
             }
             None => (None, text),
@@ -509,7 +508,7 @@ impl Measure {
 
     /// Its value at a point (NaN when the point has no such values).
     pub fn of(&self, point: &PointResult) -> f64 {
-        let Some(series) = point.series(self.system, self.metric) else {
+        let Some(series) = point.series(self.system.as_ref(), self.metric) else {
             return f64::NAN;
         };
         let s = stats(series);
@@ -644,8 +643,8 @@ pub fn choose(
     let runner_up = feasible.get(1).map(|(idx, _)| *idx);
     let difference = runner_up.and_then(|other| {
         let (a, b) = (
-            results[best].series(objective.measure.system, objective.measure.metric)?,
-            results[other].series(objective.measure.system, objective.measure.metric)?,
+            results[best].series(objective.measure.system.as_ref(), objective.measure.metric)?,
+            results[other].series(objective.measure.system.as_ref(), objective.measure.metric)?,
         );
         let paired: Vec<f64> = a
             .iter()
@@ -768,7 +767,11 @@ mod tests {
         let m = Measure::parse("distributed.operator_yield_p50").expect("measure");
         assert_eq!(
             (m.system, m.metric, m.stat),
-            (Some(SystemKind::Distributed), "operator_yield", "p50")
+            (
+                Some(SystemName::from(crate::model::SystemKind::Distributed)),
+                "operator_yield",
+                "p50"
+            )
         );
         assert_eq!(
             Measure::parse("savings_fraction").expect("paired").system,
@@ -826,11 +829,11 @@ pub fn range_override(range: &Range, value: f64) -> Override {
 }
 
 /// Every measure a point has: each system's [`METRICS`], then the paired savings.
-fn measures_of(point: &PointResult) -> Vec<(Option<SystemKind>, &'static str)> {
-    let mut measures: Vec<(Option<SystemKind>, &'static str)> = point
+fn measures_of(point: &PointResult) -> Vec<(Option<SystemName>, &'static str)> {
+    let mut measures: Vec<(Option<SystemName>, &'static str)> = point
         .systems
         .iter()
-        .flat_map(|(kind, _)| METRICS.iter().map(move |m| (Some(*kind), m.name())))
+        .flat_map(|(name, _)| METRICS.iter().map(move |m| (Some(name.clone()), m.name())))
         .collect();
     for (metric, values) in PAIRED_METRICS.iter().zip(&point.savings) {
         if !values.is_empty() {
@@ -850,7 +853,7 @@ pub struct TornadoRow {
     /// High value.
     pub high: f64,
     /// `None` for the paired savings.
-    pub system: Option<SystemKind>,
+    pub system: Option<SystemName>,
     /// A [`METRICS`] name or one of [`PAIRED_METRICS`].
     pub metric: &'static str,
     /// Mean at the low value, the base, and the high value.
@@ -868,7 +871,7 @@ pub struct TornadoRow {
 pub fn tornado(results: &[PointResult], ranges: &[Range]) -> Vec<TornadoRow> {
     let base = &results[0];
     let measures = measures_of(base);
-    let mean = |point: &PointResult, system, metric| {
+    let mean = |point: &PointResult, system: Option<&SystemName>, metric| {
         point
             .series(system, metric)
             .map_or(f64::NAN, |s| stats(s).mean)
@@ -880,25 +883,27 @@ pub fn tornado(results: &[PointResult], ranges: &[Range]) -> Vec<TornadoRow> {
             .enumerate()
             .map(|(idx, range)| {
                 let (low, high) = (&results[1 + 2 * idx], &results[2 + 2 * idx]);
-                let paired: Vec<f64> =
-                    match (low.series(system, metric), high.series(system, metric)) {
-                        (Some(a), Some(b)) => a
-                            .iter()
-                            .zip(b)
-                            .map(|(x, y)| y - x)
-                            .filter(|d| !d.is_nan())
-                            .collect(),
-                        _ => Vec::new(),
-                    };
+                let paired: Vec<f64> = match (
+                    low.series(system.as_ref(), metric),
+                    high.series(system.as_ref(), metric),
+                ) {
+                    (Some(a), Some(b)) => a
+                        .iter()
+                        .zip(b)
+                        .map(|(x, y)| y - x)
+                        .filter(|d| !d.is_nan())
+                        .collect(),
+                    _ => Vec::new(),
+                };
                 TornadoRow {
                     parameter: range.path.clone(),
                     low: range.low,
                     high: range.high,
-                    system,
+                    system: system.clone(),
                     metric,
-                    at_low: mean(low, system, metric),
-                    at_base: mean(base, system, metric),
-                    at_high: mean(high, system, metric),
+                    at_low: mean(low, system.as_ref(), metric),
+                    at_base: mean(base, system.as_ref(), metric),
+                    at_high: mean(high, system.as_ref(), metric),
                     effect: summarise(&paired),
                 }
             })
@@ -969,7 +974,7 @@ pub struct SobolRow {
     /// The key.
     pub parameter: String,
     /// `None` for the paired savings.
-    pub system: Option<SystemKind>,
+    pub system: Option<SystemName>,
     /// A [`METRICS`] name or one of [`PAIRED_METRICS`].
     pub metric: &'static str,
     /// Share of the output's variance due to this key alone.
@@ -991,7 +996,10 @@ pub fn sobol(results: &[PointResult], ranges: &[Range]) -> Vec<SobolRow> {
     for (system, metric) in measures {
         let outputs: Vec<f64> = results
             .iter()
-            .map(|p| p.series(system, metric).map_or(f64::NAN, |s| stats(s).mean))
+            .map(|p| {
+                p.series(system.as_ref(), metric)
+                    .map_or(f64::NAN, |s| stats(s).mean)
+            })
             .collect();
         let n = outputs.len() / (ranges.len() + 2);
         let both = &outputs[..2 * n];
@@ -1001,7 +1009,7 @@ pub fn sobol(results: &[PointResult], ranges: &[Range]) -> Vec<SobolRow> {
             .zip(ranges)
             .map(|((first_order, total), range)| SobolRow {
                 parameter: range.path.clone(),
-                system,
+                system: system.clone(),
                 metric,
                 first_order,
                 total,

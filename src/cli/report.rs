@@ -20,6 +20,8 @@ pub(super) struct Report<'a> {
     pub(super) summary: &'a [SummaryRow],
     pub(super) yields: &'a [output::YieldSummaryRow],
     pub(super) segments: &'a [output::SegmentSummaryRow],
+    /// The paired rows' label (`B_vs_A`).
+    pub(super) paired_label: Option<&'a str>,
     /// Events simulated, wall time in seconds and threads (not for a merge).
     pub(super) speed: Option<(u64, f64, String)>,
 }
@@ -44,12 +46,19 @@ impl<'a> Report<'a> {
             systems: scenario
                 .systems()
                 .into_iter()
-                .map(|(system, spec)| (system.into(), spec.initial_gpus(), spec.pricing.is_some()))
+                .map(|system| {
+                    (
+                        system.name,
+                        system.spec.initial_gpus(),
+                        system.spec.pricing.is_some(),
+                    )
+                })
                 .collect(),
             discount_rate: Some(scenario.finance.discount_rate),
             summary: &summaries.summary,
             yields: &summaries.yields,
             segments: &summaries.segments,
+            paired_label: summaries.paired_label.as_deref(),
             speed: None,
         }
     }
@@ -145,15 +154,19 @@ pub(super) fn print_run_report(report: &Report, written: &[PathBuf]) -> io::Resu
     let mut paired: Vec<&SummaryRow> = report
         .summary
         .iter()
-        .filter(|row| row.system == output::PAIRED)
+        .filter(|row| Some(row.system.as_str()) == report.paired_label)
         .collect();
     // The headline first: savings on the same basket of work.
     let like_for_like = Paired::SavingsLikeForLike.name();
     paired.sort_by_key(|row| row.metric != like_for_like);
     if !paired.is_empty() {
+        let title = report
+            .paired_label
+            .unwrap_or_default()
+            .replacen("_vs_", " vs ", 1);
         writeln!(
             out,
-            "\ndistributed vs centralized, paired on the same jobs      mean   95% CI of the mean"
+            "\n{title}, paired on the same jobs      mean   95% CI of the mean"
         )?;
         for row in paired {
             let s = &row.stats;

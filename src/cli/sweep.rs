@@ -12,7 +12,7 @@ use super::{
     render_scenario_error,
 };
 use crate::metrics::catalog::{Finance, Measure, Metric, Paired};
-use crate::model::SystemKind;
+use crate::model::{SystemKind, SystemName};
 use crate::output::{self, Provenance};
 use crate::scenario::overrides::{Node, Override};
 use crate::scenario::{self, Scenario};
@@ -153,6 +153,7 @@ fn provenance_of(template: &Scenario) -> Provenance {
         replications: (0, u64::from(template.simulation.replications)),
         shard: None,
         antithetic: template.simulation.antithetic,
+        compare: template.compare_written(),
     }
 }
 
@@ -270,10 +271,10 @@ fn print_sweep(
     for (idx, point) in results.iter().enumerate() {
         let mut line = format!("{idx:>5}  {}", label(point));
         for (kind, _) in &point.systems {
-            let short = if *kind == SystemKind::Centralized {
-                "cent"
-            } else {
-                "dist"
+            let short = match kind.as_str() {
+                "centralized" => "cent",
+                "distributed" => "dist",
+                name => name,
             };
             let shown = [
                 Measure::Run(Metric::Utilization),
@@ -282,7 +283,7 @@ fn print_sweep(
             ];
             for metric in shown.map(Measure::name) {
                 let value = point
-                    .series(Some(*kind), metric)
+                    .series(Some(kind), metric)
                     .map_or(f64::NAN, |s| sweep::stats(s).mean);
                 line.push_str(&format!("  {short}.{metric} {}", number(value)));
             }
@@ -460,7 +461,7 @@ const HEADLINE: [(Option<SystemKind>, Measure); 5] = [
 /// The headline measures' tornados: each key's effect, largest first.
 fn print_tornado(rows: &[sweep::TornadoRow], written: &[std::path::PathBuf]) -> io::Result<()> {
     let mut out = io::stdout().lock();
-    for (system, metric) in HEADLINE.map(|(system, m)| (system, m.name())) {
+    for (system, metric) in HEADLINE.map(|(system, m)| (system.map(SystemName::from), m.name())) {
         let group: Vec<&sweep::TornadoRow> = rows
             .iter()
             .filter(|r| r.system == system && r.metric == metric)
@@ -510,7 +511,7 @@ fn print_sobol(
         out,
         "Sobol indices from {samples} base samples (first order: the key alone; total: with its interactions)"
     )?;
-    for (system, metric) in HEADLINE.map(|(system, m)| (system, m.name())) {
+    for (system, metric) in HEADLINE.map(|(system, m)| (system.map(SystemName::from), m.name())) {
         let group: Vec<&sweep::SobolRow> = rows
             .iter()
             .filter(|r| r.system == system && r.metric == metric)

@@ -85,7 +85,7 @@ impl Progress {
 /// the half-width wanted.
 pub(super) struct Target {
     /// `summary.parquet` system labels that must meet it.
-    systems: Vec<&'static str>,
+    systems: Vec<String>,
     metric: &'static str,
     half_width: f64,
 }
@@ -106,10 +106,10 @@ pub(super) fn parse_target(spec: &str, scenario: &Scenario) -> Result<Target, St
         .map_or((None, name.trim()), |(s, m)| (Some(s), m));
     let paired = Paired::ALL.map(Paired::name);
     let runs = crate::results::run_columns();
-    let present: Vec<&'static str> = scenario
+    let present: Vec<String> = scenario
         .systems()
         .iter()
-        .map(|(kind, _)| kind.as_str())
+        .map(|system| system.name.to_string())
         .collect();
     if let Some(&metric) = paired.iter().find(|m| **m == metric) {
         if system.is_some() || present.len() < 2 {
@@ -120,14 +120,18 @@ pub(super) fn parse_target(spec: &str, scenario: &Scenario) -> Result<Target, St
         let unpriced = scenario
             .systems()
             .iter()
-            .any(|(_, spec)| spec.pricing.is_none());
-        if metric == Paired::SavingsFraction.name() && unpriced {
-            return Err(
-                "savings_fraction needs prices: give both systems a `pricing:` section".to_string(),
-            );
+            .any(|system| system.spec.pricing.is_none());
+        if unpriced && metric != Paired::UtilizationDifference.name() {
+            let needs_prices =
+                [Paired::SavingsFraction, Paired::SavingsLikeForLike].map(Paired::name);
+            if needs_prices.contains(&metric) {
+                return Err(format!(
+                    "{metric} needs prices: give both systems a `pricing:` section"
+                ));
+            }
         }
         return Ok(Target {
-            systems: vec![output::PAIRED],
+            systems: vec![output::PAIRED.to_string()],
             metric,
             half_width,
         });
@@ -197,9 +201,9 @@ pub(super) fn run_to_target(
     run(first, &mut runs, spool)?;
     loop {
         let summary = runs.summary_rows(scenario.simulation.antithetic);
-        let widths = summary.iter().filter(|row| {
-            row.metric == target.metric && target.systems.contains(&row.system.as_str())
-        });
+        let widths = summary
+            .iter()
+            .filter(|row| row.metric == target.metric && target.systems.contains(&row.system));
         if let Some(empty) = widths.clone().find(|row| row.stats.n == 0) {
             return Err(Failure::Input(format!(
                 "capsim: error: --target-ci: {} has no values for {} in this scenario (nothing priced, or no such jobs), so no number of replications narrows it\n",

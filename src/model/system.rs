@@ -166,6 +166,8 @@ pub struct SystemModel<'a> {
     spec: &'a System,
     classes: &'a [GpuClass],
     kind: SystemKind,
+    /// The system's part in its supply streams' numbers.
+    streams: seeds::SystemIndex,
     seeding: seeds::Seeding,
     replication: u64,
     sources: Vec<JobSource>,
@@ -284,6 +286,7 @@ impl<'a> SystemModel<'a> {
         scenario: &'a Scenario,
         spec: &'a System,
         kind: SystemKind,
+        streams: seeds::SystemIndex,
         replication: u64,
     ) -> Self {
         let sim = &scenario.simulation;
@@ -294,11 +297,12 @@ impl<'a> SystemModel<'a> {
             // The scenario has far fewer than 2^32 segments (the file is at most 4 MiB).
             .map(|(idx, segment)| JobSource::new(segment, idx as u32, sim.seeding(), replication))
             .collect();
-        let system = kind.stream_index();
+        let system = streams;
         let mut model = SystemModel {
             spec,
             classes: &scenario.classes,
             kind,
+            streams,
             seeding: sim.seeding(),
             replication,
             sources,
@@ -517,7 +521,7 @@ impl<'a> SystemModel<'a> {
     /// price, on which a cost-based price applies the factor of the day itself.
     fn add_site(&mut self, spec: &Site, now: Hours, price_factor: f64) -> usize {
         let idx = self.capacity.sites.len();
-        let (system, site) = (self.kind.stream_index(), idx as u32);
+        let (system, site) = (self.streams, idx as u32);
         let rng = |stream: Stream| seeds::rng(self.seeding, self.replication, stream);
         let process =
             |per_gpu_mean_hours: f64, back_hours: Dist, streams: (Stream, Stream)| OutageProcess {

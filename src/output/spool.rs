@@ -297,6 +297,9 @@ fn metadata(provenance: &Provenance) -> KeyValueMetadata {
     if let Some((shard, shards)) = provenance.shard {
         pairs.push(("capsim.shard".to_string(), format!("{shard}/{shards}")));
     }
+    if let Some((a, b)) = &provenance.compare {
+        pairs.push(("capsim.compare".to_string(), format!("{a},{b}")));
+    }
     KeyValueMetadata::from_static(pairs)
 }
 

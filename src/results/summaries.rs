@@ -16,8 +16,27 @@ use crate::metrics::{
 use crate::model::SystemName;
 use crate::model::outcome::Week;
 
-/// Label of the paired comparison's rows in `summary.parquet`.
+/// Label of the paired comparison's rows in `summary.parquet` for the shorthand's two
+/// systems ([`paired_label`] of centralized and distributed).
 pub const PAIRED: &str = "distributed_vs_centralized";
+
+/// The systems a paired comparison compares: (A, B), B against A.
+pub type Pair = (SystemName, SystemName);
+
+/// Label of the paired rows: `B_vs_A`.
+pub fn paired_label((a, b): &Pair) -> String {
+    format!("{b}_vs_{a}")
+}
+
+/// The pair compared: `compare` as recorded, else the first two systems when there are
+/// exactly two (A the first written).
+pub fn default_pair(systems: &[SystemName], compare: Option<&(String, String)>) -> Option<Pair> {
+    match (compare, systems) {
+        (Some((a, b)), _) => Some((SystemName::new(a), SystemName::new(b))),
+        (None, [a, b]) => Some((a.clone(), b.clone())),
+        _ => None,
+    }
+}
 
 /// The `summary.parquet` metrics holding how many times common random numbers reduce
 /// the variance of each paired metric (see [`crn_variance_reduction`]).
@@ -185,6 +204,8 @@ pub struct Summaries {
     pub events: u64,
     /// Each system with its GPUs at the start (the `gpus_initial` of its first row).
     pub systems: Vec<(SystemName, u64)>,
+    /// The paired rows' label (`B_vs_A`), when a pair is compared.
+    pub paired_label: Option<String>,
 }
 
 /// Computes every summary, one pass over the raw records per system, metric or cohort;
@@ -195,19 +216,27 @@ pub struct Summaries {
 pub fn summarise_all<S: RawSource + ?Sized>(
     source: &S,
     antithetic: bool,
+    compare: Option<&(String, String)>,
 ) -> Result<Summaries, S::Error> {
-    let pairs = paired_values(source)?;
-    let savings = savings_of(&pairs);
     let (events, systems) = systems_and_events(source)?;
     let kinds: Vec<SystemName> = systems.iter().map(|(name, _)| name.clone()).collect();
+    let pair = default_pair(&kinds, compare);
+    let pairs = match &pair {
+        Some(pair) => paired_values(source, pair)?,
+        None => Vec::new(),
+    };
+    let savings = savings_of(&pairs);
+    let label = pair.as_ref().map_or_else(String::new, paired_label);
+    let labelled = pair.is_some().then(|| label.clone());
     Ok(Summaries {
-        summary: summary_rows(source, &kinds, &savings, &pairs, antithetic)?,
+        summary: summary_rows(source, &kinds, &savings, &pairs, antithetic, &label)?,
         timeseries: timeseries_rows(source, &kinds)?,
         yields: yield_summary_rows(source, antithetic)?,
         segments: segment_summary_rows(source, antithetic)?,
         savings,
         events,
         systems,
+        paired_label: labelled,
     })
 }
 
@@ -261,11 +290,10 @@ pub type Paired = (u64, PairSide, PairSide);
 ///
 /// # Errors
 /// The source's error.
-pub fn paired_values<S: RawSource + ?Sized>(source: &S) -> Result<Vec<Paired>, S::Error> {
-    let (a, b) = (
-        SystemName::from(crate::model::SystemKind::Centralized),
-        SystemName::from(crate::model::SystemKind::Distributed),
-    );
+pub fn paired_values<S: RawSource + ?Sized>(
+    source: &S,
+    (a, b): &Pair,
+) -> Result<Vec<Paired>, S::Error> {
     let mut cells: BTreeMap<(u64, SystemName), Vec<WorkCell>> = BTreeMap::new();
     source.scan(RawTable::Segments, &mut |piece| {
         for record in &piece.segments {
@@ -290,9 +318,9 @@ pub fn paired_values<S: RawSource + ?Sized>(source: &S) -> Result<Vec<Paired>, S
     let mut first: Option<(u64, PairSide)> = None;
     source.scan(RawTable::Runs, &mut |piece| {
         for row in &piece.runs {
-            if row.system == a {
+            if row.system == *a {
                 first = Some((row.replication, side(row)));
-            } else if row.system == b
+            } else if row.system == *b
                 && let Some((replication, side_a)) =
                     first.take().filter(|(r, _)| *r == row.replication)
             {
@@ -359,6 +387,7 @@ pub fn summary_rows<S: RawSource + ?Sized>(
     savings: &[Savings],
     pairs: &[Paired],
     antithetic: bool,
+    label: &str,
 ) -> Result<Vec<SummaryRow>, S::Error> {
     let names = run_columns();
     let mut out = Vec::new();
@@ -391,7 +420,7 @@ pub fn summary_rows<S: RawSource + ?Sized>(
                 .filter(|(_, v)| !v.is_nan())
                 .collect();
             out.push(SummaryRow {
-                system: PAIRED.to_string(),
+                system: label.to_string(),
                 metric,
                 stats: stats(&values, antithetic),
             });
@@ -402,7 +431,7 @@ pub fn summary_rows<S: RawSource + ?Sized>(
             let nan = f64::NAN;
             let n = savings.len() as u64;
             SummaryRow {
-                system: PAIRED.to_string(),
+                system: label.to_string(),
                 metric,
                 stats: Summary {
                     mean: factor,

@@ -44,6 +44,19 @@ pub struct RawScenario {
     #[serde(default)]
     #[schemars(with = "Option<RawDistributed>")]
     pub distributed: Option<Spanned<RawDistributed>>,
+    /// Named providers, each a centralized or a distributed supply (instead of the
+    /// `centralized:` / `distributed:` shorthand).
+    #[serde(default)]
+    #[schemars(with = "Option<Vec<RawProvider>>")]
+    pub providers: Option<Spanned<Vec<Spanned<RawProvider>>>>,
+    /// Which providers are present in each simulated market, by name.
+    #[serde(default)]
+    #[schemars(with = "Option<RawArchitectures>")]
+    pub architectures: Option<Spanned<RawArchitectures>>,
+    /// The pair of architectures compared, `[A, B]`: B against A.
+    #[serde(default)]
+    #[schemars(with = "Option<Vec<SystemLabel>>")]
+    pub compare: Option<Spanned<Vec<Spanned<SystemLabel>>>>,
     #[serde(default)]
     pub finance: Option<RawFinance>,
     /// Declared beliefs about uncertain keys, for `capsim sensitivity`; checked like
@@ -489,6 +502,207 @@ impl PolicyName {
 
 /// The `pricing:` keys valid under every policy.
 pub const SHARED_PRICING_KEYS: [&str; 3] = ["policy", "reserved_discount", "egress_usd_per_gb"];
+
+/// A provider's or an architecture's name: tables write it in their `system` column and
+/// measures split on `.`, so letters, digits, `-` and `_` only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SystemLabel(pub String);
+
+impl JsonSchema for SystemLabel {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "SystemLabel".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^[A-Za-z0-9_-]{1,64}$",
+            "description": "a provider's or architecture's name: 1 to 64 letters, digits, `-` or `_`"
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for SystemLabel {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        let safe = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_');
+        if name.is_empty() || name.len() > 64 || !name.chars().all(safe) {
+            return Err(invalid(
+                format!("invalid name {name:?}"),
+                "use 1 to 64 letters, digits, `-` or `_`: tables write it as a system, and measures split on `.`",
+            ));
+        }
+        Ok(SystemLabel(name))
+    }
+}
+
+/// What a provider supplies: the keys of a `centralized:` or a `distributed:` section.
+#[derive(Debug)]
+pub enum RawSupply {
+    /// `kind: centralized`.
+    Centralized(Box<RawCentralized>),
+    /// `kind: distributed`.
+    Distributed(Box<RawDistributed>),
+}
+
+/// One entry of `providers:` — `name` and `kind` first, then the keys its kind's
+/// section holds.
+#[derive(Debug)]
+pub struct RawProvider {
+    /// Its name.
+    pub name: SystemLabel,
+    /// Its supply.
+    pub supply: RawSupply,
+}
+
+/// `name` and `kind` are read first so that the rest of the entry is checked, key by
+/// key with its place in the file, as the section of that kind would be.
+impl<'de> Deserialize<'de> for RawProvider {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Entry;
+        impl<'de> Visitor<'de> for Entry {
+            type Value = RawProvider;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a provider: `name`, `kind` (centralized or distributed), then that kind's keys")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawProvider, A::Error> {
+                let (mut name, mut kind): (Option<SystemLabel>, Option<String>) = (None, None);
+                while name.is_none() || kind.is_none() {
+                    let Some(key) = map.next_key::<String>()? else {
+                        return Err(invalid(
+                            "a provider needs a `name` and a `kind`",
+                            "e.g. `- {name: neocloud, kind: centralized, gpus: 256}`",
+                        ));
+                    };
+                    match key.as_str() {
+                        "name" if name.is_none() => name = Some(map.next_value()?),
+                        "kind" if kind.is_none() => kind = Some(map.next_value()?),
+                        "name" | "kind" => {
+                            return Err(invalid(format!("`{key}` twice"), "give it once"));
+                        }
+                        other => {
+                            return Err(invalid(
+                                format!("`{other}` before the provider's `name` and `kind`"),
+                                "write `name` and `kind` first: they say which keys follow",
+                            ));
+                        }
+                    }
+                }
+                let rest = de::value::MapAccessDeserializer::new(map);
+                let supply = match kind.as_deref() {
+                    Some("centralized") => {
+                        RawSupply::Centralized(Box::new(RawCentralized::deserialize(rest)?))
+                    }
+                    Some("distributed") => {
+                        RawSupply::Distributed(Box::new(RawDistributed::deserialize(rest)?))
+                    }
+                    other => {
+                        return Err(invalid(
+                            format!("unknown provider kind {:?}", other.unwrap_or_default()),
+                            "`kind: centralized` (data centers that buy GPUs) or `kind: distributed` (operators who contribute them)",
+                        ));
+                    }
+                };
+                Ok(RawProvider {
+                    name: name.unwrap_or_else(|| SystemLabel(String::new())),
+                    supply,
+                })
+            }
+        }
+        deserializer.deserialize_map(Entry)
+    }
+}
+
+/// The shape of a provider, for the JSON Schema: a centralized or a distributed
+/// section's keys with `name` and `kind`.
+impl JsonSchema for RawProvider {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Provider".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let name = generator.subschema_for::<SystemLabel>();
+        let with = |mut section: schemars::Schema, kind: &str| {
+            if let Some(properties) = section
+                .ensure_object()
+                .entry("properties")
+                .or_insert_with(|| serde_json::json!({}))
+                .as_object_mut()
+            {
+                properties.insert("name".into(), name.clone().to_value());
+                properties.insert("kind".into(), serde_json::json!({"const": kind}));
+            }
+            let required = section
+                .ensure_object()
+                .entry("required")
+                .or_insert_with(|| serde_json::json!([]));
+            if let Some(required) = required.as_array_mut() {
+                required.extend([serde_json::json!("name"), serde_json::json!("kind")]);
+            }
+            section
+        };
+        let centralized = with(RawCentralized::json_schema(generator), "centralized");
+        let distributed = with(RawDistributed::json_schema(generator), "distributed");
+        schemars::json_schema!({
+            "description": "a provider: `name`, `kind`, then the keys of a `centralized:` or `distributed:` section",
+            "oneOf": [centralized, distributed]
+        })
+    }
+}
+
+/// `architectures:` — each name with the providers present in it, in the order written
+/// (the first is A when `compare:` is left out).
+#[derive(Debug)]
+pub struct RawArchitectures(pub Vec<(SystemLabel, Vec<Spanned<SystemLabel>>)>);
+
+impl<'de> Deserialize<'de> for RawArchitectures {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Entries;
+        impl<'de> Visitor<'de> for Entries {
+            type Value = RawArchitectures;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a map from an architecture's name to a list of provider names")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RawArchitectures, A::Error> {
+                let mut entries: Vec<(SystemLabel, Vec<Spanned<SystemLabel>>)> = Vec::new();
+                while let Some(name) = map.next_key::<SystemLabel>()? {
+                    if entries.iter().any(|(other, _)| *other == name) {
+                        return Err(invalid(
+                            format!("architecture `{}` twice", name.0),
+                            "give each architecture one entry",
+                        ));
+                    }
+                    entries.push((name, map.next_value()?));
+                }
+                Ok(RawArchitectures(entries))
+            }
+        }
+        deserializer.deserialize_map(Entries)
+    }
+}
+
+impl JsonSchema for RawArchitectures {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Architectures".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let name = generator.subschema_for::<SystemLabel>();
+        schemars::json_schema!({
+            "description": "each architecture's name with the providers present in it, e.g. `hybrid: [hyperscaler, network]`",
+            "type": "object",
+            "propertyNames": name.clone(),
+            "additionalProperties": {"type": "array", "items": name, "minItems": 1}
+        })
+    }
+}
 
 /// `distributed:` — operators, their dynamics, the take rate and prices.
 #[derive(Debug, Deserialize, JsonSchema)]

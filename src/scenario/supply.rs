@@ -420,19 +420,17 @@ pub struct Reinvest {
     pub lead_time_hours: Dist,
 }
 
-/// Which system a raw block belongs to, for defaults and messages.
-#[derive(Clone, Copy, PartialEq)]
-enum Side {
-    Centralized,
-    Distributed,
+/// Which kind of system a raw block describes (for defaults) and where it is written
+/// (for messages: `centralized`, or `providers[k]`).
+#[derive(Clone, Copy)]
+struct Side<'a> {
+    centralized: bool,
+    base: &'a str,
 }
 
-impl Side {
-    fn key(self) -> &'static str {
-        match self {
-            Side::Centralized => "centralized",
-            Side::Distributed => "distributed",
-        }
+impl<'a> Side<'a> {
+    fn key(self) -> &'a str {
+        self.base
     }
 }
 
@@ -528,20 +526,28 @@ impl Checker<'_> {
         0
     }
 
-    pub(super) fn centralized(&mut self, raw: &Spanned<RawCentralized>, ctx: &Context) -> System {
-        let side = Side::Centralized;
-        let block = &raw.value;
+    pub(super) fn centralized(
+        &mut self,
+        block: &RawCentralized,
+        at: &Location,
+        ctx: &Context,
+        base: &str,
+    ) -> System {
+        let side = Side {
+            centralized: true,
+            base,
+        };
         let costs = self.costs(block.costs.as_ref(), side, &ctx.classes[0]);
-        self.age_of_owned_only(block.costs.as_ref(), side, "centralized.costs");
+        self.age_of_owned_only(block.costs.as_ref(), side, &format!("{base}.costs"));
         let mut sites = Vec::new();
         match (&block.gpus, &block.data_centers) {
             (Some(gpus), None) => {
-                self.site_size(gpus, "centralized.gpus");
+                self.site_size(gpus, &format!("{base}.gpus"));
                 sites.push(Site::plain("dc-0", 0, 0, gpus.value.0, costs.clone()));
             }
             (None, Some(centers)) if !centers.is_empty() => {
                 for (idx, center) in centers.iter().enumerate() {
-                    let key = format!("centralized.data_centers[{idx}]");
+                    let key = format!("{base}.data_centers[{idx}]");
                     let region = self.lookup(
                         &ctx.regions,
                         &center.region,
@@ -573,7 +579,7 @@ impl Checker<'_> {
                 }
             }
             _ => self.report(
-                &raw.referenced,
+                at,
                 side.key(),
                 &hinted(
                     "give exactly one of `gpus` or a non-empty `data_centers` list",
@@ -581,7 +587,7 @@ impl Checker<'_> {
                 ),
             ),
         }
-        self.system_size(&sites, &raw.referenced, side);
+        self.system_size(&sites, at, side);
         System {
             sites,
             pricing: self.pricing(block.pricing.as_ref(), side, ctx),
@@ -593,8 +599,8 @@ impl Checker<'_> {
                 .review_every_hours
                 .map_or(defaults::REVIEW_EVERY_HOURS, |h| h.0),
             procurement: block.procurement.as_ref().map(|p| {
-                let plan = self.procurement(p, ctx);
-                self.age_within_life(block.costs.as_ref(), &plan);
+                let plan = self.procurement(p, ctx, base);
+                self.age_within_life(block.costs.as_ref(), &plan, base);
                 plan
             }),
             entry: None,
@@ -610,7 +616,7 @@ impl Checker<'_> {
         let Some(age) = &raw.age_years else { return };
         let bought = match raw.capex_usd_per_gpu {
             Some(capex) => capex.0 > 0.0,
-            None => side == Side::Centralized,
+            None => side.centralized,
         };
         if bought {
             let message = hinted(
@@ -622,7 +628,7 @@ impl Checker<'_> {
     }
 
     /// A data center's first GPUs must not be past their service life at the start.
-    fn age_within_life(&mut self, raw: Option<&RawCosts>, plan: &Procurement) {
+    fn age_within_life(&mut self, raw: Option<&RawCosts>, plan: &Procurement, base: &str) {
         let Some(age) = raw.and_then(|c| c.age_years.as_ref()) else {
             return;
         };
@@ -638,11 +644,15 @@ impl Checker<'_> {
                 ),
                 "lower age_years below procurement.service_life_years (default: depreciation_years)",
             );
-            self.report(&age.referenced, "centralized.costs.age_years", &message);
+            self.report(
+                &age.referenced,
+                &format!("{base}.costs.age_years"),
+                &message,
+            );
         }
     }
 
-    fn procurement(&mut self, raw: &RawProcurement, ctx: &Context) -> Procurement {
+    fn procurement(&mut self, raw: &RawProcurement, ctx: &Context, base: &str) -> Procurement {
         let names = ctx.class_names();
         let gpu_classes = raw
             .gpu_classes
@@ -650,7 +660,7 @@ impl Checker<'_> {
             .flatten()
             .enumerate()
             .map(|(idx, name)| {
-                let key = format!("centralized.procurement.gpu_classes[{idx}]");
+                let key = format!("{base}.procurement.gpu_classes[{idx}]");
                 self.lookup(&names, name, &key, "GPU class")
             })
             .collect();
@@ -670,24 +680,32 @@ impl Checker<'_> {
         }
     }
 
-    pub(super) fn distributed(&mut self, raw: &Spanned<RawDistributed>, ctx: &Context) -> System {
-        let side = Side::Distributed;
-        let block = &raw.value;
+    pub(super) fn distributed(
+        &mut self,
+        block: &RawDistributed,
+        at: &Location,
+        ctx: &Context,
+        base: &str,
+    ) -> System {
+        let side = Side {
+            centralized: false,
+            base,
+        };
         let mut sites = Vec::new();
         match (&block.gpus, &block.operators) {
             (Some(gpus), None) => {
-                self.site_size(gpus, "distributed.gpus");
+                self.site_size(gpus, &format!("{base}.gpus"));
                 let costs = self.costs(None, side, &ctx.classes[0]);
                 sites.push(Site::plain("operator-0", 0, 0, gpus.value.0, costs));
             }
             (None, Some(groups)) if !groups.is_empty() => {
-                let groups: &[RawOperators] = if self.too_many_operators(groups, &raw.referenced) {
+                let groups: &[RawOperators] = if self.too_many_operators(groups, at, base) {
                     &[]
                 } else {
                     groups
                 };
                 for (group_idx, group) in groups.iter().enumerate() {
-                    let key = format!("distributed.operators[{group_idx}]");
+                    let key = format!("{base}.operators[{group_idx}]");
                     let template = self.operator(group, &key, ctx);
                     let sizes = match &group.gpus.value {
                         GpuSpec::Constant(gpus) => GpuCountDist::constant(*gpus),
@@ -712,7 +730,7 @@ impl Checker<'_> {
                 }
             }
             _ => self.report(
-                &raw.referenced,
+                at,
                 side.key(),
                 &hinted(
                     "give exactly one of `gpus` or a non-empty `operators` list",
@@ -728,7 +746,7 @@ impl Checker<'_> {
                 .map_or(defaults::OPERATORS_PER_REVIEW, |c| c.0),
             max_operators: entry.max_operators.map_or(defaults::MAX_OPERATORS, |c| c.0),
             template: {
-                let key = "distributed.entry.template";
+                let key = &format!("{base}.entry.template");
                 if let GpuSpec::Weights(_) = entry.template.gpus.value {
                     let message = hinted(
                         "a template's gpus must be a whole number",
@@ -743,7 +761,7 @@ impl Checker<'_> {
                 self.operator(&entry.template, key, ctx)
             },
         });
-        self.system_size(&sites, &raw.referenced, side);
+        self.system_size(&sites, at, side);
         let pricing = self.pricing(block.pricing.as_ref(), side, ctx);
         let take_rate = block
             .take_rate
@@ -821,7 +839,7 @@ impl Checker<'_> {
     }
 
     /// More than [`defaults::MAX_SITES`] operators are refused before any is built.
-    fn too_many_operators(&mut self, groups: &[RawOperators], at: &Location) -> bool {
+    fn too_many_operators(&mut self, groups: &[RawOperators], at: &Location, base: &str) -> bool {
         let operators: u64 = groups
             .iter()
             .map(|g| u64::from(g.count.map_or(defaults::OPERATOR_COUNT, |c| c.0)))
@@ -834,7 +852,7 @@ impl Checker<'_> {
                 ),
                 "model groups of similar operators as fewer, larger ones",
             );
-            self.report(at, "distributed.operators", &message);
+            self.report(at, &format!("{base}.operators"), &message);
         }
         operators > defaults::MAX_SITES
     }
@@ -842,11 +860,11 @@ impl Checker<'_> {
     /// One operator of a group, with the group's largest size; availability scales the
     /// GPUs it offers.
     fn operator(&mut self, raw: &RawOperators, key: &str, ctx: &Context) -> Site {
-        self.age_of_owned_only(
-            raw.costs.as_ref(),
-            Side::Distributed,
-            &format!("{key}.costs"),
-        );
+        let side = Side {
+            centralized: false,
+            base: key,
+        };
+        self.age_of_owned_only(raw.costs.as_ref(), side, &format!("{key}.costs"));
         let region = raw.region.as_ref().map_or(0, |r| {
             self.lookup(&ctx.regions, r, &format!("{key}.region"), "region")
         });
@@ -935,7 +953,7 @@ impl Checker<'_> {
             class,
             gpus: listed(owned).max(1),
             power_mw: None,
-            costs: self.costs(raw.costs.as_ref(), Side::Distributed, &ctx.classes[class]),
+            costs: self.costs(raw.costs.as_ref(), side, &ctx.classes[class]),
             reliability,
             owner_use,
             checkpoint_every_hours: raw.checkpoint_every_hours.map(|c| c.0),
@@ -950,7 +968,7 @@ impl Checker<'_> {
             .residual_fraction
             .map_or(defaults::RESIDUAL_FRACTION, |f| f.0);
         // Data centers buy their GPUs; operators already own theirs unless told otherwise.
-        let default_capex = if side == Side::Centralized {
+        let default_capex = if side.centralized {
             class_capex_usd
         } else {
             defaults::OPERATOR_CAPEX_USD_PER_GPU
@@ -985,7 +1003,7 @@ impl Checker<'_> {
                 .electricity_usd_per_kwh
                 .map_or(defaults::ELECTRICITY_USD_PER_KWH, |e| e.0),
             pue: raw.pue.map_or(
-                if side == Side::Centralized {
+                if side.centralized {
                     defaults::PUE_CENTRALIZED
                 } else {
                     defaults::PUE_OPERATOR

@@ -122,8 +122,8 @@ fn validation_scenarios_match_their_closed_forms() {
                 scenario.simulation.horizon_hours, case.horizon_hours,
                 "{file}"
             );
-            for (_, system) in scenario.systems() {
-                assert_eq!(system.initial_gpus(), u64::from(case.gpus), "{file}");
+            for system in scenario.systems() {
+                assert_eq!(system.spec.initial_gpus(), u64::from(case.gpus), "{file}");
             }
             (case, scenario)
         })

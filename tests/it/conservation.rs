@@ -31,15 +31,10 @@ fn conservation_laws_hold_in_varied_runs() {
     for yaml in VARIED {
         let scenario = scenario(yaml);
         for replication in 0..u64::from(scenario.simulation.replications) {
-            for (system, pool) in scenario.systems() {
-                let (outcome, events) = montecarlo::simulate(
-                    &scenario,
-                    replication,
-                    system,
-                    pool,
-                    &montecarlo::NEVER_STOP,
-                )
-                .unwrap_or_else(|e| panic!("{}: {e}", scenario.name));
+            for system in scenario.systems() {
+                let (outcome, events) =
+                    montecarlo::simulate(&scenario, replication, &system, &montecarlo::NEVER_STOP)
+                        .unwrap_or_else(|e| panic!("{}: {e}", scenario.name));
                 let jobs = &outcome.window_jobs;
                 // Every arrival and every completion is an event of its own.
                 let all = &outcome.all_jobs;
@@ -71,15 +66,10 @@ fn conservation_laws_hold_in_varied_runs() {
 #[test]
 fn a_broken_outcome_is_reported() {
     let scenario = scenario(VARIED[0]);
-    let (_, pool) = scenario.systems()[0];
-    let (outcome, _) = montecarlo::simulate(
-        &scenario,
-        0,
-        SystemKind::Centralized,
-        pool,
-        &montecarlo::NEVER_STOP,
-    )
-    .expect("valid run");
+    let system = scenario.systems().remove(0);
+    assert_eq!(system.kind, SystemKind::Centralized);
+    let (outcome, _) =
+        montecarlo::simulate(&scenario, 0, &system, &montecarlo::NEVER_STOP).expect("valid run");
     assert_eq!(outcome.check_invariants(), Ok(()));
 
     let mut lost_job = outcome.clone();

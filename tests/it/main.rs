@@ -22,6 +22,7 @@ mod overrides;
 mod parquet;
 mod prices;
 mod properties;
+mod providers;
 mod reliability;
 mod report;
 #[path = "../support/robustness.rs"]

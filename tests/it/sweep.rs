@@ -51,7 +51,7 @@ fn grid(
 fn mean(point: &sweep::PointResult, metric: &str) -> f64 {
     sweep::stats(
         point
-            .series(Some(SystemKind::Centralized), metric)
+            .series(Some(&SystemKind::Centralized.into()), metric)
             .expect("series"),
     )
     .mean
@@ -89,7 +89,7 @@ fn common_seeds_cut_the_variance_of_differences_between_points() {
     let same = grid(&path, "centralized.gpus=14,15", 30, None);
     let other = grid(&path, "centralized.gpus=14,15", 30, Some(1_000));
     let series = |p: &sweep::PointResult| {
-        p.series(Some(SystemKind::Centralized), "utilization")
+        p.series(Some(&SystemKind::Centralized.into()), "utilization")
             .expect("series")
             .to_vec()
     };

@@ -21,8 +21,7 @@ fn cloud_outcome(scenario: &Scenario, replication: u64) -> Outcome {
     montecarlo::simulate(
         scenario,
         replication,
-        SystemKind::Centralized,
-        spec,
+        &capsim::scenario::Simulated::shorthand(SystemKind::Centralized, spec),
         &NEVER_STOP,
     )
     .expect("runs")
