@@ -616,6 +616,7 @@ pub fn sweep_frame(
 /// A polars error if the frame cannot be built (a bug).
 pub fn sensitivity_frame(
     rows: &[crate::sweep::TornadoRow],
+    paired_label: &str,
     provenance: &Provenance,
 ) -> PolarsResult<DataFrame> {
     let f = |get: fn(&crate::sweep::TornadoRow) -> f64| rows.iter().map(get).collect::<Vec<f64>>();
@@ -623,7 +624,7 @@ pub fn sensitivity_frame(
         "parameter" => rows.iter().map(|r| r.parameter.clone()).collect::<Vec<String>>(),
         "low" => f(|r| r.low),
         "high" => f(|r| r.high),
-        "system" => rows.iter().map(|r| r.system.as_ref().map_or(PAIRED, |s| s.as_str())).collect::<Vec<&str>>(),
+        "system" => rows.iter().map(|r| r.system.as_ref().map_or(paired_label, |s| s.as_str())).collect::<Vec<&str>>(),
         "metric" => rows.iter().map(|r| r.metric).collect::<Vec<&str>>(),
         "at_low" => f(|r| r.at_low),
         "at_base" => f(|r| r.at_base),
@@ -675,11 +676,12 @@ pub fn compare_frame(
 /// A polars error if the frame cannot be built (a bug).
 pub fn sobol_frame(
     rows: &[crate::sweep::SobolRow],
+    paired_label: &str,
     provenance: &Provenance,
 ) -> PolarsResult<DataFrame> {
     let frame = df!(
         "parameter" => rows.iter().map(|r| r.parameter.clone()).collect::<Vec<String>>(),
-        "system" => rows.iter().map(|r| r.system.as_ref().map_or(PAIRED, |s| s.as_str())).collect::<Vec<&str>>(),
+        "system" => rows.iter().map(|r| r.system.as_ref().map_or(paired_label, |s| s.as_str())).collect::<Vec<&str>>(),
         "metric" => rows.iter().map(|r| r.metric).collect::<Vec<&str>>(),
         "first_order" => rows.iter().map(|r| r.first_order).collect::<Vec<f64>>(),
         "total" => rows.iter().map(|r| r.total).collect::<Vec<f64>>(),

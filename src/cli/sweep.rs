@@ -14,6 +14,7 @@ use super::{
 use crate::metrics::catalog::{Finance, Measure, Metric, Paired};
 use crate::model::{SystemKind, SystemName};
 use crate::output::{self, Provenance};
+use crate::results::summaries::paired_label;
 use crate::scenario::overrides::{Node, Override};
 use crate::scenario::{self, Scenario};
 use crate::sweep::{self, Axis, Choice, Constraint, Design, Objective, PointResult};
@@ -415,9 +416,13 @@ pub(super) fn sensitivity(args: &SensitivityArgs) -> Result<ExitCode, Failure> {
         .collect();
     let (template, results) = run_points(&args.scenario, &base, points, &args.common)?;
     let provenance = provenance_of(&template);
+    // The label of the paired rows: `B_vs_A` for the pair the scenario compares.
+    let paired_label = template
+        .pair()
+        .map_or_else(|| output::PAIRED.to_string(), |pair| paired_label(&pair));
     if sobol {
         let rows = sweep::sobol(&results, &ranges);
-        let frame = output::sobol_frame(&rows, &provenance)
+        let frame = output::sobol_frame(&rows, &paired_label, &provenance)
             .map_err(|e| Failure::Other(format!("cannot build tables: {e}")))?;
         let written = output::write_tables(&out, vec![("sobol", frame)], &provenance)
             .map_err(super::write_failure(&out))?;
@@ -427,7 +432,7 @@ pub(super) fn sensitivity(args: &SensitivityArgs) -> Result<ExitCode, Failure> {
         return Ok(ExitCode::SUCCESS);
     }
     let rows = sweep::tornado(&results, &ranges);
-    let frame = output::sensitivity_frame(&rows, &provenance)
+    let frame = output::sensitivity_frame(&rows, &paired_label, &provenance)
         .map_err(|e| Failure::Other(format!("cannot build tables: {e}")))?;
     let written = output::write_tables(&out, vec![("sensitivity", frame)], &provenance)
         .map_err(super::write_failure(&out))?;
