@@ -13,7 +13,7 @@ use catalog::{Metric, Paired};
 
 use crate::finance::statements::Statements;
 use crate::model::SystemName;
-use crate::model::outcome::{Outcome, SegmentTally, Week};
+use crate::model::outcome::{Outcome, ProviderTally, SegmentTally, Week};
 use crate::scenario::Segment;
 
 /// One row of `runs.parquet`: one replication of one system, over the jobs that arrived
@@ -129,6 +129,63 @@ pub struct RunMetrics {
     pub finance: Statements,
     /// Each segment's window jobs, in the scenario's order (`segments.parquet`).
     pub segments: Vec<SegmentRow>,
+    /// Each provider of the architecture, in its order (`providers.parquet`).
+    pub providers: Vec<ProviderRow>,
+}
+
+/// What one provider of an architecture did in one replication's window (a
+/// `providers.parquet` row without its replication and system).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderRow {
+    /// The provider's name.
+    pub provider: String,
+    /// GPUs installed at time 0.
+    pub gpus_at_start: u64,
+    /// GPUs installed at the horizon.
+    pub gpus_at_horizon: u64,
+    /// Busy GPU-hours of its sites over the window.
+    pub busy_gpu_hours: f64,
+    /// Up (busy + idle) GPU-hours of its sites over the window.
+    pub up_gpu_hours: f64,
+    /// Window jobs that first started on one of its sites.
+    pub jobs_started: u64,
+    /// What window jobs paid it, USD.
+    pub spend_usd: f64,
+    /// Its sites' share of that spend, USD.
+    pub revenue_usd: f64,
+    /// The protocol's share, USD.
+    pub protocol_revenue_usd: f64,
+    /// Its reference price at the horizon, USD per GPU-hour.
+    pub price_at_horizon_usd: f64,
+}
+
+impl ProviderRow {
+    /// The row of one provider's tally.
+    pub fn new(provider: &str, tally: &ProviderTally) -> ProviderRow {
+        let areas = &tally.window_areas;
+        ProviderRow {
+            provider: provider.to_string(),
+            gpus_at_start: tally.gpus_at_start,
+            gpus_at_horizon: tally.gpus_at_horizon,
+            busy_gpu_hours: areas.busy_gpu_hours,
+            up_gpu_hours: areas.busy_gpu_hours + areas.idle_gpu_hours,
+            jobs_started: tally.jobs_started,
+            spend_usd: tally.spend_usd,
+            revenue_usd: tally.revenue_usd,
+            protocol_revenue_usd: tally.protocol_revenue_usd,
+            price_at_horizon_usd: tally.price_at_horizon,
+        }
+    }
+
+    /// Busy ÷ up GPU-hours over the window (the run metric's definition); 0 when nothing
+    /// was up.
+    pub fn utilization(&self) -> f64 {
+        if self.up_gpu_hours > 0.0 {
+            self.busy_gpu_hours / self.up_gpu_hours
+        } else {
+            0.0
+        }
+    }
 }
 
 /// What one segment's window jobs did in one replication of one system (a
@@ -291,6 +348,7 @@ impl RunMetrics {
         finance: Statements,
         events: u64,
         segments: &[Segment],
+        providers: &[&str],
     ) -> Self {
         let jobs = &outcome.window_jobs;
         let at_horizon = &outcome.window_jobs_at_horizon;
@@ -372,6 +430,11 @@ impl RunMetrics {
                 .iter()
                 .zip(&outcome.segments)
                 .map(|(segment, tally)| SegmentRow::new(&segment.name, tally))
+                .collect(),
+            providers: providers
+                .iter()
+                .zip(&outcome.providers)
+                .map(|(name, tally)| ProviderRow::new(name, tally))
                 .collect(),
         }
     }

@@ -13,9 +13,9 @@ use rayon::prelude::*;
 use crate::engine::{self, EngineError, EventQueue};
 use crate::finance::statements::statements;
 use crate::metrics::RunMetrics;
+use crate::model::SystemName;
 use crate::model::outcome::Outcome;
 use crate::model::system::SystemModel;
-use crate::model::{SystemKind, SystemName};
 use crate::results::Results;
 use crate::scenario::{Scenario, Simulated};
 
@@ -113,7 +113,7 @@ pub fn estimate(scenario: &Scenario) -> RunEstimate {
     let horizon_hours = scenario.simulation.horizon_hours;
     let outage_events: f64 = systems
         .iter()
-        .flat_map(|system| &system.spec.sites)
+        .flat_map(Simulated::sites)
         .map(|site| {
             let gpu_hours = f64::from(site.gpus) * horizon_hours;
             site.reliability
@@ -143,7 +143,7 @@ pub fn estimate(scenario: &Scenario) -> RunEstimate {
     let peak_waiting_jobs = systems
         .iter()
         .map(|system| {
-            let capacity = system.spec.initial_gpus() as f64;
+            let capacity = system.initial_gpus() as f64;
             if everyone_gives_up {
                 rate * longest_patience
             } else if load >= capacity {
@@ -154,7 +154,7 @@ pub fn estimate(scenario: &Scenario) -> RunEstimate {
             }
         })
         .fold(0.0, f64::max);
-    let sites: usize = systems.iter().map(|system| system.spec.sites.len()).sum();
+    let sites: usize = systems.iter().map(|system| system.sites().count()).sum();
     let horizon = scenario.simulation.horizon_hours;
     let years = f64::from(crate::units::finance_years(horizon));
     let per_system = BYTES_RECORDS_PER_SYSTEM
@@ -185,7 +185,7 @@ fn event_budget(scenario: &Scenario) -> u64 {
     let failures: f64 = scenario
         .systems()
         .iter()
-        .flat_map(|system| system.spec.sites.iter())
+        .flat_map(|system| system.sites().collect::<Vec<_>>())
         .map(|site| {
             let failures = site
                 .reliability
@@ -216,13 +216,7 @@ pub fn simulate(
     system: &Simulated,
     stop: &AtomicBool,
 ) -> Result<(Outcome, u64), SimError> {
-    let mut model = SystemModel::new(
-        scenario,
-        system.spec,
-        system.kind,
-        system.streams,
-        replication,
-    );
+    let mut model = SystemModel::new(scenario, system, replication);
     let mut events = EventQueue::new();
     model.prime(&mut events);
     let counts =
@@ -258,11 +252,12 @@ pub fn run_system(
     stop: &AtomicBool,
 ) -> Result<RunMetrics, SimError> {
     let (outcome, events) = simulate(scenario, replication, system, stop)?;
+    // With several providers each year carries its protocol fees; the rate is unused.
     let finance = statements(
         &scenario.finance,
-        system.spec.take_rate,
+        system.providers[0].spec.take_rate,
         &outcome,
-        system.kind == SystemKind::Distributed,
+        system.has_cohorts(),
     );
     Ok(RunMetrics::from_outcome(
         replication,
@@ -271,6 +266,11 @@ pub fn run_system(
         finance,
         events,
         &scenario.segments,
+        &system
+            .providers
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>(),
     ))
 }
 

@@ -16,17 +16,17 @@ pub mod lock;
 mod manifest;
 mod spool;
 
-use crate::metrics::{Cell, Savings, SegmentRow};
+use crate::metrics::{Cell, ProviderRow, Savings, SegmentRow};
 use crate::model::SystemName;
 use crate::model::outcome::Week;
 pub use crate::results::REPLICATIONS_PER_ROW_GROUP;
 pub use crate::results::summaries::{
-    PAIRED, SegmentSummaryRow, Summaries, SummaryRow, TimeseriesRow, YieldSummaryRow,
-    antithetic_variance_reduction_names, crn_variance_reduction_names,
+    PAIRED, ProviderSummaryRow, SegmentSummaryRow, Summaries, SummaryRow, TimeseriesRow,
+    YieldSummaryRow, antithetic_variance_reduction_names, crn_variance_reduction_names,
 };
 use crate::results::{
-    RawTable, Results, ReturnRecord, RunRow, SegmentRecord, WeekRow, YearRecord, run_columns,
-    year_columns,
+    ProviderRecord, RawTable, Results, ReturnRecord, RunRow, SegmentRecord, WeekRow, YearRecord,
+    run_columns, year_columns,
 };
 pub use manifest::{MANIFEST, TableSet};
 pub use spool::{RawDir, Spool, Staged, TABLE_ORDER, write_tables};
@@ -209,7 +209,59 @@ pub fn raw_frame(
         RawTable::Years => yields_frame(results, provenance),
         RawTable::Returns => returns_frame(results, provenance),
         RawTable::Segments => segments_frame(results, provenance),
+        RawTable::Providers => providers_frame(results, provenance),
     }
+}
+
+/// A count of a provider row.
+type ProviderCount = fn(&ProviderRow) -> u64;
+/// A quantity of a provider row.
+type ProviderValue = fn(&ProviderRow) -> f64;
+
+/// The count columns of `providers.parquet` after `provider`.
+const PROVIDER_COUNT_COLUMNS: [(&str, ProviderCount); 3] = [
+    ("gpus_at_start", |r| r.gpus_at_start),
+    ("gpus_at_horizon", |r| r.gpus_at_horizon),
+    ("jobs_started", |r| r.jobs_started),
+];
+
+/// The quantity columns of `providers.parquet` that are read back (`utilization`,
+/// derived, is written after them).
+const PROVIDER_VALUE_COLUMNS: [(&str, ProviderValue); 6] = [
+    ("busy_gpu_hours", |r| r.busy_gpu_hours),
+    ("up_gpu_hours", |r| r.up_gpu_hours),
+    ("spend_usd", |r| r.spend_usd),
+    ("revenue_usd", |r| r.revenue_usd),
+    ("protocol_revenue_usd", |r| r.protocol_revenue_usd),
+    ("price_at_horizon_usd", |r| r.price_at_horizon_usd),
+];
+
+/// `providers.parquet`: one row per replication × system (architecture) × provider:
+/// its GPUs at the start and at the horizon, its sites' busy and up GPU-hours over the
+/// window and their ratio, the window jobs that first started on it, what they paid it
+/// and how that splits between its sites and the protocol, its price at the horizon.
+///
+/// # Errors
+/// A polars error if the frame cannot be built (a bug).
+pub fn providers_frame(results: &Results, provenance: &Provenance) -> PolarsResult<DataFrame> {
+    let records = &results.providers;
+    let mut columns = keyed_columns(records, "provider", |r| {
+        (r.replication, r.system.as_str(), r.row.provider.as_str())
+    });
+    for (name, count) in PROVIDER_COUNT_COLUMNS {
+        columns.push(count_column(name, records, |r| count(&r.row)));
+    }
+    let utilization: ProviderValue = ProviderRow::utilization;
+    for (name, value) in PROVIDER_VALUE_COLUMNS
+        .into_iter()
+        .chain([("utilization", utilization)])
+    {
+        columns.push(Column::new(
+            name.into(),
+            records.iter().map(|r| value(&r.row)).collect::<Vec<f64>>(),
+        ));
+    }
+    with_provenance(DataFrame::new_infer_height(columns)?, provenance)
 }
 
 /// A per-tier quantity of a segment row.
@@ -247,18 +299,9 @@ const SEGMENT_COUNT_COLUMNS: [(&str, SegmentCount); 7] = [
 /// A polars error if the frame cannot be built (a bug).
 pub fn segments_frame(results: &Results, provenance: &Provenance) -> PolarsResult<DataFrame> {
     let records = &results.segments;
-    let mut columns = Vec::from(replication_columns(
-        records,
-        |r| r.replication,
-        |r| r.system.as_str(),
-    ));
-    columns.push(Column::new(
-        "segment".into(),
-        records
-            .iter()
-            .map(|r| r.row.segment.as_str())
-            .collect::<Vec<&str>>(),
-    ));
+    let mut columns = keyed_columns(records, "segment", |r| {
+        (r.replication, r.system.as_str(), r.row.segment.as_str())
+    });
     let floats = |name: &str, f: &dyn Fn(&SegmentRow) -> f64| {
         Column::new(
             name.into(),
@@ -266,18 +309,9 @@ pub fn segments_frame(results: &Results, provenance: &Provenance) -> PolarsResul
         )
     };
     for (name, count) in SEGMENT_COUNT_COLUMNS {
-        columns.push(Column::new(
-            name.into(),
-            records.iter().map(|r| count(&r.row)).collect::<Vec<u64>>(),
-        ));
+        columns.push(count_column(name, records, |r| count(&r.row)));
     }
-    columns.push(Column::new(
-        "jobs_lost".into(),
-        records
-            .iter()
-            .map(|r| r.row.jobs_lost())
-            .collect::<Vec<u64>>(),
-    ));
+    columns.push(count_column("jobs_lost", records, |r| r.row.jobs_lost()));
     columns.extend([
         floats("lost_demand_fraction", &SegmentRow::lost_demand_fraction),
         floats(
@@ -325,6 +359,10 @@ pub fn summary_tables(
         "segments_summary",
         segments_summary_frame(&summaries.segments, provenance)?,
     ));
+    tables.push((
+        "providers_summary",
+        providers_summary_frame(&summaries.providers, provenance)?,
+    ));
     Ok(tables)
 }
 
@@ -345,6 +383,35 @@ pub fn segments_summary_frame(
         Column::new(
             "segment".into(),
             rows.iter().map(|r| r.segment.as_str()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "metric".into(),
+            rows.iter().map(|r| r.metric).collect::<Vec<_>>(),
+        ),
+    ];
+    columns.extend(stats_columns(
+        &rows.iter().map(|r| r.stats).collect::<Vec<_>>(),
+    ));
+    with_provenance(DataFrame::new_infer_height(columns)?, provenance)
+}
+
+/// `providers_summary.parquet`: per system × provider × measure of `providers.parquet`,
+/// the mean, spread, 95% interval and quantiles across replications.
+///
+/// # Errors
+/// A polars error if the frame cannot be built (a bug).
+pub fn providers_summary_frame(
+    rows: &[ProviderSummaryRow],
+    provenance: &Provenance,
+) -> PolarsResult<DataFrame> {
+    let mut columns = vec![
+        Column::new(
+            "system".into(),
+            rows.iter().map(|r| r.system.as_str()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "provider".into(),
+            rows.iter().map(|r| r.provider.as_str()).collect::<Vec<_>>(),
         ),
         Column::new(
             "metric".into(),
@@ -400,11 +467,27 @@ pub fn timeseries_frame(
     with_provenance(frame, provenance)
 }
 
+/// `replication`, `system` and a key column (`key_name`) of records keyed within a
+/// system; `of` gives a record's three values.
+fn keyed_columns<T>(rows: &[T], key_name: &str, of: fn(&T) -> (u64, &str, &str)) -> Vec<Column> {
+    let mut columns = Vec::from(replication_columns(rows, |r| of(r).0, |r| of(r).1));
+    columns.push(Column::new(
+        key_name.into(),
+        rows.iter().map(|r| of(r).2).collect::<Vec<&str>>(),
+    ));
+    columns
+}
+
+/// A `u64` column of `rows`.
+fn count_column<T>(name: &str, rows: &[T], count: impl Fn(&T) -> u64) -> Column {
+    Column::new(name.into(), rows.iter().map(count).collect::<Vec<u64>>())
+}
+
 /// The `replication` and `system` columns that begin the per-replication tables.
 fn replication_columns<T>(
     rows: &[T],
-    replication: fn(&T) -> u64,
-    system: fn(&T) -> &str,
+    replication: impl Fn(&T) -> u64,
+    system: impl Fn(&T) -> &str,
 ) -> [Column; 2] {
     [
         Column::new(
@@ -854,7 +937,14 @@ fn remove_abandoned_staging(dir: &Path) {
 }
 
 /// The raw tables a run or a shard writes, from which every other table is derived.
-pub const RAW_TABLES: [&str; 5] = ["runs", "weeks", "yields", "returns", "segments"];
+pub const RAW_TABLES: [&str; 6] = [
+    "runs",
+    "weeks",
+    "yields",
+    "returns",
+    "segments",
+    "providers",
+];
 
 /// The records of one raw table's frame (read from `path`).
 fn read_records(table: RawTable, frame: &DataFrame, path: &Path) -> Result<Results, OutputError> {
@@ -869,6 +959,7 @@ fn read_records(table: RawTable, frame: &DataFrame, path: &Path) -> Result<Resul
         RawTable::Years => results.years = read_years(frame).map_err(malformed)?,
         RawTable::Returns => results.returns = read_returns(frame).map_err(malformed)?,
         RawTable::Segments => results.segments = read_segments(frame).map_err(malformed)?,
+        RawTable::Providers => results.providers = read_providers(frame).map_err(malformed)?,
     }
     Ok(results)
 }
@@ -1025,6 +1116,44 @@ fn read_years(frame: &DataFrame) -> PolarsResult<Vec<YearRecord>> {
                 cohort: cohort.get(i),
                 year: year.get(i).unwrap_or(0),
                 values: columns.iter().map(|column| column.get(i)).collect(),
+            })
+        })
+        .collect()
+}
+
+fn read_providers(frame: &DataFrame) -> PolarsResult<Vec<ProviderRecord>> {
+    let (replication, system, provider) = (
+        frame.column("replication")?.u64()?,
+        frame.column("system")?.str()?,
+        frame.column("provider")?.str()?,
+    );
+    let counts = PROVIDER_COUNT_COLUMNS
+        .iter()
+        .map(|(name, _)| frame.column(name)?.u64())
+        .collect::<PolarsResult<Vec<_>>>()?;
+    let values = PROVIDER_VALUE_COLUMNS
+        .iter()
+        .map(|(name, _)| frame.column(name)?.f64())
+        .collect::<PolarsResult<Vec<_>>>()?;
+    (0..frame.height())
+        .map(|i| {
+            let count = |k: usize| counts[k].get(i).unwrap_or(0);
+            let value = |k: usize| values[k].get(i).unwrap_or(f64::NAN);
+            Ok(ProviderRecord {
+                replication: replication.get(i).unwrap_or(0),
+                system: system_of(system.get(i))?,
+                row: ProviderRow {
+                    provider: provider.get(i).unwrap_or("").to_string(),
+                    gpus_at_start: count(0),
+                    gpus_at_horizon: count(1),
+                    jobs_started: count(2),
+                    busy_gpu_hours: value(0),
+                    up_gpu_hours: value(1),
+                    spend_usd: value(2),
+                    revenue_usd: value(3),
+                    protocol_revenue_usd: value(4),
+                    price_at_horizon_usd: value(5),
+                },
             })
         })
         .collect()

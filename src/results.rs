@@ -7,7 +7,7 @@ pub mod summaries;
 
 use crate::finance::statements::YearRow;
 use crate::metrics::catalog::Metric;
-use crate::metrics::{Cell, RunMetrics, Savings, SegmentRow};
+use crate::metrics::{Cell, ProviderRow, RunMetrics, Savings, SegmentRow};
 use crate::model::SystemName;
 use crate::model::outcome::Week;
 
@@ -56,6 +56,17 @@ pub struct SegmentRecord {
     pub system: SystemName,
     /// The segment's values.
     pub row: SegmentRow,
+}
+
+/// One `providers.parquet` row: one provider of one replication of one architecture.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderRecord {
+    /// Replication index.
+    pub replication: u64,
+    /// System (the architecture).
+    pub system: SystemName,
+    /// The provider's values.
+    pub row: ProviderRow,
 }
 
 /// One `yields.parquet` row.
@@ -123,6 +134,8 @@ pub struct Results {
     pub returns: Vec<ReturnRecord>,
     /// `segments.parquet` rows.
     pub segments: Vec<SegmentRecord>,
+    /// `providers.parquet` rows.
+    pub providers: Vec<ProviderRecord>,
 }
 
 /// Names of the `runs.parquet` columns after `replication` and `system`.
@@ -162,6 +175,13 @@ impl Results {
                     system: system.clone(),
                     row: segment.clone(),
                 }));
+            results
+                .providers
+                .extend(row.providers.iter().map(|provider| ProviderRecord {
+                    replication,
+                    system: system.clone(),
+                    row: provider.clone(),
+                }));
             for year in &row.finance.years {
                 let values = year.columns().into_iter().map(|(_, value)| value).collect();
                 results.years.push(YearRecord {
@@ -196,6 +216,7 @@ impl Results {
         self.years.extend(later.years);
         self.returns.extend(later.returns);
         self.segments.extend(later.segments);
+        self.providers.extend(later.providers);
     }
 
     /// Combines results of disjoint sets of replications, in replication order.
@@ -221,6 +242,7 @@ impl Results {
         merged.years.sort_by_key(|y| y.replication);
         merged.returns.sort_by_key(|r| r.replication);
         merged.segments.sort_by_key(|r| r.replication);
+        merged.providers.sort_by_key(|r| r.replication);
         Ok(merged)
     }
 
@@ -282,16 +304,19 @@ pub enum RawTable {
     Returns,
     /// `segments.parquet`.
     Segments,
+    /// `providers.parquet`.
+    Providers,
 }
 
 impl RawTable {
     /// All of them, in the order they are written.
-    pub const ALL: [RawTable; 5] = [
+    pub const ALL: [RawTable; 6] = [
         RawTable::Runs,
         RawTable::Weeks,
         RawTable::Years,
         RawTable::Returns,
         RawTable::Segments,
+        RawTable::Providers,
     ];
 
     /// File stem.
@@ -302,6 +327,7 @@ impl RawTable {
             RawTable::Years => "yields",
             RawTable::Returns => "returns",
             RawTable::Segments => "segments",
+            RawTable::Providers => "providers",
         }
     }
 }

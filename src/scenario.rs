@@ -795,7 +795,7 @@ impl Scenario {
     }
 
     /// The systems a run simulates, in order: the shorthand's centralized then
-    /// distributed system, or each architecture as written (of one provider each, for now).
+    /// distributed system, or each architecture as written, with its providers.
     pub fn systems(&self) -> Vec<Simulated<'_>> {
         let mut systems = Vec::new();
         if let Some(spec) = &self.centralized {
@@ -805,16 +805,24 @@ impl Scenario {
             systems.push(Simulated::shorthand(SystemKind::Distributed, spec));
         }
         for architecture in &self.architectures {
-            if let [idx] = architecture.providers[..] {
-                let provider = &self.providers[idx];
-                systems.push(Simulated {
-                    name: SystemName::new(&architecture.name),
-                    kind: provider.kind,
-                    // Providers are far fewer than 2^32 (the file is at most 4 MiB).
-                    streams: crate::seeds::SystemIndex::Provider(idx as u32),
-                    spec: &provider.system,
-                });
-            }
+            let providers = architecture
+                .providers
+                .iter()
+                .map(|&idx| {
+                    let provider = &self.providers[idx];
+                    Member {
+                        name: provider.name.clone(),
+                        kind: provider.kind,
+                        // Providers are far fewer than 2^32 (the file is at most 4 MiB).
+                        streams: crate::seeds::SystemIndex::Provider(idx as u32),
+                        spec: &provider.system,
+                    }
+                })
+                .collect();
+            systems.push(Simulated {
+                name: SystemName::new(&architecture.name),
+                providers,
+            });
         }
         systems
     }
@@ -868,30 +876,65 @@ impl Scenario {
     }
 }
 
-/// One system a run simulates: its name in the tables, its kind, the number its supply
-/// streams carry, and its supply.
+/// One system a run simulates — an architecture: its name in the tables and the
+/// providers present in it, in the order written (the order that breaks ties in
+/// customers' choice).
 #[derive(Debug, Clone)]
 pub struct Simulated<'a> {
     /// The name tables write.
     pub name: SystemName,
+    /// The providers customers choose among (at least one).
+    pub providers: Vec<Member<'a>>,
+}
+
+/// A provider as present in an architecture.
+#[derive(Debug, Clone)]
+pub struct Member<'a> {
+    /// The provider's name (`centralized` / `distributed` in the shorthand).
+    pub name: String,
     /// Centralized or distributed.
     pub kind: SystemKind,
-    /// Its part in the numbers of its supply streams.
+    /// Its part in the numbers of its supply streams: the same in every architecture.
     pub streams: crate::seeds::SystemIndex,
     /// Its supply.
     pub spec: &'a System,
 }
 
 impl<'a> Simulated<'a> {
-    /// A system of the `centralized:` / `distributed:` shorthand: named after its kind,
-    /// with the stream numbers it always had.
+    /// A system of the `centralized:` / `distributed:` shorthand: one provider named
+    /// after its kind, with the stream numbers it always had.
     pub fn shorthand(kind: SystemKind, spec: &'a System) -> Simulated<'a> {
         Simulated {
             name: kind.into(),
-            kind,
-            streams: kind.stream_index(),
-            spec,
+            providers: vec![Member {
+                name: kind.to_string(),
+                kind,
+                streams: kind.stream_index(),
+                spec,
+            }],
         }
+    }
+
+    /// GPUs installed at time 0, all providers.
+    pub fn initial_gpus(&self) -> u64 {
+        self.providers.iter().map(|p| p.spec.initial_gpus()).sum()
+    }
+
+    /// Whether every provider sells at a price (an unpriced one has no spend to compare).
+    pub fn priced(&self) -> bool {
+        self.providers.iter().all(|p| p.spec.pricing.is_some())
+    }
+
+    /// Whether some provider is a network, whose finance reports cohorts of operators.
+    pub fn has_cohorts(&self) -> bool {
+        self.providers
+            .iter()
+            .any(|p| p.kind == SystemKind::Distributed)
+    }
+
+    /// Every site written, all providers.
+    pub fn sites(&self) -> impl Iterator<Item = &'a supply::Site> + '_ {
+        self.providers.iter().flat_map(|p| p.spec.sites.iter())
     }
 }
 

@@ -47,11 +47,8 @@ impl<'a> Report<'a> {
                 .systems()
                 .into_iter()
                 .map(|system| {
-                    (
-                        system.name,
-                        system.spec.initial_gpus(),
-                        system.spec.pricing.is_some(),
-                    )
+                    let (gpus, priced) = (system.initial_gpus(), system.priced());
+                    (system.name, gpus, priced)
                 })
                 .collect(),
             discount_rate: Some(scenario.finance.discount_rate),

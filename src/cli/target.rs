@@ -117,10 +117,7 @@ pub(super) fn parse_target(spec: &str, scenario: &Scenario) -> Result<Target, St
                 "{metric} compares the two systems: give it bare, for a scenario with both"
             ));
         }
-        let unpriced = scenario
-            .systems()
-            .iter()
-            .any(|system| system.spec.pricing.is_none());
+        let unpriced = scenario.systems().iter().any(|system| !system.priced());
         if unpriced && metric != Paired::UtilizationDifference.name() {
             let needs_prices =
                 [Paired::SavingsFraction, Paired::SavingsLikeForLike].map(Paired::name);

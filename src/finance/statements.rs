@@ -528,7 +528,16 @@ impl Group<'_> {
         } else {
             0.0
         };
-        let protocol_fee_usd = self.take_rate.split(accrued.gross_revenue_usd).protocol_usd;
+        // Providers that take different rates have their fees counted site by site.
+        let protocol_fee_usd = match &year.protocol_fees_usd {
+            None => self.take_rate.split(accrued.gross_revenue_usd).protocol_usd,
+            Some(fees) => fees
+                .iter()
+                .enumerate()
+                .filter(|&(cohort, _)| self.includes(cohort as u32))
+                .map(|(_, fee)| fee)
+                .sum(),
+        };
         let opex = &accrued.opex;
         let opex_usd = opex.total() + protocol_fee_usd;
         let areas = &accrued.areas;

@@ -266,6 +266,8 @@ pub struct SiteRecord {
     pub value_decline_per_year: f64,
     /// Its GPU class.
     pub class: usize,
+    /// The provider it belongs to, in the architecture's order.
+    pub provider: u32,
 }
 
 /// One finance year of one system: what its sites accrued, by cohort.
@@ -275,6 +277,31 @@ pub struct FinanceYear {
     pub span: (Hours, Hours),
     /// Integrals of the sites of each cohort (index = cohort).
     pub cohorts: Vec<SiteIntegrals>,
+    /// The protocol fees of each cohort, where an architecture's providers take different
+    /// rates (each provider's take rate on its own sites' revenue); `None` with one
+    /// provider, whose one rate applies to the cohort's revenue.
+    pub protocol_fees_usd: Option<Vec<f64>>,
+}
+
+/// What one provider of an architecture did in the window: the rows of `providers.parquet`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ProviderTally {
+    /// GPUs installed at time 0.
+    pub gpus_at_start: u64,
+    /// GPUs installed at the horizon.
+    pub gpus_at_horizon: u64,
+    /// Its sites' integrals over the window.
+    pub window_areas: Areas,
+    /// Window jobs that first started on one of its sites.
+    pub jobs_started: u64,
+    /// What window jobs paid it (compute and egress).
+    pub spend_usd: f64,
+    /// Its sites' share of that spend (all of it for a cloud; the operators' for a network).
+    pub revenue_usd: f64,
+    /// The protocol's share.
+    pub protocol_revenue_usd: f64,
+    /// Its reference price at the horizon, USD per GPU-hour.
+    pub price_at_horizon: f64,
 }
 
 /// A sample of waits kept exactly but compactly: most jobs of an uncongested system do
@@ -407,6 +434,8 @@ pub struct Outcome {
     pub ledger: Ledger,
     /// The window jobs of each segment (index = the scenario's segment order).
     pub segments: Vec<SegmentTally>,
+    /// Each provider of the architecture, in its order.
+    pub providers: Vec<ProviderTally>,
     /// Operating costs over the window.
     pub opex: Opex,
     /// Capex of GPUs delivered in the window, USD.
@@ -539,7 +568,8 @@ impl Outcome {
                 return Err(format!("{label} fails: {left} vs {right}"));
             }
         }
-        Ok(())
+        // After the system's own books, so a system-level leak is reported as such.
+        self.check_providers()
     }
 
     /// Each segment's jobs are conserved, and the segments add up to the window: every
@@ -591,6 +621,54 @@ impl Outcome {
                 "spend: sum over segments = window",
                 spend,
                 self.ledger.spend_usd,
+            ),
+        ] {
+            if !agree(left, right) {
+                return Err(format!("{label} fails: {left} vs {right}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The providers add up to the architecture: jobs started exactly; spend, revenue and
+    /// the window's busy and idle GPU-hours to rounding.
+    fn check_providers(&self) -> Result<(), String> {
+        if self.providers.is_empty() {
+            return Ok(());
+        }
+        let started: u64 = self.providers.iter().map(|p| p.jobs_started).sum();
+        if started != self.window_jobs.started {
+            return Err(format!(
+                "jobs started: sum over providers {started} vs window {}",
+                self.window_jobs.started
+            ));
+        }
+        let sum = |get: fn(&ProviderTally) -> f64| self.providers.iter().map(get).sum::<f64>();
+        for (label, left, right) in [
+            (
+                "spend: sum over providers = window",
+                sum(|p| p.spend_usd),
+                self.ledger.spend_usd,
+            ),
+            (
+                "revenue: sum over providers = providers' revenue",
+                sum(|p| p.revenue_usd),
+                self.ledger.provider_revenue_usd,
+            ),
+            (
+                "protocol revenue: sum over providers = window",
+                sum(|p| p.protocol_revenue_usd),
+                self.ledger.protocol_revenue_usd,
+            ),
+            (
+                "busy GPU-hours: sum over providers = sites",
+                sum(|p| p.window_areas.busy_gpu_hours),
+                self.window_areas_by_site.busy_gpu_hours,
+            ),
+            (
+                "idle GPU-hours: sum over providers = sites",
+                sum(|p| p.window_areas.idle_gpu_hours),
+                self.window_areas_by_site.idle_gpu_hours,
             ),
         ] {
             if !agree(left, right) {

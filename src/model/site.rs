@@ -56,6 +56,8 @@ impl SiteIntegrals {
 pub struct SiteState {
     /// Region index.
     pub region: usize,
+    /// The provider it belongs to, in the architecture's order.
+    pub provider: usize,
     /// GPU class index.
     pub class: usize,
     /// Speed of the class.
@@ -143,6 +145,7 @@ impl SiteState {
     ) -> SiteState {
         SiteState {
             region: spec.region,
+            provider: 0,
             class: spec.class,
             speed: class.speed,
             power_kw: class.power_kw,

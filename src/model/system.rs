@@ -38,15 +38,15 @@ use crate::model::SystemKind;
 use crate::model::decisions::{self, ArrivalSeen};
 use crate::model::demand::{JobSource, JobSpec};
 use crate::model::outcome::{
-    Areas, CapitalChange, FinanceYear, GpuStates, JobTally, Outcome, SegmentTally, SiteRecord,
-    Week, tier_index,
+    Areas, CapitalChange, FinanceYear, GpuStates, JobTally, Outcome, ProviderTally, SegmentTally,
+    SiteRecord, Week, tier_index,
 };
 use crate::model::placement::Placement;
 use crate::model::queue::{Entry, WaitQueue};
 use crate::model::site::{Outage, OutageProcess, SiteIntegrals, SiteState};
 use crate::scenario::defaults;
 use crate::scenario::supply::{PricePolicy, Site, System};
-use crate::scenario::{GpuClass, Scenario};
+use crate::scenario::{GpuClass, Scenario, Simulated};
 use crate::seeds::{self, SimRng, Stream};
 use crate::units::{HOURS_PER_WEEK, HOURS_PER_YEAR, finance_years};
 
@@ -102,9 +102,15 @@ pub enum SystemEvent {
         batch: u32,
     },
     /// An onboarded operator starts offering GPUs.
-    Join,
-    /// Periodic review: prices, procurement, entry, exit, reinvestment.
-    Review,
+    Join {
+        /// The provider it joins.
+        provider: u32,
+    },
+    /// A provider's periodic review: prices, procurement, entry, exit, reinvestment.
+    Review {
+        /// The provider reviewing.
+        provider: u32,
+    },
     /// End of a week of the time series.
     Snapshot,
     /// The end of the warm-up: the measurement window opens.
@@ -159,15 +165,11 @@ struct Order {
     capex_usd_per_gpu: f64,
 }
 
-/// The model of one system for one replication: the shared context, then its parts,
-/// each the one owner of its state — [`Capacity`], [`Jobs`], [`Prices`], [`Accounts`]
-/// — and the random streams of supply-side draws.
+/// The model of one architecture for one replication: the shared context, then its
+/// parts, each the one owner of its state — [`Capacity`], [`Jobs`], the [`Provider`]s
+/// (prices, supply streams, what their reviews read), [`Accounts`].
 pub struct SystemModel<'a> {
-    spec: &'a System,
     classes: &'a [GpuClass],
-    kind: SystemKind,
-    /// The system's part in its supply streams' numbers.
-    streams: seeds::SystemIndex,
     seeding: seeds::Seeding,
     replication: u64,
     sources: Vec<JobSource>,
@@ -175,16 +177,45 @@ pub struct SystemModel<'a> {
     segment_min_speed: Vec<f64>,
     capacity: Capacity,
     jobs: Jobs,
-    prices: Prices,
+    providers: Vec<Provider<'a>>,
     accounts: Accounts,
     last_time: Hours,
     arrival_cutoff: Hours,
     tail_open: bool,
-    lead_rng: SimRng,
-    onboarding_rng: SimRng,
     /// The yearly rate at which procurement values capital when it prices the cost of the
     /// GPUs it would buy (the finance discount rate).
     planning_rate: f64,
+}
+
+/// One provider of the architecture: its terms and prices, the random streams of its
+/// supply-side draws (numbered by the provider, so it draws the same supply in every
+/// architecture it is in), and what its reviews read. Its sites sit in the shared
+/// [`Capacity`], each knowing its provider.
+struct Provider<'a> {
+    spec: &'a System,
+    kind: SystemKind,
+    /// The provider's part in its supply streams' numbers.
+    streams: seeds::SystemIndex,
+    prices: Prices,
+    lead_rng: SimRng,
+    onboarding_rng: SimRng,
+    /// GPUs installed per class on its sites that are not leaving.
+    class_installed: Vec<u64>,
+    /// GPUs it ordered that have not arrived.
+    on_order: u32,
+    /// Operators that decided to join it and are still onboarding.
+    pending_joins: u32,
+    /// Sites it has had so far: the next one's number in its streams.
+    sites_added: u32,
+    period_start: Hours,
+    /// The architecture's integrals at its last review (read with one provider only).
+    period_start_areas: Areas,
+    /// Work that gave up waiting since its last review, by region: every provider sees
+    /// what the market lost (assumption: each could have sold it).
+    period_abandoned_work: Vec<f64>,
+    /// Arrivals since its last review, for the pricing view (market clearing only).
+    period_arrivals: Vec<ArrivalSeen>,
+    records_arrivals: bool,
 }
 
 /// The sites, the placement index over them, and the system's GPU totals.
@@ -197,11 +228,7 @@ struct Capacity {
     withdrawn_total: u32,
     /// GPUs ordered and not yet delivered, all sites.
     on_order_total: u32,
-    /// GPUs installed per class on sites that are not leaving.
-    class_installed: Vec<u64>,
     orders: Vec<Order>,
-    /// Operators that decided to join and are still onboarding.
-    pending_joins: u32,
 }
 
 impl Capacity {
@@ -255,12 +282,6 @@ impl Jobs {
 /// and weeks are differences of.
 struct Accounts {
     outcome: Outcome,
-    period_start: Hours,
-    period_start_areas: Areas,
-    period_abandoned_work: Vec<f64>,
-    /// Arrivals since the last review, for the pricing view (systems that review only).
-    period_arrivals: Vec<ArrivalSeen>,
-    records_arrivals: bool,
     week_start_areas: Areas,
     week_start_lost: u64,
 }
@@ -281,14 +302,9 @@ impl Accounts {
 }
 
 impl<'a> SystemModel<'a> {
-    /// The model of `spec` for replication `replication`, fed the scenario's demand.
-    pub fn new(
-        scenario: &'a Scenario,
-        spec: &'a System,
-        kind: SystemKind,
-        streams: seeds::SystemIndex,
-        replication: u64,
-    ) -> Self {
+    /// The model of architecture `system` for replication `replication`, fed the
+    /// scenario's demand.
+    pub fn new(scenario: &'a Scenario, system: &Simulated<'a>, replication: u64) -> Self {
         let sim = &scenario.simulation;
         let sources = scenario
             .segments
@@ -297,12 +313,37 @@ impl<'a> SystemModel<'a> {
             // The scenario has far fewer than 2^32 segments (the file is at most 4 MiB).
             .map(|(idx, segment)| JobSource::new(segment, idx as u32, sim.seeding(), replication))
             .collect();
-        let system = streams;
+        let classes = scenario.classes.len();
+        let providers = system
+            .providers
+            .iter()
+            .map(|member| {
+                let (spec, streams) = (member.spec, member.streams);
+                let rng = |stream| seeds::rng(sim.seeding(), replication, stream);
+                Provider {
+                    spec,
+                    kind: member.kind,
+                    streams,
+                    prices: Prices::of(spec, classes),
+                    lead_rng: rng(Stream::LeadTimes { system: streams }),
+                    onboarding_rng: rng(Stream::Onboarding { system: streams }),
+                    class_installed: vec![0; classes],
+                    on_order: 0,
+                    pending_joins: 0,
+                    sites_added: 0,
+                    period_start: 0.0,
+                    period_start_areas: Areas::default(),
+                    period_abandoned_work: vec![0.0; scenario.regions.len()],
+                    period_arrivals: Vec::new(),
+                    records_arrivals: spec
+                        .pricing
+                        .as_ref()
+                        .is_some_and(|p| matches!(p.policy, PricePolicy::MarketClearing { .. })),
+                }
+            })
+            .collect();
         let mut model = SystemModel {
-            spec,
             classes: &scenario.classes,
-            kind,
-            streams,
             seeding: sim.seeding(),
             replication,
             sources,
@@ -320,57 +361,45 @@ impl<'a> SystemModel<'a> {
                 down_total: 0,
                 withdrawn_total: 0,
                 on_order_total: 0,
-                class_installed: vec![0; scenario.classes.len()],
                 orders: Vec::new(),
-                pending_joins: 0,
             },
             jobs: Jobs {
                 slots: Vec::new(),
                 free_slots: Vec::new(),
                 queue: WaitQueue::default(),
             },
-            prices: Prices {
-                base_usd_per_gpu_hour: spec.pricing.as_ref().map_or_else(
-                    || vec![0.0; scenario.classes.len()],
-                    |p| p.class_usd_per_gpu_hour.clone(),
-                ),
-                reference_usd_per_gpu_hour: spec
-                    .pricing
-                    .as_ref()
-                    .map_or(0.0, |p| p.reference_usd_per_gpu_hour),
-                factor: 1.0,
-                reserved_discount: spec.pricing.as_ref().map_or(0.0, |p| p.reserved_discount),
-                latency_slowdown: spec.latency_slowdown,
-            },
+            providers,
             last_time: 0.0,
             arrival_cutoff: sim.horizon_hours + (sim.horizon_hours - sim.warmup_hours),
             tail_open: false,
-            lead_rng: seeds::rng(sim.seeding(), replication, Stream::LeadTimes { system }),
-            onboarding_rng: seeds::rng(sim.seeding(), replication, Stream::Onboarding { system }),
             planning_rate: scenario.finance.discount_rate,
             accounts: Accounts {
                 outcome: Outcome {
                     window: (sim.warmup_hours, sim.horizon_hours),
-                    initial_gpus: spec.initial_gpus(),
+                    initial_gpus: system.initial_gpus(),
                     segments: vec![SegmentTally::default(); scenario.segments.len()],
+                    providers: system
+                        .providers
+                        .iter()
+                        .map(|member| ProviderTally {
+                            gpus_at_start: member.spec.initial_gpus(),
+                            ..ProviderTally::default()
+                        })
+                        .collect(),
                     ..Outcome::default()
                 },
-                period_start: 0.0,
-                period_start_areas: Areas::default(),
-                period_abandoned_work: vec![0.0; scenario.regions.len()],
-                period_arrivals: Vec::new(),
-                records_arrivals: spec
-                    .pricing
-                    .as_ref()
-                    .is_some_and(|p| matches!(p.policy, PricePolicy::MarketClearing { .. })),
                 week_start_areas: Areas::default(),
                 week_start_lost: 0,
             },
         };
-        for site in &spec.sites {
-            model.add_site(site, 0.0, 1.0);
+        for (provider, member) in system.providers.iter().enumerate() {
+            for site in &member.spec.sites {
+                model.add_site(provider, site, 0.0, 1.0);
+            }
         }
-        model.price_from_costs();
+        for provider in 0..model.providers.len() {
+            model.price_from_costs(provider);
+        }
         model
     }
 
@@ -394,8 +423,12 @@ impl<'a> SystemModel<'a> {
         if HOURS_PER_YEAR < horizon {
             events.schedule(HOURS_PER_YEAR, SystemEvent::YearEnd);
         }
-        if self.spec.needs_reviews() && self.spec.review_every_hours < horizon {
-            events.schedule(self.spec.review_every_hours, SystemEvent::Review);
+        for (idx, provider) in self.providers.iter().enumerate() {
+            let spec = provider.spec;
+            if spec.needs_reviews() && spec.review_every_hours < horizon {
+                let provider = idx as u32;
+                events.schedule(spec.review_every_hours, SystemEvent::Review { provider });
+            }
         }
         for site in 0..self.capacity.sites.len() {
             self.reschedule_outages(0.0, site, events);
@@ -425,6 +458,7 @@ impl<'a> SystemModel<'a> {
         for site in &mut self.capacity.sites {
             site.advance(now);
             outcome.ledger.provider_revenue_usd += site.window_jobs_revenue_usd;
+            outcome.providers[site.provider].revenue_usd += site.window_jobs_revenue_usd;
             outcome.accrued_by_sites_usd += site.total.gross_revenue_usd;
         }
         self.accounts.outcome
@@ -451,6 +485,9 @@ impl<'a> SystemModel<'a> {
         for site in &self.capacity.sites {
             let window = site.total.since(&site.at_window_start);
             outcome.window_areas_by_site.accumulate(&window.areas);
+            outcome.providers[site.provider]
+                .window_areas
+                .accumulate(&window.areas);
             outcome.opex.add(&window.opex);
         }
     }
@@ -468,7 +505,12 @@ impl<'a> SystemModel<'a> {
         let mut year = FinanceYear {
             span: (start, now),
             cohorts: vec![SiteIntegrals::default(); cohorts],
+            protocol_fees_usd: None,
         };
+        // Revenue by provider and cohort, where the providers' take rates differ.
+        let several = self.providers.len() > 1;
+        let mut revenue_usd =
+            vec![vec![0.0; cohorts]; if several { self.providers.len() } else { 0 }];
         for (site, record) in self
             .capacity
             .sites
@@ -477,7 +519,19 @@ impl<'a> SystemModel<'a> {
         {
             let accrued = site.total.since(&site.at_year_start);
             year.cohorts[record.cohort as usize].add(&accrued);
+            if several {
+                revenue_usd[site.provider][record.cohort as usize] += accrued.gross_revenue_usd;
+            }
             site.at_year_start = site.total;
+        }
+        if several {
+            let mut fees = vec![0.0; cohorts];
+            for (provider, revenue) in self.providers.iter().zip(&revenue_usd) {
+                for (fee, &usd) in fees.iter_mut().zip(revenue) {
+                    *fee += provider.spec.take_rate.split(usd).protocol_usd;
+                }
+            }
+            year.protocol_fees_usd = Some(fees);
         }
         self.accounts.outcome.years.push(year);
     }
@@ -519,9 +573,15 @@ impl<'a> SystemModel<'a> {
     /// Adds a site present from `now`; GPUs it buys (capex > 0) cost `price_factor` of
     /// their written price (the class's price new then), while its costs keep the written
     /// price, on which a cost-based price applies the factor of the day itself.
-    fn add_site(&mut self, spec: &Site, now: Hours, price_factor: f64) -> usize {
+    fn add_site(&mut self, provider: usize, spec: &Site, now: Hours, price_factor: f64) -> usize {
         let idx = self.capacity.sites.len();
-        let (system, site) = (self.streams, idx as u32);
+        // Numbered within its provider, so the provider draws the same supply in every
+        // architecture (with one provider, the site's index as always).
+        let (system, site) = (
+            self.providers[provider].streams,
+            self.providers[provider].sites_added,
+        );
+        self.providers[provider].sites_added += 1;
         let rng = |stream: Stream| seeds::rng(self.seeding, self.replication, stream);
         let process =
             |per_gpu_mean_hours: f64, back_hours: Dist, streams: (Stream, Stream)| OutageProcess {
@@ -551,6 +611,7 @@ impl<'a> SystemModel<'a> {
             }),
         ];
         let mut site = SiteState::new(spec, &self.classes[spec.class], now, outages);
+        site.provider = provider;
         let (capital_usd, capex_usd) = SiteState::initial_capital(spec);
         // Only the bought part (capex) gets cheaper; owned hardware keeps its value.
         let (capital_usd, capex_usd) = (
@@ -564,6 +625,7 @@ impl<'a> SystemModel<'a> {
             0.0
         };
         site.batches.push(self.new_batch(
+            provider,
             &spec.costs,
             site.installed,
             value_usd_per_gpu,
@@ -582,7 +644,7 @@ impl<'a> SystemModel<'a> {
             });
         // Year k covers (k − 1, k] years: a site joining at its very end belongs to it. A
         // cloud is one business: a data center it opens later is not a cohort.
-        let cohort = if self.kind == SystemKind::Centralized {
+        let cohort = if self.providers[provider].kind == SystemKind::Centralized {
             0
         } else {
             ((now / HOURS_PER_YEAR).ceil() as u32)
@@ -594,15 +656,16 @@ impl<'a> SystemModel<'a> {
             residual_fraction: spec.costs.residual_fraction,
             value_decline_per_year: self.classes[spec.class].value_decline_per_year(),
             class: spec.class,
+            provider: provider as u32,
         });
         self.capacity.installed_total += site.installed;
         self.capacity.free_total += site.free;
-        self.capacity.class_installed[site.class] += u64::from(site.installed);
+        self.providers[provider].class_installed[site.class] += u64::from(site.installed);
         self.capacity
             .placement
-            .add(site.region, site.class, site.free);
+            .add(provider, site.region, site.class, site.free);
         self.capacity.sites.push(site);
-        self.price_unpriced_classes();
+        self.price_unpriced_classes(provider);
         idx
     }
 
@@ -634,34 +697,39 @@ impl<'a> SystemModel<'a> {
         self.last_time = now;
     }
 
-    /// The best site for `job` with room now: own region first, then the lowest price
-    /// per unit of work, then the group listed first; within a group, the first site
-    /// with room.
+    /// The best site for `job` with room now: own region first, then the lowest
+    /// effective cost per unit of work (price × slowdown ÷ speed, plus egress per
+    /// GPU-hour across providers), then the group created first — providers and their
+    /// sites in the order written; within a group, the first site with room.
     fn place(&self, job: &Job) -> Option<usize> {
+        let several = self.providers.len() > 1;
         let mut best: Option<(bool, f64, usize)> = None;
         for (idx, group) in self.capacity.placement.groups.iter().enumerate() {
             let speed = self.classes[group.class].speed;
             if group.max_free() < job.spec.gpus || speed < job.min_speed {
                 continue;
             }
+            let prices = &self.providers[group.provider].prices;
             let remote = group.region != job.region;
-            let slowdown = if remote {
-                self.prices.latency_slowdown
-            } else {
-                1.0
-            };
-            let unit_price = self.prices.price(group.class, job.spec.reserved) / speed * slowdown;
+            let slowdown = if remote { prices.latency_slowdown } else { 1.0 };
+            let unit_price = prices.price(group.class, job.spec.reserved) / speed * slowdown;
             if unit_price > job.spec.max_price_usd_per_gpu_hour {
                 continue;
             }
+            // One provider's egress is the same on each of its sites: it ranks providers only.
+            let cost = if several {
+                unit_price + self.providers[group.provider].egress_per_gpu_hour(job)
+            } else {
+                unit_price
+            };
             let better = match best {
                 None => true,
-                Some((best_remote, best_price, _)) => {
-                    (!remote && best_remote) || (remote == best_remote && unit_price < best_price)
+                Some((best_remote, best_cost, _)) => {
+                    (!remote && best_remote) || (remote == best_remote && cost < best_cost)
                 }
             };
             if better {
-                best = Some((remote, unit_price, idx));
+                best = Some((remote, cost, idx));
             }
         }
         best.and_then(|(_, _, group)| {
@@ -669,28 +737,28 @@ impl<'a> SystemModel<'a> {
         })
     }
 
-    /// The cheapest price per reference GPU-hour, at the list (factor 1), of a class a job
-    /// of this tier and minimum speed may use; infinite when the system has none.
-    fn list_unit_price(&self, reserved: bool, min_speed: f64) -> f64 {
+    /// A provider's cheapest price per reference GPU-hour, at the list (factor 1), of a
+    /// class a job of this tier and minimum speed may use; infinite when it has none.
+    fn list_unit_price(&self, provider: usize, reserved: bool, min_speed: f64) -> f64 {
+        let provider = &self.providers[provider];
         self.classes
             .iter()
             .enumerate()
-            .filter(|&(idx, class)| {
-                self.capacity.class_installed[idx] > 0 && class.speed >= min_speed
-            })
-            .map(|(idx, class)| self.prices.list_price(idx, reserved) / class.speed)
+            .filter(|&(idx, class)| provider.class_installed[idx] > 0 && class.speed >= min_speed)
+            .map(|(idx, class)| provider.prices.list_price(idx, reserved) / class.speed)
             .fold(f64::INFINITY, f64::min)
     }
 
-    /// Why a job refuses the system outright, if it does.
-    fn refusal(&self, job: &Job) -> Option<Refusal> {
+    /// Why a job refuses a provider outright, if it does.
+    fn refused_by(&self, provider: usize, job: &Job) -> Option<Refusal> {
+        let provider = &self.providers[provider];
         let mut capable = false;
         for (class_idx, class) in self.classes.iter().enumerate() {
-            if self.capacity.class_installed[class_idx] == 0 || class.speed < job.min_speed {
+            if provider.class_installed[class_idx] == 0 || class.speed < job.min_speed {
                 continue;
             }
             capable = true;
-            if self.prices.price(class_idx, job.spec.reserved) / class.speed
+            if provider.prices.price(class_idx, job.spec.reserved) / class.speed
                 <= job.spec.max_price_usd_per_gpu_hour
             {
                 return None;
@@ -701,6 +769,20 @@ impl<'a> SystemModel<'a> {
         } else {
             Refusal::Unserved
         })
+    }
+
+    /// Why a job refuses the whole market, if it does: priced out when some provider
+    /// could run it but every one that could is too dear, unserved when none could.
+    fn refusal(&self, job: &Job) -> Option<Refusal> {
+        let mut refusal = Refusal::Unserved;
+        for provider in 0..self.providers.len() {
+            match self.refused_by(provider, job) {
+                None => return None,
+                Some(Refusal::PricedOut) => refusal = Refusal::PricedOut,
+                Some(Refusal::Unserved) => {}
+            }
+        }
+        Some(refusal)
     }
 
     fn on_arrival(
@@ -747,16 +829,26 @@ impl<'a> SystemModel<'a> {
             price: 0.0,
         };
         let refusal = self.refusal(&job);
-        if self.accounts.records_arrivals && now < self.accounts.outcome.window.1 {
-            let list_unit_price_usd = self.list_unit_price(spec.reserved, job.min_speed);
-            self.accounts.period_arrivals.push(ArrivalSeen {
-                max_price_usd: spec.max_price_usd_per_gpu_hour,
-                work_gpu_hours: f64::from(spec.gpus) * spec.duration_hours,
-                list_unit_price_usd,
-                region: job.region,
-                priced_out: matches!(refusal, Some(Refusal::PricedOut)),
-                min_speed: job.min_speed,
-            });
+        if now < self.accounts.outcome.window.1 {
+            // A market-clearing provider sees every arrival, and whether its own price
+            // refused it.
+            for provider in 0..self.providers.len() {
+                if !self.providers[provider].records_arrivals {
+                    continue;
+                }
+                let list_unit_price_usd =
+                    self.list_unit_price(provider, spec.reserved, job.min_speed);
+                let priced_out =
+                    matches!(self.refused_by(provider, &job), Some(Refusal::PricedOut));
+                self.providers[provider].period_arrivals.push(ArrivalSeen {
+                    max_price_usd: spec.max_price_usd_per_gpu_hour,
+                    work_gpu_hours: f64::from(spec.gpus) * spec.duration_hours,
+                    list_unit_price_usd,
+                    region: job.region,
+                    priced_out,
+                    min_speed: job.min_speed,
+                });
+            }
         }
         if let Some(refusal) = refusal {
             if in_window {
@@ -787,8 +879,7 @@ impl<'a> SystemModel<'a> {
                 self.accounts.outcome.abandoned_work_gpu_hours +=
                     f64::from(spec.gpus) * spec.duration_hours;
             }
-            self.accounts.period_abandoned_work[job.region] +=
-                f64::from(spec.gpus) * spec.duration_hours;
+            self.abandoned(job.region, f64::from(spec.gpus) * spec.duration_hours);
         } else {
             let slot = self.jobs.take(job);
             self.enqueue(slot, false);
@@ -798,6 +889,13 @@ impl<'a> SystemModel<'a> {
             }
         }
         Handled::Processed
+    }
+
+    /// Work that gave up waiting in `region`: every provider's procurement sees it.
+    fn abandoned(&mut self, region: usize, work_gpu_hours: f64) {
+        for provider in &mut self.providers {
+            provider.period_abandoned_work[region] += work_gpu_hours;
+        }
     }
 
     /// Records the wait of a window job before its first start (or until it gave up).
@@ -837,10 +935,14 @@ impl<'a> SystemModel<'a> {
         queued: bool,
         events: &mut EventQueue<SystemEvent>,
     ) {
-        let price = {
+        let provider = self.capacity.sites[site_idx].provider;
+        let prices = &self.providers[provider].prices;
+        let (price, latency_slowdown) = {
             let job = &self.jobs.slots[slot as usize];
-            self.prices
-                .price(self.capacity.sites[site_idx].class, job.spec.reserved)
+            (
+                prices.price(self.capacity.sites[site_idx].class, job.spec.reserved),
+                prices.latency_slowdown,
+            )
         };
         let site = &mut self.capacity.sites[site_idx];
         site.advance(now);
@@ -862,7 +964,7 @@ impl<'a> SystemModel<'a> {
         let slowdown = if site.region == job.region {
             1.0
         } else {
-            self.prices.latency_slowdown
+            latency_slowdown
         };
         job.state = JobState::Running;
         job.epoch = job.epoch.wrapping_add(1);
@@ -885,6 +987,9 @@ impl<'a> SystemModel<'a> {
         self.accounts.outcome.wait_by_job += wait;
         if first {
             let reserved = self.jobs.slots[slot as usize].spec.reserved;
+            if in_window {
+                self.accounts.outcome.providers[provider].jobs_started += 1;
+            }
             self.record_first_wait(in_window, reserved, wait);
             self.accounts.tally(in_window, segment, |tally| {
                 tally.started += 1;
@@ -941,8 +1046,12 @@ impl<'a> SystemModel<'a> {
         if job.in_window {
             self.accounts.outcome.segments[job.segment as usize].spend_usd
                 [tier_index(job.spec.reserved)] += amount_usd;
-            let split = self.spec.take_rate.split(amount_usd);
+            let provider = self.capacity.sites[site].provider;
+            let split = self.providers[provider].spec.take_rate.split(amount_usd);
             self.capacity.sites[site].window_jobs_revenue_usd += split.provider_usd;
+            let tally = &mut self.accounts.outcome.providers[provider];
+            tally.spend_usd += amount_usd;
+            tally.protocol_revenue_usd += split.protocol_usd;
             let ledger = &mut self.accounts.outcome.ledger;
             ledger.spend_usd += amount_usd;
             ledger.protocol_revenue_usd += split.protocol_usd;
@@ -1002,17 +1111,8 @@ impl<'a> SystemModel<'a> {
             (job.in_window, job.spec.data_gb, job.spec.duration_hours);
         let (site, gpus) = self.end_run(now, slot);
         if data_gb > 0.0 {
-            self.bill(
-                &job,
-                site,
-                data_gb
-                    * self
-                        .spec
-                        .pricing
-                        .as_ref()
-                        .map_or(0.0, |p| p.egress_usd_per_gb),
-                true,
-            );
+            let provider = &self.providers[self.capacity.sites[site].provider];
+            self.bill(&job, site, data_gb * provider.egress_usd_per_gb(), true);
         }
         if in_window {
             let work = f64::from(gpus) * duration_hours;
@@ -1044,7 +1144,7 @@ impl<'a> SystemModel<'a> {
         if job.in_window {
             self.accounts.outcome.abandoned_work_gpu_hours += work;
         }
-        self.accounts.period_abandoned_work[job.region] += work;
+        self.abandoned(job.region, work);
         self.accounts.tally(job.in_window, job.segment, |tally| {
             tally.abandoned += 1;
             tally.waiting -= 1;
@@ -1063,7 +1163,7 @@ impl<'a> SystemModel<'a> {
             if site.leaving || site.free == 0 {
                 break;
             }
-            let (jobs, prices) = (&self.jobs.slots, &self.prices);
+            let (jobs, prices) = (&self.jobs.slots, &self.providers[site.provider].prices);
             let live = |entry: Entry| is_live(jobs, entry);
             let accept = |entry: Entry| {
                 prices
@@ -1357,12 +1457,15 @@ impl<'a> SystemModel<'a> {
         let site = &mut self.capacity.sites[order.site];
         site.advance(now);
         site.on_order -= order.gpus;
+        let provider = site.provider;
         self.capacity.on_order_total -= order.gpus;
+        self.providers[provider].on_order -= order.gpus;
         if site.leaving {
             return;
         }
         site.add_gpus(now, order.gpus, order.capex_usd_per_gpu);
         let batch = self.new_batch(
+            provider,
             &self.capacity.sites[order.site].costs,
             order.gpus,
             order.capex_usd_per_gpu,
@@ -1387,8 +1490,8 @@ impl<'a> SystemModel<'a> {
             });
         self.capacity.installed_total += order.gpus;
         self.capacity.free_total += order.gpus;
-        self.capacity.class_installed[site.class] += u64::from(order.gpus);
-        self.price_unpriced_classes();
+        self.providers[provider].class_installed[site.class] += u64::from(order.gpus);
+        self.price_unpriced_classes(provider);
         self.capacity.sync(order.site);
         if self.accounts.in_window(now) {
             self.accounts.outcome.capex_usd += f64::from(order.gpus) * order.capex_usd_per_gpu;
@@ -1397,18 +1500,18 @@ impl<'a> SystemModel<'a> {
         self.start_on_site(now, order.site, events);
     }
 
-    fn on_join(&mut self, now: Hours, events: &mut EventQueue<SystemEvent>) {
-        self.capacity.pending_joins -= 1;
-        let spec: &'a System = self.spec;
+    fn on_join(&mut self, now: Hours, provider: usize, events: &mut EventQueue<SystemEvent>) {
+        self.providers[provider].pending_joins -= 1;
+        let spec: &'a System = self.providers[provider].spec;
         let Some(entry) = &spec.entry else { return };
         if entry.template.gpus > self.capacity.gpu_room() {
             return;
         }
         let mut template = entry.template.clone();
-        template.name = format!("joined-{}", self.capacity.sites.len());
+        template.name = format!("joined-{}", self.providers[provider].sites_added);
         // An operator that buys its GPUs pays what they cost new when it joins.
         let price_factor = self.classes[template.class].price_factor(now);
-        let site = self.add_site(&template, now, price_factor);
+        let site = self.add_site(provider, &template, now, price_factor);
         if self.accounts.in_window(now) {
             self.accounts.outcome.operators_joined += 1;
             // As its capital record counts it: a part-time operator's offered share.
@@ -1449,17 +1552,36 @@ impl<'a> SystemModel<'a> {
         }
     }
 
+    /// The architecture's reference price: its provider's, or with several the mean of
+    /// theirs weighted by the GPUs each has installed (assumption: what a customer of the
+    /// market pays on average for the reference class, before it chooses).
     fn reference_price(&self) -> f64 {
-        self.prices.reference_usd_per_gpu_hour * self.prices.factor
+        if let [provider] = &self.providers[..] {
+            return provider.reference_price();
+        }
+        let (mut weighted, mut gpus) = (0.0, 0.0);
+        for provider in &self.providers {
+            let installed = provider.class_installed.iter().sum::<u64>() as f64;
+            weighted += installed * provider.reference_price();
+            gpus += installed;
+        }
+        if gpus > 0.0 {
+            weighted / gpus
+        } else {
+            self.providers
+                .iter()
+                .map(Provider::reference_price)
+                .fold(f64::INFINITY, f64::min)
+        }
     }
 
     /// Under `cost_plus`, sets every offered class's price from its sites' current costs
     /// ([`decisions::cost_plus_prices`]; a class no site offers keeps its price) and the
     /// reference price to the GPU-weighted mean price per reference GPU-hour. Returns
     /// whether some price fell and whether some price rose.
-    fn price_from_costs(&mut self) -> (bool, bool) {
-        let Some(PricePolicy::CostPlus(terms)) = self.spec.pricing.as_ref().map(|p| &p.policy)
-        else {
+    fn price_from_costs(&mut self, provider: usize) -> (bool, bool) {
+        let spec = self.providers[provider].spec;
+        let Some(PricePolicy::CostPlus(terms)) = spec.pricing.as_ref().map(|p| &p.policy) else {
             return (false, false);
         };
         let prices = decisions::cost_plus_prices(
@@ -1467,13 +1589,14 @@ impl<'a> SystemModel<'a> {
             self.capacity
                 .sites
                 .iter()
-                .filter(|s| !s.leaving)
+                .filter(|s| !s.leaving && s.provider == provider)
                 .map(SiteState::cost_view),
             terms,
-            self.spec.take_rate.0,
+            spec.take_rate.0,
         );
+        let state = &mut self.providers[provider];
         let (mut fell, mut rose) = (false, false);
-        for (base, price) in self.prices.base_usd_per_gpu_hour.iter_mut().zip(&prices) {
+        for (base, price) in state.prices.base_usd_per_gpu_hour.iter_mut().zip(&prices) {
             if let Some(price) = *price {
                 fell |= price < *base;
                 rose |= price > *base;
@@ -1482,14 +1605,14 @@ impl<'a> SystemModel<'a> {
         }
         let (mut weighted, mut gpus) = (0.0, 0.0);
         for (idx, class) in self.classes.iter().enumerate() {
-            let installed = self.capacity.class_installed[idx] as f64;
+            let installed = state.class_installed[idx] as f64;
             if installed > 0.0 {
-                weighted += installed * self.prices.base_usd_per_gpu_hour[idx] / class.speed;
+                weighted += installed * state.prices.base_usd_per_gpu_hour[idx] / class.speed;
                 gpus += installed;
             }
         }
         if gpus > 0.0 {
-            self.prices.reference_usd_per_gpu_hour = weighted / gpus;
+            state.prices.reference_usd_per_gpu_hour = weighted / gpus;
         }
         (fell, rose)
     }
@@ -1497,13 +1620,13 @@ impl<'a> SystemModel<'a> {
     /// Under `cost_plus`, a class offered for the first time between reviews (an operator
     /// joining with it, a first delivery) is priced at once, with every other class, from
     /// the costs then: until then it has no price, and would be sold for nothing.
-    fn price_unpriced_classes(&mut self) {
+    fn price_unpriced_classes(&mut self, provider: usize) {
+        let state = &self.providers[provider];
         let unpriced = (0..self.classes.len()).any(|class| {
-            self.capacity.class_installed[class] > 0
-                && self.prices.base_usd_per_gpu_hour[class] == 0.0
+            state.class_installed[class] > 0 && state.prices.base_usd_per_gpu_hour[class] == 0.0
         });
         if unpriced {
-            self.price_from_costs();
+            self.price_from_costs(provider);
         }
     }
 
@@ -1543,6 +1666,13 @@ impl<'a> SystemModel<'a> {
         self.accounts.outcome.window_jobs_at_horizon = self.accounts.outcome.window_jobs;
         self.accounts.outcome.gpus_at_horizon = u64::from(self.capacity.installed_total);
         self.accounts.outcome.price_at_horizon = self.reference_price();
+        let tallies = &mut self.accounts.outcome.providers;
+        for (provider, tally) in self.providers.iter().zip(tallies.iter_mut()) {
+            tally.price_at_horizon = provider.reference_price();
+        }
+        for site in &self.capacity.sites {
+            tallies[site.provider].gpus_at_horizon += u64::from(site.installed);
+        }
         self.tail_open = self.accounts.outcome.window_jobs.waiting > 0;
     }
 }
@@ -1571,7 +1701,48 @@ struct Prices {
     latency_slowdown: f64,
 }
 
+impl Provider<'_> {
+    fn reference_price(&self) -> f64 {
+        self.prices.reference_usd_per_gpu_hour * self.prices.factor
+    }
+
+    fn egress_usd_per_gb(&self) -> f64 {
+        self.spec
+            .pricing
+            .as_ref()
+            .map_or(0.0, |p| p.egress_usd_per_gb)
+    }
+
+    /// What a job's output costs to take out of this provider, per GPU-hour of its work:
+    /// part of its effective cost when it chooses between providers.
+    fn egress_per_gpu_hour(&self, job: &Job) -> f64 {
+        let work = f64::from(job.spec.gpus) * job.spec.duration_hours;
+        if job.spec.data_gb > 0.0 && work > 0.0 {
+            job.spec.data_gb * self.egress_usd_per_gb() / work
+        } else {
+            0.0
+        }
+    }
+}
+
 impl Prices {
+    /// A provider's list prices, before any review moved them.
+    fn of(spec: &System, classes: usize) -> Prices {
+        Prices {
+            base_usd_per_gpu_hour: spec
+                .pricing
+                .as_ref()
+                .map_or_else(|| vec![0.0; classes], |p| p.class_usd_per_gpu_hour.clone()),
+            reference_usd_per_gpu_hour: spec
+                .pricing
+                .as_ref()
+                .map_or(0.0, |p| p.reference_usd_per_gpu_hour),
+            factor: 1.0,
+            reserved_discount: spec.pricing.as_ref().map_or(0.0, |p| p.reserved_discount),
+            latency_slowdown: spec.latency_slowdown,
+        }
+    }
+
     /// Price per GPU-hour of a class now, for a job of the given tier.
     #[inline]
     fn price(&self, class: usize, reserved: bool) -> f64 {
@@ -1642,8 +1813,8 @@ impl Model for SystemModel<'_> {
             SystemEvent::EndOfLife { site, batch } => {
                 self.on_end_of_life(now, site as usize, batch as usize, events);
             }
-            SystemEvent::Join => self.on_join(now, events),
-            SystemEvent::Review => self.on_review(now, events),
+            SystemEvent::Join { provider } => self.on_join(now, provider as usize, events),
+            SystemEvent::Review { provider } => self.on_review(now, provider as usize, events),
             SystemEvent::Snapshot => self.on_snapshot(now, events),
             SystemEvent::WindowStart => self.on_window_start(now),
             SystemEvent::YearEnd => self.on_year_end(now, events),
@@ -1715,11 +1886,6 @@ mod tests {
                 segments: vec![SegmentTally::default()],
                 ..Outcome::default()
             },
-            period_start: 0.0,
-            period_start_areas: Areas::default(),
-            period_abandoned_work: Vec::new(),
-            period_arrivals: Vec::new(),
-            records_arrivals: false,
             week_start_areas: Areas::default(),
             week_start_lost: 0,
         };
@@ -1745,9 +1911,7 @@ mod tests {
             down_total: 0,
             withdrawn_total: 0,
             on_order_total: 40,
-            class_installed: Vec::new(),
             orders: Vec::new(),
-            pending_joins: 0,
         };
         assert_eq!(capacity.gpu_room(), 60);
         capacity.on_order_total = 200;

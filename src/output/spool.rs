@@ -21,9 +21,9 @@ use super::{
 };
 use crate::results::{REPLICATIONS_PER_ROW_GROUP, RawSource, RawTable, Results};
 
-/// The tables capsim writes, in the order they are listed; the first ten are a run's
+/// The tables capsim writes, in the order they are listed; the first twelve are a run's
 /// (replaced together, `manifest::RUN_FAMILY`).
-pub const TABLE_ORDER: [&str; 14] = [
+pub const TABLE_ORDER: [&str; 16] = [
     "runs",
     "summary",
     "timeseries",
@@ -34,6 +34,8 @@ pub const TABLE_ORDER: [&str; 14] = [
     "weeks",
     "segments",
     "segments_summary",
+    "providers",
+    "providers_summary",
     "sweep",
     "sensitivity",
     "sobol",
@@ -183,6 +185,13 @@ impl TableWriter {
                 staging,
                 provenance,
             ),
+            RawTable::Providers => self.push_rows(
+                &piece.providers,
+                |r| r.replication,
+                |p| &mut p.providers,
+                staging,
+                provenance,
+            ),
         }
     }
 
@@ -215,6 +224,7 @@ impl TableWriter {
             RawTable::Years => pending.years.is_empty(),
             RawTable::Returns => pending.returns.is_empty(),
             RawTable::Segments => pending.segments.is_empty(),
+            RawTable::Providers => pending.providers.is_empty(),
         };
         if empty {
             return Ok(());

@@ -7,11 +7,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{RawSource, RawTable, RunRow, run_columns, year_columns};
+use super::{RawSource, RawTable, Results, RunRow, run_columns, year_columns};
 use crate::metrics::catalog::{Metric, Paired as PairedMetric, Weekly};
 use crate::metrics::{
-    PAIRED_COUNT, PairSide, Savings, SegmentRow, Summary, WorkCell, antithetic_variance_reduction,
-    summarise, summarise_antithetic,
+    PAIRED_COUNT, PairSide, ProviderRow, Savings, SegmentRow, Summary, WorkCell,
+    antithetic_variance_reduction, summarise, summarise_antithetic,
 };
 use crate::model::SystemName;
 use crate::model::outcome::Week;
@@ -140,32 +140,141 @@ pub fn segment_summary_rows<S: RawSource + ?Sized>(
     source: &S,
     antithetic: bool,
 ) -> Result<Vec<SegmentSummaryRow>, S::Error> {
+    let rows = keyed_summaries(
+        source,
+        RawTable::Segments,
+        &SEGMENT_MEASURES,
+        antithetic,
+        &mut |piece, each| {
+            for record in &piece.segments {
+                each(
+                    record.replication,
+                    &record.system,
+                    &record.row.segment,
+                    &record.row,
+                );
+            }
+        },
+    )?;
+    Ok(rows
+        .into_iter()
+        .map(|(system, segment, metric, stats)| SegmentSummaryRow {
+            system,
+            segment,
+            metric,
+            stats,
+        })
+        .collect())
+}
+
+/// One `providers_summary.parquet` row: a provider's measure in one architecture
+/// across replications.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderSummaryRow {
+    /// System (the architecture).
+    pub system: SystemName,
+    /// Provider name.
+    pub provider: String,
+    /// A `providers.parquet` column.
+    pub metric: &'static str,
+    /// Statistics over the replications where the value exists (NaN prices left out).
+    pub stats: Summary,
+}
+
+/// A measure of one provider row.
+pub type ProviderMeasure = fn(&ProviderRow) -> f64;
+
+/// The `providers.parquet` measures summarised per architecture × provider.
+pub const PROVIDER_MEASURES: [(&str, ProviderMeasure); 9] = [
+    ("gpus_at_horizon", |r| r.gpus_at_horizon as f64),
+    ("jobs_started", |r| r.jobs_started as f64),
+    ("busy_gpu_hours", |r| r.busy_gpu_hours),
+    ("up_gpu_hours", |r| r.up_gpu_hours),
+    ("utilization", ProviderRow::utilization),
+    ("spend_usd", |r| r.spend_usd),
+    ("revenue_usd", |r| r.revenue_usd),
+    ("protocol_revenue_usd", |r| r.protocol_revenue_usd),
+    ("price_at_horizon_usd", |r| r.price_at_horizon_usd),
+];
+
+/// Statistics of every [`PROVIDER_MEASURES`] per architecture × provider, in the
+/// order of [`segment_summary_rows`]. One pass.
+///
+/// # Errors
+/// The source's error.
+pub fn provider_summary_rows<S: RawSource + ?Sized>(
+    source: &S,
+    antithetic: bool,
+) -> Result<Vec<ProviderSummaryRow>, S::Error> {
+    let rows = keyed_summaries(
+        source,
+        RawTable::Providers,
+        &PROVIDER_MEASURES,
+        antithetic,
+        &mut |piece, each| {
+            for record in &piece.providers {
+                each(
+                    record.replication,
+                    &record.system,
+                    &record.row.provider,
+                    &record.row,
+                );
+            }
+        },
+    )?;
+    Ok(rows
+        .into_iter()
+        .map(|(system, provider, metric, stats)| ProviderSummaryRow {
+            system,
+            provider,
+            metric,
+            stats,
+        })
+        .collect())
+}
+
+/// A measure's column name and how to read it from a row.
+type Measure<R> = (&'static str, fn(&R) -> f64);
+
+/// A system, a key within it (segment or provider), a measure and its statistics.
+type KeyedSummary = (SystemName, String, &'static str, Summary);
+
+/// Walks one piece's records of a keyed table: replication, system, key, row.
+type KeyedWalk<'w, R> = dyn FnMut(&Results, &mut dyn FnMut(u64, &SystemName, &str, &R)) + 'w;
+
+/// Statistics of `measures` per system × key over the records `walk` yields from
+/// `table`: systems in the order of their first rows, keys in theirs within each;
+/// NaN values left out.
+fn keyed_summaries<S: RawSource + ?Sized, R>(
+    source: &S,
+    table: RawTable,
+    measures: &[Measure<R>],
+    antithetic: bool,
+    walk: &mut KeyedWalk<'_, R>,
+) -> Result<Vec<KeyedSummary>, S::Error> {
     type Group = (SystemName, String, Vec<Vec<(u64, f64)>>);
     let mut groups: Vec<Group> = Vec::new();
-    source.scan(RawTable::Segments, &mut |piece| {
-        for record in &piece.segments {
+    source.scan(table, &mut |piece| {
+        walk(piece, &mut |replication, system, key, row| {
             let position = groups
                 .iter()
-                .position(|(system, segment, _)| {
-                    *system == record.system && *segment == record.row.segment
-                })
+                .position(|(s, k, _)| s == system && k == key)
                 .unwrap_or_else(|| {
                     groups.push((
-                        record.system.clone(),
-                        record.row.segment.clone(),
-                        vec![Vec::new(); SEGMENT_MEASURES.len()],
+                        system.clone(),
+                        key.to_string(),
+                        vec![Vec::new(); measures.len()],
                     ));
                     groups.len() - 1
                 });
-            for ((_, measure), values) in SEGMENT_MEASURES.iter().zip(&mut groups[position].2) {
-                let value = measure(&record.row);
+            for ((_, measure), values) in measures.iter().zip(&mut groups[position].2) {
+                let value = measure(row);
                 if !value.is_nan() {
-                    values.push((record.replication, value));
+                    values.push((replication, value));
                 }
             }
-        }
+        });
     })?;
-    // Stable: systems in the order of their first rows, segments in theirs within each.
     let mut order: Vec<SystemName> = Vec::new();
     for (system, _, _) in &groups {
         if !order.contains(system) {
@@ -174,14 +283,14 @@ pub fn segment_summary_rows<S: RawSource + ?Sized>(
     }
     groups.sort_by_key(|(system, _, _)| order.iter().position(|s| s == system));
     let mut out = Vec::new();
-    for (system, segment, columns) in groups {
-        for ((metric, _), values) in SEGMENT_MEASURES.iter().zip(&columns) {
-            out.push(SegmentSummaryRow {
-                system: system.clone(),
-                segment: segment.clone(),
-                metric,
-                stats: stats(values, antithetic),
-            });
+    for (system, key, columns) in groups {
+        for ((metric, _), values) in measures.iter().zip(&columns) {
+            out.push((
+                system.clone(),
+                key.clone(),
+                *metric,
+                stats(values, antithetic),
+            ));
         }
     }
     Ok(out)
@@ -200,6 +309,8 @@ pub struct Summaries {
     pub yields: Vec<YieldSummaryRow>,
     /// `segments_summary.parquet`.
     pub segments: Vec<SegmentSummaryRow>,
+    /// `providers_summary.parquet`.
+    pub providers: Vec<ProviderSummaryRow>,
     /// Events simulated, from the `events` column.
     pub events: u64,
     /// Each system with its GPUs at the start (the `gpus_initial` of its first row).
@@ -233,6 +344,7 @@ pub fn summarise_all<S: RawSource + ?Sized>(
         timeseries: timeseries_rows(source, &kinds)?,
         yields: yield_summary_rows(source, antithetic)?,
         segments: segment_summary_rows(source, antithetic)?,
+        providers: provider_summary_rows(source, antithetic)?,
         savings,
         events,
         systems,

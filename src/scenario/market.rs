@@ -153,16 +153,6 @@ impl Checker<'_> {
                     "list the providers present in it, e.g. `[hyperscaler, network]`",
                 );
                 self.report(&section.referenced, &key, &message);
-            } else if members.len() > 1 {
-                let message = hinted(
-                    &format!(
-                        "architecture `{}` has {} providers: markets where customers choose among several providers are not simulated yet",
-                        name.0,
-                        members.len()
-                    ),
-                    "give each architecture one provider for now",
-                );
-                self.report(&members[1].referenced, &key, &message);
             }
             architectures.push(Architecture {
                 name: name.0.clone(),

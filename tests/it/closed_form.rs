@@ -123,7 +123,7 @@ fn validation_scenarios_match_their_closed_forms() {
                 "{file}"
             );
             for system in scenario.systems() {
-                assert_eq!(system.spec.initial_gpus(), u64::from(case.gpus), "{file}");
+                assert_eq!(system.initial_gpus(), u64::from(case.gpus), "{file}");
             }
             (case, scenario)
         })

@@ -67,7 +67,7 @@ fn conservation_laws_hold_in_varied_runs() {
 fn a_broken_outcome_is_reported() {
     let scenario = scenario(VARIED[0]);
     let system = scenario.systems().remove(0);
-    assert_eq!(system.kind, SystemKind::Centralized);
+    assert_eq!(system.providers[0].kind, SystemKind::Centralized);
     let (outcome, _) =
         montecarlo::simulate(&scenario, 0, &system, &montecarlo::NEVER_STOP).expect("valid run");
     assert_eq!(outcome.check_invariants(), Ok(()));

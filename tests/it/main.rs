@@ -17,6 +17,7 @@ mod generate;
 mod hash;
 mod invalid_input;
 mod layers;
+mod market;
 mod mutations;
 mod overrides;
 mod parquet;

@@ -292,6 +292,53 @@ fn tables_round_trip_with_documented_columns() {
         segment_summary.height(),
         2 * capsim::results::summaries::SEGMENT_MEASURES.len()
     );
+    // One provider per system: its row is the system's own figures.
+    let providers =
+        read_table(&dir.join("providers.parquet")).expect("providers.parquet reads back");
+    assert_eq!(
+        names(&providers)[..13],
+        [
+            "replication",
+            "system",
+            "provider",
+            "gpus_at_start",
+            "gpus_at_horizon",
+            "jobs_started",
+            "busy_gpu_hours",
+            "up_gpu_hours",
+            "spend_usd",
+            "revenue_usd",
+            "protocol_revenue_usd",
+            "price_at_horizon_usd",
+            "utilization"
+        ]
+    );
+    assert_eq!(strings(&providers, "provider"), strings(&runs, "system"));
+    assert_eq!(
+        counts(&providers, "gpus_at_start"),
+        counts(&runs, "gpus_initial")
+    );
+    for (column, of_runs) in [
+        ("busy_gpu_hours", "busy_gpu_hours"),
+        ("spend_usd", "customer_spend_usd"),
+        ("utilization", "utilization"),
+    ] {
+        for (a, b) in floats(&providers, column)
+            .iter()
+            .zip(floats(&runs, of_runs))
+        {
+            assert!(
+                (a - b).abs() <= 1e-9 * b.abs().max(1.0),
+                "{column}: {a} vs {b}"
+            );
+        }
+    }
+    let provider_summary = read_table(&dir.join("providers_summary.parquet"))
+        .expect("providers_summary.parquet reads back");
+    assert_eq!(
+        provider_summary.height(),
+        2 * capsim::results::summaries::PROVIDER_MEASURES.len()
+    );
     let timeseries =
         read_table(&dir.join("timeseries.parquet")).expect("timeseries.parquet reads back");
     assert_eq!(

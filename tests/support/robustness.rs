@@ -93,7 +93,7 @@ fn simulate_if_small(parsed: &scenario::Scenario, events: f64) {
     let gpus: u64 = parsed
         .systems()
         .iter()
-        .map(|system| system.spec.initial_gpus())
+        .map(|system| system.initial_gpus())
         .sum();
     let small = events <= MAX_EVENTS_TO_SIMULATE * f64::from(parsed.simulation.replications)
         && gpus <= MAX_GPUS_TO_SIMULATE

@@ -15,8 +15,8 @@ use crate::units::HOURS_PER_YEAR;
 impl SystemModel<'_> {
     /// Hours a GPU of a site with these costs serves from new; `None` where nothing
     /// retires by age (no procurement to replace it).
-    pub(super) fn service_life_hours(&self, costs: &Costs) -> Option<f64> {
-        let plan = self.spec.procurement.as_ref()?;
+    pub(super) fn service_life_hours(&self, provider: usize, costs: &Costs) -> Option<f64> {
+        let plan = self.providers[provider].spec.procurement.as_ref()?;
         Some(plan.service_life_years.unwrap_or(costs.depreciation_years) * HOURS_PER_YEAR)
     }
 
@@ -24,6 +24,7 @@ impl SystemModel<'_> {
     /// `age_years` old, with its end of life.
     pub(super) fn new_batch(
         &self,
+        provider: usize,
         costs: &Costs,
         gpus: u32,
         value_usd_per_gpu: f64,
@@ -31,7 +32,7 @@ impl SystemModel<'_> {
         age_years: f64,
     ) -> Batch {
         let end_of_life = self
-            .service_life_hours(costs)
+            .service_life_hours(provider, costs)
             .map_or(f64::INFINITY, |life| {
                 now + (life - age_years * HOURS_PER_YEAR).max(0.0)
             });
@@ -118,7 +119,7 @@ impl SystemModel<'_> {
         site.advance(now);
         let share = site.retire_from_batch(now, batch, gpus);
         self.capacity.installed_total -= gpus;
-        self.capacity.class_installed[site.class] -= u64::from(gpus);
+        self.providers[site.provider].class_installed[site.class] -= u64::from(gpus);
         self.accounts
             .outcome
             .capital_changes

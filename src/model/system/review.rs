@@ -13,74 +13,101 @@ use crate::scenario::System;
 use crate::scenario::supply::{CostPlusTerms, PricePolicy};
 
 impl<'a> SystemModel<'a> {
-    pub(super) fn on_review(&mut self, now: Hours, events: &mut EventQueue<SystemEvent>) {
+    pub(super) fn on_review(
+        &mut self,
+        now: Hours,
+        provider: usize,
+        events: &mut EventQueue<SystemEvent>,
+    ) {
         self.advance_sites(now);
-        let view = self.period_view(now);
-        let old_factor = self.prices.factor;
-        if let Some(pricing) = &self.spec.pricing {
+        let view = self.period_view(now, provider);
+        let spec: &'a System = self.providers[provider].spec;
+        let old_factor = self.providers[provider].prices.factor;
+        if let Some(pricing) = &spec.pricing {
             let reference = pricing.reference_usd_per_gpu_hour;
-            self.prices.factor =
+            self.providers[provider].prices.factor =
                 decisions::next_price_factor(&pricing.policy, reference, old_factor, &view);
         }
-        let (cost_fell, cost_rose) = self.price_from_costs();
-        if self.prices.factor > old_factor || cost_rose {
+        let (cost_fell, cost_rose) = self.price_from_costs(provider);
+        let factor = self.providers[provider].prices.factor;
+        if factor > old_factor || cost_rose {
             self.price_out_waiting(now);
         }
-        if self.spec.procurement.is_some() {
-            self.procure(now, &view, events);
+        if spec.procurement.is_some() {
+            self.procure(now, provider, &view, events);
         }
-        self.exit(now, view.period_hours, events);
-        self.enter(now, view.period_hours, events);
-        self.reinvest(now, events);
+        self.exit(now, provider, view.period_hours, events);
+        self.enter(now, provider, view.period_hours, events);
+        self.reinvest(now, provider, events);
         for site in &mut self.capacity.sites {
-            site.at_review = site.total;
+            if site.provider == provider {
+                site.at_review = site.total;
+            }
         }
-        self.accounts.period_start = now;
-        self.accounts.period_start_areas = self.accounts.outcome.total_areas;
-        self.accounts
+        let total_areas = self.accounts.outcome.total_areas;
+        let state = &mut self.providers[provider];
+        state.period_start = now;
+        state.period_start_areas = total_areas;
+        state
             .period_abandoned_work
             .iter_mut()
             .for_each(|work| *work = 0.0);
-        self.accounts.period_arrivals = view.arrivals;
-        self.accounts.period_arrivals.clear();
-        if self.prices.factor < old_factor || cost_fell {
+        state.period_arrivals = view.arrivals;
+        state.period_arrivals.clear();
+        if factor < old_factor || cost_fell {
             self.start_anywhere(now, events);
         }
-        let next = now + self.spec.review_every_hours;
+        let next = now + spec.review_every_hours;
         if next < self.accounts.outcome.window.1 {
-            events.schedule(next, SystemEvent::Review);
+            let provider = provider as u32;
+            events.schedule(next, SystemEvent::Review { provider });
         }
     }
 
-    /// What the period since the last review looked like (taking this period's arrival
-    /// records; the caller hands their buffer back).
-    fn period_view(&mut self, now: Hours) -> PeriodView {
+    /// What the provider's period since its last review looked like (taking this
+    /// period's arrival records; the caller hands their buffer back). With one provider
+    /// its utilization is the architecture's, integrated event by event; with several,
+    /// the same integral summed over its own sites.
+    fn period_view(&mut self, now: Hours, provider: usize) -> PeriodView {
         let mut class_hours = vec![ClassHours::default(); self.classes.len()];
-        for site in &self.capacity.sites {
+        let mut own = crate::model::outcome::Areas::default();
+        for site in self
+            .capacity
+            .sites
+            .iter()
+            .filter(|s| s.provider == provider)
+        {
             let areas = site.period().areas;
             let hours = &mut class_hours[site.class];
             hours.busy += areas.busy_gpu_hours;
             hours.idle += areas.idle_gpu_hours;
             hours.down += areas.down_gpu_hours;
+            own.accumulate(&areas);
         }
         let capacity_work_gpu_hours = class_hours
             .iter()
             .zip(self.classes)
             .map(|(hours, class)| (hours.busy + hours.idle) * class.speed)
             .sum();
-        PeriodView {
-            now,
-            period_hours: now - self.accounts.period_start,
-            utilization: self
-                .accounts
+        let utilization = if self.providers.len() == 1 {
+            self.accounts
                 .outcome
                 .total_areas
-                .since(&self.accounts.period_start_areas)
-                .utilization(),
+                .since(&self.providers[provider].period_start_areas)
+                .utilization()
+        } else {
+            own.utilization()
+        };
+        let reference_price_usd = self.providers[provider].reference_price();
+        let state = &mut self.providers[provider];
+        PeriodView {
+            now,
+            period_hours: now - state.period_start,
+            utilization,
             class_hours,
-            gpus_on_order: self.capacity.on_order_total,
-            arrivals: std::mem::take(&mut self.accounts.period_arrivals),
-            reference_price_usd: self.reference_price(),
+            gpus_on_order: state.on_order,
+            arrivals: std::mem::take(&mut state.period_arrivals),
+            reference_price_usd,
             capacity_work_gpu_hours,
         }
     }
@@ -90,8 +117,14 @@ impl<'a> SystemModel<'a> {
     /// power it needs). A market-clearing provider also plans for the priced-out work that
     /// would have covered its cost ([`Self::unmet_work`]): its price rations a shortage,
     /// it does not end it.
-    fn procure(&mut self, now: Hours, view: &PeriodView, events: &mut EventQueue<SystemEvent>) {
-        let spec: &'a System = self.spec;
+    fn procure(
+        &mut self,
+        now: Hours,
+        provider: usize,
+        view: &PeriodView,
+        events: &mut EventQueue<SystemEvent>,
+    ) {
+        let spec: &'a System = self.providers[provider].spec;
         let Some(plan) = &spec.procurement else {
             return;
         };
@@ -100,20 +133,14 @@ impl<'a> SystemModel<'a> {
             .pricing
             .as_ref()
             .is_some_and(|p| matches!(p.policy, PricePolicy::MarketClearing { .. }));
-        for region in 0..self.accounts.period_abandoned_work.len() {
-            let Some(first_site) = self
-                .capacity
-                .sites
-                .iter()
-                .position(|s| s.region == region && !s.leaving)
-            else {
+        let own = |s: &SiteState, region: usize| {
+            s.provider == provider && s.region == region && !s.leaving
+        };
+        for region in 0..self.providers[provider].period_abandoned_work.len() {
+            let Some(first_site) = self.capacity.sites.iter().position(|s| own(s, region)) else {
                 continue;
             };
-            let in_region = self
-                .capacity
-                .sites
-                .iter()
-                .filter(|s| s.region == region && !s.leaving);
+            let in_region = self.capacity.sites.iter().filter(|s| own(s, region));
             // GPUs that reach the end of their life before an order placed at the next
             // review would land are gone already, as far as planning goes.
             let gone_by = now + spec.review_every_hours + plan.lead_time_hours.mean();
@@ -126,9 +153,9 @@ impl<'a> SystemModel<'a> {
             });
             let region_view = RegionView {
                 busy_work_gpu_hours: busy,
-                abandoned_work_gpu_hours: self.accounts.period_abandoned_work[region],
+                abandoned_work_gpu_hours: self.providers[provider].period_abandoned_work[region],
                 unmet_work_gpu_hours: if clears {
-                    self.unmet_work(view, region, plan.target_utilization)
+                    self.unmet_work(view, provider, region, plan.target_utilization)
                 } else {
                     0.0
                 },
@@ -145,8 +172,10 @@ impl<'a> SystemModel<'a> {
             else {
                 continue;
             };
-            let target_site = self.site_for_class(now, region, class, first_site);
-            let lead = plan.lead_time_hours.sample(&mut self.lead_rng);
+            let target_site = self.site_for_class(now, provider, region, class, first_site);
+            let lead = plan
+                .lead_time_hours
+                .sample(&mut self.providers[provider].lead_rng);
             let Some((gpus, ready)) = self.power_for(now, target_site, gpus, now + lead) else {
                 continue;
             };
@@ -169,16 +198,20 @@ impl<'a> SystemModel<'a> {
     /// the region's first site as the scenario wrote it: its costs, with the capex scaled
     /// from that site's class price to this class's (keeping its networking share), its
     /// reliability; no power limit of its own.
-    fn site_for_class(&mut self, now: Hours, region: usize, class: usize, first: usize) -> usize {
-        if let Some(idx) = self
-            .capacity
-            .sites
-            .iter()
-            .position(|s| s.region == region && s.class == class && !s.leaving)
-        {
+    fn site_for_class(
+        &mut self,
+        now: Hours,
+        provider: usize,
+        region: usize,
+        class: usize,
+        first: usize,
+    ) -> usize {
+        if let Some(idx) = self.capacity.sites.iter().position(|s| {
+            s.provider == provider && s.region == region && s.class == class && !s.leaving
+        }) {
             return idx;
         }
-        let spec: &'a System = self.spec;
+        let spec: &'a System = self.providers[provider].spec;
         // The region's first site is one the scenario wrote (only this adds data centers).
         let Some(template) = spec.sites.iter().find(|s| s.region == region) else {
             return first;
@@ -199,14 +232,20 @@ impl<'a> SystemModel<'a> {
         site.costs.capex_usd_per_gpu = capex_usd;
         site.costs.capital_usd_per_gpu = capex_usd;
         site.costs.age_years = 0.0;
-        self.add_site(&site, now, 1.0)
+        self.add_site(provider, &site, now, 1.0)
     }
 
     /// Priced-out work of `region` this period whose maximum price covers the cost of
     /// serving it: the cost-plus price per reference GPU-hour, at the procurement target's
     /// utilization, no margin, capital at the finance discount rate, of the cheapest of the
     /// region's classes the job may use (none counts when the region has no GPUs to price).
-    fn unmet_work(&self, view: &PeriodView, region: usize, utilization: f64) -> f64 {
+    fn unmet_work(
+        &self,
+        view: &PeriodView,
+        provider: usize,
+        region: usize,
+        utilization: f64,
+    ) -> f64 {
         let terms = CostPlusTerms {
             margin: 0.0,
             planned_utilization: utilization,
@@ -217,7 +256,7 @@ impl<'a> SystemModel<'a> {
             self.capacity
                 .sites
                 .iter()
-                .filter(|s| s.region == region && !s.leaving)
+                .filter(|s| s.provider == provider && s.region == region && !s.leaving)
                 .map(SiteState::cost_view),
             &terms,
             0.0,
@@ -249,14 +288,15 @@ impl<'a> SystemModel<'a> {
         if site.power_needed_mw(after) <= limit_mw {
             return Some((gpus, now));
         }
-        let power_lead = self
+        let provider = site.provider;
+        let power_lead = self.providers[provider]
             .spec
             .procurement
             .as_ref()
             .and_then(|p| p.power_lead_time_hours.clone());
         match power_lead {
             Some(lead) => {
-                let ready = now + lead.sample(&mut self.lead_rng);
+                let ready = now + lead.sample(&mut self.providers[provider].lead_rng);
                 let needed = site.power_needed_mw(after);
                 self.capacity.sites[site_idx].power_mw = Some(needed);
                 Some((gpus, ready))
@@ -290,6 +330,7 @@ impl<'a> SystemModel<'a> {
         }
         self.capacity.sites[site].on_order += gpus;
         self.capacity.on_order_total += gpus;
+        self.providers[self.capacity.sites[site].provider].on_order += gpus;
         if self.accounts.in_window(now) {
             self.accounts.outcome.gpus_ordered += u64::from(gpus);
         }
@@ -309,12 +350,18 @@ impl<'a> SystemModel<'a> {
     /// Operators whose trailing yield stayed below the floor leave
     /// ([`decisions::exit_decision`]): their free GPUs go at once, busy ones as their
     /// jobs end.
-    fn exit(&mut self, now: Hours, period_hours: f64, events: &mut EventQueue<SystemEvent>) {
-        let spec: &'a System = self.spec;
+    fn exit(
+        &mut self,
+        now: Hours,
+        provider: usize,
+        period_hours: f64,
+        events: &mut EventQueue<SystemEvent>,
+    ) {
+        let spec: &'a System = self.providers[provider].spec;
         let Some(rule) = &spec.exit else { return };
         for idx in 0..self.capacity.sites.len() {
             let site = &mut self.capacity.sites[idx];
-            if site.leaving {
+            if site.leaving || site.provider != provider {
                 continue;
             }
             let period_yield = site.period_yield(period_hours, spec.take_rate);
@@ -335,7 +382,8 @@ impl<'a> SystemModel<'a> {
                         share,
                         batch: None,
                     });
-                self.capacity.class_installed[site.class] -= u64::from(site.installed + free);
+                self.providers[provider].class_installed[site.class] -=
+                    u64::from(site.installed + free);
                 self.capacity.installed_total -= free;
                 self.capacity.free_total -= free;
                 self.capacity.sync(idx);
@@ -349,38 +397,49 @@ impl<'a> SystemModel<'a> {
 
     /// New operators decide to join while the network's trailing yield beats the hurdle
     /// ([`decisions::operators_joining`]); each onboards after a sampled delay.
-    fn enter(&mut self, now: Hours, period_hours: f64, events: &mut EventQueue<SystemEvent>) {
-        let spec: &'a System = self.spec;
+    fn enter(
+        &mut self,
+        now: Hours,
+        provider: usize,
+        period_hours: f64,
+        events: &mut EventQueue<SystemEvent>,
+    ) {
+        let spec: &'a System = self.providers[provider].spec;
         let Some(entry) = &spec.entry else { return };
-        let (active, take_rate) = (
-            self.capacity.sites.iter().filter(|s| !s.leaving),
-            spec.take_rate,
-        );
-        let (cash, capital) = active.fold((0.0, 0.0), |(cash, capital), s| {
-            (
-                cash + s.period().operating_cash_usd(take_rate),
-                capital + s.capital_usd,
-            )
-        });
+        let active = |s: &&SiteState| !s.leaving && s.provider == provider;
+        let take_rate = spec.take_rate;
+        let (cash, capital) =
+            self.capacity
+                .sites
+                .iter()
+                .filter(active)
+                .fold((0.0, 0.0), |(cash, capital), s| {
+                    (
+                        cash + s.period().operating_cash_usd(take_rate),
+                        capital + s.capital_usd,
+                    )
+                });
         let network_yield = decisions::network_yield(cash, capital, period_hours);
-        let present = self.capacity.sites.iter().filter(|s| !s.leaving).count() as u64
-            + u64::from(self.capacity.pending_joins);
+        let state = &mut self.providers[provider];
+        let present = self.capacity.sites.iter().filter(active).count() as u64
+            + u64::from(state.pending_joins);
         for _ in 0..decisions::operators_joining(entry, network_yield, present) {
-            let delay = entry.onboarding_hours.sample(&mut self.onboarding_rng);
-            self.capacity.pending_joins += 1;
-            events.schedule(now + delay, SystemEvent::Join);
+            let delay = entry.onboarding_hours.sample(&mut state.onboarding_rng);
+            state.pending_joins += 1;
+            let provider = provider as u32;
+            events.schedule(now + delay, SystemEvent::Join { provider });
         }
     }
 
     /// Operators set aside a share of their positive operating cash and buy GPUs of
     /// their class when the fund covers one ([`decisions::reinvestment`]), delivered
     /// after a sampled lead time.
-    fn reinvest(&mut self, now: Hours, events: &mut EventQueue<SystemEvent>) {
-        let spec: &'a System = self.spec;
+    fn reinvest(&mut self, now: Hours, provider: usize, events: &mut EventQueue<SystemEvent>) {
+        let spec: &'a System = self.providers[provider].spec;
         let Some(rule) = &spec.reinvest else { return };
         for idx in 0..self.capacity.sites.len() {
             let site = &mut self.capacity.sites[idx];
-            if site.leaving {
+            if site.leaving || site.provider != provider {
                 continue;
             }
             let cash = site.period().operating_cash_usd(spec.take_rate);
@@ -392,7 +451,8 @@ impl<'a> SystemModel<'a> {
             if gpus == 0 {
                 continue;
             }
-            let arrives = now + rule.lead_time_hours.sample(&mut self.lead_rng);
+            let lead_rng = &mut self.providers[provider].lead_rng;
+            let arrives = now + rule.lead_time_hours.sample(lead_rng);
             self.order(now, idx, gpus, price, arrives, events);
         }
     }

@@ -1,0 +1,278 @@
+//! Several providers in one architecture: customers take the cheapest provider with room
+//! (after their own region), overflow goes to the next, and a queue is shared by the
+//! market. Checked against closed forms of ordered hunting and pooled servers.
+//!
+//! Method as in `closed_form.rs`: each check passes when the replication mean is within
+//! t·s/√n of the closed form, with a Bonferroni correction over a test's checks.
+
+use capsim::metrics::catalog::Metric;
+use capsim::metrics::{ProviderRow, RunMetrics, t_critical};
+use capsim::montecarlo;
+use capsim::theory;
+
+use crate::scenario;
+
+const REPLICATIONS: usize = 20;
+
+fn run(yaml: &str) -> Vec<RunMetrics> {
+    montecarlo::run(&scenario(yaml), None).unwrap_or_else(|e| panic!("{e}\n{yaml}"))
+}
+
+fn provider<'r>(row: &'r RunMetrics, name: &str) -> &'r ProviderRow {
+    row.providers
+        .iter()
+        .find(|p| p.provider == name)
+        .unwrap_or_else(|| panic!("no provider {name} in {:?}", row.providers))
+}
+
+/// Window hours of a provider without failures: its up GPU-hours per GPU.
+fn window_hours(row: &ProviderRow) -> f64 {
+    row.up_gpu_hours / row.gpus_at_start as f64
+}
+
+/// Asserts the mean of `values` is within its Bonferroni-corrected t band of `expected`.
+fn within_band(label: &str, values: &[f64], expected: f64, checks: u32) {
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    let t = t_critical(1.0 - 0.01 / f64::from(checks), values.len() as u64 - 1);
+    let half_width = t * (variance / n).sqrt();
+    assert!(
+        (mean - expected).abs() <= half_width,
+        "{label}: mean {mean} outside {expected} ± {half_width}"
+    );
+}
+
+fn market(name: &str, demand: &str, providers: &str, members: &str) -> String {
+    format!(
+        "name: {name}
+simulation: {{horizon_hours: 2100, warmup_hours: 100, replications: {REPLICATIONS}, seed: 17}}
+demand:
+  segments:
+{demand}providers:
+{providers}architectures:
+  market: [{members}]
+  alone: [cheap]
+compare: [alone, market]
+"
+    )
+}
+
+/// Ordered hunting in a loss system: arrivals try the cheap provider's c₁ GPUs first, then
+/// the dear one's c₂. The cheap one is an Erlang loss system of its own, and the market
+/// as a whole one of c₁ + c₂ GPUs (the occupancy is a birth–death chain either way), so
+/// the dear provider carries a·(B(c₁, a) − B(c₁ + c₂, a)) busy GPUs and starts
+/// λ·(B(c₁, a) − B(c₁ + c₂, a)) jobs per hour.
+#[test]
+fn overflow_to_the_dearer_provider_follows_erlang_b() {
+    let (lambda, c1, c2) = (20.0, 16, 12);
+    let yaml = market(
+        "overflow",
+        &format!(
+            "    - {{name: jobs, arrivals_per_hour: {lambda}, duration_hours: {{exponential: {{mean: 1}}}}, patience_hours: 0}}\n"
+        ),
+        &format!(
+            "  - {{name: cheap, kind: centralized, gpus: {c1}, pricing: {{usd_per_gpu_hour: 2}}}}\n  - {{name: dear, kind: distributed, gpus: {c2}, pricing: {{usd_per_gpu_hour: 3}}}}\n"
+        ),
+        "dear, cheap",
+    );
+    let rows = run(&yaml);
+    let (b1, b12) = (
+        theory::erlang_b(c1, lambda),
+        theory::erlang_b(c1 + c2, lambda),
+    );
+    let market: Vec<&RunMetrics> = rows
+        .iter()
+        .filter(|r| r.system.as_str() == "market")
+        .collect();
+    assert_eq!(market.len(), REPLICATIONS);
+    let share = |f: &dyn Fn(&RunMetrics) -> f64| market.iter().map(|r| f(r)).collect::<Vec<f64>>();
+    let checks = 5;
+    within_band(
+        "cheap busy GPUs",
+        &share(&|r| {
+            let p = provider(r, "cheap");
+            p.busy_gpu_hours / window_hours(p)
+        }),
+        lambda * (1.0 - b1),
+        checks,
+    );
+    within_band(
+        "dear busy GPUs",
+        &share(&|r| {
+            let p = provider(r, "dear");
+            p.busy_gpu_hours / window_hours(p)
+        }),
+        lambda * (b1 - b12),
+        checks,
+    );
+    within_band(
+        "dear jobs per hour",
+        &share(&|r| {
+            let p = provider(r, "dear");
+            p.jobs_started as f64 / window_hours(p)
+        }),
+        lambda * (b1 - b12),
+        checks,
+    );
+    within_band(
+        "market blocking",
+        &share(&|r| Metric::AbandonFraction.of(r).as_f64()),
+        b12,
+        checks,
+    );
+    // The cheap provider alone blocks B(c₁, a): what the market recovers is the overflow.
+    let alone: Vec<f64> = rows
+        .iter()
+        .filter(|r| r.system.as_str() == "alone")
+        .map(|r| Metric::AbandonFraction.of(r).as_f64())
+        .collect();
+    within_band("alone blocking", &alone, b1, checks);
+    // Spend follows the work: each provider is paid its own price for its busy hours.
+    for r in &market {
+        let (cheap, dear) = (provider(r, "cheap"), provider(r, "dear"));
+        assert!(dear.jobs_started > 0 && cheap.jobs_started > dear.jobs_started);
+        let spend = Metric::CustomerSpendUsd.of(r).as_f64();
+        assert!(((cheap.spend_usd + dear.spend_usd) - spend).abs() <= 1e-9 * spend);
+    }
+}
+
+/// A market of two providers of c GPUs each, sharing one queue, is one M/M/2c queue: a
+/// freed GPU on either takes the head of the line. Erlang C's wait probability and mean
+/// wait, and the market's utilization, hold within their bands.
+#[test]
+fn two_providers_pool_into_one_erlang_c_queue() {
+    let (lambda, c) = (12.8, 8);
+    let yaml = market(
+        "pooling",
+        &format!(
+            "    - {{name: jobs, arrivals_per_hour: {lambda}, duration_hours: {{exponential: {{mean: 1}}}}}}\n"
+        ),
+        &format!(
+            "  - {{name: cheap, kind: centralized, gpus: {c}, pricing: {{usd_per_gpu_hour: 2}}}}\n  - {{name: other, kind: centralized, gpus: {c}, pricing: {{usd_per_gpu_hour: 2}}}}\n"
+        ),
+        "other, cheap",
+    );
+    let rows = run(&yaml);
+    let expected = theory::mmc(2 * c, lambda, 1.0);
+    let market: Vec<&RunMetrics> = rows
+        .iter()
+        .filter(|r| r.system.as_str() == "market")
+        .collect();
+    let of = |metric: Metric| {
+        market
+            .iter()
+            .map(|r| metric.of(r).as_f64())
+            .collect::<Vec<f64>>()
+    };
+    within_band("p_wait", &of(Metric::PWait), expected.p_wait, 3);
+    within_band(
+        "mean_wait_hours",
+        &of(Metric::MeanWaitHours),
+        expected.mean_wait_hours,
+        3,
+    );
+    within_band(
+        "utilization",
+        &of(Metric::Utilization),
+        expected.utilization,
+        3,
+    );
+    // Equal prices: the tie goes to the provider listed first in the architecture (not
+    // in `providers:`), which therefore carries more of the work; both carry some.
+    for r in &market {
+        let (first, second) = (provider(r, "other"), provider(r, "cheap"));
+        assert!(first.busy_gpu_hours > second.busy_gpu_hours && second.jobs_started > 0);
+    }
+}
+
+/// Customers take the cheapest provider with room, and never one above their maximum
+/// price: a cheap provider with ample room gets every job; a dear provider above the
+/// segment's maximum price gets none, so the market loses exactly what the cheap
+/// provider alone loses (the same jobs, common random numbers); a market where every
+/// provider is above the maximum prices out every job.
+#[test]
+fn customers_choose_the_cheapest_acceptable_provider() {
+    let ample = run(&market(
+        "ample",
+        "    - {name: jobs, arrivals_per_hour: 5, duration_hours: {exponential: {mean: 1}}, patience_hours: 0}\n",
+        "  - {name: cheap, kind: distributed, gpus: 64, pricing: {usd_per_gpu_hour: 2}}\n  - {name: dear, kind: centralized, gpus: 64, pricing: {usd_per_gpu_hour: 3}}\n",
+        "dear, cheap",
+    ));
+    for r in ample.iter().filter(|r| r.system.as_str() == "market") {
+        assert_eq!(provider(r, "dear").jobs_started, 0);
+        assert!(provider(r, "cheap").jobs_started > 0);
+    }
+    let capped = run(&market(
+        "capped",
+        "    - {name: jobs, arrivals_per_hour: 20, duration_hours: {exponential: {mean: 1}}, patience_hours: 0, max_price_usd_per_gpu_hour: 2.5}\n",
+        "  - {name: cheap, kind: centralized, gpus: 16, pricing: {usd_per_gpu_hour: 2}}\n  - {name: dear, kind: centralized, gpus: 64, pricing: {usd_per_gpu_hour: 3}}\n",
+        "cheap, dear",
+    ));
+    for pair in capped.chunks(2) {
+        let [market, alone] = pair else {
+            panic!("two systems")
+        };
+        assert_eq!(provider(market, "dear").jobs_started, 0);
+        for metric in [
+            Metric::JobsArrived,
+            Metric::JobsCompleted,
+            Metric::JobsAbandoned,
+            Metric::JobsPricedOut,
+            Metric::CustomerSpendUsd,
+            Metric::BusyGpuHours,
+        ] {
+            assert_eq!(
+                metric.of(market),
+                metric.of(alone),
+                "{} : dear adds nothing",
+                metric.name()
+            );
+        }
+    }
+    let priced_out = run(&market(
+        "priced-out",
+        "    - {name: jobs, arrivals_per_hour: 20, duration_hours: {exponential: {mean: 1}}, max_price_usd_per_gpu_hour: 1.5}\n",
+        "  - {name: cheap, kind: centralized, gpus: 16, pricing: {usd_per_gpu_hour: 2}}\n  - {name: dear, kind: distributed, gpus: 64, pricing: {usd_per_gpu_hour: 3}}\n",
+        "cheap, dear",
+    ));
+    for r in &priced_out {
+        assert!(Metric::JobsArrived.of(r).as_u64() > 0);
+        assert_eq!(
+            Metric::JobsPricedOut.of(r).as_u64(),
+            Metric::JobsArrived.of(r).as_u64()
+        );
+        assert!(r.providers.iter().all(|p| p.jobs_started == 0));
+    }
+}
+
+/// Money is conserved provider by provider in a hybrid market whose providers keep
+/// different take rates: each provider's protocol share is its take rate times what it
+/// was paid, the protocol's revenue is their sum, and the yearly statements charge the
+/// same fees.
+#[test]
+fn a_hybrid_keeps_each_providers_take_rate() {
+    let rows = run(&market(
+        "hybrid",
+        "    - {name: jobs, arrivals_per_hour: 30, duration_hours: {exponential: {mean: 1}}, patience_hours: {exponential: {mean: 0.5}}}\n",
+        "  - {name: cheap, kind: distributed, gpus: 12, take_rate: 0.2, pricing: {usd_per_gpu_hour: 2}}\n  - {name: rival, kind: distributed, gpus: 12, take_rate: 0.05, pricing: {usd_per_gpu_hour: 2.5}}\n  - {name: cloud, kind: centralized, gpus: 12, pricing: {usd_per_gpu_hour: 4}}\n",
+        "cheap, rival, cloud",
+    ));
+    for r in rows.iter().filter(|r| r.system.as_str() == "market") {
+        let mut protocol = 0.0;
+        for (name, take) in [("cheap", 0.2), ("rival", 0.05), ("cloud", 0.0)] {
+            let p = provider(r, name);
+            assert!(p.spend_usd > 0.0, "{name} sells something");
+            assert!((p.protocol_revenue_usd - take * p.spend_usd).abs() <= 1e-9 * p.spend_usd);
+            protocol += p.protocol_revenue_usd;
+        }
+        let total = Metric::ProtocolRevenueUsd.of(r).as_f64();
+        assert!(
+            (protocol - total).abs() <= 1e-9 * total,
+            "{protocol} vs {total}"
+        );
+        let spend: f64 = r.providers.iter().map(|p| p.spend_usd).sum();
+        let customer = Metric::CustomerSpendUsd.of(r).as_f64();
+        assert!((spend - customer).abs() <= 1e-9 * customer);
+    }
+}
