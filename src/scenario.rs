@@ -134,6 +134,23 @@ pub struct Segment {
     pub min_class_speed: f64,
     /// Data moved out per job, GB; `None` = none.
     pub data_gb: Option<Dist>,
+    /// A share of the jobs locked in to one provider; `None` = every job shops.
+    pub lock_in: Option<LockIn>,
+}
+
+/// `lock_in:` of a segment: each job is locked in with probability `share` (its own
+/// stream, drawn at arrival), and a locked job buys only from the `incumbent` unless
+/// another acceptable provider's offer is lower by more than `switch_threshold`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct LockIn {
+    /// Probability that a job is locked in.
+    pub share: f64,
+    /// The provider it is locked in to (a name of `providers:`, or `centralized` /
+    /// `distributed` with the shorthand).
+    pub incumbent: String,
+    /// Relative gap another provider's offer must beat: it is taken when its offer is
+    /// below the incumbent's × (1 − this).
+    pub switch_threshold: f64,
 }
 
 impl Segment {
@@ -157,6 +174,7 @@ impl Segment {
             max_price_annual_change: 0.0,
             min_class_speed: 0.0,
             data_gb: None,
+            lock_in: None,
         }
     }
 }
@@ -430,6 +448,7 @@ impl Checker<'_> {
             .as_ref()
             .map(|block| self.distributed(&block.value, &block.referenced, &ctx, "distributed"));
         let market = self.market(&raw, &ctx);
+        self.incumbents_exist(&raw, &market.providers);
         if centralized.is_none() && distributed.is_none() && raw.providers.is_none() {
             let message = format!(
                 "no system to simulate{}add `centralized: {{gpus: 64}}`, `distributed: {{gpus: 64}}` or both",
@@ -645,6 +664,31 @@ impl Checker<'_> {
                 ctx.classes[class].speed
             }),
             data_gb: raw.data_gb.as_ref().map(dist),
+            lock_in: raw.lock_in.as_ref().map(|lock| LockIn {
+                share: lock.share.0,
+                incumbent: lock.incumbent.value.clone(),
+                switch_threshold: lock.switch_threshold.0,
+            }),
+        }
+    }
+
+    /// Every `lock_in.incumbent` names a provider of the scenario.
+    fn incumbents_exist(&mut self, raw: &RawScenario, providers: &[Provider]) {
+        let mut names: Vec<String> = providers.iter().map(|p| p.name.clone()).collect();
+        if raw.centralized.is_some() {
+            names.push("centralized".to_string());
+        }
+        if raw.distributed.is_some() {
+            names.push("distributed".to_string());
+        }
+        if names.is_empty() {
+            return;
+        }
+        for (idx, segment) in raw.demand.segments.value.iter().enumerate() {
+            if let Some(lock) = &segment.lock_in {
+                let key = format!("demand.segments[{idx}].lock_in.incumbent");
+                self.lookup(&names, &lock.incumbent, &key, "provider");
+            }
         }
     }
 

@@ -162,6 +162,11 @@ pub enum Stream {
         /// Segment index in the scenario.
         segment: u32,
     },
+    /// Whether each job of a segment is locked in to its incumbent provider.
+    LockIn {
+        /// Segment index in the scenario.
+        segment: u32,
+    },
     /// Outage candidates (failures) of one site.
     SiteFailures {
         /// Which system.
@@ -272,6 +277,7 @@ impl Stream {
             Stream::Tier { segment } => u64::from(segment) * KINDS + 5,
             Stream::MaxPrice { segment } => u64::from(segment) * KINDS + 6,
             Stream::Data { segment } => u64::from(segment) * KINDS + 7,
+            Stream::LockIn { segment } => u64::from(segment) * KINDS + 8,
             Stream::SiteFailures { system, site } => supply(system.number(), site, draw::FAILURES),
             Stream::SiteRepairs { system, site } => supply(system.number(), site, draw::REPAIRS),
             Stream::SiteOwnerTakesBack { system, site } => {
@@ -372,7 +378,7 @@ mod tests {
     #[test]
     fn every_stream_number_is_pinned_and_distinct() {
         use SystemIndex::{Centralized, Distributed};
-        let pinned: [(Stream, u64); 19] = [
+        let pinned: [(Stream, u64); 21] = [
             (Stream::Arrivals { segment: 0 }, 0),
             (Stream::JobSize { segment: 0 }, 1),
             (Stream::Duration { segment: 0 }, 2),
@@ -382,6 +388,8 @@ mod tests {
             (Stream::MaxPrice { segment: 0 }, 6),
             (Stream::Data { segment: 0 }, 7),
             (Stream::Data { segment: 2 }, 39),
+            (Stream::LockIn { segment: 0 }, 8),
+            (Stream::LockIn { segment: 2 }, 40),
             (
                 Stream::SiteFailures {
                     system: Centralized,

@@ -29,6 +29,8 @@ pub struct JobSpec {
     pub max_price_usd_per_gpu_hour: f64,
     /// Data moved out at the end, GB.
     pub data_gb: f64,
+    /// Whether the job is locked in to its segment's incumbent provider.
+    pub locked_in: bool,
 }
 
 /// The seeded generator of one segment's jobs in one replication.
@@ -51,6 +53,8 @@ pub struct JobSource {
     /// Yearly growth rate of the maximum prices, ln(1 + change); 0: as drawn.
     max_price_log_growth: f64,
     data_gb: Option<Dist>,
+    /// Share of jobs locked in to an incumbent (0: none, and no draws).
+    lock_in_share: f64,
     arrivals_rng: SimRng,
     size_rng: SimRng,
     duration_rng: SimRng,
@@ -59,6 +63,7 @@ pub struct JobSource {
     tier_rng: SimRng,
     max_price_rng: SimRng,
     data_rng: SimRng,
+    lock_in_rng: SimRng,
 }
 
 impl JobSource {
@@ -79,6 +84,7 @@ impl JobSource {
             max_price: segment.max_price_usd_per_gpu_hour.clone(),
             max_price_log_growth: segment.max_price_annual_change.ln_1p(),
             data_gb: segment.data_gb.clone(),
+            lock_in_share: segment.lock_in.as_ref().map_or(0.0, |lock| lock.share),
             arrivals_rng: stream(|segment| Stream::Arrivals { segment }),
             size_rng: stream(|segment| Stream::JobSize { segment }),
             duration_rng: stream(|segment| Stream::Duration { segment }),
@@ -87,6 +93,7 @@ impl JobSource {
             tier_rng: stream(|segment| Stream::Tier { segment }),
             max_price_rng: stream(|segment| Stream::MaxPrice { segment }),
             data_rng: stream(|segment| Stream::Data { segment }),
+            lock_in_rng: stream(|segment| Stream::LockIn { segment }),
         }
     }
 
@@ -167,6 +174,8 @@ impl JobSource {
                 .data_gb
                 .as_ref()
                 .map_or(0.0, |d| d.sample(&mut self.data_rng)),
+            locked_in: self.lock_in_share > 0.0
+                && self.lock_in_rng.random::<f64>() < self.lock_in_share,
         }
     }
 }

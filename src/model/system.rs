@@ -175,6 +175,9 @@ pub struct SystemModel<'a> {
     sources: Vec<JobSource>,
     segment_region: Vec<usize>,
     segment_min_speed: Vec<f64>,
+    /// Per segment, the lock-in of its locked jobs where the incumbent is in this
+    /// architecture.
+    segment_lock_in: Vec<Option<LockIn>>,
     capacity: Capacity,
     jobs: Jobs,
     providers: Vec<Provider<'a>>,
@@ -216,6 +219,13 @@ struct Provider<'a> {
     /// Arrivals since its last review, for the pricing view (market clearing only).
     period_arrivals: Vec<ArrivalSeen>,
     records_arrivals: bool,
+}
+
+/// A segment's lock-in in one architecture: the incumbent's index among its providers.
+#[derive(Debug, Clone, Copy)]
+struct LockIn {
+    incumbent: usize,
+    switch_threshold: f64,
 }
 
 /// The sites, the placement index over them, and the system's GPU totals.
@@ -352,6 +362,21 @@ impl<'a> SystemModel<'a> {
                 .segments
                 .iter()
                 .map(|s| s.min_class_speed)
+                .collect(),
+            segment_lock_in: scenario
+                .segments
+                .iter()
+                .map(|segment| {
+                    let lock = segment.lock_in.as_ref()?;
+                    let incumbent = system
+                        .providers
+                        .iter()
+                        .position(|member| member.name == lock.incumbent)?;
+                    Some(LockIn {
+                        incumbent,
+                        switch_threshold: lock.switch_threshold,
+                    })
+                })
                 .collect(),
             capacity: Capacity {
                 sites: Vec::new(),
@@ -703,10 +728,20 @@ impl<'a> SystemModel<'a> {
     /// sites in the order written; within a group, the first site with room.
     fn place(&self, job: &Job) -> Option<usize> {
         let several = self.providers.len() > 1;
+        let allowed: Option<Vec<bool>> = self.lock_of(job).map(|lock| {
+            (0..self.providers.len())
+                .map(|provider| lock_allows(&self.providers, self.classes, lock, job, provider))
+                .collect()
+        });
         let mut best: Option<(bool, f64, usize)> = None;
         for (idx, group) in self.capacity.placement.groups.iter().enumerate() {
             let speed = self.classes[group.class].speed;
-            if group.max_free() < job.spec.gpus || speed < job.min_speed {
+            if group.max_free() < job.spec.gpus
+                || speed < job.min_speed
+                || allowed
+                    .as_ref()
+                    .is_some_and(|allowed| !allowed[group.provider])
+            {
                 continue;
             }
             let prices = &self.providers[group.provider].prices;
@@ -735,6 +770,15 @@ impl<'a> SystemModel<'a> {
         best.and_then(|(_, _, group)| {
             self.capacity.placement.groups[group].first_with(job.spec.gpus)
         })
+    }
+
+    /// The lock-in that binds this job here: it is locked in and its incumbent is in
+    /// the architecture.
+    fn lock_of(&self, job: &Job) -> Option<LockIn> {
+        if !job.spec.locked_in {
+            return None;
+        }
+        self.segment_lock_in[job.segment as usize]
     }
 
     /// A provider's cheapest price per reference GPU-hour, at the list (factor 1), of a
@@ -1164,11 +1208,18 @@ impl<'a> SystemModel<'a> {
                 break;
             }
             let (jobs, prices) = (&self.jobs.slots, &self.providers[site.provider].prices);
+            let (providers, classes, locks) =
+                (&self.providers, self.classes, &self.segment_lock_in);
             let live = |entry: Entry| is_live(jobs, entry);
             let accept = |entry: Entry| {
-                prices
-                    .acceptable(site, &jobs[entry.slot as usize])
-                    .is_some()
+                let job = &jobs[entry.slot as usize];
+                prices.acceptable(site, job).is_some()
+                    && match locks[job.segment as usize] {
+                        Some(lock) if job.spec.locked_in => {
+                            lock_allows(providers, classes, lock, job, site.provider)
+                        }
+                        _ => true,
+                    }
             };
             let Some(entry) = self.jobs.queue.first_fit(site.free, live, accept) else {
                 break;
@@ -1780,6 +1831,52 @@ impl Prices {
     }
 }
 
+/// A provider's offer to a job: its lowest price per reference GPU-hour over the classes
+/// it has installed that are fast enough and within the job's maximum, plus its egress
+/// per GPU-hour of the job when there are several providers (as placement ranks them);
+/// infinite when it has none. The out-of-region slowdown is left out: the offer is the
+/// provider's list to the customer, wherever the job would run.
+fn offer_usd_per_gpu_hour(
+    providers: &[Provider],
+    classes: &[GpuClass],
+    job: &Job,
+    provider: usize,
+) -> f64 {
+    let state = &providers[provider];
+    let best = classes
+        .iter()
+        .enumerate()
+        .filter(|&(idx, class)| state.class_installed[idx] > 0 && class.speed >= job.min_speed)
+        .map(|(idx, class)| state.prices.price(idx, job.spec.reserved) / class.speed)
+        .filter(|&unit| unit <= job.spec.max_price_usd_per_gpu_hour)
+        .fold(f64::INFINITY, f64::min);
+    if best.is_finite() && providers.len() > 1 {
+        best + state.egress_per_gpu_hour(job)
+    } else {
+        best
+    }
+}
+
+/// Whether a locked-in job may buy from `provider`: its incumbent always; another only
+/// when that one's offer is below the incumbent's × (1 − threshold); any provider when
+/// the incumbent makes it no offer (no class fast enough or cheap enough: the lock
+/// cannot bind).
+fn lock_allows(
+    providers: &[Provider],
+    classes: &[GpuClass],
+    lock: LockIn,
+    job: &Job,
+    provider: usize,
+) -> bool {
+    if provider == lock.incumbent {
+        return true;
+    }
+    let incumbent = offer_usd_per_gpu_hour(providers, classes, job, lock.incumbent);
+    incumbent.is_infinite()
+        || offer_usd_per_gpu_hour(providers, classes, job, provider)
+            < incumbent * (1.0 - lock.switch_threshold)
+}
+
 /// Why a job refuses a system outright.
 enum Refusal {
     PricedOut,
@@ -1839,6 +1936,7 @@ mod tests {
                 reserved: false,
                 max_price_usd_per_gpu_hour: f64::INFINITY,
                 data_gb: 0.0,
+                locked_in: false,
             },
             work_hours: 1.0,
             region: 0,

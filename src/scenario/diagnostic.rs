@@ -296,6 +296,16 @@ fn field_help(field: &str) -> Option<&'static str> {
             "a distribution of the most a job pays per H100-equivalent GPU-hour; omit = any price"
         }
         "data_gb" => "a distribution of data moved out per job, GB (billed at egress_usd_per_gb)",
+        "lock_in" => {
+            "a map: {share: 0–1 of the segment's jobs, incumbent: a provider's name, switch_threshold: 0–1}"
+        }
+        "share" => "a share, 0–1",
+        "incumbent" => {
+            "the name of the provider locked-in jobs buy from (one of `providers:`, or centralized / distributed)"
+        }
+        "switch_threshold" => {
+            "how much cheaper another provider's offer must be for a locked-in job to switch, 0–1 (0.2 = 20% cheaper; 1 = never)"
+        }
         "data_centers" => "a list of {region, gpu_class, gpus, power_mw}",
         "power_mw" => "power available for GPUs (IT load × PUE), MW; omit = unlimited",
         "costs" => {

@@ -169,6 +169,19 @@ pub struct RawSegment {
     pub min_gpu_class: Option<Spanned<String>>,
     #[serde(default)]
     pub data_gb: Option<DistSpec>,
+    #[serde(default)]
+    pub lock_in: Option<RawLockIn>,
+}
+
+/// `lock_in:` — a share of a segment's jobs that buy from one provider unless another is
+/// cheaper by more than a threshold.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawLockIn {
+    pub share: Fraction,
+    #[schemars(with = "String")]
+    pub incumbent: Spanned<String>,
+    pub switch_threshold: Fraction,
 }
 
 /// `seasonality:` — relative factors by hour of day and by day of week.

@@ -276,3 +276,105 @@ fn a_hybrid_keeps_each_providers_take_rate() {
         assert!((spend - customer).abs() <= 1e-9 * customer);
     }
 }
+
+/// Lock-in: a share of a segment's jobs buys only from its incumbent unless another offer
+/// is cheaper by more than the threshold. With a cloud at $4 (the incumbent) and a
+/// network at $3.5 both ample, a 12.5% gap under a 20% threshold keeps the locked share
+/// at the cloud (every other job takes the cheaper network); a 25% gap frees them all.
+/// When the incumbent is full the locked jobs wait for it (here, with no patience, are
+/// lost): locked arrivals are a thinned Poisson stream, so the cloud's 2 GPUs are an
+/// Erlang loss system of load share × a, and the market loses share × B(2, share × a).
+/// The lock draws from its own stream: an architecture it does not bind in keeps every
+/// number bit for bit.
+#[test]
+fn lock_in_keeps_its_share_at_the_incumbent_under_the_threshold() {
+    let (lambda, share) = (10.0, 0.3);
+    let demand = |lock: &str| {
+        format!(
+            "    - {{name: jobs, arrivals_per_hour: {lambda}, duration_hours: {{exponential: {{mean: 1}}}}, patience_hours: 0{lock}}}\n"
+        )
+    };
+    let lock = format!(", lock_in: {{share: {share}, incumbent: cloud, switch_threshold: 0.2}}");
+    let providers = |cloud_gpus: u32, net_usd: f64| {
+        format!(
+            "  - {{name: cloud, kind: centralized, gpus: {cloud_gpus}, pricing: {{usd_per_gpu_hour: 4}}}}\n  - {{name: cheap, kind: distributed, gpus: 64, pricing: {{usd_per_gpu_hour: {net_usd}}}}}\n"
+        )
+    };
+    let held = run(&market(
+        "held",
+        &demand(&lock),
+        &providers(64, 3.5),
+        "cloud, cheap",
+    ));
+    let at_cloud: Vec<f64> = held
+        .iter()
+        .filter(|r| r.system.as_str() == "market")
+        .map(|r| {
+            let started: u64 = r.providers.iter().map(|p| p.jobs_started).sum();
+            provider(r, "cloud").jobs_started as f64 / started as f64
+        })
+        .collect();
+    within_band("locked share at the incumbent", &at_cloud, share, 3);
+
+    let freed = run(&market(
+        "freed",
+        &demand(&lock),
+        &providers(64, 3.0),
+        "cloud, cheap",
+    ));
+    for r in freed.iter().filter(|r| r.system.as_str() == "market") {
+        assert_eq!(provider(r, "cloud").jobs_started, 0, "a 25% gap beats 20%");
+    }
+
+    let full = run(&market(
+        "full",
+        &demand(&lock),
+        &providers(2, 3.5),
+        "cloud, cheap",
+    ));
+    let market_rows: Vec<&RunMetrics> = full
+        .iter()
+        .filter(|r| r.system.as_str() == "market")
+        .collect();
+    let blocking = theory::erlang_b(2, share * lambda);
+    let lost: Vec<f64> = market_rows
+        .iter()
+        .map(|r| Metric::AbandonFraction.of(r).as_f64())
+        .collect();
+    within_band(
+        "locked jobs lost at a full incumbent",
+        &lost,
+        share * blocking,
+        3,
+    );
+    let cloud_busy: Vec<f64> = market_rows
+        .iter()
+        .map(|r| {
+            let p = provider(r, "cloud");
+            p.busy_gpu_hours / window_hours(p)
+        })
+        .collect();
+    within_band(
+        "incumbent busy GPUs",
+        &cloud_busy,
+        share * lambda * (1.0 - blocking),
+        3,
+    );
+
+    // The architecture without the incumbent: the lock does not bind, and its draws
+    // change nothing else.
+    let unlocked = run(&market(
+        "held",
+        &demand(""),
+        &providers(64, 3.5),
+        "cloud, cheap",
+    ));
+    for (a, b) in held
+        .iter()
+        .zip(&unlocked)
+        .filter(|(a, _)| a.system.as_str() == "alone")
+    {
+        assert_eq!(a.column_bits(), b.column_bits());
+        assert_eq!(a.segments, b.segments);
+    }
+}
