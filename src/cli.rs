@@ -813,6 +813,7 @@ fn merge(args: &MergeArgs) -> Result<ExitCode, Failure> {
             summary: &summaries.summary,
             yields: &summaries.yields,
             segments: &summaries.segments,
+            providers: &summaries.providers,
             paired_label: summaries.paired_label.as_deref(),
             speed: None,
         };

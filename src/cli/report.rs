@@ -20,6 +20,7 @@ pub(super) struct Report<'a> {
     pub(super) summary: &'a [SummaryRow],
     pub(super) yields: &'a [output::YieldSummaryRow],
     pub(super) segments: &'a [output::SegmentSummaryRow],
+    pub(super) providers: &'a [output::ProviderSummaryRow],
     /// The paired rows' label (`B_vs_A`).
     pub(super) paired_label: Option<&'a str>,
     /// Events simulated, wall time in seconds and threads (not for a merge).
@@ -55,6 +56,7 @@ impl<'a> Report<'a> {
             summary: &summaries.summary,
             yields: &summaries.yields,
             segments: &summaries.segments,
+            providers: &summaries.providers,
             paired_label: summaries.paired_label.as_deref(),
             speed: None,
         }
@@ -119,6 +121,46 @@ fn print_segments(out: &mut impl Write, report: &Report) -> io::Result<()> {
     Ok(())
 }
 
+/// Per provider of each architecture that has several, the means of what it sold: a
+/// market's split between its providers is a result the system rows do not show.
+fn print_providers(out: &mut impl Write, report: &Report) -> io::Result<()> {
+    let mut keys: Vec<(&SystemName, &str)> = Vec::new();
+    for row in report.providers {
+        if !keys.contains(&(&row.system, row.provider.as_str())) {
+            keys.push((&row.system, &row.provider));
+        }
+    }
+    let several = |system: &SystemName| keys.iter().filter(|(s, _)| *s == system).count() > 1;
+    if !keys.iter().any(|(system, _)| several(system)) {
+        return Ok(());
+    }
+    let columns = [
+        ("utilization", "utilization"),
+        ("busy_gpu_hours", "busy GPU-h"),
+        ("jobs_started", "jobs started"),
+        ("spend_usd", "spend $"),
+        ("price_at_horizon_usd", "$/GPU-h at end"),
+    ];
+    write!(out, "\n{:<32}", "by provider (means)")?;
+    for (_, label) in columns {
+        write!(out, " {label:>15}")?;
+    }
+    writeln!(out)?;
+    for &(system, provider) in keys.iter().filter(|(system, _)| several(system)) {
+        write!(out, "  {:<30}", format!("{system} · {provider}"))?;
+        for (metric, _) in columns {
+            let mean = report
+                .providers
+                .iter()
+                .find(|r| r.system == *system && r.provider == provider && r.metric == metric)
+                .map_or(f64::NAN, |r| r.stats.mean);
+            write!(out, " {:>15}", number(mean))?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
 pub(super) fn print_run_report(report: &Report, written: &[PathBuf]) -> io::Result<()> {
     let mut out = io::stdout().lock();
     writeln!(out, "{}", report.title)?;
@@ -148,6 +190,7 @@ pub(super) fn print_run_report(report: &Report, written: &[PathBuf]) -> io::Resu
         }
     }
     print_segments(&mut out, report)?;
+    print_providers(&mut out, report)?;
     let mut paired: Vec<&SummaryRow> = report
         .summary
         .iter()

@@ -722,10 +722,10 @@ impl<'a> SystemModel<'a> {
         self.last_time = now;
     }
 
-    /// The best site for `job` with room now: own region first, then the lowest
-    /// effective cost per unit of work (price × slowdown ÷ speed, plus egress per
-    /// GPU-hour across providers), then the group created first — providers and their
-    /// sites in the order written; within a group, the first site with room.
+    /// The best site for `job` with room now: the lowest effective cost per unit of work
+    /// (price × slowdown ÷ speed, plus egress per GPU-hour across providers), then its
+    /// own region, then the group created first — providers and their sites in the
+    /// order written; within a group, the first site with room.
     fn place(&self, job: &Job) -> Option<usize> {
         let several = self.providers.len() > 1;
         let allowed: Option<Vec<bool>> = self.lock_of(job).map(|lock| {
@@ -760,7 +760,7 @@ impl<'a> SystemModel<'a> {
             let better = match best {
                 None => true,
                 Some((best_remote, best_cost, _)) => {
-                    (!remote && best_remote) || (remote == best_remote && cost < best_cost)
+                    cost < best_cost || (cost == best_cost && !remote && best_remote)
                 }
             };
             if better {

@@ -1,6 +1,6 @@
-//! Several providers in one architecture: customers take the cheapest provider with room
-//! (after their own region), overflow goes to the next, and a queue is shared by the
-//! market. Checked against closed forms of ordered hunting and pooled servers.
+//! Several providers in one architecture: customers take the provider with room whose
+//! effective cost is lowest (their own region breaking ties), overflow goes to the next,
+//! and a queue is shared by the market. Checked against closed forms of ordered hunting and pooled servers.
 //!
 //! Method as in `closed_form.rs`: each check passes when the replication mean is within
 //! t·s/√n of the closed form, with a Bonferroni correction over a test's checks.
@@ -376,5 +376,44 @@ fn lock_in_keeps_its_share_at_the_incumbent_under_the_threshold() {
     {
         assert_eq!(a.column_bits(), b.column_bits());
         assert_eq!(a.segments, b.segments);
+    }
+}
+
+/// Customers rank offers by effective cost, the out-of-region slowdown included, and
+/// their own region only breaks ties: an EU job takes a US provider at $2 (× 1.1 = $2.2
+/// of work) over an EU one at $4, and the EU one when the US price is $3.8 (× 1.1 =
+/// $4.18 > $4).
+#[test]
+fn a_cheaper_provider_elsewhere_beats_a_dear_one_at_home() {
+    let yaml = |us_usd: f64| {
+        format!(
+            "name: regions
+simulation: {{horizon_hours: 600, warmup_hours: 50, replications: 2, seed: 5}}
+regions: [us, eu]
+demand:
+  segments:
+    - {{name: jobs, region: eu, arrivals_per_hour: 5, duration_hours: {{exponential: {{mean: 1}}}}, patience_hours: 0}}
+providers:
+  - {{name: home, kind: centralized, data_centers: [{{region: eu, gpu_class: H100, gpus: 64}}], latency_slowdown: 1.1, pricing: {{usd_per_gpu_hour: 4}}}}
+  - {{name: away, kind: centralized, data_centers: [{{region: us, gpu_class: H100, gpus: 64}}], latency_slowdown: 1.1, pricing: {{usd_per_gpu_hour: {us_usd}}}}}
+architectures:
+  market: [home, away]
+  alone: [home]
+"
+        )
+    };
+    for row in run(&yaml(2.0))
+        .iter()
+        .filter(|r| r.system.as_str() == "market")
+    {
+        assert_eq!(provider(row, "home").jobs_started, 0);
+        assert!(provider(row, "away").jobs_started > 0);
+    }
+    for row in run(&yaml(3.8))
+        .iter()
+        .filter(|r| r.system.as_str() == "market")
+    {
+        assert_eq!(provider(row, "away").jobs_started, 0);
+        assert!(provider(row, "home").jobs_started > 0);
     }
 }
