@@ -110,7 +110,9 @@ pub fn samples(records: &Results) -> RunSamples {
         let yield_column = year_columns().iter().position(|c| *c == "yield");
         let first_year: Samples = years
             .iter()
-            .filter(|y| y.system == *system && y.cohort.is_none() && y.year == 1)
+            .filter(|y| {
+                y.system == *system && y.provider.is_none() && y.cohort.is_none() && y.year == 1
+            })
             .map(|y| {
                 (
                     y.replication,
@@ -124,7 +126,7 @@ pub fn samples(records: &Results) -> RunSamples {
         series.push((system.as_str().to_string(), name, first_year));
         let irr: Samples = returns
             .iter()
-            .filter(|r| r.system == *system && r.cohort.is_none())
+            .filter(|r| r.system == *system && r.provider.is_none() && r.cohort.is_none())
             .map(|r| (r.replication, r.irr.unwrap_or(f64::NAN)))
             .collect();
         series.push((system.as_str().to_string(), Finance::Irr.name(), irr));

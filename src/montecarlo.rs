@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use rayon::prelude::*;
 
 use crate::engine::{self, EngineError, EventQueue};
-use crate::finance::statements::statements;
+use crate::finance::statements::{ProviderTerms, statements};
 use crate::metrics::RunMetrics;
 use crate::model::SystemName;
 use crate::model::outcome::Outcome;
@@ -252,13 +252,16 @@ pub fn run_system(
     stop: &AtomicBool,
 ) -> Result<RunMetrics, SimError> {
     let (outcome, events) = simulate(scenario, replication, system, stop)?;
-    // With several providers each year carries its protocol fees; the rate is unused.
-    let finance = statements(
-        &scenario.finance,
-        system.providers[0].spec.take_rate,
-        &outcome,
-        system.has_cohorts(),
-    );
+    // A network's statements are also given per cohort of operators.
+    let providers: Vec<ProviderTerms> = system
+        .providers
+        .iter()
+        .map(|member| ProviderTerms {
+            take_rate: member.spec.take_rate,
+            by_cohort: member.kind == crate::model::SystemKind::Distributed,
+        })
+        .collect();
+    let finance = statements(&scenario.finance, &providers, &outcome);
     Ok(RunMetrics::from_outcome(
         replication,
         system.name.clone(),

@@ -515,6 +515,13 @@ pub fn yields_frame(results: &Results, provenance: &Provenance) -> PolarsResult<
     ));
     columns.extend([
         Column::new(
+            "provider".into(),
+            years
+                .iter()
+                .map(|y| y.provider.as_deref())
+                .collect::<Vec<Option<&str>>>(),
+        ),
+        Column::new(
             "cohort".into(),
             years.iter().map(|y| y.cohort).collect::<Vec<Option<u32>>>(),
         ),
@@ -545,6 +552,7 @@ pub fn returns_frame(results: &Results, provenance: &Provenance) -> PolarsResult
     let frame = df!(
         "replication" => returns.iter().map(|r| r.replication).collect::<Vec<u64>>(),
         "system" => returns.iter().map(|r| r.system.as_str()).collect::<Vec<_>>(),
+        "provider" => returns.iter().map(|r| r.provider.as_deref()).collect::<Vec<Option<&str>>>(),
         "cohort" => returns.iter().map(|r| r.cohort).collect::<Vec<Option<u32>>>(),
         "npv_usd" => returns.iter().map(|r| r.npv_usd).collect::<Vec<f64>>(),
         "irr" => returns.iter().map(|r| r.irr).collect::<Vec<Option<f64>>>(),
@@ -788,6 +796,13 @@ pub fn yields_summary_frame(
                 .iter()
                 .map(|r| r.system.as_str())
                 .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "provider".into(),
+            summary
+                .iter()
+                .map(|r| r.provider.as_deref())
+                .collect::<Vec<Option<&str>>>(),
         ),
         Column::new(
             "cohort".into(),
@@ -1103,6 +1118,7 @@ fn read_years(frame: &DataFrame) -> PolarsResult<Vec<YearRecord>> {
         frame.column("system")?.str()?,
     );
     let (cohort, year) = (frame.column("cohort")?.u32()?, frame.column("year")?.u32()?);
+    let provider = frame.column("provider")?.str()?;
     let names = year_columns();
     let columns = names
         .iter()
@@ -1113,6 +1129,7 @@ fn read_years(frame: &DataFrame) -> PolarsResult<Vec<YearRecord>> {
             Ok(YearRecord {
                 replication: replication.get(i).unwrap_or(0),
                 system: system_of(system.get(i))?,
+                provider: provider.get(i).map(str::to_string),
                 cohort: cohort.get(i),
                 year: year.get(i).unwrap_or(0),
                 values: columns.iter().map(|column| column.get(i)).collect(),
@@ -1219,6 +1236,7 @@ fn read_returns(frame: &DataFrame) -> PolarsResult<Vec<ReturnRecord>> {
         frame.column("irr_note")?.str()?,
     );
     let beats = frame.column("beats_hurdle")?.bool()?;
+    let provider = frame.column("provider")?.str()?;
     let (payback, payback_note) = (
         frame.column("payback_years")?.f64()?,
         frame.column("payback_note")?.str()?,
@@ -1228,6 +1246,7 @@ fn read_returns(frame: &DataFrame) -> PolarsResult<Vec<ReturnRecord>> {
             Ok(ReturnRecord {
                 replication: replication.get(i).unwrap_or(0),
                 system: system_of(system.get(i))?,
+                provider: provider.get(i).map(str::to_string),
                 cohort: cohort.get(i),
                 npv_usd: npv.get(i).unwrap_or(f64::NAN),
                 irr: irr.get(i),

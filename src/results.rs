@@ -76,7 +76,10 @@ pub struct YearRecord {
     pub replication: u64,
     /// System.
     pub system: SystemName,
-    /// `None` for the whole system.
+    /// `None` for the whole architecture; a provider's name for its rows where the
+    /// architecture has several.
+    pub provider: Option<String>,
+    /// `None` for all the sites (of the architecture or the provider).
     pub cohort: Option<u32>,
     /// Year (0 = time 0).
     pub year: u32,
@@ -91,7 +94,9 @@ pub struct ReturnRecord {
     pub replication: u64,
     /// System.
     pub system: SystemName,
-    /// `None` for the whole system.
+    /// As in [`YearRecord::provider`].
+    pub provider: Option<String>,
+    /// As in [`YearRecord::cohort`].
     pub cohort: Option<u32>,
     /// NPV, USD.
     pub npv_usd: f64,
@@ -182,11 +187,15 @@ impl Results {
                     system: system.clone(),
                     row: provider.clone(),
                 }));
+            let name = |provider: Option<u32>| {
+                provider.map(|p| row.providers[p as usize].provider.clone())
+            };
             for year in &row.finance.years {
                 let values = year.columns().into_iter().map(|(_, value)| value).collect();
                 results.years.push(YearRecord {
                     replication,
                     system: system.clone(),
+                    provider: name(year.provider),
                     cohort: year.cohort,
                     year: year.year,
                     values,
@@ -196,6 +205,7 @@ impl Results {
                 results.returns.push(ReturnRecord {
                     replication,
                     system: system.clone(),
+                    provider: name(r.provider),
                     cohort: r.cohort,
                     npv_usd: r.npv_usd,
                     irr: r.irr_value(),

@@ -287,7 +287,7 @@ fn value_of(measure: CatalogMeasure, row: &RunMetrics) -> f64 {
                 .finance
                 .years
                 .iter()
-                .filter(|y| y.cohort.is_none() && y.year > 0)
+                .filter(|y| y.provider.is_none() && y.cohort.is_none() && y.year > 0)
                 .filter_map(|y| y.yield_fraction)
                 .collect();
             if yields.is_empty() {

@@ -145,7 +145,7 @@ fn print_providers(out: &mut impl Write, report: &Report) -> io::Result<()> {
     for (_, label) in columns {
         write!(out, " {label:>15}")?;
     }
-    writeln!(out)?;
+    writeln!(out, " {:>15}", "yield y1 (P50)")?;
     for &(system, provider) in keys.iter().filter(|(system, _)| several(system)) {
         write!(out, "  {:<30}", format!("{system} · {provider}"))?;
         for (metric, _) in columns {
@@ -155,6 +155,18 @@ fn print_providers(out: &mut impl Write, report: &Report) -> io::Result<()> {
                 .find(|r| r.system == *system && r.provider == provider && r.metric == metric)
                 .map_or(f64::NAN, |r| r.stats.mean);
             write!(out, " {:>15}", number(mean))?;
+        }
+        let first_year_yield = report.yields.iter().find(|row| {
+            row.system == *system
+                && row.provider.as_deref() == Some(provider)
+                && row.cohort.is_none()
+                && row.year == Some(1)
+                && row.metric == "yield"
+                && row.stats.n > 0
+        });
+        match first_year_yield {
+            Some(row) => write!(out, " {:>15}", format!("{:.1}%", 100.0 * row.stats.p50))?,
+            None => write!(out, " {:>15}", "n/a")?,
         }
         writeln!(out)?;
     }
@@ -296,6 +308,7 @@ fn print_yields(
     let of = |metric: &str, year: Option<u32>| {
         yields.iter().find(|row| {
             row.system == *system
+                && row.provider.is_none()
                 && row.cohort.is_none()
                 && row.year == year
                 && row.metric == metric
@@ -316,9 +329,12 @@ fn print_yields(
             format!("{} [{} – {}]", show(s.p50), show(s.p05), show(s.p95))
         }
     };
-    let years = yields
-        .iter()
-        .filter(|row| row.system == *system && row.cohort.is_none() && row.metric == "yield");
+    let years = yields.iter().filter(|row| {
+        row.system == *system
+            && row.provider.is_none()
+            && row.cohort.is_none()
+            && row.metric == "yield"
+    });
     let mut line = String::new();
     for row in years.filter(|row| row.year.is_some_and(|y| y > 0)) {
         line.push_str(&format!(

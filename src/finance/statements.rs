@@ -22,11 +22,15 @@ use crate::model::site::SiteIntegrals;
 use crate::scenario::supply::TakeRate;
 use crate::units::HOURS_PER_YEAR;
 
-/// One year of one system (or one of its cohorts) in one replication. Money in USD.
+/// One year of one system (or one of its providers or cohorts) in one replication.
+/// Money in USD.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct YearRow {
-    /// `None` for the whole system; `Some(k)` for the operators that joined in year k
-    /// (0: present at the start).
+    /// `None` for the whole architecture; `Some(p)` for its p-th provider (only where it
+    /// has several).
+    pub provider: Option<u32>,
+    /// `None` for all the sites (of the architecture or the provider); `Some(k)` for the
+    /// operators that joined in year k (0: present at the start).
     pub cohort: Option<u32>,
     /// 0 for the investment at time 0, then 1, 2, …
     pub year: u32,
@@ -117,6 +121,8 @@ impl YearRow {
 /// Investment measures of one system (or cohort) in one replication.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Returns {
+    /// As in [`YearRow::provider`].
+    pub provider: Option<u32>,
     /// As in [`YearRow::cohort`].
     pub cohort: Option<u32>,
     /// NPV of the net cash flows at the discount rate, to time 0.
@@ -157,9 +163,10 @@ impl Returns {
 /// The statements of one system in one replication.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Statements {
-    /// Year rows: the whole system (years 0…n), then each cohort, if asked for.
+    /// Year rows: the whole system (years 0…n), then, with one provider, each cohort if
+    /// asked for; with several, each provider and then its cohorts if asked for.
     pub years: Vec<YearRow>,
-    /// Returns of the whole system, then of each cohort.
+    /// Returns in the same order.
     pub returns: Vec<Returns>,
     /// Depreciation over the measurement window (for `runs.parquet`).
     pub window_depreciation_usd: f64,
@@ -168,6 +175,7 @@ pub struct Statements {
 /// A share of one batch of hardware held over an interval.
 #[derive(Debug, Clone, Copy)]
 struct Holding {
+    provider: u32,
     cohort: u32,
     /// When the batch arrived (its age counts from then), hours.
     added: Hours,
@@ -257,6 +265,7 @@ impl Holding {
 #[derive(Debug, Clone, Copy)]
 struct Disposal {
     at: Hours,
+    provider: u32,
     cohort: u32,
     /// What it fetched: its market value then.
     usd: f64,
@@ -269,8 +278,17 @@ struct Disposal {
 struct Ledger {
     holdings: Vec<Holding>,
     disposals: Vec<Disposal>,
-    /// (time, cohort, capital, capex) of every arrival.
-    arrivals: Vec<(Hours, u32, f64, f64)>,
+    /// Every arrival of hardware.
+    arrivals: Vec<Arrival>,
+}
+
+/// Hardware arriving: when, whose, its capital and the capex paid for it.
+struct Arrival {
+    at: Hours,
+    provider: u32,
+    cohort: u32,
+    capital_usd: f64,
+    capex_usd: f64,
 }
 
 fn replay(changes: &[CapitalChange], sites: &[SiteRecord], method: DepreciationMethod) -> Ledger {
@@ -292,11 +310,16 @@ fn replay(changes: &[CapitalChange], sites: &[SiteRecord], method: DepreciationM
                 ..
             } => {
                 let record = &sites[site as usize];
-                ledger
-                    .arrivals
-                    .push((at, record.cohort, capital_usd, capex_usd));
+                ledger.arrivals.push(Arrival {
+                    at,
+                    provider: record.provider,
+                    cohort: record.cohort,
+                    capital_usd,
+                    capex_usd,
+                });
                 held[site as usize].push(Some(ledger.holdings.len()));
                 ledger.holdings.push(Holding {
+                    provider: record.provider,
                     cohort: record.cohort,
                     added: at,
                     capital_usd,
@@ -327,6 +350,7 @@ fn replay(changes: &[CapitalChange], sites: &[SiteRecord], method: DepreciationM
                     let usd = holding.market_value(at) * share;
                     ledger.disposals.push(Disposal {
                         at,
+                        provider: holding.provider,
                         cohort: holding.cohort,
                         usd,
                         write_down_usd: holding.book_value(method, at) * share - usd,
@@ -349,13 +373,22 @@ fn replay(changes: &[CapitalChange], sites: &[SiteRecord], method: DepreciationM
     ledger
 }
 
-/// The statements of a system from its outcome; `by_cohort` adds rows per cohort.
-pub fn statements(
-    terms: &Terms,
-    take_rate: TakeRate,
-    outcome: &Outcome,
-    by_cohort: bool,
-) -> Statements {
+/// What the statements need of one provider of the architecture.
+#[derive(Debug, Clone, Copy)]
+pub struct ProviderTerms {
+    /// Its protocol's share of its revenue.
+    pub take_rate: TakeRate,
+    /// Whether its rows are also given per cohort of operators.
+    pub by_cohort: bool,
+}
+
+/// The statements of an architecture from its outcome, for its `providers` in order.
+///
+/// Each provider's cohort is taxed as one business, and a group (the architecture, a
+/// provider) pays the sum of its businesses' taxes. With one provider the rows are the
+/// architecture's, then its cohorts' (if asked for); with several, the architecture's,
+/// then each provider's followed by its cohorts'.
+pub fn statements(terms: &Terms, providers: &[ProviderTerms], outcome: &Outcome) -> Statements {
     let ledger = replay(&outcome.capital_changes, &outcome.sites, terms.depreciation);
     let years_held = terms.horizon_years.map_or(outcome.years.len(), |years| {
         (years as usize).min(outcome.years.len())
@@ -373,68 +406,108 @@ pub fn statements(
             .filter(|d| warmup < d.at && d.at <= horizon)
             .map(|d| d.write_down_usd)
             .sum::<f64>();
-    let mut cohorts: Vec<u32> = outcome
+    let mut businesses: Vec<(u32, u32)> = outcome
         .sites
         .iter()
-        .map(|site| site.cohort)
-        .filter(|&cohort| (cohort as usize) <= years_held)
+        .map(|site| (site.provider, site.cohort))
+        .filter(|&(_, cohort)| (cohort as usize) <= years_held)
         .collect();
-    cohorts.sort_unstable();
-    cohorts.dedup();
-    let group = |cohort: Option<u32>| Group {
+    businesses.sort_unstable();
+    businesses.dedup();
+    let group = |provider: Option<u32>, cohort: Option<u32>| Group {
         terms,
-        take_rate,
+        providers,
         ledger: &ledger,
         years,
+        provider,
         cohort,
     };
-    // Each cohort is taxed as one business; the system pays the sum.
-    let by_cohorts: Vec<(Group, Vec<YearRow>)> = cohorts
+    let by_business: Vec<(Group, Vec<YearRow>)> = businesses
         .iter()
-        .map(|&c| (group(Some(c)), group(Some(c)).rows(None)))
+        .map(|&(p, c)| {
+            let own = group(Some(p), Some(c));
+            let rows = own.rows(None);
+            (own, rows)
+        })
         .collect();
-    let taxes: Vec<f64> = (0..=years.len())
-        .map(|year| by_cohorts.iter().map(|(_, rows)| rows[year].tax_usd).sum())
-        .collect();
-    let whole = group(None);
-    let whole_rows = whole.rows(Some(&taxes));
+    let taxes_of = |provider: Option<u32>| -> Vec<f64> {
+        (0..=years.len())
+            .map(|year| {
+                by_business
+                    .iter()
+                    .filter(|(g, _)| provider.is_none_or(|p| g.provider == Some(p)))
+                    .map(|(_, rows)| rows[year].tax_usd)
+                    .sum()
+            })
+            .collect()
+    };
     let mut statements = Statements {
         years: Vec::new(),
-        returns: vec![whole.returns(&whole_rows)],
+        returns: Vec::new(),
         window_depreciation_usd,
     };
-    statements.years.extend(whole_rows);
-    if by_cohort {
-        for (group, mut rows) in by_cohorts {
-            statements.returns.push(group.returns(&rows));
-            // Before it joined, a cohort has nothing to report.
-            let joined = group.cohort.unwrap_or(0);
-            rows.retain(|row| row.year >= joined);
-            statements.years.extend(rows);
+    let mut push = |group: &Group, mut rows: Vec<YearRow>| {
+        statements.returns.push(group.returns(&rows));
+        // Before it joined, a cohort has nothing to report.
+        let joined = group.cohort.unwrap_or(0);
+        rows.retain(|row| row.year >= joined);
+        for row in &mut rows {
+            row.provider = group.provider;
+            row.cohort = group.cohort;
+        }
+        statements.years.extend(rows);
+    };
+    let whole = group(None, None);
+    let whole_rows = whole.rows(Some(&taxes_of(None)));
+    push(&whole, whole_rows);
+    let several = providers.len() > 1;
+    for (idx, terms_of) in providers.iter().enumerate() {
+        let provider = idx as u32;
+        if several {
+            let own = group(Some(provider), None);
+            let rows = own.rows(Some(&taxes_of(Some(provider))));
+            push(&own, rows);
+        }
+        if !terms_of.by_cohort {
+            continue;
+        }
+        for (business, rows) in &by_business {
+            if business.provider == Some(provider) {
+                // With one provider, its cohorts are the architecture's.
+                let label = Group {
+                    provider: several.then_some(provider),
+                    ..*business
+                };
+                push(&label, rows.clone());
+            }
         }
     }
     statements
 }
 
-/// The statements of one group of sites: the whole system or one cohort.
+/// The statements of one group of sites: the whole architecture, one provider, or one
+/// provider's cohort.
+#[derive(Clone, Copy)]
 struct Group<'a> {
     terms: &'a Terms,
-    take_rate: TakeRate,
+    providers: &'a [ProviderTerms],
     ledger: &'a Ledger,
     years: &'a [FinanceYear],
+    provider: Option<u32>,
     cohort: Option<u32>,
 }
 
 impl Group<'_> {
-    fn includes(&self, cohort: u32) -> bool {
-        self.cohort.is_none_or(|own| own == cohort)
+    fn includes(&self, provider: u32, cohort: u32) -> bool {
+        self.provider.is_none_or(|own| own == provider)
+            && self.cohort.is_none_or(|own| own == cohort)
     }
 
     fn holdings(&self) -> impl Iterator<Item = &Holding> {
         self.ledger
             .holdings
             .iter()
-            .filter(|h| self.includes(h.cohort))
+            .filter(|h| self.includes(h.provider, h.cohort))
     }
 
     fn book_value_at(&self, at: Hours) -> f64 {
@@ -457,9 +530,9 @@ impl Group<'_> {
             .ledger
             .arrivals
             .iter()
-            .filter(|&&(at, cohort, _, _)| self.includes(cohort) && in_year(at));
-        arrivals.fold((0.0, 0.0), |(capex, owned), &(_, _, capital, paid)| {
-            (capex + paid, owned + capital - paid)
+            .filter(|a| self.includes(a.provider, a.cohort) && in_year(a.at));
+        arrivals.fold((0.0, 0.0), |(capex, owned), a| {
+            (capex + a.capex_usd, owned + a.capital_usd - a.capex_usd)
         })
     }
 
@@ -469,6 +542,7 @@ impl Group<'_> {
         let (capex_usd, owned_hardware_usd) = self.investment(|at| at <= 0.0);
         let net = 0.0 - (capex_usd + owned_hardware_usd);
         let mut rows = vec![YearRow {
+            provider: self.provider,
             cohort: self.cohort,
             capex_usd,
             owned_hardware_usd,
@@ -505,11 +579,21 @@ impl Group<'_> {
     /// A year's row before tax and cash flows.
     fn year_row(&self, number: u32, year: &FinanceYear, last: bool) -> YearRow {
         let (from, to) = year.span;
+        // Each provider's take rate applies to its own revenue.
         let mut accrued = SiteIntegrals::default();
-        for (cohort, integrals) in year.cohorts.iter().enumerate() {
-            if self.includes(cohort as u32) {
-                accrued.add(integrals);
+        let mut protocol_fee_usd = 0.0;
+        for (provider, cohorts) in year.providers.iter().enumerate() {
+            let mut revenue_usd = 0.0;
+            for (cohort, integrals) in cohorts.iter().enumerate() {
+                if self.includes(provider as u32, cohort as u32) {
+                    accrued.add(integrals);
+                    revenue_usd += integrals.gross_revenue_usd;
+                }
             }
+            protocol_fee_usd += self.providers[provider]
+                .take_rate
+                .split(revenue_usd)
+                .protocol_usd;
         }
         let method = self.terms.depreciation;
         let hours = to - from;
@@ -518,7 +602,7 @@ impl Group<'_> {
             .ledger
             .disposals
             .iter()
-            .filter(|d| self.includes(d.cohort) && from < d.at && d.at <= to);
+            .filter(|d| self.includes(d.provider, d.cohort) && from < d.at && d.at <= to);
         let (retired, written_down) = disposals.fold((0.0, 0.0), |(usd, down), d| {
             (usd + d.usd, down + d.write_down_usd)
         });
@@ -528,21 +612,12 @@ impl Group<'_> {
         } else {
             0.0
         };
-        // Providers that take different rates have their fees counted site by site.
-        let protocol_fee_usd = match &year.protocol_fees_usd {
-            None => self.take_rate.split(accrued.gross_revenue_usd).protocol_usd,
-            Some(fees) => fees
-                .iter()
-                .enumerate()
-                .filter(|&(cohort, _)| self.includes(cohort as u32))
-                .map(|(_, fee)| fee)
-                .sum(),
-        };
         let opex = &accrued.opex;
         let opex_usd = opex.total() + protocol_fee_usd;
         let areas = &accrued.areas;
         let up = areas.busy_gpu_hours + areas.idle_gpu_hours;
         YearRow {
+            provider: self.provider,
             cohort: self.cohort,
             year: number,
             hours,
@@ -597,6 +672,7 @@ impl Group<'_> {
             .and_then(|cohort| self.years.get((cohort as usize).checked_sub(1)?))
             .map_or(0.0, |y| y.span.0 / HOURS_PER_YEAR);
         Returns {
+            provider: self.provider,
             cohort: self.cohort,
             npv_usd: finance::npv_at(self.terms.discount_rate, &flows),
             irr: finance::irr_at(&flows),

@@ -275,12 +275,9 @@ pub struct SiteRecord {
 pub struct FinanceYear {
     /// Start and end, hours (the last year ends at the horizon, possibly short).
     pub span: (Hours, Hours),
-    /// Integrals of the sites of each cohort (index = cohort).
-    pub cohorts: Vec<SiteIntegrals>,
-    /// The protocol fees of each cohort, where an architecture's providers take different
-    /// rates (each provider's take rate on its own sites' revenue); `None` with one
-    /// provider, whose one rate applies to the cohort's revenue.
-    pub protocol_fees_usd: Option<Vec<f64>>,
+    /// Integrals of the sites of each provider and cohort (`[provider][cohort]`): each
+    /// provider's statements are its own, and its take rate applies to its own revenue.
+    pub providers: Vec<Vec<SiteIntegrals>>,
 }
 
 /// What one provider of an architecture did in the window: the rows of `providers.parquet`.

@@ -529,13 +529,8 @@ impl<'a> SystemModel<'a> {
         let cohorts = finance_years(self.accounts.outcome.window.1) as usize + 1;
         let mut year = FinanceYear {
             span: (start, now),
-            cohorts: vec![SiteIntegrals::default(); cohorts],
-            protocol_fees_usd: None,
+            providers: vec![vec![SiteIntegrals::default(); cohorts]; self.providers.len()],
         };
-        // Revenue by provider and cohort, where the providers' take rates differ.
-        let several = self.providers.len() > 1;
-        let mut revenue_usd =
-            vec![vec![0.0; cohorts]; if several { self.providers.len() } else { 0 }];
         for (site, record) in self
             .capacity
             .sites
@@ -543,20 +538,8 @@ impl<'a> SystemModel<'a> {
             .zip(&self.accounts.outcome.sites)
         {
             let accrued = site.total.since(&site.at_year_start);
-            year.cohorts[record.cohort as usize].add(&accrued);
-            if several {
-                revenue_usd[site.provider][record.cohort as usize] += accrued.gross_revenue_usd;
-            }
+            year.providers[site.provider][record.cohort as usize].add(&accrued);
             site.at_year_start = site.total;
-        }
-        if several {
-            let mut fees = vec![0.0; cohorts];
-            for (provider, revenue) in self.providers.iter().zip(&revenue_usd) {
-                for (fee, &usd) in fees.iter_mut().zip(revenue) {
-                    *fee += provider.spec.take_rate.split(usd).protocol_usd;
-                }
-            }
-            year.protocol_fees_usd = Some(fees);
         }
         self.accounts.outcome.years.push(year);
     }

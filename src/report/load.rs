@@ -221,10 +221,15 @@ fn yearly(frame: &DataFrame) -> PolarsResult<Yearly> {
         .into_iter()
         .map(|c| c.map(|c| c as u32))
         .collect();
+    let provider = column(frame, "provider")?.str()?.clone();
     let mut first_year = Vec::new();
     let mut returns = Vec::new();
     let mut rows = Vec::new();
-    for (i, s) in stats.into_iter().enumerate() {
+    for (i, mut s) in stats.into_iter().enumerate() {
+        // A provider of a market is drawn and tabled beside its architecture.
+        if let Some(provider) = provider.get(i) {
+            s.system = format!("{} · {provider}", s.system);
+        }
         match year[i] {
             None => returns.push((s.system.clone(), cohort[i], s)),
             Some(y) => {

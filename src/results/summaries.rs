@@ -90,7 +90,9 @@ pub struct TimeseriesRow {
 pub struct YieldSummaryRow {
     /// System.
     pub system: SystemName,
-    /// `None` for the whole system.
+    /// `None` for the whole architecture; a provider's name where it has several.
+    pub provider: Option<String>,
+    /// `None` for all the sites (of the architecture or the provider).
     pub cohort: Option<u32>,
     /// Year; `None` for NPV, IRR and payback, which span the horizon.
     pub year: Option<u32>,
@@ -643,30 +645,39 @@ pub fn yield_summary_rows<S: RawSource + ?Sized>(
     source: &S,
     antithetic: bool,
 ) -> Result<Vec<YieldSummaryRow>, S::Error> {
-    // Systems in the order of their first rows; within each, cohorts in order.
+    // Systems in the order of their first rows; within each, the whole architecture,
+    // then providers in the order of their first rows; within each, cohorts in order.
     let mut order: Vec<SystemName> = Vec::new();
-    let mut groups: BTreeSet<(usize, Option<u32>)> = BTreeSet::new();
-    let mut note = |system: &SystemName, cohort: Option<u32>| {
+    let mut providers: Vec<String> = Vec::new();
+    let mut groups: BTreeSet<(usize, Option<usize>, Option<u32>)> = BTreeSet::new();
+    let mut note = |system: &SystemName, provider: Option<&String>, cohort: Option<u32>| {
         let position = order.iter().position(|s| s == system).unwrap_or_else(|| {
             order.push(system.clone());
             order.len() - 1
         });
-        groups.insert((position, cohort));
+        let provider = provider.map(|name| {
+            providers.iter().position(|p| p == name).unwrap_or_else(|| {
+                providers.push(name.clone());
+                providers.len() - 1
+            })
+        });
+        groups.insert((position, provider, cohort));
     };
     source.scan(RawTable::Years, &mut |piece| {
         for y in &piece.years {
-            note(&y.system, y.cohort);
+            note(&y.system, y.provider.as_ref(), y.cohort);
         }
     })?;
     source.scan(RawTable::Returns, &mut |piece| {
         for r in &piece.returns {
-            note(&r.system, r.cohort);
+            note(&r.system, r.provider.as_ref(), r.cohort);
         }
     })?;
     let names = year_columns();
     let mut out = Vec::new();
-    for (position, cohort) in groups {
+    for (position, provider, cohort) in groups {
         let system = &order[position];
+        let provider = provider.map(|p| providers[p].clone());
         // Keyed by (year, column); the returns by a year past any real one so they sort last.
         let mut values: BTreeMap<(u32, usize), Collected> = BTreeMap::new();
         let mut record =
@@ -681,7 +692,7 @@ pub fn yield_summary_rows<S: RawSource + ?Sized>(
             for year in piece
                 .years
                 .iter()
-                .filter(|y| y.system == *system && y.cohort == cohort)
+                .filter(|y| y.system == *system && y.provider == provider && y.cohort == cohort)
             {
                 for (idx, (metric, value)) in names.iter().zip(&year.values).enumerate() {
                     record((year.year, idx), metric, year.replication, *value);
@@ -692,7 +703,7 @@ pub fn yield_summary_rows<S: RawSource + ?Sized>(
             for returns in piece
                 .returns
                 .iter()
-                .filter(|r| r.system == *system && r.cohort == cohort)
+                .filter(|r| r.system == *system && r.provider == provider && r.cohort == cohort)
             {
                 for (idx, (metric, value)) in returns.measures().into_iter().enumerate() {
                     record((u32::MAX, idx), metric, returns.replication, value);
@@ -704,6 +715,7 @@ pub fn yield_summary_rows<S: RawSource + ?Sized>(
                 .into_iter()
                 .map(|((year, _), (metric, values, undefined))| YieldSummaryRow {
                     system: system.clone(),
+                    provider: provider.clone(),
                     cohort,
                     year: (year != u32::MAX).then_some(year),
                     metric,

@@ -133,7 +133,17 @@ fn every_bundled_scenario_runs() {
         // a yield in every year after 0 (capital is employed in all bundled scenarios).
         let yields = capsim::output::read_table(&temp.path().join(&name).join("yields.parquet"))
             .expect("yields reads");
-        let whole = yields.column("cohort").expect("cohort").null_count();
+        // The whole architecture's rows: no provider, no cohort.
+        let (provider, cohort) = (
+            yields.column("provider").expect("provider"),
+            yields.column("cohort").expect("cohort"),
+        );
+        let whole = (0..yields.height())
+            .filter(|&i| {
+                provider.get(i).is_ok_and(|v| v.is_null())
+                    && cohort.get(i).is_ok_and(|v| v.is_null())
+            })
+            .count();
         let years = capsim::units::finance_years(scenario.simulation.horizon_hours) as usize + 1;
         assert_eq!(
             whole,

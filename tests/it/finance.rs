@@ -22,7 +22,7 @@ fn whole(run: &RunMetrics) -> Vec<&YearRow> {
     run.finance
         .years
         .iter()
-        .filter(|row| row.cohort.is_none())
+        .filter(|row| row.provider.is_none() && row.cohort.is_none())
         .collect()
 }
 
@@ -173,30 +173,41 @@ fn additive(row: &YearRow) -> Vec<(&'static str, f64)> {
         .collect()
 }
 
-/// The identities every set of statements obeys: per year, the cohorts' rows add up
-/// to the system's in every additive column; each net cash flow is its parts; book
-/// value rolls forward (held + bought − depreciation − sold); NPV is that of the
-/// rows' flows and zero at the IRR. Also used by the property tests.
+/// The identities every set of statements obeys: per year, the parts add up to their
+/// total in every additive column — the providers' rows to the architecture's (with
+/// several), each provider's cohorts to its own, the cohorts to the architecture's (with
+/// one); each net cash flow is its parts; book value rolls forward (held + bought −
+/// depreciation − sold); NPV is that of the rows' flows and zero at the IRR. Also used by
+/// the property tests.
 pub fn check_statements(run: &RunMetrics, discount_rate: f64) -> Result<(), String> {
     let years = whole(run);
-    for total in &years {
-        let parts: Vec<&YearRow> = run
-            .finance
-            .years
+    let rows = &run.finance.years;
+    let several = rows.iter().any(|r| r.provider.is_some());
+    for total in rows.iter().filter(|r| r.cohort.is_none()) {
+        let parts: Vec<&YearRow> = rows
             .iter()
-            .filter(|r| r.cohort.is_some() && r.year == total.year)
+            .filter(|r| {
+                r.year == total.year
+                    && if several && total.provider.is_none() {
+                        r.provider.is_some() && r.cohort.is_none()
+                    } else {
+                        r.provider == total.provider && r.cohort.is_some()
+                    }
+            })
             .collect();
         if !parts.is_empty() {
             for (idx, (name, value)) in additive(total).into_iter().enumerate() {
                 let sum: f64 = parts.iter().map(|part| additive(part)[idx].1).sum();
                 if !close(sum, value, 1e-9) {
                     return Err(format!(
-                        "year {}: {name}: cohorts {sum} vs system {value}",
-                        total.year
+                        "year {}: {name}: parts {sum} vs {:?} {value}",
+                        total.year, total.provider
                     ));
                 }
             }
         }
+    }
+    for total in &years {
         let parts_sum = total.operating_cash_flow_usd - total.capex_usd - total.owned_hardware_usd
             + total.disposals_usd
             + total.terminal_value_usd;
@@ -217,7 +228,7 @@ pub fn check_statements(run: &RunMetrics, discount_rate: f64) -> Result<(), Stri
         .finance
         .years
         .windows(2)
-        .filter(|pair| pair[0].cohort == pair[1].cohort)
+        .filter(|pair| pair[0].cohort == pair[1].cohort && pair[0].provider == pair[1].provider)
     {
         let (before, row) = (pair[0], pair[1]);
         let terms = [

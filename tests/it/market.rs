@@ -417,3 +417,85 @@ architectures:
         assert!(provider(row, "home").jobs_started > 0);
     }
 }
+
+/// Investors' statements per provider: in a market of a cloud that buys GPUs and two
+/// networks with their own take rates (one taking on operators), each provider has its
+/// own years and returns, the networks per cohort too; the providers' rows add up to the
+/// architecture's and each network's cohorts to its own (`check_statements`); each
+/// provider's protocol fee is its take rate × its revenue.
+#[test]
+fn each_provider_has_its_own_statements() {
+    let network = |name: &str, take: f64, entry: &str| {
+        format!(
+            "  - {{name: {name}, kind: distributed, take_rate: {take}, pricing: {{usd_per_gpu_hour: 2}}, operators: [{{count: 4, gpus: 4, costs: {{capex_usd_per_gpu: 20000}}}}]{entry}}}\n"
+        )
+    };
+    let entry = ", entry: {hurdle_yield: 0.0, onboarding_weeks: 1, template: {gpus: 4, costs: {capex_usd_per_gpu: 20000}}}";
+    let yaml = format!(
+        "name: statements
+simulation: {{horizon_hours: 17520, warmup_hours: 100, replications: 3, seed: 4}}
+demand:
+  segments:
+    - {{name: jobs, arrivals_per_hour: 30, annual_growth: 0.5, duration_hours: {{exponential: {{mean: 1}}}}, patience_hours: 1}}
+providers:
+  - {{name: cloud, kind: centralized, pricing: {{usd_per_gpu_hour: 3}}, data_centers: [{{region: default, gpu_class: H100, gpus: 16}}], costs: {{capex_usd_per_gpu: 30000}}, procurement: {{target_utilization: 0.7, lead_time_weeks: 4}}}}
+{}{}architectures:
+  market: [cloud, net, rival]
+  cloud_only: [cloud]
+compare: [cloud_only, market]
+",
+        network("net", 0.2, entry),
+        network("rival", 0.05, "")
+    );
+    let rows = run(&yaml);
+    for row in rows.iter().filter(|r| r.system.as_str() == "market") {
+        crate::finance::check_statements(row, 0.10).unwrap_or_else(|e| panic!("{e}"));
+        let years = &row.finance.years;
+        for (p, take) in [(0, 0.0), (1, 0.2), (2, 0.05)] {
+            let own: Vec<_> = years
+                .iter()
+                .filter(|y| y.provider == Some(p) && y.cohort.is_none())
+                .collect();
+            assert_eq!(own.len(), 3, "provider {p}: years 0, 1 and 2");
+            assert!(own[1].revenue_usd > 0.0, "provider {p} sells in year 1");
+            for y in own.iter().filter(|y| y.year > 0) {
+                assert!(
+                    (y.protocol_fee_usd - take * y.revenue_usd).abs() <= 1e-9 * y.revenue_usd,
+                    "provider {p}: fee {} on {}",
+                    y.protocol_fee_usd,
+                    y.revenue_usd
+                );
+            }
+            let cohorts = years
+                .iter()
+                .filter(|y| y.provider == Some(p) && y.cohort.is_some())
+                .count();
+            assert_eq!(cohorts > 0, p != 0, "only the networks report cohorts");
+        }
+        assert!(
+            years
+                .iter()
+                .any(|y| y.provider == Some(1) && y.cohort.is_some_and(|c| c > 0)),
+            "operators joined the network after the start"
+        );
+        assert!(
+            years
+                .iter()
+                .all(|y| y.provider.is_some() || y.cohort.is_none())
+        );
+        // Returns: the architecture, then each provider and its cohorts.
+        assert!(row.finance.returns[0].provider.is_none());
+        assert_eq!(
+            row.finance
+                .returns
+                .iter()
+                .filter(|r| r.cohort.is_none())
+                .count(),
+            4
+        );
+    }
+    // One provider: no provider rows, as before the market.
+    for row in rows.iter().filter(|r| r.system.as_str() == "cloud_only") {
+        assert!(row.finance.years.iter().all(|y| y.provider.is_none()));
+    }
+}

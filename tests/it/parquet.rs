@@ -466,6 +466,7 @@ fn other_readers_see_the_same_tables() {
 const YIELDS_COLUMNS: &[&str] = &[
     "replication",
     "system",
+    "provider",
     "cohort",
     "year",
     "hours",
@@ -569,10 +570,11 @@ fn yield_tables_round_trip_with_nulls_where_undefined() {
 
     let returns = read_table(&dir.join("returns.parquet")).expect("returns.parquet reads back");
     assert_eq!(
-        names(&returns)[..9],
+        names(&returns)[..10],
         [
             "replication",
             "system",
+            "provider",
             "cohort",
             "npv_usd",
             "irr",
@@ -622,9 +624,10 @@ fn yield_tables_round_trip_with_nulls_where_undefined() {
     let summary =
         read_table(&dir.join("yields_summary.parquet")).expect("yields_summary.parquet reads back");
     assert_eq!(
-        names(&summary)[..13],
+        names(&summary)[..14],
         [
             "system",
+            "provider",
             "cohort",
             "year",
             "metric",
