@@ -87,3 +87,41 @@ fn random_valid_scenarios_keep_every_invariant() {
         std::fs::write(&path, digest).expect("write the property digest");
     }
 }
+
+/// Markets of several providers (`random_market`, its own seeded stream so the cases
+/// above keep their digests): every one parses and runs, conserves jobs, GPU-hours and
+/// money per provider (inside `montecarlo::simulate`), keeps the row invariants and the
+/// finance identities (providers' rows adding up to the market's), and gives identical
+/// rows on 1 and 2 threads. `CAPSIM_MARKET_CASES` raises the count (default 300).
+#[test]
+fn random_markets_keep_every_invariant() {
+    let cases = crate::cases_from_env("CAPSIM_MARKET_CASES", 300);
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(20261203);
+    let mut several = 0;
+    for case in 0..cases {
+        let yaml = crate::generate::random_market(&mut rng, case);
+        let scenario = scenario(&yaml);
+        let one = montecarlo::run(&scenario, Some(1))
+            .unwrap_or_else(|e| panic!("case {case}: {e}\n{yaml}"));
+        let two = montecarlo::run(&scenario, Some(2))
+            .unwrap_or_else(|e| panic!("case {case}: {e}\n{yaml}"));
+        assert!(
+            format!("{one:?}") == format!("{two:?}"),
+            "case {case}: thread count changed the results\n{yaml}"
+        );
+        check_rows(&format!("market case {case}"), &yaml, &one);
+        for row in &one {
+            crate::finance::check_statements(row, scenario.finance.discount_rate)
+                .unwrap_or_else(|e| panic!("market case {case}: {e}\n{yaml}"));
+            if row.providers.len() > 1 {
+                several += 1;
+                let started: u64 = row.providers.iter().map(|p| p.jobs_started).sum();
+                assert!(
+                    started <= row.jobs_arrived,
+                    "market case {case}: {started} started\n{yaml}"
+                );
+            }
+        }
+    }
+    assert!(several > 0, "no market had several providers");
+}

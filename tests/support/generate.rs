@@ -78,6 +78,65 @@ fn dist(rng: &mut impl Choices, scale: f64) -> String {
 }
 
 pub fn random_scenario(rng: &mut impl Choices, case: u32) -> String {
+    let (mut yaml, world, largest_job) = scenario_head(rng, case);
+    match rng.u32_in(0..3) {
+        0 => yaml.push_str(&centralized(rng, &world, largest_job)),
+        1 => yaml.push_str(&distributed(rng, &world, largest_job)),
+        _ => {
+            yaml.push_str(&centralized(rng, &world, largest_job));
+            yaml.push_str(&distributed(rng, &world, largest_job));
+        }
+    }
+    yaml
+}
+
+/// A random valid market: the demand, classes and finance of [`random_scenario`], then
+/// two or three named providers of either kind (each a section the shorthand's
+/// generators write), architectures of all of them, of one, and of a pair, compared
+/// one against all; a segment may be locked in to one of the providers.
+pub fn random_market(rng: &mut impl Choices, case: u32) -> String {
+    let (mut yaml, world, largest_job) = scenario_head(rng, case);
+    let count = rng.u32_in(2..4);
+    let names: Vec<String> = (0..count).map(|k| format!("p{k}")).collect();
+    yaml.push_str("providers:\n");
+    for name in &names {
+        let section = if rng.chance(0.5) {
+            centralized(rng, &world, largest_job)
+        } else {
+            distributed(rng, &world, largest_job)
+        };
+        let (head, body) = section.split_once(":\n").expect("a section");
+        yaml.push_str(&format!("  - name: {name}\n    kind: {head}\n"));
+        for line in body.lines() {
+            yaml.push_str(&format!("  {line}\n"));
+        }
+    }
+    let pick = |rng: &mut dyn FnMut(u32) -> u32| names[rng(count) as usize].clone();
+    let mut draw = |n: u32| rng.u32_in(0..n);
+    let (solo, other) = (pick(&mut draw), pick(&mut draw));
+    let incumbent = pick(&mut draw);
+    yaml.push_str(&format!(
+        "architectures:\n  all: [{}]\n  solo: [{solo}]\n",
+        names.join(", ")
+    ));
+    if other != solo {
+        yaml.push_str(&format!("  pair: [{other}, {solo}]\n"));
+    }
+    yaml.push_str("compare: [solo, all]\n");
+    if rng.chance(0.5) {
+        let lock = format!(
+            "    - name: s0\n      lock_in: {{share: {}, incumbent: {incumbent}, switch_threshold: {}}}\n",
+            rng.f64_in(0.0..1.0),
+            rng.f64_in(0.0..1.0)
+        );
+        yaml = yaml.replacen("    - name: s0\n", &lock, 1);
+    }
+    yaml
+}
+
+/// A scenario's simulation, regions, classes, demand and finance: what the systems are
+/// offered, with the names their sites may use and the largest job they must fit.
+fn scenario_head(rng: &mut impl Choices, case: u32) -> (String, World, u32) {
     let horizon = rng.f64_in(20.0..300.0);
     let warmup = horizon * rng.f64_in(0.0..0.5);
     let mut yaml = format!(
@@ -161,15 +220,7 @@ pub fn random_scenario(rng: &mut impl Choices, case: u32) -> String {
             rng.f64_in(0.0..1.5)
         ));
     }
-    match rng.u32_in(0..3) {
-        0 => yaml.push_str(&centralized(rng, &world, largest_job)),
-        1 => yaml.push_str(&distributed(rng, &world, largest_job)),
-        _ => {
-            yaml.push_str(&centralized(rng, &world, largest_job));
-            yaml.push_str(&distributed(rng, &world, largest_job));
-        }
-    }
-    yaml
+    (yaml, world, largest_job)
 }
 
 /// What the sites and segments of a scenario may name.
