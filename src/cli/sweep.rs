@@ -12,7 +12,7 @@ use super::{
     render_scenario_error,
 };
 use crate::metrics::catalog::{Finance, Measure, Metric, Paired};
-use crate::model::{SystemKind, SystemName};
+use crate::model::SystemName;
 use crate::output::{self, Provenance};
 use crate::results::summaries::paired_label;
 use crate::scenario::overrides::{Node, Override};
@@ -427,7 +427,12 @@ pub(super) fn sensitivity(args: &SensitivityArgs) -> Result<ExitCode, Failure> {
         let written = output::write_tables(&out, vec![("sobol", frame)], &provenance)
             .map_err(super::write_failure(&out))?;
         if !args.common.quiet {
-            print_ok(print_sobol(&rows, args.samples, &written))?;
+            print_ok(print_sobol(
+                &rows,
+                args.samples,
+                &headline(&template),
+                &written,
+            ))?;
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -437,36 +442,47 @@ pub(super) fn sensitivity(args: &SensitivityArgs) -> Result<ExitCode, Failure> {
     let written = output::write_tables(&out, vec![("sensitivity", frame)], &provenance)
         .map_err(super::write_failure(&out))?;
     if !args.common.quiet {
-        print_ok(print_tornado(&rows, &written))?;
+        print_ok(print_tornado(&rows, &headline(&template), &written))?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// The measures a sensitivity analysis prints (all are in its table).
-const HEADLINE: [(Option<SystemKind>, Measure); 5] = [
-    (None, Measure::Paired(Paired::SavingsLikeForLike)),
-    (
-        Some(SystemKind::Distributed),
+/// The measures a sensitivity analysis prints (all are in its table): the savings of the
+/// pair compared, then each system's operator yield and lost demand — B's before A's,
+/// as the paired rows read (`B_vs_A`), else in the order the systems are written.
+fn headline(scenario: &Scenario) -> Vec<(Option<SystemName>, &'static str)> {
+    let names: Vec<SystemName> = scenario.systems().into_iter().map(|s| s.name).collect();
+    let pair = scenario.pair().or_else(|| match &names[..] {
+        [a, b] => Some((a.clone(), b.clone())),
+        _ => None,
+    });
+    let mut out = Vec::new();
+    let order = match &pair {
+        Some((a, b)) => {
+            out.push((None, Measure::Paired(Paired::SavingsLikeForLike).name()));
+            vec![b.clone(), a.clone()]
+        }
+        None => names,
+    };
+    for measure in [
         Measure::Finance(Finance::OperatorYield),
-    ),
-    (
-        Some(SystemKind::Centralized),
-        Measure::Finance(Finance::OperatorYield),
-    ),
-    (
-        Some(SystemKind::Distributed),
         Measure::Run(Metric::LostDemandFraction),
-    ),
-    (
-        Some(SystemKind::Centralized),
-        Measure::Run(Metric::LostDemandFraction),
-    ),
-];
+    ] {
+        for system in &order {
+            out.push((Some(system.clone()), measure.name()));
+        }
+    }
+    out
+}
 
 /// The headline measures' tornados: each key's effect, largest first.
-fn print_tornado(rows: &[sweep::TornadoRow], written: &[std::path::PathBuf]) -> io::Result<()> {
+fn print_tornado(
+    rows: &[sweep::TornadoRow],
+    headline: &[(Option<SystemName>, &'static str)],
+    written: &[std::path::PathBuf],
+) -> io::Result<()> {
     let mut out = io::stdout().lock();
-    for (system, metric) in HEADLINE.map(|(system, m)| (system.map(SystemName::from), m.name())) {
+    for (system, metric) in headline.iter().cloned() {
         let group: Vec<&sweep::TornadoRow> = rows
             .iter()
             .filter(|r| r.system == system && r.metric == metric)
@@ -509,6 +525,7 @@ fn print_tornado(rows: &[sweep::TornadoRow], written: &[std::path::PathBuf]) -> 
 fn print_sobol(
     rows: &[sweep::SobolRow],
     samples: u32,
+    headline: &[(Option<SystemName>, &'static str)],
     written: &[std::path::PathBuf],
 ) -> io::Result<()> {
     let mut out = io::stdout().lock();
@@ -516,7 +533,7 @@ fn print_sobol(
         out,
         "Sobol indices from {samples} base samples (first order: the key alone; total: with its interactions)"
     )?;
-    for (system, metric) in HEADLINE.map(|(system, m)| (system.map(SystemName::from), m.name())) {
+    for (system, metric) in headline.iter().cloned() {
         let group: Vec<&sweep::SobolRow> = rows
             .iter()
             .filter(|r| r.system == system && r.metric == metric)

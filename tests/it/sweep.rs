@@ -515,3 +515,48 @@ fn uncertainty_sections_are_read_with_the_scenario() {
     let plain = scenario::parse("p.yaml", PRICED).expect("valid");
     assert_eq!(parsed.hash_hex(), plain.hash_hex());
 }
+
+/// The tornado's headline follows the pair the scenario compares, whatever the
+/// architectures are called: `net_vs_cloud` savings, then `net` and `cloud` yields and
+/// lost demand, keyed by a provider's path.
+#[test]
+fn the_tornado_headline_names_the_architectures_compared() {
+    let temp = crate::TempDir::create();
+    let dir = temp.path();
+    std::fs::write(
+        dir.join("m.yaml"),
+        "name: named-sensitivity
+simulation: {horizon_hours: 400, warmup_hours: 20, replications: 2, seed: 3}
+demand:
+  segments:
+    - {name: jobs, arrivals_per_hour: 8, duration_hours: {exponential: {mean: 1}}, patience_hours: 1, max_price_usd_per_gpu_hour: {uniform: {min: 1, max: 6}}}
+providers:
+  - {name: hyperscaler, kind: centralized, gpus: 12, pricing: {usd_per_gpu_hour: 4}, costs: {capex_usd_per_gpu: 30000}}
+  - {name: network, kind: distributed, gpus: 12, pricing: {usd_per_gpu_hour: 2}}
+architectures:
+  cloud: [hyperscaler]
+  net: [network]
+  both: [hyperscaler, network]
+compare: [cloud, net]
+uncertainty:
+  providers[0].pricing.usd_per_gpu_hour: [3, 5]
+",
+    )
+    .expect("write");
+    let output = capsim(dir, &["sensitivity", "m.yaml", "--out", "sens"]);
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stderr}");
+    for title in [
+        "savings_like_for_like (base",
+        "net.operator_yield (base",
+        "cloud.operator_yield (base",
+        "net.lost_demand_fraction (base",
+        "cloud.lost_demand_fraction (base",
+    ] {
+        assert!(stdout.contains(title), "{title} missing:\n{stdout}");
+    }
+    assert!(
+        stdout.contains("providers[0].pricing.usd_per_gpu_hour 3..5"),
+        "{stdout}"
+    );
+}
