@@ -443,10 +443,9 @@ impl Checker<'_> {
             .centralized
             .as_ref()
             .map(|block| self.centralized(&block.value, &block.referenced, &ctx, "centralized"));
-        let distributed = raw
-            .distributed
-            .as_ref()
-            .map(|block| self.distributed(&block.value, &block.referenced, &ctx, "distributed"));
+        let distributed = raw.distributed.as_ref().map(|block| {
+            self.distributed(&block.value, &block.referenced, &ctx, "distributed", None)
+        });
         let market = self.market(&raw, &ctx);
         self.incumbents_exist(&raw, &market.providers);
         if centralized.is_none() && distributed.is_none() && raw.providers.is_none() {

@@ -84,7 +84,7 @@ impl Checker<'_> {
                 ),
                 RawSupply::Distributed(block) => (
                     SystemKind::Distributed,
-                    self.distributed(block, at, ctx, &base),
+                    self.distributed(block, at, ctx, &base, Some(&provider.name.0)),
                 ),
             };
             providers.push(Provider {

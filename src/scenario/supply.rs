@@ -680,12 +680,15 @@ impl Checker<'_> {
         }
     }
 
+    /// A network's sites and terms; `provider` is its name when it is a named provider
+    /// (its operator sizes are then drawn from streams of its own).
     pub(super) fn distributed(
         &mut self,
         block: &RawDistributed,
         at: &Location,
         ctx: &Context,
         base: &str,
+        provider: Option<&str>,
     ) -> System {
         let side = Side {
             centralized: false,
@@ -711,7 +714,7 @@ impl Checker<'_> {
                         GpuSpec::Constant(gpus) => GpuCountDist::constant(*gpus),
                         GpuSpec::Weights(pairs) => GpuCountDist::from_weights(pairs.clone()),
                     };
-                    let mut population = population_rng(group_idx);
+                    let mut population = population_rng(provider, group_idx);
                     let availability = group
                         .availability
                         .as_ref()
@@ -1284,10 +1287,24 @@ fn offered(owned: u32, availability: f64) -> u32 {
 
 /// The generator of operator sizes drawn from a distribution: fixed per scenario file
 /// (not per replication or seed), so every replication and every seed sees the same
-/// operators, and the scenario hash fingerprints them.
-fn population_rng(group_idx: usize) -> SimRng {
+/// operators, and the scenario hash fingerprints them. The shorthand's network keys it
+/// by the group's index (as it always did); a named provider by its name and the group,
+/// so two providers with the same groups draw operators of their own, and a provider
+/// the same ones in every architecture.
+fn population_rng(provider: Option<&str>, group_idx: usize) -> SimRng {
     const POPULATION_SEED: u64 = 0x6f70_6572_6174_6f72;
-    seeds::standard(POPULATION_SEED, group_idx as u64, Stream::OperatorSizes)
+    let key = match provider {
+        None => group_idx as u64,
+        Some(name) => {
+            // FNV-1a of the name (stable across platforms and versions), kept apart from
+            // the shorthand's small group numbers by the top bit.
+            let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+            });
+            (1 << 63) | (hash << 17 >> 1) | (group_idx as u64 & 0xffff)
+        }
+    };
+    seeds::standard(POPULATION_SEED, key, Stream::OperatorSizes)
 }
 
 /// What supply resolution needs from the rest of the scenario.

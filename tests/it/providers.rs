@@ -108,3 +108,29 @@ fn a_provider_draws_the_same_supply_in_every_architecture() {
         ["first", "other", "other_vs_first", "second"]
     );
 }
+
+/// Operator sizes drawn from a distribution are the provider's own: two providers with
+/// the same groups get different operators, and each keeps its operators whatever the
+/// other providers are (sizes are fixed per scenario file, keyed by name and group).
+#[test]
+fn operator_sizes_are_drawn_per_provider() {
+    let group = "operators: [{count: 30, gpus: {4: 0.5, 8: 0.3, 16: 0.2}}]";
+    let with = |others: &str| {
+        scenario(&format!(
+            "name: sizes\n{DEMAND}providers:\n{others}  - {{name: net, kind: distributed, {group}}}\n  - {{name: twin, kind: distributed, {group}}}\narchitectures:\n  a: [net]\n  b: [twin]\n"
+        ))
+    };
+    let sizes = |s: &capsim::scenario::Scenario, name: &str| -> Vec<u32> {
+        let provider = s
+            .providers
+            .iter()
+            .find(|p| p.name == name)
+            .expect("provider");
+        provider.system.sites.iter().map(|site| site.gpus).collect()
+    };
+    let alone = with("");
+    assert_ne!(sizes(&alone, "net"), sizes(&alone, "twin"));
+    let after_another = with("  - {name: cloud, kind: centralized, gpus: 8}\n");
+    assert_eq!(sizes(&alone, "net"), sizes(&after_another, "net"));
+    assert_eq!(sizes(&alone, "twin"), sizes(&after_another, "twin"));
+}
