@@ -1532,6 +1532,7 @@ impl<'a> SystemModel<'a> {
         }
         self.reschedule_outages(now, order.site, events);
         self.start_on_site(now, order.site, events);
+        self.rescan_if_locked(now, events);
     }
 
     fn on_join(&mut self, now: Hours, provider: usize, events: &mut EventQueue<SystemEvent>) {
@@ -1554,6 +1555,18 @@ impl<'a> SystemModel<'a> {
         }
         self.reschedule_outages(now, site, events);
         self.start_on_site(now, site, events);
+        self.rescan_if_locked(now, events);
+    }
+
+    /// Where lock-in binds among several providers, what a locked job may buy moves with
+    /// every price and every class a provider gains or loses: after a review, a delivery
+    /// or a join, every waiting job is offered every site again (a locked job freed by
+    /// the change starts at once, not at the next completion). Retirements and
+    /// exits between reviews are caught at the next review.
+    fn rescan_if_locked(&mut self, now: Hours, events: &mut EventQueue<SystemEvent>) {
+        if self.providers.len() > 1 && self.segment_lock_in.iter().any(Option::is_some) {
+            self.start_anywhere(now, events);
+        }
     }
 
     fn on_snapshot(&mut self, now: Hours, events: &mut EventQueue<SystemEvent>) {

@@ -499,3 +499,34 @@ compare: [cloud_only, market]
         assert!(row.finance.years.iter().all(|y| y.provider.is_none()));
     }
 }
+
+/// A lock loosened by a price change frees the locked jobs at once: every job is locked
+/// in to a one-GPU cloud that raises its price from $3 to $10 at hour 300, when arrivals
+/// stop; the rival's $4 is not 50% below $3 but is below $10 × 0.5, so at the next review
+/// the backlog (~600 jobs) starts on the rival — which, serving nobody, has no completion
+/// that would otherwise offer them its GPUs.
+#[test]
+fn a_loosened_lock_frees_the_waiting_jobs() {
+    let yaml = "name: loosened
+simulation: {horizon_hours: 600, warmup_hours: 0, replications: 2, seed: 8}
+demand:
+  segments:
+    - {name: jobs, arrivals_per_hour: 3, shocks: [{start_hours: 300, length_hours: 1000, factor: 0}], duration_hours: {exponential: {mean: 1}}, lock_in: {share: 1, incumbent: cloud, switch_threshold: 0.5}}
+providers:
+  - {name: cloud, kind: centralized, gpus: 1, pricing: {policy: scheduled, usd_per_gpu_hour: 3, path: [{at_hours: 0, usd_per_gpu_hour: 3}, {at_hours: 300, usd_per_gpu_hour: 10}]}}
+  - {name: cheap, kind: distributed, gpus: 64, pricing: {usd_per_gpu_hour: 4}}
+architectures:
+  market: [cloud, cheap]
+  alone: [cheap]
+compare: [alone, market]
+";
+    for row in run(yaml).iter().filter(|r| r.system.as_str() == "market") {
+        let rival = provider(row, "cheap");
+        assert!(
+            rival.jobs_started > 300,
+            "{} started on the rival",
+            rival.jobs_started
+        );
+        assert!(provider(row, "cloud").jobs_started > 100);
+    }
+}

@@ -56,6 +56,8 @@ impl<'a> SystemModel<'a> {
         state.period_arrivals.clear();
         if factor < old_factor || cost_fell {
             self.start_anywhere(now, events);
+        } else {
+            self.rescan_if_locked(now, events);
         }
         let next = now + spec.review_every_hours;
         if next < self.accounts.outcome.window.1 {
