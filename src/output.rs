@@ -16,7 +16,7 @@ pub mod lock;
 mod manifest;
 mod spool;
 
-use crate::metrics::{Cell, ProviderRow, Savings, SegmentRow};
+use crate::metrics::{Cell, ProviderRow, Savings, SegmentRow, Summary};
 use crate::model::SystemName;
 use crate::model::outcome::Week;
 pub use crate::results::REPLICATIONS_PER_ROW_GROUP;
@@ -375,24 +375,13 @@ pub fn segments_summary_frame(
     rows: &[SegmentSummaryRow],
     provenance: &Provenance,
 ) -> PolarsResult<DataFrame> {
-    let mut columns = vec![
-        Column::new(
-            "system".into(),
-            rows.iter().map(|r| r.system.as_str()).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "segment".into(),
-            rows.iter().map(|r| r.segment.as_str()).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "metric".into(),
-            rows.iter().map(|r| r.metric).collect::<Vec<_>>(),
-        ),
-    ];
-    columns.extend(stats_columns(
-        &rows.iter().map(|r| r.stats).collect::<Vec<_>>(),
-    ));
-    with_provenance(DataFrame::new_infer_height(columns)?, provenance)
+    keyed_summary_frame(
+        "segment",
+        rows.iter()
+            .map(|r| (r.system.as_str(), r.segment.as_str(), r.metric, r.stats))
+            .collect(),
+        provenance,
+    )
 }
 
 /// `providers_summary.parquet`: per system × provider × measure of `providers.parquet`,
@@ -404,23 +393,37 @@ pub fn providers_summary_frame(
     rows: &[ProviderSummaryRow],
     provenance: &Provenance,
 ) -> PolarsResult<DataFrame> {
+    keyed_summary_frame(
+        "provider",
+        rows.iter()
+            .map(|r| (r.system.as_str(), r.provider.as_str(), r.metric, r.stats))
+            .collect(),
+        provenance,
+    )
+}
+
+/// A summary keyed within each system (by segment or provider): `system`, the key
+/// column, `metric`, then the statistics.
+fn keyed_summary_frame(
+    key_name: &str,
+    rows: Vec<(&str, &str, &str, Summary)>,
+    provenance: &Provenance,
+) -> PolarsResult<DataFrame> {
     let mut columns = vec![
         Column::new(
             "system".into(),
-            rows.iter().map(|r| r.system.as_str()).collect::<Vec<_>>(),
+            rows.iter().map(|r| r.0).collect::<Vec<_>>(),
         ),
         Column::new(
-            "provider".into(),
-            rows.iter().map(|r| r.provider.as_str()).collect::<Vec<_>>(),
+            key_name.into(),
+            rows.iter().map(|r| r.1).collect::<Vec<_>>(),
         ),
         Column::new(
             "metric".into(),
-            rows.iter().map(|r| r.metric).collect::<Vec<_>>(),
+            rows.iter().map(|r| r.2).collect::<Vec<_>>(),
         ),
     ];
-    columns.extend(stats_columns(
-        &rows.iter().map(|r| r.stats).collect::<Vec<_>>(),
-    ));
+    columns.extend(stats_columns(&rows.iter().map(|r| r.3).collect::<Vec<_>>()));
     with_provenance(DataFrame::new_infer_height(columns)?, provenance)
 }
 
