@@ -82,6 +82,10 @@ pub struct EventQueue<E: Copy> {
     next_seq: u64,
     top_consumed: bool,
     lanes: Vec<Option<Entry<E>>>,
+    /// The earliest lane event's key and lane (`u128::MAX` when every lane is empty),
+    /// kept as lanes fill and empty so that each pop compares one key instead of
+    /// walking the lanes.
+    earliest_lane: (u128, usize),
 }
 
 impl<E: Copy> Default for EventQueue<E> {
@@ -98,6 +102,7 @@ impl<E: Copy> EventQueue<E> {
             next_seq: 0,
             top_consumed: false,
             lanes: Vec::new(),
+            earliest_lane: (u128::MAX, 0),
         }
     }
 
@@ -134,6 +139,9 @@ impl<E: Copy> EventQueue<E> {
         }
         let slot = &mut self.lanes[lane];
         assert!(slot.is_none(), "lane {lane} already holds an event");
+        if entry.key < self.earliest_lane.0 {
+            self.earliest_lane = (entry.key, lane);
+        }
         *slot = Some(entry);
     }
 
@@ -151,18 +159,16 @@ impl<E: Copy> EventQueue<E> {
         }
     }
 
-    /// The lane holding the earliest lane event, if it is earlier than `calendar_key`.
-    #[inline]
-    fn earliest_lane(&self, calendar_key: u128) -> Option<usize> {
-        let mut best: Option<(usize, u128)> = None;
+    /// Finds the earliest lane event again, after one left its lane.
+    fn find_earliest_lane(&mut self) {
+        self.earliest_lane = (u128::MAX, 0);
         for (lane, entry) in self.lanes.iter().enumerate() {
             if let Some(entry) = entry
-                && entry.key < best.map_or(calendar_key, |(_, key)| key)
+                && entry.key < self.earliest_lane.0
             {
-                best = Some((lane, entry.key));
+                self.earliest_lane = (entry.key, lane);
             }
         }
-        best.map(|(lane, _)| lane)
     }
 
     /// Removes and returns the earliest event.
@@ -186,10 +192,12 @@ impl<E: Copy> EventQueue<E> {
             .calendar
             .peek()
             .map(|top| (top.key, top.time(), top.event));
-        if let Some(lane) = self.earliest_lane(top.map_or(u128::MAX, |(key, ..)| key)) {
+        let (lane_key, lane) = self.earliest_lane;
+        if lane_key < top.map_or(u128::MAX, |(key, ..)| key) {
             let entry = self.lanes[lane]
                 .take()
-                .expect("an earliest lane holds an event");
+                .expect("the earliest lane holds an event");
+            self.find_earliest_lane();
             return Some((entry.time(), entry.event));
         }
         let (_, time, event) = top?;

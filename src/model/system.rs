@@ -157,6 +157,24 @@ struct Job {
     price: f64,
 }
 
+impl Job {
+    fn payer(&self) -> Payer {
+        Payer {
+            in_window: self.in_window,
+            segment: self.segment,
+            reserved: self.spec.reserved,
+        }
+    }
+}
+
+/// Whose payment a bill is: where its spend is counted.
+#[derive(Debug, Clone, Copy)]
+struct Payer {
+    in_window: bool,
+    segment: u32,
+    reserved: bool,
+}
+
 /// GPUs on their way to a site.
 #[derive(Debug, Clone, Copy)]
 struct Order {
@@ -1039,40 +1057,49 @@ impl<'a> SystemModel<'a> {
     /// Ends the current run of the job in `slot`: bills the GPU-hours held and counts them.
     /// Returns the site and the GPUs to give back.
     fn end_run(&mut self, now: Hours, slot: u32) -> (usize, u32) {
-        let job = self.jobs.slots[slot as usize];
-        let held_hours = now - job.started;
-        let gpus = f64::from(job.spec.gpus);
+        // Field by field: a copy of the whole job was a call to memcpy on every run.
+        let job = &self.jobs.slots[slot as usize];
+        let (started, price, running_pos, gpu_count, site_idx, payer) = (
+            job.started,
+            job.price,
+            job.running_pos,
+            job.spec.gpus,
+            job.site,
+            job.payer(),
+        );
+        let held_hours = now - started;
+        let gpus = f64::from(gpu_count);
         self.accounts.outcome.held_by_job += gpus * held_hours;
         let (warmup, horizon) = self.accounts.outcome.window;
-        let overlap = now.min(horizon) - job.started.max(warmup);
+        let overlap = now.min(horizon) - started.max(warmup);
         if overlap > 0.0 {
             self.accounts.outcome.window_busy_by_job += gpus * overlap;
         }
-        let site = &mut self.capacity.sites[job.site];
+        let site = &mut self.capacity.sites[site_idx];
         site.advance(now);
-        site.stop_paying(job.price * gpus, job.spec.gpus);
+        site.stop_paying(price * gpus, gpu_count);
         if let Some(running) = &mut site.running {
-            let pos = job.running_pos as usize;
+            let pos = running_pos as usize;
             debug_assert_eq!(running[pos], slot, "a running job knows its place");
             running.swap_remove(pos);
             if let Some(&moved) = running.get(pos) {
                 self.jobs.slots[moved as usize].running_pos = pos as u32;
             }
         }
-        self.bill(&job, job.site, job.price * gpus * held_hours, false);
-        (job.site, job.spec.gpus)
+        self.bill(payer, site_idx, price * gpus * held_hours, false);
+        (site_idx, gpu_count)
     }
 
     /// Records a customer payment and splits it between the site and the protocol. Run
     /// time was accrued by the site as it ran; egress is accrued now.
-    fn bill(&mut self, job: &Job, site: usize, amount_usd: f64, egress: bool) {
+    fn bill(&mut self, payer: Payer, site: usize, amount_usd: f64, egress: bool) {
         self.accounts.outcome.billed_usd += amount_usd;
         if egress {
             self.capacity.sites[site].bill_now(amount_usd);
         }
-        if job.in_window {
-            self.accounts.outcome.segments[job.segment as usize].spend_usd
-                [tier_index(job.spec.reserved)] += amount_usd;
+        if payer.in_window {
+            self.accounts.outcome.segments[payer.segment as usize].spend_usd
+                [tier_index(payer.reserved)] += amount_usd;
             let provider = self.capacity.sites[site].provider;
             let split = self.providers[provider].spec.take_rate.split(amount_usd);
             self.capacity.sites[site].window_jobs_revenue_usd += split.provider_usd;
@@ -1130,27 +1157,28 @@ impl<'a> SystemModel<'a> {
         epoch: u32,
         events: &mut EventQueue<SystemEvent>,
     ) -> Handled {
-        let job = self.jobs.slots[slot as usize];
+        let job = &self.jobs.slots[slot as usize];
         if job.epoch != epoch || job.state != JobState::Running {
             return Handled::Stale;
         }
-        let (in_window, data_gb, duration_hours) =
-            (job.in_window, job.spec.data_gb, job.spec.duration_hours);
+        let (payer, data_gb, duration_hours) =
+            (job.payer(), job.spec.data_gb, job.spec.duration_hours);
         let (site, gpus) = self.end_run(now, slot);
         if data_gb > 0.0 {
             let provider = &self.providers[self.capacity.sites[site].provider];
-            self.bill(&job, site, data_gb * provider.egress_usd_per_gb(), true);
+            self.bill(payer, site, data_gb * provider.egress_usd_per_gb(), true);
         }
-        if in_window {
+        if payer.in_window {
             let work = f64::from(gpus) * duration_hours;
             self.accounts.outcome.useful_work_gpu_hours += work;
-            self.accounts.outcome.segments[job.segment as usize].served_work_gpu_hours
-                [tier_index(job.spec.reserved)] += work;
+            self.accounts.outcome.segments[payer.segment as usize].served_work_gpu_hours
+                [tier_index(payer.reserved)] += work;
         }
-        self.accounts.tally(in_window, job.segment, |tally| {
-            tally.completed += 1;
-            tally.running -= 1;
-        });
+        self.accounts
+            .tally(payer.in_window, payer.segment, |tally| {
+                tally.completed += 1;
+                tally.running -= 1;
+            });
         self.jobs.release(slot);
         self.release(site, gpus, now, events);
         self.start_on_site(now, site, events);
