@@ -700,7 +700,57 @@ impl Outcome {
 mod tests {
     use super::*;
     use crate::metrics::quantile;
-    use rand::{Rng, SeedableRng};
+    use rand::{Rng, RngExt, SeedableRng};
+
+    /// Skipping zero counts leaves every integral bit for bit what adding each term
+    /// would give, over counts that are often zero and steps of any size.
+    #[test]
+    fn integrals_skipping_zero_counts_are_the_full_sums() {
+        let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(16);
+        let mut skipping = Areas::default();
+        let mut full = [0.0_f64; 6];
+        let count = |rng: &mut rand::rngs::Xoshiro256PlusPlus| {
+            if rng.random::<f64>() < 0.6 {
+                0
+            } else {
+                rng.random_range(1..5_000)
+            }
+        };
+        for _ in 0..10_000 {
+            let gpus = GpuStates {
+                busy: count(&mut rng),
+                idle: count(&mut rng),
+                down: count(&mut rng),
+                withdrawn: count(&mut rng),
+            };
+            let waiting = f64::from(count(&mut rng));
+            let dt = rng.random::<f64>() * 10f64.powi(rng.random_range(-6..3));
+            skipping.add(gpus, waiting, dt);
+            for (sum, term) in full.iter_mut().zip([
+                f64::from(gpus.busy) * dt,
+                f64::from(gpus.idle) * dt,
+                f64::from(gpus.down) * dt,
+                f64::from(gpus.withdrawn) * dt,
+                waiting * dt,
+                dt,
+            ]) {
+                *sum += term;
+            }
+        }
+        let got = [
+            skipping.busy_gpu_hours,
+            skipping.idle_gpu_hours,
+            skipping.down_gpu_hours,
+            skipping.withdrawn_gpu_hours,
+            skipping.queue_job_hours,
+            skipping.hours,
+        ];
+        assert!(
+            full.iter().all(|&sum| sum > 0.0),
+            "every count was sometimes non-zero"
+        );
+        assert_eq!(got.map(f64::to_bits), full.map(f64::to_bits));
+    }
 
     /// The compact sample gives exactly the quantile of the full sorted sample, bit for
     /// bit, whether the quantile falls among the zeros, on their edge or above them.
