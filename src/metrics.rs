@@ -157,6 +157,8 @@ pub struct ProviderRow {
     pub protocol_revenue_usd: f64,
     /// Its reference price at the horizon, USD per GPU-hour.
     pub price_at_horizon_usd: f64,
+    /// The contract fees in `spend_usd` (every committed GPU-hour of the window), USD.
+    pub contract_revenue_usd: f64,
 }
 
 impl ProviderRow {
@@ -174,6 +176,7 @@ impl ProviderRow {
             revenue_usd: tally.revenue_usd,
             protocol_revenue_usd: tally.protocol_revenue_usd,
             price_at_horizon_usd: tally.price_at_horizon,
+            contract_revenue_usd: tally.contract_revenue_usd,
         }
     }
 
@@ -215,6 +218,12 @@ pub struct SegmentRow {
     pub served_work_gpu_hours: [f64; 2],
     /// What the jobs paid, by tier.
     pub spend_usd: [f64; 2],
+    /// The segment's contract fees over the window (every committed GPU-hour), USD.
+    pub contract_spend_usd: f64,
+    /// GPU-hours its contracts held over the window.
+    pub committed_gpu_hours: f64,
+    /// Of those, the GPU-hours its committed jobs used.
+    pub committed_used_gpu_hours: f64,
 }
 
 impl SegmentRow {
@@ -233,6 +242,9 @@ impl SegmentRow {
             offered_work_gpu_hours: tally.offered_work_gpu_hours,
             served_work_gpu_hours: tally.served_work_gpu_hours,
             spend_usd: tally.spend_usd,
+            contract_spend_usd: tally.contract_spend_usd,
+            committed_gpu_hours: tally.committed_gpu_hours,
+            committed_used_gpu_hours: tally.committed_used_gpu_hours,
         }
     }
 
@@ -270,9 +282,28 @@ impl SegmentRow {
     }
 
     /// Spend per GPU-hour of work served; NaN when nothing was served or billed (as
-    /// the run metric `spend_usd_per_gpu_hour`).
+    /// the run metric `spend_usd_per_gpu_hour`): what the jobs paid, contract fees apart.
     pub fn spend_usd_per_gpu_hour(&self) -> f64 {
         unit_price(self.spend_total_usd(), self.work_served_gpu_hours())
+    }
+
+    /// What the segment paid in all — its jobs and its contracts' fees, unused
+    /// commitment included — per GPU-hour of work served (useful work: lost work and
+    /// idle commitment are paid for, not served); NaN as `spend_usd_per_gpu_hour`.
+    pub fn spend_usd_per_useful_gpu_hour(&self) -> f64 {
+        unit_price(
+            self.spend_total_usd() + self.contract_spend_usd,
+            self.work_served_gpu_hours(),
+        )
+    }
+
+    /// Committed GPU-hours used ÷ held over the window; NaN without a commitment.
+    pub fn contract_utilization(&self) -> f64 {
+        if self.committed_gpu_hours > 0.0 {
+            self.committed_used_gpu_hours / self.committed_gpu_hours
+        } else {
+            f64::NAN
+        }
     }
 }
 

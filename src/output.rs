@@ -252,10 +252,11 @@ pub fn providers_frame(results: &Results, provenance: &Provenance) -> PolarsResu
         columns.push(count_column(name, records, |r| count(&r.row)));
     }
     let utilization: ProviderValue = ProviderRow::utilization;
-    for (name, value) in PROVIDER_VALUE_COLUMNS
-        .into_iter()
-        .chain([("utilization", utilization)])
-    {
+    let contract: ProviderValue = |r| r.contract_revenue_usd;
+    for (name, value) in PROVIDER_VALUE_COLUMNS.into_iter().chain([
+        ("utilization", utilization),
+        ("contract_revenue_usd", contract),
+    ]) {
         columns.push(Column::new(
             name.into(),
             records.iter().map(|r| value(&r.row)).collect::<Vec<f64>>(),
@@ -276,6 +277,30 @@ const SEGMENT_TIER_COLUMNS: [(&str, TierValues); 3] = [
     ("work_served_gpu_hours", |r| &r.served_work_gpu_hours),
     ("spend_usd", |r| &r.spend_usd),
 ];
+
+/// A quantity of a segment row.
+type SegmentValue = fn(&SegmentRow) -> f64;
+
+/// The contract columns of `segments.parquet` that are read back (0 in tables written
+/// before contracts existed).
+const SEGMENT_CONTRACT_COLUMNS: [(&str, SegmentValue); 3] = [
+    ("contract_spend_usd", |r| r.contract_spend_usd),
+    ("committed_gpu_hours", |r| r.committed_gpu_hours),
+    ("committed_used_gpu_hours", |r| r.committed_used_gpu_hours),
+];
+
+/// A float column read back, or zeros where a table written before it existed lacks it.
+fn column_or_zero(frame: &DataFrame, name: &str) -> PolarsResult<Vec<f64>> {
+    match frame.column(name) {
+        Ok(column) => {
+            let values = column.f64()?;
+            Ok((0..frame.height())
+                .map(|i| values.get(i).unwrap_or(f64::NAN))
+                .collect())
+        }
+        Err(_) => Ok(vec![0.0; frame.height()]),
+    }
+}
 
 /// The tiers' column prefixes, in the arrays' order.
 const TIER_PREFIXES: [&str; 2] = ["reserved_", "on_demand_"];
@@ -324,7 +349,15 @@ pub fn segments_frame(results: &Results, provenance: &Provenance) -> PolarsResul
             "spend_usd_per_gpu_hour",
             &SegmentRow::spend_usd_per_gpu_hour,
         ),
+        floats(
+            "spend_usd_per_useful_gpu_hour",
+            &SegmentRow::spend_usd_per_useful_gpu_hour,
+        ),
+        floats("contract_utilization", &SegmentRow::contract_utilization),
     ]);
+    for (name, value) in SEGMENT_CONTRACT_COLUMNS {
+        columns.push(floats(name, &value));
+    }
     for (tier, prefix) in TIER_PREFIXES.iter().enumerate() {
         for (suffix, values) in SEGMENT_TIER_COLUMNS {
             columns.push(floats(&format!("{prefix}{suffix}"), &|r| values(r)[tier]));
@@ -1155,6 +1188,7 @@ fn read_providers(frame: &DataFrame) -> PolarsResult<Vec<ProviderRecord>> {
         .iter()
         .map(|(name, _)| frame.column(name)?.f64())
         .collect::<PolarsResult<Vec<_>>>()?;
+    let contract = column_or_zero(frame, "contract_revenue_usd")?;
     (0..frame.height())
         .map(|i| {
             let count = |k: usize| counts[k].get(i).unwrap_or(0);
@@ -1173,6 +1207,7 @@ fn read_providers(frame: &DataFrame) -> PolarsResult<Vec<ProviderRecord>> {
                     revenue_usd: value(3),
                     protocol_revenue_usd: value(4),
                     price_at_horizon_usd: value(5),
+                    contract_revenue_usd: contract[i],
                 },
             })
         })
@@ -1195,6 +1230,10 @@ fn read_segments(frame: &DataFrame) -> PolarsResult<Vec<SegmentRecord>> {
             tiers.push(frame.column(&format!("{prefix}{suffix}"))?.f64()?);
         }
     }
+    let contracts = SEGMENT_CONTRACT_COLUMNS
+        .iter()
+        .map(|(name, _)| column_or_zero(frame, name))
+        .collect::<PolarsResult<Vec<_>>>()?;
     (0..frame.height())
         .map(|i| {
             let count = |k: usize| counts[k].get(i).unwrap_or(0);
@@ -1221,6 +1260,9 @@ fn read_segments(frame: &DataFrame) -> PolarsResult<Vec<SegmentRecord>> {
                     offered_work_gpu_hours: tier(0),
                     served_work_gpu_hours: tier(1),
                     spend_usd: tier(2),
+                    contract_spend_usd: contracts[0][i],
+                    committed_gpu_hours: contracts[1][i],
+                    committed_used_gpu_hours: contracts[2][i],
                 },
             })
         })

@@ -18,6 +18,7 @@ use serde_saphyr::Location;
 
 use crate::arrivals::{RateProfile, Shock};
 use crate::dist::{Dist, GpuCountDist};
+use crate::units::HOURS_PER_WEEK;
 pub use diagnostic::Diagnostic;
 use raw::{DistSpec, GpuSpec, RawScenario, RawSegment};
 pub use supply::{GpuClass, System};
@@ -42,6 +43,8 @@ pub struct Scenario {
     pub regions: Vec<String>,
     /// Demand segments, offered identically to every system.
     pub segments: Vec<Segment>,
+    /// Take-or-pay commitments (`demand.contracts:`), in the order written.
+    pub contracts: Vec<Contract>,
     /// The centralized cloud, if modelled.
     pub centralized: Option<System>,
     /// The distributed network, if modelled.
@@ -151,6 +154,31 @@ pub struct LockIn {
     /// Relative gap another provider's offer must beat: it is taken when its offer is
     /// below the incumbent's × (1 − this).
     pub switch_threshold: f64,
+}
+
+/// One entry of `demand.contracts:`: `count` similar customers of one segment, each
+/// committing to `gpus` GPUs of one provider at a fixed price for a term, renewed at its
+/// end with a probability. While a contract runs its GPUs are held for the segment and
+/// paid for every hour, used or not (see `docs/economics.md`, "Contracts").
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Contract {
+    /// The provider signed with (a name of `providers:`, or `centralized` / `distributed`
+    /// with the shorthand).
+    pub provider: String,
+    /// The segment whose jobs use the commitment first (index into `Scenario::segments`).
+    pub segment: usize,
+    /// GPUs committed per customer.
+    pub gpus: u32,
+    /// Price per committed GPU-hour, USD.
+    pub usd_per_gpu_hour: f64,
+    /// Term, hours.
+    pub term_hours: f64,
+    /// Week the contract starts (drawn per customer; weeks from time 0).
+    pub start_week: Dist,
+    /// Probability that a contract is renewed for another term when it ends.
+    pub renewal_probability: f64,
+    /// Customers with this contract.
+    pub count: u32,
 }
 
 impl Segment {
@@ -448,6 +476,7 @@ impl Checker<'_> {
         });
         let market = self.market(&raw, &ctx);
         self.incumbents_exist(&raw, &market.providers);
+        let contracts = self.contracts(&raw, &market.providers);
         if centralized.is_none() && distributed.is_none() && raw.providers.is_none() {
             let message = format!(
                 "no system to simulate{}add `centralized: {{gpus: 64}}`, `distributed: {{gpus: 64}}` or both",
@@ -509,6 +538,7 @@ impl Checker<'_> {
             classes,
             regions,
             segments,
+            contracts,
             centralized,
             distributed,
             providers: market.providers,
@@ -671,8 +701,9 @@ impl Checker<'_> {
         }
     }
 
-    /// Every `lock_in.incumbent` names a provider of the scenario.
-    fn incumbents_exist(&mut self, raw: &RawScenario, providers: &[Provider]) {
+    /// The names a provider may be referred to by: those of `providers:`, and
+    /// `centralized` / `distributed` where the shorthand sets them.
+    fn provider_names(raw: &RawScenario, providers: &[Provider]) -> Vec<String> {
         let mut names: Vec<String> = providers.iter().map(|p| p.name.clone()).collect();
         if raw.centralized.is_some() {
             names.push("centralized".to_string());
@@ -680,6 +711,48 @@ impl Checker<'_> {
         if raw.distributed.is_some() {
             names.push("distributed".to_string());
         }
+        names
+    }
+
+    /// `demand.contracts:`, each naming a provider and a segment of the scenario.
+    fn contracts(&mut self, raw: &RawScenario, providers: &[Provider]) -> Vec<Contract> {
+        let Some(entries) = &raw.demand.contracts else {
+            return Vec::new();
+        };
+        let providers = Self::provider_names(raw, providers);
+        let segments: Vec<String> = raw
+            .demand
+            .segments
+            .value
+            .iter()
+            .map(|s| s.name.value.clone())
+            .collect();
+        entries
+            .iter()
+            .enumerate()
+            .map(|(idx, entry)| {
+                let key = |field: &str| format!("demand.contracts[{idx}].{field}");
+                if !providers.is_empty() {
+                    self.lookup(&providers, &entry.provider, &key("provider"), "provider");
+                }
+                let segment = self.lookup(&segments, &entry.segment, &key("segment"), "segment");
+                Contract {
+                    provider: entry.provider.value.clone(),
+                    segment,
+                    gpus: entry.gpus.0,
+                    usd_per_gpu_hour: entry.usd_per_gpu_hour.0,
+                    term_hours: entry.term_weeks.0 * HOURS_PER_WEEK,
+                    start_week: entry.start_week.as_ref().map_or(Dist::Constant(0.0), dist),
+                    renewal_probability: entry.renewal_probability.map_or(0.0, |p| p.0),
+                    count: entry.count.map_or(1, |c| c.0),
+                }
+            })
+            .collect()
+    }
+
+    /// Every `lock_in.incumbent` names a provider of the scenario.
+    fn incumbents_exist(&mut self, raw: &RawScenario, providers: &[Provider]) {
+        let names = Self::provider_names(raw, providers);
         if names.is_empty() {
             return;
         }

@@ -167,6 +167,12 @@ pub enum Stream {
         /// Segment index in the scenario.
         segment: u32,
     },
+    /// The start weeks and renewals of one `demand.contracts` entry's customers: demand,
+    /// so the same in every architecture (drawn whether its provider is there or not).
+    Contracts {
+        /// Entry index in `demand.contracts`.
+        contract: u32,
+    },
     /// Outage candidates (failures) of one site.
     SiteFailures {
         /// Which system.
@@ -247,6 +253,8 @@ mod draw {
     pub const OPERATOR_SIZES: u64 = 4;
     pub const OWNER_TAKES_BACK: u64 = 5;
     pub const OWNER_RETURNS: u64 = 6;
+    /// Contracts' start weeks and renewals, under "system" 2 with the entry as "site".
+    pub const CONTRACTS: u64 = 7;
     /// The designs of a sweep and a sensitivity analysis, under "system" 2 (no system):
     /// the low bits they had when the streams were numbered by hand.
     pub const LATIN_HYPERCUBE: u64 = 5;
@@ -293,6 +301,7 @@ impl Stream {
                 NO_SITE,
                 draw::OPERATOR_SIZES,
             ),
+            Stream::Contracts { contract } => supply(NO_SYSTEM, contract, draw::CONTRACTS),
             Stream::LatinHypercube => supply(NO_SYSTEM, NO_SITE, draw::LATIN_HYPERCUBE),
             Stream::SaltelliDesign => supply(NO_SYSTEM, NO_SITE, draw::SALTELLI_DESIGN),
         }
@@ -378,7 +387,7 @@ mod tests {
     #[test]
     fn every_stream_number_is_pinned_and_distinct() {
         use SystemIndex::{Centralized, Distributed};
-        let pinned: [(Stream, u64); 21] = [
+        let pinned: [(Stream, u64); 22] = [
             (Stream::Arrivals { segment: 0 }, 0),
             (Stream::JobSize { segment: 0 }, 1),
             (Stream::Duration { segment: 0 }, 2),
@@ -390,6 +399,10 @@ mod tests {
             (Stream::Data { segment: 2 }, 39),
             (Stream::LockIn { segment: 0 }, 8),
             (Stream::LockIn { segment: 2 }, 40),
+            (
+                Stream::Contracts { contract: 3 },
+                (1 << 62) | (2 << 40) | (3 << 4) | 7,
+            ),
             (
                 Stream::SiteFailures {
                     system: Centralized,

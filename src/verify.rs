@@ -156,6 +156,7 @@ impl Case {
             classes: builtin_classes(),
             regions: vec!["default".to_string()],
             segments: vec![segment],
+            contracts: Vec::new(),
             centralized: Some(System::pool(self.gpus)),
             distributed: Some(System::pool(self.gpus)),
             providers: Vec::new(),

@@ -73,7 +73,8 @@ fn paired_note(metric: &str) -> &'static str {
     }
 }
 
-/// Per segment, each system's lost demand and price paid per GPU-hour of work served.
+/// Per segment, each system's lost demand and what it paid per GPU-hour of work served,
+/// contract fees (unused commitment included) with the jobs' payments.
 fn print_segments(out: &mut impl Write, report: &Report) -> io::Result<()> {
     let mut segments: Vec<&str> = Vec::new();
     for row in report.segments {
@@ -105,7 +106,7 @@ fn print_segments(out: &mut impl Write, report: &Report) -> io::Result<()> {
         write!(out, "  {segment:<30}")?;
         for (system, _, priced) in &report.systems {
             let price = if *priced {
-                number(value(system, segment, "spend_usd_per_gpu_hour"))
+                number(value(system, segment, "spend_usd_per_useful_gpu_hour"))
             } else {
                 "n/a".to_string()
             };

@@ -294,6 +294,9 @@ pub struct RegionView {
     /// GPUs installed and on order at its sites (less those retiring before an order
     /// could land), each × its class's speed: reference GPUs.
     pub capacity_work_gpus: f64,
+    /// GPUs committed to contracts that no committed job uses now, or that it does not
+    /// hold yet, in reference GPUs: sold capacity, demand whether used or not.
+    pub committed_work_gpus: f64,
 }
 
 /// GPUs of a class of speed `speed` to order for a region: demand over the period (work
@@ -316,7 +319,8 @@ pub fn gpus_to_order(
         + region.abandoned_work_gpu_hours
         + region.unmet_work_gpu_hours)
         / period_hours
-        * growth;
+        * growth
+        + region.committed_work_gpus;
     if demand_gpus <= plan.target_utilization * region.capacity_work_gpus {
         return None;
     }
@@ -515,6 +519,7 @@ mod tests {
             abandoned_work_gpu_hours: abandoned,
             unmet_work_gpu_hours: 0.0,
             capacity_work_gpus: capacity,
+            committed_work_gpus: 0.0,
         };
         let period = 168.0;
         assert_eq!(
@@ -543,6 +548,20 @@ mod tests {
                 &region(100.0 * period, 0.0, 100.0),
                 2.2
             ),
+            Some(16)
+        );
+        // Committed GPUs idle or not held yet count as demand whether used or not: 60
+        // reference GPUs busy plus 20 committed idle is the 80 that the target allows.
+        let committed = |held_idle| RegionView {
+            committed_work_gpus: held_idle,
+            ..region(60.0 * period, 0.0, 100.0)
+        };
+        assert_eq!(
+            gpus_to_order(&plan(0.8, 0.0), period, &committed(20.0), 1.0),
+            None
+        );
+        assert_eq!(
+            gpus_to_order(&plan(0.8, 0.0), period, &committed(30.0), 1.0),
             Some(16)
         );
         // Work given up counts as demand too.
@@ -609,6 +628,7 @@ mod tests {
             abandoned_work_gpu_hours: 0.0,
             unmet_work_gpu_hours: unmet,
             capacity_work_gpus: 64.0,
+            committed_work_gpus: 0.0,
         };
         assert_eq!(
             gpus_to_order(&plan(0.8, 0.0), period, &region(0.0), 1.0),

@@ -87,6 +87,13 @@ pub struct SegmentTally {
     pub served_work_gpu_hours: [f64; 2],
     /// What the window jobs paid (compute and egress), by tier.
     pub spend_usd: [f64; 2],
+    /// Contract fees of the segment's commitments over the window, USD: every committed
+    /// GPU-hour, used or not.
+    pub contract_spend_usd: f64,
+    /// GPU-hours held for its commitments over the window.
+    pub committed_gpu_hours: f64,
+    /// Of those, GPU-hours its committed jobs used.
+    pub committed_used_gpu_hours: f64,
 }
 
 /// GPUs by state at one moment; together they are the GPUs installed.
@@ -302,8 +309,11 @@ pub struct ProviderTally {
     pub window_areas: Areas,
     /// Window jobs that first started on one of its sites.
     pub jobs_started: u64,
-    /// What window jobs paid it (compute and egress).
+    /// What window jobs paid it (compute and egress), and its contract fees over the
+    /// window.
     pub spend_usd: f64,
+    /// The contract fees in `spend_usd`.
+    pub contract_revenue_usd: f64,
     /// Its sites' share of that spend (all of it for a cloud; the operators' for a network).
     pub revenue_usd: f64,
     /// The protocol's share.
@@ -607,7 +617,7 @@ impl Outcome {
             sum.waiting += jobs.waiting;
             sum.running += jobs.running;
             served += segment.served_work_gpu_hours.iter().sum::<f64>();
-            spend += segment.spend_usd.iter().sum::<f64>();
+            spend += segment.spend_usd.iter().sum::<f64>() + segment.contract_spend_usd;
         }
         let window = &self.window_jobs;
         let counts_agree = JobTally {

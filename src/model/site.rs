@@ -109,6 +109,12 @@ pub struct SiteState {
     new_price_log_decline: f64,
     /// Customers' payment rate for the jobs running here, USD per hour.
     revenue_usd_per_hour: f64,
+    /// Contract fees for the GPUs held here, USD per hour (paid whether used or not).
+    pub contract_usd_per_hour: f64,
+    /// GPUs held here for contracts (up or not, used or not).
+    pub held: u32,
+    /// Held GPUs that no committed job is using: kept from every other job.
+    pub held_idle: u32,
     /// Cash set aside for more GPUs.
     pub reinvest_fund_usd: f64,
     /// Consecutive reviews with yield below the exit floor.
@@ -169,6 +175,9 @@ impl SiteState {
             aged_to: now,
             new_price_log_decline: -(1.0 - class.annual_cost_decline).ln(),
             revenue_usd_per_hour: 0.0,
+            contract_usd_per_hour: 0.0,
+            held: 0,
+            held_idle: 0,
             reinvest_fund_usd: 0.0,
             low_reviews: 0,
             last_time: now,
@@ -220,6 +229,12 @@ impl SiteState {
         self.total.gross_revenue_usd += usd;
     }
 
+    /// Free GPUs a job without a commitment here may take: the held idle ones are kept.
+    #[inline]
+    pub fn general_free(&self) -> u32 {
+        self.free.saturating_sub(self.held_idle)
+    }
+
     /// GPUs running jobs.
     pub fn busy(&self) -> u32 {
         self.installed - self.free - self.down - self.withdrawn
@@ -253,6 +268,9 @@ impl SiteState {
         let total = &mut self.total;
         total.areas.add(states, 0.0, dt);
         total.gross_revenue_usd += self.revenue_usd_per_hour * dt;
+        if self.contract_usd_per_hour != 0.0 {
+            total.gross_revenue_usd += self.contract_usd_per_hour * dt;
+        }
         self.last_time = now;
     }
 

@@ -31,6 +31,7 @@ use rand::RngExt;
 
 use crate::dist::Dist;
 use crate::engine::{EventQueue, Handled, Hours, Model};
+mod contracts;
 mod retirement;
 mod review;
 
@@ -119,6 +120,16 @@ pub enum SystemEvent {
     YearEnd,
     /// The end of the window.
     Horizon,
+    /// A customer's contract starts: its GPUs are held from now.
+    ContractStart {
+        /// Index among the architecture's contracts.
+        contract: u32,
+    },
+    /// A customer's contract ends (not renewed).
+    ContractEnd {
+        /// Index among the architecture's contracts.
+        contract: u32,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -155,6 +166,11 @@ struct Job {
     rate: f64,
     /// Locked at start, USD per GPU-hour.
     price: f64,
+    /// The contract holding it runs on, or [`contracts::NO_HOLDING`].
+    holding: u32,
+    /// Its place in its segment's list of jobs running beyond their commitment, or
+    /// [`contracts::NOT_BURSTING`].
+    bursting_pos: u32,
 }
 
 impl Job {
@@ -199,6 +215,7 @@ pub struct SystemModel<'a> {
     capacity: Capacity,
     jobs: Jobs,
     providers: Vec<Provider<'a>>,
+    commitments: contracts::Commitments,
     accounts: Accounts,
     last_time: Hours,
     arrival_cutoff: Hours,
@@ -265,7 +282,7 @@ impl Capacity {
     fn sync(&mut self, site_idx: usize) {
         let site = &self.sites[site_idx];
         self.placement
-            .update(site_idx, if site.leaving { 0 } else { site.free });
+            .update(site_idx, if site.leaving { 0 } else { site.general_free() });
     }
 
     /// GPUs the system may still add before reaching [`defaults::MAX_SYSTEM_GPUS`].
@@ -412,6 +429,7 @@ impl<'a> SystemModel<'a> {
                 queue: WaitQueue::default(),
             },
             providers,
+            commitments: contracts::Commitments::new(scenario, system, sim.seeding(), replication),
             last_time: 0.0,
             arrival_cutoff: sim.horizon_hours + (sim.horizon_hours - sim.warmup_hours),
             tail_open: false,
@@ -477,13 +495,14 @@ impl<'a> SystemModel<'a> {
             self.reschedule_outages(0.0, site, events);
             self.schedule_end_of_life(site, 0, events);
         }
+        self.schedule_contracts(events);
     }
 
     /// The measurements, once the engine has drained the queue.
     pub fn finish(mut self) -> Outcome {
         self.strand_waiting_jobs();
         for (idx, site) in self.capacity.sites.iter().enumerate() {
-            let expected = if site.leaving { 0 } else { site.free };
+            let expected = if site.leaving { 0 } else { site.general_free() };
             if self.capacity.placement.recorded(idx) != expected {
                 self.accounts.outcome.placement_mismatches += 1;
             }
@@ -773,6 +792,14 @@ impl<'a> SystemModel<'a> {
         })
     }
 
+    /// Where `job` starts now: in its segment's commitment where it fits, else as
+    /// [`SystemModel::place`] finds.
+    #[inline]
+    fn place_job(&self, job: &Job) -> Option<usize> {
+        self.place_committed(job.segment, job.spec.gpus, job.min_speed)
+            .or_else(|| self.place(job))
+    }
+
     /// The lock-in that binds this job here: it is locked in and its incumbent is in
     /// the architecture.
     fn lock_of(&self, job: &Job) -> Option<LockIn> {
@@ -872,8 +899,15 @@ impl<'a> SystemModel<'a> {
             started: 0.0,
             rate: 1.0,
             price: 0.0,
+            holding: contracts::NO_HOLDING,
+            bursting_pos: contracts::NOT_BURSTING,
         };
-        let refusal = self.refusal(&job);
+        // A customer with a running commitment here has bought its GPUs already.
+        let refusal = if self.commitments.entitled(segment) {
+            None
+        } else {
+            self.refusal(&job)
+        };
         if now < self.accounts.outcome.window.1 {
             // A market-clearing provider sees every arrival, and whether its own price
             // refused it.
@@ -912,7 +946,7 @@ impl<'a> SystemModel<'a> {
             }
             return Handled::Processed;
         }
-        if let Some(site) = self.place(&job) {
+        if let Some(site) = self.place_job(&job) {
             let slot = self.jobs.take(job);
             self.start(now, slot, site, false, events);
         } else if spec.patience_hours == Some(0.0) {
@@ -982,13 +1016,27 @@ impl<'a> SystemModel<'a> {
     ) {
         let provider = self.capacity.sites[site_idx].provider;
         let prices = &self.providers[provider].prices;
+        let (segment, gpus) = {
+            let job = &self.jobs.slots[slot as usize];
+            (job.segment, job.spec.gpus)
+        };
+        let holding = self
+            .commitments
+            .holding_on(segment, site_idx, gpus)
+            .filter(|_| self.capacity.sites[site_idx].free >= gpus);
         let (price, latency_slowdown) = {
             let job = &self.jobs.slots[slot as usize];
-            (
-                prices.price(self.capacity.sites[site_idx].class, job.spec.reserved),
-                prices.latency_slowdown,
-            )
+            // A committed job's GPU-hours are paid by its contract's fee.
+            let price = if holding.is_some() {
+                0.0
+            } else {
+                prices.price(self.capacity.sites[site_idx].class, job.spec.reserved)
+            };
+            (price, prices.latency_slowdown)
         };
+        if let Some(h) = holding {
+            self.use_holding(now, h, gpus, true);
+        }
         let site = &mut self.capacity.sites[site_idx];
         site.advance(now);
         let job = &mut self.jobs.slots[slot as usize];
@@ -1004,7 +1052,7 @@ impl<'a> SystemModel<'a> {
         );
         site.free -= job.spec.gpus;
         self.capacity.free_total -= job.spec.gpus;
-        let free = site.free;
+        let free = site.general_free();
         self.capacity.placement.update(site_idx, free);
         let slowdown = if site.region == job.region {
             1.0
@@ -1017,6 +1065,7 @@ impl<'a> SystemModel<'a> {
         job.started = now;
         job.rate = site.speed / slowdown;
         job.price = price;
+        job.holding = holding.unwrap_or(contracts::NO_HOLDING);
         let wait = now - job.queued_at;
         let first = !job.started_once;
         job.started_once = true;
@@ -1051,6 +1100,9 @@ impl<'a> SystemModel<'a> {
                 tally.waiting -= 1;
             });
         }
+        if holding.is_none() && self.commitments.tracks(segment) {
+            self.note_bursting(segment, slot);
+        }
         events.schedule(now + run_hours, SystemEvent::Completion { slot, epoch });
     }
 
@@ -1059,14 +1111,16 @@ impl<'a> SystemModel<'a> {
     fn end_run(&mut self, now: Hours, slot: u32) -> (usize, u32) {
         // Field by field: a copy of the whole job was a call to memcpy on every run.
         let job = &self.jobs.slots[slot as usize];
-        let (started, price, running_pos, gpu_count, site_idx, payer) = (
+        let (started, price, running_pos, gpu_count, site_idx, payer, holding) = (
             job.started,
             job.price,
             job.running_pos,
             job.spec.gpus,
             job.site,
             job.payer(),
+            job.holding,
         );
+        let bursting = job.bursting_pos != contracts::NOT_BURSTING;
         let held_hours = now - started;
         let gpus = f64::from(gpu_count);
         self.accounts.outcome.held_by_job += gpus * held_hours;
@@ -1087,6 +1141,13 @@ impl<'a> SystemModel<'a> {
             }
         }
         self.bill(payer, site_idx, price * gpus * held_hours, false);
+        if holding != contracts::NO_HOLDING {
+            self.jobs.slots[slot as usize].holding = contracts::NO_HOLDING;
+            self.use_holding(now, holding, gpu_count, false);
+            self.cover_bursting(now, site_idx, payer.segment);
+        } else if bursting {
+            self.stop_bursting(payer.segment, slot);
+        }
         (site_idx, gpu_count)
     }
 
@@ -1221,9 +1282,18 @@ impl<'a> SystemModel<'a> {
             let (jobs, prices) = (&self.jobs.slots, &self.providers[site.provider].prices);
             let (providers, classes, locks) =
                 (&self.providers, self.classes, &self.segment_lock_in);
+            let commitments = &self.commitments;
             let live = |entry: Entry| is_live(jobs, entry);
             let accept = |entry: Entry| {
                 let job = &jobs[entry.slot as usize];
+                if site.free >= job.spec.gpus
+                    && site.speed >= job.min_speed
+                    && commitments
+                        .holding_on(job.segment, site_idx, job.spec.gpus)
+                        .is_some()
+                {
+                    return true;
+                }
                 prices.acceptable(site, job).is_some()
                     && match locks[job.segment as usize] {
                         Some(lock) if job.spec.locked_in => {
@@ -1246,7 +1316,7 @@ impl<'a> SystemModel<'a> {
         let jobs = &self.jobs.slots;
         for entry in self.jobs.queue.in_order(|entry| is_live(jobs, entry)) {
             let job = self.jobs.slots[entry.slot as usize];
-            if let Some(site) = self.place(&job) {
+            if let Some(site) = self.place_job(&job) {
                 self.start(now, entry.slot, site, true, events);
             }
         }
@@ -1501,14 +1571,14 @@ impl<'a> SystemModel<'a> {
     ) {
         let waiting = |model: &Self| model.jobs.slots[slot as usize].state == JobState::Waiting;
         if waiting(self)
-            && let Some(best) = self.place(&self.jobs.slots[slot as usize])
+            && let Some(best) = self.place_job(&self.jobs.slots[slot as usize])
             && best != site_idx
         {
             self.start(now, slot, best, true, events);
         }
         self.start_on_site(now, site_idx, events);
         if waiting(self)
-            && let Some(next) = self.place(&self.jobs.slots[slot as usize])
+            && let Some(next) = self.place_job(&self.jobs.slots[slot as usize])
         {
             self.start(now, slot, next, true, events);
         }
@@ -1555,6 +1625,7 @@ impl<'a> SystemModel<'a> {
         self.providers[provider].class_installed[site.class] += u64::from(order.gpus);
         self.price_unpriced_classes(provider);
         self.capacity.sync(order.site);
+        self.hold(now, provider);
         if self.accounts.in_window(now) {
             self.accounts.outcome.capex_usd += f64::from(order.gpus) * order.capex_usd_per_gpu;
         }
@@ -1575,6 +1646,7 @@ impl<'a> SystemModel<'a> {
         // An operator that buys its GPUs pays what they cost new when it joins.
         let price_factor = self.classes[template.class].price_factor(now);
         let site = self.add_site(provider, &template, now, price_factor);
+        self.hold(now, provider);
         if self.accounts.in_window(now) {
             self.accounts.outcome.operators_joined += 1;
             // As its capital record counts it: a part-time operator's offered share.
@@ -1736,6 +1808,7 @@ impl<'a> SystemModel<'a> {
     }
 
     fn on_horizon(&mut self, now: Hours) {
+        self.close_contracts(now);
         self.close_year(now);
         self.close_window();
         self.accounts.outcome.window_jobs_at_horizon = self.accounts.outcome.window_jobs;
@@ -1842,7 +1915,7 @@ impl Prices {
     /// Whether `job` may run on `site` now, and at what price per reference GPU-hour of work.
     #[inline]
     fn acceptable(&self, site: &SiteState, job: &Job) -> Option<f64> {
-        if site.leaving || site.free < job.spec.gpus || site.speed < job.min_speed {
+        if site.leaving || site.general_free() < job.spec.gpus || site.speed < job.min_speed {
             return None;
         }
         let slowdown = if site.region == job.region {
@@ -1940,6 +2013,12 @@ impl Model for SystemModel<'_> {
             SystemEvent::WindowStart => self.on_window_start(now),
             SystemEvent::YearEnd => self.on_year_end(now, events),
             SystemEvent::Horizon => self.on_horizon(now),
+            SystemEvent::ContractStart { contract } => {
+                self.on_contract_start(now, contract, events);
+            }
+            SystemEvent::ContractEnd { contract } => {
+                self.on_contract_end(now, contract, events);
+            }
         }
         Handled::Processed
     }
@@ -1976,6 +2055,8 @@ mod tests {
             started: 0.0,
             rate: 1.0,
             price: 0.0,
+            holding: contracts::NO_HOLDING,
+            bursting_pos: contracts::NOT_BURSTING,
         }
     }
 

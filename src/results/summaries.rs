@@ -122,7 +122,7 @@ pub struct SegmentSummaryRow {
 pub type SegmentMeasure = fn(&SegmentRow) -> f64;
 
 /// The `segments.parquet` measures summarised per system × segment, with their values.
-pub const SEGMENT_MEASURES: [(&str, SegmentMeasure); 8] = [
+pub const SEGMENT_MEASURES: [(&str, SegmentMeasure); 11] = [
     ("jobs_arrived", |r| r.jobs_arrived as f64),
     ("jobs_served", |r| r.jobs_served as f64),
     ("jobs_lost", |r| r.jobs_lost() as f64),
@@ -131,6 +131,12 @@ pub const SEGMENT_MEASURES: [(&str, SegmentMeasure); 8] = [
     ("work_served_gpu_hours", SegmentRow::work_served_gpu_hours),
     ("spend_usd", SegmentRow::spend_total_usd),
     ("spend_usd_per_gpu_hour", SegmentRow::spend_usd_per_gpu_hour),
+    ("contract_spend_usd", |r| r.contract_spend_usd),
+    (
+        "spend_usd_per_useful_gpu_hour",
+        SegmentRow::spend_usd_per_useful_gpu_hour,
+    ),
+    ("contract_utilization", SegmentRow::contract_utilization),
 ];
 
 /// Statistics of every [`SEGMENT_MEASURES`] per system × segment: systems in fixed

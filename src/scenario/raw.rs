@@ -132,6 +132,28 @@ pub struct RawSimulation {
 pub struct RawDemand {
     #[schemars(with = "Vec<RawSegment>")]
     pub segments: Spanned<Vec<RawSegment>>,
+    #[serde(default)]
+    pub contracts: Option<Vec<RawContract>>,
+}
+
+/// One entry of `demand.contracts:` — a customer (or `count` similar customers) that
+/// commits to GPUs of one provider for a term, take-or-pay.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawContract {
+    #[schemars(with = "String")]
+    pub provider: Spanned<String>,
+    #[schemars(with = "String")]
+    pub segment: Spanned<String>,
+    pub gpus: Count,
+    pub usd_per_gpu_hour: NonNegative,
+    pub term_weeks: Positive,
+    #[serde(default)]
+    pub start_week: Option<DistSpec>,
+    #[serde(default)]
+    pub renewal_probability: Option<Fraction>,
+    #[serde(default)]
+    pub count: Option<Count>,
 }
 
 /// One demand segment.

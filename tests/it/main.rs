@@ -7,6 +7,7 @@ mod cli;
 mod closed_form;
 mod compare;
 mod conservation;
+mod contracts;
 mod demand;
 mod determinism;
 mod economics;

@@ -132,5 +132,7 @@ impl SystemModel<'_> {
         if self.accounts.in_window(now) {
             self.accounts.outcome.gpus_retired += u64::from(gpus);
         }
+        let provider = self.capacity.sites[site_idx].provider;
+        self.hold(now, provider);
     }
 }

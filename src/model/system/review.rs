@@ -39,6 +39,7 @@ impl<'a> SystemModel<'a> {
         self.exit(now, provider, view.period_hours, events);
         self.enter(now, provider, view.period_hours, events);
         self.reinvest(now, provider, events);
+        self.hold(now, provider);
         for site in &mut self.capacity.sites {
             if site.provider == provider {
                 site.at_review = site.total;
@@ -146,13 +147,21 @@ impl<'a> SystemModel<'a> {
             // GPUs that reach the end of their life before an order placed at the next
             // review would land are gone already, as far as planning goes.
             let gone_by = now + spec.review_every_hours + plan.lead_time_hours.mean();
-            let (busy, capacity) = in_region.fold((0.0, 0.0), |(busy, capacity), s| {
-                let kept = s.installed + s.on_order - s.gpus_retiring_by(gone_by);
-                (
-                    busy + s.period().areas.busy_gpu_hours * s.speed,
-                    capacity + f64::from(kept) * s.speed,
-                )
-            });
+            let (busy, capacity, held_idle) =
+                in_region.fold((0.0, 0.0, 0.0), |(busy, capacity, held_idle), s| {
+                    let kept = s.installed + s.on_order - s.gpus_retiring_by(gone_by);
+                    (
+                        busy + s.period().areas.busy_gpu_hours * s.speed,
+                        capacity + f64::from(kept) * s.speed,
+                        held_idle + f64::from(s.held_idle) * s.speed,
+                    )
+                });
+            // Committed GPUs are sold whether used or not: those idle now and those not
+            // held yet are demand it must keep capacity for (reference class speed for
+            // the latter, as the order is sized in reference GPUs).
+            let unheld = self
+                .commitments
+                .unheld_gpus(provider, region, &self.segment_region);
             let region_view = RegionView {
                 busy_work_gpu_hours: busy,
                 abandoned_work_gpu_hours: self.providers[provider].period_abandoned_work[region],
@@ -162,6 +171,7 @@ impl<'a> SystemModel<'a> {
                     0.0
                 },
                 capacity_work_gpus: capacity,
+                committed_work_gpus: held_idle + f64::from(unheld),
             };
             let first_class = self.capacity.sites[first_site].class;
             let Some(class) =
