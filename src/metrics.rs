@@ -13,7 +13,9 @@ use catalog::{Metric, Paired};
 
 use crate::finance::statements::Statements;
 use crate::model::SystemName;
-use crate::model::outcome::{Outcome, ProviderTally, SegmentTally, Week};
+use crate::model::outcome::{
+    ON_DEMAND, Outcome, ProviderTally, RESERVED, SPOT, SegmentTally, TIERS, Week,
+};
 use crate::scenario::Segment;
 
 /// One row of `runs.parquet`: one replication of one system, over the jobs that arrived
@@ -36,8 +38,11 @@ pub struct RunMetrics {
     pub p95_wait_hours: f64,
     /// Mean first wait of reserved-tier jobs, hours (NaN when there are none).
     pub mean_wait_hours_reserved: f64,
-    /// Mean first wait of on-demand jobs, hours (NaN when there are none).
+    /// Mean first wait of on-demand jobs, hours (NaN when there are none); spot jobs
+    /// are a tier of their own.
     pub mean_wait_hours_on_demand: f64,
+    /// Mean first wait of spot jobs, hours (NaN when there are none).
+    pub mean_wait_hours_spot: f64,
     /// Share of window arrivals that gave up waiting.
     pub abandon_fraction: f64,
     /// Share of window arrivals that found every acceptable GPU above their maximum price.
@@ -69,6 +74,10 @@ pub struct RunMetrics {
     pub jobs_failed: u64,
     /// Runs of window jobs cut short by GPU failures.
     pub jobs_interrupted: u64,
+    /// Runs of window spot jobs stopped for a job of a higher tier.
+    pub jobs_preempted: u64,
+    /// Those preemptions per window spot arrival (NaN without spot jobs).
+    pub preemptions_per_spot_job: f64,
     /// Window arrivals still waiting or running at the horizon.
     pub jobs_in_system_at_horizon: u64,
     /// Busy (delivered) GPU-hours in the window.
@@ -159,6 +168,8 @@ pub struct ProviderRow {
     pub price_at_horizon_usd: f64,
     /// The contract fees in `spend_usd` (every committed GPU-hour of the window), USD.
     pub contract_revenue_usd: f64,
+    /// What spot jobs paid in `spend_usd`, USD.
+    pub spot_revenue_usd: f64,
 }
 
 impl ProviderRow {
@@ -177,6 +188,7 @@ impl ProviderRow {
             protocol_revenue_usd: tally.protocol_revenue_usd,
             price_at_horizon_usd: tally.price_at_horizon,
             contract_revenue_usd: tally.contract_revenue_usd,
+            spot_revenue_usd: tally.spot_revenue_usd,
         }
     }
 
@@ -213,11 +225,11 @@ pub struct SegmentRow {
     /// Jobs given up after too many interruptions.
     pub jobs_failed: u64,
     /// Work offered by every window arrival, by tier.
-    pub offered_work_gpu_hours: [f64; 2],
+    pub offered_work_gpu_hours: [f64; TIERS],
     /// Work of the jobs that completed, by tier.
-    pub served_work_gpu_hours: [f64; 2],
+    pub served_work_gpu_hours: [f64; TIERS],
     /// What the jobs paid, by tier.
-    pub spend_usd: [f64; 2],
+    pub spend_usd: [f64; TIERS],
     /// The segment's contract fees over the window (every committed GPU-hour), USD.
     pub contract_spend_usd: f64,
     /// GPU-hours its contracts held over the window.
@@ -268,17 +280,20 @@ impl SegmentRow {
 
     /// Work offered, both tiers.
     pub fn work_offered_gpu_hours(&self) -> f64 {
-        self.offered_work_gpu_hours[0] + self.offered_work_gpu_hours[1]
+        let work = &self.offered_work_gpu_hours;
+        work[RESERVED] + work[ON_DEMAND] + work[SPOT]
     }
 
     /// Work served, both tiers.
     pub fn work_served_gpu_hours(&self) -> f64 {
-        self.served_work_gpu_hours[0] + self.served_work_gpu_hours[1]
+        let work = &self.served_work_gpu_hours;
+        work[RESERVED] + work[ON_DEMAND] + work[SPOT]
     }
 
     /// Spend, both tiers.
     pub fn spend_total_usd(&self) -> f64 {
-        self.spend_usd[0] + self.spend_usd[1]
+        let spend = &self.spend_usd;
+        spend[RESERVED] + spend[ON_DEMAND] + spend[SPOT]
     }
 
     /// Spend per GPU-hour of work served; NaN when nothing was served or billed (as
@@ -412,7 +427,8 @@ impl RunMetrics {
             },
             p95_wait_hours,
             mean_wait_hours_reserved: tier_mean(outcome.tier_waits[0]),
-            mean_wait_hours_on_demand: tier_mean(outcome.tier_waits[1]),
+            mean_wait_hours_on_demand: tier_mean(outcome.tier_waits[ON_DEMAND]),
+            mean_wait_hours_spot: tier_mean(outcome.tier_waits[SPOT]),
             abandon_fraction: per_arrival(jobs.abandoned as f64),
             priced_out_fraction: per_arrival(jobs.priced_out as f64),
             unserved_fraction: per_arrival(jobs.unserved as f64),
@@ -429,6 +445,12 @@ impl RunMetrics {
             jobs_stranded: jobs.stranded,
             jobs_failed: jobs.failed,
             jobs_interrupted: jobs.interrupted,
+            jobs_preempted: jobs.preempted,
+            preemptions_per_spot_job: if outcome.spot_jobs_arrived > 0 {
+                jobs.preempted as f64 / outcome.spot_jobs_arrived as f64
+            } else {
+                f64::NAN
+            },
             jobs_in_system_at_horizon: at_horizon.waiting + at_horizon.running,
             busy_gpu_hours: areas.busy_gpu_hours,
             idle_gpu_hours: areas.idle_gpu_hours,
@@ -513,12 +535,18 @@ pub struct WorkCell {
 }
 
 impl WorkCell {
-    /// A segment row's cells, reserved tier first.
-    pub fn of_segment(row: &SegmentRow) -> [WorkCell; 2] {
+    /// A segment row's cells, in tier order. Its contract fees are priced into its
+    /// on-demand cell: a commitment is what the segment bought instead of on-demand
+    /// hours, so the basket costs the same whether its customers commit or not.
+    pub fn of_segment(row: &SegmentRow) -> [WorkCell; TIERS] {
         std::array::from_fn(|tier| WorkCell {
             offered_gpu_hours: row.offered_work_gpu_hours[tier],
             served_gpu_hours: row.served_work_gpu_hours[tier],
-            spend_usd: row.spend_usd[tier],
+            spend_usd: if tier == ON_DEMAND && row.contract_spend_usd != 0.0 {
+                row.spend_usd[tier] + row.contract_spend_usd
+            } else {
+                row.spend_usd[tier]
+            },
         })
     }
 }

@@ -253,9 +253,11 @@ pub fn providers_frame(results: &Results, provenance: &Provenance) -> PolarsResu
     }
     let utilization: ProviderValue = ProviderRow::utilization;
     let contract: ProviderValue = |r| r.contract_revenue_usd;
+    let spot: ProviderValue = |r| r.spot_revenue_usd;
     for (name, value) in PROVIDER_VALUE_COLUMNS.into_iter().chain([
         ("utilization", utilization),
         ("contract_revenue_usd", contract),
+        ("spot_revenue_usd", spot),
     ]) {
         columns.push(Column::new(
             name.into(),
@@ -266,7 +268,7 @@ pub fn providers_frame(results: &Results, provenance: &Provenance) -> PolarsResu
 }
 
 /// A per-tier quantity of a segment row.
-type TierValues = fn(&SegmentRow) -> &[f64; 2];
+type TierValues = fn(&SegmentRow) -> &[f64; 3];
 /// A count of a segment row.
 type SegmentCount = fn(&SegmentRow) -> u64;
 
@@ -303,7 +305,7 @@ fn column_or_zero(frame: &DataFrame, name: &str) -> PolarsResult<Vec<f64>> {
 }
 
 /// The tiers' column prefixes, in the arrays' order.
-const TIER_PREFIXES: [&str; 2] = ["reserved_", "on_demand_"];
+const TIER_PREFIXES: [&str; 3] = ["reserved_", "on_demand_", "spot_"];
 
 /// The count columns of `segments.parquet` after `segment`.
 const SEGMENT_COUNT_COLUMNS: [(&str, SegmentCount); 7] = [
@@ -1189,6 +1191,7 @@ fn read_providers(frame: &DataFrame) -> PolarsResult<Vec<ProviderRecord>> {
         .map(|(name, _)| frame.column(name)?.f64())
         .collect::<PolarsResult<Vec<_>>>()?;
     let contract = column_or_zero(frame, "contract_revenue_usd")?;
+    let spot = column_or_zero(frame, "spot_revenue_usd")?;
     (0..frame.height())
         .map(|i| {
             let count = |k: usize| counts[k].get(i).unwrap_or(0);
@@ -1208,6 +1211,7 @@ fn read_providers(frame: &DataFrame) -> PolarsResult<Vec<ProviderRecord>> {
                     protocol_revenue_usd: value(4),
                     price_at_horizon_usd: value(5),
                     contract_revenue_usd: contract[i],
+                    spot_revenue_usd: spot[i],
                 },
             })
         })
@@ -1227,7 +1231,8 @@ fn read_segments(frame: &DataFrame) -> PolarsResult<Vec<SegmentRecord>> {
     let mut tiers = Vec::new();
     for prefix in TIER_PREFIXES {
         for (suffix, _) in SEGMENT_TIER_COLUMNS {
-            tiers.push(frame.column(&format!("{prefix}{suffix}"))?.f64()?);
+            // Tables written before spot existed have no spot columns: zeros.
+            tiers.push(column_or_zero(frame, &format!("{prefix}{suffix}"))?);
         }
     }
     let contracts = SEGMENT_CONTRACT_COLUMNS
@@ -1239,11 +1244,7 @@ fn read_segments(frame: &DataFrame) -> PolarsResult<Vec<SegmentRecord>> {
             let count = |k: usize| counts[k].get(i).unwrap_or(0);
             // Tier-major, as written: tiers[tier * 3 + quantity].
             let tier = |quantity: usize| {
-                [0, 1].map(|t| {
-                    tiers[t * SEGMENT_TIER_COLUMNS.len() + quantity]
-                        .get(i)
-                        .unwrap_or(f64::NAN)
-                })
+                [0, 1, 2].map(|t| tiers[t * SEGMENT_TIER_COLUMNS.len() + quantity][i])
             };
             Ok(SegmentRecord {
                 replication: replication.get(i).unwrap_or(0),

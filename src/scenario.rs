@@ -128,6 +128,11 @@ pub struct Segment {
     pub region: usize,
     /// Share of jobs in the reserved tier (served first, at a discount).
     pub reserved_share: f64,
+    /// Share of jobs that buy spot: served last, at the spot discount, preempted by others.
+    pub spot_share: f64,
+    /// Hours between checkpoints of the segment's jobs, wherever they run (a site's own
+    /// interval applies where the segment sets none); `None` = none.
+    pub checkpoint_every_hours: Option<f64>,
     /// Most a job pays per reference-class GPU-hour, drawn at arrival; `None` = any price.
     pub max_price_usd_per_gpu_hour: Option<Dist>,
     /// Yearly relative change of the maximum prices: a draw at time t is scaled by
@@ -198,6 +203,8 @@ impl Segment {
             patience_hours,
             region: 0,
             reserved_share: 0.0,
+            spot_share: 0.0,
+            checkpoint_every_hours: None,
             max_price_usd_per_gpu_hour: None,
             max_price_annual_change: 0.0,
             min_class_speed: 0.0,
@@ -659,6 +666,30 @@ impl Checker<'_> {
         change.value.0
     }
 
+    /// A segment's `spot_share`, refused where it and `reserved_share` add up past 1 (one
+    /// draw decides a job's tier).
+    fn spot_share(&mut self, idx: usize, raw: &RawSegment) -> f64 {
+        let Some(share) = &raw.spot_share else {
+            return 0.0;
+        };
+        let reserved = raw.reserved_share.map_or(defaults::RESERVED_SHARE, |r| r.0);
+        if reserved + share.value.0 > 1.0 {
+            let message = supply::hinted(
+                &format!(
+                    "spot_share {} and reserved_share {reserved} add up to more than 1",
+                    share.value.0
+                ),
+                "a job is reserved, spot or on-demand: lower one of the shares",
+            );
+            self.report(
+                &share.referenced,
+                &format!("demand.segments[{idx}].spot_share"),
+                &message,
+            );
+        }
+        share.value.0
+    }
+
     fn segment(&mut self, idx: usize, raw: &RawSegment, ctx: &supply::Context) -> Segment {
         let gpus_per_job = match raw.gpus_per_job.as_ref().map(|g| &g.value) {
             None => GpuCountDist::constant(defaults::GPUS_PER_JOB),
@@ -680,6 +711,8 @@ impl Checker<'_> {
                 )
             }),
             reserved_share: raw.reserved_share.map_or(defaults::RESERVED_SHARE, |r| r.0),
+            spot_share: self.spot_share(idx, raw),
+            checkpoint_every_hours: raw.checkpoint_every_hours.map(|c| c.0),
             max_price_usd_per_gpu_hour: raw.max_price_usd_per_gpu_hour.as_ref().map(dist),
             max_price_annual_change: self.max_price_change(idx, raw),
             min_class_speed: raw.min_gpu_class.as_ref().map_or(0.0, |name| {

@@ -108,6 +108,7 @@ run_metrics! {
     P95WaitHours: p95_wait_hours, F64, Hours, "Wait, 95th percentile";
     MeanWaitHoursReserved: mean_wait_hours_reserved, F64, Hours, "Mean wait, reserved tier";
     MeanWaitHoursOnDemand: mean_wait_hours_on_demand, F64, Hours, "Mean wait, on demand";
+    MeanWaitHoursSpot: mean_wait_hours_spot, F64, Hours, "Mean wait, spot";
     AbandonFraction: abandon_fraction, F64, Fraction, "Share of jobs that gave up waiting";
     PricedOutFraction: priced_out_fraction, F64, Fraction, "Share of jobs priced out";
     UnservedFraction: unserved_fraction, F64, Fraction, "Share of jobs without a fast enough GPU";
@@ -123,6 +124,8 @@ run_metrics! {
     JobsStranded: jobs_stranded, U64, Jobs, "Jobs stranded";
     JobsFailed: jobs_failed, U64, Jobs, "Jobs given up after failures";
     JobsInterrupted: jobs_interrupted, U64, Jobs, "Runs cut short by failures";
+    JobsPreempted: jobs_preempted, U64, Jobs, "Spot runs preempted";
+    PreemptionsPerSpotJob: preemptions_per_spot_job, F64, Jobs, "Preemptions per spot job";
     JobsInSystemAtHorizon: jobs_in_system_at_horizon, U64, Jobs, "Jobs in the system at the horizon";
     BusyGpuHours: busy_gpu_hours, F64, GpuHours, "Busy GPU-hours";
     IdleGpuHours: idle_gpu_hours, F64, GpuHours, "Idle GPU-hours";

@@ -10,6 +10,7 @@ use rand::RngExt;
 use crate::arrivals::RateProfile;
 use crate::dist::{Dist, GpuCountDist};
 use crate::engine::Hours;
+use crate::model::outcome::{ON_DEMAND, RESERVED, SPOT};
 use crate::scenario::Segment;
 use crate::seeds::{self, Seeding, SimRng, Stream};
 use crate::units::HOURS_PER_YEAR;
@@ -23,14 +24,22 @@ pub struct JobSpec {
     pub duration_hours: Hours,
     /// Time the job waits before giving up; `None` = forever, `Some(0)` = never waits.
     pub patience_hours: Option<Hours>,
-    /// Whether the job belongs to the reserved tier.
-    pub reserved: bool,
+    /// Its tier ([`RESERVED`], [`ON_DEMAND`] or [`SPOT`]).
+    pub tier: u8,
     /// Most it pays per reference-class GPU-hour (infinite when the segment sets none).
     pub max_price_usd_per_gpu_hour: f64,
     /// Data moved out at the end, GB.
     pub data_gb: f64,
     /// Whether the job is locked in to its segment's incumbent provider.
     pub locked_in: bool,
+}
+
+impl JobSpec {
+    /// Its tier as an index of the per-tier arrays.
+    #[inline]
+    pub fn tier(&self) -> usize {
+        usize::from(self.tier)
+    }
 }
 
 /// The seeded generator of one segment's jobs in one replication.
@@ -49,6 +58,8 @@ pub struct JobSource {
     duration: Dist,
     patience: Option<Dist>,
     reserved_share: f64,
+    /// Share of jobs that buy spot (above `reserved_share` on the same draw).
+    spot_share: f64,
     max_price: Option<Dist>,
     /// Yearly growth rate of the maximum prices, ln(1 + change); 0: as drawn.
     max_price_log_growth: f64,
@@ -81,6 +92,7 @@ impl JobSource {
             duration: segment.duration_hours.clone(),
             patience: segment.patience_hours.clone(),
             reserved_share: segment.reserved_share,
+            spot_share: segment.spot_share,
             max_price: segment.max_price_usd_per_gpu_hour.clone(),
             max_price_log_growth: segment.max_price_annual_change.ln_1p(),
             data_gb: segment.data_gb.clone(),
@@ -146,6 +158,24 @@ impl JobSource {
         self.hour_envelope_per_hour
     }
 
+    /// A job's tier from one uniform of its own stream, drawn only where a segment has a
+    /// reserved or spot share: reserved below `reserved_share`, spot in the next
+    /// `spot_share`, on-demand above (so adding spot keeps every job's reserved tier).
+    #[inline]
+    fn tier(&mut self) -> u8 {
+        if self.reserved_share == 0.0 && self.spot_share == 0.0 {
+            return ON_DEMAND as u8;
+        }
+        let u = self.tier_rng.random::<f64>();
+        if u < self.reserved_share {
+            RESERVED as u8
+        } else if u < self.reserved_share + self.spot_share {
+            SPOT as u8
+        } else {
+            ON_DEMAND as u8
+        }
+    }
+
     /// The attributes of the job arriving at `now`.
     ///
     /// Optional attributes draw from their own streams only when the segment sets them,
@@ -160,8 +190,7 @@ impl JobSource {
                 .patience
                 .as_ref()
                 .map(|p| p.sample(&mut self.patience_rng)),
-            reserved: self.reserved_share > 0.0
-                && self.tier_rng.random::<f64>() < self.reserved_share,
+            tier: self.tier(),
             max_price_usd_per_gpu_hour: self.max_price.as_ref().map_or(f64::INFINITY, |p| {
                 let drawn = p.sample(&mut self.max_price_rng);
                 if self.max_price_log_growth == 0.0 {

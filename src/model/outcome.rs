@@ -25,6 +25,9 @@ pub struct JobTally {
     pub failed: u64,
     /// Runs cut short by a GPU failure (the job went back to the queue).
     pub interrupted: u64,
+    /// Runs of spot jobs stopped for a job of a higher tier (the job went back to the
+    /// queue; not counted toward the give-up after interruptions).
+    pub preempted: u64,
     /// Restarts of interrupted jobs.
     pub restarted: u64,
     /// Jobs whose first wait was > 0 (abandoners included).
@@ -62,18 +65,23 @@ impl JobTally {
                 + self.failed
                 + self.waiting
                 + self.running
-            && self.started + self.restarted == self.completed + self.running + self.interrupted
+            && self.started + self.restarted
+                == self.completed + self.running + self.interrupted + self.preempted
     }
 }
 
-/// Tier index of the per-tier arrays: reserved jobs first, then on-demand (the order of
-/// the wait queue's tiers).
-pub fn tier_index(reserved: bool) -> usize {
-    usize::from(!reserved)
-}
+/// Tiers, the indices of the per-tier arrays (the queue's priority order): reserved
+/// jobs first, then on-demand, then spot (served last, and preempted by the others).
+pub const RESERVED: usize = 0;
+/// See [`RESERVED`].
+pub const ON_DEMAND: usize = 1;
+/// See [`RESERVED`].
+pub const SPOT: usize = 2;
+/// How many tiers there are.
+pub const TIERS: usize = 3;
 
 /// What one segment's window jobs did in one replication of one system: their counts,
-/// and by tier ([`tier_index`]) the work they offered and had served and what they paid.
+/// and by tier ([`RESERVED`], [`ON_DEMAND`], [`SPOT`]) the work they offered and had served and what they paid.
 /// Work is in reference-class GPU-hours (GPUs × duration on the reference class), so a
 /// cell's offered work is the same in every system (common random numbers) and its
 /// spend per served GPU-hour is a price for the same unit of work everywhere.
@@ -82,11 +90,11 @@ pub struct SegmentTally {
     /// The segment's window jobs, followed to their end.
     pub jobs: JobTally,
     /// Work of every window arrival, by tier.
-    pub offered_work_gpu_hours: [f64; 2],
+    pub offered_work_gpu_hours: [f64; TIERS],
     /// Work of the window jobs that completed, by tier.
-    pub served_work_gpu_hours: [f64; 2],
+    pub served_work_gpu_hours: [f64; TIERS],
     /// What the window jobs paid (compute and egress), by tier.
-    pub spend_usd: [f64; 2],
+    pub spend_usd: [f64; TIERS],
     /// Contract fees of the segment's commitments over the window, USD: every committed
     /// GPU-hour, used or not.
     pub contract_spend_usd: f64,
@@ -314,6 +322,8 @@ pub struct ProviderTally {
     pub spend_usd: f64,
     /// The contract fees in `spend_usd`.
     pub contract_revenue_usd: f64,
+    /// What spot jobs paid in `spend_usd`.
+    pub spot_revenue_usd: f64,
     /// Its sites' share of that spend (all of it for a cloud; the operators' for a network).
     pub revenue_usd: f64,
     /// The protocol's share.
@@ -438,12 +448,16 @@ pub struct Outcome {
     /// First waits of window jobs that started, abandoned or were priced out while waiting,
     /// hours (for quantiles).
     pub first_waits: Waits,
-    /// (jobs, sum of first waits in hours) of those jobs by tier: reserved, on-demand.
-    pub tier_waits: [(u64, f64); 2],
+    /// (jobs, sum of first waits in hours) of those jobs by tier: reserved, on-demand, spot.
+    pub tier_waits: [(u64, f64); TIERS],
     /// Reference-class GPU-hours of work of window jobs that completed.
     pub useful_work_gpu_hours: f64,
-    /// Reference-class GPU-hours of work lost to failures (window jobs).
+    /// Reference-class GPU-hours of work lost to failures and preemptions (window jobs).
     pub lost_work_gpu_hours: f64,
+    /// The part of it lost to preemptions.
+    pub preempted_lost_work_gpu_hours: f64,
+    /// Window arrivals that buy spot.
+    pub spot_jobs_arrived: u64,
     /// Reference-class GPU-hours of work of window jobs that gave up.
     pub abandoned_work_gpu_hours: f64,
     /// Reference-class GPU-hours of work of window jobs priced out, unserved or stranded.
@@ -611,6 +625,7 @@ impl Outcome {
             sum.stranded += jobs.stranded;
             sum.failed += jobs.failed;
             sum.interrupted += jobs.interrupted;
+            sum.preempted += jobs.preempted;
             sum.restarted += jobs.restarted;
             sum.waited += jobs.waited;
             sum.wait_hours += jobs.wait_hours;

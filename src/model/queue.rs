@@ -1,4 +1,4 @@
-//! The waiting line: two priority tiers, first-fit within each, in arrival order.
+//! The waiting line: three priority tiers, first-fit within each, in arrival order.
 //!
 //! Entries are kept in one FIFO per (tier, GPUs per job), each stamped with a sequence
 //! number (arrival order; jobs put back at the front after a failure get numbers below
@@ -23,14 +23,15 @@ pub struct Entry {
     pub epoch: u32,
 }
 
-/// Waiting jobs by tier (0 = reserved, served first; 1 = on-demand) and size.
+/// Waiting jobs by tier (0 = reserved, served first; 1 = on-demand; 2 = spot, served
+/// last) and size.
 ///
 /// Each tier's FIFOs sit in a vector sorted by job size: jobs come in a handful of
 /// sizes, so a short scan beats a tree (a `BTreeMap` here cost ~40 instructions per
 /// completion on M/M/64 with nothing waiting).
 #[derive(Debug, Default)]
 pub struct WaitQueue {
-    tiers: [Vec<(u32, VecDeque<Entry>)>; 2],
+    tiers: [Vec<(u32, VecDeque<Entry>)>; 3],
     next_back: i64,
     next_front: i64,
     entries: usize,
@@ -93,7 +94,7 @@ impl WaitQueue {
         live: impl Fn(Entry) -> bool,
         accept: impl Fn(Entry) -> bool,
     ) -> Option<Entry> {
-        for tier in 0..2 {
+        for tier in 0..self.tiers.len() {
             let mut best: Option<Entry> = None;
             let fitting = self.tiers[tier]
                 .iter_mut()

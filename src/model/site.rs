@@ -139,6 +139,11 @@ pub struct SiteState {
     /// start pushes and an end swap-removes in O(1)), kept only where an outage can hit
     /// one: finding the victim is then O(jobs here), not O(jobs in the system).
     pub running: Option<Vec<u32>>,
+    /// Slots of the spot jobs running here, in the order they started (the last the
+    /// most recent: preempted first).
+    pub spot: Vec<u32>,
+    /// GPUs those spot jobs hold.
+    pub spot_gpus: u32,
 }
 
 impl SiteState {
@@ -189,6 +194,8 @@ impl SiteState {
             batches: Vec::new(),
             retiring: 0,
             running: outages.iter().any(Option::is_some).then(Vec::new),
+            spot: Vec::new(),
+            spot_gpus: 0,
             outages,
         }
     }

@@ -34,13 +34,14 @@ use crate::engine::{EventQueue, Handled, Hours, Model};
 mod contracts;
 mod retirement;
 mod review;
+mod spot;
 
 use crate::model::SystemKind;
 use crate::model::decisions::{self, ArrivalSeen};
 use crate::model::demand::{JobSource, JobSpec};
 use crate::model::outcome::{
-    Areas, CapitalChange, FinanceYear, GpuStates, JobTally, Outcome, ProviderTally, SegmentTally,
-    SiteRecord, Week, tier_index,
+    Areas, CapitalChange, FinanceYear, GpuStates, JobTally, Outcome, ProviderTally, RESERVED, SPOT,
+    SegmentTally, SiteRecord, Week,
 };
 use crate::model::placement::Placement;
 use crate::model::queue::{Entry, WaitQueue};
@@ -178,7 +179,7 @@ impl Job {
         Payer {
             in_window: self.in_window,
             segment: self.segment,
-            reserved: self.spec.reserved,
+            tier: self.spec.tier(),
         }
     }
 }
@@ -188,7 +189,7 @@ impl Job {
 struct Payer {
     in_window: bool,
     segment: u32,
-    reserved: bool,
+    tier: usize,
 }
 
 /// GPUs on their way to a site.
@@ -209,6 +210,8 @@ pub struct SystemModel<'a> {
     sources: Vec<JobSource>,
     segment_region: Vec<usize>,
     segment_min_speed: Vec<f64>,
+    /// Per segment, hours between its jobs' checkpoints (`None`: the site's own).
+    segment_checkpoint: Vec<Option<f64>>,
     /// Per segment, the lock-in of its locked jobs where the incumbent is in this
     /// architecture.
     segment_lock_in: Vec<Option<LockIn>>,
@@ -269,6 +272,8 @@ struct Capacity {
     placement: Placement,
     installed_total: u32,
     free_total: u32,
+    /// GPUs spot jobs hold, all sites (0: nothing to preempt).
+    spot_total: u32,
     down_total: u32,
     withdrawn_total: u32,
     /// GPUs ordered and not yet delivered, all sites.
@@ -393,6 +398,11 @@ impl<'a> SystemModel<'a> {
             replication,
             sources,
             segment_region: scenario.segments.iter().map(|s| s.region).collect(),
+            segment_checkpoint: scenario
+                .segments
+                .iter()
+                .map(|s| s.checkpoint_every_hours)
+                .collect(),
             segment_min_speed: scenario
                 .segments
                 .iter()
@@ -418,6 +428,7 @@ impl<'a> SystemModel<'a> {
                 placement: Placement::default(),
                 installed_total: 0,
                 free_total: 0,
+                spot_total: 0,
                 down_total: 0,
                 withdrawn_total: 0,
                 on_order_total: 0,
@@ -601,7 +612,7 @@ impl<'a> SystemModel<'a> {
             let wait = now - job.queued_at;
             self.accounts.outcome.wait_by_job += wait;
             if !job.started_once {
-                self.record_first_wait(job.in_window, job.spec.reserved, now - job.arrived);
+                self.record_first_wait(job.in_window, job.spec.tier(), now - job.arrived);
             }
             if job.in_window {
                 self.accounts.outcome.refused_work_gpu_hours +=
@@ -767,7 +778,7 @@ impl<'a> SystemModel<'a> {
             let prices = &self.providers[group.provider].prices;
             let remote = group.region != job.region;
             let slowdown = if remote { prices.latency_slowdown } else { 1.0 };
-            let unit_price = prices.price(group.class, job.spec.reserved) / speed * slowdown;
+            let unit_price = prices.price(group.class, job.spec.tier()) / speed * slowdown;
             if unit_price > job.spec.max_price_usd_per_gpu_hour {
                 continue;
             }
@@ -811,13 +822,13 @@ impl<'a> SystemModel<'a> {
 
     /// A provider's cheapest price per reference GPU-hour, at the list (factor 1), of a
     /// class a job of this tier and minimum speed may use; infinite when it has none.
-    fn list_unit_price(&self, provider: usize, reserved: bool, min_speed: f64) -> f64 {
+    fn list_unit_price(&self, provider: usize, tier: usize, min_speed: f64) -> f64 {
         let provider = &self.providers[provider];
         self.classes
             .iter()
             .enumerate()
             .filter(|&(idx, class)| provider.class_installed[idx] > 0 && class.speed >= min_speed)
-            .map(|(idx, class)| provider.prices.list_price(idx, reserved) / class.speed)
+            .map(|(idx, class)| provider.prices.list_price(idx, tier) / class.speed)
             .fold(f64::INFINITY, f64::min)
     }
 
@@ -830,7 +841,7 @@ impl<'a> SystemModel<'a> {
                 continue;
             }
             capable = true;
-            if provider.prices.price(class_idx, job.spec.reserved) / class.speed
+            if provider.prices.price(class_idx, job.spec.tier()) / class.speed
                 <= job.spec.max_price_usd_per_gpu_hour
             {
                 return None;
@@ -877,9 +888,12 @@ impl<'a> SystemModel<'a> {
         let in_window = self.accounts.in_window(now);
         self.accounts
             .tally(in_window, segment, |tally| tally.arrived += 1);
+        if in_window && spec.tier() == SPOT {
+            self.accounts.outcome.spot_jobs_arrived += 1;
+        }
         if in_window {
-            self.accounts.outcome.segments[segment as usize].offered_work_gpu_hours
-                [tier_index(spec.reserved)] += f64::from(spec.gpus) * spec.duration_hours;
+            self.accounts.outcome.segments[segment as usize].offered_work_gpu_hours[spec.tier()] +=
+                f64::from(spec.gpus) * spec.duration_hours;
         }
         let job = Job {
             epoch: 0,
@@ -916,7 +930,7 @@ impl<'a> SystemModel<'a> {
                     continue;
                 }
                 let list_unit_price_usd =
-                    self.list_unit_price(provider, spec.reserved, job.min_speed);
+                    self.list_unit_price(provider, spec.tier(), job.min_speed);
                 let priced_out =
                     matches!(self.refused_by(provider, &job), Some(Refusal::PricedOut));
                 self.providers[provider].period_arrivals.push(ArrivalSeen {
@@ -949,11 +963,16 @@ impl<'a> SystemModel<'a> {
         if let Some(site) = self.place_job(&job) {
             let slot = self.jobs.take(job);
             self.start(now, slot, site, false, events);
+        } else if let Some(site) = self.make_room(now, &job, events) {
+            let slot = self.jobs.take(job);
+            self.start(now, slot, site, false, events);
+            // GPUs preempted beyond its need go to the jobs waiting.
+            self.start_on_site(now, site, events);
         } else if spec.patience_hours == Some(0.0) {
             self.accounts.tally(in_window, segment, |tally| {
                 tally.abandoned += 1;
             });
-            self.record_first_wait(in_window, spec.reserved, 0.0);
+            self.record_first_wait(in_window, spec.tier(), 0.0);
             if in_window {
                 self.accounts.outcome.abandoned_work_gpu_hours +=
                     f64::from(spec.gpus) * spec.duration_hours;
@@ -978,10 +997,10 @@ impl<'a> SystemModel<'a> {
     }
 
     /// Records the wait of a window job before its first start (or until it gave up).
-    fn record_first_wait(&mut self, in_window: bool, reserved: bool, wait: Hours) {
+    fn record_first_wait(&mut self, in_window: bool, tier: usize, wait: Hours) {
         if in_window {
             self.accounts.outcome.first_waits.push(wait as f32);
-            let tier = &mut self.accounts.outcome.tier_waits[tier_index(reserved)];
+            let tier = &mut self.accounts.outcome.tier_waits[tier];
             tier.0 += 1;
             tier.1 += wait;
         }
@@ -996,7 +1015,7 @@ impl<'a> SystemModel<'a> {
         let (in_window, segment, tier, gpus, epoch) = (
             job.in_window,
             job.segment,
-            tier_index(job.spec.reserved),
+            job.spec.tier(),
             job.spec.gpus,
             job.epoch,
         );
@@ -1030,7 +1049,7 @@ impl<'a> SystemModel<'a> {
             let price = if holding.is_some() {
                 0.0
             } else {
-                prices.price(self.capacity.sites[site_idx].class, job.spec.reserved)
+                prices.price(self.capacity.sites[site_idx].class, job.spec.tier())
             };
             (price, prices.latency_slowdown)
         };
@@ -1080,7 +1099,7 @@ impl<'a> SystemModel<'a> {
         }
         self.accounts.outcome.wait_by_job += wait;
         if first {
-            let reserved = self.jobs.slots[slot as usize].spec.reserved;
+            let reserved = self.jobs.slots[slot as usize].spec.tier();
             if in_window {
                 self.accounts.outcome.providers[provider].jobs_started += 1;
             }
@@ -1103,6 +1122,12 @@ impl<'a> SystemModel<'a> {
         if holding.is_none() && self.commitments.tracks(segment) {
             self.note_bursting(segment, slot);
         }
+        if self.jobs.slots[slot as usize].spec.tier() == SPOT {
+            let site = &mut self.capacity.sites[site_idx];
+            site.spot.push(slot);
+            site.spot_gpus += gpus;
+            self.capacity.spot_total += gpus;
+        }
         events.schedule(now + run_hours, SystemEvent::Completion { slot, epoch });
     }
 
@@ -1121,6 +1146,16 @@ impl<'a> SystemModel<'a> {
             job.holding,
         );
         let bursting = job.bursting_pos != contracts::NOT_BURSTING;
+        if job.spec.tier() == SPOT {
+            let site = &mut self.capacity.sites[site_idx];
+            let pos = site.spot.iter().rposition(|&s| s == slot);
+            debug_assert!(pos.is_some(), "a running spot job is on its site's list");
+            if let Some(pos) = pos {
+                site.spot.remove(pos);
+            }
+            site.spot_gpus -= gpu_count;
+            self.capacity.spot_total -= gpu_count;
+        }
         let held_hours = now - started;
         let gpus = f64::from(gpu_count);
         self.accounts.outcome.held_by_job += gpus * held_hours;
@@ -1159,14 +1194,17 @@ impl<'a> SystemModel<'a> {
             self.capacity.sites[site].bill_now(amount_usd);
         }
         if payer.in_window {
-            self.accounts.outcome.segments[payer.segment as usize].spend_usd
-                [tier_index(payer.reserved)] += amount_usd;
+            self.accounts.outcome.segments[payer.segment as usize].spend_usd[payer.tier] +=
+                amount_usd;
             let provider = self.capacity.sites[site].provider;
             let split = self.providers[provider].spec.take_rate.split(amount_usd);
             self.capacity.sites[site].window_jobs_revenue_usd += split.provider_usd;
             let tally = &mut self.accounts.outcome.providers[provider];
             tally.spend_usd += amount_usd;
             tally.protocol_revenue_usd += split.protocol_usd;
+            if payer.tier == SPOT {
+                tally.spot_revenue_usd += amount_usd;
+            }
             let ledger = &mut self.accounts.outcome.ledger;
             ledger.spend_usd += amount_usd;
             ledger.protocol_revenue_usd += split.protocol_usd;
@@ -1233,7 +1271,7 @@ impl<'a> SystemModel<'a> {
             let work = f64::from(gpus) * duration_hours;
             self.accounts.outcome.useful_work_gpu_hours += work;
             self.accounts.outcome.segments[payer.segment as usize].served_work_gpu_hours
-                [tier_index(payer.reserved)] += work;
+                [payer.tier] += work;
         }
         self.accounts
             .tally(payer.in_window, payer.segment, |tally| {
@@ -1256,7 +1294,7 @@ impl<'a> SystemModel<'a> {
         let wait = now - job.arrived;
         self.accounts.outcome.wait_by_job += wait;
         let work = f64::from(job.spec.gpus) * job.spec.duration_hours;
-        self.record_first_wait(job.in_window, job.spec.reserved, wait);
+        self.record_first_wait(job.in_window, job.spec.tier(), wait);
         if job.in_window {
             self.accounts.outcome.abandoned_work_gpu_hours += work;
         }
@@ -1512,10 +1550,9 @@ impl<'a> SystemModel<'a> {
         let job = &mut self.jobs.slots[slot as usize];
         let held_hours = now - job.started;
         let progress = held_hours * job.rate;
-        let checkpoint = self.capacity.sites[site_idx].checkpoint_every_hours;
-        let saved = checkpoint.map_or(0.0, |every| {
-            ((held_hours / every).floor() * every * job.rate).min(progress)
-        });
+        let checkpoint = self.segment_checkpoint[job.segment as usize]
+            .or(self.capacity.sites[site_idx].checkpoint_every_hours);
+        let saved = spot::saved_work(checkpoint, held_hours, job.rate, progress);
         job.work_hours -= saved;
         job.queued_at = now;
         job.interruptions += 1;
@@ -1790,7 +1827,7 @@ impl<'a> SystemModel<'a> {
             }
             let wait = now - job.arrived;
             self.accounts.outcome.wait_by_job += wait;
-            self.record_first_wait(job.in_window, job.spec.reserved, wait);
+            self.record_first_wait(job.in_window, job.spec.tier(), wait);
             if job.in_window {
                 self.accounts.outcome.refused_work_gpu_hours +=
                     f64::from(job.spec.gpus) * job.spec.duration_hours;
@@ -1846,6 +1883,7 @@ struct Prices {
     /// Where the pricing policy has moved prices, relative to the base.
     factor: f64,
     reserved_discount: f64,
+    spot_discount: f64,
     latency_slowdown: f64,
 }
 
@@ -1887,28 +1925,29 @@ impl Prices {
                 .map_or(0.0, |p| p.reference_usd_per_gpu_hour),
             factor: 1.0,
             reserved_discount: spec.pricing.as_ref().map_or(0.0, |p| p.reserved_discount),
+            spot_discount: spec.pricing.as_ref().map_or(0.0, |p| p.spot_discount),
             latency_slowdown: spec.latency_slowdown,
         }
     }
 
     /// Price per GPU-hour of a class now, for a job of the given tier.
     #[inline]
-    fn price(&self, class: usize, reserved: bool) -> f64 {
-        self.base_usd_per_gpu_hour[class] * self.factor * self.tier(reserved)
+    fn price(&self, class: usize, tier: usize) -> f64 {
+        self.base_usd_per_gpu_hour[class] * self.factor * self.tier(tier)
     }
 
     /// [`Self::price`] at factor 1 (the list).
-    fn list_price(&self, class: usize, reserved: bool) -> f64 {
-        self.base_usd_per_gpu_hour[class] * self.tier(reserved)
+    fn list_price(&self, class: usize, tier: usize) -> f64 {
+        self.base_usd_per_gpu_hour[class] * self.tier(tier)
     }
 
     /// The share of the price a job of this tier pays.
     #[inline]
-    fn tier(&self, reserved: bool) -> f64 {
-        if reserved {
-            1.0 - self.reserved_discount
-        } else {
-            1.0
+    fn tier(&self, tier: usize) -> f64 {
+        match tier {
+            RESERVED => 1.0 - self.reserved_discount,
+            SPOT => 1.0 - self.spot_discount,
+            _ => 1.0,
         }
     }
 
@@ -1923,7 +1962,7 @@ impl Prices {
         } else {
             self.latency_slowdown
         };
-        let unit_price = self.price(site.class, job.spec.reserved) / site.speed * slowdown;
+        let unit_price = self.price(site.class, job.spec.tier()) / site.speed * slowdown;
         (unit_price <= job.spec.max_price_usd_per_gpu_hour).then_some(unit_price)
     }
 }
@@ -1944,7 +1983,7 @@ fn offer_usd_per_gpu_hour(
         .iter()
         .enumerate()
         .filter(|&(idx, class)| state.class_installed[idx] > 0 && class.speed >= job.min_speed)
-        .map(|(idx, class)| state.prices.price(idx, job.spec.reserved) / class.speed)
+        .map(|(idx, class)| state.prices.price(idx, job.spec.tier()) / class.speed)
         .filter(|&unit| unit <= job.spec.max_price_usd_per_gpu_hour)
         .fold(f64::INFINITY, f64::min);
     if best.is_finite() && providers.len() > 1 {
@@ -2036,7 +2075,7 @@ mod tests {
                 gpus,
                 duration_hours: 1.0,
                 patience_hours: None,
-                reserved: false,
+                tier: crate::model::outcome::ON_DEMAND as u8,
                 max_price_usd_per_gpu_hour: f64::INFINITY,
                 data_gb: 0.0,
                 locked_in: false,
@@ -2111,6 +2150,7 @@ mod tests {
             placement: Placement::default(),
             installed_total: defaults::MAX_SYSTEM_GPUS - 100,
             free_total: 0,
+            spot_total: 0,
             down_total: 0,
             withdrawn_total: 0,
             on_order_total: 40,

@@ -110,6 +110,8 @@ pub const PRICE_FLOOR_USD: f64 = 0.0;
 pub const PRICE_CEILING_USD: f64 = f64::MAX;
 /// `pricing.reserved_discount`: none.
 pub const RESERVED_DISCOUNT: f64 = 0.0;
+/// `pricing.spot_discount`: spot jobs pay the list price (they are still preempted).
+pub const SPOT_DISCOUNT: f64 = 0.0;
 /// `pricing.egress_usd_per_gb`: free egress.
 pub const EGRESS_USD_PER_GB: f64 = 0.0;
 

@@ -292,6 +292,15 @@ fn field_help(field: &str) -> Option<&'static str> {
         "reserved_share" => {
             "the share of the segment's jobs in the reserved tier (served first, at the reserved discount), 0–1"
         }
+        "spot_share" => {
+            "the share of the segment's jobs that buy spot (preemptible, at the spot discount), 0–1; with reserved_share at most 1"
+        }
+        "spot_discount" => {
+            "the spot price's discount off the list price, 0–1 (e.g. 0.7 for 70% off)"
+        }
+        "checkpoint_every_hours" => {
+            "hours between a job's checkpoints: a preempted or interrupted job resumes from its last"
+        }
         "max_price_usd_per_gpu_hour" => {
             "a distribution of the most a job pays per H100-equivalent GPU-hour; omit = any price"
         }

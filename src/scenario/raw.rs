@@ -182,6 +182,11 @@ pub struct RawSegment {
     #[serde(default)]
     pub reserved_share: Option<Fraction>,
     #[serde(default)]
+    #[schemars(with = "Option<Fraction>")]
+    pub spot_share: Option<Spanned<Fraction>>,
+    #[serde(default)]
+    pub checkpoint_every_hours: Option<Positive>,
+    #[serde(default)]
     pub max_price_usd_per_gpu_hour: Option<DistSpec>,
     #[serde(default)]
     #[schemars(with = "Option<AnnualChange>")]
@@ -382,6 +387,8 @@ pub struct RawPricing {
     #[serde(default)]
     pub reserved_discount: Option<Fraction>,
     #[serde(default)]
+    pub spot_discount: Option<Fraction>,
+    #[serde(default)]
     pub egress_usd_per_gb: Option<NonNegative>,
 }
 
@@ -536,7 +543,12 @@ impl PolicyName {
 }
 
 /// The `pricing:` keys valid under every policy.
-pub const SHARED_PRICING_KEYS: [&str; 3] = ["policy", "reserved_discount", "egress_usd_per_gb"];
+pub const SHARED_PRICING_KEYS: [&str; 4] = [
+    "policy",
+    "reserved_discount",
+    "spot_discount",
+    "egress_usd_per_gb",
+];
 
 /// A provider's or an architecture's name: tables write it in their `system` column and
 /// measures split on `.`, so letters, digits, `-` and `_` only.

@@ -272,6 +272,8 @@ pub struct Pricing {
     pub class_usd_per_gpu_hour: Vec<f64>,
     /// Discount for the reserved tier, a share of the price.
     pub reserved_discount: f64,
+    /// Discount for spot (preemptible) jobs, a share of the price.
+    pub spot_discount: f64,
     /// Data transfer out, USD per GB.
     pub egress_usd_per_gb: f64,
 }
@@ -1185,6 +1187,7 @@ impl Checker<'_> {
             reserved_discount: raw
                 .reserved_discount
                 .map_or(defaults::RESERVED_DISCOUNT, |d| d.0),
+            spot_discount: raw.spot_discount.map_or(defaults::SPOT_DISCOUNT, |d| d.0),
             egress_usd_per_gb: raw
                 .egress_usd_per_gb
                 .map_or(defaults::EGRESS_USD_PER_GB, |e| e.0),

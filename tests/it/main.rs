@@ -32,6 +32,7 @@ mod robustness;
 mod scale;
 mod schema;
 mod segments;
+mod spot;
 mod sweep;
 mod technology;
 

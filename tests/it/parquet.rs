@@ -16,6 +16,7 @@ const RUNS_COLUMNS: &[&str] = &[
     "p95_wait_hours",
     "mean_wait_hours_reserved",
     "mean_wait_hours_on_demand",
+    "mean_wait_hours_spot",
     "abandon_fraction",
     "priced_out_fraction",
     "unserved_fraction",
@@ -31,6 +32,8 @@ const RUNS_COLUMNS: &[&str] = &[
     "jobs_stranded",
     "jobs_failed",
     "jobs_interrupted",
+    "jobs_preempted",
+    "preemptions_per_spot_job",
     "jobs_in_system_at_horizon",
     "busy_gpu_hours",
     "idle_gpu_hours",
@@ -91,6 +94,9 @@ const SEGMENTS_COLUMNS: &[&str] = &[
     "on_demand_work_offered_gpu_hours",
     "on_demand_work_served_gpu_hours",
     "on_demand_spend_usd",
+    "spot_work_offered_gpu_hours",
+    "spot_work_served_gpu_hours",
+    "spot_spend_usd",
     "scenario",
     "scenario_hash",
     "seed",
@@ -234,12 +240,15 @@ fn tables_round_trip_with_documented_columns() {
     // Seven paired metrics, and for each how much pairing cut its variance.
     let paired_metrics = 7 + 7;
     assert_eq!(summary.height(), 2 * metrics_per_system + paired_metrics);
-    // mmc-example sets no prices, so spend per GPU-hour and savings are undefined (n = 0).
+    // mmc-example sets no prices, so spend per GPU-hour and savings are undefined (n = 0),
+    // and it has no reserved or spot jobs.
     let undefined = [
         "spend_usd_per_gpu_hour",
         "savings_fraction",
         "savings_like_for_like",
         "mean_wait_hours_reserved",
+        "mean_wait_hours_spot",
+        "preemptions_per_spot_job",
     ];
     let metric = strings(&summary, "metric");
     for (idx, n) in counts(&summary, "n").into_iter().enumerate() {

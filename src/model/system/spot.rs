@@ -1,0 +1,125 @@
+//! Spot capacity: jobs of the spot tier run on GPUs no one else needs, at the spot
+//! discount, and give them up when a job of a higher tier needs them.
+//!
+//! A reserved, on-demand or committed job that finds no site with room takes, among the
+//! sites where it would fit if the spot jobs there gave up their GPUs, the one placement
+//! prefers (lowest effective cost, own region on ties, first listed); there the most
+//! recently started spot jobs are preempted, one by one, until it fits. A preempted job
+//! pays for the hours it held, loses the work since its last checkpoint (its segment's
+//! `checkpoint_every_hours`, else the site's; all of it without one) and waits again at the
+//! head of the spot tier, which is served after every other. Preemptions are counted apart
+//! from failures and never make a customer give up. A job already waiting does not
+//! preempt: it takes GPUs as they free up, ahead of every spot job (assumption; with
+//! one-GPU jobs it changes nothing, since a spot job starts only when no other job waits
+//! for a GPU it could use).
+
+use crate::engine::{EventQueue, Hours};
+use crate::model::outcome::SPOT;
+use crate::model::system::{Job, SystemEvent, SystemModel, lock_allows};
+
+/// Work kept by checkpoints every `every` hours after holding GPUs `held_hours` at `rate`
+/// reference hours of work per hour, of `progress` made: the last whole checkpoint's.
+pub(super) fn saved_work(every: Option<f64>, held_hours: Hours, rate: f64, progress: f64) -> f64 {
+    every.map_or(0.0, |every| {
+        ((held_hours / every).floor() * every * rate).min(progress)
+    })
+}
+
+impl SystemModel<'_> {
+    /// Where a job of a tier above spot would start if spot jobs made room: the best site
+    /// (as [`SystemModel::place`] ranks them) whose free GPUs others may take plus its
+    /// spot jobs' GPUs hold the job. `None` for a spot job or when no spot job runs.
+    pub(super) fn place_preempting(&self, job: &Job) -> Option<usize> {
+        if job.spec.tier() == SPOT || self.capacity.spot_total == 0 {
+            return None;
+        }
+        let several = self.providers.len() > 1;
+        let lock = self.lock_of(job);
+        let mut best: Option<(bool, f64, usize)> = None;
+        for (idx, site) in self.capacity.sites.iter().enumerate() {
+            if site.spot_gpus == 0
+                || site.leaving
+                || site.speed < job.min_speed
+                || site.general_free() + site.spot_gpus < job.spec.gpus
+                || lock.is_some_and(|lock| {
+                    !lock_allows(&self.providers, self.classes, lock, job, site.provider)
+                })
+            {
+                continue;
+            }
+            let provider = &self.providers[site.provider];
+            let remote = site.region != job.region;
+            let slowdown = if remote {
+                provider.prices.latency_slowdown
+            } else {
+                1.0
+            };
+            let unit_price =
+                provider.prices.price(site.class, job.spec.tier()) / site.speed * slowdown;
+            if unit_price > job.spec.max_price_usd_per_gpu_hour {
+                continue;
+            }
+            let cost = if several {
+                unit_price + provider.egress_per_gpu_hour(job)
+            } else {
+                unit_price
+            };
+            let better = match best {
+                None => true,
+                Some((best_remote, best_cost, _)) => {
+                    cost < best_cost || (cost == best_cost && !remote && best_remote)
+                }
+            };
+            if better {
+                best = Some((remote, cost, idx));
+            }
+        }
+        best.map(|(_, _, idx)| idx)
+    }
+
+    /// Makes room for `job` (of a tier above spot, with no site free for it) by
+    /// preempting spot jobs on the site [`Self::place_preempting`] finds, the most
+    /// recently started first, until it fits: that site, or `None` when no site would do
+    /// (or GPUs freed by preemption went to retirement first and it still does not fit).
+    pub(super) fn make_room(
+        &mut self,
+        now: Hours,
+        job: &Job,
+        events: &mut EventQueue<SystemEvent>,
+    ) -> Option<usize> {
+        let site_idx = self.place_preempting(job)?;
+        while self.capacity.sites[site_idx].general_free() < job.spec.gpus {
+            let &victim = self.capacity.sites[site_idx].spot.last()?;
+            self.preempt(now, victim, events);
+        }
+        Some(site_idx)
+    }
+
+    /// Stops the spot job in `slot`: it pays for the hours held, keeps the work of its last
+    /// checkpoint and waits again at the head of the spot tier.
+    fn preempt(&mut self, now: Hours, slot: u32, events: &mut EventQueue<SystemEvent>) {
+        let (site_idx, gpus) = self.end_run(now, slot);
+        let job = &mut self.jobs.slots[slot as usize];
+        let held_hours = now - job.started;
+        let progress = held_hours * job.rate;
+        let checkpoint = self.segment_checkpoint[job.segment as usize]
+            .or(self.capacity.sites[site_idx].checkpoint_every_hours);
+        let saved = saved_work(checkpoint, held_hours, job.rate, progress);
+        job.work_hours -= saved;
+        job.queued_at = now;
+        let (in_window, segment) = (job.in_window, job.segment);
+        if in_window {
+            let lost = f64::from(gpus) * (progress - saved);
+            self.accounts.outcome.lost_work_gpu_hours += lost;
+            self.accounts.outcome.preempted_lost_work_gpu_hours += lost;
+        }
+        self.accounts.tally(in_window, segment, |tally| {
+            tally.preempted += 1;
+            tally.running -= 1;
+        });
+        self.enqueue(slot, true);
+        // Its GPUs are free now for the job that preempts it: no other waiting job could
+        // use them, or it would have started before a spot job.
+        self.release(site_idx, gpus, now, events);
+    }
+}
