@@ -170,6 +170,10 @@ pub struct ProviderRow {
     pub contract_revenue_usd: f64,
     /// What spot jobs paid in `spend_usd`, USD.
     pub spot_revenue_usd: f64,
+    /// GPU-hours its sites held for contracts over the window.
+    pub committed_gpu_hours: f64,
+    /// Of those, GPU-hours committed jobs used.
+    pub committed_used_gpu_hours: f64,
 }
 
 impl ProviderRow {
@@ -189,6 +193,22 @@ impl ProviderRow {
             price_at_horizon_usd: tally.price_at_horizon,
             contract_revenue_usd: tally.contract_revenue_usd,
             spot_revenue_usd: tally.spot_revenue_usd,
+            committed_gpu_hours: tally.committed_gpu_hours,
+            committed_used_gpu_hours: tally.committed_used_gpu_hours,
+        }
+    }
+
+    /// What reserved and on-demand jobs paid it: its spend less contract fees and spot.
+    pub fn on_demand_revenue_usd(&self) -> f64 {
+        self.spend_usd - self.contract_revenue_usd - self.spot_revenue_usd
+    }
+
+    /// Committed GPU-hours used ÷ held on its sites over the window; NaN without any.
+    pub fn contract_utilization(&self) -> f64 {
+        if self.committed_gpu_hours > 0.0 {
+            self.committed_used_gpu_hours / self.committed_gpu_hours
+        } else {
+            f64::NAN
         }
     }
 

@@ -252,13 +252,16 @@ pub fn providers_frame(results: &Results, provenance: &Provenance) -> PolarsResu
         columns.push(count_column(name, records, |r| count(&r.row)));
     }
     let utilization: ProviderValue = ProviderRow::utilization;
-    let contract: ProviderValue = |r| r.contract_revenue_usd;
-    let spot: ProviderValue = |r| r.spot_revenue_usd;
-    for (name, value) in PROVIDER_VALUE_COLUMNS.into_iter().chain([
+    let later: [(&str, ProviderValue); 7] = [
         ("utilization", utilization),
-        ("contract_revenue_usd", contract),
-        ("spot_revenue_usd", spot),
-    ]) {
+        ("contract_revenue_usd", |r| r.contract_revenue_usd),
+        ("spot_revenue_usd", |r| r.spot_revenue_usd),
+        ("on_demand_revenue_usd", ProviderRow::on_demand_revenue_usd),
+        ("committed_gpu_hours", |r| r.committed_gpu_hours),
+        ("committed_used_gpu_hours", |r| r.committed_used_gpu_hours),
+        ("contract_utilization", ProviderRow::contract_utilization),
+    ];
+    for (name, value) in PROVIDER_VALUE_COLUMNS.into_iter().chain(later) {
         columns.push(Column::new(
             name.into(),
             records.iter().map(|r| value(&r.row)).collect::<Vec<f64>>(),
@@ -1192,6 +1195,8 @@ fn read_providers(frame: &DataFrame) -> PolarsResult<Vec<ProviderRecord>> {
         .collect::<PolarsResult<Vec<_>>>()?;
     let contract = column_or_zero(frame, "contract_revenue_usd")?;
     let spot = column_or_zero(frame, "spot_revenue_usd")?;
+    let committed = column_or_zero(frame, "committed_gpu_hours")?;
+    let committed_used = column_or_zero(frame, "committed_used_gpu_hours")?;
     (0..frame.height())
         .map(|i| {
             let count = |k: usize| counts[k].get(i).unwrap_or(0);
@@ -1212,6 +1217,8 @@ fn read_providers(frame: &DataFrame) -> PolarsResult<Vec<ProviderRecord>> {
                     price_at_horizon_usd: value(5),
                     contract_revenue_usd: contract[i],
                     spot_revenue_usd: spot[i],
+                    committed_gpu_hours: committed[i],
+                    committed_used_gpu_hours: committed_used[i],
                 },
             })
         })

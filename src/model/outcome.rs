@@ -324,6 +324,10 @@ pub struct ProviderTally {
     pub contract_revenue_usd: f64,
     /// What spot jobs paid in `spend_usd`.
     pub spot_revenue_usd: f64,
+    /// GPU-hours its sites held for contracts over the window.
+    pub committed_gpu_hours: f64,
+    /// Of those, GPU-hours committed jobs used.
+    pub committed_used_gpu_hours: f64,
     /// Its sites' share of that spend (all of it for a cloud; the operators' for a network).
     pub revenue_usd: f64,
     /// The protocol's share.

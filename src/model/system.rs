@@ -1122,11 +1122,10 @@ impl<'a> SystemModel<'a> {
         if holding.is_none() && self.commitments.tracks(segment) {
             self.note_bursting(segment, slot);
         }
-        if self.jobs.slots[slot as usize].spec.tier() == SPOT {
-            let site = &mut self.capacity.sites[site_idx];
-            site.spot.push(slot);
-            site.spot_gpus += gpus;
-            self.capacity.spot_total += gpus;
+        // A spot job on its own commitment runs on GPUs its customer paid for: no one
+        // preempts it there.
+        if holding.is_none() && self.jobs.slots[slot as usize].spec.tier() == SPOT {
+            self.spot_on(site_idx, slot, gpus);
         }
         events.schedule(now + run_hours, SystemEvent::Completion { slot, epoch });
     }
@@ -1146,15 +1145,8 @@ impl<'a> SystemModel<'a> {
             job.holding,
         );
         let bursting = job.bursting_pos != contracts::NOT_BURSTING;
-        if job.spec.tier() == SPOT {
-            let site = &mut self.capacity.sites[site_idx];
-            let pos = site.spot.iter().rposition(|&s| s == slot);
-            debug_assert!(pos.is_some(), "a running spot job is on its site's list");
-            if let Some(pos) = pos {
-                site.spot.remove(pos);
-            }
-            site.spot_gpus -= gpu_count;
-            self.capacity.spot_total -= gpu_count;
+        if holding == contracts::NO_HOLDING && job.spec.tier() == SPOT {
+            self.spot_off(site_idx, slot, gpu_count);
         }
         let held_hours = now - started;
         let gpus = f64::from(gpu_count);

@@ -193,7 +193,7 @@ pub struct ProviderSummaryRow {
 pub type ProviderMeasure = fn(&ProviderRow) -> f64;
 
 /// The `providers.parquet` measures summarised per architecture × provider.
-pub const PROVIDER_MEASURES: [(&str, ProviderMeasure); 9] = [
+pub const PROVIDER_MEASURES: [(&str, ProviderMeasure); 12] = [
     ("gpus_at_horizon", |r| r.gpus_at_horizon as f64),
     ("jobs_started", |r| r.jobs_started as f64),
     ("busy_gpu_hours", |r| r.busy_gpu_hours),
@@ -203,6 +203,9 @@ pub const PROVIDER_MEASURES: [(&str, ProviderMeasure); 9] = [
     ("revenue_usd", |r| r.revenue_usd),
     ("protocol_revenue_usd", |r| r.protocol_revenue_usd),
     ("price_at_horizon_usd", |r| r.price_at_horizon_usd),
+    ("contract_revenue_usd", |r| r.contract_revenue_usd),
+    ("spot_revenue_usd", |r| r.spot_revenue_usd),
+    ("contract_utilization", ProviderRow::contract_utilization),
 ];
 
 /// Statistics of every [`PROVIDER_MEASURES`] per architecture × provider, in the

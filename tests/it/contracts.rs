@@ -98,6 +98,14 @@ fn take_or_pay_charges_every_committed_hour() {
         );
         assert!((one_segment(row).contract_spend_usd - fees).abs() <= 1e-9 * fees);
         assert_eq!(one_segment(row).committed_gpu_hours, 8.0 * WINDOW_HOURS);
+        // One provider holds the one commitment: its view of it is the segment's.
+        assert_eq!(provider.committed_gpu_hours, 8.0 * WINDOW_HOURS);
+        assert_eq!(
+            provider.contract_utilization(),
+            one_segment(row).contract_utilization()
+        );
+        let jobs_usd = one_segment(row).spend_total_usd();
+        assert!((provider.on_demand_revenue_usd() - jobs_usd).abs() <= 1e-9 * fees);
     }
 }
 
@@ -197,5 +205,42 @@ distributed: {gpus: 16, pricing: {usd_per_gpu_hour: 1.5}}
     }
     for row in rows.iter().filter(|r| r.system.as_str() == "centralized") {
         assert!(one_segment(row).contract_spend_usd > 0.0);
+    }
+}
+
+/// A spot job on its own customer's commitment runs on GPUs that customer paid for: no
+/// one preempts it there. 12 GPUs, 8 held for a spot segment of load 3 (it rarely needs
+/// more), and on-demand jobs of load 3.6 on the other 4: the on-demand jobs wait exactly as
+/// in an M/M/4 queue, and preemptions are rare — only of the spot jobs beyond their
+/// commitment (were the committed ones preemptible, most on-demand arrivals that wait
+/// would preempt one).
+#[test]
+fn spot_jobs_on_their_commitment_are_not_preempted() {
+    let yaml = format!(
+        "name: committed-spot
+simulation: {{horizon_hours: 20100, warmup_hours: 100, replications: {REPLICATIONS}, seed: 29}}
+demand:
+  segments:
+    - {{name: batch, arrivals_per_hour: 3, duration_hours: {{exponential: {{mean: 1}}}}, spot_share: 1}}
+    - {{name: steady, arrivals_per_hour: 3.6, duration_hours: {{exponential: {{mean: 1}}}}}}
+  contracts:
+    - {{provider: centralized, segment: batch, gpus: 8, usd_per_gpu_hour: 1, term_weeks: 1000}}
+centralized: {{gpus: 12, pricing: {{usd_per_gpu_hour: 3, spot_discount: 0.7}}}}
+"
+    );
+    let rows = run(&yaml);
+    let waits: Vec<f64> = rows.iter().map(|r| r.mean_wait_hours_on_demand).collect();
+    within_band(
+        "on-demand mean wait",
+        &waits,
+        capsim::theory::mmc(4, 3.6, 1.0).mean_wait_hours,
+        1,
+    );
+    for row in &rows {
+        assert!(
+            row.preemptions_per_spot_job < 0.01,
+            "{} preemptions per spot job",
+            row.preemptions_per_spot_job
+        );
     }
 }

@@ -511,12 +511,12 @@ fn killed_runs_never_leave_a_broken_file() {
             // 2 replications × 1 system; 50 metrics × 1 system; 1 week × 5 metrics;
             // 2 replications × years 0 and 1; 2 replications; 2 years × 22 columns + 3 returns;
             // 2 replications × 1 week; 2 replications × 1 segment; 11 measures × 1 segment;
-            // 2 replications × 1 provider; 9 measures × 1 provider.
+            // 2 replications × 1 provider; 12 measures × 1 provider.
             let expected_rows = match name.as_str() {
                 "runs.parquet" | "returns.parquet" | "weeks.parquet" | "segments.parquet"
                 | "providers.parquet" => 2,
                 "segments_summary.parquet" => 11,
-                "providers_summary.parquet" => 9,
+                "providers_summary.parquet" => 12,
                 "summary.parquet" => 50,
                 "timeseries.parquet" => 5,
                 "yields.parquet" => 4,

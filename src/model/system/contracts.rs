@@ -388,6 +388,9 @@ impl SystemModel<'_> {
                 price * f64::from(gpus) * (now - started),
                 false,
             );
+            if self.jobs.slots[slot as usize].spec.tier() == crate::model::outcome::SPOT {
+                self.spot_off(site_idx, slot, gpus);
+            }
             let job = &mut self.jobs.slots[slot as usize];
             job.price = 0.0;
             job.holding = h;
@@ -446,9 +449,17 @@ impl SystemModel<'_> {
         let overlap = now.min(horizon) - holding.since.max(warmup);
         let gpus = f64::from(holding.gpus);
         if overlap > 0.0 {
+            let (held, used) = (
+                gpus * overlap,
+                f64::from(holding.busy.min(holding.gpus)) * overlap,
+            );
             let tally = &mut self.accounts.outcome.segments[segment];
-            tally.committed_gpu_hours += gpus * overlap;
-            tally.committed_used_gpu_hours += f64::from(holding.busy.min(holding.gpus)) * overlap;
+            tally.committed_gpu_hours += held;
+            tally.committed_used_gpu_hours += used;
+            let provider = self.capacity.sites[holding.site].provider;
+            let tally = &mut self.accounts.outcome.providers[provider];
+            tally.committed_gpu_hours += held;
+            tally.committed_used_gpu_hours += used;
         }
         if self.commitments.fees_closed || holding.gpus == 0 {
             return;

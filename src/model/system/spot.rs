@@ -26,6 +26,30 @@ pub(super) fn saved_work(every: Option<f64>, held_hours: Hours, rate: f64, progr
 }
 
 impl SystemModel<'_> {
+    /// The spot job in `slot` runs on `site_idx` where others may preempt it.
+    pub(super) fn spot_on(&mut self, site_idx: usize, slot: u32, gpus: u32) {
+        let site = &mut self.capacity.sites[site_idx];
+        site.spot.push(slot);
+        site.spot_gpus += gpus;
+        self.capacity.spot_total += gpus;
+    }
+
+    /// The spot job in `slot` no longer runs preemptibly on `site_idx` (it ended, or moved
+    /// into its customer's commitment).
+    pub(super) fn spot_off(&mut self, site_idx: usize, slot: u32, gpus: u32) {
+        let site = &mut self.capacity.sites[site_idx];
+        let pos = site.spot.iter().rposition(|&s| s == slot);
+        debug_assert!(
+            pos.is_some(),
+            "a preemptible spot job is on its site's list"
+        );
+        if let Some(pos) = pos {
+            site.spot.remove(pos);
+            site.spot_gpus -= gpus;
+            self.capacity.spot_total -= gpus;
+        }
+    }
+
     /// Where a job of a tier above spot would start if spot jobs made room: the best site
     /// (as [`SystemModel::place`] ranks them) whose free GPUs others may take plus its
     /// spot jobs' GPUs hold the job. `None` for a spot job or when no spot job runs.
