@@ -274,10 +274,8 @@ impl SiteState {
         }
         let total = &mut self.total;
         total.areas.add(states, 0.0, dt);
-        total.gross_revenue_usd += self.revenue_usd_per_hour * dt;
-        if self.contract_usd_per_hour != 0.0 {
-            total.gross_revenue_usd += self.contract_usd_per_hour * dt;
-        }
+        // Without contracts the fee rate is 0 and the sum is the jobs' rate exactly.
+        total.gross_revenue_usd += (self.revenue_usd_per_hour + self.contract_usd_per_hour) * dt;
         self.last_time = now;
     }
 

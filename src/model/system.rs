@@ -219,6 +219,9 @@ pub struct SystemModel<'a> {
     jobs: Jobs,
     providers: Vec<Provider<'a>>,
     commitments: contracts::Commitments,
+    /// Whether the architecture has contracts or the demand spot jobs: without either,
+    /// starts and ends skip their bookkeeping (one test on the hot path).
+    extras: bool,
     accounts: Accounts,
     last_time: Hours,
     arrival_cutoff: Hours,
@@ -441,6 +444,7 @@ impl<'a> SystemModel<'a> {
             },
             providers,
             commitments: contracts::Commitments::new(scenario, system, sim.seeding(), replication),
+            extras: false,
             last_time: 0.0,
             arrival_cutoff: sim.horizon_hours + (sim.horizon_hours - sim.warmup_hours),
             tail_open: false,
@@ -472,6 +476,8 @@ impl<'a> SystemModel<'a> {
         for provider in 0..model.providers.len() {
             model.price_from_costs(provider);
         }
+        model.extras = !model.commitments.contracts.is_empty()
+            || scenario.segments.iter().any(|s| s.spot_share > 0.0);
         model
     }
 
@@ -807,8 +813,12 @@ impl<'a> SystemModel<'a> {
     /// [`SystemModel::place`] finds.
     #[inline]
     fn place_job(&self, job: &Job) -> Option<usize> {
-        self.place_committed(job.segment, job.spec.gpus, job.min_speed)
-            .or_else(|| self.place(job))
+        if self.extras
+            && let Some(site) = self.place_committed(job.segment, job.spec.gpus, job.min_speed)
+        {
+            return Some(site);
+        }
+        self.place(job)
     }
 
     /// The lock-in that binds this job here: it is locked in and its incumbent is in
@@ -917,7 +927,7 @@ impl<'a> SystemModel<'a> {
             bursting_pos: contracts::NOT_BURSTING,
         };
         // A customer with a running commitment here has bought its GPUs already.
-        let refusal = if self.commitments.entitled(segment) {
+        let refusal = if self.extras && self.commitments.entitled(segment) {
             None
         } else {
             self.refusal(&job)
@@ -963,7 +973,9 @@ impl<'a> SystemModel<'a> {
         if let Some(site) = self.place_job(&job) {
             let slot = self.jobs.take(job);
             self.start(now, slot, site, false, events);
-        } else if let Some(site) = self.make_room(now, &job, events) {
+        } else if self.capacity.spot_total > 0
+            && let Some(site) = self.make_room(now, &job, events)
+        {
             let slot = self.jobs.take(job);
             self.start(now, slot, site, false, events);
             // GPUs preempted beyond its need go to the jobs waiting.
@@ -1039,10 +1051,13 @@ impl<'a> SystemModel<'a> {
             let job = &self.jobs.slots[slot as usize];
             (job.segment, job.spec.gpus)
         };
-        let holding = self
-            .commitments
-            .holding_on(segment, site_idx, gpus)
-            .filter(|_| self.capacity.sites[site_idx].free >= gpus);
+        let holding = if self.extras {
+            self.commitments
+                .holding_on(segment, site_idx, gpus)
+                .filter(|_| self.capacity.sites[site_idx].free >= gpus)
+        } else {
+            None
+        };
         let (price, latency_slowdown) = {
             let job = &self.jobs.slots[slot as usize];
             // A committed job's GPU-hours are paid by its contract's fee.
@@ -1119,15 +1134,26 @@ impl<'a> SystemModel<'a> {
                 tally.waiting -= 1;
             });
         }
-        if holding.is_none() && self.commitments.tracks(segment) {
-            self.note_bursting(segment, slot);
-        }
-        // A spot job on its own commitment runs on GPUs its customer paid for: no one
-        // preempts it there.
-        if holding.is_none() && self.jobs.slots[slot as usize].spec.tier() == SPOT {
-            self.spot_on(site_idx, slot, gpus);
+        if self.extras && holding.is_none() {
+            self.started_beyond_commitment(site_idx, slot);
         }
         events.schedule(now + run_hours, SystemEvent::Completion { slot, epoch });
+    }
+
+    /// A job started on general capacity where contracts or spot exist: a contract
+    /// segment's job is covered as its commitment frees up, a spot job is preemptible.
+    /// (A spot job on its own commitment runs on GPUs its customer paid for: no one
+    /// preempts it there.)
+    #[inline(never)]
+    fn started_beyond_commitment(&mut self, site_idx: usize, slot: u32) {
+        let job = &self.jobs.slots[slot as usize];
+        let (segment, gpus, tier) = (job.segment, job.spec.gpus, job.spec.tier());
+        if self.commitments.tracks(segment) {
+            self.note_bursting(segment, slot);
+        }
+        if tier == SPOT {
+            self.spot_on(site_idx, slot, gpus);
+        }
     }
 
     /// Ends the current run of the job in `slot`: bills the GPU-hours held and counts them.
@@ -1145,7 +1171,7 @@ impl<'a> SystemModel<'a> {
             job.holding,
         );
         let bursting = job.bursting_pos != contracts::NOT_BURSTING;
-        if holding == contracts::NO_HOLDING && job.spec.tier() == SPOT {
+        if self.extras && holding == contracts::NO_HOLDING && job.spec.tier() == SPOT {
             self.spot_off(site_idx, slot, gpu_count);
         }
         let held_hours = now - started;
@@ -1312,11 +1338,12 @@ impl<'a> SystemModel<'a> {
             let (jobs, prices) = (&self.jobs.slots, &self.providers[site.provider].prices);
             let (providers, classes, locks) =
                 (&self.providers, self.classes, &self.segment_lock_in);
-            let commitments = &self.commitments;
+            let (commitments, extras) = (&self.commitments, self.extras);
             let live = |entry: Entry| is_live(jobs, entry);
             let accept = |entry: Entry| {
                 let job = &jobs[entry.slot as usize];
-                if site.free >= job.spec.gpus
+                if extras
+                    && site.free >= job.spec.gpus
                     && site.speed >= job.min_speed
                     && commitments
                         .holding_on(job.segment, site_idx, job.spec.gpus)
@@ -1874,8 +1901,8 @@ struct Prices {
     reference_usd_per_gpu_hour: f64,
     /// Where the pricing policy has moved prices, relative to the base.
     factor: f64,
-    reserved_discount: f64,
-    spot_discount: f64,
+    /// The share of the price each tier pays: 1 − its discount (reserved, on-demand, spot).
+    tier_share: [f64; 3],
     latency_slowdown: f64,
 }
 
@@ -1916,8 +1943,15 @@ impl Prices {
                 .as_ref()
                 .map_or(0.0, |p| p.reference_usd_per_gpu_hour),
             factor: 1.0,
-            reserved_discount: spec.pricing.as_ref().map_or(0.0, |p| p.reserved_discount),
-            spot_discount: spec.pricing.as_ref().map_or(0.0, |p| p.spot_discount),
+            tier_share: {
+                let discount = |get: fn(&crate::scenario::supply::Pricing) -> f64| {
+                    spec.pricing.as_ref().map_or(0.0, get)
+                };
+                let mut share = [1.0; 3];
+                share[RESERVED] = 1.0 - discount(|p| p.reserved_discount);
+                share[SPOT] = 1.0 - discount(|p| p.spot_discount);
+                share
+            },
             latency_slowdown: spec.latency_slowdown,
         }
     }
@@ -1936,11 +1970,7 @@ impl Prices {
     /// The share of the price a job of this tier pays.
     #[inline]
     fn tier(&self, tier: usize) -> f64 {
-        match tier {
-            RESERVED => 1.0 - self.reserved_discount,
-            SPOT => 1.0 - self.spot_discount,
-            _ => 1.0,
-        }
+        self.tier_share[tier]
     }
 
     /// Whether `job` may run on `site` now, and at what price per reference GPU-hour of work.
