@@ -277,6 +277,8 @@ struct Capacity {
     free_total: u32,
     /// GPUs spot jobs hold, all sites (0: nothing to preempt).
     spot_total: u32,
+    /// Jobs preempted for the arrival being placed (scratch, empty between events).
+    preempted: Vec<u32>,
     down_total: u32,
     withdrawn_total: u32,
     /// GPUs ordered and not yet delivered, all sites.
@@ -432,6 +434,7 @@ impl<'a> SystemModel<'a> {
                 installed_total: 0,
                 free_total: 0,
                 spot_total: 0,
+                preempted: Vec::new(),
                 down_total: 0,
                 withdrawn_total: 0,
                 on_order_total: 0,
@@ -978,8 +981,10 @@ impl<'a> SystemModel<'a> {
         {
             let slot = self.jobs.take(job);
             self.start(now, slot, site, false, events);
-            // GPUs preempted beyond its need go to the jobs waiting.
+            // GPUs preempted beyond its need go to the jobs waiting, and the preempted
+            // jobs to any other site with room.
             self.start_on_site(now, site, events);
+            self.restart_preempted(now, events);
         } else if spec.patience_hours == Some(0.0) {
             self.accounts.tally(in_window, segment, |tally| {
                 tally.abandoned += 1;
@@ -1681,12 +1686,15 @@ impl<'a> SystemModel<'a> {
         self.providers[provider].class_installed[site.class] += u64::from(order.gpus);
         self.price_unpriced_classes(provider);
         self.capacity.sync(order.site);
-        self.hold(now, provider);
+        let held_more = self.hold(now, provider);
         if self.accounts.in_window(now) {
             self.accounts.outcome.capex_usd += f64::from(order.gpus) * order.capex_usd_per_gpu;
         }
         self.reschedule_outages(now, order.site, events);
         self.start_on_site(now, order.site, events);
+        if held_more {
+            self.start_anywhere(now, events);
+        }
         self.rescan_if_locked(now, events);
     }
 
@@ -1702,7 +1710,7 @@ impl<'a> SystemModel<'a> {
         // An operator that buys its GPUs pays what they cost new when it joins.
         let price_factor = self.classes[template.class].price_factor(now);
         let site = self.add_site(provider, &template, now, price_factor);
-        self.hold(now, provider);
+        let held_more = self.hold(now, provider);
         if self.accounts.in_window(now) {
             self.accounts.outcome.operators_joined += 1;
             // As its capital record counts it: a part-time operator's offered share.
@@ -1711,6 +1719,9 @@ impl<'a> SystemModel<'a> {
         }
         self.reschedule_outages(now, site, events);
         self.start_on_site(now, site, events);
+        if held_more {
+            self.start_anywhere(now, events);
+        }
         self.rescan_if_locked(now, events);
     }
 
@@ -1841,7 +1852,11 @@ impl<'a> SystemModel<'a> {
         let jobs = &self.jobs.slots;
         for entry in self.jobs.queue.in_order(|entry| is_live(jobs, entry)) {
             let job = self.jobs.slots[entry.slot as usize];
-            if job.started_once || !matches!(self.refusal(&job), Some(Refusal::PricedOut)) {
+            // A customer with a running commitment has bought its GPUs: never priced out.
+            if job.started_once
+                || (self.extras && self.commitments.entitled(job.segment))
+                || !matches!(self.refusal(&job), Some(Refusal::PricedOut))
+            {
                 continue;
             }
             let wait = now - job.arrived;
@@ -2173,6 +2188,7 @@ mod tests {
             installed_total: defaults::MAX_SYSTEM_GPUS - 100,
             free_total: 0,
             spot_total: 0,
+            preempted: Vec::new(),
             down_total: 0,
             withdrawn_total: 0,
             on_order_total: 40,

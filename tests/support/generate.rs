@@ -79,14 +79,55 @@ fn dist(rng: &mut impl Choices, scale: f64) -> String {
 
 pub fn random_scenario(rng: &mut impl Choices, case: u32) -> String {
     let (mut yaml, world, largest_job) = scenario_head(rng, case);
-    match rng.u32_in(0..3) {
-        0 => yaml.push_str(&centralized(rng, &world, largest_job)),
-        1 => yaml.push_str(&distributed(rng, &world, largest_job)),
+    let providers: &[&str] = match rng.u32_in(0..3) {
+        0 => {
+            yaml.push_str(&centralized(rng, &world, largest_job));
+            &["centralized"]
+        }
+        1 => {
+            yaml.push_str(&distributed(rng, &world, largest_job));
+            &["distributed"]
+        }
         _ => {
             yaml.push_str(&centralized(rng, &world, largest_job));
             yaml.push_str(&distributed(rng, &world, largest_job));
+            &["centralized", "distributed"]
         }
+    };
+    let names: Vec<String> = providers.iter().map(|p| p.to_string()).collect();
+    with_contracts(rng, yaml, &names)
+}
+
+/// The scenario with, in two cases of five, one to three take-or-pay contracts of random
+/// size, price, start, term and renewal, each with one of `providers` for one segment.
+fn with_contracts(rng: &mut impl Choices, yaml: String, providers: &[String]) -> String {
+    if !rng.chance(0.4) {
+        return yaml;
     }
+    let segments = yaml.matches("    - name: s").count() as u32;
+    let mut block = String::from("  contracts:\n");
+    for _ in 0..rng.u32_in(1..4) {
+        let provider = &providers[rng.u32_in(0..providers.len() as u32) as usize];
+        block.push_str(&format!(
+            "    - {{provider: {provider}, segment: s{}, gpus: {}, usd_per_gpu_hour: {}, term_weeks: {}, start_week: {}, renewal_probability: {}, count: {}}}\n",
+            rng.u32_in(0..segments.max(1)),
+            rng.u32_in(1..24),
+            rng.f64_in(0.0..6.0),
+            rng.f64_in(0.05..3.0),
+            rng.f64_in(0.0..1.5),
+            rng.f64_in(0.0..1.0),
+            rng.u32_in(1..4)
+        ));
+    }
+    // Inside `demand:`, after its segments: before the next top-level key.
+    let demand = yaml.find("demand:\n").expect("demand");
+    let end = yaml[demand..]
+        .match_indices('\n')
+        .map(|(at, _)| demand + at + 1)
+        .find(|&at| yaml[at..].chars().next().is_some_and(|c| c != ' '))
+        .unwrap_or(yaml.len());
+    let mut yaml = yaml;
+    yaml.insert_str(end, &block);
     yaml
 }
 
@@ -131,7 +172,7 @@ pub fn random_market(rng: &mut impl Choices, case: u32) -> String {
         );
         yaml = yaml.replacen("    - name: s0\n", &lock, 1);
     }
-    yaml
+    with_contracts(rng, yaml, &names)
 }
 
 /// A scenario's simulation, regions, classes, demand and finance: what the systems are
@@ -182,8 +223,25 @@ fn scenario_head(rng: &mut impl Choices, case: u32) -> (String, World, u32) {
         yaml.push_str(&format!(
             "    - name: s{segment}\n      arrivals_per_hour: {rate}\n      gpus_per_job: {gpus}\n      duration_hours: {duration}\n"
         ));
-        if rng.chance(0.3) {
-            yaml.push_str(&format!("      reserved_share: {}\n", rng.f64_in(0.0..1.0)));
+        let reserved = if rng.chance(0.3) {
+            let share = rng.f64_in(0.0..1.0);
+            yaml.push_str(&format!("      reserved_share: {share}\n"));
+            share
+        } else {
+            0.0
+        };
+        if rng.chance(0.25) {
+            // Spot above the reserved share on the same draw: the two add up to at most 1.
+            yaml.push_str(&format!(
+                "      spot_share: {}\n",
+                rng.f64_in(0.0..1.0) * (1.0 - reserved)
+            ));
+            if rng.chance(0.5) {
+                yaml.push_str(&format!(
+                    "      checkpoint_every_hours: {}\n",
+                    rng.f64_in(0.05..5.0)
+                ));
+            }
         }
         let has_max_price = rng.chance(0.3);
         if has_max_price {
@@ -347,8 +405,9 @@ fn pricing(rng: &mut impl Choices) -> String {
         ),
     };
     format!(
-        "  review_every_hours: {}\n  pricing: {{{list}reserved_discount: 0.2, egress_usd_per_gb: 0.05{policy}}}\n",
-        rng.f64_in(5.0..60.0)
+        "  review_every_hours: {}\n  pricing: {{{list}reserved_discount: 0.2, spot_discount: {}, egress_usd_per_gb: 0.05{policy}}}\n",
+        rng.f64_in(5.0..60.0),
+        rng.f64_in(0.0..0.9)
     )
 }
 

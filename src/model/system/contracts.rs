@@ -18,7 +18,7 @@
 //! stopped for it.
 
 use crate::engine::{EventQueue, Hours};
-use crate::model::system::{SystemEvent, SystemModel};
+use crate::model::system::{JobState, SystemEvent, SystemModel};
 use crate::scenario::{Contract, Scenario, Simulated};
 use crate::seeds::{self, Seeding, Stream};
 
@@ -37,7 +37,7 @@ pub(super) struct Commitments {
     /// Per segment, the holdings its jobs may use (empty without contracts).
     pub(super) by_segment: Vec<Vec<u32>>,
     /// Per segment, GPUs committed by its running contracts (empty without contracts).
-    pub(super) segment_committed: Vec<u32>,
+    pub(super) segment_committed: Vec<u64>,
     /// Per segment with a contract here, the slots of its jobs running at list price
     /// (in no order; each job knows its place): the ones a freed commitment covers.
     pub(super) bursting: Vec<Vec<u32>>,
@@ -183,13 +183,13 @@ impl Commitments {
         provider: usize,
         region: usize,
         segment_region: &[usize],
-    ) -> u32 {
+    ) -> u64 {
         self.contracts
             .iter()
             .filter(|c| {
                 c.running && c.provider == provider && segment_region[c.segment as usize] == region
             })
-            .map(|c| c.gpus - c.held)
+            .map(|c| u64::from(c.gpus - c.held))
             .sum()
     }
 }
@@ -218,7 +218,7 @@ impl SystemModel<'_> {
     ) {
         let c = &mut self.commitments.contracts[contract as usize];
         c.running = true;
-        self.commitments.segment_committed[c.segment as usize] += c.gpus;
+        self.commitments.segment_committed[c.segment as usize] += u64::from(c.gpus);
         let provider = c.provider;
         self.hold(now, provider);
         self.start_anywhere(now, events);
@@ -232,22 +232,27 @@ impl SystemModel<'_> {
     ) {
         let c = &mut self.commitments.contracts[contract as usize];
         c.running = false;
-        self.commitments.segment_committed[c.segment as usize] -= c.gpus;
+        self.commitments.segment_committed[c.segment as usize] -= u64::from(c.gpus);
+        let provider = c.provider;
         for h in 0..self.commitments.holdings.len() {
             if self.commitments.holdings[h].contract == contract {
                 self.set_holding(now, h, 0);
             }
         }
+        // GPUs it gave back may back another contract of the provider not fully held.
+        self.hold(now, provider);
         self.start_anywhere(now, events);
     }
 
     /// Brings a provider's holdings in line with its capacity: none on a leaving site,
     /// no more on a site than it has installed; then every running contract of it that
     /// is not fully held takes GPUs no other contract holds, site by site in order.
-    pub(super) fn hold(&mut self, now: Hours, provider: usize) {
+    /// Returns whether a holding grew (waiting committed jobs may start).
+    pub(super) fn hold(&mut self, now: Hours, provider: usize) -> bool {
         if self.commitments.contracts.is_empty() {
-            return;
+            return false;
         }
+        let mut grew = false;
         for h in 0..self.commitments.holdings.len() {
             let holding = self.commitments.holdings[h];
             let site = &self.capacity.sites[holding.site];
@@ -299,8 +304,10 @@ impl SystemModel<'_> {
                 });
                 let gpus = self.commitments.holdings[h].gpus + take;
                 self.set_holding(now, h, gpus);
+                grew = true;
             }
         }
+        grew
     }
 
     /// Sets the GPUs a holding holds from `now`: accrues its fee and GPU-hours so far,
@@ -330,6 +337,60 @@ impl SystemModel<'_> {
         self.capacity.sync(site_idx);
         if idle_after > idle_before {
             self.cover_bursting(now, site_idx, segment);
+        }
+        if self.commitments.holdings[h].busy > gpus {
+            self.uncover(now, h);
+        }
+    }
+
+    /// A holding shrank below the GPUs its committed jobs use (its contract ended, its
+    /// site leaves or lost GPUs): jobs on it, most recently started first, go on running at
+    /// the list price from now until it covers the rest. Each is billed from now: its run
+    /// is billed from its start when it ends, so it is credited the hours before, which
+    /// the commitment paid for.
+    fn uncover(&mut self, now: Hours, h: usize) {
+        let mut on_holding: Vec<u32> = (0..self.jobs.slots.len() as u32)
+            .filter(|&slot| {
+                let job = &self.jobs.slots[slot as usize];
+                job.state == JobState::Running && job.holding == h as u32
+            })
+            .collect();
+        on_holding.sort_by(|&a, &b| {
+            let started = |slot: u32| self.jobs.slots[slot as usize].started;
+            started(b).total_cmp(&started(a)).then(b.cmp(&a))
+        });
+        for slot in on_holding {
+            let holding = self.commitments.holdings[h];
+            if holding.busy <= holding.gpus {
+                break;
+            }
+            let job = &self.jobs.slots[slot as usize];
+            let (gpus, started, payer, tier, segment) = (
+                job.spec.gpus,
+                job.started,
+                job.payer(),
+                job.spec.tier(),
+                job.segment,
+            );
+            let site_idx = holding.site;
+            let site = &self.capacity.sites[site_idx];
+            let price = self.providers[site.provider].prices.price(site.class, tier);
+            self.use_holding(now, h as u32, gpus, false);
+            let site = &mut self.capacity.sites[site_idx];
+            site.advance(now);
+            site.start_paying(price * f64::from(gpus));
+            let credit = -(price * f64::from(gpus) * (now - started));
+            self.bill(payer, site_idx, credit, false);
+            let job = &mut self.jobs.slots[slot as usize];
+            job.price = price;
+            job.holding = NO_HOLDING;
+            if self.commitments.tracks(segment) {
+                self.note_bursting(segment, slot);
+            }
+            if tier == crate::model::outcome::SPOT {
+                self.spot_on(site_idx, slot, gpus);
+            }
+            self.capacity.sync(site_idx);
         }
     }
 
@@ -361,20 +422,21 @@ impl SystemModel<'_> {
     pub(super) fn cover_bursting(&mut self, now: Hours, site_idx: usize, segment: u32) {
         loop {
             let jobs = &self.jobs.slots;
+            // The list is in no order (swap-removes): the latest start, then the highest
+            // slot, decides.
             let found = self.commitments.bursting[segment as usize]
                 .iter()
-                .rev()
-                .find_map(|&slot| {
+                .filter_map(|&slot| {
                     let job = &jobs[slot as usize];
-                    (job.site == site_idx)
-                        .then(|| {
-                            self.commitments
-                                .holding_on(segment, site_idx, job.spec.gpus)
-                                .map(|h| (slot, h))
-                        })
-                        .flatten()
-                });
-            let Some((slot, h)) = found else { return };
+                    if job.site != site_idx {
+                        return None;
+                    }
+                    self.commitments
+                        .holding_on(segment, site_idx, job.spec.gpus)
+                        .map(|h| (job.started, slot, h))
+                })
+                .max_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            let Some((_, slot, h)) = found else { return };
             self.stop_bursting(segment, slot);
             let job = &self.jobs.slots[slot as usize];
             let (price, gpus, started, payer) =

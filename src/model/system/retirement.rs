@@ -132,6 +132,8 @@ impl SystemModel<'_> {
         if self.accounts.in_window(now) {
             self.accounts.outcome.gpus_retired += u64::from(gpus);
         }
+        // Holdings this cost are held elsewhere; jobs waiting for them start at the next
+        // completion, delivery or review there.
         let provider = self.capacity.sites[site_idx].provider;
         self.hold(now, provider);
     }

@@ -39,7 +39,7 @@ impl<'a> SystemModel<'a> {
         self.exit(now, provider, view.period_hours, events);
         self.enter(now, provider, view.period_hours, events);
         self.reinvest(now, provider, events);
-        self.hold(now, provider);
+        let held_more = self.hold(now, provider);
         for site in &mut self.capacity.sites {
             if site.provider == provider {
                 site.at_review = site.total;
@@ -55,7 +55,7 @@ impl<'a> SystemModel<'a> {
             .for_each(|work| *work = 0.0);
         state.period_arrivals = view.arrivals;
         state.period_arrivals.clear();
-        if factor < old_factor || cost_fell {
+        if factor < old_factor || cost_fell || held_more {
             self.start_anywhere(now, events);
         } else {
             self.rescan_if_locked(now, events);
@@ -171,7 +171,7 @@ impl<'a> SystemModel<'a> {
                     0.0
                 },
                 capacity_work_gpus: capacity,
-                committed_work_gpus: held_idle + f64::from(unheld),
+                committed_work_gpus: held_idle + unheld as f64,
             };
             let first_class = self.capacity.sites[first_site].class;
             let Some(class) =

@@ -3,8 +3,9 @@
 //!
 //! A reserved, on-demand or committed job that finds no site with room takes, among the
 //! sites where it would fit if the spot jobs there gave up their GPUs, the one placement
-//! prefers (lowest effective cost, own region on ties, first listed); there the most
-//! recently started spot jobs are preempted, one by one, until it fits. A preempted job
+//! prefers (its own commitment first, then lowest effective cost, own region on ties,
+//! first listed); there the most recently started spot jobs are preempted, one by one,
+//! until it fits, and the preempted jobs are offered every other site at once. A preempted job
 //! pays for the hours it held, loses the work since its last checkpoint (its segment's
 //! `checkpoint_every_hours`, else the site's; all of it without one) and waits again at the
 //! head of the spot tier, which is served after every other. Preemptions are counted apart
@@ -15,7 +16,7 @@
 
 use crate::engine::{EventQueue, Hours};
 use crate::model::outcome::SPOT;
-use crate::model::system::{Job, SystemEvent, SystemModel, lock_allows};
+use crate::model::system::{Job, JobState, SystemEvent, SystemModel, lock_allows};
 
 /// Work kept by checkpoints every `every` hours after holding GPUs `held_hours` at `rate`
 /// reference hours of work per hour, of `progress` made: the last whole checkpoint's.
@@ -50,43 +51,69 @@ impl SystemModel<'_> {
         }
     }
 
+    /// Whether `job` fits on `site_idx` now: in its commitment there (GPUs free and a
+    /// holding of its segment with that many idle), or on the GPUs others may take.
+    fn fits(&self, job: &Job, site_idx: usize) -> bool {
+        let site = &self.capacity.sites[site_idx];
+        let gpus = job.spec.gpus;
+        site.general_free() >= gpus
+            || (site.free >= gpus
+                && self
+                    .commitments
+                    .holding_on(job.segment, site_idx, gpus)
+                    .is_some())
+    }
+
     /// Where a job of a tier above spot would start if spot jobs made room: the best site
-    /// (as [`SystemModel::place`] ranks them) whose free GPUs others may take plus its
-    /// spot jobs' GPUs hold the job. `None` for a spot job or when no spot job runs.
+    /// (as [`SystemModel::place`] ranks them; its own commitment first, at no price) where
+    /// it would fit once every preemptible spot job there gave up its GPUs — less those
+    /// that would retire as they free up. `None` for a spot job or when no site would do.
     pub(super) fn place_preempting(&self, job: &Job) -> Option<usize> {
         if job.spec.tier() == SPOT || self.capacity.spot_total == 0 {
             return None;
         }
         let several = self.providers.len() > 1;
         let lock = self.lock_of(job);
+        let gpus = job.spec.gpus;
         let mut best: Option<(bool, f64, usize)> = None;
         for (idx, site) in self.capacity.sites.iter().enumerate() {
-            if site.spot_gpus == 0
-                || site.leaving
-                || site.speed < job.min_speed
-                || site.general_free() + site.spot_gpus < job.spec.gpus
-                || lock.is_some_and(|lock| {
-                    !lock_allows(&self.providers, self.classes, lock, job, site.provider)
-                })
+            if site.spot_gpus == 0 || site.leaving || site.speed < job.min_speed {
+                continue;
+            }
+            let free_after = site.free + site.spot_gpus.saturating_sub(site.retiring);
+            let committed = free_after >= gpus
+                && self
+                    .commitments
+                    .holding_on(job.segment, idx, gpus)
+                    .is_some();
+            if !committed
+                && (free_after.saturating_sub(site.held_idle) < gpus
+                    || lock.is_some_and(|lock| {
+                        !lock_allows(&self.providers, self.classes, lock, job, site.provider)
+                    }))
             {
                 continue;
             }
             let provider = &self.providers[site.provider];
             let remote = site.region != job.region;
-            let slowdown = if remote {
-                provider.prices.latency_slowdown
+            let cost = if committed {
+                0.0
             } else {
-                1.0
-            };
-            let unit_price =
-                provider.prices.price(site.class, job.spec.tier()) / site.speed * slowdown;
-            if unit_price > job.spec.max_price_usd_per_gpu_hour {
-                continue;
-            }
-            let cost = if several {
-                unit_price + provider.egress_per_gpu_hour(job)
-            } else {
-                unit_price
+                let slowdown = if remote {
+                    provider.prices.latency_slowdown
+                } else {
+                    1.0
+                };
+                let unit_price =
+                    provider.prices.price(site.class, job.spec.tier()) / site.speed * slowdown;
+                if unit_price > job.spec.max_price_usd_per_gpu_hour {
+                    continue;
+                }
+                if several {
+                    unit_price + provider.egress_per_gpu_hour(job)
+                } else {
+                    unit_price
+                }
             };
             let better = match best {
                 None => true,
@@ -103,8 +130,9 @@ impl SystemModel<'_> {
 
     /// Makes room for `job` (of a tier above spot, with no site free for it) by
     /// preempting spot jobs on the site [`Self::place_preempting`] finds, the most
-    /// recently started first, until it fits: that site, or `None` when no site would do
-    /// (or GPUs freed by preemption went to retirement first and it still does not fit).
+    /// recently started first, until it fits: that site, with the preempted jobs in
+    /// `capacity.preempted` for [`Self::restart_preempted`]. `None` when no site would
+    /// do; should the room still fall short, the GPUs freed go to the jobs waiting.
     pub(super) fn make_room(
         &mut self,
         now: Hours,
@@ -112,11 +140,34 @@ impl SystemModel<'_> {
         events: &mut EventQueue<SystemEvent>,
     ) -> Option<usize> {
         let site_idx = self.place_preempting(job)?;
-        while self.capacity.sites[site_idx].general_free() < job.spec.gpus {
-            let &victim = self.capacity.sites[site_idx].spot.last()?;
+        while !self.fits(job, site_idx) {
+            let Some(&victim) = self.capacity.sites[site_idx].spot.last() else {
+                debug_assert!(false, "place_preempting promised room that is not there");
+                self.start_on_site(now, site_idx, events);
+                self.restart_preempted(now, events);
+                return None;
+            };
             self.preempt(now, victim, events);
+            self.capacity.preempted.push(victim);
         }
         Some(site_idx)
+    }
+
+    /// Offers the jobs just preempted every site again, as an interrupted job is: one
+    /// may fit elsewhere (a site the preempting job could not use).
+    pub(super) fn restart_preempted(&mut self, now: Hours, events: &mut EventQueue<SystemEvent>) {
+        let preempted = std::mem::take(&mut self.capacity.preempted);
+        for &slot in &preempted {
+            let job = &self.jobs.slots[slot as usize];
+            if job.state == JobState::Waiting
+                && let Some(site) = self.place_job(job)
+            {
+                self.start(now, slot, site, true, events);
+            }
+        }
+        let mut preempted = preempted;
+        preempted.clear();
+        self.capacity.preempted = preempted;
     }
 
     /// Stops the spot job in `slot`: it pays for the hours held, keeps the work of its last
