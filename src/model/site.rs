@@ -144,6 +144,11 @@ pub struct SiteState {
     pub spot: Vec<u32>,
     /// GPUs those spot jobs hold.
     pub spot_gpus: u32,
+    /// Slots of spot jobs running on held GPUs no committed job used (the provider sells
+    /// idle commitments as spot), in start order: preempted when a committed job needs them.
+    pub resold: Vec<u32>,
+    /// GPUs those jobs hold (never more than `held_idle`).
+    pub resold_gpus: u32,
 }
 
 impl SiteState {
@@ -196,6 +201,8 @@ impl SiteState {
             running: outages.iter().any(Option::is_some).then(Vec::new),
             spot: Vec::new(),
             spot_gpus: 0,
+            resold: Vec::new(),
+            resold_gpus: 0,
             outages,
         }
     }
@@ -236,10 +243,17 @@ impl SiteState {
         self.total.gross_revenue_usd += usd;
     }
 
-    /// Free GPUs a job without a commitment here may take: the held idle ones are kept.
+    /// Free GPUs a job without a commitment here may take: the held idle ones still free
+    /// (not resold as spot) are kept.
     #[inline]
     pub fn general_free(&self) -> u32 {
-        self.free.saturating_sub(self.held_idle)
+        self.free.saturating_sub(self.held_free())
+    }
+
+    /// Held GPUs no committed job uses that are free (not running a resold spot job).
+    #[inline]
+    pub fn held_free(&self) -> u32 {
+        self.held_idle.saturating_sub(self.resold_gpus)
     }
 
     /// GPUs running jobs.

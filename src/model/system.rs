@@ -172,6 +172,8 @@ struct Job {
     /// Its place in its segment's list of jobs running beyond their commitment, or
     /// [`contracts::NOT_BURSTING`].
     bursting_pos: u32,
+    /// A spot job running on held GPUs no committed job used.
+    resold: bool,
 }
 
 impl Job {
@@ -928,6 +930,7 @@ impl<'a> SystemModel<'a> {
             price: 0.0,
             holding: contracts::NO_HOLDING,
             bursting_pos: contracts::NOT_BURSTING,
+            resold: false,
         };
         // A customer with a running commitment here has bought its GPUs already.
         let refusal = if self.extras && self.commitments.entitled(segment) {
@@ -976,8 +979,18 @@ impl<'a> SystemModel<'a> {
         if let Some(site) = self.place_job(&job) {
             let slot = self.jobs.take(job);
             self.start(now, slot, site, false, events);
-        } else if self.capacity.spot_total > 0
-            && let Some(site) = self.make_room(now, &job, events)
+        } else if let Some(site) = self.extras.then(|| self.place_resold(&job)).flatten() {
+            let slot = self.jobs.take(job);
+            self.start(now, slot, site, false, events);
+        } else if let Some(site) = self
+            .extras
+            .then(|| self.reclaim_commitment(now, &job, events))
+            .flatten()
+            .or_else(|| {
+                (self.capacity.spot_total > 0)
+                    .then(|| self.make_room(now, &job, events))
+                    .flatten()
+            })
         {
             let slot = self.jobs.take(job);
             self.start(now, slot, site, false, events);
@@ -1076,6 +1089,11 @@ impl<'a> SystemModel<'a> {
         if let Some(h) = holding {
             self.use_holding(now, h, gpus, true);
         }
+        // A spot job with no room beyond the held GPUs runs on an idle commitment, resold.
+        let resold = self.extras
+            && holding.is_none()
+            && self.capacity.sites[site_idx].general_free() < gpus
+            && self.jobs.slots[slot as usize].spec.tier() == SPOT;
         let site = &mut self.capacity.sites[site_idx];
         site.advance(now);
         let job = &mut self.jobs.slots[slot as usize];
@@ -1140,7 +1158,7 @@ impl<'a> SystemModel<'a> {
             });
         }
         if self.extras && holding.is_none() {
-            self.started_beyond_commitment(site_idx, slot);
+            self.started_beyond_commitment(site_idx, slot, resold);
         }
         events.schedule(now + run_hours, SystemEvent::Completion { slot, epoch });
     }
@@ -1150,13 +1168,17 @@ impl<'a> SystemModel<'a> {
     /// (A spot job on its own commitment runs on GPUs its customer paid for: no one
     /// preempts it there.)
     #[inline(never)]
-    fn started_beyond_commitment(&mut self, site_idx: usize, slot: u32) {
+    fn started_beyond_commitment(&mut self, site_idx: usize, slot: u32, resold: bool) {
         let job = &self.jobs.slots[slot as usize];
         let (segment, gpus, tier) = (job.segment, job.spec.gpus, job.spec.tier());
         if self.commitments.tracks(segment) {
             self.note_bursting(segment, slot);
         }
-        if tier == SPOT {
+        if resold {
+            self.resold_on(site_idx, slot, gpus);
+            // The GPUs it took were held ones: the others' room is as it was.
+            self.capacity.sync(site_idx);
+        } else if tier == SPOT {
             self.spot_on(site_idx, slot, gpus);
         }
     }
@@ -1177,7 +1199,11 @@ impl<'a> SystemModel<'a> {
         );
         let bursting = job.bursting_pos != contracts::NOT_BURSTING;
         if self.extras && holding == contracts::NO_HOLDING && job.spec.tier() == SPOT {
-            self.spot_off(site_idx, slot, gpu_count);
+            if job.resold {
+                self.resold_off(site_idx, slot, gpu_count);
+            } else {
+                self.spot_off(site_idx, slot, gpu_count);
+            }
         }
         let held_hours = now - started;
         let gpus = f64::from(gpu_count);
@@ -1378,7 +1404,10 @@ impl<'a> SystemModel<'a> {
         let jobs = &self.jobs.slots;
         for entry in self.jobs.queue.in_order(|entry| is_live(jobs, entry)) {
             let job = self.jobs.slots[entry.slot as usize];
-            if let Some(site) = self.place_job(&job) {
+            let site = self
+                .place_job(&job)
+                .or_else(|| self.extras.then(|| self.place_resold(&job)).flatten());
+            if let Some(site) = site {
                 self.start(now, entry.slot, site, true, events);
             }
         }
@@ -1918,6 +1947,8 @@ struct Prices {
     factor: f64,
     /// The share of the price each tier pays: 1 − its discount (reserved, on-demand, spot).
     tier_share: [f64; 3],
+    /// Whether spot jobs may run on held GPUs no committed job uses.
+    spot_on_idle_commitments: bool,
     latency_slowdown: f64,
 }
 
@@ -1968,6 +1999,10 @@ impl Prices {
                 share
             },
             latency_slowdown: spec.latency_slowdown,
+            spot_on_idle_commitments: spec
+                .pricing
+                .as_ref()
+                .is_some_and(|p| p.spot_on_idle_commitments),
         }
     }
 
@@ -1991,7 +2026,13 @@ impl Prices {
     /// Whether `job` may run on `site` now, and at what price per reference GPU-hour of work.
     #[inline]
     fn acceptable(&self, site: &SiteState, job: &Job) -> Option<f64> {
-        if site.leaving || site.general_free() < job.spec.gpus || site.speed < job.min_speed {
+        let room = site.general_free() >= job.spec.gpus
+            // A spot job may take held GPUs no committed job uses where they are resold.
+            || (self.spot_on_idle_commitments
+                && job.spec.tier() == SPOT
+                && site.free >= job.spec.gpus
+                && site.held_free() >= job.spec.gpus);
+        if site.leaving || !room || site.speed < job.min_speed {
             return None;
         }
         let slowdown = if site.region == job.region {
@@ -2133,6 +2174,7 @@ mod tests {
             price: 0.0,
             holding: contracts::NO_HOLDING,
             bursting_pos: contracts::NOT_BURSTING,
+            resold: false,
         }
     }
 

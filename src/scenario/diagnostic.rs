@@ -298,6 +298,9 @@ fn field_help(field: &str) -> Option<&'static str> {
         "spot_discount" => {
             "the spot price's discount off the list price, 0–1 (e.g. 0.7 for 70% off)"
         }
+        "spot_on_idle_commitments" => {
+            "true or false: whether spot jobs may use GPUs held for contracts while no committed job does"
+        }
         "checkpoint_every_hours" => {
             "hours between a job's checkpoints: a preempted or interrupted job resumes from its last"
         }

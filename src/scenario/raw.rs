@@ -389,6 +389,8 @@ pub struct RawPricing {
     #[serde(default)]
     pub spot_discount: Option<Fraction>,
     #[serde(default)]
+    pub spot_on_idle_commitments: Option<bool>,
+    #[serde(default)]
     pub egress_usd_per_gb: Option<NonNegative>,
 }
 
@@ -543,10 +545,11 @@ impl PolicyName {
 }
 
 /// The `pricing:` keys valid under every policy.
-pub const SHARED_PRICING_KEYS: [&str; 4] = [
+pub const SHARED_PRICING_KEYS: [&str; 5] = [
     "policy",
     "reserved_discount",
     "spot_discount",
+    "spot_on_idle_commitments",
     "egress_usd_per_gb",
 ];
 

@@ -274,6 +274,9 @@ pub struct Pricing {
     pub reserved_discount: f64,
     /// Discount for spot (preemptible) jobs, a share of the price.
     pub spot_discount: f64,
+    /// Whether spot jobs may run on GPUs held for contracts while no committed job uses
+    /// them (preempted when one does).
+    pub spot_on_idle_commitments: bool,
     /// Data transfer out, USD per GB.
     pub egress_usd_per_gb: f64,
 }
@@ -1188,6 +1191,7 @@ impl Checker<'_> {
                 .reserved_discount
                 .map_or(defaults::RESERVED_DISCOUNT, |d| d.0),
             spot_discount: raw.spot_discount.map_or(defaults::SPOT_DISCOUNT, |d| d.0),
+            spot_on_idle_commitments: raw.spot_on_idle_commitments.unwrap_or(false),
             egress_usd_per_gb: raw
                 .egress_usd_per_gb
                 .map_or(defaults::EGRESS_USD_PER_GB, |e| e.0),

@@ -244,3 +244,51 @@ centralized: {{gpus: 12, pricing: {{usd_per_gpu_hour: 3, spot_discount: 0.7}}}}
         );
     }
 }
+
+/// Idle commitments sold as spot (`spot_on_idle_commitments`): all 8 GPUs of a pool are
+/// held for a client of load 3, and spot jobs of another segment (load 3, exact resumes)
+/// run on whatever the client does not use, preempted when it needs them. The client
+/// waits as in an M/M/8 of its own load, the pool as a whole is the M/M/8 of both (0.75
+/// busy), and the fee is exactly 8 GPUs × $2 × the window. Without the option no spot job
+/// ever runs there: the held GPUs are kept from them.
+#[test]
+fn idle_commitments_sold_as_spot() {
+    let yaml = |resell: bool, horizon: f64| {
+        format!(
+            "name: resold
+simulation: {{horizon_hours: {horizon}, warmup_hours: 100, replications: {REPLICATIONS}, seed: 31}}
+demand:
+  segments:
+    - {{name: client, arrivals_per_hour: 3, duration_hours: {{exponential: {{mean: 1}}}}}}
+    - {{name: batch, arrivals_per_hour: 3, duration_hours: {{exponential: {{mean: 1}}}}, spot_share: 1, checkpoint_every_hours: 1e-9}}
+  contracts:
+    - {{provider: centralized, segment: client, gpus: 8, usd_per_gpu_hour: 2, term_weeks: 1000}}
+centralized: {{gpus: 8, pricing: {{usd_per_gpu_hour: 3, spot_discount: 0.7, spot_on_idle_commitments: {resell}}}}}
+"
+        )
+    };
+    let rows = run(&yaml(true, 100.0 + WINDOW_HOURS));
+    let checks = 2;
+    let waits: Vec<f64> = rows.iter().map(|r| r.mean_wait_hours_on_demand).collect();
+    within_band(
+        "client mean wait",
+        &waits,
+        capsim::theory::mmc(8, 3.0, 1.0).mean_wait_hours,
+        checks,
+    );
+    let utilization: Vec<f64> = rows.iter().map(|r| r.utilization).collect();
+    within_band("utilization", &utilization, 6.0 / 8.0, checks);
+    for row in &rows {
+        assert!(row.jobs_preempted > 0);
+        let fees = 8.0 * 2.0 * WINDOW_HOURS;
+        assert!((row.providers[0].contract_revenue_usd - fees).abs() <= 1e-9 * fees);
+        assert!(row.providers[0].spot_revenue_usd > 0.0);
+    }
+    let kept = run(&yaml(false, 600.0));
+    for row in &kept {
+        assert_eq!(
+            row.segments[1].jobs_served, 0,
+            "spot jobs never reach held GPUs"
+        );
+    }
+}

@@ -405,9 +405,10 @@ fn pricing(rng: &mut impl Choices) -> String {
         ),
     };
     format!(
-        "  review_every_hours: {}\n  pricing: {{{list}reserved_discount: 0.2, spot_discount: {}, egress_usd_per_gb: 0.05{policy}}}\n",
+        "  review_every_hours: {}\n  pricing: {{{list}reserved_discount: 0.2, spot_discount: {}, spot_on_idle_commitments: {}, egress_usd_per_gb: 0.05{policy}}}\n",
         rng.f64_in(5.0..60.0),
-        rng.f64_in(0.0..0.9)
+        rng.f64_in(0.0..0.9),
+        rng.chance(0.5)
     )
 }
 

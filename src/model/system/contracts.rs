@@ -334,6 +334,9 @@ impl SystemModel<'_> {
                 site.contract_usd_per_hour + rate * (f64::from(gpus) - f64::from(before))
             };
         }
+        if self.capacity.sites[site_idx].resold_gpus > self.capacity.sites[site_idx].held_idle {
+            self.settle_resold(site_idx);
+        }
         self.capacity.sync(site_idx);
         if idle_after > idle_before {
             self.cover_bursting(now, site_idx, segment);
@@ -450,7 +453,9 @@ impl SystemModel<'_> {
                 price * f64::from(gpus) * (now - started),
                 false,
             );
-            if self.jobs.slots[slot as usize].spec.tier() == crate::model::outcome::SPOT {
+            if self.jobs.slots[slot as usize].resold {
+                self.resold_off(site_idx, slot, gpus);
+            } else if self.jobs.slots[slot as usize].spec.tier() == crate::model::outcome::SPOT {
                 self.spot_off(site_idx, slot, gpus);
             }
             let job = &mut self.jobs.slots[slot as usize];
@@ -473,8 +478,12 @@ impl SystemModel<'_> {
             holding.busy -= gpus;
         }
         let idle_after = holding.idle();
-        let site = &mut self.capacity.sites[holding.site];
+        let site_idx = holding.site;
+        let site = &mut self.capacity.sites[site_idx];
         site.held_idle = site.held_idle + idle_after - idle_before;
+        if site.resold_gpus > site.held_idle {
+            self.settle_resold(site_idx);
+        }
     }
 
     /// The first site where a job of `segment` needing `gpus` GPUs of at least

@@ -35,6 +35,124 @@ impl SystemModel<'_> {
         self.capacity.spot_total += gpus;
     }
 
+    /// The spot job in `slot` runs on held GPUs of `site_idx` no committed job used.
+    pub(super) fn resold_on(&mut self, site_idx: usize, slot: u32, gpus: u32) {
+        let site = &mut self.capacity.sites[site_idx];
+        site.resold.push(slot);
+        site.resold_gpus += gpus;
+        self.jobs.slots[slot as usize].resold = true;
+    }
+
+    /// The resold spot job in `slot` stops running on held GPUs of `site_idx`.
+    pub(super) fn resold_off(&mut self, site_idx: usize, slot: u32, gpus: u32) {
+        let site = &mut self.capacity.sites[site_idx];
+        if let Some(pos) = site.resold.iter().rposition(|&s| s == slot) {
+            site.resold.remove(pos);
+            site.resold_gpus -= gpus;
+        }
+        self.jobs.slots[slot as usize].resold = false;
+    }
+
+    /// Held idle GPUs of `site_idx` fell below those resold jobs run on (a committed job
+    /// took free GPUs, a holding shrank): the most recently started resold jobs now run on
+    /// the site's other GPUs (the same GPUs, relabelled), preemptible as any spot job.
+    pub(super) fn settle_resold(&mut self, site_idx: usize) {
+        while self.capacity.sites[site_idx].resold_gpus > self.capacity.sites[site_idx].held_idle {
+            let Some(&slot) = self.capacity.sites[site_idx].resold.last() else {
+                return;
+            };
+            let gpus = self.jobs.slots[slot as usize].spec.gpus;
+            self.resold_off(site_idx, slot, gpus);
+            self.spot_on(site_idx, slot, gpus);
+        }
+    }
+
+    /// Where a spot job with no room elsewhere may run on an idle commitment: the best
+    /// site (as placement ranks them) of a provider that sells idle commitments as spot
+    /// with that many held GPUs free.
+    pub(super) fn place_resold(&self, job: &Job) -> Option<usize> {
+        if job.spec.tier() != SPOT {
+            return None;
+        }
+        let several = self.providers.len() > 1;
+        let lock = self.lock_of(job);
+        let mut best: Option<(bool, f64, usize)> = None;
+        for (idx, site) in self.capacity.sites.iter().enumerate() {
+            let provider = &self.providers[site.provider];
+            if !provider.prices.spot_on_idle_commitments
+                || site.leaving
+                || site.speed < job.min_speed
+                || site.free < job.spec.gpus
+                || site.held_free() < job.spec.gpus
+                || lock.is_some_and(|lock| {
+                    !lock_allows(&self.providers, self.classes, lock, job, site.provider)
+                })
+            {
+                continue;
+            }
+            let remote = site.region != job.region;
+            let slowdown = if remote {
+                provider.prices.latency_slowdown
+            } else {
+                1.0
+            };
+            let unit_price =
+                provider.prices.price(site.class, job.spec.tier()) / site.speed * slowdown;
+            if unit_price > job.spec.max_price_usd_per_gpu_hour {
+                continue;
+            }
+            let cost = if several {
+                unit_price + provider.egress_per_gpu_hour(job)
+            } else {
+                unit_price
+            };
+            let better = match best {
+                None => true,
+                Some((best_remote, best_cost, _)) => {
+                    cost < best_cost || (cost == best_cost && !remote && best_remote)
+                }
+            };
+            if better {
+                best = Some((remote, cost, idx));
+            }
+        }
+        best.map(|(_, _, idx)| idx)
+    }
+
+    /// A committed job whose commitment has idle GPUs that resold spot jobs run on takes
+    /// them back: on the first such site (in its holdings' order), the most recently
+    /// started resold jobs are preempted until it fits. The site, with the preempted jobs
+    /// in `capacity.preempted`; `None` when no holding of its segment would do.
+    pub(super) fn reclaim_commitment(
+        &mut self,
+        now: Hours,
+        job: &Job,
+        events: &mut EventQueue<SystemEvent>,
+    ) -> Option<usize> {
+        if !self.commitments.entitled(job.segment) {
+            return None;
+        }
+        let gpus = job.spec.gpus;
+        let site_idx = self.commitments.by_segment[job.segment as usize]
+            .iter()
+            .map(|&h| self.commitments.holdings[h as usize])
+            .find(|holding| {
+                let site = &self.capacity.sites[holding.site];
+                holding.gpus.saturating_sub(holding.busy) >= gpus
+                    && site.resold_gpus > 0
+                    && site.free + site.resold_gpus >= gpus
+                    && !site.leaving
+                    && site.speed >= job.min_speed
+            })?
+            .site;
+        while self.capacity.sites[site_idx].free < gpus {
+            let &victim = self.capacity.sites[site_idx].resold.last()?;
+            self.preempt(now, victim, events);
+            self.capacity.preempted.push(victim);
+        }
+        Some(site_idx)
+    }
+
     /// The spot job in `slot` no longer runs preemptibly on `site_idx` (it ended, or moved
     /// into its customer's commitment).
     pub(super) fn spot_off(&mut self, site_idx: usize, slot: u32, gpus: u32) {
@@ -160,7 +278,7 @@ impl SystemModel<'_> {
         for &slot in &preempted {
             let job = &self.jobs.slots[slot as usize];
             if job.state == JobState::Waiting
-                && let Some(site) = self.place_job(job)
+                && let Some(site) = self.place_job(job).or_else(|| self.place_resold(job))
             {
                 self.start(now, slot, site, true, events);
             }
