@@ -6,31 +6,18 @@
 //! GPUs is below 1e-6). "Commitment first" means that at every moment min(N, G) GPUs run
 //! on the commitment of G and (N − G)⁺ are billed at list, so over W window hours the
 //! segment pays c·G·W in fees plus p·E[(N − G)⁺]·W at list for a·W GPU-hours of work.
-//! Bands: the replication mean within t·s/√n, Bonferroni-corrected, as in `market.rs`.
+//! Bands: the replication mean within t·s/√n, Bonferroni-corrected (`crate::within_band`).
 
-use capsim::metrics::{RunMetrics, SegmentRow, t_critical};
+use capsim::metrics::{RunMetrics, SegmentRow};
 use capsim::montecarlo;
 
-use crate::scenario;
+use crate::{scenario, within_band};
 
 const REPLICATIONS: usize = 20;
 const WINDOW_HOURS: f64 = 20_000.0;
 
 fn run(yaml: &str) -> Vec<RunMetrics> {
     montecarlo::run(&scenario(yaml), None).unwrap_or_else(|e| panic!("{e}\n{yaml}"))
-}
-
-/// Asserts the mean of `values` is within its Bonferroni-corrected t band of `expected`.
-fn within_band(label: &str, values: &[f64], expected: f64, checks: u32) {
-    let n = values.len() as f64;
-    let mean = values.iter().sum::<f64>() / n;
-    let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
-    let t = t_critical(1.0 - 0.01 / f64::from(checks), values.len() as u64 - 1);
-    let half_width = t * (variance / n).sqrt();
-    assert!(
-        (mean - expected).abs() <= half_width,
-        "{label}: mean {mean} outside {expected} ± {half_width}"
-    );
 }
 
 /// E[min(N, g)] and E[(N − g)⁺] for N ~ Poisson(a): E[min(N, g)] = Σ_{k<g} k·P(k) +

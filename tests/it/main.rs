@@ -40,6 +40,20 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// Asserts the mean of `values` (one per replication) is within its t band of
+/// `expected`: t·s/√n at 99% confidence, Bonferroni-corrected over a test's `checks`.
+pub fn within_band(label: &str, values: &[f64], expected: f64, checks: u32) {
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    let t = capsim::metrics::t_critical(1.0 - 0.01 / f64::from(checks), values.len() as u64 - 1);
+    let half_width = t * (variance / n).sqrt();
+    assert!(
+        (mean - expected).abs() <= half_width,
+        "{label}: mean {mean} outside {expected} ± {half_width}"
+    );
+}
+
 /// A case count a long run may raise through the environment variable `name`.
 pub fn cases_from_env(name: &str, default: u32) -> u32 {
     std::env::var(name)

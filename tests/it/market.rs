@@ -6,11 +6,11 @@
 //! t·s/√n of the closed form, with a Bonferroni correction over a test's checks.
 
 use capsim::metrics::catalog::Metric;
-use capsim::metrics::{ProviderRow, RunMetrics, t_critical};
+use capsim::metrics::{ProviderRow, RunMetrics};
 use capsim::montecarlo;
 use capsim::theory;
 
-use crate::scenario;
+use crate::{scenario, within_band};
 
 const REPLICATIONS: usize = 20;
 
@@ -28,19 +28,6 @@ fn provider<'r>(row: &'r RunMetrics, name: &str) -> &'r ProviderRow {
 /// Window hours of a provider without failures: its up GPU-hours per GPU.
 fn window_hours(row: &ProviderRow) -> f64 {
     row.up_gpu_hours / row.gpus_at_start as f64
-}
-
-/// Asserts the mean of `values` is within its Bonferroni-corrected t band of `expected`.
-fn within_band(label: &str, values: &[f64], expected: f64, checks: u32) {
-    let n = values.len() as f64;
-    let mean = values.iter().sum::<f64>() / n;
-    let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
-    let t = t_critical(1.0 - 0.01 / f64::from(checks), values.len() as u64 - 1);
-    let half_width = t * (variance / n).sqrt();
-    assert!(
-        (mean - expected).abs() <= half_width,
-        "{label}: mean {mean} outside {expected} ± {half_width}"
-    );
 }
 
 fn market(name: &str, demand: &str, providers: &str, members: &str) -> String {

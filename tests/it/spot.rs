@@ -2,31 +2,18 @@
 //! preempted by them. Checked against preemptive-priority queueing: jobs that preempt
 //! see the pool as if the spot jobs were not there, and with exact resumes (checkpoints
 //! → 0) and exponential work the pool as a whole is the M/M/c queue of both loads.
-//! Bands: the replication mean within t·s/√n, Bonferroni-corrected, as in `market.rs`.
+//! Bands: the replication mean within t·s/√n, Bonferroni-corrected (`crate::within_band`).
 
-use capsim::metrics::{RunMetrics, t_critical};
+use capsim::metrics::RunMetrics;
 use capsim::montecarlo;
 use capsim::theory;
 
-use crate::scenario;
+use crate::{scenario, within_band};
 
 const REPLICATIONS: usize = 20;
 
 fn run(yaml: &str) -> Vec<RunMetrics> {
     montecarlo::run(&scenario(yaml), None).unwrap_or_else(|e| panic!("{e}\n{yaml}"))
-}
-
-/// Asserts the mean of `values` is within its Bonferroni-corrected t band of `expected`.
-fn within_band(label: &str, values: &[f64], expected: f64, checks: u32) {
-    let n = values.len() as f64;
-    let mean = values.iter().sum::<f64>() / n;
-    let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
-    let t = t_critical(1.0 - 0.01 / f64::from(checks), values.len() as u64 - 1);
-    let half_width = t * (variance / n).sqrt();
-    assert!(
-        (mean - expected).abs() <= half_width,
-        "{label}: mean {mean} outside {expected} ± {half_width}"
-    );
 }
 
 /// One pool of `gpus` GPUs at $3: on-demand jobs at `on_demand` an hour and spot jobs

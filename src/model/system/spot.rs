@@ -16,6 +16,7 @@
 
 use crate::engine::{EventQueue, Hours};
 use crate::model::outcome::SPOT;
+use crate::model::site::SiteState;
 use crate::model::system::{Job, JobState, SystemEvent, SystemModel, lock_allows};
 
 /// Work kept by checkpoints every `every` hours after holding GPUs `held_hours` at `rate`
@@ -26,7 +27,45 @@ pub(super) fn saved_work(every: Option<f64>, held_hours: Hours, rate: f64, progr
     })
 }
 
+/// Keeps the better of the best site so far and a candidate `(remote, cost, index)`, as
+/// placement ranks them: the lower cost, then its own region, then the first seen.
+fn keep_better(best: &mut Option<(bool, f64, usize)>, candidate: (bool, f64, usize)) {
+    let (remote, cost, _) = candidate;
+    let better = match *best {
+        None => true,
+        Some((best_remote, best_cost, _)) => {
+            cost < best_cost || (cost == best_cost && !remote && best_remote)
+        }
+    };
+    if better {
+        *best = Some(candidate);
+    }
+}
+
 impl SystemModel<'_> {
+    /// Whether `site` is outside `job`'s region, and the job's effective cost per
+    /// reference GPU-hour there as placement counts it (price ÷ speed, × the slowdown out
+    /// of region, + egress among several providers); `None` above its maximum price.
+    fn offer_on(&self, job: &Job, site: &SiteState) -> Option<(bool, f64)> {
+        let provider = &self.providers[site.provider];
+        let remote = site.region != job.region;
+        let slowdown = if remote {
+            provider.prices.latency_slowdown
+        } else {
+            1.0
+        };
+        let unit_price = provider.prices.price(site.class, job.spec.tier()) / site.speed * slowdown;
+        if unit_price > job.spec.max_price_usd_per_gpu_hour {
+            return None;
+        }
+        let cost = if self.providers.len() > 1 {
+            unit_price + provider.egress_per_gpu_hour(job)
+        } else {
+            unit_price
+        };
+        Some((remote, cost))
+    }
+
     /// The spot job in `slot` runs on `site_idx` where others may preempt it.
     pub(super) fn spot_on(&mut self, site_idx: usize, slot: u32, gpus: u32) {
         let site = &mut self.capacity.sites[site_idx];
@@ -74,7 +113,6 @@ impl SystemModel<'_> {
         if job.spec.tier() != SPOT {
             return None;
         }
-        let several = self.providers.len() > 1;
         let lock = self.lock_of(job);
         let mut best: Option<(bool, f64, usize)> = None;
         for (idx, site) in self.capacity.sites.iter().enumerate() {
@@ -90,31 +128,10 @@ impl SystemModel<'_> {
             {
                 continue;
             }
-            let remote = site.region != job.region;
-            let slowdown = if remote {
-                provider.prices.latency_slowdown
-            } else {
-                1.0
-            };
-            let unit_price =
-                provider.prices.price(site.class, job.spec.tier()) / site.speed * slowdown;
-            if unit_price > job.spec.max_price_usd_per_gpu_hour {
+            let Some((remote, cost)) = self.offer_on(job, site) else {
                 continue;
-            }
-            let cost = if several {
-                unit_price + provider.egress_per_gpu_hour(job)
-            } else {
-                unit_price
             };
-            let better = match best {
-                None => true,
-                Some((best_remote, best_cost, _)) => {
-                    cost < best_cost || (cost == best_cost && !remote && best_remote)
-                }
-            };
-            if better {
-                best = Some((remote, cost, idx));
-            }
+            keep_better(&mut best, (remote, cost, idx));
         }
         best.map(|(_, _, idx)| idx)
     }
@@ -190,7 +207,6 @@ impl SystemModel<'_> {
         if job.spec.tier() == SPOT || self.capacity.spot_total == 0 {
             return None;
         }
-        let several = self.providers.len() > 1;
         let lock = self.lock_of(job);
         let gpus = job.spec.gpus;
         let mut best: Option<(bool, f64, usize)> = None;
@@ -205,43 +221,22 @@ impl SystemModel<'_> {
                     .holding_on(job.segment, idx, gpus)
                     .is_some();
             if !committed
-                && (free_after.saturating_sub(site.held_idle) < gpus
+                && (free_after.saturating_sub(site.held_free()) < gpus
                     || lock.is_some_and(|lock| {
                         !lock_allows(&self.providers, self.classes, lock, job, site.provider)
                     }))
             {
                 continue;
             }
-            let provider = &self.providers[site.provider];
-            let remote = site.region != job.region;
-            let cost = if committed {
-                0.0
+            let offer = if committed {
+                Some((site.region != job.region, 0.0))
             } else {
-                let slowdown = if remote {
-                    provider.prices.latency_slowdown
-                } else {
-                    1.0
-                };
-                let unit_price =
-                    provider.prices.price(site.class, job.spec.tier()) / site.speed * slowdown;
-                if unit_price > job.spec.max_price_usd_per_gpu_hour {
-                    continue;
-                }
-                if several {
-                    unit_price + provider.egress_per_gpu_hour(job)
-                } else {
-                    unit_price
-                }
+                self.offer_on(job, site)
             };
-            let better = match best {
-                None => true,
-                Some((best_remote, best_cost, _)) => {
-                    cost < best_cost || (cost == best_cost && !remote && best_remote)
-                }
+            let Some((remote, cost)) = offer else {
+                continue;
             };
-            if better {
-                best = Some((remote, cost, idx));
-            }
+            keep_better(&mut best, (remote, cost, idx));
         }
         best.map(|(_, _, idx)| idx)
     }
