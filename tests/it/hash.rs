@@ -89,6 +89,7 @@ fn every_model_input_changes_the_hash() {
         "demand.segments[0].spot_share=0.1",
         "demand.segments[0].checkpoint_every_hours=2",
         "centralized.pricing.spot_discount=0.5",
+        "centralized.pricing.spot_on_idle_commitments=true",
         "demand.contracts=[{provider: centralized, segment: training, gpus: 8, usd_per_gpu_hour: 2, term_weeks: 52}]",
         "demand.contracts=[{provider: centralized, segment: training, gpus: 8, usd_per_gpu_hour: 2, term_weeks: 52, renewal_probability: 0.5}]",
         "demand.segments[0].annual_growth=0.1",
