@@ -903,7 +903,7 @@ impl<'a> SystemModel<'a> {
         let in_window = self.accounts.in_window(now);
         self.accounts
             .tally(in_window, segment, |tally| tally.arrived += 1);
-        if in_window && spec.tier() == SPOT {
+        if self.extras && in_window && spec.tier() == SPOT {
             self.accounts.outcome.spot_jobs_arrived += 1;
         }
         if in_window {
@@ -1137,11 +1137,11 @@ impl<'a> SystemModel<'a> {
         }
         self.accounts.outcome.wait_by_job += wait;
         if first {
-            let reserved = self.jobs.slots[slot as usize].spec.tier();
+            let tier = self.jobs.slots[slot as usize].spec.tier();
             if in_window {
                 self.accounts.outcome.providers[provider].jobs_started += 1;
             }
-            self.record_first_wait(in_window, reserved, wait);
+            self.record_first_wait(in_window, tier, wait);
             self.accounts.tally(in_window, segment, |tally| {
                 tally.started += 1;
                 tally.running += 1;
@@ -1600,14 +1600,8 @@ impl<'a> SystemModel<'a> {
         events: &mut EventQueue<SystemEvent>,
     ) {
         let (site_idx, gpus) = self.end_run(now, slot);
+        let (progress, saved) = self.rewind_to_checkpoint(now, slot, site_idx);
         let job = &mut self.jobs.slots[slot as usize];
-        let held_hours = now - job.started;
-        let progress = held_hours * job.rate;
-        let checkpoint = self.segment_checkpoint[job.segment as usize]
-            .or(self.capacity.sites[site_idx].checkpoint_every_hours);
-        let saved = spot::saved_work(checkpoint, held_hours, job.rate, progress);
-        job.work_hours -= saved;
-        job.queued_at = now;
         job.interruptions += 1;
         let given_up = job.interruptions >= MAX_INTERRUPTIONS;
         let done_before = job.spec.duration_hours - job.work_hours;
@@ -1643,6 +1637,25 @@ impl<'a> SystemModel<'a> {
         self.release(site_idx, gpus - 1, now, events);
         self.go_out(now, site_idx, outage, events);
         self.restart_after_interruption(now, slot, site_idx, events);
+    }
+
+    /// A run of the job in `slot` on `site_idx` was cut short at `now` (failure or
+    /// preemption): it keeps the work of its last checkpoint — every
+    /// `checkpoint_every_hours` of its segment, else of the site; none without either —
+    /// and queues from now. Returns (work done in the run, work kept), reference hours
+    /// per GPU.
+    fn rewind_to_checkpoint(&mut self, now: Hours, slot: u32, site_idx: usize) -> (f64, f64) {
+        let job = &mut self.jobs.slots[slot as usize];
+        let held_hours = now - job.started;
+        let progress = held_hours * job.rate;
+        let every = self.segment_checkpoint[job.segment as usize]
+            .or(self.capacity.sites[site_idx].checkpoint_every_hours);
+        let saved = every.map_or(0.0, |every| {
+            ((held_hours / every).floor() * every * job.rate).min(progress)
+        });
+        job.work_hours -= saved;
+        job.queued_at = now;
+        (progress, saved)
     }
 
     /// What starting every waiting job that fits anywhere would do after an interruption,

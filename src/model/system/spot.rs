@@ -19,14 +19,6 @@ use crate::model::outcome::SPOT;
 use crate::model::site::SiteState;
 use crate::model::system::{Job, JobState, SystemEvent, SystemModel, lock_allows};
 
-/// Work kept by checkpoints every `every` hours after holding GPUs `held_hours` at `rate`
-/// reference hours of work per hour, of `progress` made: the last whole checkpoint's.
-pub(super) fn saved_work(every: Option<f64>, held_hours: Hours, rate: f64, progress: f64) -> f64 {
-    every.map_or(0.0, |every| {
-        ((held_hours / every).floor() * every * rate).min(progress)
-    })
-}
-
 /// Keeps the better of the best site so far and a candidate `(remote, cost, index)`, as
 /// placement ranks them: the lower cost, then its own region, then the first seen.
 fn keep_better(best: &mut Option<(bool, f64, usize)>, candidate: (bool, f64, usize)) {
@@ -287,14 +279,8 @@ impl SystemModel<'_> {
     /// checkpoint and waits again at the head of the spot tier.
     fn preempt(&mut self, now: Hours, slot: u32, events: &mut EventQueue<SystemEvent>) {
         let (site_idx, gpus) = self.end_run(now, slot);
-        let job = &mut self.jobs.slots[slot as usize];
-        let held_hours = now - job.started;
-        let progress = held_hours * job.rate;
-        let checkpoint = self.segment_checkpoint[job.segment as usize]
-            .or(self.capacity.sites[site_idx].checkpoint_every_hours);
-        let saved = saved_work(checkpoint, held_hours, job.rate, progress);
-        job.work_hours -= saved;
-        job.queued_at = now;
+        let (progress, saved) = self.rewind_to_checkpoint(now, slot, site_idx);
+        let job = &self.jobs.slots[slot as usize];
         let (in_window, segment) = (job.in_window, job.segment);
         if in_window {
             let lost = f64::from(gpus) * (progress - saved);
