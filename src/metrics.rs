@@ -140,6 +140,90 @@ pub struct RunMetrics {
     pub segments: Vec<SegmentRow>,
     /// Each provider of the architecture, in its order (`providers.parquet`).
     pub providers: Vec<ProviderRow>,
+    /// Each operator group of its distributed providers (`groups.parquet`).
+    pub groups: Vec<GroupRow>,
+}
+
+/// What one operator group of a distributed provider did in one replication's window (a
+/// `groups.parquet` row without its replication and system): an `operators:` entry, the
+/// entry template, or a pool type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupRow {
+    /// The provider's name.
+    pub provider: String,
+    /// The group's label.
+    pub group: String,
+    /// Potential operators of a pool type (0 for the other groups).
+    pub potential_operators: u64,
+    /// Operators present at time 0.
+    pub operators_at_start: u64,
+    /// Operators present at the horizon.
+    pub operators_at_horizon: u64,
+    /// Operators that joined in the window.
+    pub operators_joined: u64,
+    /// Operators that decided to leave in the window.
+    pub operators_left: u64,
+    /// GPUs listed at the horizon.
+    pub listed_gpus: u64,
+    /// Of those, GPUs that deliver.
+    pub verified_gpus: u64,
+    /// Busy GPU-hours over the window.
+    pub busy_gpu_hours: f64,
+    /// Up (busy + idle) GPU-hours over the window.
+    pub up_gpu_hours: f64,
+    /// What customers paid its operators over the window, after the protocol's take, USD.
+    pub revenue_usd: f64,
+    /// Their operating costs over the window, USD.
+    pub opex_usd: f64,
+    /// Capital employed over the window (∫ hardware value dt), USD-years.
+    pub capital_usd_years: f64,
+}
+
+impl GroupRow {
+    /// The row of one group's tally, its revenue after the provider's take rate.
+    pub fn new(
+        provider: &str,
+        group: &str,
+        take_rate: crate::scenario::supply::TakeRate,
+        tally: &crate::model::outcome::GroupTally,
+    ) -> GroupRow {
+        let areas = &tally.window.areas;
+        GroupRow {
+            provider: provider.to_string(),
+            group: group.to_string(),
+            potential_operators: tally.potential_operators,
+            operators_at_start: tally.operators_at_start,
+            operators_at_horizon: tally.operators_at_horizon,
+            operators_joined: tally.operators_joined,
+            operators_left: tally.operators_left,
+            listed_gpus: tally.listed_gpus,
+            verified_gpus: tally.verified_gpus,
+            busy_gpu_hours: areas.busy_gpu_hours,
+            up_gpu_hours: areas.busy_gpu_hours + areas.idle_gpu_hours,
+            revenue_usd: take_rate.split(tally.window.gross_revenue_usd).provider_usd,
+            opex_usd: tally.window.opex.total(),
+            capital_usd_years: tally.capital_usd_years,
+        }
+    }
+
+    /// Busy ÷ up GPU-hours over the window; 0 when nothing was up.
+    pub fn utilization(&self) -> f64 {
+        if self.up_gpu_hours > 0.0 {
+            self.busy_gpu_hours / self.up_gpu_hours
+        } else {
+            0.0
+        }
+    }
+
+    /// Operating yield over the window, a year's rate: (revenue − opex) ÷ capital
+    /// employed; NaN without capital.
+    pub fn operating_yield(&self) -> f64 {
+        if self.capital_usd_years > 0.0 {
+            (self.revenue_usd - self.opex_usd) / self.capital_usd_years
+        } else {
+            f64::NAN
+        }
+    }
 }
 
 /// What one provider of an architecture did in one replication's window (a
@@ -174,6 +258,10 @@ pub struct ProviderRow {
     pub committed_gpu_hours: f64,
     /// Of those, GPU-hours committed jobs used.
     pub committed_used_gpu_hours: f64,
+    /// GPUs listed at the horizon (installed at sites not leaving).
+    pub listed_gpus: u64,
+    /// Of those, GPUs that deliver.
+    pub verified_gpus: u64,
 }
 
 impl ProviderRow {
@@ -195,6 +283,8 @@ impl ProviderRow {
             spot_revenue_usd: tally.spot_revenue_usd,
             committed_gpu_hours: tally.committed_gpu_hours,
             committed_used_gpu_hours: tally.committed_used_gpu_hours,
+            listed_gpus: tally.listed_gpus,
+            verified_gpus: tally.verified_gpus,
         }
     }
 
@@ -509,6 +599,7 @@ impl RunMetrics {
                 .zip(&outcome.providers)
                 .map(|(name, tally)| ProviderRow::new(name, tally))
                 .collect(),
+            groups: Vec::new(),
         }
     }
 

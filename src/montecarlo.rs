@@ -262,7 +262,7 @@ pub fn run_system(
         })
         .collect();
     let finance = statements(&scenario.finance, &providers, &outcome);
-    Ok(RunMetrics::from_outcome(
+    let mut metrics = RunMetrics::from_outcome(
         replication,
         system.name.clone(),
         &outcome,
@@ -274,7 +274,21 @@ pub fn run_system(
             .iter()
             .map(|p| p.name.as_str())
             .collect::<Vec<_>>(),
-    ))
+    );
+    metrics.groups = outcome
+        .groups
+        .iter()
+        .map(|tally| {
+            let member = &system.providers[tally.provider as usize];
+            crate::metrics::GroupRow::new(
+                &member.name,
+                &member.spec.groups[tally.group as usize],
+                member.spec.take_rate,
+                tally,
+            )
+        })
+        .collect();
+    Ok(metrics)
 }
 
 /// Runs every system of one replication on the same demand.

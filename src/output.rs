@@ -16,7 +16,7 @@ pub mod lock;
 mod manifest;
 mod spool;
 
-use crate::metrics::{Cell, ProviderRow, Savings, SegmentRow, Summary};
+use crate::metrics::{Cell, GroupRow, ProviderRow, Savings, SegmentRow, Summary};
 use crate::model::SystemName;
 use crate::model::outcome::Week;
 pub use crate::results::REPLICATIONS_PER_ROW_GROUP;
@@ -25,8 +25,8 @@ pub use crate::results::summaries::{
     YieldSummaryRow, antithetic_variance_reduction_names, crn_variance_reduction_names,
 };
 use crate::results::{
-    ProviderRecord, RawTable, Results, ReturnRecord, RunRow, SegmentRecord, WeekRow, YearRecord,
-    run_columns, year_columns,
+    GroupRecord, ProviderRecord, RawTable, Results, ReturnRecord, RunRow, SegmentRecord, WeekRow,
+    YearRecord, run_columns, year_columns,
 };
 pub use manifest::{MANIFEST, TableSet};
 pub use spool::{RawDir, Spool, Staged, TABLE_ORDER, write_tables};
@@ -210,6 +210,7 @@ pub fn raw_frame(
         RawTable::Returns => returns_frame(results, provenance),
         RawTable::Segments => segments_frame(results, provenance),
         RawTable::Providers => providers_frame(results, provenance),
+        RawTable::Groups => groups_frame(results, provenance),
     }
 }
 
@@ -267,6 +268,72 @@ pub fn providers_frame(results: &Results, provenance: &Provenance) -> PolarsResu
             records.iter().map(|r| value(&r.row)).collect::<Vec<f64>>(),
         ));
     }
+    columns.push(count_column("listed_gpus", records, |r| r.row.listed_gpus));
+    columns.push(count_column("verified_gpus", records, |r| {
+        r.row.verified_gpus
+    }));
+    with_provenance(DataFrame::new_infer_height(columns)?, provenance)
+}
+
+/// A count of a group row.
+type GroupCount = fn(&GroupRow) -> u64;
+/// A quantity of a group row.
+type GroupValue = fn(&GroupRow) -> f64;
+
+/// The count columns of `groups.parquet` after `group`.
+const GROUP_COUNT_COLUMNS: [(&str, GroupCount); 7] = [
+    ("potential_operators", |r| r.potential_operators),
+    ("operators_at_start", |r| r.operators_at_start),
+    ("operators_at_horizon", |r| r.operators_at_horizon),
+    ("operators_joined", |r| r.operators_joined),
+    ("operators_left", |r| r.operators_left),
+    ("listed_gpus", |r| r.listed_gpus),
+    ("verified_gpus", |r| r.verified_gpus),
+];
+
+/// The quantity columns of `groups.parquet` that are read back (`utilization` and
+/// `yield`, derived, are written after them).
+const GROUP_VALUE_COLUMNS: [(&str, GroupValue); 5] = [
+    ("busy_gpu_hours", |r| r.busy_gpu_hours),
+    ("up_gpu_hours", |r| r.up_gpu_hours),
+    ("revenue_usd", |r| r.revenue_usd),
+    ("opex_usd", |r| r.opex_usd),
+    ("capital_usd_years", |r| r.capital_usd_years),
+];
+
+/// `groups.parquet`: one row per replication × system (architecture) × operator group
+/// of its distributed providers (each `operators:` entry, the entry template, each pool
+/// type): its operators at the start and the horizon, joined and left in the window, its
+/// listed and verified GPUs at the horizon, busy and up GPU-hours, revenue after the take,
+/// opex and capital employed over the window, utilization and operating yield.
+///
+/// # Errors
+/// A polars error if the frame cannot be built (a bug).
+pub fn groups_frame(results: &Results, provenance: &Provenance) -> PolarsResult<DataFrame> {
+    let records = &results.groups;
+    let mut columns = keyed_columns(records, "provider", |r| {
+        (r.replication, r.system.as_str(), r.row.provider.as_str())
+    });
+    columns.push(Column::new(
+        "group".into(),
+        records
+            .iter()
+            .map(|r| r.row.group.as_str())
+            .collect::<Vec<&str>>(),
+    ));
+    for (name, count) in GROUP_COUNT_COLUMNS {
+        columns.push(count_column(name, records, |r| count(&r.row)));
+    }
+    let derived: [(&str, GroupValue); 2] = [
+        ("utilization", GroupRow::utilization),
+        ("yield", GroupRow::operating_yield),
+    ];
+    for (name, value) in GROUP_VALUE_COLUMNS.into_iter().chain(derived) {
+        columns.push(Column::new(
+            name.into(),
+            records.iter().map(|r| value(&r.row)).collect::<Vec<f64>>(),
+        ));
+    }
     with_provenance(DataFrame::new_infer_height(columns)?, provenance)
 }
 
@@ -304,6 +371,19 @@ fn column_or_zero(frame: &DataFrame, name: &str) -> PolarsResult<Vec<f64>> {
                 .collect())
         }
         Err(_) => Ok(vec![0.0; frame.height()]),
+    }
+}
+
+/// A count column read back, or zeros where a table written before it existed lacks it.
+fn count_or_zero(frame: &DataFrame, name: &str) -> PolarsResult<Vec<u64>> {
+    match frame.column(name) {
+        Ok(column) => {
+            let values = column.u64()?;
+            Ok((0..frame.height())
+                .map(|i| values.get(i).unwrap_or(0))
+                .collect())
+        }
+        Err(_) => Ok(vec![0; frame.height()]),
     }
 }
 
@@ -993,13 +1073,14 @@ fn remove_abandoned_staging(dir: &Path) {
 }
 
 /// The raw tables a run or a shard writes, from which every other table is derived.
-pub const RAW_TABLES: [&str; 6] = [
+pub const RAW_TABLES: [&str; 7] = [
     "runs",
     "weeks",
     "yields",
     "returns",
     "segments",
     "providers",
+    "groups",
 ];
 
 /// The records of one raw table's frame (read from `path`).
@@ -1016,6 +1097,7 @@ fn read_records(table: RawTable, frame: &DataFrame, path: &Path) -> Result<Resul
         RawTable::Returns => results.returns = read_returns(frame).map_err(malformed)?,
         RawTable::Segments => results.segments = read_segments(frame).map_err(malformed)?,
         RawTable::Providers => results.providers = read_providers(frame).map_err(malformed)?,
+        RawTable::Groups => results.groups = read_groups(frame).map_err(malformed)?,
     }
     Ok(results)
 }
@@ -1197,6 +1279,8 @@ fn read_providers(frame: &DataFrame) -> PolarsResult<Vec<ProviderRecord>> {
     let spot = column_or_zero(frame, "spot_revenue_usd")?;
     let committed = column_or_zero(frame, "committed_gpu_hours")?;
     let committed_used = column_or_zero(frame, "committed_used_gpu_hours")?;
+    let listed = count_or_zero(frame, "listed_gpus")?;
+    let verified = count_or_zero(frame, "verified_gpus")?;
     (0..frame.height())
         .map(|i| {
             let count = |k: usize| counts[k].get(i).unwrap_or(0);
@@ -1219,6 +1303,51 @@ fn read_providers(frame: &DataFrame) -> PolarsResult<Vec<ProviderRecord>> {
                     spot_revenue_usd: spot[i],
                     committed_gpu_hours: committed[i],
                     committed_used_gpu_hours: committed_used[i],
+                    listed_gpus: listed[i],
+                    verified_gpus: verified[i],
+                },
+            })
+        })
+        .collect()
+}
+
+fn read_groups(frame: &DataFrame) -> PolarsResult<Vec<GroupRecord>> {
+    let (replication, system, provider, group) = (
+        frame.column("replication")?.u64()?,
+        frame.column("system")?.str()?,
+        frame.column("provider")?.str()?,
+        frame.column("group")?.str()?,
+    );
+    let counts = GROUP_COUNT_COLUMNS
+        .iter()
+        .map(|(name, _)| frame.column(name)?.u64())
+        .collect::<PolarsResult<Vec<_>>>()?;
+    let values = GROUP_VALUE_COLUMNS
+        .iter()
+        .map(|(name, _)| frame.column(name)?.f64())
+        .collect::<PolarsResult<Vec<_>>>()?;
+    (0..frame.height())
+        .map(|i| {
+            let count = |k: usize| counts[k].get(i).unwrap_or(0);
+            let value = |k: usize| values[k].get(i).unwrap_or(f64::NAN);
+            Ok(GroupRecord {
+                replication: replication.get(i).unwrap_or(0),
+                system: system_of(system.get(i))?,
+                row: GroupRow {
+                    provider: provider.get(i).unwrap_or("").to_string(),
+                    group: group.get(i).unwrap_or("").to_string(),
+                    potential_operators: count(0),
+                    operators_at_start: count(1),
+                    operators_at_horizon: count(2),
+                    operators_joined: count(3),
+                    operators_left: count(4),
+                    listed_gpus: count(5),
+                    verified_gpus: count(6),
+                    busy_gpu_hours: value(0),
+                    up_gpu_hours: value(1),
+                    revenue_usd: value(2),
+                    opex_usd: value(3),
+                    capital_usd_years: value(4),
                 },
             })
         })

@@ -7,7 +7,7 @@ pub mod summaries;
 
 use crate::finance::statements::YearRow;
 use crate::metrics::catalog::Metric;
-use crate::metrics::{Cell, ProviderRow, RunMetrics, Savings, SegmentRow};
+use crate::metrics::{Cell, GroupRow, ProviderRow, RunMetrics, Savings, SegmentRow};
 use crate::model::SystemName;
 use crate::model::outcome::Week;
 
@@ -67,6 +67,17 @@ pub struct ProviderRecord {
     pub system: SystemName,
     /// The provider's values.
     pub row: ProviderRow,
+}
+
+/// One `groups.parquet` row: one operator group of one replication of one architecture.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupRecord {
+    /// Replication index.
+    pub replication: u64,
+    /// System (the architecture).
+    pub system: SystemName,
+    /// The group's values.
+    pub row: GroupRow,
 }
 
 /// One `yields.parquet` row.
@@ -141,6 +152,8 @@ pub struct Results {
     pub segments: Vec<SegmentRecord>,
     /// `providers.parquet` rows.
     pub providers: Vec<ProviderRecord>,
+    /// `groups.parquet` rows.
+    pub groups: Vec<GroupRecord>,
 }
 
 /// Names of the `runs.parquet` columns after `replication` and `system`.
@@ -187,6 +200,13 @@ impl Results {
                     system: system.clone(),
                     row: provider.clone(),
                 }));
+            results
+                .groups
+                .extend(row.groups.iter().map(|group| GroupRecord {
+                    replication,
+                    system: system.clone(),
+                    row: group.clone(),
+                }));
             let name = |provider: Option<u32>| {
                 provider.map(|p| row.providers[p as usize].provider.clone())
             };
@@ -227,6 +247,7 @@ impl Results {
         self.returns.extend(later.returns);
         self.segments.extend(later.segments);
         self.providers.extend(later.providers);
+        self.groups.extend(later.groups);
     }
 
     /// Combines results of disjoint sets of replications, in replication order.
@@ -253,6 +274,7 @@ impl Results {
         merged.returns.sort_by_key(|r| r.replication);
         merged.segments.sort_by_key(|r| r.replication);
         merged.providers.sort_by_key(|r| r.replication);
+        merged.groups.sort_by_key(|r| r.replication);
         Ok(merged)
     }
 
@@ -316,17 +338,20 @@ pub enum RawTable {
     Segments,
     /// `providers.parquet`.
     Providers,
+    /// `groups.parquet`.
+    Groups,
 }
 
 impl RawTable {
     /// All of them, in the order they are written.
-    pub const ALL: [RawTable; 6] = [
+    pub const ALL: [RawTable; 7] = [
         RawTable::Runs,
         RawTable::Weeks,
         RawTable::Years,
         RawTable::Returns,
         RawTable::Segments,
         RawTable::Providers,
+        RawTable::Groups,
     ];
 
     /// File stem.
@@ -338,6 +363,7 @@ impl RawTable {
             RawTable::Returns => "returns",
             RawTable::Segments => "segments",
             RawTable::Providers => "providers",
+            RawTable::Groups => "groups",
         }
     }
 }

@@ -504,13 +504,13 @@ impl Checker<'_> {
         }
         if let Some(system) = &distributed {
             let mut sites: Vec<&supply::Site> = system.sites.iter().collect();
-            sites.extend(system.entry.as_ref().map(|entry| &entry.template));
+            sites.extend(system.entry.iter().flat_map(supply::Entry::sites));
             self.jobs_fit("distributed", &sites, &raw.demand.segments.value, &largest);
         }
         for (idx, provider) in market.providers.iter().enumerate() {
             let system = &provider.system;
             let mut sites: Vec<&supply::Site> = system.sites.iter().collect();
-            sites.extend(system.entry.as_ref().map(|entry| &entry.template));
+            sites.extend(system.entry.iter().flat_map(supply::Entry::sites));
             let fixed = match provider.kind {
                 SystemKind::Centralized => system.procurement.is_none(),
                 SystemKind::Distributed => true,

@@ -211,6 +211,15 @@ pub enum Stream {
         /// Which system.
         system: SystemIndex,
     },
+    /// The potential operators of one type of a provider's entry pool: each one's size
+    /// and reservation yield, drawn per replication (the provider's own, so the same
+    /// in every architecture that has it).
+    PoolOperators {
+        /// Which system.
+        system: SystemIndex,
+        /// The type's index in `entry.pool`.
+        pool_type: u32,
+    },
     /// Operator sizes of a scenario's operator groups, drawn once per scenario file
     /// (with a fixed seed, the group as index), not per replication.
     OperatorSizes,
@@ -255,6 +264,8 @@ mod draw {
     pub const OWNER_RETURNS: u64 = 6;
     /// Contracts' start weeks and renewals, under "system" 2 with the entry as "site".
     pub const CONTRACTS: u64 = 7;
+    /// An entry pool's potential operators, with the pool type as "site".
+    pub const POOL_OPERATORS: u64 = 8;
     /// The designs of a sweep and a sensitivity analysis, under "system" 2 (no system):
     /// the low bits they had when the streams were numbered by hand.
     pub const LATIN_HYPERCUBE: u64 = 5;
@@ -296,6 +307,9 @@ impl Stream {
             }
             Stream::LeadTimes { system } => supply(system.number(), NO_SITE, draw::LEAD_TIMES),
             Stream::Onboarding { system } => supply(system.number(), NO_SITE, draw::ONBOARDING),
+            Stream::PoolOperators { system, pool_type } => {
+                supply(system.number(), pool_type, draw::POOL_OPERATORS)
+            }
             Stream::OperatorSizes => supply(
                 SystemIndex::Distributed.number(),
                 NO_SITE,
@@ -387,7 +401,7 @@ mod tests {
     #[test]
     fn every_stream_number_is_pinned_and_distinct() {
         use SystemIndex::{Centralized, Distributed};
-        let pinned: [(Stream, u64); 22] = [
+        let pinned: [(Stream, u64); 23] = [
             (Stream::Arrivals { segment: 0 }, 0),
             (Stream::JobSize { segment: 0 }, 1),
             (Stream::Duration { segment: 0 }, 2),
@@ -446,6 +460,13 @@ mod tests {
             (
                 Stream::OperatorSizes,
                 (1 << 62) | (1 << 40) | (0xFFFF_FFFF << 4) | 4,
+            ),
+            (
+                Stream::PoolOperators {
+                    system: Distributed,
+                    pool_type: 2,
+                },
+                (1 << 62) | (1 << 40) | (2 << 4) | 8,
             ),
             (
                 Stream::LatinHypercube,

@@ -388,6 +388,61 @@ pub fn operators_joining(rule: &Entry, network_yield: f64, present: u64) -> u64 
         .min(u64::from(rule.per_review))
 }
 
+/// What a potential operator of an entry pool reads at a review: the demand the
+/// provider saw over the period and the capacity that serves it, in reference GPU-hours.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct EntryMarket {
+    /// Work the provider's sites did, plus work that gave up waiting for the market, plus
+    /// the work still waiting at the review (as if it came within the next period).
+    pub demand_work_gpu_hours: f64,
+    /// Up (busy and idle) GPU-hours of its sites × their speed.
+    pub capacity_work_gpu_hours: f64,
+    /// Hours of the period.
+    pub period_hours: f64,
+}
+
+/// The utilization a potential operator expects: the period's demand over the capacity
+/// that would serve it once `added_work_gpus` more reference GPUs are offered (those
+/// already on their way and its own), capped at 1; 1 when there is demand and nothing to
+/// serve it, 0 when there is none. Entrants dilute each other, so a supply curve joins
+/// until the capacity added meets the demand seen.
+pub fn entrant_utilization(market: &EntryMarket, added_work_gpus: f64) -> f64 {
+    let capacity = market.capacity_work_gpu_hours + added_work_gpus * market.period_hours;
+    if capacity <= 0.0 {
+        return if market.demand_work_gpu_hours > 0.0 {
+            1.0
+        } else {
+            0.0
+        };
+    }
+    (market.demand_work_gpu_hours / capacity).min(1.0)
+}
+
+/// What one potential operator would make per listed GPU-hour above what its capital
+/// needs at `reservation_yield`, USD: it sells `utilization` of the hours its GPUs are
+/// offered (`offered_share` of them: an owner's own use takes the rest) at
+/// `price_usd_per_gpu_hour` (what it keeps after the protocol's take), less the cost of
+/// an installed GPU-hour at that utilization and that rate
+/// ([`cost_per_installed_gpu_hour`]: capital recovered at the rate, or for owned GPUs
+/// (rate + the resale curve's decline) × their value; power, facility), on the offered
+/// share, less its fixed costs over all its GPUs. It joins when this is positive: its own
+/// expected yield beats its reservation yield (the cost is increasing in the rate).
+pub fn entrant_margin_usd_per_gpu_hour(
+    cost: &SiteCost,
+    offered_share: f64,
+    price_usd_per_gpu_hour: f64,
+    utilization: f64,
+    reservation_yield: f64,
+) -> f64 {
+    let fixed = if cost.gpus > 0 {
+        cost.costs.fixed_usd_per_year / HOURS_PER_YEAR / f64::from(cost.gpus)
+    } else {
+        0.0
+    };
+    let offered_cost = cost_per_installed_gpu_hour(cost, utilization, reservation_yield) - fixed;
+    offered_share * (utilization * price_usd_per_gpu_hour - offered_cost) - fixed
+}
+
 /// An operator's reinvestment at a review: it adds `share` of its positive operating
 /// cash to its fund, then buys as many whole GPUs at `price_usd` as the fund covers.
 /// Returns the fund left and the GPUs bought (none when GPUs have no price).
@@ -669,18 +724,97 @@ mod tests {
             onboarding_hours: Dist::Constant(168.0),
             per_review: 3,
             max_operators: 10,
-            template: crate::scenario::supply::Site::plain(
+            template: Some(crate::scenario::supply::Site::plain(
                 "t",
                 0,
                 0,
                 8,
                 crate::scenario::supply::Costs::free(),
-            ),
+            )),
+            pool: Vec::new(),
         };
         assert_eq!(operators_joining(&rule, 0.1, 0), 0, "at the hurdle: no");
         assert_eq!(operators_joining(&rule, 0.2, 0), 3);
         assert_eq!(operators_joining(&rule, 0.2, 8), 2, "room for two");
         assert_eq!(operators_joining(&rule, 0.2, 12), 0);
+    }
+
+    /// 800 GPU-hours of demand a 100-hour period against 400 up: one more 8-GPU
+    /// entrant expects 800 ÷ (400 + 8 × 100) = 2/3; with nothing up, all of it (or none).
+    #[test]
+    fn entrants_expect_the_demand_over_the_capacity_they_would_join() {
+        let market = EntryMarket {
+            demand_work_gpu_hours: 800.0,
+            capacity_work_gpu_hours: 400.0,
+            period_hours: 100.0,
+        };
+        assert_eq!(entrant_utilization(&market, 0.0), 1.0, "capped at 1");
+        assert!((entrant_utilization(&market, 8.0) - 2.0 / 3.0).abs() < 1e-15);
+        let empty = EntryMarket {
+            capacity_work_gpu_hours: 0.0,
+            ..market
+        };
+        assert_eq!(entrant_utilization(&empty, 0.0), 1.0);
+        let idle = EntryMarket {
+            demand_work_gpu_hours: 0.0,
+            ..empty
+        };
+        assert_eq!(entrant_utilization(&idle, 0.0), 0.0);
+    }
+
+    /// By hand: an owned GPU worth $9,000 on a curve losing k = 0.4 a year, no running
+    /// costs, fully used at $1.00 kept an hour earns $8,760 a year: a yield of
+    /// 8,760 ÷ 9,000 − 0.4 = 0.5733. Just below that reservation it joins, just above it
+    /// does not; offered half the time, it earns half on half the capital: the same.
+    #[test]
+    fn an_owned_gpu_joins_when_its_cash_beats_its_value_at_the_reservation_yield() {
+        let costs = Costs {
+            capex_usd_per_gpu: 0.0,
+            capital_usd_per_gpu: 9_000.0,
+            electricity_usd_per_kwh: 0.0,
+            facility_usd_per_kw_month: 0.0,
+            fixed_usd_per_year: 0.0,
+            ..data_center()
+        };
+        let cost = SiteCost {
+            class: 0,
+            gpus: 8,
+            costs: &costs,
+            power_kw: 1.0,
+            value_factor: 1.0,
+            value_decline_per_year: 0.4,
+            capex_factor: 1.0,
+        };
+        let boundary = HOURS_PER_YEAR / 9_000.0 - 0.4;
+        for share in [1.0, 0.5] {
+            assert!(entrant_margin_usd_per_gpu_hour(&cost, share, 1.0, 1.0, boundary - 1e-9) > 0.0);
+            assert!(entrant_margin_usd_per_gpu_hour(&cost, share, 1.0, 1.0, boundary + 1e-9) < 0.0);
+        }
+        // At half the utilization it needs twice the price.
+        assert!(entrant_margin_usd_per_gpu_hour(&cost, 1.0, 2.0, 0.5, boundary).abs() < 1e-12);
+    }
+
+    /// A bought GPU: $30,000 over 5 years, 30% left, at a 10% reservation yield needs
+    /// $6,439.75 a year (the capital-recovery test above) plus its power and facility;
+    /// with $100,000 a year of fixed costs over 8 GPUs, $12,500 more each.
+    #[test]
+    fn a_bought_gpu_joins_when_the_price_covers_its_capital_recovery() {
+        let costs = data_center();
+        let cost = SiteCost {
+            class: 0,
+            gpus: 8,
+            costs: &costs,
+            power_kw: 1.275,
+            value_factor: 1.0,
+            value_decline_per_year: 0.4,
+            capex_factor: 1.0,
+        };
+        let running = 1.275 * 1.2 * 0.08 + 1.275 * 150.0 / HOURS_PER_MONTH;
+        let price = (6_439.747_096_7 + 12_500.0) / HOURS_PER_YEAR + running;
+        let margin = |p: f64| entrant_margin_usd_per_gpu_hour(&cost, 1.0, p, 1.0, 0.10);
+        assert!(margin(price).abs() < 1e-9, "{}", margin(price));
+        assert!(margin(price * 1.001) > 0.0);
+        assert!(margin(price * 0.999) < 0.0);
     }
 
     fn data_center() -> Costs {

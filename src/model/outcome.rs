@@ -334,6 +334,38 @@ pub struct ProviderTally {
     pub protocol_revenue_usd: f64,
     /// Its reference price at the horizon, USD per GPU-hour.
     pub price_at_horizon: f64,
+    /// GPUs listed at the horizon (installed at sites not leaving).
+    pub listed_gpus: u64,
+    /// Of those, GPUs that deliver.
+    pub verified_gpus: u64,
+}
+
+/// What one operator group of a distributed provider (an `operators:` entry, the entry
+/// template, or a pool type) did in the window: a `groups.parquet` row.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GroupTally {
+    /// The provider, in the architecture's order.
+    pub provider: u32,
+    /// The group, in the provider's `System::groups` order.
+    pub group: u32,
+    /// Potential operators of a pool type (0 for the others).
+    pub potential_operators: u64,
+    /// Operators present at time 0.
+    pub operators_at_start: u64,
+    /// Operators present at the horizon (not leaving).
+    pub operators_at_horizon: u64,
+    /// Operators that joined in the window.
+    pub operators_joined: u64,
+    /// Operators that decided to leave in the window.
+    pub operators_left: u64,
+    /// GPUs listed at the horizon (installed at sites not leaving).
+    pub listed_gpus: u64,
+    /// Of those, GPUs that deliver.
+    pub verified_gpus: u64,
+    /// Its sites' integrals over the window.
+    pub window: SiteIntegrals,
+    /// Capital employed over the window, USD-years (∫ capital dt).
+    pub capital_usd_years: f64,
 }
 
 /// A sample of waits kept exactly but compactly: most jobs of an uncongested system do
@@ -472,6 +504,8 @@ pub struct Outcome {
     pub segments: Vec<SegmentTally>,
     /// Each provider of the architecture, in its order.
     pub providers: Vec<ProviderTally>,
+    /// Each operator group of its distributed providers, provider by provider.
+    pub groups: Vec<GroupTally>,
     /// Operating costs over the window.
     pub opex: Opex,
     /// Capex of GPUs delivered in the window, USD.

@@ -58,6 +58,8 @@ pub struct SiteState {
     pub region: usize,
     /// The provider it belongs to, in the architecture's order.
     pub provider: usize,
+    /// Its operator group among its provider's (`System::groups`).
+    pub group: u32,
     /// GPU class index.
     pub class: usize,
     /// Speed of the class.
@@ -104,6 +106,9 @@ pub struct SiteState {
     value_factor: f64,
     /// Time `capital_usd` and `value_factor` were last aged to.
     aged_to: Hours,
+    /// ∫ `capital_usd` dt from the site's start to `aged_to`, USD-hours: the capital
+    /// employed, on which a group's yield over a window is measured.
+    pub capital_usd_hours: f64,
     /// −ln(1 − the class's `annual_cost_decline`): new GPUs of the class cost
     /// e^(−this × years) of their price at time 0.
     new_price_log_decline: f64,
@@ -119,6 +124,9 @@ pub struct SiteState {
     pub reinvest_fund_usd: f64,
     /// Consecutive reviews with yield below the exit floor.
     pub low_reviews: u32,
+    /// The yield below which it leaves, where it is its own (a pool's operator: its
+    /// reservation yield); `None` reads the provider's exit rule.
+    pub exit_below_yield: Option<f64>,
     last_time: Hours,
     /// Accrued since the site appeared, up to `last_time`.
     pub total: SiteIntegrals,
@@ -126,6 +134,8 @@ pub struct SiteState {
     pub at_review: SiteIntegrals,
     /// `total` at the start of the measurement window (zero for sites added after it).
     pub at_window_start: SiteIntegrals,
+    /// `capital_usd_hours` at the start of the window (zero for sites added after it).
+    pub capital_usd_hours_at_window_start: f64,
     /// `total` at the start of the current finance year.
     pub at_year_start: SiteIntegrals,
     /// Provider revenue of window jobs billed here (the ledger's site-by-site count), USD.
@@ -162,6 +172,7 @@ impl SiteState {
         SiteState {
             region: spec.region,
             provider: 0,
+            group: spec.group,
             class: spec.class,
             speed: class.speed,
             power_kw: class.power_kw,
@@ -183,6 +194,7 @@ impl SiteState {
             value_decline_per_year: class.value_decline_per_year(),
             value_factor: 1.0,
             aged_to: now,
+            capital_usd_hours: 0.0,
             new_price_log_decline: -(1.0 - class.annual_cost_decline).ln(),
             revenue_usd_per_hour: 0.0,
             contract_usd_per_hour: 0.0,
@@ -190,10 +202,12 @@ impl SiteState {
             held_idle: 0,
             reinvest_fund_usd: 0.0,
             low_reviews: 0,
+            exit_below_yield: None,
             last_time: now,
             total: SiteIntegrals::default(),
             at_review: SiteIntegrals::default(),
             at_window_start: SiteIntegrals::default(),
+            capital_usd_hours_at_window_start: 0.0,
             at_year_start: SiteIntegrals::default(),
             window_jobs_revenue_usd: 0.0,
             batches: Vec::new(),
@@ -335,11 +349,17 @@ impl SiteState {
     /// Brings the hardware's value down its resale curve to `now`. Exact at any step
     /// (the curve is geometric), so how often it is called changes no number.
     pub fn age_to(&mut self, now: Hours) {
-        let years = (now - self.aged_to) / HOURS_PER_YEAR;
+        let hours = now - self.aged_to;
+        let years = hours / HOURS_PER_YEAR;
         if years > 0.0 && self.value_decline_per_year > 0.0 {
             let kept = (-self.value_decline_per_year * years).exp();
+            // The integral of C·e^(−k·t) over the interval, exactly.
+            self.capital_usd_hours +=
+                self.capital_usd * (1.0 - kept) / self.value_decline_per_year * HOURS_PER_YEAR;
             self.capital_usd *= kept;
             self.value_factor *= kept;
+        } else if hours > 0.0 {
+            self.capital_usd_hours += self.capital_usd * hours;
         }
         self.aged_to = self.aged_to.max(now);
     }

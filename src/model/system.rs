@@ -32,6 +32,7 @@ use rand::RngExt;
 use crate::dist::Dist;
 use crate::engine::{EventQueue, Handled, Hours, Model};
 mod contracts;
+mod pool;
 mod retirement;
 mod review;
 mod spot;
@@ -107,6 +108,8 @@ pub enum SystemEvent {
     Join {
         /// The provider it joins.
         provider: u32,
+        /// Its index in the provider's pool (`pool::TEMPLATE` under the template rule).
+        candidate: u32,
     },
     /// A provider's periodic review: prices, procurement, entry, exit, reinvestment.
     Review {
@@ -253,6 +256,8 @@ struct Provider<'a> {
     pending_joins: u32,
     /// Sites it has had so far: the next one's number in its streams.
     sites_added: u32,
+    /// Its entry pool's potential operators for this replication (empty without one).
+    pool: Vec<pool::Candidate>,
     period_start: Hours,
     /// The architecture's integrals at its last review (read with one provider only).
     period_start_areas: Areas,
@@ -339,6 +344,9 @@ impl Jobs {
 /// and weeks are differences of.
 struct Accounts {
     outcome: Outcome,
+    /// (provider, group, whether it left) of every operator that joined or decided to
+    /// leave in the window, for the groups' rows.
+    group_joins: Vec<(u32, u32, bool)>,
     week_start_areas: Areas,
     week_start_lost: u64,
 }
@@ -388,6 +396,7 @@ impl<'a> SystemModel<'a> {
                     on_order: 0,
                     pending_joins: 0,
                     sites_added: 0,
+                    pool: pool::draw_pool(spec, sim.seeding(), replication, streams),
                     period_start: 0.0,
                     period_start_areas: Areas::default(),
                     period_abandoned_work: vec![0.0; scenario.regions.len()],
@@ -471,6 +480,7 @@ impl<'a> SystemModel<'a> {
                 },
                 week_start_areas: Areas::default(),
                 week_start_lost: 0,
+                group_joins: Vec::new(),
             },
         };
         for (provider, member) in system.providers.iter().enumerate() {
@@ -560,6 +570,7 @@ impl<'a> SystemModel<'a> {
         self.advance_sites(now);
         for site in &mut self.capacity.sites {
             site.at_window_start = site.total;
+            site.capital_usd_hours_at_window_start = site.capital_usd_hours;
         }
     }
 
@@ -1740,31 +1751,56 @@ impl<'a> SystemModel<'a> {
         self.rescan_if_locked(now, events);
     }
 
-    fn on_join(&mut self, now: Hours, provider: usize, events: &mut EventQueue<SystemEvent>) {
+    fn on_join(
+        &mut self,
+        now: Hours,
+        provider: usize,
+        candidate: u32,
+        events: &mut EventQueue<SystemEvent>,
+    ) {
         self.providers[provider].pending_joins -= 1;
         let spec: &'a System = self.providers[provider].spec;
         let Some(entry) = &spec.entry else { return };
-        if entry.template.gpus > self.capacity.gpu_room() {
-            return;
-        }
-        let mut template = entry.template.clone();
-        template.name = format!("joined-{}", self.providers[provider].sites_added);
-        // An operator that buys its GPUs pays what they cost new when it joins.
-        let price_factor = self.classes[template.class].price_factor(now);
-        let site = self.add_site(provider, &template, now, price_factor);
+        let site = if candidate == pool::TEMPLATE {
+            let Some(template) = &entry.template else {
+                return;
+            };
+            if template.gpus > self.capacity.gpu_room() {
+                return;
+            }
+            let mut template = template.clone();
+            template.name = format!("joined-{}", self.providers[provider].sites_added);
+            self.join_site(now, provider, &template)
+        } else {
+            match self.join_from_pool(now, provider, candidate as usize, entry) {
+                Some(site) => site,
+                None => return,
+            }
+        };
         let held_more = self.hold(now, provider);
-        if self.accounts.in_window(now) {
-            self.accounts.outcome.operators_joined += 1;
-            // As its capital record counts it: a part-time operator's offered share.
-            self.accounts.outcome.capex_usd +=
-                SiteState::initial_capital(&template).1 * price_factor;
-        }
         self.reschedule_outages(now, site, events);
         self.start_on_site(now, site, events);
         if held_more {
             self.start_anywhere(now, events);
         }
         self.rescan_if_locked(now, events);
+    }
+
+    /// An operator that joins now: its site, its capex (bought GPUs at what they cost new
+    /// today) and its count.
+    fn join_site(&mut self, now: Hours, provider: usize, spec: &Site) -> usize {
+        // An operator that buys its GPUs pays what they cost new when it joins.
+        let price_factor = self.classes[spec.class].price_factor(now);
+        let site = self.add_site(provider, spec, now, price_factor);
+        if self.accounts.in_window(now) {
+            self.accounts.outcome.operators_joined += 1;
+            self.accounts
+                .group_joins
+                .push((provider as u32, spec.group, false));
+            // As its capital record counts it: a part-time operator's offered share.
+            self.accounts.outcome.capex_usd += SiteState::initial_capital(spec).1 * price_factor;
+        }
+        site
     }
 
     /// Where lock-in binds among several providers, what a locked job may buy moves with
@@ -1924,6 +1960,7 @@ impl<'a> SystemModel<'a> {
         self.close_contracts(now);
         self.close_year(now);
         self.close_window();
+        self.accounts.outcome.groups = self.group_tallies();
         self.accounts.outcome.window_jobs_at_horizon = self.accounts.outcome.window_jobs;
         self.accounts.outcome.gpus_at_horizon = u64::from(self.capacity.installed_total);
         self.accounts.outcome.price_at_horizon = self.reference_price();
@@ -1932,7 +1969,12 @@ impl<'a> SystemModel<'a> {
             tally.price_at_horizon = provider.reference_price();
         }
         for site in &self.capacity.sites {
-            tallies[site.provider].gpus_at_horizon += u64::from(site.installed);
+            let tally = &mut tallies[site.provider];
+            tally.gpus_at_horizon += u64::from(site.installed);
+            if !site.leaving {
+                tally.listed_gpus += u64::from(site.installed);
+                tally.verified_gpus += u64::from(site.installed);
+            }
         }
         self.tail_open = self.accounts.outcome.window_jobs.waiting > 0;
     }
@@ -2137,7 +2179,10 @@ impl Model for SystemModel<'_> {
             SystemEvent::EndOfLife { site, batch } => {
                 self.on_end_of_life(now, site as usize, batch as usize, events);
             }
-            SystemEvent::Join { provider } => self.on_join(now, provider as usize, events),
+            SystemEvent::Join {
+                provider,
+                candidate,
+            } => self.on_join(now, provider as usize, candidate, events),
             SystemEvent::Review { provider } => self.on_review(now, provider as usize, events),
             SystemEvent::Snapshot => self.on_snapshot(now, events),
             SystemEvent::WindowStart => self.on_window_start(now),
@@ -2222,6 +2267,7 @@ mod tests {
             },
             week_start_areas: Areas::default(),
             week_start_lost: 0,
+            group_joins: Vec::new(),
         };
         for now in [5.0, 10.0, 19.9, 20.0] {
             let in_window = accounts.in_window(now);

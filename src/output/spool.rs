@@ -23,7 +23,7 @@ use crate::results::{REPLICATIONS_PER_ROW_GROUP, RawSource, RawTable, Results};
 
 /// The tables capsim writes, in the order they are listed; the first twelve are a run's
 /// (replaced together, `manifest::RUN_FAMILY`).
-pub const TABLE_ORDER: [&str; 16] = [
+pub const TABLE_ORDER: [&str; 17] = [
     "runs",
     "summary",
     "timeseries",
@@ -36,6 +36,7 @@ pub const TABLE_ORDER: [&str; 16] = [
     "segments_summary",
     "providers",
     "providers_summary",
+    "groups",
     "sweep",
     "sensitivity",
     "sobol",
@@ -192,6 +193,13 @@ impl TableWriter {
                 staging,
                 provenance,
             ),
+            RawTable::Groups => self.push_rows(
+                &piece.groups,
+                |r| r.replication,
+                |p| &mut p.groups,
+                staging,
+                provenance,
+            ),
         }
     }
 
@@ -225,6 +233,7 @@ impl TableWriter {
             RawTable::Returns => pending.returns.is_empty(),
             RawTable::Segments => pending.segments.is_empty(),
             RawTable::Providers => pending.providers.is_empty(),
+            RawTable::Groups => pending.groups.is_empty(),
         };
         if empty {
             return Ok(());

@@ -809,19 +809,42 @@ pub struct RawOperators {
     pub checkpoint_every_hours: Option<Positive>,
     #[serde(default)]
     pub costs: Option<RawCosts>,
+    /// The group's label in `groups.parquet` (default `operators[k]`, `pool[k]`).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub name: Option<Spanned<String>>,
+    /// Pool types only: the yield each potential operator needs before it joins.
+    #[serde(default)]
+    #[schemars(with = "Option<DistSpec>")]
+    pub reservation_yield: Option<Spanned<DistSpec>>,
+    /// Pool types only: whether the operators own their GPUs already (true) or buy them
+    /// to join (false).
+    #[serde(default)]
+    #[schemars(with = "Option<bool>")]
+    pub owned: Option<Spanned<bool>>,
+    /// Pool types that buy their GPUs: the market's lead time for them.
+    #[serde(default)]
+    #[schemars(with = "Option<DistSpec>")]
+    pub lead_time_weeks: Option<Spanned<DistSpec>>,
 }
 
-/// `entry:` — new operators join while the network's trailing yield beats a hurdle.
+/// `entry:` — new operators join: a `template` of identical operators while the
+/// network's trailing yield beats a hurdle, or a `pool` of potential operators that each
+/// join on their own expected yield.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawEntry {
-    pub hurdle_yield: YieldRate,
+    #[serde(default)]
+    pub hurdle_yield: Option<YieldRate>,
     pub onboarding_weeks: DistSpec,
     #[serde(default)]
     pub operators_per_review: Option<Count>,
     #[serde(default)]
     pub max_operators: Option<Count>,
-    pub template: RawOperators,
+    #[serde(default)]
+    pub template: Option<RawOperators>,
+    #[serde(default)]
+    pub pool: Option<Vec<RawOperators>>,
 }
 
 /// `exit:` — an operator leaves after its yield stays below a floor.

@@ -113,6 +113,11 @@ pub struct System {
     pub exit: Option<Exit>,
     /// Distributed: operators buying GPUs with a share of their cash.
     pub reinvest: Option<Reinvest>,
+    /// Distributed: the labels of its operator groups (each `operators:` entry, the
+    /// entry template, each pool type), indexed by `Site::group`. Labels only: they
+    /// enter no hash.
+    #[serde(skip)]
+    pub groups: Vec<String>,
 }
 
 impl System {
@@ -129,6 +134,7 @@ impl System {
             entry: None,
             exit: None,
             reinvest: None,
+            groups: Vec::new(),
         }
     }
 
@@ -172,6 +178,10 @@ pub struct Site {
     /// An interrupted job (failure or owner taking a GPU back) resumes from its last
     /// checkpoint, taken every this many hours of run time; `None` = it restarts.
     pub checkpoint_every_hours: Option<f64>,
+    /// Its operator group (index into `System::groups`; 0 for data centers). Derived
+    /// from the order of the file's groups, so it enters no hash.
+    #[serde(skip)]
+    pub group: u32,
 }
 
 /// A part-time operator: each GPU is offered for an exponential time with mean
@@ -201,6 +211,7 @@ impl Site {
             reliability: None,
             owner_use: None,
             checkpoint_every_hours: None,
+            group: 0,
         }
     }
 }
@@ -403,8 +414,44 @@ pub struct Entry {
     pub per_review: u32,
     /// Cap on operators in the network (present and onboarding).
     pub max_operators: u32,
-    /// What a new operator looks like.
-    pub template: Site,
+    /// What a new operator looks like, under the template rule (unlimited identical
+    /// operators joining on the network's average yield, at most `per_review` a review);
+    /// `None` under a pool.
+    pub template: Option<Site>,
+    /// The potential operators, by type, each joining on its own expected yield (empty:
+    /// the template rule).
+    pub pool: Vec<PoolType>,
+}
+
+impl Entry {
+    /// The operators that may join: the template, or one of each pool type (at its
+    /// largest size).
+    pub fn sites(&self) -> impl Iterator<Item = &Site> {
+        self.template
+            .iter()
+            .chain(self.pool.iter().map(|pool_type| &pool_type.operator))
+    }
+}
+
+/// One type of potential operator in an entry pool: `count` of them, each with its own
+/// size and reservation yield drawn per replication (`Stream::PoolOperators`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PoolType {
+    /// Its label in `groups.parquet`.
+    pub name: String,
+    /// Potential operators of this type.
+    pub count: u32,
+    /// What one looks like (its `gpus` the largest size; its `group` the pool type's).
+    pub operator: Site,
+    /// GPUs each owns, before availability.
+    pub sizes: GpuCountDist,
+    /// Share of owned GPUs listed (availability without periods; 1 with them).
+    pub listed_share: f64,
+    /// The yearly return on its capital it needs to join.
+    pub reservation_yield: Dist,
+    /// Its GPUs are bought when it decides to join: they arrive after this lead time
+    /// (the market's), and their capex is paid then. `None`: it owns them already.
+    pub lead_time_hours: Option<Dist>,
 }
 
 /// Operators leaving the network.
@@ -580,6 +627,7 @@ impl Checker<'_> {
                         reliability: None,
                         owner_use: None,
                         checkpoint_every_hours: None,
+                        group: 0,
                     });
                 }
             }
@@ -611,6 +659,7 @@ impl Checker<'_> {
             entry: None,
             exit: None,
             reinvest: None,
+            groups: Vec::new(),
         }
     }
 
@@ -700,11 +749,13 @@ impl Checker<'_> {
             base,
         };
         let mut sites = Vec::new();
+        let mut labels = Vec::new();
         match (&block.gpus, &block.operators) {
             (Some(gpus), None) => {
                 self.site_size(gpus, &format!("{base}.gpus"));
                 let costs = self.costs(None, side, &ctx.classes[0]);
                 sites.push(Site::plain("operator-0", 0, 0, gpus.value.0, costs));
+                labels.push("operators".to_string());
             }
             (None, Some(groups)) if !groups.is_empty() => {
                 let groups: &[RawOperators] = if self.too_many_operators(groups, at, base) {
@@ -714,7 +765,10 @@ impl Checker<'_> {
                 };
                 for (group_idx, group) in groups.iter().enumerate() {
                     let key = format!("{base}.operators[{group_idx}]");
-                    let template = self.operator(group, &key, ctx);
+                    self.pool_keys_refused(group, &key);
+                    labels.push(label(group, &format!("operators[{group_idx}]")));
+                    let mut template = self.operator(group, &key, ctx);
+                    template.group = group_idx as u32;
                     let sizes = match &group.gpus.value {
                         GpuSpec::Constant(gpus) => GpuCountDist::constant(*gpus),
                         GpuSpec::Weights(pairs) => GpuCountDist::from_weights(pairs.clone()),
@@ -746,29 +800,10 @@ impl Checker<'_> {
                 ),
             ),
         }
-        let entry = block.entry.as_ref().map(|entry| Entry {
-            hurdle_yield: entry.hurdle_yield.0,
-            onboarding_hours: dist(&entry.onboarding_weeks).scaled(HOURS_PER_WEEK),
-            per_review: entry
-                .operators_per_review
-                .map_or(defaults::OPERATORS_PER_REVIEW, |c| c.0),
-            max_operators: entry.max_operators.map_or(defaults::MAX_OPERATORS, |c| c.0),
-            template: {
-                let key = &format!("{base}.entry.template");
-                if let GpuSpec::Weights(_) = entry.template.gpus.value {
-                    let message = hinted(
-                        "a template's gpus must be a whole number",
-                        "every operator that joins has the same size",
-                    );
-                    self.report(
-                        &entry.template.gpus.referenced,
-                        &format!("{key}.gpus"),
-                        &message,
-                    );
-                }
-                self.operator(&entry.template, key, ctx)
-            },
-        });
+        let entry = block
+            .entry
+            .as_ref()
+            .map(|entry| self.entry(entry, at, ctx, base, &mut labels));
         self.system_size(&sites, at, side);
         let pricing = self.pricing(block.pricing.as_ref(), side, ctx);
         let take_rate = block
@@ -811,6 +846,250 @@ impl Checker<'_> {
                 share: r.share.0,
                 lead_time_hours: dist(&r.lead_time_weeks).scaled(HOURS_PER_WEEK),
             }),
+            groups: labels,
+        }
+    }
+
+    /// `entry:`: exactly one of a `template` (with its `hurdle_yield`) or a `pool`. Adds
+    /// the labels of its groups after the operators' (`labels`).
+    fn entry(
+        &mut self,
+        entry: &raw::RawEntry,
+        at: &Location,
+        ctx: &Context,
+        base: &str,
+        labels: &mut Vec<String>,
+    ) -> Entry {
+        let onboarding_hours = dist(&entry.onboarding_weeks).scaled(HOURS_PER_WEEK);
+        let key = format!("{base}.entry");
+        match (&entry.template, &entry.pool) {
+            (Some(template), None) => {
+                let key = &format!("{key}.template");
+                self.pool_keys_refused(template, key);
+                if let GpuSpec::Weights(_) = template.gpus.value {
+                    let message = hinted(
+                        "a template's gpus must be a whole number",
+                        "every operator that joins has the same size; a pool's types may vary in size",
+                    );
+                    self.report(&template.gpus.referenced, &format!("{key}.gpus"), &message);
+                }
+                let hurdle_yield = entry.hurdle_yield.map_or_else(
+                    || {
+                        let message = hinted(
+                            "entry.template needs `hurdle_yield`: operators join while the network's trailing yield beats it",
+                            "e.g. hurdle_yield: 0.15, or describe potential operators as a `pool` with their own reservation_yield",
+                        );
+                        self.report(&template.gpus.referenced, &format!("{key}.hurdle_yield"), &message);
+                        0.0
+                    },
+                    |h| h.0,
+                );
+                let mut site = self.operator(template, key, ctx);
+                site.group = labels.len() as u32;
+                labels.push(label(template, "entry"));
+                Entry {
+                    hurdle_yield,
+                    onboarding_hours,
+                    per_review: entry
+                        .operators_per_review
+                        .map_or(defaults::OPERATORS_PER_REVIEW, |c| c.0),
+                    max_operators: entry.max_operators.map_or(defaults::MAX_OPERATORS, |c| c.0),
+                    template: Some(site),
+                    pool: Vec::new(),
+                }
+            }
+            (None, Some(types)) if !types.is_empty() => {
+                let template_only = [
+                    ("hurdle_yield", entry.hurdle_yield.is_some()),
+                    ("operators_per_review", entry.operators_per_review.is_some()),
+                    ("max_operators", entry.max_operators.is_some()),
+                ];
+                for (name, given) in template_only {
+                    if given {
+                        let message = hinted(
+                            &format!("`{name}` belongs to entry.template, not to a pool"),
+                            "a pool's operators join on their own reservation_yield, with no cap per review; remove the key",
+                        );
+                        self.report(at, &format!("{key}.{name}"), &message);
+                    }
+                }
+                let potential: u64 = types
+                    .iter()
+                    .map(|t| u64::from(t.count.map_or(0, |c| c.0)))
+                    .sum();
+                if potential > defaults::MAX_SITES {
+                    let message = hinted(
+                        &format!(
+                            "{potential} potential operators is more than the {} capsim accepts",
+                            defaults::MAX_SITES
+                        ),
+                        "model groups of similar operators as fewer, larger ones",
+                    );
+                    self.report(at, &format!("{key}.pool"), &message);
+                }
+                let pool = types
+                    .iter()
+                    .enumerate()
+                    .map(|(idx, raw)| {
+                        let key = format!("{key}.pool[{idx}]");
+                        let mut pool_type = self.pool_type(raw, &key, ctx, idx);
+                        pool_type.operator.group = labels.len() as u32;
+                        labels.push(pool_type.name.clone());
+                        pool_type
+                    })
+                    .collect();
+                Entry {
+                    hurdle_yield: 0.0,
+                    onboarding_hours,
+                    per_review: 0,
+                    max_operators: 0,
+                    template: None,
+                    pool,
+                }
+            }
+            _ => {
+                let message = hinted(
+                    "give exactly one of `template` (identical operators joining on the network's yield) or a non-empty `pool` (potential operators, each joining on its own)",
+                    "pool: [{count: 200, gpus: 8, gpu_class: H100, reservation_yield: {uniform: {min: 0.05, max: 0.3}}}]",
+                );
+                self.report(at, &key, &message);
+                Entry {
+                    hurdle_yield: 0.0,
+                    onboarding_hours,
+                    per_review: 0,
+                    max_operators: 0,
+                    template: None,
+                    pool: Vec::new(),
+                }
+            }
+        }
+    }
+
+    /// One type of potential operator: the operator keys, plus a `count`, a
+    /// `reservation_yield`, and whether it owns its GPUs (`owned`, default true) or buys
+    /// them on the market's `lead_time_weeks`.
+    fn pool_type(&mut self, raw: &RawOperators, key: &str, ctx: &Context, idx: usize) -> PoolType {
+        let capex_given = raw.costs.as_ref().and_then(|c| c.capex_usd_per_gpu);
+        // Operators own their GPUs unless they are written to buy them (`owned: false`,
+        // or a capex).
+        let owned = raw
+            .owned
+            .as_ref()
+            .map_or(capex_given.is_none_or(|c| c.0 == 0.0), |o| o.value);
+        let mut operator = self.operator(raw, key, ctx);
+        let class = &ctx.classes[operator.class];
+        if let (true, Some(capex), Some(at)) = (owned, capex_given, raw.owned.as_ref())
+            && capex.0 > 0.0
+        {
+            let message = hinted(
+                "an operator that owns its GPUs pays no capex to join",
+                "set owned: false for operators that buy their GPUs, or remove costs.capex_usd_per_gpu",
+            );
+            self.report(&at.referenced, &format!("{key}.owned"), &message);
+        }
+        let lead_time_hours = if owned {
+            if let Some(lead) = &raw.lead_time_weeks {
+                let message = hinted(
+                    "lead_time_weeks applies to operators that buy their GPUs",
+                    "set owned: false, or remove lead_time_weeks",
+                );
+                self.report(
+                    &lead.referenced,
+                    &format!("{key}.lead_time_weeks"),
+                    &message,
+                );
+            }
+            None
+        } else {
+            // Bought GPUs cost the class price new unless the costs say otherwise, and
+            // are valued at it.
+            if capex_given.is_none() {
+                operator.costs.capex_usd_per_gpu = class.capex_usd;
+                operator.costs.capital_usd_per_gpu = class.capex_usd;
+                operator.costs.age_years = 0.0;
+            }
+            match &raw.lead_time_weeks {
+                Some(lead) => Some(dist(&lead.value).scaled(HOURS_PER_WEEK)),
+                None => {
+                    let message = hinted(
+                        "an operator that buys its GPUs needs `lead_time_weeks`: they arrive after the market's lead time",
+                        "e.g. lead_time_weeks: {triangular: {min: 8, mode: 12, max: 26}} (the clouds' procurement lead time)",
+                    );
+                    let at = raw
+                        .owned
+                        .as_ref()
+                        .map_or(&raw.gpus.referenced, |o| &o.referenced);
+                    self.report(at, &format!("{key}.lead_time_weeks"), &message);
+                    Some(Dist::Constant(0.0))
+                }
+            }
+        };
+        let count = raw.count.map(|c| c.0).unwrap_or_else(|| {
+            let message = hinted(
+                "a pool type needs `count`: how many potential operators of this type there are",
+                "e.g. count: 200",
+            );
+            self.report(&raw.gpus.referenced, &format!("{key}.count"), &message);
+            0
+        });
+        let reservation_yield = match &raw.reservation_yield {
+            Some(spec) => dist(&spec.value),
+            None => {
+                let message = hinted(
+                    "a pool type needs `reservation_yield`: the yearly return each potential operator needs before it joins",
+                    "e.g. reservation_yield: {uniform: {min: 0.05, max: 0.30}}",
+                );
+                self.report(
+                    &raw.gpus.referenced,
+                    &format!("{key}.reservation_yield"),
+                    &message,
+                );
+                Dist::Constant(0.0)
+            }
+        };
+        let availability = raw
+            .availability
+            .as_ref()
+            .map_or(defaults::AVAILABILITY, |a| a.value.0);
+        PoolType {
+            name: label(raw, &format!("pool[{idx}]")),
+            count,
+            listed_share: if operator.owner_use.is_some() {
+                1.0
+            } else {
+                availability
+            },
+            sizes: match &raw.gpus.value {
+                GpuSpec::Constant(gpus) => GpuCountDist::constant(*gpus),
+                GpuSpec::Weights(pairs) => GpuCountDist::from_weights(pairs.clone()),
+            },
+            operator,
+            reservation_yield,
+            lead_time_hours,
+        }
+    }
+
+    /// The keys only a pool type takes, refused on an `operators:` entry or a template.
+    fn pool_keys_refused(&mut self, raw: &RawOperators, key: &str) {
+        let given = [
+            (
+                "reservation_yield",
+                raw.reservation_yield.as_ref().map(|s| &s.referenced),
+            ),
+            ("owned", raw.owned.as_ref().map(|s| &s.referenced)),
+            (
+                "lead_time_weeks",
+                raw.lead_time_weeks.as_ref().map(|s| &s.referenced),
+            ),
+        ];
+        for (name, at) in given {
+            if let Some(at) = at {
+                let message = hinted(
+                    &format!("`{name}` belongs to a type of an entry pool"),
+                    "operators present from the start, and the template's, are already in; describe potential operators under entry.pool",
+                );
+                self.report(at, &format!("{key}.{name}"), &message);
+            }
         }
     }
 
@@ -965,6 +1244,7 @@ impl Checker<'_> {
             reliability,
             owner_use,
             checkpoint_every_hours: raw.checkpoint_every_hours.map(|c| c.0),
+            group: 0,
         }
     }
 
@@ -1288,6 +1568,13 @@ impl Checker<'_> {
 }
 
 /// GPUs an operator owning `owned` offers at `availability`.
+/// A group's label: its written `name`, or `default`.
+fn label(raw: &RawOperators, default: &str) -> String {
+    raw.name
+        .as_ref()
+        .map_or_else(|| default.to_string(), |n| n.value.clone())
+}
+
 fn offered(owned: u32, availability: f64) -> u32 {
     (f64::from(owned) * availability).round() as u32
 }

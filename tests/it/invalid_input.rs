@@ -491,6 +491,7 @@ fn killed_runs_never_leave_a_broken_file() {
             .collect();
         names.sort();
         let expected_names = [
+            "groups.parquet",
             "providers.parquet",
             "providers_summary.parquet",
             "returns.parquet",
@@ -511,8 +512,10 @@ fn killed_runs_never_leave_a_broken_file() {
             // 2 replications × 1 system; 50 metrics × 1 system; 1 week × 5 metrics;
             // 2 replications × years 0 and 1; 2 replications; 2 years × 22 columns + 3 returns;
             // 2 replications × 1 week; 2 replications × 1 segment; 11 measures × 1 segment;
-            // 2 replications × 1 provider; 12 measures × 1 provider.
+            // 2 replications × 1 provider; 12 measures × 1 provider; no operator groups
+            // (a centralized system).
             let expected_rows = match name.as_str() {
+                "groups.parquet" => 0,
                 "runs.parquet" | "returns.parquet" | "weeks.parquet" | "segments.parquet"
                 | "providers.parquet" => 2,
                 "segments_summary.parquet" => 11,

@@ -655,9 +655,9 @@ fn a_kill_at_any_commit_step_leaves_the_old_set_or_the_new() {
             "step {step}: previous versions removed"
         );
     }
-    // Manifest staged, roll-back checked, previous versions kept, report, eleven renames
+    // Manifest staged, roll-back checked, previous versions kept, report, twelve renames
     // (a one-system run has no savings), one removal (savings), the manifest's rename.
-    assert_eq!(killed_at, (1..=17).collect::<Vec<u32>>());
+    assert_eq!(killed_at, (1..=18).collect::<Vec<u32>>());
 
     // A first commit into a new directory: an empty set or the new one, never tables
     // without their manifest.
@@ -675,8 +675,8 @@ fn a_kill_at_any_commit_step_leaves_the_old_set_or_the_new() {
             "first commit, step {step}: a mix"
         );
     }
-    // Manifest staged, empty manifest, report, eleven renames, the manifest's rename.
-    assert_eq!(first_killed, 15, "kill points of a first commit");
+    // Manifest staged, empty manifest, report, twelve renames, the manifest's rename.
+    assert_eq!(first_killed, 16, "kill points of a first commit");
 }
 
 /// `capsim run new.yaml --out OUT`, stopped dead after step `step` of its commit.

@@ -10,7 +10,7 @@ use crate::model::outcome::CapitalChange;
 use crate::model::site::SiteState;
 use crate::model::system::{Order, SystemEvent, SystemModel};
 use crate::scenario::System;
-use crate::scenario::supply::{CostPlusTerms, PricePolicy};
+use crate::scenario::supply::{CostPlusTerms, Exit, PricePolicy};
 
 impl<'a> SystemModel<'a> {
     pub(super) fn on_review(
@@ -377,8 +377,15 @@ impl<'a> SystemModel<'a> {
                 continue;
             }
             let period_yield = site.period_yield(period_hours, spec.take_rate);
-            let (low_reviews, leaves) =
-                decisions::exit_decision(rule, site.low_reviews, period_yield);
+            let own = site.exit_below_yield.map(|below_yield| Exit {
+                below_yield,
+                after_reviews: rule.after_reviews,
+            });
+            let (low_reviews, leaves) = decisions::exit_decision(
+                own.as_ref().unwrap_or(rule),
+                site.low_reviews,
+                period_yield,
+            );
             site.low_reviews = low_reviews;
             if leaves {
                 site.leaving = true;
@@ -401,6 +408,10 @@ impl<'a> SystemModel<'a> {
                 self.capacity.sync(idx);
                 if self.accounts.in_window(now) {
                     self.accounts.outcome.operators_left += 1;
+                    let group = self.capacity.sites[idx].group;
+                    self.accounts
+                        .group_joins
+                        .push((provider as u32, group, true));
                 }
                 self.reschedule_outages(now, idx, events);
             }
@@ -418,6 +429,10 @@ impl<'a> SystemModel<'a> {
     ) {
         let spec: &'a System = self.providers[provider].spec;
         let Some(entry) = &spec.entry else { return };
+        if entry.template.is_none() {
+            self.enter_pool(now, provider, period_hours, events);
+            return;
+        }
         let active = |s: &&SiteState| !s.leaving && s.provider == provider;
         let take_rate = spec.take_rate;
         let (cash, capital) =
@@ -439,7 +454,13 @@ impl<'a> SystemModel<'a> {
             let delay = entry.onboarding_hours.sample(&mut state.onboarding_rng);
             state.pending_joins += 1;
             let provider = provider as u32;
-            events.schedule(now + delay, SystemEvent::Join { provider });
+            events.schedule(
+                now + delay,
+                SystemEvent::Join {
+                    provider,
+                    candidate: super::pool::TEMPLATE,
+                },
+            );
         }
     }
 
