@@ -162,27 +162,33 @@ impl<'a> SystemModel<'a> {
         }
     }
 
-    /// The period's demand and capacity as a potential operator of `provider` reads them
-    /// (after `advance_sites`): its sites' busy work, the market's work that gave up, and
-    /// the work waiting now, against its sites' up work.
+    /// The period's demand and the capacity present as a potential operator of
+    /// `provider` reads them (after `advance_sites`): its sites' busy work, the market's
+    /// work that gave up and the work waiting now, against the work its GPUs in service
+    /// now would give over a period (in service at one instant: unbiased for the
+    /// period's mean, and it counts operators that joined during the period in full).
     fn entry_market(&self, provider: usize, period_hours: f64) -> EntryMarket {
-        let (busy, up) = self
+        let (busy, up_now) = self
             .capacity
             .sites
             .iter()
             .filter(|s| s.provider == provider)
             .fold((0.0, 0.0), |(busy, up), s| {
-                let areas = s.period().areas;
+                let in_service = if s.leaving {
+                    0
+                } else {
+                    s.installed.saturating_sub(s.down + s.withdrawn)
+                };
                 (
-                    busy + areas.busy_gpu_hours * s.speed,
-                    up + (areas.busy_gpu_hours + areas.idle_gpu_hours) * s.speed,
+                    busy + s.period().areas.busy_gpu_hours * s.speed,
+                    up + f64::from(in_service) * s.speed,
                 )
             });
         let abandoned: f64 = self.providers[provider].period_abandoned_work.iter().sum();
         let waiting = self.waiting_work_gpu_hours();
         EntryMarket {
             demand_work_gpu_hours: busy + abandoned + waiting,
-            capacity_work_gpu_hours: up,
+            capacity_work_gpu_hours: up_now * period_hours,
             period_hours,
         }
     }
