@@ -167,7 +167,9 @@ pub struct GroupRow {
     pub listed_gpus: u64,
     /// Of those, GPUs that deliver.
     pub verified_gpus: u64,
-    /// Busy GPU-hours over the window.
+    /// GPUs delisted by the horizon (found not to deliver).
+    pub delisted_gpus: u64,
+    /// Busy GPU-hours over the window (runs that failed on unverified GPUs included).
     pub busy_gpu_hours: f64,
     /// Up (busy + idle) GPU-hours over the window.
     pub up_gpu_hours: f64,
@@ -198,6 +200,7 @@ impl GroupRow {
             operators_left: tally.operators_left,
             listed_gpus: tally.listed_gpus,
             verified_gpus: tally.verified_gpus,
+            delisted_gpus: tally.delisted_gpus,
             busy_gpu_hours: areas.busy_gpu_hours,
             up_gpu_hours: areas.busy_gpu_hours + areas.idle_gpu_hours,
             revenue_usd: take_rate.split(tally.window.gross_revenue_usd).provider_usd,
@@ -262,6 +265,10 @@ pub struct ProviderRow {
     pub listed_gpus: u64,
     /// Of those, GPUs that deliver.
     pub verified_gpus: u64,
+    /// Window jobs' runs that failed on GPUs that do not deliver (unbilled).
+    pub jobs_failed_unverified: u64,
+    /// GPU-hours those failed runs held over the window.
+    pub unverified_gpu_hours: f64,
 }
 
 impl ProviderRow {
@@ -285,6 +292,8 @@ impl ProviderRow {
             committed_used_gpu_hours: tally.committed_used_gpu_hours,
             listed_gpus: tally.listed_gpus,
             verified_gpus: tally.verified_gpus,
+            jobs_failed_unverified: tally.jobs_failed_unverified,
+            unverified_gpu_hours: tally.unverified_gpu_hours,
         }
     }
 
@@ -444,13 +453,15 @@ pub fn unit_price(spend_usd: f64, served_gpu_hours: f64) -> f64 {
 impl PartialEq for RunMetrics {
     fn eq(&self, other: &Self) -> bool {
         let bits = RunMetrics::column_bits;
-        let week_bits = |row: &RunMetrics| -> Vec<[u64; 6]> {
+        let week_bits = |row: &RunMetrics| -> Vec<[u64; 8]> {
             row.weeks
                 .iter()
                 .map(|w| {
                     [
                         u64::from(w.week),
                         u64::from(w.installed_gpus),
+                        u64::from(w.listed_gpus),
+                        u64::from(w.verified_gpus),
                         w.utilization.to_bits(),
                         w.queue_length.to_bits(),
                         w.price_usd_per_gpu_hour.to_bits(),

@@ -272,6 +272,16 @@ pub fn providers_frame(results: &Results, provenance: &Provenance) -> PolarsResu
     columns.push(count_column("verified_gpus", records, |r| {
         r.row.verified_gpus
     }));
+    columns.push(count_column("jobs_failed_unverified", records, |r| {
+        r.row.jobs_failed_unverified
+    }));
+    columns.push(Column::new(
+        "unverified_gpu_hours".into(),
+        records
+            .iter()
+            .map(|r| r.row.unverified_gpu_hours)
+            .collect::<Vec<f64>>(),
+    ));
     with_provenance(DataFrame::new_infer_height(columns)?, provenance)
 }
 
@@ -281,7 +291,7 @@ type GroupCount = fn(&GroupRow) -> u64;
 type GroupValue = fn(&GroupRow) -> f64;
 
 /// The count columns of `groups.parquet` after `group`.
-const GROUP_COUNT_COLUMNS: [(&str, GroupCount); 7] = [
+const GROUP_COUNT_COLUMNS: [(&str, GroupCount); 8] = [
     ("potential_operators", |r| r.potential_operators),
     ("operators_at_start", |r| r.operators_at_start),
     ("operators_at_horizon", |r| r.operators_at_horizon),
@@ -289,6 +299,7 @@ const GROUP_COUNT_COLUMNS: [(&str, GroupCount); 7] = [
     ("operators_left", |r| r.operators_left),
     ("listed_gpus", |r| r.listed_gpus),
     ("verified_gpus", |r| r.verified_gpus),
+    ("delisted_gpus", |r| r.delisted_gpus),
 ];
 
 /// The quantity columns of `groups.parquet` that are read back (`utilization` and
@@ -722,6 +733,20 @@ pub fn weeks_frame(results: &Results, provenance: &Provenance) -> PolarsResult<D
         Column::new(
             Weekly::LostJobs.name().into(),
             weeks.iter().map(|w| w.week.lost_jobs).collect::<Vec<u64>>(),
+        ),
+        Column::new(
+            Weekly::ListedGpus.name().into(),
+            weeks
+                .iter()
+                .map(|w| w.week.listed_gpus)
+                .collect::<Vec<u32>>(),
+        ),
+        Column::new(
+            Weekly::VerifiedGpus.name().into(),
+            weeks
+                .iter()
+                .map(|w| w.week.verified_gpus)
+                .collect::<Vec<u32>>(),
         ),
     ])?;
     with_provenance(frame, provenance)
@@ -1217,6 +1242,24 @@ fn read_weeks(frame: &DataFrame) -> PolarsResult<Vec<WeekRow>> {
         frame.column(Weekly::PriceUsdPerGpuHour.name())?.f64()?,
         frame.column(Weekly::LostJobs.name())?.u64()?,
     );
+    // Written since listed versus verified came; older sets list every GPU installed.
+    let listed_or_installed = |name: &str| -> PolarsResult<Vec<u32>> {
+        match frame.column(name) {
+            Ok(column) => {
+                let values = column.u32()?;
+                Ok((0..frame.height())
+                    .map(|i| values.get(i).unwrap_or(0))
+                    .collect())
+            }
+            Err(_) => Ok((0..frame.height())
+                .map(|i| installed.get(i).unwrap_or(0))
+                .collect()),
+        }
+    };
+    let (listed, verified) = (
+        listed_or_installed(Weekly::ListedGpus.name())?,
+        listed_or_installed(Weekly::VerifiedGpus.name())?,
+    );
     (0..frame.height())
         .map(|i| {
             Ok(WeekRow {
@@ -1225,6 +1268,8 @@ fn read_weeks(frame: &DataFrame) -> PolarsResult<Vec<WeekRow>> {
                 week: Week {
                     week: week.get(i).unwrap_or(0),
                     installed_gpus: installed.get(i).unwrap_or(0),
+                    listed_gpus: listed[i],
+                    verified_gpus: verified[i],
                     utilization: utilization.get(i).unwrap_or(f64::NAN),
                     queue_length: queue.get(i).unwrap_or(f64::NAN),
                     price_usd_per_gpu_hour: price.get(i).unwrap_or(f64::NAN),
@@ -1281,6 +1326,8 @@ fn read_providers(frame: &DataFrame) -> PolarsResult<Vec<ProviderRecord>> {
     let committed_used = column_or_zero(frame, "committed_used_gpu_hours")?;
     let listed = count_or_zero(frame, "listed_gpus")?;
     let verified = count_or_zero(frame, "verified_gpus")?;
+    let failed_unverified = count_or_zero(frame, "jobs_failed_unverified")?;
+    let unverified_hours = column_or_zero(frame, "unverified_gpu_hours")?;
     (0..frame.height())
         .map(|i| {
             let count = |k: usize| counts[k].get(i).unwrap_or(0);
@@ -1305,6 +1352,8 @@ fn read_providers(frame: &DataFrame) -> PolarsResult<Vec<ProviderRecord>> {
                     committed_used_gpu_hours: committed_used[i],
                     listed_gpus: listed[i],
                     verified_gpus: verified[i],
+                    jobs_failed_unverified: failed_unverified[i],
+                    unverified_gpu_hours: unverified_hours[i],
                 },
             })
         })
@@ -1343,6 +1392,7 @@ fn read_groups(frame: &DataFrame) -> PolarsResult<Vec<GroupRecord>> {
                     operators_left: count(4),
                     listed_gpus: count(5),
                     verified_gpus: count(6),
+                    delisted_gpus: count(7),
                     busy_gpu_hours: value(0),
                     up_gpu_hours: value(1),
                     revenue_usd: value(2),

@@ -201,6 +201,13 @@ pub enum Stream {
         /// Site index in order of creation.
         site: u32,
     },
+    /// The verified share of one site's listed GPUs (`verified_share`).
+    SiteVerification {
+        /// Which system.
+        system: SystemIndex,
+        /// Site index in order of creation.
+        site: u32,
+    },
     /// Procurement lead times of a system.
     LeadTimes {
         /// Which system.
@@ -266,6 +273,7 @@ mod draw {
     pub const CONTRACTS: u64 = 7;
     /// An entry pool's potential operators, with the pool type as "site".
     pub const POOL_OPERATORS: u64 = 8;
+    pub const VERIFICATION: u64 = 9;
     /// The designs of a sweep and a sensitivity analysis, under "system" 2 (no system):
     /// the low bits they had when the streams were numbered by hand.
     pub const LATIN_HYPERCUBE: u64 = 5;
@@ -304,6 +312,9 @@ impl Stream {
             }
             Stream::SiteOwnerReturns { system, site } => {
                 supply(system.number(), site, draw::OWNER_RETURNS)
+            }
+            Stream::SiteVerification { system, site } => {
+                supply(system.number(), site, draw::VERIFICATION)
             }
             Stream::LeadTimes { system } => supply(system.number(), NO_SITE, draw::LEAD_TIMES),
             Stream::Onboarding { system } => supply(system.number(), NO_SITE, draw::ONBOARDING),
@@ -401,7 +412,7 @@ mod tests {
     #[test]
     fn every_stream_number_is_pinned_and_distinct() {
         use SystemIndex::{Centralized, Distributed};
-        let pinned: [(Stream, u64); 23] = [
+        let pinned: [(Stream, u64); 24] = [
             (Stream::Arrivals { segment: 0 }, 0),
             (Stream::JobSize { segment: 0 }, 1),
             (Stream::Duration { segment: 0 }, 2),
@@ -467,6 +478,13 @@ mod tests {
                     pool_type: 2,
                 },
                 (1 << 62) | (1 << 40) | (2 << 4) | 8,
+            ),
+            (
+                Stream::SiteVerification {
+                    system: Distributed,
+                    site: 3,
+                },
+                (1 << 62) | (1 << 40) | (3 << 4) | 9,
             ),
             (
                 Stream::LatinHypercube,

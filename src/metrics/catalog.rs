@@ -412,16 +412,22 @@ pub enum Weekly {
     PriceUsdPerGpuHour,
     /// Jobs lost in the week: abandoned, priced out or unserved.
     LostJobs,
+    /// GPUs listed at the end of the week (at sites not leaving).
+    ListedGpus,
+    /// Of those, GPUs that deliver (listed less the unverified not yet found).
+    VerifiedGpus,
 }
 
 impl Weekly {
     /// Every weekly series, in column order.
-    pub const ALL: [Weekly; 5] = [
+    pub const ALL: [Weekly; 7] = [
         Weekly::InstalledGpus,
         Weekly::Utilization,
         Weekly::QueueLength,
         Weekly::PriceUsdPerGpuHour,
         Weekly::LostJobs,
+        Weekly::ListedGpus,
+        Weekly::VerifiedGpus,
     ];
 
     /// The column (and `timeseries.parquet` metric) name.
@@ -432,13 +438,15 @@ impl Weekly {
             Weekly::QueueLength => "queue_length",
             Weekly::PriceUsdPerGpuHour => "price_usd_per_gpu_hour",
             Weekly::LostJobs => "lost_jobs",
+            Weekly::ListedGpus => "listed_gpus",
+            Weekly::VerifiedGpus => "verified_gpus",
         }
     }
 
     /// What it counts.
     pub fn unit(self) -> Unit {
         match self {
-            Weekly::InstalledGpus => Unit::Gpus,
+            Weekly::InstalledGpus | Weekly::ListedGpus | Weekly::VerifiedGpus => Unit::Gpus,
             Weekly::Utilization => Unit::Fraction,
             Weekly::QueueLength | Weekly::LostJobs => Unit::Jobs,
             Weekly::PriceUsdPerGpuHour => Unit::UsdPerGpuHour,
@@ -453,6 +461,8 @@ impl Weekly {
             Weekly::QueueLength => week.queue_length,
             Weekly::PriceUsdPerGpuHour => week.price_usd_per_gpu_hour,
             Weekly::LostJobs => week.lost_jobs as f64,
+            Weekly::ListedGpus => f64::from(week.listed_gpus),
+            Weekly::VerifiedGpus => f64::from(week.verified_gpus),
         }
     }
 }

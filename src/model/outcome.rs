@@ -236,6 +236,10 @@ pub struct Week {
     pub week: u32,
     /// GPUs installed at the end of the week.
     pub installed_gpus: u32,
+    /// GPUs listed at the end of the week (installed at sites not leaving).
+    pub listed_gpus: u32,
+    /// Of those, GPUs that deliver.
+    pub verified_gpus: u32,
     /// Busy ÷ up GPU-hours in the week.
     pub utilization: f64,
     /// Time-average jobs waiting.
@@ -338,6 +342,10 @@ pub struct ProviderTally {
     pub listed_gpus: u64,
     /// Of those, GPUs that deliver.
     pub verified_gpus: u64,
+    /// Window jobs that failed on GPUs that do not deliver (each a run, unbilled).
+    pub jobs_failed_unverified: u64,
+    /// GPU-hours those failed runs held in the window.
+    pub unverified_gpu_hours: f64,
 }
 
 /// What one operator group of a distributed provider (an `operators:` entry, the entry
@@ -362,6 +370,8 @@ pub struct GroupTally {
     pub listed_gpus: u64,
     /// Of those, GPUs that deliver.
     pub verified_gpus: u64,
+    /// GPUs delisted by the horizon: found not to deliver by a job that failed on them.
+    pub delisted_gpus: u64,
     /// Its sites' integrals over the window.
     pub window: SiteIntegrals,
     /// Capital employed over the window, USD-years (∫ capital dt).

@@ -124,6 +124,14 @@ pub struct SiteState {
     pub reinvest_fund_usd: f64,
     /// Consecutive reviews with yield below the exit floor.
     pub low_reviews: u32,
+    /// Listed GPUs that do not deliver and no job has found yet (among `installed`).
+    pub unverified: u32,
+    /// Unverified GPUs under a job now: found when it fails, then delisted.
+    pub probing: u32,
+    /// GPUs delisted so far (found not to deliver).
+    pub delisted: u32,
+    /// How long a job on an unverified GPU runs before it fails, hours.
+    pub verification_hours: f64,
     /// The yield below which it leaves, where it is its own (a pool's operator: its
     /// reservation yield); `None` reads the provider's exit rule.
     pub exit_below_yield: Option<f64>,
@@ -203,6 +211,10 @@ impl SiteState {
             reinvest_fund_usd: 0.0,
             low_reviews: 0,
             exit_below_yield: None,
+            unverified: 0,
+            probing: 0,
+            delisted: 0,
+            verification_hours: spec.verification.as_ref().map_or(0.0, |v| v.hours),
             last_time: now,
             total: SiteIntegrals::default(),
             at_review: SiteIntegrals::default(),
@@ -268,6 +280,12 @@ impl SiteState {
     #[inline]
     pub fn held_free(&self) -> u32 {
         self.held_idle.saturating_sub(self.resold_gpus)
+    }
+
+    /// Listed GPUs that deliver: those installed less the ones not yet found out.
+    pub fn verified(&self) -> u32 {
+        self.installed
+            .saturating_sub(self.unverified + self.probing)
     }
 
     /// GPUs running jobs.

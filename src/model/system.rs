@@ -177,6 +177,8 @@ struct Job {
     bursting_pos: u32,
     /// A spot job running on held GPUs no committed job used.
     resold: bool,
+    /// Unverified GPUs among those it runs on: it fails at its completion event.
+    probe: u32,
 }
 
 impl Job {
@@ -688,8 +690,15 @@ impl<'a> SystemModel<'a> {
                 process(o.offered_mean_hours, back, streams)
             }),
         ];
+        let verified_share = spec.verification.as_ref().map(|v| {
+            let mut draws = rng(Stream::SiteVerification { system, site });
+            v.share.sample(&mut draws).clamp(0.0, 1.0)
+        });
         let mut site = SiteState::new(spec, &self.classes[spec.class], now, outages);
         site.provider = provider;
+        if let Some(share) = verified_share {
+            site.unverified = site.installed - (f64::from(site.installed) * share).round() as u32;
+        }
         let (capital_usd, capex_usd) = SiteState::initial_capital(spec);
         // Only the bought part (capex) gets cheaper; owned hardware keeps its value.
         let (capital_usd, capex_usd) = (
@@ -942,6 +951,7 @@ impl<'a> SystemModel<'a> {
             holding: contracts::NO_HOLDING,
             bursting_pos: contracts::NOT_BURSTING,
             resold: false,
+            probe: 0,
         };
         // A customer with a running commitment here has bought its GPUs already.
         let refusal = if self.extras && self.commitments.entitled(segment) {
@@ -1087,10 +1097,12 @@ impl<'a> SystemModel<'a> {
         } else {
             None
         };
+        // A job on GPUs listed that do not deliver pays nothing and fails when found out.
+        let probe = self.capacity.sites[site_idx].unverified.min(gpus);
         let (price, latency_slowdown) = {
             let job = &self.jobs.slots[slot as usize];
             // A committed job's GPU-hours are paid by its contract's fee.
-            let price = if holding.is_some() {
+            let price = if holding.is_some() || probe > 0 {
                 0.0
             } else {
                 prices.price(self.capacity.sites[site_idx].class, job.spec.tier())
@@ -1108,6 +1120,11 @@ impl<'a> SystemModel<'a> {
         let site = &mut self.capacity.sites[site_idx];
         site.advance(now);
         let job = &mut self.jobs.slots[slot as usize];
+        if probe > 0 {
+            site.unverified -= probe;
+            site.probing += probe;
+            job.probe = probe;
+        }
         if let Some(running) = &mut site.running {
             // Slots are bounded by jobs in the system, far below 2^32.
             job.running_pos = running.len() as u32;
@@ -1141,7 +1158,11 @@ impl<'a> SystemModel<'a> {
             job.in_window,
             job.segment,
             job.epoch,
-            job.work_hours / job.rate,
+            if probe > 0 {
+                site.verification_hours
+            } else {
+                job.work_hours / job.rate
+            },
         );
         if queued {
             self.jobs.queue.went_stale();
@@ -1209,6 +1230,16 @@ impl<'a> SystemModel<'a> {
             job.holding,
         );
         let bursting = job.bursting_pos != contracts::NOT_BURSTING;
+        let probe = job.probe;
+        if probe > 0 {
+            // Cut short before it failed (an outage, a preemption): what it ran on is
+            // still unfound. The job keeps its mark until the rewind, which saves none
+            // of a run that did no work.
+            let site = &mut self.capacity.sites[site_idx];
+            site.probing -= probe;
+            site.unverified += probe;
+        }
+        let job = &self.jobs.slots[slot as usize];
         if self.extras && holding == contracts::NO_HOLDING && job.spec.tier() == SPOT {
             if job.resold {
                 self.resold_off(site_idx, slot, gpu_count);
@@ -1320,6 +1351,10 @@ impl<'a> SystemModel<'a> {
         if job.epoch != epoch || job.state != JobState::Running {
             return Handled::Stale;
         }
+        if job.probe > 0 {
+            self.fail_unverified(now, slot, events);
+            return Handled::Processed;
+        }
         let (payer, data_gb, duration_hours) =
             (job.payer(), job.spec.data_gb, job.spec.duration_hours);
         let (site, gpus) = self.end_run(now, slot);
@@ -1342,6 +1377,74 @@ impl<'a> SystemModel<'a> {
         self.release(site, gpus, now, events);
         self.start_on_site(now, site, events);
         Handled::Processed
+    }
+
+    /// A job that ran on GPUs listed but not delivering fails after the site's
+    /// `verification_hours`: unbilled (it started at no price), with none of its work
+    /// kept, back at the head of the queue; the GPUs it found are delisted.
+    fn fail_unverified(&mut self, now: Hours, slot: u32, events: &mut EventQueue<SystemEvent>) {
+        let probe = std::mem::take(&mut self.jobs.slots[slot as usize].probe);
+        let started = self.jobs.slots[slot as usize].started;
+        let (site_idx, gpus) = self.end_run(now, slot);
+        let job = &mut self.jobs.slots[slot as usize];
+        let progress = (now - started) * job.rate;
+        job.queued_at = now;
+        let (in_window, segment) = (job.in_window, job.segment);
+        if in_window {
+            self.accounts.outcome.lost_work_gpu_hours += f64::from(gpus) * progress;
+            let (warmup, horizon) = self.accounts.outcome.window;
+            let overlap = (now.min(horizon) - started.max(warmup)).max(0.0);
+            let tally =
+                &mut self.accounts.outcome.providers[self.capacity.sites[site_idx].provider];
+            tally.jobs_failed_unverified += 1;
+            tally.unverified_gpu_hours += f64::from(gpus) * overlap;
+        }
+        self.accounts.tally(in_window, segment, |tally| {
+            tally.interrupted += 1;
+            tally.running -= 1;
+        });
+        self.enqueue(slot, true);
+        self.delist(now, site_idx, probe, events);
+        self.release(site_idx, gpus - probe, now, events);
+        self.restart_after_interruption(now, slot, site_idx, events);
+    }
+
+    /// Takes `gpus` GPUs found not to deliver off a site's listing for good (oldest
+    /// batch first; their capital goes with them).
+    fn delist(
+        &mut self,
+        now: Hours,
+        site_idx: usize,
+        gpus: u32,
+        events: &mut EventQueue<SystemEvent>,
+    ) {
+        let site = &mut self.capacity.sites[site_idx];
+        site.advance(now);
+        site.probing -= gpus;
+        site.delisted += gpus;
+        let mut left = gpus;
+        while left > 0 {
+            let site = &mut self.capacity.sites[site_idx];
+            let Some(batch) = site.batches.iter().position(|b| b.gpus > b.retiring) else {
+                break;
+            };
+            let gone = left.min(site.batches[batch].gpus - site.batches[batch].retiring);
+            let share = site.retire_from_batch(now, batch, gone);
+            let (provider, class) = (site.provider, site.class);
+            self.capacity.installed_total -= gone;
+            self.providers[provider].class_installed[class] -= u64::from(gone);
+            self.accounts
+                .outcome
+                .capital_changes
+                .push(CapitalChange::Retired {
+                    at: now,
+                    site: site_idx as u32,
+                    share,
+                    batch: Some(batch as u32),
+                });
+            left -= gone;
+        }
+        self.reschedule_outages(now, site_idx, events);
     }
 
     fn on_abandon(&mut self, now: Hours, slot: u32, epoch: u32) -> Handled {
@@ -1661,7 +1764,9 @@ impl<'a> SystemModel<'a> {
         let progress = held_hours * job.rate;
         let every = self.segment_checkpoint[job.segment as usize]
             .or(self.capacity.sites[site_idx].checkpoint_every_hours);
-        let saved = every.map_or(0.0, |every| {
+        // A run on GPUs that do not deliver did nothing to keep.
+        let probed = std::mem::take(&mut job.probe) > 0;
+        let saved = every.filter(|_| !probed).map_or(0.0, |every| {
             ((held_hours / every).floor() * every * job.rate).min(progress)
         });
         job.work_hours -= saved;
@@ -1824,9 +1929,19 @@ impl<'a> SystemModel<'a> {
         // what window jobs lose after the last snapshot.
         let lost = self.accounts.outcome.window_jobs.lost();
         let week = self.accounts.outcome.weeks.len() as u32;
+        let (listed_gpus, verified_gpus) = self
+            .capacity
+            .sites
+            .iter()
+            .filter(|s| !s.leaving)
+            .fold((0, 0), |(listed, verified), s| {
+                (listed + s.installed, verified + s.verified())
+            });
         self.accounts.outcome.weeks.push(Week {
             week,
             installed_gpus: self.capacity.installed_total,
+            listed_gpus,
+            verified_gpus,
             utilization: areas.utilization(),
             queue_length: if areas.hours > 0.0 {
                 areas.queue_job_hours / areas.hours
@@ -1973,7 +2088,7 @@ impl<'a> SystemModel<'a> {
             tally.gpus_at_horizon += u64::from(site.installed);
             if !site.leaving {
                 tally.listed_gpus += u64::from(site.installed);
-                tally.verified_gpus += u64::from(site.installed);
+                tally.verified_gpus += u64::from(site.verified());
             }
         }
         self.tail_open = self.accounts.outcome.window_jobs.waiting > 0;
@@ -2233,6 +2348,7 @@ mod tests {
             holding: contracts::NO_HOLDING,
             bursting_pos: contracts::NOT_BURSTING,
             resold: false,
+            probe: 0,
         }
     }
 

@@ -50,6 +50,10 @@ pub const OPERATOR_COUNT: u32 = 1;
 pub const AVAILABILITY: f64 = 1.0;
 /// `mttr_hours` when `mtbf_hours` is given without it: one day (an assumption).
 pub const MTTR_HOURS: f64 = 24.0;
+/// `verification_hours`: a job on a GPU that does not deliver fails within an hour —
+/// the time a customer's health check or first step takes to show nothing runs
+/// (assumption).
+pub const VERIFICATION_HOURS: f64 = 1.0;
 /// `procurement.order_multiple`: one 8-GPU server.
 pub const ORDER_MULTIPLE: u32 = 8;
 /// `procurement.forecast_annual_growth`: plan on demand as last seen.

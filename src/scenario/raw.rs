@@ -826,6 +826,14 @@ pub struct RawOperators {
     #[serde(default)]
     #[schemars(with = "Option<DistSpec>")]
     pub lead_time_weeks: Option<Spanned<DistSpec>>,
+    /// The share of each operator's listed GPUs that really deliver (default 1).
+    #[serde(default)]
+    #[schemars(with = "Option<DistSpec>")]
+    pub verified_share: Option<Spanned<DistSpec>>,
+    /// How long a job on an unverified GPU runs before it fails, hours.
+    #[serde(default)]
+    #[schemars(with = "Option<Positive>")]
+    pub verification_hours: Option<Spanned<Positive>>,
 }
 
 /// `entry:` — new operators join: a `template` of identical operators while the

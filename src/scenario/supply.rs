@@ -5,8 +5,8 @@
 use serde_saphyr::{Location, Spanned};
 
 use super::raw::{
-    self, GpuSpec, RawCentralized, RawCosts, RawDistributed, RawGpuClass, RawOperators, RawPricing,
-    RawProcurement, RawScenario, RawSegment,
+    self, DistSpec, GpuSpec, RawCentralized, RawCosts, RawDistributed, RawGpuClass, RawOperators,
+    RawPricing, RawProcurement, RawScenario, RawSegment,
 };
 use super::{Checker, defaults, dist};
 use crate::dist::{Dist, GpuCountDist};
@@ -182,6 +182,21 @@ pub struct Site {
     /// from the order of the file's groups, so it enters no hash.
     #[serde(skip)]
     pub group: u32,
+    /// Listed GPUs that do not all deliver; `None` = every listed GPU delivers. Left out
+    /// of the hash when `None`, so scenarios without it keep theirs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification: Option<Verification>,
+}
+
+/// Listed versus verified: of an operator's listed GPUs, a share `share` (drawn per
+/// operator) really delivers. A job that lands on one of the others fails after `hours`,
+/// unbilled, goes back to the head of the queue, and the GPUs it found are delisted.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Verification {
+    /// Share of an operator's listed GPUs that deliver, drawn per operator (in [0, 1]).
+    pub share: Dist,
+    /// Run time before a job on an unverified GPU fails, hours.
+    pub hours: f64,
 }
 
 /// A part-time operator: each GPU is offered for an exponential time with mean
@@ -211,6 +226,7 @@ impl Site {
             reliability: None,
             owner_use: None,
             checkpoint_every_hours: None,
+            verification: None,
             group: 0,
         }
     }
@@ -627,6 +643,7 @@ impl Checker<'_> {
                         reliability: None,
                         owner_use: None,
                         checkpoint_every_hours: None,
+                        verification: None,
                         group: 0,
                     });
                 }
@@ -1245,7 +1262,50 @@ impl Checker<'_> {
             owner_use,
             checkpoint_every_hours: raw.checkpoint_every_hours.map(|c| c.0),
             group: 0,
+            verification: self.verification(raw, key),
         }
+    }
+
+    /// `verified_share` and `verification_hours` of an operator group: a share's
+    /// distribution must stay within [0, 1].
+    fn verification(&mut self, raw: &RawOperators, key: &str) -> Option<Verification> {
+        let Some(share) = &raw.verified_share else {
+            if let Some(hours) = &raw.verification_hours {
+                let message = hinted(
+                    "verification_hours without verified_share changes nothing: every listed GPU delivers",
+                    "add verified_share (e.g. verified_share: {uniform: {min: 0.5, max: 1}}), or remove verification_hours",
+                );
+                self.report(
+                    &hours.referenced,
+                    &format!("{key}.verification_hours"),
+                    &message,
+                );
+            }
+            return None;
+        };
+        let highest = match share.value {
+            DistSpec::Constant(v) => Some(v),
+            DistSpec::Uniform { max, .. } | DistSpec::Triangular { max, .. } => Some(max),
+            DistSpec::Exponential { .. } | DistSpec::LogNormal { .. } => None,
+        };
+        if highest.is_none_or(|h| h > 1.0) {
+            let message = hinted(
+                "verified_share is a share of listed GPUs: its distribution must lie within [0, 1]",
+                "use a constant, uniform or triangular share with max ≤ 1, e.g. verified_share: {triangular: {min: 0.04, mode: 0.5, max: 1}}",
+            );
+            self.report(
+                &share.referenced,
+                &format!("{key}.verified_share"),
+                &message,
+            );
+        }
+        Some(Verification {
+            share: dist(&share.value),
+            hours: raw
+                .verification_hours
+                .as_ref()
+                .map_or(defaults::VERIFICATION_HOURS, |h| h.value.0),
+        })
     }
 
     fn costs(&mut self, raw: Option<&RawCosts>, side: Side, class: &GpuClass) -> Costs {

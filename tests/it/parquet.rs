@@ -359,8 +359,10 @@ fn tables_round_trip_with_documented_columns() {
         names(&timeseries)[..7],
         ["system", "week", "metric", "mean", "p05", "p50", "p95"]
     );
-    // The 20,000 h from time 0 hold 119 whole weeks; 5 metrics per week and system.
-    assert_eq!(timeseries.height(), 2 * 119 * 5);
+    // The 20,000 h from time 0 hold 119 whole weeks; every weekly metric per week and
+    // system (GPUs installed, utilization, queue, price, lost jobs, listed and verified).
+    assert_eq!(capsim::metrics::catalog::Weekly::ALL.len(), 7);
+    assert_eq!(timeseries.height(), 2 * 119 * 7);
     // The summary's mean of utilization is the mean of the runs' column.
     let metric = strings(&summary, "metric");
     let system = strings(&summary, "system");

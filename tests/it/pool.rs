@@ -135,3 +135,117 @@ fn entrants_stop_where_the_capacity_added_meets_the_demand() {
         );
     }
 }
+
+/// 50 operators list 10 GPUs each, of which a share drawn U(0.2, 0.8) deliver, facing
+/// far more demand than they hold. Jobs find the unverified GPUs and fail on them (each
+/// such GPU once: it is then delisted), so the network ends with its verified GPUs
+/// listed, on average 0.5 × 500 = 250 within the band, and delivers verified × hours:
+/// customers pay for every busy GPU-hour but those of the failed runs.
+#[test]
+fn delivered_capacity_is_the_verified_share_of_listed() {
+    let yaml = "name: verify
+simulation: {horizon_hours: 1000, warmup_hours: 5, replications: 12, seed: 5}
+demand:
+  segments:
+    - {name: jobs, arrivals_per_hour: 1000, duration_hours: {exponential: {mean: 1}}, patience_hours: 0.5}
+distributed:
+  take_rate: 0.2
+  pricing: {usd_per_gpu_hour: 1.25}
+  operators: [{name: listed, count: 50, gpus: 10, verified_share: {uniform: {min: 0.2, max: 0.8}}, verification_hours: 0.5}]
+";
+    let rows = run(yaml);
+    let mut verified = Vec::new();
+    for row in &rows {
+        let listed = group(row, "listed");
+        assert_eq!(
+            listed.listed_gpus + listed.delisted_gpus,
+            500,
+            "every GPU listed or delisted"
+        );
+        assert_eq!(
+            listed.listed_gpus, listed.verified_gpus,
+            "all unverified found under a flood"
+        );
+        verified.push(listed.verified_gpus as f64);
+        let network = &row.providers[0];
+        assert!(
+            network.jobs_failed_unverified == 0,
+            "found in the warm-up (5 h ≫ 0.5 h)"
+        );
+        let window_hours = 1000.0 - 5.0;
+        let delivered = network.busy_gpu_hours / window_hours;
+        assert!(
+            (delivered - listed.verified_gpus as f64).abs() < 0.01 * listed.verified_gpus as f64,
+            "{delivered} GPUs delivered on average vs {} verified",
+            listed.verified_gpus
+        );
+        let billed = 1.25 * (network.busy_gpu_hours - network.unverified_gpu_hours);
+        assert!(
+            (network.spend_usd - billed).abs() < 0.005 * billed,
+            "{} spent vs {billed} for the GPU-hours that delivered",
+            network.spend_usd
+        );
+    }
+    within_band("verified GPUs", &verified, 250.0, 1);
+}
+
+/// Nothing listed delivers: every job that lands fails after the verification time and
+/// pays nothing; each failed run delists the GPUs it found, so the whole listing is
+/// gone within the first jobs and the network's customers spend exactly nothing.
+#[test]
+fn jobs_on_unverified_gpus_are_not_billed_and_the_gpus_are_delisted() {
+    let yaml = "name: unverified
+simulation: {horizon_hours: 300, warmup_hours: 0, replications: 2, seed: 3}
+demand:
+  segments:
+    - {name: jobs, arrivals_per_hour: 20, gpus_per_job: {1: 0.5, 2: 0.5}, duration_hours: {exponential: {mean: 1}}, patience_hours: 2}
+distributed:
+  take_rate: 0.2
+  pricing: {usd_per_gpu_hour: 1.25}
+  operators: [{name: fake, count: 4, gpus: 8, verified_share: 0, verification_hours: 0.25}]
+";
+    for row in run(yaml) {
+        let fake = group(&row, "fake");
+        assert_eq!(
+            (fake.listed_gpus, fake.verified_gpus, fake.delisted_gpus),
+            (0, 0, 32)
+        );
+        let network = &row.providers[0];
+        assert_eq!(network.spend_usd, 0.0, "no failed run is billed");
+        assert_eq!(row.customer_spend_usd, 0.0);
+        // Each failed run found at least one GPU and at most two.
+        assert!(
+            (16..=32).contains(&network.jobs_failed_unverified),
+            "{}",
+            network.jobs_failed_unverified
+        );
+        // The failed runs held their GPUs for exactly the verification time.
+        assert!(network.unverified_gpu_hours > 0.0);
+        assert!(network.busy_gpu_hours <= network.unverified_gpu_hours + 1e-9);
+    }
+}
+
+/// A run on unverified GPUs cut short by a failure keeps none of its "progress": with
+/// checkpoints every 0.1 h and a 3-hour verification against 0.2-hour jobs, a rewind
+/// that credited the run's hours would leave a job with negative work left and a
+/// completion scheduled in the past (the model's time and GPU-hour identities would
+/// then fail). Every run must end with all the jobs' conservation checks intact.
+#[test]
+fn a_probe_cut_short_by_a_failure_saves_no_work() {
+    let yaml = "name: probe-cut-short
+simulation: {horizon_hours: 200, warmup_hours: 10, replications: 2, seed: 8}
+demand:
+  segments:
+    - {name: jobs, arrivals_per_hour: 30, duration_hours: {exponential: {mean: 0.2}}, patience_hours: 5, checkpoint_every_hours: 0.1}
+distributed:
+  take_rate: 0.2
+  pricing: {usd_per_gpu_hour: 1.25}
+  operators: [{name: flaky, count: 4, gpus: 4, verified_share: 0.5, verification_hours: 3, mtbf_hours: 2, mttr_hours: 0.5}]
+";
+    for row in run(yaml) {
+        let flaky = group(&row, "flaky");
+        assert_eq!(flaky.listed_gpus, flaky.verified_gpus, "all found in 200 h");
+        assert_eq!(flaky.delisted_gpus, 8);
+        assert!(row.providers[0].jobs_failed_unverified > 0);
+    }
+}

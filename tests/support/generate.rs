@@ -473,6 +473,19 @@ fn centralized(rng: &mut impl Choices, world: &World, largest_job: u32) -> Strin
     yaml
 }
 
+/// Sometimes listed GPUs that do not all deliver.
+fn verification(rng: &mut impl Choices) -> String {
+    if !rng.chance(0.25) {
+        return String::new();
+    }
+    let low = rng.f64_in(0.0..0.98);
+    format!(
+        ", verified_share: {{uniform: {{min: {low}, max: {}}}}}, verification_hours: {}",
+        low + (1.0 - low) * rng.f64_in(0.01..1.0),
+        rng.f64_in(0.01..2.0)
+    )
+}
+
 fn distributed(rng: &mut impl Choices, world: &World, largest_job: u32) -> String {
     let mut operators = Vec::new();
     for _ in 0..rng.u32_in(1..3) {
@@ -505,6 +518,7 @@ fn distributed(rng: &mut impl Choices, world: &World, largest_job: u32) -> Strin
             operator.push_str(&format!(", gpu_class: {}", world.class(rng)));
         }
         operator.push_str(&world.region(rng));
+        operator.push_str(&verification(rng));
         let costs = costs(rng);
         if !costs.is_empty() {
             operator.push_str(&format!(", costs: {costs}"));
@@ -528,6 +542,22 @@ fn distributed(rng: &mut impl Choices, world: &World, largest_job: u32) -> Strin
             "  entry: {{hurdle_yield: {}, onboarding_weeks: {}, template: {{gpus: {largest_job}}}}}\n",
             rng.f64_in(-1.0..1.0),
             dist(rng, 0.1)
+        ));
+    } else if rng.chance(0.3) {
+        let low = rng.f64_in(0.0..0.5);
+        let bought = if rng.chance(0.3) {
+            format!(", owned: false, lead_time_weeks: {}", dist(rng, 0.2))
+        } else {
+            String::new()
+        };
+        yaml.push_str(&format!(
+            "  entry: {{onboarding_weeks: {}, pool: [{{count: {}, gpus: {}, reservation_yield: {{uniform: {{min: {low}, max: {}}}}}{bought}{}{}}}]}}\n",
+            dist(rng, 0.1),
+            rng.u32_in(1..30),
+            largest_job + rng.u32_in(0..4),
+            low + rng.f64_in(0.01..1.0),
+            world.region(rng),
+            verification(rng),
         ));
     }
     if rng.chance(0.3) {

@@ -272,8 +272,9 @@ impl<'a> SystemModel<'a> {
             if !site.leaving {
                 tally.operators_at_horizon += 1;
                 tally.listed_gpus += u64::from(site.installed);
-                tally.verified_gpus += u64::from(site.installed);
+                tally.verified_gpus += u64::from(site.verified());
             }
+            tally.delisted_gpus += u64::from(site.delisted);
             tally.window.add(&site.total.since(&site.at_window_start));
             tally.capital_usd_years += (site.capital_usd_hours
                 - site.capital_usd_hours_at_window_start)
