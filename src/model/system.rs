@@ -1429,19 +1429,7 @@ impl<'a> SystemModel<'a> {
                 break;
             };
             let gone = left.min(site.batches[batch].gpus - site.batches[batch].retiring);
-            let share = site.retire_from_batch(now, batch, gone);
-            let (provider, class) = (site.provider, site.class);
-            self.capacity.installed_total -= gone;
-            self.providers[provider].class_installed[class] -= u64::from(gone);
-            self.accounts
-                .outcome
-                .capital_changes
-                .push(CapitalChange::Retired {
-                    at: now,
-                    site: site_idx as u32,
-                    share,
-                    batch: Some(batch as u32),
-                });
+            self.remove_from_batch(now, site_idx, batch, gone);
             left -= gone;
         }
         self.reschedule_outages(now, site_idx, events);

@@ -934,16 +934,12 @@ impl Checker<'_> {
                     .iter()
                     .map(|t| u64::from(t.count.map_or(0, |c| c.0)))
                     .sum();
-                if potential > defaults::MAX_SITES {
-                    let message = hinted(
-                        &format!(
-                            "{potential} potential operators is more than the {} capsim accepts",
-                            defaults::MAX_SITES
-                        ),
-                        "model groups of similar operators as fewer, larger ones",
-                    );
-                    self.report(at, &format!("{key}.pool"), &message);
-                }
+                self.over_operator_bound(
+                    potential,
+                    "potential operators",
+                    at,
+                    &format!("{key}.pool"),
+                );
                 let pool = types
                     .iter()
                     .enumerate()
@@ -1148,17 +1144,22 @@ impl Checker<'_> {
             .iter()
             .map(|g| u64::from(g.count.map_or(defaults::OPERATOR_COUNT, |c| c.0)))
             .sum();
-        if operators > defaults::MAX_SITES {
+        self.over_operator_bound(operators, "operators", at, &format!("{base}.operators"))
+    }
+
+    /// Refuses more operators (or potential ones) than one run holds.
+    fn over_operator_bound(&mut self, count: u64, what: &str, at: &Location, key: &str) -> bool {
+        if count > defaults::MAX_SITES {
             let message = hinted(
                 &format!(
-                    "{operators} operators is more than the {} capsim accepts",
+                    "{count} {what} is more than the {} capsim accepts",
                     defaults::MAX_SITES
                 ),
                 "model groups of similar operators as fewer, larger ones",
             );
-            self.report(at, &format!("{base}.operators"), &message);
+            self.report(at, key, &message);
         }
-        operators > defaults::MAX_SITES
+        count > defaults::MAX_SITES
     }
 
     /// One operator of a group, with the group's largest size; availability scales the

@@ -115,6 +115,26 @@ impl SystemModel<'_> {
 
     /// Takes `gpus` (no longer counted free) of a batch out of the system for good.
     fn retire(&mut self, now: Hours, site_idx: usize, batch: usize, gpus: u32) {
+        self.remove_from_batch(now, site_idx, batch, gpus);
+        if self.accounts.in_window(now) {
+            self.accounts.outcome.gpus_retired += u64::from(gpus);
+        }
+        // Holdings this cost are held elsewhere; jobs waiting for them start at the next
+        // completion, delivery or review there.
+        let provider = self.capacity.sites[site_idx].provider;
+        self.hold(now, provider);
+    }
+
+    /// Takes `gpus` GPUs (not counted free) of a batch off the site's books: installed,
+    /// the provider's class count and the batch's share of capital (retired at the end
+    /// of their life, or delisted as not delivering).
+    pub(super) fn remove_from_batch(
+        &mut self,
+        now: Hours,
+        site_idx: usize,
+        batch: usize,
+        gpus: u32,
+    ) {
         let site = &mut self.capacity.sites[site_idx];
         site.advance(now);
         let share = site.retire_from_batch(now, batch, gpus);
@@ -129,12 +149,5 @@ impl SystemModel<'_> {
                 share,
                 batch: Some(batch as u32),
             });
-        if self.accounts.in_window(now) {
-            self.accounts.outcome.gpus_retired += u64::from(gpus);
-        }
-        // Holdings this cost are held elsewhere; jobs waiting for them start at the next
-        // completion, delivery or review there.
-        let provider = self.capacity.sites[site_idx].provider;
-        self.hold(now, provider);
     }
 }
