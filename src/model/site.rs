@@ -403,7 +403,17 @@ impl SiteState {
         self.capital_usd = (self.capital_usd - value).max(0.0);
         b.gpus -= gpus;
         self.installed -= gpus;
+        self.keep_unverified_installed();
         share
+    }
+
+    /// GPUs removed while free may have been unverified ones: those not found out can
+    /// never be more than the installed GPUs not under a probe (removals take verified
+    /// ones first, an assumption that keeps the listing's flaw the longest).
+    fn keep_unverified_installed(&mut self) {
+        self.unverified = self
+            .unverified
+            .min(self.installed.saturating_sub(self.probing));
     }
 
     /// GPUs still installed that reach the end of their service life by `by` (those
@@ -426,6 +436,7 @@ impl SiteState {
         };
         self.capital_usd -= self.capital_usd * share;
         self.installed -= gpus;
+        self.keep_unverified_installed();
         share
     }
 

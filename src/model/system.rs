@@ -1404,8 +1404,16 @@ impl<'a> SystemModel<'a> {
             tally.running -= 1;
         });
         self.enqueue(slot, true);
-        self.delist(now, site_idx, probe, events);
-        self.release(site_idx, gpus - probe, now, events);
+        if self.capacity.sites[site_idx].leaving {
+            // A leaving operator's GPUs go pro rata as they free up, found ones too.
+            let site = &mut self.capacity.sites[site_idx];
+            site.probing -= probe;
+            site.delisted += probe;
+            self.release(site_idx, gpus, now, events);
+        } else {
+            self.delist(now, site_idx, probe, events);
+            self.release(site_idx, gpus - probe, now, events);
+        }
         self.restart_after_interruption(now, slot, site_idx, events);
     }
 
@@ -1425,14 +1433,27 @@ impl<'a> SystemModel<'a> {
         let mut left = gpus;
         while left > 0 {
             let site = &mut self.capacity.sites[site_idx];
-            let Some(batch) = site.batches.iter().position(|b| b.gpus > b.retiring) else {
-                break;
-            };
-            let gone = left.min(site.batches[batch].gpus - site.batches[batch].retiring);
+            // GPUs not yet due to retire first; then ones waiting to retire as they free
+            // up (the probe's own GPUs may be those): they go now instead.
+            let (batch, gone) =
+                if let Some(b) = site.batches.iter().position(|b| b.gpus > b.retiring) {
+                    (b, left.min(site.batches[b].gpus - site.batches[b].retiring))
+                } else if let Some(b) = site.batches.iter().position(|b| b.retiring > 0) {
+                    let gone = left.min(site.batches[b].retiring);
+                    site.batches[b].retiring -= gone;
+                    site.retiring -= gone;
+                    (b, gone)
+                } else {
+                    debug_assert!(false, "delisted GPUs are installed in some batch");
+                    break;
+                };
             self.remove_from_batch(now, site_idx, batch, gone);
             left -= gone;
         }
         self.reschedule_outages(now, site_idx, events);
+        // Holdings that counted on these GPUs are held elsewhere.
+        let provider = self.capacity.sites[site_idx].provider;
+        self.hold(now, provider);
     }
 
     fn on_abandon(&mut self, now: Hours, slot: u32, epoch: u32) -> Handled {

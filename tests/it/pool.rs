@@ -249,3 +249,35 @@ distributed:
         assert!(row.providers[0].jobs_failed_unverified > 0);
     }
 }
+
+/// Operators that leave at their first review (a fixed cost no revenue covers) while jobs
+/// still probe their unverified GPUs: a found GPU on a leaving site goes with the rest of
+/// its hardware, pro rata, not once more from its batch. Every identity of the run holds,
+/// the leavers end with nothing listed, and the stayers' unverified half is all found.
+#[test]
+fn probes_on_leaving_operators_keep_the_books() {
+    let yaml = "name: probes-leaving
+simulation: {horizon_hours: 300, warmup_hours: 10, replications: 4, seed: 9}
+demand:
+  segments:
+    - {name: jobs, arrivals_per_hour: 20, gpus_per_job: {1: 0.5, 4: 0.5}, duration_hours: {exponential: {mean: 2}}, patience_hours: 3, checkpoint_every_hours: 0.5}
+distributed:
+  take_rate: 0.2
+  pricing: {usd_per_gpu_hour: 1.25}
+  review_every_hours: 24
+  operators:
+    - {name: stay, count: 6, gpus: 8, verified_share: 0.5, verification_hours: 4, mtbf_hours: 50}
+    - {name: leave, count: 6, gpus: 8, verified_share: {uniform: {min: 0, max: 1}}, verification_hours: 4, costs: {fixed_usd_per_year: 1000000}}
+  exit: {below_yield: 0, after_reviews: 1}
+";
+    for row in run(yaml) {
+        let stay = group(&row, "stay");
+        assert_eq!(
+            (stay.listed_gpus, stay.verified_gpus, stay.delisted_gpus),
+            (24, 24, 24)
+        );
+        let leave = group(&row, "leave");
+        assert_eq!((leave.operators_left, leave.listed_gpus), (6, 0));
+        assert!(leave.delisted_gpus <= 48);
+    }
+}

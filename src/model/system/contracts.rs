@@ -368,16 +368,22 @@ impl SystemModel<'_> {
                 break;
             }
             let job = &self.jobs.slots[slot as usize];
-            let (gpus, started, payer, tier, segment) = (
+            let (gpus, started, payer, tier, segment, probe) = (
                 job.spec.gpus,
                 job.started,
                 job.payer(),
                 job.spec.tier(),
                 job.segment,
+                job.probe,
             );
             let site_idx = holding.site;
             let site = &self.capacity.sites[site_idx];
-            let price = self.providers[site.provider].prices.price(site.class, tier);
+            // A run on GPUs that do not deliver pays nothing, covered or not.
+            let price = if probe > 0 {
+                0.0
+            } else {
+                self.providers[site.provider].prices.price(site.class, tier)
+            };
             self.use_holding(now, h as u32, gpus, false);
             let site = &mut self.capacity.sites[site_idx];
             site.advance(now);
