@@ -77,7 +77,7 @@ impl RateProfile {
     }
 
     /// Daily × weekly factor at `time` (constant within each hour).
-    fn seasonal_factor(&self, time: Hours) -> f64 {
+    pub fn seasonal_factor(&self, time: Hours) -> f64 {
         self.daily_factor(time) * self.weekly_factor(time)
     }
 

@@ -90,6 +90,11 @@ pub struct RunMetrics {
     pub withdrawn_gpu_hours: f64,
     /// Installed GPU-hours in the window: busy + idle + down + withdrawn.
     pub installed_gpu_hours: f64,
+    /// Demand-weighted withdrawn GPU-hours ÷ withdrawn GPU-hours, relative to the
+    /// window's mean demand: 1 when owners take GPUs back at times independent of the
+    /// market's demand, above 1 when they take them back at its peaks; NaN without
+    /// withdrawals.
+    pub withdrawn_demand_ratio: f64,
     /// Reference-class GPU-hours of work of completed window jobs.
     pub useful_work_gpu_hours: f64,
     /// Reference-class GPU-hours of work lost to failures and redone.
@@ -578,6 +583,12 @@ impl RunMetrics {
             down_gpu_hours: areas.down_gpu_hours,
             withdrawn_gpu_hours: areas.withdrawn_gpu_hours,
             installed_gpu_hours: outcome.installed_gpu_hours(),
+            withdrawn_demand_ratio: if areas.withdrawn_gpu_hours > 0.0 {
+                outcome.withdrawn_demand_weighted_gpu_hours
+                    / (areas.withdrawn_gpu_hours * outcome.demand_shape_window_mean)
+            } else {
+                f64::NAN
+            },
             useful_work_gpu_hours: outcome.useful_work_gpu_hours,
             lost_work_gpu_hours: outcome.lost_work_gpu_hours,
             gpus_initial: outcome.initial_gpus,

@@ -10,6 +10,7 @@
 pub mod decisions;
 pub mod demand;
 pub mod outcome;
+pub mod owner_use;
 pub mod placement;
 pub mod queue;
 pub mod site;

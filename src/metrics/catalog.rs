@@ -31,6 +31,8 @@ pub enum Unit {
     Operators,
     /// Simulation events.
     Events,
+    /// A dimensionless ratio (1 = neutral).
+    Ratio,
 }
 
 impl Unit {
@@ -47,6 +49,7 @@ impl Unit {
             Unit::UsdPerGpuHour => (1.0, "$/GPU-h"),
             Unit::Operators => (1.0, "operators"),
             Unit::Events => (1.0, "events"),
+            Unit::Ratio => (1.0, "×"),
         }
     }
 }
@@ -132,6 +135,7 @@ run_metrics! {
     DownGpuHours: down_gpu_hours, F64, GpuHours, "Failed GPU-hours";
     WithdrawnGpuHours: withdrawn_gpu_hours, F64, GpuHours, "GPU-hours taken back by owners";
     InstalledGpuHours: installed_gpu_hours, F64, GpuHours, "Installed GPU-hours";
+    WithdrawnDemandRatio: withdrawn_demand_ratio, F64, Ratio, "Owners' withdrawals at demand, × independent";
     UsefulWorkGpuHours: useful_work_gpu_hours, F64, GpuHours, "Useful work";
     LostWorkGpuHours: lost_work_gpu_hours, F64, GpuHours, "Work lost to failures";
     GpusInitial: gpus_initial, U64, Gpus, "GPUs at the start";

@@ -480,6 +480,10 @@ pub struct Outcome {
     pub all_jobs: JobTally,
     /// Integrals over the window.
     pub window_areas: Areas,
+    /// ∫ withdrawn GPUs × the market's demand shape m(t) dt over the window.
+    pub withdrawn_demand_weighted_gpu_hours: f64,
+    /// The mean of m(t) over the window (1 over whole weeks or with flat demand).
+    pub demand_shape_window_mean: f64,
     /// Integrals over the whole run.
     pub total_areas: Areas,
     /// The window's GPU-hours summed site by site (an independent count; its `hours` is the

@@ -523,6 +523,12 @@ pub struct OutageProcess {
     pub candidate_rng: SimRng,
     /// Draws of outage lengths.
     pub back_rng: SimRng,
+    /// Owners' withdrawals that follow demand: the rate factor by hour of week (the
+    /// candidates come at the largest, each kept with probability factor ÷ largest);
+    /// `None`: a constant rate.
+    pub by_hour: Option<std::sync::Arc<[f64]>>,
+    /// The largest factor of `by_hour` (1 without).
+    pub max_factor: f64,
 }
 
 struct CostRates {

@@ -28,6 +28,7 @@
 //! counted as stranded: lost demand.
 
 use rand::RngExt;
+use std::sync::Arc;
 
 use crate::dist::Dist;
 use crate::engine::{EventQueue, Handled, Hours, Model};
@@ -44,11 +45,12 @@ use crate::model::outcome::{
     Areas, CapitalChange, FinanceYear, GpuStates, JobTally, Outcome, ProviderTally, RESERVED, SPOT,
     SegmentTally, SiteRecord, Week,
 };
+use crate::model::owner_use::{self, DemandShape};
 use crate::model::placement::Placement;
 use crate::model::queue::{Entry, WaitQueue};
 use crate::model::site::{Outage, OutageProcess, SiteIntegrals, SiteState};
 use crate::scenario::defaults;
-use crate::scenario::supply::{PricePolicy, Site, System};
+use crate::scenario::supply::{OwnerUse, PricePolicy, Site, System};
 use crate::scenario::{GpuClass, Scenario, Simulated};
 use crate::seeds::{self, SimRng, Stream};
 use crate::units::{HOURS_PER_WEEK, HOURS_PER_YEAR, finance_years};
@@ -236,6 +238,42 @@ pub struct SystemModel<'a> {
     /// The yearly rate at which procurement values capital when it prices the cost of the
     /// GPUs it would buy (the finance discount rate).
     planning_rate: f64,
+    /// The market's demand over the week, which owners' withdrawals may follow and by
+    /// which they are weighed.
+    owner_demand: OwnerDemand,
+}
+
+/// What owners' withdrawals read of the market's demand: its shape, the calibrated
+/// take-back factors of each (offered, withdrawn) mean seen (sites share them), and how
+/// far withdrawn GPU-hours have been weighed by demand.
+struct OwnerDemand {
+    shape: DemandShape,
+    factors: Vec<(MeanPeriods, Arc<[f64]>)>,
+    weighed_to: Hours,
+}
+
+/// The bits of an owner's (offered, withdrawn) mean periods: the key of its factors.
+type MeanPeriods = (u64, u64);
+
+impl OwnerDemand {
+    /// The take-back factors by hour of week of a site whose owner follows demand.
+    fn factors(&mut self, owner: &OwnerUse) -> Arc<[f64]> {
+        let key = (
+            owner.offered_mean_hours.to_bits(),
+            owner.withdrawn_mean_hours.to_bits(),
+        );
+        if let Some((_, factors)) = self.factors.iter().find(|(k, _)| *k == key) {
+            return Arc::clone(factors);
+        }
+        let factors: Arc<[f64]> = owner_use::calibrated_factors(
+            &self.shape.hourly,
+            owner.offered_mean_hours,
+            owner.withdrawn_mean_hours,
+        )
+        .into();
+        self.factors.push((key, Arc::clone(&factors)));
+        factors
+    }
 }
 
 /// One provider of the architecture: its terms and prices, the random streams of its
@@ -373,6 +411,7 @@ impl<'a> SystemModel<'a> {
     /// scenario's demand.
     pub fn new(scenario: &'a Scenario, system: &Simulated<'a>, replication: u64) -> Self {
         let sim = &scenario.simulation;
+        let owner_shape = DemandShape::of(&scenario.segments);
         let sources = scenario
             .segments
             .iter()
@@ -465,9 +504,17 @@ impl<'a> SystemModel<'a> {
             arrival_cutoff: sim.horizon_hours + (sim.horizon_hours - sim.warmup_hours),
             tail_open: false,
             planning_rate: scenario.finance.discount_rate,
+            owner_demand: OwnerDemand {
+                shape: owner_shape.clone(),
+                factors: Vec::new(),
+                weighed_to: 0.0,
+            },
             accounts: Accounts {
                 outcome: Outcome {
                     window: (sim.warmup_hours, sim.horizon_hours),
+                    demand_shape_window_mean: owner_shape
+                        .integral(sim.warmup_hours, sim.horizon_hours)
+                        / (sim.horizon_hours - sim.warmup_hours),
                     initial_gpus: system.initial_gpus(),
                     segments: vec![SegmentTally::default(); scenario.segments.len()],
                     providers: system
@@ -550,6 +597,7 @@ impl<'a> SystemModel<'a> {
             }
         }
         let now = self.last_time;
+        self.weigh_withdrawn(now);
         let outcome = &mut self.accounts.outcome;
         for site in &mut self.capacity.sites {
             site.advance(now);
@@ -670,6 +718,8 @@ impl<'a> SystemModel<'a> {
                 generation: 0,
                 candidate_rng: rng(streams.0),
                 back_rng: rng(streams.1),
+                by_hour: None,
+                max_factor: 1.0,
             };
         let outages = [
             spec.reliability.as_ref().map(|r| {
@@ -687,7 +737,13 @@ impl<'a> SystemModel<'a> {
                     Stream::SiteOwnerTakesBack { system, site },
                     Stream::SiteOwnerReturns { system, site },
                 );
-                process(o.offered_mean_hours, back, streams)
+                let mut process = process(o.offered_mean_hours, back, streams);
+                if o.follows_demand && self.owner_demand.shape.seasonal {
+                    let factors = self.owner_demand.factors(o);
+                    process.max_factor = factors.iter().copied().fold(0.0, f64::max);
+                    process.by_hour = Some(factors);
+                }
+                process
             }),
         ];
         let verified_share = spec.verification.as_ref().map(|v| {
@@ -1560,7 +1616,8 @@ impl<'a> SystemModel<'a> {
             return;
         }
         let unit = process.candidate_rng.exp1();
-        let at = now + unit * process.per_gpu_mean_hours / f64::from(installed);
+        let at =
+            now + unit * process.per_gpu_mean_hours / (f64::from(installed) * process.max_factor);
         events.schedule(
             at,
             SystemEvent::Outage {
@@ -1606,6 +1663,16 @@ impl<'a> SystemModel<'a> {
         let Some(process) = &mut site.outages[kind.index()] else {
             return Handled::Stale;
         };
+        // Withdrawals that follow demand: a candidate at the largest rate is kept with
+        // probability (the rate now) ÷ (the largest), which draws them exactly at the
+        // hour's rate (thinning, as arrivals are drawn).
+        if let Some(by_hour) = &process.by_hour {
+            let keep = by_hour[owner_use::hour_of_week(now)] / process.max_factor;
+            if process.candidate_rng.random::<f64>() >= keep {
+                self.schedule_outage(now, site_idx, kind, events);
+                return Handled::Processed;
+            }
+        }
         let pick = (process.candidate_rng.random::<f64>() * installed) as u32;
         self.take_gpu(now, site_idx, pick, kind, events);
         self.schedule_outage(now, site_idx, kind, events);
@@ -1649,6 +1716,23 @@ impl<'a> SystemModel<'a> {
         }
     }
 
+    /// Weighs the GPU-hours withdrawn since the last change by the market's demand then:
+    /// ∫ withdrawn(t) · m(t) dt over the window (`withdrawn_demand_ratio`). Called before
+    /// every change of the withdrawn count and at the end.
+    fn weigh_withdrawn(&mut self, now: Hours) {
+        let (warmup, horizon) = self.accounts.outcome.window;
+        let demand = &mut self.owner_demand;
+        let withdrawn = self.capacity.withdrawn_total;
+        if withdrawn > 0 {
+            let demand_hours = demand
+                .shape
+                .integral(demand.weighed_to.max(warmup), now.min(horizon));
+            self.accounts.outcome.withdrawn_demand_weighted_gpu_hours +=
+                f64::from(withdrawn) * demand_hours;
+        }
+        demand.weighed_to = demand.weighed_to.max(now);
+    }
+
     /// Counts one more GPU of a site as out of service, and schedules its return.
     fn go_out(
         &mut self,
@@ -1657,6 +1741,9 @@ impl<'a> SystemModel<'a> {
         kind: Outage,
         events: &mut EventQueue<SystemEvent>,
     ) {
+        if kind == Outage::Withdrawal {
+            self.weigh_withdrawn(now);
+        }
         let (at_site, in_system) = self.out_counts(site_idx, kind);
         *at_site += 1;
         *in_system += 1;
@@ -1682,6 +1769,9 @@ impl<'a> SystemModel<'a> {
         events: &mut EventQueue<SystemEvent>,
     ) {
         self.capacity.sites[site_idx].advance(now);
+        if kind == Outage::Withdrawal {
+            self.weigh_withdrawn(now);
+        }
         let (at_site, in_system) = self.out_counts(site_idx, kind);
         *at_site -= 1;
         *in_system -= 1;

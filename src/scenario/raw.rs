@@ -801,6 +801,10 @@ pub struct RawOperators {
     pub availability: Option<Spanned<Fraction>>,
     #[serde(default)]
     pub availability_cycle_hours: Option<Positive>,
+    /// Owners take their GPUs back when the market's demand peaks (default false).
+    #[serde(default)]
+    #[schemars(with = "Option<bool>")]
+    pub availability_follows_demand: Option<Spanned<bool>>,
     #[serde(default)]
     pub mtbf_hours: Option<Positive>,
     #[serde(default)]

@@ -211,6 +211,9 @@ pub struct OwnerUse {
     pub offered_mean_hours: f64,
     /// Mean period of the owner's own use, hours.
     pub withdrawn_mean_hours: f64,
+    /// Owners take GPUs back at the market's peaks (`availability_follows_demand`), at
+    /// rates that keep `share`, rather than at times independent of demand.
+    pub follows_demand: bool,
 }
 
 impl Site {
@@ -1212,7 +1215,26 @@ impl Checker<'_> {
                 share: availability,
                 offered_mean_hours: availability * cycle.0,
                 withdrawn_mean_hours: (1.0 - availability) * cycle.0,
+                follows_demand: raw
+                    .availability_follows_demand
+                    .as_ref()
+                    .is_some_and(|f| f.value),
             });
+        if let Some(follows) = raw
+            .availability_follows_demand
+            .as_ref()
+            .filter(|f| f.value && owner_use.is_none())
+        {
+            let message = hinted(
+                "availability_follows_demand needs owners who take their GPUs back part of the time: availability below 1 and availability_cycle_hours",
+                "set availability_cycle_hours (how long an offered-and-taken-back cycle lasts) and an availability below 1, or remove availability_follows_demand",
+            );
+            self.report(
+                &follows.referenced,
+                &format!("{key}.availability_follows_demand"),
+                &message,
+            );
+        }
         if owner_use.is_some() && availability <= 0.0 {
             let at = raw
                 .availability

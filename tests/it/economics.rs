@@ -556,6 +556,84 @@ fn owners_take_back_their_share_of_gpu_time() {
     );
 }
 
+/// Owners whose withdrawals follow demand (`availability_follows_demand`) offer the
+/// same share of GPU-time, less of it at the market's peaks. Office-hours demand (12
+/// hours at 1.5 times the mean, 12 at 0.5) and 24-hour cycles at availability 0.6:
+/// - the withdrawn share stays 0.4 (the calibration of `owner_use`), within CI;
+/// - withdrawals weighted by demand, ÷ their mean (`withdrawn_demand_ratio`), are 1
+///   for independent owners and Σ m_h (1 − p_h) ÷ Σ (1 − p_h) for following ones, p_h
+///   the periodic steady state of one GPU's chain (`owner_use::periodic_offered`);
+/// - so, on the same jobs, the network loses more demand at its peaks.
+#[test]
+fn withdrawals_that_follow_demand_come_at_its_peaks() {
+    use capsim::model::owner_use::{HOURS_OF_WEEK, calibrated_factors, periodic_offered};
+    let daily: Vec<&str> = (0..24)
+        .map(|h| if (8..20).contains(&h) { "3" } else { "1" })
+        .collect();
+    let network = |follows: bool| {
+        simple(
+            3000.0,
+            16.0,
+            &format!(
+                "      patience_hours: 0.5\n      seasonality: {{daily: [{}]}}\n",
+                daily.join(", ")
+            ),
+            &format!(
+                "distributed:\n  operators: [{{count: 5, gpus: 8, availability: 0.6, availability_cycle_hours: 24, availability_follows_demand: {follows}}}]\n  pricing: {{usd_per_gpu_hour: 2}}\n"
+            ),
+        )
+    };
+    let (independent, following) = (run(&network(false)), run(&network(true)));
+    let shape: Vec<f64> = (0..HOURS_OF_WEEK)
+        .map(|h| {
+            if (8..20).contains(&(h % 24)) {
+                1.5
+            } else {
+                0.5
+            }
+        })
+        .collect();
+    let offered = periodic_offered(&calibrated_factors(&shape, 14.4, 9.6), 14.4, 9.6);
+    let withdrawn: f64 = offered.iter().map(|p| 1.0 - p).sum();
+    let expected_ratio = shape
+        .iter()
+        .zip(&offered)
+        .map(|(m, p)| m * (1.0 - p))
+        .sum::<f64>()
+        / withdrawn;
+    for (rows, expected) in [(&independent, 1.0), (&following, expected_ratio)] {
+        let shares: Vec<f64> = rows
+            .iter()
+            .map(|r| r.withdrawn_gpu_hours / r.installed_gpu_hours)
+            .collect();
+        let (share, share_se) = mean_se(&shares);
+        assert!(
+            (share - 0.4).abs() <= 4.0 * share_se && share_se < 0.01,
+            "withdrawn share {share} ± {share_se} vs 0.4"
+        );
+        let ratios: Vec<f64> = rows.iter().map(|r| r.withdrawn_demand_ratio).collect();
+        let (ratio, ratio_se) = mean_se(&ratios);
+        assert!(
+            (ratio - expected).abs() <= 4.0 * ratio_se && ratio_se < 0.005,
+            "demand ratio {ratio} ± {ratio_se} vs {expected}"
+        );
+    }
+    assert!(
+        expected_ratio > 1.03,
+        "the closed form itself: {expected_ratio}"
+    );
+    let lost_more: Vec<f64> = following
+        .iter()
+        .zip(&independent)
+        .map(|(f, i)| f.lost_demand_fraction - i.lost_demand_fraction)
+        .collect();
+    let (more, more_se) = mean_se(&lost_more);
+    assert!(
+        more > 4.0 * more_se,
+        "lost demand {more} ± {more_se} higher when owners follow demand"
+    );
+}
+
 /// An absurd order size cannot push counts past their bound: orders stop at
 /// `MAX_SYSTEM_GPUS` installed and ordered, and the run ends normally.
 #[test]

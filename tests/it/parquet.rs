@@ -40,6 +40,7 @@ const RUNS_COLUMNS: &[&str] = &[
     "down_gpu_hours",
     "withdrawn_gpu_hours",
     "installed_gpu_hours",
+    "withdrawn_demand_ratio",
     "useful_work_gpu_hours",
     "lost_work_gpu_hours",
     "gpus_initial",
@@ -241,7 +242,7 @@ fn tables_round_trip_with_documented_columns() {
     let paired_metrics = 7 + 7;
     assert_eq!(summary.height(), 2 * metrics_per_system + paired_metrics);
     // mmc-example sets no prices, so spend per GPU-hour and savings are undefined (n = 0),
-    // and it has no reserved or spot jobs.
+    // and it has no reserved or spot jobs and no part-time owners.
     let undefined = [
         "spend_usd_per_gpu_hour",
         "savings_fraction",
@@ -249,6 +250,7 @@ fn tables_round_trip_with_documented_columns() {
         "mean_wait_hours_reserved",
         "mean_wait_hours_spot",
         "preemptions_per_spot_job",
+        "withdrawn_demand_ratio",
     ];
     let metric = strings(&summary, "metric");
     for (idx, n) in counts(&summary, "n").into_iter().enumerate() {
