@@ -10,7 +10,6 @@
 pub mod decisions;
 pub mod demand;
 pub mod outcome;
-pub mod owner_use;
 pub mod placement;
 pub mod queue;
 pub mod site;

@@ -7,6 +7,7 @@
 
 pub mod diagnostic;
 pub mod overrides;
+pub mod owner_use;
 mod raw;
 pub mod supply;
 pub mod terms;
@@ -454,9 +455,10 @@ impl Checker<'_> {
 
     fn resolve(&mut self, raw: RawScenario) -> Scenario {
         let simulation = self.simulation(&raw);
-        let ctx = supply::Context {
+        let mut ctx = supply::Context {
             classes: self.classes(&raw),
             regions: self.regions(&raw),
+            demand_shape: None,
         };
         let segments: Vec<Segment> = raw
             .demand
@@ -474,6 +476,8 @@ impl Checker<'_> {
             self.report(&raw.demand.segments.referenced, "demand.segments", &message);
         }
         self.unique_segment_names(&raw.demand.segments.value);
+        // Owners whose withdrawals follow demand are checked against its shape.
+        ctx.demand_shape = owner_use::market_shape(&segments);
         let centralized = raw
             .centralized
             .as_ref()
@@ -524,7 +528,9 @@ impl Checker<'_> {
                 );
             }
         }
-        let supply::Context { classes, regions } = ctx;
+        let supply::Context {
+            classes, regions, ..
+        } = ctx;
         let finance = self.finance(&raw, &simulation);
         let uncertainty = self.uncertainty(&raw);
         let at = |location: &Location| Some((location.line() as usize, location.column() as usize));

@@ -218,6 +218,11 @@ pub enum Stream {
         /// Which system.
         system: SystemIndex,
     },
+    /// A provider's choices among its sites with room (`placement: random`).
+    Placement {
+        /// Which system (provider).
+        system: SystemIndex,
+    },
     /// The potential operators of one type of a provider's entry pool: each one's size
     /// and reservation yield, drawn per replication (the provider's own, so the same
     /// in every architecture that has it).
@@ -274,6 +279,7 @@ mod draw {
     /// An entry pool's potential operators, with the pool type as "site".
     pub const POOL_OPERATORS: u64 = 8;
     pub const VERIFICATION: u64 = 9;
+    pub const PLACEMENT: u64 = 10;
     /// The designs of a sweep and a sensitivity analysis, under "system" 2 (no system):
     /// the low bits they had when the streams were numbered by hand.
     pub const LATIN_HYPERCUBE: u64 = 5;
@@ -318,6 +324,7 @@ impl Stream {
             }
             Stream::LeadTimes { system } => supply(system.number(), NO_SITE, draw::LEAD_TIMES),
             Stream::Onboarding { system } => supply(system.number(), NO_SITE, draw::ONBOARDING),
+            Stream::Placement { system } => supply(system.number(), NO_SITE, draw::PLACEMENT),
             Stream::PoolOperators { system, pool_type } => {
                 supply(system.number(), pool_type, draw::POOL_OPERATORS)
             }
@@ -412,8 +419,14 @@ mod tests {
     #[test]
     fn every_stream_number_is_pinned_and_distinct() {
         use SystemIndex::{Centralized, Distributed};
-        let pinned: [(Stream, u64); 24] = [
+        let pinned: [(Stream, u64); 25] = [
             (Stream::Arrivals { segment: 0 }, 0),
+            (
+                Stream::Placement {
+                    system: Distributed,
+                },
+                (1 << 62) | (1 << 40) | (u64::from(NO_SITE) << 4) | 10,
+            ),
             (Stream::JobSize { segment: 0 }, 1),
             (Stream::Duration { segment: 0 }, 2),
             (Stream::Patience { segment: 0 }, 3),

@@ -55,6 +55,25 @@ impl Group {
         Some(self.sites[node - self.leaves])
     }
 
+    /// The sites with at least `gpus` free, in creation order (subtrees without room
+    /// are skipped).
+    pub fn sites_with(&self, gpus: u32) -> Vec<usize> {
+        let mut found = Vec::new();
+        let mut stack = vec![1];
+        while let Some(node) = stack.pop() {
+            if self.tree[node] < gpus {
+                continue;
+            }
+            if node >= self.leaves {
+                found.push(self.sites[node - self.leaves]);
+            } else {
+                // Right first, so the left child comes off the stack first.
+                stack.extend([2 * node + 1, 2 * node]);
+            }
+        }
+        found
+    }
+
     fn set(&mut self, position: usize, free: u32) {
         let mut node = self.leaves + position;
         self.tree[node] = free;
@@ -155,5 +174,8 @@ mod tests {
         assert_eq!(placement.groups[0].max_free(), 4);
         assert_eq!(placement.groups[1].first_with(16), Some(5));
         assert_eq!(placement.recorded(3), 4);
+        assert_eq!(placement.groups[0].sites_with(1), vec![0, 3, 4]);
+        assert_eq!(placement.groups[0].sites_with(3), vec![3]);
+        assert!(placement.groups[0].sites_with(5).is_empty());
     }
 }

@@ -288,6 +288,16 @@ impl SiteState {
             .saturating_sub(self.unverified + self.probing)
     }
 
+    /// Busy ÷ up GPU-hours since the site joined, integrated to `now` (0 before any
+    /// GPU was up): what `placement: least_utilized` ranks sites by.
+    pub fn utilization_to(&self, now: Hours) -> f64 {
+        let dt = (now - self.last_time).max(0.0);
+        let areas = &self.total.areas;
+        let busy = areas.busy_gpu_hours + f64::from(self.busy()) * dt;
+        let up = busy + areas.idle_gpu_hours + f64::from(self.free) * dt;
+        if up > 0.0 { busy / up } else { 0.0 }
+    }
+
     /// GPUs running jobs.
     pub fn busy(&self) -> u32 {
         self.installed - self.free - self.down - self.withdrawn

@@ -28,6 +28,7 @@
 //! counted as stranded: lost demand.
 
 use rand::RngExt;
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use crate::dist::Dist;
@@ -45,12 +46,12 @@ use crate::model::outcome::{
     Areas, CapitalChange, FinanceYear, GpuStates, JobTally, Outcome, ProviderTally, RESERVED, SPOT,
     SegmentTally, SiteRecord, Week,
 };
-use crate::model::owner_use::{self, DemandShape};
 use crate::model::placement::Placement;
 use crate::model::queue::{Entry, WaitQueue};
 use crate::model::site::{Outage, OutageProcess, SiteIntegrals, SiteState};
 use crate::scenario::defaults;
-use crate::scenario::supply::{OwnerUse, PricePolicy, Site, System};
+use crate::scenario::owner_use::{self, DemandShape};
+use crate::scenario::supply::{OwnerUse, PlacementPolicy, PricePolicy, Site, System};
 use crate::scenario::{GpuClass, Scenario, Simulated};
 use crate::seeds::{self, SimRng, Stream};
 use crate::units::{HOURS_PER_WEEK, HOURS_PER_YEAR, finance_years};
@@ -265,11 +266,14 @@ impl OwnerDemand {
         if let Some((_, factors)) = self.factors.iter().find(|(k, _)| *k == key) {
             return Arc::clone(factors);
         }
+        // The scenario checker refuses a share no factor keeps; were one to come
+        // through, the demand shape itself is the closest rule.
         let factors: Arc<[f64]> = owner_use::calibrated_factors(
             &self.shape.hourly,
             owner.offered_mean_hours,
             owner.withdrawn_mean_hours,
         )
+        .unwrap_or_else(|_| self.shape.hourly.clone())
         .into();
         self.factors.push((key, Arc::clone(&factors)));
         factors
@@ -286,6 +290,10 @@ struct Provider<'a> {
     /// The provider's part in its supply streams' numbers.
     streams: seeds::SystemIndex,
     prices: Prices,
+    /// Which of its sites with room a job goes to.
+    placement: PlacementPolicy,
+    /// Draws of `placement: random` (interior mutability: placing is a query).
+    placement_rng: RefCell<SimRng>,
     lead_rng: SimRng,
     onboarding_rng: SimRng,
     /// GPUs installed per class on its sites that are not leaving.
@@ -431,6 +439,8 @@ impl<'a> SystemModel<'a> {
                     kind: member.kind,
                     streams,
                     prices: Prices::of(spec, classes),
+                    placement: spec.placement,
+                    placement_rng: RefCell::new(rng(Stream::Placement { system: streams })),
                     lead_rng: rng(Stream::LeadTimes { system: streams }),
                     onboarding_rng: rng(Stream::Onboarding { system: streams }),
                     class_installed: vec![0; classes],
@@ -885,9 +895,39 @@ impl<'a> SystemModel<'a> {
                 best = Some((remote, cost, idx));
             }
         }
-        best.and_then(|(_, _, group)| {
-            self.capacity.placement.groups[group].first_with(job.spec.gpus)
-        })
+        best.and_then(|(_, _, group)| self.site_in(group, job.spec.gpus))
+    }
+
+    /// The site of a placement group that takes a job of `gpus` GPUs, by its
+    /// provider's policy. `least_utilized` and `random` read every site with room (a
+    /// walk of the group's tree), `first_fit` one path of it.
+    fn site_in(&self, group_idx: usize, gpus: u32) -> Option<usize> {
+        let group = &self.capacity.placement.groups[group_idx];
+        let provider = &self.providers[group.provider];
+        match provider.placement {
+            PlacementPolicy::FirstFit => group.first_with(gpus),
+            PlacementPolicy::LeastUtilized => {
+                let now = self.last_time;
+                let mut best: Option<(f64, usize)> = None;
+                for site_idx in group.sites_with(gpus) {
+                    let utilization = self.capacity.sites[site_idx].utilization_to(now);
+                    // Ties go to the site created first (the walk is in creation order).
+                    if best.is_none_or(|(lowest, _)| utilization < lowest) {
+                        best = Some((utilization, site_idx));
+                    }
+                }
+                best.map(|(_, site_idx)| site_idx)
+            }
+            PlacementPolicy::Random => {
+                let candidates = group.sites_with(gpus);
+                if candidates.is_empty() {
+                    return None;
+                }
+                let draw = provider.placement_rng.borrow_mut().random::<f64>();
+                let pick = ((draw * candidates.len() as f64) as usize).min(candidates.len() - 1);
+                Some(candidates[pick])
+            }
+        }
     }
 
     /// Where `job` starts now: in its segment's commitment where it fits, else as

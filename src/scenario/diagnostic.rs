@@ -348,9 +348,12 @@ fn field_help(field: &str) -> Option<&'static str> {
             "mean length of one offered + taken-back cycle of each GPU, hours; omit for a fixed share of GPUs"
         }
         "availability_follows_demand" => {
-            "true or false: owners take their GPUs back at the market's demand peaks (needs availability_cycle_hours)"
+            "true or false: owners take their GPUs back at the market's demand peaks (needs availability below 1 and availability_cycle_hours)"
         }
         "take_rate" => "the protocol's share of customer spend, 0–1 (default 0.2)",
+        "placement" => {
+            "which site with room a job goes to: first_fit (default), least_utilized or random"
+        }
         "entry" => {
             "a map: {hurdle_yield, onboarding_weeks, operators_per_review, max_operators, template: {operator}}"
         }

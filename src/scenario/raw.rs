@@ -92,6 +92,26 @@ pub enum DepreciationName {
     DecliningBalance,
 }
 
+/// `placement:` of a provider — which of its sites with room a job goes to.
+#[derive(Debug, Clone, Copy, Default, Deserialize, serde::Serialize, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PlacementPolicy {
+    /// The first site with room, in the order sites were created.
+    #[default]
+    FirstFit,
+    /// The site with room whose utilization so far is lowest.
+    LeastUtilized,
+    /// A site with room drawn uniformly, on the provider's own stream.
+    Random,
+}
+
+impl PlacementPolicy {
+    /// The default, left out of the scenario hash.
+    pub fn is_first_fit(&self) -> bool {
+        *self == PlacementPolicy::FirstFit
+    }
+}
+
 /// `gpu_classes:` entry — a GPU type added to (or replacing one of) the built-in catalog.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -278,6 +298,9 @@ pub struct RawCentralized {
     pub latency_slowdown: Option<Slowdown>,
     #[serde(default)]
     pub review_every_hours: Option<Positive>,
+    /// Which site with room a job goes to (default `first_fit`).
+    #[serde(default)]
+    pub placement: Option<PlacementPolicy>,
 }
 
 /// One data center: a region, a GPU class, a fleet size and an optional power limit.
@@ -780,6 +803,9 @@ pub struct RawDistributed {
     pub latency_slowdown: Option<Slowdown>,
     #[serde(default)]
     pub review_every_hours: Option<Positive>,
+    /// Which site with room a job goes to (default `first_fit`).
+    #[serde(default)]
+    pub placement: Option<PlacementPolicy>,
 }
 
 /// A group of identical operators.

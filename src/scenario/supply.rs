@@ -4,6 +4,7 @@
 
 use serde_saphyr::{Location, Spanned};
 
+pub use super::raw::PlacementPolicy;
 use super::raw::{
     self, DistSpec, GpuSpec, RawCentralized, RawCosts, RawDistributed, RawGpuClass, RawOperators,
     RawPricing, RawProcurement, RawScenario, RawSegment,
@@ -105,6 +106,10 @@ pub struct System {
     pub take_rate: TakeRate,
     /// Hours between reviews (prices, procurement, entry and exit, reinvestment).
     pub review_every_hours: f64,
+    /// Which of its sites with room a job goes to, among those its choice of provider,
+    /// class and region left (first fit by default).
+    #[serde(skip_serializing_if = "PlacementPolicy::is_first_fit")]
+    pub placement: PlacementPolicy,
     /// Centralized capacity planning.
     pub procurement: Option<Procurement>,
     /// Distributed: operators joining while yields beat a hurdle.
@@ -130,6 +135,7 @@ impl System {
             latency_slowdown: 1.0,
             take_rate: TakeRate(0.0),
             review_every_hours: defaults::REVIEW_EVERY_HOURS,
+            placement: PlacementPolicy::FirstFit,
             procurement: None,
             entry: None,
             exit: None,
@@ -671,6 +677,7 @@ impl Checker<'_> {
             review_every_hours: block
                 .review_every_hours
                 .map_or(defaults::REVIEW_EVERY_HOURS, |h| h.0),
+            placement: block.placement.unwrap_or_default(),
             procurement: block.procurement.as_ref().map(|p| {
                 let plan = self.procurement(p, ctx, base);
                 self.age_within_life(block.costs.as_ref(), &plan, base);
@@ -854,6 +861,7 @@ impl Checker<'_> {
             review_every_hours: block
                 .review_every_hours
                 .map_or(defaults::REVIEW_EVERY_HOURS, |h| h.0),
+            placement: block.placement.unwrap_or_default(),
             procurement: None,
             entry,
             exit: block.exit.as_ref().map(|exit| Exit {
@@ -1220,6 +1228,27 @@ impl Checker<'_> {
                     .as_ref()
                     .is_some_and(|f| f.value),
             });
+        if let (Some(follows), Some(owner), Some(shape)) = (
+            raw.availability_follows_demand.as_ref(),
+            owner_use.as_ref().filter(|o| o.follows_demand),
+            ctx.demand_shape.as_ref(),
+        ) && let Err(lowest) = super::owner_use::calibrated_factors(
+            shape,
+            owner.offered_mean_hours,
+            owner.withdrawn_mean_hours,
+        ) {
+            let message = hinted(
+                &format!(
+                    "availability {availability} cannot be kept by owners who follow demand: they take nothing back in hours without demand, so even taking every GPU back the moment demand returns they offer {lowest:.3} of GPU-time"
+                ),
+                "lengthen availability_cycle_hours (GPUs then refill less in the empty hours), or give demand some level in every hour",
+            );
+            self.report(
+                &follows.referenced,
+                &format!("{key}.availability_follows_demand"),
+                &message,
+            );
+        }
         if let Some(follows) = raw
             .availability_follows_demand
             .as_ref()
@@ -1688,6 +1717,8 @@ fn population_rng(provider: Option<&str>, group_idx: usize) -> SimRng {
 pub(super) struct Context {
     pub classes: Vec<GpuClass>,
     pub regions: Vec<String>,
+    /// The market's demand by hour of week (`None`: flat), resolved before supply.
+    pub demand_shape: Option<Vec<f64>>,
 }
 
 impl Context {

@@ -566,7 +566,7 @@ fn owners_take_back_their_share_of_gpu_time() {
 /// - so, on the same jobs, the network loses more demand at its peaks.
 #[test]
 fn withdrawals_that_follow_demand_come_at_its_peaks() {
-    use capsim::model::owner_use::{HOURS_OF_WEEK, calibrated_factors, periodic_offered};
+    use capsim::scenario::owner_use::{HOURS_OF_WEEK, calibrated_factors, periodic_offered};
     let daily: Vec<&str> = (0..24)
         .map(|h| if (8..20).contains(&h) { "3" } else { "1" })
         .collect();
@@ -593,7 +593,8 @@ fn withdrawals_that_follow_demand_come_at_its_peaks() {
             }
         })
         .collect();
-    let offered = periodic_offered(&calibrated_factors(&shape, 14.4, 9.6), 14.4, 9.6);
+    let factors = calibrated_factors(&shape, 14.4, 9.6).expect("a reachable share");
+    let offered = periodic_offered(&factors, 14.4, 9.6);
     let withdrawn: f64 = offered.iter().map(|p| 1.0 - p).sum();
     let expected_ratio = shape
         .iter()

@@ -140,6 +140,12 @@ const CASES: &[(&str, &str, &str, &str)] = &[
         "set availability_cycle_hours",
     ),
     (
+        "follows-demand-unreachable",
+        ":15:36",
+        "distributed.operators[0].availability_follows_demand",
+        "lengthen availability_cycle_hours",
+    ),
+    (
         "cost-plus-whole-take",
         ":10:14",
         "distributed.take_rate",

@@ -22,6 +22,7 @@ mod market;
 mod mutations;
 mod overrides;
 mod parquet;
+mod placement;
 mod pool;
 mod prices;
 mod properties;

@@ -437,6 +437,10 @@ fn centralized(rng: &mut impl Choices, world: &World, largest_job: u32) -> Strin
     if !world.regions.is_empty() && rng.chance(0.5) {
         yaml.push_str(&format!("  latency_slowdown: {}\n", rng.f64_in(1.0..2.0)));
     }
+    if rng.chance(0.3) {
+        let policy = ["first_fit", "least_utilized", "random"][rng.u32_in(0..3) as usize];
+        yaml.push_str(&format!("  placement: {policy}\n"));
+    }
     let costs = costs(rng);
     if !costs.is_empty() {
         yaml.push_str(&format!("  costs: {costs}\n"));
@@ -513,6 +517,10 @@ fn distributed(rng: &mut impl Choices, world: &World, largest_job: u32) -> Strin
                 rng.f64_in(0.3..1.0),
                 rng.f64_in(1.0..100.0)
             ));
+            // Positive seasonal factors: any availability can be kept.
+            if rng.chance(0.5) {
+                operator.push_str(", availability_follows_demand: true");
+            }
         }
         if rng.chance(0.3) {
             operator.push_str(&format!(", gpu_class: {}", world.class(rng)));
@@ -533,6 +541,10 @@ fn distributed(rng: &mut impl Choices, world: &World, largest_job: u32) -> Strin
     );
     if !world.regions.is_empty() && rng.chance(0.5) {
         yaml.push_str(&format!("  latency_slowdown: {}\n", rng.f64_in(1.0..2.0)));
+    }
+    if rng.chance(0.3) {
+        let policy = ["first_fit", "least_utilized", "random"][rng.u32_in(0..3) as usize];
+        yaml.push_str(&format!("  placement: {policy}\n"));
     }
     if rng.chance(0.6) {
         yaml.push_str(&pricing(rng));

@@ -116,11 +116,17 @@ pub fn week_mean(hourly: &[f64]) -> f64 {
 /// The take-back factors `c · shape[h]` that keep the long-run offered share at
 /// `offered_mean / (offered_mean + withdrawn_mean)` (the written availability): the
 /// offered share falls as `c` rises, so `c` is found by bisection on its logarithm.
+///
+/// `Err(lowest)` when no `c` can: in hours of no demand (a seasonal factor of 0) no GPU
+/// is taken back, and with short cycles the GPUs refill in them so much that even
+/// owners who take everything back the moment demand returns offer `lowest` > the
+/// target.
 pub fn calibrated_factors(
     shape: &[f64],
     offered_mean_hours: f64,
     withdrawn_mean_hours: f64,
-) -> Vec<f64> {
+) -> Result<Vec<f64>, f64> {
+    const LOG_C_RANGE: f64 = 20.0;
     let target = offered_mean_hours / (offered_mean_hours + withdrawn_mean_hours);
     let offered = |log_c: f64| {
         let factors: Vec<f64> = shape.iter().map(|m| log_c.exp() * m).collect();
@@ -130,7 +136,11 @@ pub fn calibrated_factors(
             withdrawn_mean_hours,
         ))
     };
-    let (mut low, mut high) = (-20.0_f64, 20.0_f64);
+    let lowest = offered(LOG_C_RANGE);
+    if lowest > target - 1e-6 {
+        return Err(lowest);
+    }
+    let (mut low, mut high) = (-LOG_C_RANGE, LOG_C_RANGE);
     for _ in 0..80 {
         let middle = 0.5 * (low + high);
         if offered(middle) > target {
@@ -140,7 +150,7 @@ pub fn calibrated_factors(
         }
     }
     let c = (0.5 * (low + high)).exp();
-    shape.iter().map(|m| c * m).collect()
+    Ok(shape.iter().map(|m| c * m).collect())
 }
 
 /// The market's demand shape over the week, with what withdrawals and their
@@ -264,7 +274,7 @@ mod tests {
         let shape = office_hours();
         for cycle_hours in [1.0, 4.0, 24.0, 96.0] {
             let (on, off) = (0.6 * cycle_hours, 0.4 * cycle_hours);
-            let factors = calibrated_factors(&shape, on, off);
+            let factors = calibrated_factors(&shape, on, off).expect("reachable");
             let offered = periodic_offered(&factors, on, off);
             assert!((week_mean(&offered) - 0.6).abs() < 1e-9);
             let mean_over = |busy: bool| {
@@ -286,8 +296,29 @@ mod tests {
             );
         }
         // A flat shape needs no correction.
-        let flat = calibrated_factors(&[1.0; HOURS_OF_WEEK], 14.4, 9.6);
+        let flat = calibrated_factors(&[1.0; HOURS_OF_WEEK], 14.4, 9.6).expect("reachable");
         assert!(flat.iter().all(|f| (f - 1.0).abs() < 1e-9));
+    }
+
+    /// Demand only in office hours (0 outside 08–18) and 1-hour cycles at availability
+    /// 0.5: GPUs refill in the 14 empty hours whatever owners do in the other 10, so the
+    /// share cannot be kept, and the lowest reachable is what those hours offer alone:
+    /// about 14/24 less the first hour's refill, between 0.5 and 14/24.
+    #[test]
+    fn an_unreachable_share_is_reported() {
+        let shape: Vec<f64> = (0..HOURS_OF_WEEK)
+            .map(|h| {
+                if (8..18).contains(&(h % 24)) {
+                    2.4
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let lowest = calibrated_factors(&shape, 0.5, 0.5).expect_err("unreachable");
+        assert!(lowest > 0.5 && lowest < 14.0 / 24.0, "{lowest}");
+        // Longer cycles refill less: 24-hour ones can be calibrated.
+        assert!(calibrated_factors(&shape, 12.0, 12.0).is_ok());
     }
 
     /// The integral of the shape by prefix sums, against a direct sum of hours.
