@@ -55,23 +55,32 @@ impl Group {
         Some(self.sites[node - self.leaves])
     }
 
-    /// The sites with at least `gpus` free, in creation order (subtrees without room
-    /// are skipped).
-    pub fn sites_with(&self, gpus: u32) -> Vec<usize> {
-        let mut found = Vec::new();
-        let mut stack = vec![1];
-        while let Some(node) = stack.pop() {
-            if self.tree[node] < gpus {
-                continue;
+    /// Calls `visit` on each site with at least `gpus` free, in creation order, until
+    /// it returns false; subtrees without room are skipped, and nothing is allocated
+    /// (placement runs at every arrival).
+    pub fn visit_with(&self, gpus: u32, mut visit: impl FnMut(usize) -> bool) {
+        // A depth-first walk holds at most one pending sibling per level.
+        let mut stack = [0usize; 2 * usize::BITS as usize];
+        let (mut top, mut node) = (0, 1);
+        loop {
+            if self.tree[node] >= gpus {
+                if node >= self.leaves {
+                    if !visit(self.sites[node - self.leaves]) {
+                        return;
+                    }
+                } else {
+                    stack[top] = 2 * node + 1;
+                    top += 1;
+                    node *= 2;
+                    continue;
+                }
             }
-            if node >= self.leaves {
-                found.push(self.sites[node - self.leaves]);
-            } else {
-                // Right first, so the left child comes off the stack first.
-                stack.extend([2 * node + 1, 2 * node]);
+            if top == 0 {
+                return;
             }
+            top -= 1;
+            node = stack[top];
         }
-        found
     }
 
     fn set(&mut self, position: usize, free: u32) {
@@ -174,8 +183,22 @@ mod tests {
         assert_eq!(placement.groups[0].max_free(), 4);
         assert_eq!(placement.groups[1].first_with(16), Some(5));
         assert_eq!(placement.recorded(3), 4);
-        assert_eq!(placement.groups[0].sites_with(1), vec![0, 3, 4]);
-        assert_eq!(placement.groups[0].sites_with(3), vec![3]);
-        assert!(placement.groups[0].sites_with(5).is_empty());
+        let with = |gpus: u32| {
+            let mut found = Vec::new();
+            placement.groups[0].visit_with(gpus, |site| {
+                found.push(site);
+                true
+            });
+            found
+        };
+        assert_eq!(with(1), vec![0, 3, 4]);
+        assert_eq!(with(3), vec![3]);
+        assert!(with(5).is_empty());
+        let mut first = None;
+        placement.groups[0].visit_with(1, |site| {
+            first = Some(site);
+            false
+        });
+        assert_eq!(first, Some(0), "the walk stops when asked");
     }
 }

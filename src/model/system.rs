@@ -420,6 +420,8 @@ impl<'a> SystemModel<'a> {
     pub fn new(scenario: &'a Scenario, system: &Simulated<'a>, replication: u64) -> Self {
         let sim = &scenario.simulation;
         let owner_shape = DemandShape::of(&scenario.segments);
+        let demand_shape_window_mean = owner_shape.integral(sim.warmup_hours, sim.horizon_hours)
+            / (sim.horizon_hours - sim.warmup_hours);
         let sources = scenario
             .segments
             .iter()
@@ -515,16 +517,14 @@ impl<'a> SystemModel<'a> {
             tail_open: false,
             planning_rate: scenario.finance.discount_rate,
             owner_demand: OwnerDemand {
-                shape: owner_shape.clone(),
+                shape: owner_shape,
                 factors: Vec::new(),
                 weighed_to: 0.0,
             },
             accounts: Accounts {
                 outcome: Outcome {
                     window: (sim.warmup_hours, sim.horizon_hours),
-                    demand_shape_window_mean: owner_shape
-                        .integral(sim.warmup_hours, sim.horizon_hours)
-                        / (sim.horizon_hours - sim.warmup_hours),
+                    demand_shape_window_mean,
                     initial_gpus: system.initial_gpus(),
                     segments: vec![SegmentTally::default(); scenario.segments.len()],
                     providers: system
@@ -899,8 +899,8 @@ impl<'a> SystemModel<'a> {
     }
 
     /// The site of a placement group that takes a job of `gpus` GPUs, by its
-    /// provider's policy. `least_utilized` and `random` read every site with room (a
-    /// walk of the group's tree), `first_fit` one path of it.
+    /// provider's policy. `least_utilized` and `random` read every site with room (walks
+    /// of the group's tree that skip full subtrees), `first_fit` one path of it.
     fn site_in(&self, group_idx: usize, gpus: u32) -> Option<usize> {
         let group = &self.capacity.placement.groups[group_idx];
         let provider = &self.providers[group.provider];
@@ -909,23 +909,37 @@ impl<'a> SystemModel<'a> {
             PlacementPolicy::LeastUtilized => {
                 let now = self.last_time;
                 let mut best: Option<(f64, usize)> = None;
-                for site_idx in group.sites_with(gpus) {
+                group.visit_with(gpus, |site_idx| {
                     let utilization = self.capacity.sites[site_idx].utilization_to(now);
                     // Ties go to the site created first (the walk is in creation order).
                     if best.is_none_or(|(lowest, _)| utilization < lowest) {
                         best = Some((utilization, site_idx));
                     }
-                }
+                    true
+                });
                 best.map(|(_, site_idx)| site_idx)
             }
             PlacementPolicy::Random => {
-                let candidates = group.sites_with(gpus);
-                if candidates.is_empty() {
+                let mut candidates = 0usize;
+                group.visit_with(gpus, |_| {
+                    candidates += 1;
+                    true
+                });
+                if candidates == 0 {
                     return None;
                 }
                 let draw = provider.placement_rng.borrow_mut().random::<f64>();
-                let pick = ((draw * candidates.len() as f64) as usize).min(candidates.len() - 1);
-                Some(candidates[pick])
+                let mut left = ((draw * candidates as f64) as usize).min(candidates - 1);
+                let mut picked = None;
+                group.visit_with(gpus, |site_idx| {
+                    if left == 0 {
+                        picked = Some(site_idx);
+                        return false;
+                    }
+                    left -= 1;
+                    true
+                });
+                picked
             }
         }
     }

@@ -21,6 +21,15 @@ fn mean_se(values: &[f64]) -> (f64, f64) {
     (summary.mean, summary.std / (values.len() as f64).sqrt())
 }
 
+/// The share of installed GPU-hours owners took back: mean and standard error.
+fn withdrawn_share(rows: &[RunMetrics]) -> (f64, f64) {
+    let shares: Vec<f64> = rows
+        .iter()
+        .map(|r| r.withdrawn_gpu_hours / r.installed_gpu_hours)
+        .collect();
+    mean_se(&shares)
+}
+
 fn relative_eq(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
 }
@@ -517,11 +526,7 @@ fn owners_take_back_their_share_of_gpu_time() {
     let periodic = run(&network(
         ", availability_cycle_hours: 48, checkpoint_every_hours: 0.5",
     ));
-    let shares: Vec<f64> = periodic
-        .iter()
-        .map(|r| r.withdrawn_gpu_hours / r.installed_gpu_hours)
-        .collect();
-    let (mean, se) = mean_se(&shares);
+    let (mean, se) = withdrawn_share(&periodic);
     assert!(
         (mean - 0.4).abs() <= 4.0 * se && se < 0.02,
         "withdrawn share {mean} ± {se} vs 0.4"
@@ -603,11 +608,7 @@ fn withdrawals_that_follow_demand_come_at_its_peaks() {
         .sum::<f64>()
         / withdrawn;
     for (rows, expected) in [(&independent, 1.0), (&following, expected_ratio)] {
-        let shares: Vec<f64> = rows
-            .iter()
-            .map(|r| r.withdrawn_gpu_hours / r.installed_gpu_hours)
-            .collect();
-        let (share, share_se) = mean_se(&shares);
+        let (share, share_se) = withdrawn_share(rows);
         assert!(
             (share - 0.4).abs() <= 4.0 * share_se && share_se < 0.01,
             "withdrawn share {share} ± {share_se} vs 0.4"
