@@ -65,8 +65,11 @@ pub struct RunMetrics {
     pub jobs_abandoned: u64,
     /// Window arrivals priced out.
     pub jobs_priced_out: u64,
-    /// Window arrivals unserved (no GPU class fast enough).
+    /// Window arrivals unserved (no GPU class fast enough, with memory enough, on a site
+    /// that holds the gang).
     pub jobs_unserved: u64,
+    /// Of those, jobs larger than every site of a class they may use holds.
+    pub jobs_unserved_too_large: u64,
     /// Window arrivals that could never start: every site left, or prices stayed above
     /// their maximum after the last review.
     pub jobs_stranded: u64,
@@ -568,6 +571,7 @@ impl RunMetrics {
             jobs_abandoned: jobs.abandoned,
             jobs_priced_out: jobs.priced_out,
             jobs_unserved: jobs.unserved,
+            jobs_unserved_too_large: jobs.unserved_too_large,
             jobs_stranded: jobs.stranded,
             jobs_failed: jobs.failed,
             jobs_interrupted: jobs.interrupted,

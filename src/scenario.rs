@@ -143,6 +143,8 @@ pub struct Segment {
     pub min_class_speed: f64,
     /// Data moved out per job, GB; `None` = none.
     pub data_gb: Option<Dist>,
+    /// Memory each GPU of a job needs, GB, drawn per job; `None` = any class holds it.
+    pub memory_gb_per_gpu: Option<Dist>,
     /// A share of the jobs locked in to one provider; `None` = every job shops.
     pub lock_in: Option<LockIn>,
 }
@@ -210,6 +212,7 @@ impl Segment {
             max_price_annual_change: 0.0,
             min_class_speed: 0.0,
             data_gb: None,
+            memory_gb_per_gpu: None,
             lock_in: None,
         }
     }
@@ -496,37 +499,26 @@ impl Checker<'_> {
             self.report(&raw.name.referenced, "", &message);
         }
         let largest: Vec<u32> = segments.iter().map(|s| s.gpus_per_job.max()).collect();
-        if let Some(system) = &centralized
-            && system.procurement.is_none()
-        {
-            self.jobs_fit(
-                "centralized",
-                &system.sites.iter().collect::<Vec<_>>(),
-                &raw.demand.segments.value,
-                &largest,
-            );
-        }
-        if let Some(system) = &distributed {
-            let mut sites: Vec<&supply::Site> = system.sites.iter().collect();
-            sites.extend(system.entry.iter().flat_map(supply::Entry::sites));
-            self.jobs_fit("distributed", &sites, &raw.demand.segments.value, &largest);
-        }
-        for (idx, provider) in market.providers.iter().enumerate() {
-            let system = &provider.system;
-            let mut sites: Vec<&supply::Site> = system.sites.iter().collect();
-            sites.extend(system.entry.iter().flat_map(supply::Entry::sites));
-            let fixed = match provider.kind {
-                SystemKind::Centralized => system.procurement.is_none(),
-                SystemKind::Distributed => true,
-            };
-            if fixed {
-                self.jobs_fit(
-                    &format!("providers[{idx}]"),
-                    &sites,
-                    &raw.demand.segments.value,
-                    &largest,
-                );
+        // Each system's sites, and whether they can grow (a cloud that procures).
+        let mut systems: Vec<(Vec<&supply::Site>, bool)> = Vec::new();
+        for (system, kind) in [
+            (&centralized, SystemKind::Centralized),
+            (&distributed, SystemKind::Distributed),
+        ] {
+            if let Some(system) = system {
+                systems.push((supply_sites(system), grows(system, kind)));
             }
+        }
+        for provider in &market.providers {
+            let system = &provider.system;
+            systems.push((supply_sites(system), grows(system, provider.kind)));
+        }
+        if !systems.is_empty() && systems.iter().all(|(_, grows)| !grows) {
+            let sites: Vec<&supply::Site> = systems
+                .iter()
+                .flat_map(|(sites, _)| sites.iter().copied())
+                .collect();
+            self.jobs_fit(&sites, &raw.demand.segments.value, &largest);
         }
         let supply::Context {
             classes, regions, ..
@@ -732,6 +724,7 @@ impl Checker<'_> {
                 ctx.classes[class].speed
             }),
             data_gb: raw.data_gb.as_ref().map(dist),
+            memory_gb_per_gpu: raw.memory_gb_per_gpu.as_ref().map(dist),
             lock_in: raw.lock_in.as_ref().map(|lock| LockIn {
                 share: lock.share.0,
                 incumbent: lock.incumbent.value.clone(),
@@ -845,6 +838,18 @@ fn drop_off_values(value: &mut serde_json::Value) {
     }
 }
 
+/// A system's sites at the start and those its entry may add.
+fn supply_sites(system: &supply::System) -> Vec<&supply::Site> {
+    let mut sites: Vec<&supply::Site> = system.sites.iter().collect();
+    sites.extend(system.entry.iter().flat_map(supply::Entry::sites));
+    sites
+}
+
+/// Whether a system's sites can grow beyond what the file lists (a cloud that procures).
+fn grows(system: &supply::System, kind: SystemKind) -> bool {
+    kind == SystemKind::Centralized && system.procurement.is_some()
+}
+
 /// JSON with every object's keys in sorted order, whatever order the map keeps (that
 /// depends on serde_json's features, which other crates may switch on).
 fn write_sorted(value: &serde_json::Value, out: &mut String) {
@@ -942,6 +947,15 @@ impl Scenario {
         let mut inputs = self.clone();
         inputs.simulation.seed = 0;
         inputs.simulation.replications = 0;
+        // Classes' memory changes nothing until a job needs memory: scenarios without
+        // memory needs keep the hashes they had before classes had memory.
+        if inputs
+            .segments
+            .iter()
+            .all(|s| s.memory_gb_per_gpu.is_none())
+        {
+            inputs.classes.iter_mut().for_each(|c| c.memory_gb = None);
+        }
         let mut value = serde_json::to_value(&inputs).expect("a resolved scenario serializes");
         drop_off_values(&mut value);
         let mut text = String::new();

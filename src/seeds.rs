@@ -167,6 +167,11 @@ pub enum Stream {
         /// Segment index in the scenario.
         segment: u32,
     },
+    /// The memory per GPU each job of a segment needs.
+    Memory {
+        /// Segment index in the scenario.
+        segment: u32,
+    },
     /// The start weeks and renewals of one `demand.contracts` entry's customers: demand,
     /// so the same in every architecture (drawn whether its provider is there or not).
     Contracts {
@@ -311,6 +316,7 @@ impl Stream {
             Stream::MaxPrice { segment } => u64::from(segment) * KINDS + 6,
             Stream::Data { segment } => u64::from(segment) * KINDS + 7,
             Stream::LockIn { segment } => u64::from(segment) * KINDS + 8,
+            Stream::Memory { segment } => u64::from(segment) * KINDS + 9,
             Stream::SiteFailures { system, site } => supply(system.number(), site, draw::FAILURES),
             Stream::SiteRepairs { system, site } => supply(system.number(), site, draw::REPAIRS),
             Stream::SiteOwnerTakesBack { system, site } => {
@@ -419,7 +425,7 @@ mod tests {
     #[test]
     fn every_stream_number_is_pinned_and_distinct() {
         use SystemIndex::{Centralized, Distributed};
-        let pinned: [(Stream, u64); 25] = [
+        let pinned: [(Stream, u64); 27] = [
             (Stream::Arrivals { segment: 0 }, 0),
             (
                 Stream::Placement {
@@ -437,6 +443,8 @@ mod tests {
             (Stream::Data { segment: 2 }, 39),
             (Stream::LockIn { segment: 0 }, 8),
             (Stream::LockIn { segment: 2 }, 40),
+            (Stream::Memory { segment: 0 }, 9),
+            (Stream::Memory { segment: 2 }, 41),
             (
                 Stream::Contracts { contract: 3 },
                 (1 << 62) | (2 << 40) | (3 << 4) | 7,

@@ -114,7 +114,7 @@ run_metrics! {
     MeanWaitHoursSpot: mean_wait_hours_spot, F64, Hours, "Mean wait, spot";
     AbandonFraction: abandon_fraction, F64, Fraction, "Share of jobs that gave up waiting";
     PricedOutFraction: priced_out_fraction, F64, Fraction, "Share of jobs priced out";
-    UnservedFraction: unserved_fraction, F64, Fraction, "Share of jobs without a fast enough GPU";
+    UnservedFraction: unserved_fraction, F64, Fraction, "Share of jobs no GPU class or site can run";
     LostDemandFraction: lost_demand_fraction, F64, Fraction, "Lost demand";
     LostDemandGpuHours: lost_demand_gpu_hours, F64, GpuHours, "Work of lost jobs";
     MeanQueueLength: mean_queue_length, F64, Jobs, "Jobs waiting, time average";
@@ -124,6 +124,7 @@ run_metrics! {
     JobsAbandoned: jobs_abandoned, U64, Jobs, "Jobs that gave up";
     JobsPricedOut: jobs_priced_out, U64, Jobs, "Jobs priced out";
     JobsUnserved: jobs_unserved, U64, Jobs, "Jobs unserved";
+    JobsUnservedTooLarge: jobs_unserved_too_large, U64, Jobs, "Jobs unserved: larger than any site holds";
     JobsStranded: jobs_stranded, U64, Jobs, "Jobs stranded";
     JobsFailed: jobs_failed, U64, Jobs, "Jobs given up after failures";
     JobsInterrupted: jobs_interrupted, U64, Jobs, "Runs cut short by failures";

@@ -130,12 +130,23 @@ pub fn cost_plus_prices<'c>(
     }
     sums.into_iter()
         .map(|sum| {
-            sum.map(|(weighted, gpus)| {
-                weighted / gpus / policy.planned_utilization * (1.0 + policy.margin)
-                    / (1.0 - take_rate)
-            })
+            sum.map(|(weighted, gpus)| cost_plus_gross_up(weighted / gpus, policy, take_rate))
         })
         .collect()
+}
+
+/// One operator's own cost-plus ask under `placement: cheapest`, USD per GPU-hour as the
+/// customer pays it: [`cost_plus_prices`] for a class with this site alone.
+pub fn cost_plus_site_price(site: &SiteCost<'_>, policy: &CostPlusTerms, take_rate: f64) -> f64 {
+    let cost =
+        cost_per_installed_gpu_hour(site, policy.planned_utilization, policy.cost_of_capital);
+    cost_plus_gross_up(cost, policy, take_rate)
+}
+
+/// A cost per installed GPU-hour as a price: ÷ the planned utilization, × (1 + margin),
+/// ÷ (1 − take rate).
+fn cost_plus_gross_up(cost_usd: f64, policy: &CostPlusTerms, take_rate: f64) -> f64 {
+    cost_usd / policy.planned_utilization * (1.0 + policy.margin) / (1.0 - take_rate)
 }
 
 /// GPU-hours of one class over a period.

@@ -32,6 +32,8 @@ pub struct JobSpec {
     pub data_gb: f64,
     /// Whether the job is locked in to its segment's incumbent provider.
     pub locked_in: bool,
+    /// Memory each of its GPUs needs, GB (0: any class holds it).
+    pub memory_gb_per_gpu: f64,
 }
 
 impl JobSpec {
@@ -66,6 +68,7 @@ pub struct JobSource {
     data_gb: Option<Dist>,
     /// Share of jobs locked in to an incumbent (0: none, and no draws).
     lock_in_share: f64,
+    memory_gb_per_gpu: Option<Dist>,
     arrivals_rng: SimRng,
     size_rng: SimRng,
     duration_rng: SimRng,
@@ -75,6 +78,7 @@ pub struct JobSource {
     max_price_rng: SimRng,
     data_rng: SimRng,
     lock_in_rng: SimRng,
+    memory_rng: SimRng,
 }
 
 impl JobSource {
@@ -97,6 +101,7 @@ impl JobSource {
             max_price_log_growth: segment.max_price_annual_change.ln_1p(),
             data_gb: segment.data_gb.clone(),
             lock_in_share: segment.lock_in.as_ref().map_or(0.0, |lock| lock.share),
+            memory_gb_per_gpu: segment.memory_gb_per_gpu.clone(),
             arrivals_rng: stream(|segment| Stream::Arrivals { segment }),
             size_rng: stream(|segment| Stream::JobSize { segment }),
             duration_rng: stream(|segment| Stream::Duration { segment }),
@@ -106,6 +111,7 @@ impl JobSource {
             max_price_rng: stream(|segment| Stream::MaxPrice { segment }),
             data_rng: stream(|segment| Stream::Data { segment }),
             lock_in_rng: stream(|segment| Stream::LockIn { segment }),
+            memory_rng: stream(|segment| Stream::Memory { segment }),
         }
     }
 
@@ -205,6 +211,10 @@ impl JobSource {
                 .map_or(0.0, |d| d.sample(&mut self.data_rng)),
             locked_in: self.lock_in_share > 0.0
                 && self.lock_in_rng.random::<f64>() < self.lock_in_share,
+            memory_gb_per_gpu: self
+                .memory_gb_per_gpu
+                .as_ref()
+                .map_or(0.0, |m| m.sample(&mut self.memory_rng)),
         }
     }
 }

@@ -16,8 +16,12 @@ pub struct JobTally {
     pub abandoned: u64,
     /// Jobs that found every acceptable GPU priced above their maximum (lost demand).
     pub priced_out: u64,
-    /// Jobs whose minimum GPU class the system does not have.
+    /// Jobs no GPU class of the system may run (too slow, too little memory, or no
+    /// site holding the gang).
     pub unserved: u64,
+    /// Of those, jobs some class could run but no site of one holds (a gang larger than
+    /// every site's interconnect).
+    pub unserved_too_large: u64,
     /// Jobs still waiting when nothing more could happen (every site gone, or prices
     /// above their maximum once reviews ended): they could never start.
     pub stranded: u64,
@@ -674,6 +678,7 @@ impl Outcome {
             sum.abandoned += jobs.abandoned;
             sum.priced_out += jobs.priced_out;
             sum.unserved += jobs.unserved;
+            sum.unserved_too_large += jobs.unserved_too_large;
             sum.stranded += jobs.stranded;
             sum.failed += jobs.failed;
             sum.interrupted += jobs.interrupted;

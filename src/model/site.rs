@@ -64,6 +64,16 @@ pub struct SiteState {
     pub class: usize,
     /// Speed of the class.
     pub speed: f64,
+    /// Memory per GPU of the class, GB (infinite where the class gives none).
+    pub memory_gb: f64,
+    /// The largest job its interconnect holds, GPUs (`u32::MAX`: any that fits).
+    pub max_gang_gpus: u32,
+    /// Under `placement: cheapest`, what a customer pays per GPU-hour here before the
+    /// price factor and tier discount: the operator's ask ÷ (1 − take rate); `None`
+    /// elsewhere (the provider's class price).
+    pub gross_ask_usd_per_gpu_hour: Option<f64>,
+    /// Whether that ask is its own cost plus margin, set again at each review.
+    pub ask_from_costs: bool,
     /// Power per GPU at full load, kW.
     power_kw: f64,
     /// Cost structure.
@@ -183,6 +193,10 @@ impl SiteState {
             group: spec.group,
             class: spec.class,
             speed: class.speed,
+            memory_gb: class.memory_gb.unwrap_or(f64::INFINITY),
+            max_gang_gpus: spec.max_gang_gpus.unwrap_or(u32::MAX),
+            gross_ask_usd_per_gpu_hour: None,
+            ask_from_costs: false,
             power_kw: class.power_kw,
             costs: spec.costs.clone(),
             accrues_opex: spec.costs.electricity_usd_per_kwh != 0.0
@@ -231,6 +245,14 @@ impl SiteState {
             resold_gpus: 0,
             outages,
         }
+    }
+
+    /// Whether a job of `gpus` GPUs needing `min_speed` and `memory_gb_per_gpu` may ever
+    /// run here (room aside): the class is fast enough, its memory holds the job's, and
+    /// the interconnect holds the gang.
+    #[inline]
+    pub fn holds(&self, gpus: u32, min_speed: f64, memory_gb_per_gpu: f64) -> bool {
+        self.speed >= min_speed && self.memory_gb >= memory_gb_per_gpu && self.max_gang_gpus >= gpus
     }
 
     /// (capital on which yield is measured, capex paid) of a site as the scenario
@@ -286,6 +308,15 @@ impl SiteState {
     pub fn verified(&self) -> u32 {
         self.installed
             .saturating_sub(self.unverified + self.probing)
+    }
+
+    /// What `placement: least_utilized` ranks it by: its utilization so far as of its
+    /// last change (a start, end, outage or delivery integrates it), so that the index
+    /// orders sites without re-reading each at every placement; between its changes a
+    /// site's true utilization drifts only as its busy share differs from its average.
+    #[inline]
+    pub fn rank(&self) -> f64 {
+        self.utilization_to(self.last_time)
     }
 
     /// Busy ÷ up GPU-hours since the site joined, integrated to `now` (0 before any

@@ -46,7 +46,7 @@ use crate::model::outcome::{
     Areas, CapitalChange, FinanceYear, GpuStates, JobTally, Outcome, ProviderTally, RESERVED, SPOT,
     SegmentTally, SiteRecord, Week,
 };
-use crate::model::placement::Placement;
+use crate::model::placement::{Key, Placement};
 use crate::model::queue::{Entry, WaitQueue};
 use crate::model::site::{Outage, OutageProcess, SiteIntegrals, SiteState};
 use crate::scenario::defaults;
@@ -298,6 +298,10 @@ struct Provider<'a> {
     onboarding_rng: SimRng,
     /// GPUs installed per class on its sites that are not leaving.
     class_installed: Vec<u64>,
+    /// Its sites not leaving, counted by (class, the largest gang one holds): whether a
+    /// job too large for every site is unserved. Entries are few (sites of a class
+    /// differ in size, not in kind), and a count may fall to 0.
+    gang_sites: Vec<(usize, u32, u64)>,
     /// GPUs it ordered that have not arrived.
     on_order: u32,
     /// Operators that decided to join it and are still onboarding.
@@ -346,8 +350,8 @@ impl Capacity {
     #[inline]
     fn sync(&mut self, site_idx: usize) {
         let site = &self.sites[site_idx];
-        self.placement
-            .update(site_idx, if site.leaving { 0 } else { site.general_free() });
+        let free = if site.leaving { 0 } else { site.general_free() };
+        self.placement.update(site_idx, free, site.rank());
     }
 
     /// GPUs the system may still add before reaching [`defaults::MAX_SYSTEM_GPUS`].
@@ -446,6 +450,7 @@ impl<'a> SystemModel<'a> {
                     lead_rng: rng(Stream::LeadTimes { system: streams }),
                     onboarding_rng: rng(Stream::Onboarding { system: streams }),
                     class_installed: vec![0; classes],
+                    gang_sites: Vec::new(),
                     on_order: 0,
                     pending_joins: 0,
                     sites_added: 0,
@@ -762,6 +767,10 @@ impl<'a> SystemModel<'a> {
         });
         let mut site = SiteState::new(spec, &self.classes[spec.class], now, outages);
         site.provider = provider;
+        site.gross_ask_usd_per_gpu_hour = self.providers[provider].gross_ask(&site, spec);
+        site.ask_from_costs = site.gross_ask_usd_per_gpu_hour.is_some()
+            && spec.ask_usd_per_gpu_hour.is_none()
+            && self.providers[provider].cost_plus_terms().is_some();
         if let Some(share) = verified_share {
             site.unverified = site.installed - (f64::from(site.installed) * share).round() as u32;
         }
@@ -813,13 +822,48 @@ impl<'a> SystemModel<'a> {
         });
         self.capacity.installed_total += site.installed;
         self.capacity.free_total += site.free;
-        self.providers[provider].class_installed[site.class] += u64::from(site.installed);
-        self.capacity
-            .placement
-            .add(provider, site.region, site.class, site.free);
+        self.providers[provider].count_installed(&site, 0, site.installed);
+        self.capacity.placement.add(
+            Key {
+                provider,
+                region: site.region,
+                class: site.class,
+                max_gang_gpus: site.max_gang_gpus,
+            },
+            self.providers[provider].placement == PlacementPolicy::LeastUtilized,
+            site.free,
+            site.rank(),
+        );
         self.capacity.sites.push(site);
+        self.floor_asks(provider);
         self.price_unpriced_classes(provider);
         idx
+    }
+
+    /// Under `placement: cheapest`, each class's price (what refusals, views and the
+    /// reference price read) is the lowest ask among the provider's sites of the class
+    /// that are not leaving; a class none asks for keeps its price.
+    fn floor_asks(&mut self, provider: usize) {
+        if self.providers[provider].placement != PlacementPolicy::Cheapest {
+            return;
+        }
+        let mut lowest = vec![f64::INFINITY; self.classes.len()];
+        for site in self
+            .capacity
+            .sites
+            .iter()
+            .filter(|s| s.provider == provider && !s.leaving)
+        {
+            if let Some(gross) = site.gross_ask_usd_per_gpu_hour {
+                lowest[site.class] = lowest[site.class].min(gross);
+            }
+        }
+        let prices = &mut self.providers[provider].prices;
+        for (base, lowest) in prices.base_usd_per_gpu_hour.iter_mut().zip(lowest) {
+            if lowest.is_finite() {
+                *base = lowest;
+            }
+        }
     }
 
     /// Integrates the system's GPU and queue counts from the last event up to `now`.
@@ -853,7 +897,8 @@ impl<'a> SystemModel<'a> {
     /// The best site for `job` with room now: the lowest effective cost per unit of work
     /// (price × slowdown ÷ speed, plus egress per GPU-hour across providers), then its
     /// own region, then the group created first — providers and their sites in the
-    /// order written; within a group, the first site with room.
+    /// order written; within a group, the site its provider's placement picks (under
+    /// `cheapest` the group's price is its lowest ask with room, and that site is taken).
     fn place(&self, job: &Job) -> Option<usize> {
         let several = self.providers.len() > 1;
         let allowed: Option<Vec<bool>> = self.lock_of(job).map(|lock| {
@@ -861,21 +906,34 @@ impl<'a> SystemModel<'a> {
                 .map(|provider| lock_allows(&self.providers, self.classes, lock, job, provider))
                 .collect()
         });
-        let mut best: Option<(bool, f64, usize)> = None;
+        // (remote, cost, group, the site when the group's price is that site's ask).
+        let mut best: Option<(bool, f64, usize, Option<usize>)> = None;
         for (idx, group) in self.capacity.placement.groups.iter().enumerate() {
-            let speed = self.classes[group.class].speed;
+            let class = &self.classes[group.class];
             if group.max_free() < job.spec.gpus
-                || speed < job.min_speed
+                || group.max_gang_gpus < job.spec.gpus
+                || !class_holds(class, job)
                 || allowed
                     .as_ref()
                     .is_some_and(|allowed| !allowed[group.provider])
             {
                 continue;
             }
-            let prices = &self.providers[group.provider].prices;
+            let speed = class.speed;
+            let provider = &self.providers[group.provider];
+            let prices = &provider.prices;
             let remote = group.region != job.region;
             let slowdown = if remote { prices.latency_slowdown } else { 1.0 };
-            let unit_price = prices.price(group.class, job.spec.tier()) / speed * slowdown;
+            let (price, site) = if provider.placement == PlacementPolicy::Cheapest {
+                let Some((site, price)) = self.cheapest_in(idx, job.spec.gpus, job.spec.tier())
+                else {
+                    continue;
+                };
+                (price, Some(site))
+            } else {
+                (prices.price(group.class, job.spec.tier()), None)
+            };
+            let unit_price = price / speed * slowdown;
             if unit_price > job.spec.max_price_usd_per_gpu_hour {
                 continue;
             }
@@ -887,15 +945,41 @@ impl<'a> SystemModel<'a> {
             };
             let better = match best {
                 None => true,
-                Some((best_remote, best_cost, _)) => {
+                Some((best_remote, best_cost, _, _)) => {
                     cost < best_cost || (cost == best_cost && !remote && best_remote)
                 }
             };
             if better {
-                best = Some((remote, cost, idx));
+                best = Some((remote, cost, idx, site));
             }
         }
-        best.and_then(|(_, _, group)| self.site_in(group, job.spec.gpus))
+        best.and_then(|(_, _, group, site)| site.or_else(|| self.site_in(group, job.spec.gpus)))
+    }
+
+    /// Under `placement: cheapest`, the site of a group with room for `gpus` that asks
+    /// least for a job of `tier`, and that price per GPU-hour; equal asks go to the least
+    /// utilized so far, then to the site created first.
+    fn cheapest_in(&self, group_idx: usize, gpus: u32, tier: usize) -> Option<(usize, f64)> {
+        let group = &self.capacity.placement.groups[group_idx];
+        let prices = &self.providers[group.provider].prices;
+        let now = self.last_time;
+        let mut best: Option<(f64, f64, usize)> = None;
+        group.visit_with(gpus, |site_idx| {
+            let site = &self.capacity.sites[site_idx];
+            let price = prices.at_site(site, tier);
+            let better = match best {
+                None => true,
+                Some((lowest, _, _)) if price < lowest => true,
+                Some((lowest, utilization, _)) => {
+                    price == lowest && site.utilization_to(now) < utilization
+                }
+            };
+            if better {
+                best = Some((price, site.utilization_to(now), site_idx));
+            }
+            true
+        });
+        best.map(|(price, _, site_idx)| (site_idx, price))
     }
 
     /// The site of a placement group that takes a job of `gpus` GPUs, by its
@@ -906,12 +990,13 @@ impl<'a> SystemModel<'a> {
         let provider = &self.providers[group.provider];
         match provider.placement {
             PlacementPolicy::FirstFit => group.first_with(gpus),
-            PlacementPolicy::LeastUtilized => {
+            PlacementPolicy::LeastUtilized => group.least_ranked_with(gpus),
+            // Ranked by price in `place`; equal asks go to the least utilized now.
+            PlacementPolicy::Cheapest => {
                 let now = self.last_time;
                 let mut best: Option<(f64, usize)> = None;
                 group.visit_with(gpus, |site_idx| {
                     let utilization = self.capacity.sites[site_idx].utilization_to(now);
-                    // Ties go to the site created first (the walk is in creation order).
                     if best.is_none_or(|(lowest, _)| utilization < lowest) {
                         best = Some((utilization, site_idx));
                     }
@@ -949,7 +1034,12 @@ impl<'a> SystemModel<'a> {
     #[inline]
     fn place_job(&self, job: &Job) -> Option<usize> {
         if self.extras
-            && let Some(site) = self.place_committed(job.segment, job.spec.gpus, job.min_speed)
+            && let Some(site) = self.place_committed(
+                job.segment,
+                job.spec.gpus,
+                job.min_speed,
+                job.spec.memory_gb_per_gpu,
+            )
         {
             return Some(site);
         }
@@ -966,23 +1056,33 @@ impl<'a> SystemModel<'a> {
     }
 
     /// A provider's cheapest price per reference GPU-hour, at the list (factor 1), of a
-    /// class a job of this tier and minimum speed may use; infinite when it has none.
-    fn list_unit_price(&self, provider: usize, tier: usize, min_speed: f64) -> f64 {
+    /// class a job of this tier may use (fast enough, memory enough, on a site that holds
+    /// its gang); infinite when it has none.
+    fn list_unit_price(&self, provider: usize, job: &Job) -> f64 {
         let provider = &self.providers[provider];
         self.classes
             .iter()
             .enumerate()
-            .filter(|&(idx, class)| provider.class_installed[idx] > 0 && class.speed >= min_speed)
-            .map(|(idx, class)| provider.prices.list_price(idx, tier) / class.speed)
+            .filter(|&(idx, class)| {
+                provider.class_installed[idx] > 0
+                    && class_holds(class, job)
+                    && provider.holds_gang(idx, job.spec.gpus)
+            })
+            .map(|(idx, class)| provider.prices.list_price(idx, job.spec.tier()) / class.speed)
             .fold(f64::INFINITY, f64::min)
     }
 
-    /// Why a job refuses a provider outright, if it does.
+    /// Why a job refuses a provider outright, if it does: too large when some class it
+    /// may use is installed but no site of one holds its gang.
     fn refused_by(&self, provider: usize, job: &Job) -> Option<Refusal> {
         let provider = &self.providers[provider];
-        let mut capable = false;
+        let (mut capable, mut too_large) = (false, false);
         for (class_idx, class) in self.classes.iter().enumerate() {
-            if provider.class_installed[class_idx] == 0 || class.speed < job.min_speed {
+            if provider.class_installed[class_idx] == 0 || !class_holds(class, job) {
+                continue;
+            }
+            if !provider.holds_gang(class_idx, job.spec.gpus) {
+                too_large = true;
                 continue;
             }
             capable = true;
@@ -994,20 +1094,26 @@ impl<'a> SystemModel<'a> {
         }
         Some(if capable {
             Refusal::PricedOut
+        } else if too_large {
+            Refusal::TooLarge
         } else {
             Refusal::Unserved
         })
     }
 
     /// Why a job refuses the whole market, if it does: priced out when some provider
-    /// could run it but every one that could is too dear, unserved when none could.
+    /// could run it but every one that could is too dear, else too large when some has a
+    /// class it may use but no site holding its gang, else unserved.
     fn refusal(&self, job: &Job) -> Option<Refusal> {
         let mut refusal = Refusal::Unserved;
         for provider in 0..self.providers.len() {
             match self.refused_by(provider, job) {
                 None => return None,
                 Some(Refusal::PricedOut) => refusal = Refusal::PricedOut,
-                Some(Refusal::Unserved) => {}
+                Some(Refusal::TooLarge) if refusal == Refusal::Unserved => {
+                    refusal = Refusal::TooLarge;
+                }
+                Some(_) => {}
             }
         }
         Some(refusal)
@@ -1076,8 +1182,7 @@ impl<'a> SystemModel<'a> {
                 if !self.providers[provider].records_arrivals {
                     continue;
                 }
-                let list_unit_price_usd =
-                    self.list_unit_price(provider, spec.tier(), job.min_speed);
+                let list_unit_price_usd = self.list_unit_price(provider, &job);
                 let priced_out =
                     matches!(self.refused_by(provider, &job), Some(Refusal::PricedOut));
                 self.providers[provider].period_arrivals.push(ArrivalSeen {
@@ -1103,6 +1208,12 @@ impl<'a> SystemModel<'a> {
                 Refusal::Unserved => {
                     self.accounts
                         .tally(in_window, segment, |tally| tally.unserved += 1);
+                }
+                Refusal::TooLarge => {
+                    self.accounts.tally(in_window, segment, |tally| {
+                        tally.unserved += 1;
+                        tally.unserved_too_large += 1;
+                    });
                 }
             }
             return Handled::Processed;
@@ -1215,7 +1326,7 @@ impl<'a> SystemModel<'a> {
             let price = if holding.is_some() || probe > 0 {
                 0.0
             } else {
-                prices.price(self.capacity.sites[site_idx].class, job.spec.tier())
+                prices.at_site(&self.capacity.sites[site_idx], job.spec.tier())
             };
             (price, prices.latency_slowdown)
         };
@@ -1248,7 +1359,7 @@ impl<'a> SystemModel<'a> {
         site.free -= job.spec.gpus;
         self.capacity.free_total -= job.spec.gpus;
         let free = site.general_free();
-        self.capacity.placement.update(site_idx, free);
+        self.capacity.placement.update(site_idx, free, site.rank());
         let slowdown = if site.region == job.region {
             1.0
         } else {
@@ -1608,7 +1719,7 @@ impl<'a> SystemModel<'a> {
                 let job = &jobs[entry.slot as usize];
                 if extras
                     && site.free >= job.spec.gpus
-                    && site.speed >= job.min_speed
+                    && site.holds(job.spec.gpus, job.min_speed, job.spec.memory_gb_per_gpu)
                     && commitments
                         .holding_on(job.segment, site_idx, job.spec.gpus)
                         .is_some()
@@ -1994,7 +2105,7 @@ impl<'a> SystemModel<'a> {
             });
         self.capacity.installed_total += order.gpus;
         self.capacity.free_total += order.gpus;
-        self.providers[provider].class_installed[site.class] += u64::from(order.gpus);
+        self.providers[provider].count_installed(site, site.installed - order.gpus, site.installed);
         self.price_unpriced_classes(provider);
         self.capacity.sync(order.site);
         let held_more = self.hold(now, provider);
@@ -2144,7 +2255,7 @@ impl<'a> SystemModel<'a> {
         let Some(PricePolicy::CostPlus(terms)) = spec.pricing.as_ref().map(|p| &p.policy) else {
             return (false, false);
         };
-        let prices = decisions::cost_plus_prices(
+        let mut prices = decisions::cost_plus_prices(
             self.classes.len(),
             self.capacity
                 .sites
@@ -2154,6 +2265,29 @@ impl<'a> SystemModel<'a> {
             terms,
             spec.take_rate.0,
         );
+        if self.providers[provider].placement == PlacementPolicy::Cheapest {
+            // Each operator without a written ask asks its own cost plus margin, and a
+            // class's price is its lowest ask.
+            let mut lowest = vec![f64::INFINITY; self.classes.len()];
+            for site in self.capacity.sites.iter_mut() {
+                if site.provider != provider || site.leaving {
+                    continue;
+                }
+                if site.ask_from_costs {
+                    let gross =
+                        decisions::cost_plus_site_price(&site.cost_view(), terms, spec.take_rate.0);
+                    site.gross_ask_usd_per_gpu_hour = Some(gross);
+                }
+                if let Some(gross) = site.gross_ask_usd_per_gpu_hour {
+                    lowest[site.class] = lowest[site.class].min(gross);
+                }
+            }
+            for (price, lowest) in prices.iter_mut().zip(lowest) {
+                if lowest.is_finite() {
+                    *price = Some(lowest);
+                }
+            }
+        }
         let state = &mut self.providers[provider];
         let (mut fell, mut rose) = (false, false);
         for (base, price) in state.prices.base_usd_per_gpu_hour.iter_mut().zip(&prices) {
@@ -2261,8 +2395,12 @@ fn is_live(jobs: &[Job], entry: Entry) -> bool {
 
 /// Current prices of a system.
 struct Prices {
-    /// Price per GPU-hour of each class before the policy's factor and tier discount.
+    /// Price per GPU-hour of each class before the policy's factor and tier discount
+    /// (under `placement: cheapest`, the lowest ask of the class's sites).
     base_usd_per_gpu_hour: Vec<f64>,
+    /// The written list per class: what an operator without an ask asks under
+    /// `placement: cheapest` (empty otherwise).
+    list_usd_per_gpu_hour: Vec<f64>,
     /// The reference class's price before the factor (under `cost_plus`, the GPU-weighted
     /// mean price per reference GPU-hour of the classes offered).
     reference_usd_per_gpu_hour: f64,
@@ -2276,6 +2414,67 @@ struct Prices {
 }
 
 impl Provider<'_> {
+    /// A new site's ask as its customers pay it, before the price factor and tier
+    /// discount, under `placement: cheapest` (`None` otherwise): its operator's written
+    /// ask ÷ (1 − take rate); else, under `cost_plus`, its own costs
+    /// ([`decisions::cost_plus_site_price`]); else the written list of its class.
+    fn gross_ask(&self, site: &SiteState, spec: &Site) -> Option<f64> {
+        if self.placement != PlacementPolicy::Cheapest {
+            return None;
+        }
+        let take = self.spec.take_rate.0;
+        Some(match (spec.ask_usd_per_gpu_hour, self.cost_plus_terms()) {
+            (Some(ask), _) => ask / (1.0 - take),
+            (None, Some(terms)) => decisions::cost_plus_site_price(&site.cost_view(), terms, take),
+            (None, None) => self
+                .prices
+                .list_usd_per_gpu_hour
+                .get(site.class)
+                .copied()
+                .unwrap_or(0.0),
+        })
+    }
+
+    /// The terms of its `cost_plus` pricing, if it prices so.
+    fn cost_plus_terms(&self) -> Option<&crate::scenario::supply::CostPlusTerms> {
+        match self.spec.pricing.as_ref().map(|p| &p.policy) {
+            Some(PricePolicy::CostPlus(terms)) => Some(terms),
+            _ => None,
+        }
+    }
+
+    /// Records a change of a site's GPUs as the provider counts them (sites not
+    /// leaving), from `before` to `after`: by class, and the site's largest gang (its
+    /// `max_gang_gpus`, at most its GPUs) among those of its class.
+    fn count_installed(&mut self, site: &SiteState, before: u32, after: u32) {
+        let class = &mut self.class_installed[site.class];
+        *class = (*class + u64::from(after))
+            .checked_sub(u64::from(before))
+            .expect("installed GPUs never go below 0");
+        let mut move_site = |gpus: u32, step: i64| {
+            let key = (site.class, site.max_gang_gpus.min(gpus));
+            match self.gang_sites.iter_mut().find(|(c, g, _)| (*c, *g) == key) {
+                Some((_, _, sites)) => {
+                    *sites = sites.checked_add_signed(step).expect("a site counted");
+                }
+                None => self.gang_sites.push((key.0, key.1, step as u64)),
+            }
+        };
+        if before > 0 {
+            move_site(before, -1);
+        }
+        if after > 0 {
+            move_site(after, 1);
+        }
+    }
+
+    /// Whether some site of class `class` holds a gang of `gpus`.
+    fn holds_gang(&self, class: usize, gpus: u32) -> bool {
+        self.gang_sites
+            .iter()
+            .any(|&(c, gang, sites)| c == class && gang >= gpus && sites > 0)
+    }
+
     fn reference_price(&self) -> f64 {
         self.prices.reference_usd_per_gpu_hour * self.prices.factor
     }
@@ -2307,6 +2506,10 @@ impl Prices {
                 .pricing
                 .as_ref()
                 .map_or_else(|| vec![0.0; classes], |p| p.class_usd_per_gpu_hour.clone()),
+            list_usd_per_gpu_hour: match (&spec.pricing, spec.placement) {
+                (Some(p), PlacementPolicy::Cheapest) => p.class_usd_per_gpu_hour.clone(),
+                _ => Vec::new(),
+            },
             reference_usd_per_gpu_hour: spec
                 .pricing
                 .as_ref()
@@ -2335,6 +2538,16 @@ impl Prices {
         self.base_usd_per_gpu_hour[class] * self.factor * self.tier(tier)
     }
 
+    /// Price per GPU-hour on one site now, for a job of the given tier: its ask grossed
+    /// up (`placement: cheapest`), else its class's price.
+    #[inline]
+    fn at_site(&self, site: &SiteState, tier: usize) -> f64 {
+        match site.gross_ask_usd_per_gpu_hour {
+            Some(gross) => gross * self.factor * self.tier(tier),
+            None => self.price(site.class, tier),
+        }
+    }
+
     /// [`Self::price`] at factor 1 (the list).
     fn list_price(&self, class: usize, tier: usize) -> f64 {
         self.base_usd_per_gpu_hour[class] * self.tier(tier)
@@ -2355,7 +2568,10 @@ impl Prices {
                 && job.spec.tier() == SPOT
                 && site.free >= job.spec.gpus
                 && site.held_free() >= job.spec.gpus);
-        if site.leaving || !room || site.speed < job.min_speed {
+        if site.leaving
+            || !room
+            || !site.holds(job.spec.gpus, job.min_speed, job.spec.memory_gb_per_gpu)
+        {
             return None;
         }
         let slowdown = if site.region == job.region {
@@ -2363,7 +2579,7 @@ impl Prices {
         } else {
             self.latency_slowdown
         };
-        let unit_price = self.price(site.class, job.spec.tier()) / site.speed * slowdown;
+        let unit_price = self.at_site(site, job.spec.tier()) / site.speed * slowdown;
         (unit_price <= job.spec.max_price_usd_per_gpu_hour).then_some(unit_price)
     }
 }
@@ -2383,7 +2599,11 @@ fn offer_usd_per_gpu_hour(
     let best = classes
         .iter()
         .enumerate()
-        .filter(|&(idx, class)| state.class_installed[idx] > 0 && class.speed >= job.min_speed)
+        .filter(|&(idx, class)| {
+            state.class_installed[idx] > 0
+                && class_holds(class, job)
+                && state.holds_gang(idx, job.spec.gpus)
+        })
         .map(|(idx, class)| state.prices.price(idx, job.spec.tier()) / class.speed)
         .filter(|&unit| unit <= job.spec.max_price_usd_per_gpu_hour)
         .fold(f64::INFINITY, f64::min);
@@ -2415,9 +2635,21 @@ fn lock_allows(
 }
 
 /// Why a job refuses a system outright.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Refusal {
     PricedOut,
+    /// Some class it may use is there, but no site of one holds its gang.
+    TooLarge,
     Unserved,
+}
+
+/// Whether a class may ever run a job: fast enough, and memory enough per GPU.
+#[inline]
+fn class_holds(class: &GpuClass, job: &Job) -> bool {
+    class.speed >= job.min_speed
+        && class
+            .memory_gb
+            .is_none_or(|memory| memory >= job.spec.memory_gb_per_gpu)
 }
 
 impl Model for SystemModel<'_> {
@@ -2483,6 +2715,7 @@ mod tests {
                 max_price_usd_per_gpu_hour: f64::INFINITY,
                 data_gb: 0.0,
                 locked_in: false,
+                memory_gb_per_gpu: 0.0,
             },
             work_hours: 1.0,
             region: 0,

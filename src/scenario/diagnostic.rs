@@ -351,8 +351,18 @@ fn field_help(field: &str) -> Option<&'static str> {
             "true or false: owners take their GPUs back at the market's demand peaks (needs availability below 1 and availability_cycle_hours)"
         }
         "take_rate" => "the protocol's share of customer spend, 0–1 (default 0.2)",
+        "memory_gb" => "on-board memory per GPU of the class, GB > 0 (omit for no memory limit)",
+        "memory_gb_per_gpu" => {
+            "a distribution of the memory each of a job's GPUs needs, GB, e.g. {uniform: {min: 16, max: 80}}; a job runs only on classes with at least that much"
+        }
+        "max_gang_gpus" => {
+            "the largest job one site's interconnect holds, GPUs ≥ 1 (one node for a home operator, an NVLink/InfiniBand domain for a data center); omit for no limit"
+        }
+        "ask_usd_per_gpu_hour" => {
+            "what the operator asks per GPU-hour before the take rate, USD ≥ 0 (used by placement: cheapest)"
+        }
         "placement" => {
-            "which site with room a job goes to: first_fit (default), least_utilized or random"
+            "which site with room a job goes to: least_utilized (default for providers:), first_fit (default for the shorthand), random or cheapest"
         }
         "entry" => {
             "a map: {hurdle_yield, onboarding_weeks, operators_per_review, max_operators, template: {operator}}"

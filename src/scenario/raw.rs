@@ -103,6 +103,9 @@ pub enum PlacementPolicy {
     LeastUtilized,
     /// A site with room drawn uniformly, on the provider's own stream.
     Random,
+    /// The site with room asking least (its operator's ask, grossed up by the take rate),
+    /// a reverse auction; equal asks go to the least utilized.
+    Cheapest,
 }
 
 impl PlacementPolicy {
@@ -126,6 +129,9 @@ pub struct RawGpuClass {
     pub annual_cost_decline: Option<CostDecline>,
     #[serde(default)]
     pub available_from_week: Option<NonNegative>,
+    /// On-board memory per GPU, GB (default: no memory limit).
+    #[serde(default)]
+    pub memory_gb: Option<Positive>,
 }
 
 /// `simulation:` — how long, how many replications, which seed.
@@ -218,6 +224,9 @@ pub struct RawSegment {
     pub data_gb: Option<DistSpec>,
     #[serde(default)]
     pub lock_in: Option<RawLockIn>,
+    /// Memory each of a job's GPUs needs, GB, drawn per job (default: none).
+    #[serde(default)]
+    pub memory_gb_per_gpu: Option<DistSpec>,
 }
 
 /// `lock_in:` — a share of a segment's jobs that buy from one provider unless another is
@@ -316,6 +325,10 @@ pub struct RawDataCenter {
     pub gpus: Spanned<Count>,
     #[serde(default)]
     pub power_mw: Option<Positive>,
+    /// The largest job its interconnect holds, GPUs (default: the whole site).
+    #[serde(default)]
+    #[schemars(with = "Option<Count>")]
+    pub max_gang_gpus: Option<Spanned<Count>>,
 }
 
 /// `procurement:` — periodic review, order when projected utilization passes a target.
@@ -864,6 +877,14 @@ pub struct RawOperators {
     #[serde(default)]
     #[schemars(with = "Option<Positive>")]
     pub verification_hours: Option<Spanned<Positive>>,
+    /// The largest job one operator's machines hold, GPUs (default: all its GPUs).
+    #[serde(default)]
+    #[schemars(with = "Option<Count>")]
+    pub max_gang_gpus: Option<Spanned<Count>>,
+    /// What the operator asks per GPU-hour, before the take rate (`placement: cheapest`).
+    #[serde(default)]
+    #[schemars(with = "Option<NonNegative>")]
+    pub ask_usd_per_gpu_hour: Option<Spanned<NonNegative>>,
 }
 
 /// `entry:` — new operators join: a `template` of identical operators while the

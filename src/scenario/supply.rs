@@ -34,6 +34,10 @@ pub struct GpuClass {
     pub annual_cost_decline: f64,
     /// Procurement may order the class from this time on, hours (0: from the start).
     pub available_from_hours: f64,
+    /// On-board memory per GPU, GB; `None` = no limit (a class without a figure holds
+    /// any job). Left out of the hash unless some segment needs memory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_gb: Option<f64>,
 }
 
 impl GpuClass {
@@ -72,8 +76,14 @@ impl GpuClass {
 /// an RTX 4090 rig: the card's 0.45 kW plus a third for its host (assumption, 0.60). The
 /// other speeds are rough training-throughput ratios and their prices approximate
 /// 2024–2025 street prices: assumptions to override with `gpu_classes:`.
+///
+/// Memory per GPU is the vendor's figure: H100 SXM 80 GB HBM3 (NVIDIA H100 datasheet),
+/// H200 141 GB HBM3e (NVIDIA H200 product page), B200 192 GB HBM3e (NVIDIA Blackwell
+/// datasheet; a DGX B200 lists 1,440 GB for its 8, 180 usable each), A100 80 GB (the SXM4
+/// 80 GB; the 40 GB part is a `gpu_classes:` entry with `memory_gb: 40`), L40S 48 GB
+/// GDDR6 (NVIDIA L40S datasheet), GeForce RTX 4090 24 GB GDDR6X (NVIDIA specifications).
 pub fn builtin_classes() -> Vec<GpuClass> {
-    let class = |name: &str, speed, power_kw, capex_usd| GpuClass {
+    let class = |name: &str, speed, power_kw, capex_usd, memory_gb| GpuClass {
         name: name.to_string(),
         speed,
         power_kw,
@@ -81,14 +91,15 @@ pub fn builtin_classes() -> Vec<GpuClass> {
         resale_after_36_months: defaults::RESALE_AFTER_36_MONTHS,
         annual_cost_decline: 0.0,
         available_from_hours: 0.0,
+        memory_gb: Some(memory_gb),
     };
     vec![
-        class("H100", 1.0, 1.275, 30_000.0),
-        class("H200", 1.3, 1.275, 35_000.0),
-        class("B200", 2.2, 1.79, 45_000.0),
-        class("A100", 0.45, 0.81, 12_000.0),
-        class("L40S", 0.5, 0.64, 9_000.0),
-        class("RTX4090", 0.3, 0.60, 2_000.0),
+        class("H100", 1.0, 1.275, 30_000.0, 80.0),
+        class("H200", 1.3, 1.275, 35_000.0, 141.0),
+        class("B200", 2.2, 1.79, 45_000.0, 192.0),
+        class("A100", 0.45, 0.81, 12_000.0, 80.0),
+        class("L40S", 0.5, 0.64, 9_000.0, 48.0),
+        class("RTX4090", 0.3, 0.60, 2_000.0, 24.0),
     ]
 }
 
@@ -192,6 +203,13 @@ pub struct Site {
     /// of the hash when `None`, so scenarios without it keep theirs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verification: Option<Verification>,
+    /// The largest job its interconnect holds, GPUs; `None` = any job that fits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_gang_gpus: Option<u32>,
+    /// What its operator asks per GPU-hour before the take rate (`placement: cheapest`);
+    /// `None` = the provider's price (or, under `cost_plus`, its own costs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ask_usd_per_gpu_hour: Option<f64>,
 }
 
 /// Listed versus verified: of an operator's listed GPUs, a share `share` (drawn per
@@ -237,6 +255,8 @@ impl Site {
             checkpoint_every_hours: None,
             verification: None,
             group: 0,
+            max_gang_gpus: None,
+            ask_usd_per_gpu_hour: None,
         }
     }
 }
@@ -524,6 +544,7 @@ impl Checker<'_> {
                 resale_after_36_months,
                 annual_cost_decline,
                 available_from_week,
+                memory_gb,
             } = &entry.value;
             let class = GpuClass {
                 name: name.clone(),
@@ -534,6 +555,7 @@ impl Checker<'_> {
                     .map_or(defaults::RESALE_AFTER_36_MONTHS, |r| r.0),
                 annual_cost_decline: annual_cost_decline.map_or(0.0, |d| d.0),
                 available_from_hours: available_from_week.map_or(0.0, |w| w.0 * HOURS_PER_WEEK),
+                memory_gb: memory_gb.map(|m| m.0),
             };
             match classes.iter_mut().find(|c| c.name == *name) {
                 Some(existing) => *existing = class,
@@ -654,6 +676,8 @@ impl Checker<'_> {
                         checkpoint_every_hours: None,
                         verification: None,
                         group: 0,
+                        max_gang_gpus: center.max_gang_gpus.as_ref().map(|m| m.value.0),
+                        ask_usd_per_gpu_hour: None,
                     });
                 }
             }
@@ -677,7 +701,7 @@ impl Checker<'_> {
             review_every_hours: block
                 .review_every_hours
                 .map_or(defaults::REVIEW_EVERY_HOURS, |h| h.0),
-            placement: block.placement.unwrap_or_default(),
+            placement: placement_or_default(block.placement, base),
             procurement: block.procurement.as_ref().map(|p| {
                 let plan = self.procurement(p, ctx, base);
                 self.age_within_life(block.costs.as_ref(), &plan, base);
@@ -851,6 +875,8 @@ impl Checker<'_> {
             );
             self.report(at, &format!("{}.take_rate", side.key()), &message);
         }
+        let placement = placement_or_default(block.placement, base);
+        self.asks_need_cheapest(block, placement, base);
         System {
             sites,
             pricing,
@@ -861,7 +887,7 @@ impl Checker<'_> {
             review_every_hours: block
                 .review_every_hours
                 .map_or(defaults::REVIEW_EVERY_HOURS, |h| h.0),
-            placement: block.placement.unwrap_or_default(),
+            placement,
             procurement: None,
             entry,
             exit: block.exit.as_ref().map(|exit| Exit {
@@ -875,6 +901,49 @@ impl Checker<'_> {
                 lead_time_hours: dist(&r.lead_time_weeks).scaled(HOURS_PER_WEEK),
             }),
             groups: labels,
+        }
+    }
+
+    /// An operator's `ask_usd_per_gpu_hour` is read only by `placement: cheapest`: written
+    /// under another policy it would change nothing, so it is refused.
+    fn asks_need_cheapest(
+        &mut self,
+        block: &RawDistributed,
+        placement: PlacementPolicy,
+        base: &str,
+    ) {
+        if placement == PlacementPolicy::Cheapest {
+            return;
+        }
+        let entry = block.entry.as_ref();
+        let groups = block
+            .operators
+            .iter()
+            .flatten()
+            .enumerate()
+            .map(|(idx, g)| (format!("{base}.operators[{idx}]"), g))
+            .chain(
+                entry
+                    .and_then(|e| e.template.as_ref())
+                    .map(|g| (format!("{base}.entry.template"), g)),
+            )
+            .chain(
+                entry
+                    .and_then(|e| e.pool.as_ref())
+                    .into_iter()
+                    .flatten()
+                    .enumerate()
+                    .map(|(idx, g)| (format!("{base}.entry.pool[{idx}]"), g)),
+            );
+        let asks: Vec<(String, Location)> = groups
+            .filter_map(|(key, g)| g.ask_usd_per_gpu_hour.as_ref().map(|a| (key, a.referenced)))
+            .collect();
+        for (key, at) in asks {
+            let message = hinted(
+                "an operator's ask is used only when jobs go to the lowest ask: under this placement it changes nothing",
+                "add placement: cheapest to the provider, or remove ask_usd_per_gpu_hour",
+            );
+            self.report(&at, &format!("{key}.ask_usd_per_gpu_hour"), &message);
         }
     }
 
@@ -1315,6 +1384,8 @@ impl Checker<'_> {
             checkpoint_every_hours: raw.checkpoint_every_hours.map(|c| c.0),
             group: 0,
             verification: self.verification(raw, key),
+            max_gang_gpus: raw.max_gang_gpus.as_ref().map(|m| m.value.0),
+            ask_usd_per_gpu_hour: raw.ask_usd_per_gpu_hour.as_ref().map(|a| a.value.0),
         }
     }
 
@@ -1645,15 +1716,24 @@ impl Checker<'_> {
         (floor_usd, ceiling_usd)
     }
 
-    /// A job larger than every site it may run on could never start and would wait forever.
+    /// A job larger than every site of every system holds (its GPUs, or its
+    /// `max_gang_gpus`) would be unserved everywhere: almost surely a mistake in the file,
+    /// so it is refused. Where some system holds it, the others count it
+    /// (`jobs_unserved_too_large`), a result.
     pub(super) fn jobs_fit(
         &mut self,
-        system: &str,
         sites: &[&Site],
         segments: &[RawSegment],
         largest_per_segment: &[u32],
     ) {
-        let biggest = sites.iter().map(|site| site.gpus).max().unwrap_or(0);
+        let biggest = sites
+            .iter()
+            .map(|site| {
+                site.max_gang_gpus
+                    .map_or(site.gpus, |gang| gang.min(site.gpus))
+            })
+            .max()
+            .unwrap_or(0);
         for (idx, segment) in segments.iter().enumerate() {
             let largest = largest_per_segment[idx];
             if largest > biggest {
@@ -1662,12 +1742,10 @@ impl Checker<'_> {
                 };
                 let message = hinted(
                     &format!(
-                        "segment `{}` asks for up to {largest} GPUs per job but the largest {system} site has {biggest}",
+                        "segment `{}` asks for up to {largest} GPUs per job but the largest site of any system holds {biggest}",
                         segment.name.value
                     ),
-                    &format!(
-                        "a job runs on one site (gang), so it could never start; give a {system} site more GPUs or cap gpus_per_job"
-                    ),
+                    "a job runs on one site (gang), so jobs this large would be unserved everywhere; give a site more GPUs (or a larger max_gang_gpus) or cap gpus_per_job",
                 );
                 self.report(
                     &spec.referenced,
@@ -1679,7 +1757,16 @@ impl Checker<'_> {
     }
 }
 
-/// GPUs an operator owning `owned` offers at `availability`.
+/// A provider's placement: as written, else [`defaults::PROVIDER_PLACEMENT`] for a
+/// `providers:` entry and [`defaults::SHORTHAND_PLACEMENT`] for the shorthand.
+fn placement_or_default(written: Option<PlacementPolicy>, base: &str) -> PlacementPolicy {
+    written.unwrap_or(if base.starts_with("providers") {
+        defaults::PROVIDER_PLACEMENT
+    } else {
+        defaults::SHORTHAND_PLACEMENT
+    })
+}
+
 /// A group's label: its written `name`, or `default`.
 fn label(raw: &RawOperators, default: &str) -> String {
     raw.name
@@ -1687,6 +1774,7 @@ fn label(raw: &RawOperators, default: &str) -> String {
         .map_or_else(|| default.to_string(), |n| n.value.clone())
 }
 
+/// GPUs an operator owning `owned` offers at `availability`.
 fn offered(owned: u32, availability: f64) -> u32 {
     (f64::from(owned) * availability).round() as u32
 }

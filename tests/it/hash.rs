@@ -141,7 +141,7 @@ fn bundled_scenario_hashes_are_pinned() {
         ("glut-2026", "7bff7e28d5e92142"),
         ("mmc-example", "86751061e572d132"),
         ("seasonal-demand", "293b6efe6aa58e70"),
-        ("seed-baseline", "8d5f2be845317f44"),
+        ("seed-baseline", "0766b8cc62729496"),
         ("seed-baseline-fixed", "7ef3afb73429023b"),
         ("seed-claims-bought-gpus", "f766f7f84d4d0127"),
         ("seed-claims", "284c9ae42532fb18"),

@@ -521,7 +521,7 @@ fn killed_runs_never_leave_a_broken_file() {
             let stem = name.trim_end_matches(".parquet");
             let table = capsim::output::read_table(set.get(stem).expect("listed"))
                 .unwrap_or_else(|e| panic!("{name} after a kill at {delay_ms} ms: {e}"));
-            // 2 replications × 1 system; 51 metrics × 1 system; 1 week × 7 metrics;
+            // 2 replications × 1 system; 52 metrics × 1 system; 1 week × 7 metrics;
             // 2 replications × years 0 and 1; 2 replications; 2 years × 22 columns + 3 returns;
             // 2 replications × 1 week; 2 replications × 1 segment; 11 measures × 1 segment;
             // 2 replications × 1 provider; 12 measures × 1 provider; no operator groups
@@ -532,7 +532,7 @@ fn killed_runs_never_leave_a_broken_file() {
                 | "providers.parquet" => 2,
                 "segments_summary.parquet" => 11,
                 "providers_summary.parquet" => 12,
-                "summary.parquet" => 51,
+                "summary.parquet" => 52,
                 "timeseries.parquet" => 7,
                 "yields.parquet" => 4,
                 _ => 47,

@@ -15,6 +15,7 @@ mod finance;
 mod fuzz;
 #[path = "../support/generate.rs"]
 mod generate;
+mod hardware;
 mod hash;
 mod invalid_input;
 mod layers;

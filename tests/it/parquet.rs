@@ -29,6 +29,7 @@ const RUNS_COLUMNS: &[&str] = &[
     "jobs_abandoned",
     "jobs_priced_out",
     "jobs_unserved",
+    "jobs_unserved_too_large",
     "jobs_stranded",
     "jobs_failed",
     "jobs_interrupted",

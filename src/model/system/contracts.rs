@@ -382,7 +382,7 @@ impl SystemModel<'_> {
             let price = if probe > 0 {
                 0.0
             } else {
-                self.providers[site.provider].prices.price(site.class, tier)
+                self.providers[site.provider].prices.at_site(site, tier)
             };
             self.use_holding(now, h as u32, gpus, false);
             let site = &mut self.capacity.sites[site_idx];
@@ -493,8 +493,14 @@ impl SystemModel<'_> {
     }
 
     /// The first site where a job of `segment` needing `gpus` GPUs of at least
-    /// `min_speed` fits in its commitment now.
-    pub(super) fn place_committed(&self, segment: u32, gpus: u32, min_speed: f64) -> Option<usize> {
+    /// `min_speed` and `memory_gb_per_gpu` fits in its commitment now.
+    pub(super) fn place_committed(
+        &self,
+        segment: u32,
+        gpus: u32,
+        min_speed: f64,
+        memory_gb_per_gpu: f64,
+    ) -> Option<usize> {
         if !self.commitments.entitled(segment) {
             return None;
         }
@@ -506,7 +512,7 @@ impl SystemModel<'_> {
                 holding.idle() >= gpus
                     && site.free >= gpus
                     && !site.leaving
-                    && site.speed >= min_speed
+                    && site.holds(gpus, min_speed, memory_gb_per_gpu)
             })
             .map(|holding| holding.site)
     }

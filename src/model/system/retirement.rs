@@ -139,7 +139,7 @@ impl SystemModel<'_> {
         site.advance(now);
         let share = site.retire_from_batch(now, batch, gpus);
         self.capacity.installed_total -= gpus;
-        self.providers[site.provider].class_installed[site.class] -= u64::from(gpus);
+        self.providers[site.provider].count_installed(site, site.installed + gpus, site.installed);
         self.accounts
             .outcome
             .capital_changes

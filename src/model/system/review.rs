@@ -401,8 +401,7 @@ impl<'a> SystemModel<'a> {
                         share,
                         batch: None,
                     });
-                self.providers[provider].class_installed[site.class] -=
-                    u64::from(site.installed + free);
+                self.providers[provider].count_installed(site, site.installed + free, 0);
                 self.capacity.installed_total -= free;
                 self.capacity.free_total -= free;
                 self.capacity.sync(idx);
@@ -416,6 +415,7 @@ impl<'a> SystemModel<'a> {
                 self.reschedule_outages(now, idx, events);
             }
         }
+        self.floor_asks(provider);
     }
 
     /// New operators decide to join while the network's trailing yield beats the hurdle

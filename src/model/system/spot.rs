@@ -46,7 +46,7 @@ impl SystemModel<'_> {
         } else {
             1.0
         };
-        let unit_price = provider.prices.price(site.class, job.spec.tier()) / site.speed * slowdown;
+        let unit_price = provider.prices.at_site(site, job.spec.tier()) / site.speed * slowdown;
         if unit_price > job.spec.max_price_usd_per_gpu_hour {
             return None;
         }
@@ -111,7 +111,7 @@ impl SystemModel<'_> {
             let provider = &self.providers[site.provider];
             if !provider.prices.spot_on_idle_commitments
                 || site.leaving
-                || site.speed < job.min_speed
+                || !site.holds(job.spec.gpus, job.min_speed, job.spec.memory_gb_per_gpu)
                 || site.free < job.spec.gpus
                 || site.held_free() < job.spec.gpus
                 || lock.is_some_and(|lock| {
@@ -151,7 +151,7 @@ impl SystemModel<'_> {
                     && site.resold_gpus > 0
                     && site.free + site.resold_gpus >= gpus
                     && !site.leaving
-                    && site.speed >= job.min_speed
+                    && site.holds(job.spec.gpus, job.min_speed, job.spec.memory_gb_per_gpu)
             })?
             .site;
         while self.capacity.sites[site_idx].free < gpus {
@@ -203,7 +203,10 @@ impl SystemModel<'_> {
         let gpus = job.spec.gpus;
         let mut best: Option<(bool, f64, usize)> = None;
         for (idx, site) in self.capacity.sites.iter().enumerate() {
-            if site.spot_gpus == 0 || site.leaving || site.speed < job.min_speed {
+            if site.spot_gpus == 0
+                || site.leaving
+                || !site.holds(job.spec.gpus, job.min_speed, job.spec.memory_gb_per_gpu)
+            {
                 continue;
             }
             let free_after = site.free + site.spot_gpus.saturating_sub(site.retiring);
