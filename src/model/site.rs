@@ -311,9 +311,9 @@ impl SiteState {
     }
 
     /// What `placement: least_utilized` ranks it by: its utilization so far as of its
-    /// last change (a start, end, outage or delivery integrates it), so that the index
-    /// orders sites without re-reading each at every placement; between its changes a
-    /// site's true utilization drifts only as its busy share differs from its average.
+    /// last change (a start, end, outage or delivery integrates it) or its provider's last
+    /// review (which integrates every site and re-ranks them), so that the index orders
+    /// sites without re-reading each at every placement.
     #[inline]
     pub fn rank(&self) -> f64 {
         self.utilization_to(self.last_time)

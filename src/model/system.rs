@@ -2419,7 +2419,7 @@ impl Provider<'_> {
     /// ask ÷ (1 − take rate); else, under `cost_plus`, its own costs
     /// ([`decisions::cost_plus_site_price`]); else the written list of its class.
     fn gross_ask(&self, site: &SiteState, spec: &Site) -> Option<f64> {
-        if self.placement != PlacementPolicy::Cheapest {
+        if self.placement != PlacementPolicy::Cheapest || self.spec.pricing.is_none() {
             return None;
         }
         let take = self.spec.take_rate.0;

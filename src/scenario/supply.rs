@@ -861,21 +861,22 @@ impl Checker<'_> {
             .take_rate
             .as_ref()
             .map_or(defaults::TAKE_RATE, |t| t.value.0);
+        let placement = placement_or_default(block.placement, base);
         let cost_plus = pricing
             .as_ref()
             .is_some_and(|p| matches!(p.policy, PricePolicy::CostPlus(_)));
+        let grossed_up = cost_plus || (placement == PlacementPolicy::Cheapest && pricing.is_some());
         if let (true, true, Some(at)) = (
-            cost_plus,
+            grossed_up,
             take_rate >= 1.0,
             block.take_rate.as_ref().map(|t| &t.referenced),
         ) {
             let message = hinted(
-                "a take rate of 1 leaves operators nothing: a cost-plus price grossed up by it would be infinite",
+                "a take rate of 1 leaves operators nothing: a cost-plus price or an operator's ask grossed up by it would be infinite",
                 "lower take_rate below 1 (e.g. 0.2), or price by another policy",
             );
             self.report(at, &format!("{}.take_rate", side.key()), &message);
         }
-        let placement = placement_or_default(block.placement, base);
         self.asks_need_cheapest(block, placement, base);
         System {
             sites,
@@ -904,15 +905,17 @@ impl Checker<'_> {
         }
     }
 
-    /// An operator's `ask_usd_per_gpu_hour` is read only by `placement: cheapest`: written
-    /// under another policy it would change nothing, so it is refused.
+    /// An operator's `ask_usd_per_gpu_hour` is read only by `placement: cheapest` with a
+    /// `pricing:` section: written otherwise it would change nothing (or price a provider
+    /// whose money is not modelled), so it is refused.
     fn asks_need_cheapest(
         &mut self,
         block: &RawDistributed,
         placement: PlacementPolicy,
         base: &str,
     ) {
-        if placement == PlacementPolicy::Cheapest {
+        let cheapest = placement == PlacementPolicy::Cheapest;
+        if cheapest && block.pricing.is_some() {
             return;
         }
         let entry = block.entry.as_ref();
@@ -939,10 +942,17 @@ impl Checker<'_> {
             .filter_map(|(key, g)| g.ask_usd_per_gpu_hour.as_ref().map(|a| (key, a.referenced)))
             .collect();
         for (key, at) in asks {
-            let message = hinted(
-                "an operator's ask is used only when jobs go to the lowest ask: under this placement it changes nothing",
-                "add placement: cheapest to the provider, or remove ask_usd_per_gpu_hour",
-            );
+            let message = if cheapest {
+                hinted(
+                    "an operator's ask is a price, but this provider has no pricing: money is not modelled",
+                    "add pricing: (e.g. pricing: {usd_per_gpu_hour: 2.0}, the list for operators without an ask), or remove ask_usd_per_gpu_hour",
+                )
+            } else {
+                hinted(
+                    "an operator's ask is used only when jobs go to the lowest ask: under this placement it changes nothing",
+                    "add placement: cheapest to the provider, or remove ask_usd_per_gpu_hour",
+                )
+            };
             self.report(&at, &format!("{key}.ask_usd_per_gpu_hour"), &message);
         }
     }

@@ -4,22 +4,10 @@
 
 use capsim::metrics::{GroupRow, RunMetrics};
 use capsim::model::SystemKind;
-use capsim::montecarlo;
 use capsim::scenario::supply::PlacementPolicy;
 use capsim::theory;
 
-use crate::{scenario, within_band};
-
-fn run(yaml: &str) -> Vec<RunMetrics> {
-    montecarlo::run(&scenario(yaml), None).unwrap_or_else(|e| panic!("{e}\n{yaml}"))
-}
-
-fn group<'r>(row: &'r RunMetrics, label: &str) -> &'r GroupRow {
-    row.groups
-        .iter()
-        .find(|g| g.group == label)
-        .unwrap_or_else(|| panic!("no group {label}"))
-}
+use crate::{group_of, scenario, simulate, within_band};
 
 /// A network of 24 GB RTX 4090s (listed first) and 80 GB H100s, serving `segments`.
 fn cards_and_h100s(segments: &str) -> String {
@@ -43,25 +31,25 @@ distributed:
 #[test]
 fn a_job_never_runs_where_its_memory_does_not_fit() {
     let training = "    - {name: training, arrivals_per_hour: 4, duration_hours: {exponential: {mean: 1}}, memory_gb_per_gpu: 80}";
-    for row in run(&cards_and_h100s(training)) {
+    for row in simulate(&cards_and_h100s(training)) {
         assert_eq!(
-            group(&row, "cards").busy_gpu_hours,
+            group_of(&row, "cards").busy_gpu_hours,
             0.0,
             "80 GB jobs on 24 GB cards"
         );
-        assert!(group(&row, "h100s").busy_gpu_hours > 0.0);
+        assert!(group_of(&row, "h100s").busy_gpu_hours > 0.0);
         assert_eq!(row.jobs_unserved, 0);
     }
     let mixed = "    - {name: mixed, arrivals_per_hour: 4, duration_hours: {exponential: {mean: 1}}, memory_gb_per_gpu: {uniform: {min: 8, max: 40}}}";
-    let rows = run(&cards_and_h100s(mixed));
+    let rows = simulate(&cards_and_h100s(mixed));
     for row in &rows {
-        assert!(group(row, "cards").busy_gpu_hours > 0.0);
-        assert!(group(row, "h100s").busy_gpu_hours > 0.0);
+        assert!(group_of(row, "cards").busy_gpu_hours > 0.0);
+        assert!(group_of(row, "h100s").busy_gpu_hours > 0.0);
     }
     // Needs drawn above the cards' 24 GB keep every job off them, however idle.
     let large = mixed.replace("min: 8, max: 40", "min: 24.5, max: 80");
-    for row in run(&cards_and_h100s(&large)) {
-        assert_eq!(group(&row, "cards").busy_gpu_hours, 0.0);
+    for row in simulate(&cards_and_h100s(&large)) {
+        assert_eq!(group_of(&row, "cards").busy_gpu_hours, 0.0);
         assert_eq!(row.jobs_unserved, 0);
     }
     // Without a class that holds them, they are unserved: lost, and not for their size.
@@ -69,7 +57,7 @@ fn a_job_never_runs_where_its_memory_does_not_fit() {
         "    - {count: 2, gpus: 8, gpu_class: H100, name: h100s}\n",
         "",
     );
-    for row in run(&only_cards) {
+    for row in simulate(&only_cards) {
         assert_eq!(row.jobs_unserved, row.jobs_arrived);
         assert_eq!(row.jobs_unserved_too_large, 0);
         assert_eq!(row.busy_gpu_hours, 0.0);
@@ -93,7 +81,7 @@ distributed:
   operators:
     - {count: 4, gpus: 16, max_gang_gpus: 8}
 ";
-    let rows = run(yaml);
+    let rows = simulate(yaml);
     let (network, cloud): (Vec<&RunMetrics>, Vec<&RunMetrics>) = rows
         .iter()
         .partition(|r| r.system == SystemKind::Distributed);
@@ -138,7 +126,7 @@ centralized:
   gpus: 32
 ";
     let (blocking, utilization) = theory::kaufman_roberts(32, &[(8.0, 1, 1.0), (1.5, 8, 1.0)]);
-    let rows = run(yaml);
+    let rows = simulate(yaml);
     let measured: Vec<f64> = rows.iter().map(|r| r.utilization).collect();
     within_band("utilization", &measured, utilization, 3);
     for (idx, name) in ["small", "large"].into_iter().enumerate() {
@@ -186,8 +174,8 @@ distributed:
 /// operator receives exactly its ask per busy GPU-hour, and the protocol take × spend.
 #[test]
 fn the_lowest_ask_with_room_wins_and_is_paid_grossed_up() {
-    for row in run(&two_asks(64, 64, 2.0, "")) {
-        let (dear, cheap) = (group(&row, "dear"), group(&row, "cheap"));
+    for row in simulate(&two_asks(64, 64, 2.0, "")) {
+        let (dear, cheap) = (group_of(&row, "dear"), group_of(&row, "cheap"));
         assert_eq!(dear.busy_gpu_hours, 0.0, "the dearer ask got work");
         let per_busy_hour = cheap.revenue_usd / cheap.busy_gpu_hours;
         assert!(
@@ -214,16 +202,19 @@ fn the_lowest_ask_with_room_wins_and_is_paid_grossed_up() {
 #[test]
 fn cheapest_first_overflows_to_the_dearer_ask_as_erlang_b_says() {
     let a = 6.0;
-    let rows = run(&two_asks(8, 8, a, ", patience_hours: 0"));
+    let rows = simulate(&two_asks(8, 8, a, ", patience_hours: 0"));
     let cheap_theory = a * (1.0 - theory::erlang_b(8, a)) / 8.0;
     let dear_theory = a * (theory::erlang_b(8, a) - theory::erlang_b(16, a)) / 8.0;
-    let utilization =
-        |label: &str| -> Vec<f64> { rows.iter().map(|r| group(r, label).utilization()).collect() };
+    let utilization = |label: &str| -> Vec<f64> {
+        rows.iter()
+            .map(|r| group_of(r, label).utilization())
+            .collect()
+    };
     within_band("cheap utilization", &utilization("cheap"), cheap_theory, 2);
     within_band("dear utilization", &utilization("dear"), dear_theory, 2);
     for row in &rows {
         for (label, ask) in [("dear", 2.0), ("cheap", 1.0)] {
-            let g = group(row, label);
+            let g = group_of(row, label);
             assert!(
                 (g.revenue_usd / g.busy_gpu_hours - ask).abs() < 1e-9,
                 "{label}"
@@ -248,8 +239,8 @@ distributed:
     - {gpus: 8, name: dear-power, costs: {electricity_usd_per_kwh: 0.40}}
     - {gpus: 8, name: cheap-power, costs: {electricity_usd_per_kwh: 0.05}}
 ";
-    for row in run(yaml) {
-        let (dear, cheap) = (group(&row, "dear-power"), group(&row, "cheap-power"));
+    for row in simulate(yaml) {
+        let (dear, cheap) = (group_of(&row, "dear-power"), group_of(&row, "cheap-power"));
         assert!(
             cheap.utilization() > dear.utilization() + 0.2,
             "{} vs {}",

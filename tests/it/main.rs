@@ -88,6 +88,22 @@ pub fn text(output: &Output) -> (String, String) {
 }
 
 /// Parses a scenario written inline in a test.
+/// Every replication of every system of a scenario text (panics on an invalid one).
+pub fn simulate(yaml: &str) -> Vec<capsim::metrics::RunMetrics> {
+    capsim::montecarlo::run(&scenario(yaml), None).unwrap_or_else(|e| panic!("{e}\n{yaml}"))
+}
+
+/// An operator group's row of one replication, by its label.
+pub fn group_of<'r>(
+    row: &'r capsim::metrics::RunMetrics,
+    label: &str,
+) -> &'r capsim::metrics::GroupRow {
+    row.groups
+        .iter()
+        .find(|g| g.group == label)
+        .unwrap_or_else(|| panic!("no group {label} in {:?}", row.groups))
+}
+
 pub fn scenario(yaml: &str) -> capsim::scenario::Scenario {
     match capsim::scenario::parse("<test>", yaml) {
         Ok(scenario) => scenario,

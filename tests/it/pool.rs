@@ -2,21 +2,7 @@
 //! expected yield (`entry.pool`), checked against the supply curve it implies and the
 //! hand calculation of a buyer's capital recovery.
 
-use capsim::metrics::{GroupRow, RunMetrics};
-use capsim::montecarlo;
-
-use crate::{scenario, within_band};
-
-fn run(yaml: &str) -> Vec<RunMetrics> {
-    montecarlo::run(&scenario(yaml), None).unwrap_or_else(|e| panic!("{e}\n{yaml}"))
-}
-
-fn group<'r>(row: &'r RunMetrics, label: &str) -> &'r GroupRow {
-    row.groups
-        .iter()
-        .find(|g| g.group == label)
-        .unwrap_or_else(|| panic!("no group {label} in {:?}", row.groups))
-}
+use crate::{group_of, simulate, within_band};
 
 /// Costs that leave only capital: no power, facility or fixed costs.
 const CAPITAL_ONLY: &str =
@@ -55,12 +41,12 @@ fn the_share_that_joins_is_the_reservation_cdf_at_the_network_yield() {
     let pool = format!(
         "      - {{name: owners, count: 200, gpus: 1, reservation_yield: {{uniform: {{min: 0, max: 2}}}}, costs: {{age_years: 0, {CAPITAL_ONLY}}}}}\n"
     );
-    let rows = run(&flooded(20, 2000.0, &pool));
+    let rows = simulate(&flooded(20, 2000.0, &pool));
     let expected = 200.0 * (8760.0 / 9000.0) / 2.0;
     let joined: Vec<f64> = rows
         .iter()
         .map(|row| {
-            let owners = group(row, "owners");
+            let owners = group_of(row, "owners");
             assert_eq!(owners.potential_operators, 200);
             assert_eq!(owners.operators_at_start, 0);
             assert_eq!(owners.operators_joined, owners.operators_at_horizon);
@@ -94,10 +80,10 @@ fn a_buyer_joins_only_when_the_price_covers_its_capital_recovery() {
             "usd_per_gpu_hour: 1.25",
             &format!("usd_per_gpu_hour: {price}"),
         );
-        run(&yaml)
+        simulate(&yaml)
             .iter()
             .map(|row| {
-                let buyer = group(row, "buyer");
+                let buyer = group_of(row, "buyer");
                 assert_eq!(buyer.listed_gpus, buyer.operators_at_horizon);
                 buyer.operators_joined
             })
@@ -126,8 +112,8 @@ fn entrants_stop_where_the_capacity_added_meets_the_demand() {
     );
     let yaml =
         flooded(4, 3000.0, &pool).replace("arrivals_per_hour: 1000", "arrivals_per_hour: 40");
-    for row in run(&yaml) {
-        let owners = group(&row, "owners");
+    for row in simulate(&yaml) {
+        let owners = group_of(&row, "owners");
         let joined = owners.operators_joined as f64;
         assert!(
             (115.0..=145.0).contains(&joined),
@@ -153,10 +139,10 @@ distributed:
   pricing: {usd_per_gpu_hour: 1.25}
   operators: [{name: listed, count: 50, gpus: 10, verified_share: {uniform: {min: 0.2, max: 0.8}}, verification_hours: 0.5}]
 ";
-    let rows = run(yaml);
+    let rows = simulate(yaml);
     let mut verified = Vec::new();
     for row in &rows {
-        let listed = group(row, "listed");
+        let listed = group_of(row, "listed");
         assert_eq!(
             listed.listed_gpus + listed.delisted_gpus,
             500,
@@ -204,8 +190,8 @@ distributed:
   pricing: {usd_per_gpu_hour: 1.25}
   operators: [{name: fake, count: 4, gpus: 8, verified_share: 0, verification_hours: 0.25}]
 ";
-    for row in run(yaml) {
-        let fake = group(&row, "fake");
+    for row in simulate(yaml) {
+        let fake = group_of(&row, "fake");
         assert_eq!(
             (fake.listed_gpus, fake.verified_gpus, fake.delisted_gpus),
             (0, 0, 32)
@@ -242,8 +228,8 @@ distributed:
   pricing: {usd_per_gpu_hour: 1.25}
   operators: [{name: flaky, count: 4, gpus: 4, verified_share: 0.5, verification_hours: 3, mtbf_hours: 2, mttr_hours: 0.5}]
 ";
-    for row in run(yaml) {
-        let flaky = group(&row, "flaky");
+    for row in simulate(yaml) {
+        let flaky = group_of(&row, "flaky");
         assert_eq!(flaky.listed_gpus, flaky.verified_gpus, "all found in 200 h");
         assert_eq!(flaky.delisted_gpus, 8);
         assert!(row.providers[0].jobs_failed_unverified > 0);
@@ -270,13 +256,13 @@ distributed:
     - {name: leave, count: 6, gpus: 8, verified_share: {uniform: {min: 0, max: 1}}, verification_hours: 4, costs: {fixed_usd_per_year: 1000000}}
   exit: {below_yield: 0, after_reviews: 1}
 ";
-    for row in run(yaml) {
-        let stay = group(&row, "stay");
+    for row in simulate(yaml) {
+        let stay = group_of(&row, "stay");
         assert_eq!(
             (stay.listed_gpus, stay.verified_gpus, stay.delisted_gpus),
             (24, 24, 24)
         );
-        let leave = group(&row, "leave");
+        let leave = group_of(&row, "leave");
         assert_eq!((leave.operators_left, leave.listed_gpus), (6, 0));
         assert!(leave.delisted_gpus <= 48);
     }

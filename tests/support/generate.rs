@@ -254,6 +254,10 @@ fn scenario_head(rng: &mut impl Choices, case: u32) -> (String, World, u32) {
         if rng.chance(0.2) {
             yaml.push_str(&format!("      data_gb: {}\n", dist(rng, 20.0)));
         }
+        if rng.chance(0.15) {
+            // Needs around the classes' 24–192 GB: some jobs fit no class and are unserved.
+            yaml.push_str(&format!("      memory_gb_per_gpu: {}\n", dist(rng, 40.0)));
+        }
         match rng.u32_in(0..3) {
             0 => {}
             1 => yaml.push_str("      patience_hours: 0\n"),
@@ -491,6 +495,10 @@ fn verification(rng: &mut impl Choices) -> String {
 }
 
 fn distributed(rng: &mut impl Choices, world: &World, largest_job: u32) -> String {
+    let policy = rng
+        .chance(0.3)
+        .then(|| ["first_fit", "least_utilized", "random", "cheapest"][rng.u32_in(0..4) as usize]);
+    let priced = rng.chance(0.6);
     let mut operators = Vec::new();
     for _ in 0..rng.u32_in(1..3) {
         let mut operator = format!(
@@ -527,6 +535,14 @@ fn distributed(rng: &mut impl Choices, world: &World, largest_job: u32) -> Strin
         }
         operator.push_str(&world.region(rng));
         operator.push_str(&verification(rng));
+        if rng.chance(0.2) {
+            // At least the largest job, so every job fits some site.
+            let gang = largest_job + rng.u32_in(0..4);
+            operator.push_str(&format!(", max_gang_gpus: {gang}"));
+        }
+        if policy == Some("cheapest") && priced && rng.chance(0.5) {
+            operator.push_str(&format!(", ask_usd_per_gpu_hour: {}", rng.f64_in(0.1..5.0)));
+        }
         let costs = costs(rng);
         if !costs.is_empty() {
             operator.push_str(&format!(", costs: {costs}"));
@@ -542,11 +558,10 @@ fn distributed(rng: &mut impl Choices, world: &World, largest_job: u32) -> Strin
     if !world.regions.is_empty() && rng.chance(0.5) {
         yaml.push_str(&format!("  latency_slowdown: {}\n", rng.f64_in(1.0..2.0)));
     }
-    if rng.chance(0.3) {
-        let policy = ["first_fit", "least_utilized", "random"][rng.u32_in(0..3) as usize];
+    if let Some(policy) = policy {
         yaml.push_str(&format!("  placement: {policy}\n"));
     }
-    if rng.chance(0.6) {
+    if priced {
         yaml.push_str(&pricing(rng));
     }
     if rng.chance(0.3) {

@@ -10,7 +10,8 @@ use crate::model::outcome::CapitalChange;
 use crate::model::site::SiteState;
 use crate::model::system::{Order, SystemEvent, SystemModel};
 use crate::scenario::System;
-use crate::scenario::supply::{CostPlusTerms, Exit, PricePolicy};
+
+use crate::scenario::supply::{CostPlusTerms, Exit, PlacementPolicy, PricePolicy};
 
 impl<'a> SystemModel<'a> {
     pub(super) fn on_review(
@@ -43,6 +44,16 @@ impl<'a> SystemModel<'a> {
         for site in &mut self.capacity.sites {
             if site.provider == provider {
                 site.at_review = site.total;
+            }
+        }
+        // Every site was integrated to now: least-utilized ranks are refreshed, so a site
+        // no event touched since it last ranked high is not passed over for more than a
+        // review period.
+        if self.providers[provider].placement == PlacementPolicy::LeastUtilized {
+            for idx in 0..self.capacity.sites.len() {
+                if self.capacity.sites[idx].provider == provider {
+                    self.capacity.sync(idx);
+                }
             }
         }
         let total_areas = self.accounts.outcome.total_areas;
