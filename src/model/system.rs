@@ -852,7 +852,7 @@ impl<'a> SystemModel<'a> {
             .capacity
             .sites
             .iter()
-            .filter(|s| s.provider == provider && !s.leaving)
+            .filter(|s| s.provider == provider && !s.leaving && s.installed > 0)
         {
             if let Some(gross) = site.gross_ask_usd_per_gpu_hour {
                 lowest[site.class] = lowest[site.class].min(gross);
@@ -2265,17 +2265,23 @@ impl<'a> SystemModel<'a> {
             terms,
             spec.take_rate.0,
         );
+        let (mut asks_fell, mut asks_rose) = (false, false);
         if self.providers[provider].placement == PlacementPolicy::Cheapest {
             // Each operator without a written ask asks its own cost plus margin, and a
             // class's price is its lowest ask.
+            // A site without GPUs (none delivered yet, or all retired) asks nothing.
             let mut lowest = vec![f64::INFINITY; self.classes.len()];
             for site in self.capacity.sites.iter_mut() {
-                if site.provider != provider || site.leaving {
+                if site.provider != provider || site.leaving || site.installed == 0 {
                     continue;
                 }
                 if site.ask_from_costs {
                     let gross =
                         decisions::cost_plus_site_price(&site.cost_view(), terms, spec.take_rate.0);
+                    // A waiting job may now afford this site, or no longer any.
+                    let before = site.gross_ask_usd_per_gpu_hour.unwrap_or(gross);
+                    asks_fell |= gross < before;
+                    asks_rose |= gross > before;
                     site.gross_ask_usd_per_gpu_hour = Some(gross);
                 }
                 if let Some(gross) = site.gross_ask_usd_per_gpu_hour {
@@ -2289,7 +2295,7 @@ impl<'a> SystemModel<'a> {
             }
         }
         let state = &mut self.providers[provider];
-        let (mut fell, mut rose) = (false, false);
+        let (mut fell, mut rose) = (asks_fell, asks_rose);
         for (base, price) in state.prices.base_usd_per_gpu_hour.iter_mut().zip(&prices) {
             if let Some(price) = *price {
                 fell |= price < *base;
@@ -2444,18 +2450,32 @@ impl Provider<'_> {
     }
 
     /// Records a change of a site's GPUs as the provider counts them (sites not
-    /// leaving), from `before` to `after`: by class, and the site's largest gang (its
-    /// `max_gang_gpus`, at most its GPUs) among those of its class.
+    /// leaving), from `before` to `after`: by class, and the site's largest gang among
+    /// those of its class — its `max_gang_gpus`, and at most its GPUs where the provider
+    /// cannot add GPUs to a site (a cloud that procures or operators who reinvest can
+    /// grow one to hold a job that waits; a job too large for what is there counts
+    /// toward that growth, as it always did).
     fn count_installed(&mut self, site: &SiteState, before: u32, after: u32) {
         let class = &mut self.class_installed[site.class];
         *class = (*class + u64::from(after))
             .checked_sub(u64::from(before))
             .expect("installed GPUs never go below 0");
+        let grows = self.spec.procurement.is_some() || self.spec.reinvest.is_some();
         let mut move_site = |gpus: u32, step: i64| {
-            let key = (site.class, site.max_gang_gpus.min(gpus));
-            match self.gang_sites.iter_mut().find(|(c, g, _)| (*c, *g) == key) {
-                Some((_, _, sites)) => {
+            let gang = if grows {
+                site.max_gang_gpus
+            } else {
+                site.max_gang_gpus.min(gpus)
+            };
+            let key = (site.class, gang);
+            match self.gang_sites.iter().position(|&(c, g, _)| (c, g) == key) {
+                Some(idx) => {
+                    let sites = &mut self.gang_sites[idx].2;
                     *sites = sites.checked_add_signed(step).expect("a site counted");
+                    // Sizes a site passed through are dropped: the list stays short.
+                    if *sites == 0 {
+                        self.gang_sites.swap_remove(idx);
+                    }
                 }
                 None => self.gang_sites.push((key.0, key.1, step as u64)),
             }

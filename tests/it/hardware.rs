@@ -285,3 +285,25 @@ architectures:
         );
     }
 }
+
+/// A cloud that procures can grow a data center to hold a job larger than it is now, so
+/// such a job is not refused as too large: it waits (or gives up, which procurement sees
+/// as lost demand) until the GPUs arrive, and then runs.
+#[test]
+fn a_cloud_that_procures_grows_into_jobs_larger_than_its_sites() {
+    let yaml = "name: growing
+simulation: {horizon_hours: 3000, warmup_hours: 0, replications: 3, seed: 4}
+demand:
+  segments:
+    - {name: jobs, arrivals_per_hour: 1, gpus_per_job: 8, duration_hours: {exponential: {mean: 1}}, patience_hours: 2}
+centralized:
+  data_centers:
+    - {region: default, gpus: 4}
+  procurement: {target_utilization: 0.5, lead_time_weeks: 1, order_multiple: 8}
+";
+    for row in simulate(yaml) {
+        assert_eq!(row.jobs_unserved, 0, "refused though the cloud can grow");
+        assert!(row.gpus_at_horizon >= 8, "it grew to {}", row.gpus_at_horizon);
+        assert!(row.jobs_completed > 0);
+    }
+}
