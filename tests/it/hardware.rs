@@ -303,7 +303,11 @@ centralized:
 ";
     for row in simulate(yaml) {
         assert_eq!(row.jobs_unserved, 0, "refused though the cloud can grow");
-        assert!(row.gpus_at_horizon >= 8, "it grew to {}", row.gpus_at_horizon);
+        assert!(
+            row.gpus_at_horizon >= 8,
+            "it grew to {}",
+            row.gpus_at_horizon
+        );
         assert!(row.jobs_completed > 0);
     }
 }
