@@ -953,7 +953,9 @@ impl<'a> SystemModel<'a> {
                 best = Some((remote, cost, idx, site));
             }
         }
-        best.and_then(|(_, _, group, site)| site.or_else(|| self.site_in(group, job.spec.gpus)))
+        best.and_then(|(_, _, group, site)| {
+            site.or_else(|| self.site_in(group, job.spec.gpus, job.spec.tier()))
+        })
     }
 
     /// Under `placement: cheapest`, the site of a group with room for `gpus` that asks
@@ -982,28 +984,20 @@ impl<'a> SystemModel<'a> {
         best.map(|(price, _, site_idx)| (site_idx, price))
     }
 
-    /// The site of a placement group that takes a job of `gpus` GPUs, by its
-    /// provider's policy. `least_utilized` and `random` read every site with room (walks
-    /// of the group's tree that skip full subtrees), `first_fit` one path of it.
-    fn site_in(&self, group_idx: usize, gpus: u32) -> Option<usize> {
+    /// The site of a placement group that takes a job of `gpus` GPUs of `tier`, by its
+    /// provider's policy. `first_fit`, and `least_utilized` for one GPU, take one path of
+    /// the group's trees; `random`, `cheapest` and gangs under `least_utilized` walk the
+    /// sites with room (skipping full subtrees).
+    fn site_in(&self, group_idx: usize, gpus: u32, tier: usize) -> Option<usize> {
         let group = &self.capacity.placement.groups[group_idx];
         let provider = &self.providers[group.provider];
         match provider.placement {
             PlacementPolicy::FirstFit => group.first_with(gpus),
             PlacementPolicy::LeastUtilized => group.least_ranked_with(gpus),
-            // Ranked by price in `place`; equal asks go to the least utilized now.
-            PlacementPolicy::Cheapest => {
-                let now = self.last_time;
-                let mut best: Option<(f64, usize)> = None;
-                group.visit_with(gpus, |site_idx| {
-                    let utilization = self.capacity.sites[site_idx].utilization_to(now);
-                    if best.is_none_or(|(lowest, _)| utilization < lowest) {
-                        best = Some((utilization, site_idx));
-                    }
-                    true
-                });
-                best.map(|(_, site_idx)| site_idx)
-            }
+            // `place` ranks by price and takes the site itself; the same rule here.
+            PlacementPolicy::Cheapest => self
+                .cheapest_in(group_idx, gpus, tier)
+                .map(|(site, _)| site),
             PlacementPolicy::Random => {
                 let mut candidates = 0usize;
                 group.visit_with(gpus, |_| {
